@@ -1,0 +1,98 @@
+"""The one exception hierarchy of stellar_ob.
+
+Defined once in pure Python so the compiled core and the pure-Python twin raise the same classes
+(the aiohttp/multidict habit). Every error the package raises on purpose is a ``StellarOBError``;
+those that are about a bad value are also ``ValueError`` so that generic callers catch them too.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "StellarOBError",
+    "ParseError",
+    "InvalidBookError",
+    "CrossedBookError",
+    "AmountOverflowError",
+    "AssetError",
+    "AssetMismatchError",
+    "OfferNotFoundError",
+    "DuplicateOfferError",
+    "CrossSelfError",
+    "HorizonError",
+    "RateLimitedError",
+    "StreamError",
+]
+
+
+class StellarOBError(Exception):
+    """Base class of every error stellar_ob raises on purpose."""
+
+
+class ParseError(StellarOBError, ValueError):
+    """Input text (JSON, an amount, a price) is malformed or out of range.
+
+    ``offset`` is the byte offset in the input where the problem was found (``None`` when the
+    input is not a document), ``reason`` a short readable explanation.
+    """
+
+    def __init__(self, reason: str, offset: int | None = None) -> None:
+        self.reason = reason
+        self.offset = offset
+        msg = reason if offset is None else f"{reason} (at byte {offset})"
+        super().__init__(msg)
+
+
+class InvalidBookError(StellarOBError, ValueError):
+    """A change would leave a book invalid (bad price, bad side, ...); the book is unchanged."""
+
+
+class CrossedBookError(InvalidBookError):
+    """A change would leave the best bid at or above the best ask; the book is unchanged."""
+
+
+class AmountOverflowError(StellarOBError, OverflowError, ValueError):
+    """An amount or a total does not fit the integer type that holds it (never wrapped)."""
+
+
+class AssetError(StellarOBError, ValueError):
+    """An asset string or object is not a valid Stellar asset."""
+
+
+class AssetMismatchError(StellarOBError, ValueError):
+    """A Horizon document is for other assets than the book it is applied to."""
+
+
+class OfferNotFoundError(StellarOBError, KeyError):
+    """No offer with that id is in the book."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; we want a sentence
+        return str(self.args[0]) if self.args else "offer not found"
+
+
+class DuplicateOfferError(StellarOBError, ValueError):
+    """An offer with that id is already in the book."""
+
+
+class CrossSelfError(StellarOBError):
+    """The taker would cross one of its own offers (stellar-core's CROSS_SELF)."""
+
+
+class HorizonError(StellarOBError):
+    """Horizon answered with an error (problem+json) or could not be reached."""
+
+    def __init__(self, message: str, status: int | None = None, problem: dict | None = None) -> None:
+        self.status = status
+        self.problem = problem or {}
+        super().__init__(message)
+
+
+class RateLimitedError(HorizonError):
+    """Horizon answered 429; ``retry_after`` is the number of seconds it asked us to wait."""
+
+    def __init__(self, message: str, retry_after: float, status: int = 429, problem: dict | None = None) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, status, problem)
+
+
+class StreamError(HorizonError):
+    """An SSE stream sent an ``event: error`` or broke mid-event."""
