@@ -1,0 +1,152 @@
+"""The SSE parser: Horizon's framing, every line ending, partial chunks, dropped connections."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stellar_ob.sse import SSEEvent, SSEParser
+
+HORIZON_STREAM = (
+    b'retry: 1000\nevent: open\ndata: "hello"\n\n'
+    b'data: {"bids":[],"asks":[]}\n\n'
+    b'data: {"bids":[{"price_r":{"n":1,"d":2},"price":"0.5000000","amount":"1.0000000"}],"asks":[]}\n\n'
+    b'retry: 10\nevent: close\ndata: "byebye"\n\n'
+)
+
+
+def feed_all(parser: SSEParser, chunks) -> list[SSEEvent]:
+    out: list[SSEEvent] = []
+    for c in chunks:
+        out.extend(parser.feed(c))
+    return out
+
+
+def reference(stream: bytes) -> list[SSEEvent]:
+    """A slow, obviously-correct WHATWG interpretation of a complete stream."""
+    if stream.startswith(b"\xef\xbb\xbf"):
+        stream = stream[3:]
+    lines = re.split(rb"\r\n|\r|\n", stream)
+    lines = lines[:-1]  # the text after the last terminator is not a line yet
+    out = []
+    data: list[bytes] = []
+    event = b""
+    retry = None
+    last_id = None
+    for line in lines:
+        if line == b"":
+            if data:
+                out.append(SSEEvent((event or b"message").decode(), b"\n".join(data), last_id, retry))
+            data, event, retry = [], b"", None
+            continue
+        if line.startswith(b":"):
+            continue
+        field, sep, value = line.partition(b":")
+        if sep and value.startswith(b" "):
+            value = value[1:]
+        if field == b"data":
+            data.append(value)
+        elif field == b"event":
+            event = value
+        elif field == b"id" and b"\0" not in value:
+            last_id = value.decode()
+        elif field == b"retry" and value.isdigit():
+            retry = int(value)
+    return out
+
+
+def test_horizon_object_stream_framing():
+    p = SSEParser()
+    evs = p.feed(HORIZON_STREAM)
+    assert [e.event for e in evs] == ["open", "message", "message", "close"]
+    assert evs[0] == SSEEvent("open", b'"hello"', None, 1000)
+    assert evs[-1] == SSEEvent("close", b'"byebye"', None, 10)
+    assert all(e.id is None for e in evs)  # object streams carry no id
+    assert p.retry == 10
+    assert not p.pending
+
+
+def test_page_stream_ids_and_error_event():
+    p = SSEParser()
+    evs = p.feed(b"id: 123-1\ndata: {}\n\nid: 123-2\ndata: {}\n\nevent: error\ndata: Rate limit exceeded\n\n")
+    assert [e.id for e in evs] == ["123-1", "123-2", "123-2"]
+    assert evs[2].event == "error" and evs[2].data == b"Rate limit exceeded"
+    assert p.last_event_id == "123-2"
+
+
+def test_byte_by_byte_equals_one_chunk():
+    one = SSEParser().feed(HORIZON_STREAM)
+    p = SSEParser()
+    assert feed_all(p, [HORIZON_STREAM[i : i + 1] for i in range(len(HORIZON_STREAM))]) == one
+
+
+def test_crlf_cr_lf_and_split_crlf():
+    for eol in (b"\r\n", b"\r", b"\n"):
+        s = HORIZON_STREAM.replace(b"\n", eol)
+        assert SSEParser().feed(s) == SSEParser().feed(HORIZON_STREAM)
+    # CR at the end of one chunk, LF at the start of the next: one line ending, not two
+    p = SSEParser()
+    assert p.feed(b"data: a\r") == []
+    assert p.feed(b"\ndata: b\r\n\r\n") == [SSEEvent("message", b"a\nb")]
+
+
+def test_multiline_data_comments_unknown_fields():
+    p = SSEParser()
+    evs = p.feed(b": keepalive\nfoo: bar\ndata: line1\ndata\ndata:line3\nretry: x1\n\n")
+    assert evs == [SSEEvent("message", b"line1\n\nline3")]
+    assert p.retry is None
+
+
+def test_block_without_data_dispatches_nothing_but_sets_retry():
+    p = SSEParser()
+    assert p.feed(b"retry: 500\nevent: ping\n\n") == []
+    assert p.retry == 500
+    assert p.feed(b"data: x\n\n") == [SSEEvent("message", b"x")]  # event type was reset
+
+
+def test_dropped_connection_mid_event_discards_it_whole():
+    p = SSEParser()
+    evs = p.feed(b'data: {"bids":[],"asks":[]}\n\ndata: {"bids":[{"price_r"')
+    assert len(evs) == 1
+    assert p.pending
+    p.reset()  # the connection dropped: the client reconnects with a fresh buffer
+    assert not p.pending
+    # a complete data line whose blank line never came is discarded too
+    p.feed(b"data: {}\n")
+    p.reset()
+    assert p.feed(b"data: next\n\n") == [SSEEvent("message", b"next")]
+
+
+def test_bom_split_across_chunks():
+    p = SSEParser()
+    assert p.feed(b"\xef") == []
+    assert p.feed(b"\xbb\xbfdata: x\n\n") == [SSEEvent("message", b"x")]
+
+
+def test_large_event_in_many_chunks_is_linear():
+    payload = b"x" * 200_000
+    stream = b"data: " + payload + b"\n\n"
+    p = SSEParser()
+    evs = feed_all(p, [stream[i : i + 1000] for i in range(0, len(stream), 1000)])
+    assert evs == [SSEEvent("message", payload)]
+
+
+_pieces = st.sampled_from(
+    [b"data: ", b"data:", b"data", b"event: ", b"id: ", b"retry: ", b"retry: 7", b":", b" ",
+     b"\n", b"\r", b"\r\n", b"abc", b"{}", b"\x00", b"close", b"\xef\xbb\xbf", b"12"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_pieces, max_size=40), st.lists(st.integers(1, 7), min_size=1, max_size=20))
+def test_any_chunking_matches_reference(pieces, sizes):
+    stream = b"".join(pieces)
+    chunks, i, k = [], 0, 0
+    while i < len(stream):
+        n = sizes[k % len(sizes)]
+        chunks.append(stream[i : i + n])
+        i += n
+        k += 1
+    assert feed_all(SSEParser(), chunks) == reference(stream)
