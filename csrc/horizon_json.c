@@ -1,0 +1,1498 @@
+/* horizon_json.c: hand-written, single-pass scanners for Horizon's JSON documents.
+ *
+ * Shape of the code: a tiny cursor (struct jp) with helpers for whitespace, strings, integers and a
+ * validating skip; then one parser per document type that walks the object it expects and decodes
+ * the fields it needs straight into integers. Unknown keys are skipped with a full JSON validation.
+ * Every read is bounds-checked against the end pointer: the input is not NUL-terminated.
+ *
+ * Field names and JSON shapes mirror the Horizon resources in stellar/go protocols/horizon/main.go
+ * (Offer, Trade, TradePrice, LiquidityPool, OrderBookSummary) and the order book action in
+ * stellar-horizon internal/actions/orderbook.go.
+ */
+#include "horizon_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SOB_SWAR 1
+#else
+#define SOB_SWAR 0
+#endif
+
+#if defined(__GNUC__)
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define LIKELY(x) (x)
+#define UNLIKELY(x) (x)
+#endif
+
+/* Decoded strings longer than this are never a value we keep (the longest is "CODE:ISSUER", 69). */
+#define SCRATCH_CAP 128
+
+typedef struct jp {
+    const char *s, *p, *e;
+    sob_parse_error *err;
+    int depth;
+    const char *key_at; /* opening quote of the last key read, for duplicate-key offsets */
+    char scratch[SCRATCH_CAP];
+} jp;
+
+/* A string value: points into the input (no escapes) or into jp.scratch (decoded). `toolong` is
+ * set when the decoded value did not fit the scratch buffer; len is then meaningless. */
+typedef struct span {
+    const char *ptr;
+    size_t len;
+    int toolong;
+} span;
+
+#define TRY(x)                         \
+    do {                               \
+        sob_status _st = (x);          \
+        if (UNLIKELY(_st != SOB_OK))   \
+            return _st;                \
+    } while (0)
+
+static sob_status fail_at(jp *P, const char *at, sob_status st, const char *reason) {
+    if (P->err) {
+        if (at < P->s) at = P->s;
+        if (at > P->e) at = P->e;
+        P->err->offset = (size_t)(at - P->s);
+        P->err->reason = reason;
+    }
+    return st;
+}
+
+static sob_status fail(jp *P, sob_status st, const char *reason) {
+    return fail_at(P, P->p, st, reason);
+}
+
+static sob_status eof(jp *P) {
+    return fail_at(P, P->e, SOB_E_PARSE, "unexpected end of input");
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Whitespace                                                                                  */
+
+static inline void ws(jp *P) {
+    const char *p = P->p, *e = P->e;
+    while (p < e) {
+        unsigned char c = (unsigned char)*p;
+        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
+            p++;
+#if SOB_SWAR
+            /* Horizon indents with runs of spaces: skip 8 at a time. */
+            while (e - p >= 8) {
+                uint64_t w;
+                memcpy(&w, p, 8);
+                w ^= 0x2020202020202020ULL;
+                if (w) {
+                    p += __builtin_ctzll(w) >> 3;
+                    break;
+                }
+                p += 8;
+            }
+#endif
+            continue;
+        }
+        break;
+    }
+    P->p = p;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Strings                                                                                     */
+
+static inline int hexval(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+/* Reads 4 hex digits at p (caller checked 4 bytes are there). -1 if not hex. */
+static inline long hex4(const char *p) {
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hexval((unsigned char)p[i]);
+        if (h < 0) return -1;
+        v = (v << 4) | h;
+    }
+    return v;
+}
+
+static void put_byte(char *buf, size_t *n, int *toolong, unsigned char c) {
+    if (*n < SCRATCH_CAP)
+        buf[*n] = (char)c;
+    else
+        *toolong = 1;
+    (*n)++;
+}
+
+static void put_utf8(char *buf, size_t *n, int *toolong, uint32_t cp) {
+    if (cp < 0x80) {
+        put_byte(buf, n, toolong, (unsigned char)cp);
+    } else if (cp < 0x800) {
+        put_byte(buf, n, toolong, (unsigned char)(0xC0 | (cp >> 6)));
+        put_byte(buf, n, toolong, (unsigned char)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        put_byte(buf, n, toolong, (unsigned char)(0xE0 | (cp >> 12)));
+        put_byte(buf, n, toolong, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+        put_byte(buf, n, toolong, (unsigned char)(0x80 | (cp & 0x3F)));
+    } else {
+        put_byte(buf, n, toolong, (unsigned char)(0xF0 | (cp >> 18)));
+        put_byte(buf, n, toolong, (unsigned char)(0x80 | ((cp >> 12) & 0x3F)));
+        put_byte(buf, n, toolong, (unsigned char)(0x80 | ((cp >> 6) & 0x3F)));
+        put_byte(buf, n, toolong, (unsigned char)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* Slow path of str(): the string at P->p (its opening quote) has an escape. Decodes it into the
+ * scratch buffer if decode, else only validates. Lone surrogates are an error only when decoding
+ * (they cannot be turned into UTF-8); JSON's grammar itself allows them. */
+static sob_status str_escaped(jp *P, span *out, int decode) {
+    const char *p = P->p + 1, *e = P->e;
+    size_t n = 0;
+    int toolong = 0;
+    for (;;) {
+        if (UNLIKELY(p >= e)) return eof(P);
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') break;
+        if (UNLIKELY(c < 0x20))
+            return fail_at(P, p, SOB_E_PARSE, "control character in string");
+        if (c != '\\') {
+            if (decode) put_byte(P->scratch, &n, &toolong, c);
+            p++;
+            continue;
+        }
+        if (UNLIKELY(e - p < 2)) return eof(P);
+        unsigned char x = (unsigned char)p[1];
+        unsigned char lit;
+        switch (x) {
+        case '"': lit = '"'; break;
+        case '\\': lit = '\\'; break;
+        case '/': lit = '/'; break;
+        case 'b': lit = '\b'; break;
+        case 'f': lit = '\f'; break;
+        case 'n': lit = '\n'; break;
+        case 'r': lit = '\r'; break;
+        case 't': lit = '\t'; break;
+        case 'u': {
+            if (UNLIKELY(e - p < 6)) return eof(P);
+            long u = hex4(p + 2);
+            if (u < 0) return fail_at(P, p, SOB_E_PARSE, "invalid \\u escape");
+            const char *esc = p;
+            p += 6;
+            if (!decode) continue;
+            uint32_t cp = (uint32_t)u;
+            if (cp >= 0xD800 && cp <= 0xDBFF) {
+                /* High surrogate: a low one must follow as \uDC00..\uDFFF. */
+                if (e - p < 6 || p[0] != '\\' || p[1] != 'u')
+                    return fail_at(P, esc, SOB_E_PARSE, "unpaired surrogate in \\u escape");
+                long lo = hex4(p + 2);
+                if (lo < 0xDC00 || lo > 0xDFFF)
+                    return fail_at(P, esc, SOB_E_PARSE, "unpaired surrogate in \\u escape");
+                cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
+                p += 6;
+            } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+                return fail_at(P, esc, SOB_E_PARSE, "unpaired surrogate in \\u escape");
+            }
+            put_utf8(P->scratch, &n, &toolong, cp);
+            continue;
+        }
+        default:
+            return fail_at(P, p, SOB_E_PARSE, "invalid escape in string");
+        }
+        if (decode) put_byte(P->scratch, &n, &toolong, lit);
+        p += 2;
+    }
+    if (out) {
+        out->ptr = P->scratch;
+        out->len = n;
+        out->toolong = toolong;
+    }
+    P->p = p + 1;
+    return SOB_OK;
+}
+
+/* Reads the string starting at P->p (which must be '"'). Without escapes the span points into
+ * the input; with escapes it is decoded into the scratch buffer (valid until the next str()). */
+static sob_status str_(jp *P, span *out, int decode) {
+    const char *p = P->p + 1, *e = P->e;
+    const char *start = p;
+    for (;;) {
+#if SOB_SWAR
+        /* 8 bytes at a time: stop at '"', '\\' or a byte < 0x20 (the classic haszero tricks). */
+        while (e - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            uint64_t q = w ^ 0x2222222222222222ULL;
+            uint64_t b = w ^ 0x5C5C5C5C5C5C5C5CULL;
+            uint64_t m = ((q - 0x0101010101010101ULL) & ~q) | ((b - 0x0101010101010101ULL) & ~b) |
+                         ((w - 0x2020202020202020ULL) & ~w);
+            m &= 0x8080808080808080ULL;
+            if (m) {
+                p += __builtin_ctzll(m) >> 3;
+                break;
+            }
+            p += 8;
+        }
+#endif
+        if (UNLIKELY(p >= e)) return eof(P);
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') break;
+        if (UNLIKELY(c == '\\')) return str_escaped(P, out, decode);
+        if (UNLIKELY(c < 0x20))
+            return fail_at(P, p, SOB_E_PARSE, "control character in string");
+        p++;
+    }
+    if (out) {
+        out->ptr = start;
+        out->len = (size_t)(p - start);
+        out->toolong = 0;
+    }
+    P->p = p + 1;
+    return SOB_OK;
+}
+
+/* A string value we use: fails with `reason` (SOB_E_PARSE) if the value is not a string. */
+static sob_status str_value(jp *P, span *out, const char *reason) {
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    if (UNLIKELY(*P->p != '"')) return fail(P, SOB_E_PARSE, reason);
+    return str_(P, out, 1);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Literals, numbers and the generic validating skip                                           */
+
+static sob_status literal(jp *P, const char *word, size_t n) {
+    if ((size_t)(P->e - P->p) < n) {
+        /* Distinguish a truncated literal from a wrong one. */
+        if (memcmp(P->p, word, (size_t)(P->e - P->p)) == 0) return eof(P);
+        return fail(P, SOB_E_PARSE, "invalid literal");
+    }
+    if (memcmp(P->p, word, n) != 0) return fail(P, SOB_E_PARSE, "invalid literal");
+    P->p += n;
+    return SOB_OK;
+}
+
+static inline int isdig(unsigned char c) { return (unsigned)(c - '0') < 10u; }
+
+/* Validates a JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static sob_status skip_number(jp *P) {
+    const char *p = P->p, *e = P->e;
+    if (p < e && *p == '-') p++;
+    if (p >= e) return eof(P);
+    if (*p == '0') {
+        p++;
+    } else if (isdig((unsigned char)*p)) {
+        while (p < e && isdig((unsigned char)*p)) p++;
+    } else {
+        return fail_at(P, p, SOB_E_PARSE, "invalid number");
+    }
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e) return eof(P);
+        if (!isdig((unsigned char)*p)) return fail_at(P, p, SOB_E_PARSE, "invalid number");
+        while (p < e && isdig((unsigned char)*p)) p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p >= e) return eof(P);
+        if (!isdig((unsigned char)*p)) return fail_at(P, p, SOB_E_PARSE, "invalid number");
+        while (p < e && isdig((unsigned char)*p)) p++;
+    }
+    P->p = p;
+    return SOB_OK;
+}
+
+static sob_status enter(jp *P) {
+    if (UNLIKELY(++P->depth > SOB_JSON_MAX_DEPTH))
+        return fail(P, SOB_E_LIMIT, "nesting deeper than 64");
+    P->p++;
+    return SOB_OK;
+}
+
+/* Object/array iteration. Call with *first = 1 right after enter(); each call consumes the
+ * separator (or the closer, setting *done) and, for objects, the key and its ':'. On return with
+ * !*done, P->p is at the value (whitespace skipped). */
+static sob_status obj_next(jp *P, int *first, span *key, int *done) {
+    ws(P);
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    char c = *P->p;
+    if (c == '}') {
+        P->p++;
+        P->depth--;
+        *done = 1;
+        return SOB_OK;
+    }
+    if (!*first) {
+        if (UNLIKELY(c != ',')) return fail(P, SOB_E_PARSE, "expected ',' or '}'");
+        P->p++;
+        ws(P);
+        if (UNLIKELY(P->p >= P->e)) return eof(P);
+        c = *P->p;
+    }
+    *first = 0;
+    if (UNLIKELY(c != '"')) return fail(P, SOB_E_PARSE, "expected a string key");
+    P->key_at = P->p;
+    TRY(str_(P, key, 1));
+    ws(P);
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    if (UNLIKELY(*P->p != ':')) return fail(P, SOB_E_PARSE, "expected ':'");
+    P->p++;
+    ws(P);
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    *done = 0;
+    return SOB_OK;
+}
+
+static sob_status arr_next(jp *P, int *first, int *done) {
+    ws(P);
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    char c = *P->p;
+    if (c == ']') {
+        P->p++;
+        P->depth--;
+        *done = 1;
+        return SOB_OK;
+    }
+    if (!*first) {
+        if (UNLIKELY(c != ',')) return fail(P, SOB_E_PARSE, "expected ',' or ']'");
+        P->p++;
+        ws(P);
+        if (UNLIKELY(P->p >= P->e)) return eof(P);
+        if (UNLIKELY(*P->p == ']')) return fail(P, SOB_E_PARSE, "trailing comma in array");
+    }
+    *first = 0;
+    *done = 0;
+    return SOB_OK;
+}
+
+static sob_status skip_value(jp *P);
+
+static sob_status skip_object(jp *P) {
+    TRY(enter(P));
+    int first = 1, done = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) return SOB_OK;
+        TRY(skip_value(P));
+    }
+}
+
+static sob_status skip_array(jp *P) {
+    TRY(enter(P));
+    int first = 1, done = 0;
+    for (;;) {
+        TRY(arr_next(P, &first, &done));
+        if (done) return SOB_OK;
+        TRY(skip_value(P));
+    }
+}
+
+/* Validates and skips any JSON value at P->p. Recursion is bounded by SOB_JSON_MAX_DEPTH. */
+static sob_status skip_value(jp *P) {
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    switch (*P->p) {
+    case '"': return str_(P, NULL, 0);
+    case '{': return skip_object(P);
+    case '[': return skip_array(P);
+    case 't': return literal(P, "true", 4);
+    case 'f': return literal(P, "false", 5);
+    case 'n': return literal(P, "null", 4);
+    default:
+        if (*P->p == '-' || isdig((unsigned char)*P->p)) return skip_number(P);
+        return fail(P, SOB_E_PARSE, "expected a JSON value");
+    }
+}
+
+/* Parses a JSON integer token in [p, e) (no whitespace): -?(0|[1-9][0-9]*), which must not be
+ * followed by a fraction or exponent. Saturates the magnitude and flags overflow. Returns the end
+ * of the token, or NULL with *why set. */
+static const char *int_token(const char *p, const char *e, int *neg, uint64_t *mag, int *ovf,
+                             const char **why, const char **where) {
+    *neg = 0;
+    *ovf = 0;
+    *mag = 0;
+    if (p < e && *p == '-') {
+        *neg = 1;
+        p++;
+    }
+    if (p >= e) {
+        *why = NULL; /* truncated */
+        *where = e;
+        return NULL;
+    }
+    if (!isdig((unsigned char)*p)) {
+        *why = "expected an integer";
+        *where = p;
+        return NULL;
+    }
+    uint64_t v = 0;
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < e && isdig((unsigned char)*p)) {
+            unsigned d = (unsigned)(*p - '0');
+            if (v > (UINT64_MAX - d) / 10) *ovf = 1;
+            else v = v * 10 + d;
+            p++;
+        }
+    }
+    if (p < e && (*p == '.' || *p == 'e' || *p == 'E' || isdig((unsigned char)*p))) {
+        *why = "expected an integer (no fraction, exponent or leading zero)";
+        *where = p;
+        return NULL;
+    }
+    *mag = v;
+    return p;
+}
+
+/* An integer value: a JSON number, or (if allow_str) a string holding the same digits, as Go's
+ * `json:",string"` tag sends int64 fields (Offer.ID, TradePrice.N/D, total_trustlines).
+ * Range: [lo, hi], lo >= 0; below lo or negative -> SOB_E_INVALID, above hi -> SOB_E_OVERFLOW,
+ * wrong JSON type or syntax (fraction, exponent, leading zero) -> SOB_E_PARSE, all with `reason`. */
+static sob_status int_value(jp *P, int allow_str, int64_t lo, uint64_t hi, int64_t *out,
+                            const char *reason) {
+    const char *at = P->p;
+    int neg, ovf;
+    uint64_t mag;
+    const char *why, *where;
+    if (UNLIKELY(at >= P->e)) return eof(P);
+    if (*at == '"') {
+        if (!allow_str) return fail(P, SOB_E_PARSE, reason);
+        span s;
+        TRY(str_(P, &s, 1));
+        if (s.toolong || s.len == 0) return fail_at(P, at, SOB_E_PARSE, reason);
+        const char *end = int_token(s.ptr, s.ptr + s.len, &neg, &mag, &ovf, &why, &where);
+        if (!end || end != s.ptr + s.len) return fail_at(P, at, SOB_E_PARSE, reason);
+    } else {
+        const char *end = int_token(at, P->e, &neg, &mag, &ovf, &why, &where);
+        if (!end) {
+            if (!why) return eof(P);
+            (void)where;
+            return fail_at(P, at, SOB_E_PARSE, reason);
+        }
+        P->p = end;
+    }
+    /* Every integer we read is >= 0: a sign (even "-0") is a well-formed but invalid value. */
+    if (neg) return fail_at(P, at, SOB_E_INVALID, reason);
+    if (ovf || mag > hi) return fail_at(P, at, SOB_E_OVERFLOW, reason);
+    if ((sob_i128)mag < (sob_i128)lo) return fail_at(P, at, SOB_E_INVALID, reason);
+    *out = (int64_t)mag;
+    return SOB_OK;
+}
+
+static sob_status bool_value(jp *P, uint8_t *out, const char *reason) {
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    if (*P->p == 't') {
+        TRY(literal(P, "true", 4));
+        *out = 1;
+    } else if (*P->p == 'f') {
+        TRY(literal(P, "false", 5));
+        *out = 0;
+    } else {
+        return fail(P, SOB_E_PARSE, reason);
+    }
+    return SOB_OK;
+}
+
+static sob_status amount_value(jp *P, uint64_t max, uint64_t *out, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    if (s.toolong) return fail_at(P, at, SOB_E_PARSE, reason);
+    sob_status st = sob_parse_amount(s.ptr, s.len, max, out);
+    if (st == SOB_OK) return SOB_OK;
+    if (st == SOB_E_OVERFLOW) return fail_at(P, at, st, reason);
+    /* Name the syntax problem Horizon clients most often hit. */
+    const char *dot = memchr(s.ptr, '.', s.len);
+    if (dot && (size_t)(s.ptr + s.len - dot - 1) > 7) {
+        int alldig = 1;
+        for (const char *q = dot + 1; q < s.ptr + s.len; q++) alldig &= isdig((unsigned char)*q);
+        if (alldig) return fail_at(P, at, SOB_E_PARSE, "amount has more than 7 decimals");
+    }
+    return fail_at(P, at, st, reason);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Amounts, StrKeys, assets                                                                    */
+
+sob_status sob_parse_amount(const char *s, size_t len, uint64_t max, uint64_t *out) {
+    if (!s || len == 0) return SOB_E_PARSE;
+    const char *p = s, *e = s + len;
+    sob_u128 v = 0;
+    int ovf = 0;
+    const sob_u128 lim = (sob_u128)max;
+    while (p < e && isdig((unsigned char)*p)) {
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v > lim) {
+            ovf = 1;
+            v = lim + 1; /* keep v small; it is only reported as overflow */
+        }
+        p++;
+    }
+    if (p == s) return SOB_E_PARSE;
+    unsigned frac = 0;
+    if (p < e) {
+        if (*p != '.') return SOB_E_PARSE;
+        p++;
+        while (p < e && isdig((unsigned char)*p)) {
+            if (++frac > 7) return SOB_E_PARSE;
+            v = v * 10 + (unsigned)(*p - '0');
+            if (v > lim) {
+                ovf = 1;
+                v = lim + 1;
+            }
+            p++;
+        }
+        if (frac == 0 || p != e) return SOB_E_PARSE;
+    }
+    static const uint32_t pow10[8] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    v *= pow10[7 - frac];
+    if (ovf || v > lim) return SOB_E_OVERFLOW;
+    *out = (uint64_t)v;
+    return SOB_OK;
+}
+
+size_t sob_format_amount(uint64_t stroops, char *buf) {
+    char tmp[32];
+    size_t n = 0;
+    uint64_t ip = stroops / 10000000u, fp = stroops % 10000000u;
+    do {
+        tmp[n++] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip);
+    size_t len = 0;
+    while (n) buf[len++] = tmp[--n];
+    buf[len++] = '.';
+    for (int i = 6; i >= 0; i--) {
+        buf[len + (size_t)i] = (char)('0' + fp % 10);
+        fp /= 10;
+    }
+    len += 7;
+    buf[len] = '\0';
+    return len;
+}
+
+/* stellar/go strkey: base32 (RFC 4648, no padding) of version byte || payload || crc16 (LE). */
+int sob_strkey_account_valid(const char *s, size_t len) {
+    if (!s || len != 56 || s[0] != 'G') return 0;
+    uint8_t raw[35];
+    uint32_t acc = 0;
+    int bits = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < 56; i++) {
+        unsigned char c = (unsigned char)s[i];
+        uint32_t v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= '2' && c <= '7') v = c - '2' + 26;
+        else return 0;
+        acc = (acc << 5) | v;
+        bits += 5;
+        if (bits >= 8) {
+            bits -= 8;
+            raw[n++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (n != 35 || bits != 0) return 0;
+    if (raw[0] != (6 << 3)) return 0;
+    uint16_t crc = 0;
+    for (size_t i = 0; i < 33; i++) {
+        crc ^= (uint16_t)(raw[i] << 8);
+        for (int b = 0; b < 8; b++)
+            crc = (uint16_t)((crc & 0x8000) ? (crc << 1) ^ 0x1021 : (crc << 1));
+    }
+    return raw[33] == (crc & 0xFF) && raw[34] == (crc >> 8);
+}
+
+static int code_valid(const char *s, size_t len) {
+    if (len < 1 || len > 12) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
+            return 0;
+    }
+    return 1;
+}
+
+static int hex_id_valid(const char *s, size_t len) {
+    if (len < 1 || len > 64) return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return 0;
+    }
+    return 1;
+}
+
+/* Copies a validated span into a fixed NUL-terminated field (caller ensured len < cap). */
+static void copy_span(char *dst, const span *s) {
+    memcpy(dst, s->ptr, s->len);
+    dst[s->len] = '\0';
+}
+
+static sob_status account_value(jp *P, char *dst, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    if (s.toolong || !sob_strkey_account_valid(s.ptr, s.len))
+        return fail_at(P, at, SOB_E_INVALID, reason);
+    copy_span(dst, &s);
+    return SOB_OK;
+}
+
+/* Fixed-size string field: any 1..cap-1 decoded bytes. */
+static sob_status text_value(jp *P, char *dst, size_t cap, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    if (s.toolong || s.len == 0 || s.len >= cap) return fail_at(P, at, SOB_E_INVALID, reason);
+    if (memchr(s.ptr, '\0', s.len)) return fail_at(P, at, SOB_E_INVALID, reason);
+    copy_span(dst, &s);
+    return SOB_OK;
+}
+
+/* Asset parts as Horizon sends them (protocols/horizon Asset, and the flat base_asset_* /
+ * counter_asset_* fields of Trade). Presence is tracked so the combination is checked at the end. */
+typedef struct asset_acc {
+    uint8_t has_type, has_code, has_issuer;
+    const char *at; /* where the asset starts, for errors */
+} asset_acc;
+
+static sob_status asset_type_value(jp *P, sob_asset *a, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    if (s.len == 6 && memcmp(s.ptr, "native", 6) == 0) a->type = SOB_ASSET_NATIVE;
+    else if (s.len == 16 && memcmp(s.ptr, "credit_alphanum4", 16) == 0)
+        a->type = SOB_ASSET_CREDIT_ALPHANUM4;
+    else if (s.len == 17 && memcmp(s.ptr, "credit_alphanum12", 17) == 0)
+        a->type = SOB_ASSET_CREDIT_ALPHANUM12;
+    else return fail_at(P, at, SOB_E_INVALID, reason);
+    return SOB_OK;
+}
+
+static sob_status asset_code_value(jp *P, sob_asset *a, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    if (s.toolong || !code_valid(s.ptr, s.len)) return fail_at(P, at, SOB_E_INVALID, reason);
+    copy_span(a->code, &s);
+    return SOB_OK;
+}
+
+/* The type/code/issuer combination: native has neither, credit_alphanum4 has a 1..4 char code,
+ * credit_alphanum12 a 5..12 char code (core's isAssetValid), both an issuer. */
+static sob_status asset_finish(jp *P, sob_asset *a, const asset_acc *acc, const char *missing_type,
+                               const char *missing_code, const char *missing_issuer,
+                               const char *bad_combo) {
+    if (!acc->has_type) return fail_at(P, acc->at, SOB_E_PARSE, missing_type);
+    if (a->type == SOB_ASSET_NATIVE) {
+        if (acc->has_code || acc->has_issuer) return fail_at(P, acc->at, SOB_E_INVALID, bad_combo);
+        a->code[0] = '\0';
+        a->issuer[0] = '\0';
+        return SOB_OK;
+    }
+    if (!acc->has_code) return fail_at(P, acc->at, SOB_E_PARSE, missing_code);
+    if (!acc->has_issuer) return fail_at(P, acc->at, SOB_E_PARSE, missing_issuer);
+    size_t cl = strlen(a->code);
+    if (a->type == SOB_ASSET_CREDIT_ALPHANUM4 ? cl > 4 : cl < 5)
+        return fail_at(P, acc->at, SOB_E_INVALID, bad_combo);
+    return SOB_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Key tables                                                                                   */
+
+typedef struct keydef {
+    const char *name;
+    size_t len;
+    const char *dup;
+    const char *missing;
+} keydef;
+
+#define KEY(name) {name, sizeof(name) - 1, "duplicate key \"" name "\"", "missing key \"" name "\""}
+
+static inline int key_lookup(const keydef *tab, int n, const span *k) {
+    for (int i = 0; i < n; i++)
+        if (tab[i].len == k->len && memcmp(tab[i].name, k->ptr, k->len) == 0) return i;
+    return -1;
+}
+
+/* Marks key i seen; a second occurrence of a key we read is an error (which one would win?). */
+static inline sob_status mark(jp *P, uint64_t *seen, const keydef *tab, int i, const char *keyat) {
+    uint64_t bit = (uint64_t)1 << i;
+    if (UNLIKELY(*seen & bit)) return fail_at(P, keyat, SOB_E_PARSE, tab[i].dup);
+    *seen |= bit;
+    return SOB_OK;
+}
+
+static sob_status require(jp *P, uint64_t seen, uint64_t need, const keydef *tab, int n,
+                          const char *at) {
+    uint64_t miss = need & ~seen;
+    if (LIKELY(!miss)) return SOB_OK;
+    for (int i = 0; i < n; i++)
+        if (miss & ((uint64_t)1 << i)) return fail_at(P, at, SOB_E_PARSE, tab[i].missing);
+    return fail_at(P, at, SOB_E_PARSE, "missing key");
+}
+
+static sob_status expect_open(jp *P, char c, const char *reason) {
+    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    if (UNLIKELY(*P->p != c)) return fail(P, SOB_E_PARSE, reason);
+    return enter(P);
+}
+
+/* Start of a key inside the object just read by obj_next (for duplicate-key offsets). */
+#define KEYAT(k) (P->key_at)
+
+/* ------------------------------------------------------------------------------------------ */
+/* Asset objects: {"asset_type":..,"asset_code":..,"asset_issuer":..}                           */
+
+static const keydef ASSET_KEYS[] = {KEY("asset_type"), KEY("asset_code"), KEY("asset_issuer")};
+
+static sob_status asset_object(jp *P, sob_asset *a) {
+    asset_acc acc = {0, 0, 0, P->p};
+    TRY(expect_open(P, '{', "asset must be an object"));
+    uint64_t seen = 0;
+    int first = 1, done = 0;
+    span k;
+    memset(a, 0, sizeof *a);
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        const char *ka = KEYAT(k);
+        int i = key_lookup(ASSET_KEYS, 3, &k);
+        if (i < 0) {
+            TRY(skip_value(P));
+            continue;
+        }
+        TRY(mark(P, &seen, ASSET_KEYS, i, ka));
+        switch (i) {
+        case 0:
+            TRY(asset_type_value(P, a, "asset_type must be native, credit_alphanum4 or credit_alphanum12"));
+            acc.has_type = 1;
+            break;
+        case 1:
+            TRY(asset_code_value(P, a, "asset_code must be 1..12 characters [A-Za-z0-9]"));
+            acc.has_code = 1;
+            break;
+        default:
+            TRY(account_value(P, a->issuer, "asset_issuer must be a valid G... StrKey"));
+            acc.has_issuer = 1;
+            break;
+        }
+    }
+    return asset_finish(P, a, &acc, "missing key \"asset_type\"", "missing key \"asset_code\"",
+                        "missing key \"asset_issuer\"",
+                        "asset_code/asset_issuer do not match asset_type");
+}
+
+/* "native" or "CODE:ISSUER" (liquidity pool reserves; horizon protocols LiquidityPoolReserve). */
+static sob_status asset_string(jp *P, sob_asset *a, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    memset(a, 0, sizeof *a);
+    if (s.toolong) return fail_at(P, at, SOB_E_INVALID, reason);
+    if (s.len == 6 && memcmp(s.ptr, "native", 6) == 0) {
+        a->type = SOB_ASSET_NATIVE;
+        return SOB_OK;
+    }
+    const char *colon = memchr(s.ptr, ':', s.len);
+    if (!colon) return fail_at(P, at, SOB_E_INVALID, reason);
+    size_t cl = (size_t)(colon - s.ptr);
+    if (!code_valid(s.ptr, cl)) return fail_at(P, at, SOB_E_INVALID, reason);
+    if (!sob_strkey_account_valid(colon + 1, s.len - cl - 1))
+        return fail_at(P, at, SOB_E_INVALID, reason);
+    a->type = cl <= 4 ? SOB_ASSET_CREDIT_ALPHANUM4 : SOB_ASSET_CREDIT_ALPHANUM12;
+    memcpy(a->code, s.ptr, cl);
+    a->code[cl] = '\0';
+    memcpy(a->issuer, colon + 1, 56);
+    a->issuer[56] = '\0';
+    return SOB_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* price_r: {"n": int32 > 0, "d": int32 > 0} (horizon protocols Price: N, D int32)              */
+
+static const keydef ND_KEYS[] = {KEY("n"), KEY("d")};
+
+static sob_status nd_object(jp *P, int allow_str, int64_t hi, int64_t *n, int64_t *d,
+                            const char *not_obj, const char *bad_n, const char *bad_d) {
+    const char *at = P->p;
+    TRY(expect_open(P, '{', not_obj));
+    uint64_t seen = 0;
+    int first = 1, done = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        if (k.len == 1 && (k.ptr[0] == 'n' || k.ptr[0] == 'd')) {
+            int i = k.ptr[0] == 'd';
+            TRY(mark(P, &seen, ND_KEYS, i, KEYAT(k)));
+            TRY(int_value(P, allow_str, 1, (uint64_t)hi, i ? d : n, i ? bad_d : bad_n));
+        } else {
+            TRY(skip_value(P));
+        }
+    }
+    return require(P, seen, 3, ND_KEYS, 2, at);
+}
+
+static sob_status price_r_object(jp *P, int32_t *n, int32_t *d) {
+    int64_t nn = 0, dd = 0;
+    TRY(nd_object(P, 0, INT32_MAX, &nn, &dd, "price_r must be an object",
+                  "price_r.n must be an int32 > 0", "price_r.d must be an int32 > 0"));
+    *n = (int32_t)nn;
+    *d = (int32_t)dd;
+    return SOB_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Growable vectors                                                                             */
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem) {
+    if (need <= *cap) return 1;
+    size_t nc = *cap ? *cap : 16;
+    while (nc < need) {
+        if (nc > SIZE_MAX / 2 / elem) return 0;
+        nc *= 2;
+    }
+    void *nv = realloc(*v, nc * elem);
+    if (!nv) return 0;
+    *v = nv;
+    *cap = nc;
+    return 1;
+}
+
+#define GROW(vec, P)                                                                    \
+    do {                                                                                \
+        if (UNLIKELY((vec)->len == (vec)->cap) &&                                       \
+            !grow((void **)&(vec)->v, &(vec)->cap, (vec)->len + 1, sizeof(*(vec)->v)))  \
+            return fail(P, SOB_E_NOMEM, "out of memory");                               \
+    } while (0)
+
+static sob_status begin_doc(jp *P, const char *buf, size_t len, sob_parse_error *err) {
+    P->s = buf;
+    P->p = buf;
+    P->e = buf + len;
+    P->err = err;
+    P->depth = 0;
+    if (err) {
+        err->offset = 0;
+        err->reason = NULL;
+    }
+    if (!buf && len) return fail(P, SOB_E_PARSE, "NULL input");
+    if (!buf) {
+        static const char empty = 0;
+        P->s = P->p = P->e = &empty;
+    }
+    ws(P);
+    return expect_open(P, '{', "expected '{' at the start of the document");
+}
+
+static sob_status end_doc(jp *P) {
+    ws(P);
+    if (P->p != P->e) return fail(P, SOB_E_PARSE, "trailing characters after the document");
+    return SOB_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* /order_book                                                                                  */
+
+static const keydef LEVEL_KEYS[] = {KEY("price_r"), KEY("price"), KEY("amount")};
+
+static sob_status level_object(jp *P, sob_level *lv) {
+    const char *at = P->p;
+    TRY(expect_open(P, '{', "order book level must be an object"));
+    uint64_t seen = 0;
+    int first = 1, done = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        int i = key_lookup(LEVEL_KEYS, 3, &k);
+        if (i < 0) {
+            TRY(skip_value(P));
+            continue;
+        }
+        TRY(mark(P, &seen, LEVEL_KEYS, i, KEYAT(k)));
+        if (i == 0) {
+            TRY(price_r_object(P, &lv->n, &lv->d));
+        } else if (i == 1) {
+            /* The 7-dp `price` is derived from price_r and lossy; only its type is checked. */
+            if (UNLIKELY(P->p >= P->e)) return eof(P);
+            if (*P->p != '"') return fail(P, SOB_E_PARSE, "price must be a string");
+            TRY(str_(P, NULL, 0));
+        } else {
+            TRY(amount_value(P, UINT64_MAX, &lv->amount,
+                             "amount must be a decimal string of stroops (at most 7 decimals)"));
+        }
+    }
+    return require(P, seen, 1 | 4, LEVEL_KEYS, 3, at);
+}
+
+static sob_status levels_array(jp *P, sob_levels *out, const char *not_arr) {
+    TRY(expect_open(P, '[', not_arr));
+    out->len = 0;
+    int first = 1, done = 0;
+    for (;;) {
+        TRY(arr_next(P, &first, &done));
+        if (done) return SOB_OK;
+        GROW(out, P);
+        TRY(level_object(P, &out->v[out->len]));
+        out->len++;
+    }
+}
+
+void sob_order_book_doc_init(sob_order_book_doc *doc) { memset(doc, 0, sizeof *doc); }
+
+void sob_order_book_doc_free(sob_order_book_doc *doc) {
+    free(doc->bids.v);
+    free(doc->asks.v);
+    memset(doc, 0, sizeof *doc);
+}
+
+static const keydef BOOK_KEYS[] = {KEY("bids"), KEY("asks"), KEY("base"), KEY("counter")};
+
+sob_status sob_parse_order_book(const char *buf, size_t len, sob_order_book_doc *out,
+                                sob_parse_error *err) {
+    jp P_, *P = &P_;
+    TRY(begin_doc(P, buf, len, err));
+    const char *at = P->s;
+    out->bids.len = 0;
+    out->asks.len = 0;
+    uint64_t seen = 0;
+    int first = 1, done = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        int i = key_lookup(BOOK_KEYS, 4, &k);
+        if (i < 0) {
+            TRY(skip_value(P));
+            continue;
+        }
+        TRY(mark(P, &seen, BOOK_KEYS, i, KEYAT(k)));
+        switch (i) {
+        case 0: TRY(levels_array(P, &out->bids, "bids must be an array")); break;
+        case 1: TRY(levels_array(P, &out->asks, "asks must be an array")); break;
+        case 2: TRY(asset_object(P, &out->base)); break;
+        default: TRY(asset_object(P, &out->counter)); break;
+        }
+    }
+    TRY(require(P, seen, 15, BOOK_KEYS, 4, at));
+    return end_doc(P);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Pages: {"_links":..,"_embedded":{"records":[...]}} or a single record. Each record parser is
+ * written as "handle one key" so the same code reads the record at the top level.             */
+
+typedef sob_status (*rec_key_fn)(jp *P, void *rec, uint64_t *seen, const span *k, const char *keyat,
+                                 int *handled);
+typedef sob_status (*rec_done_fn)(jp *P, void *rec, uint64_t seen, const char *at);
+
+typedef struct rec_kind {
+    rec_key_fn key;
+    rec_done_fn done;
+    void (*reset)(void *rec);
+} rec_kind;
+
+typedef union any_rec {
+    sob_offer_rec offer;
+    sob_trade_rec trade;
+    sob_pool_rec pool;
+} any_rec;
+
+typedef struct vec_any {
+    void **v;
+    size_t *len, *cap;
+    size_t elem;
+} vec_any;
+
+static sob_status record_object(jp *P, const rec_kind *kind, void *rec) {
+    const char *at = P->p;
+    uint64_t seen = 0;
+    TRY(expect_open(P, '{', "record must be an object"));
+    kind->reset(rec);
+    int first = 1, done = 0, handled = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        TRY(kind->key(P, rec, &seen, &k, KEYAT(k), &handled));
+        if (!handled) TRY(skip_value(P));
+    }
+    return kind->done(P, rec, seen, at);
+}
+
+static sob_status records_array(jp *P, const rec_kind *kind, vec_any *vec) {
+    TRY(expect_open(P, '[', "_embedded.records must be an array"));
+    int first = 1, done = 0;
+    for (;;) {
+        TRY(arr_next(P, &first, &done));
+        if (done) return SOB_OK;
+        if (UNLIKELY(*vec->len == *vec->cap) && !grow(vec->v, vec->cap, *vec->len + 1, vec->elem))
+            return fail(P, SOB_E_NOMEM, "out of memory");
+        TRY(record_object(P, kind, (char *)*vec->v + *vec->len * vec->elem));
+        (*vec->len)++;
+    }
+}
+
+static sob_status embedded_object(jp *P, const rec_kind *kind, vec_any *vec) {
+    const char *at = P->p;
+    TRY(expect_open(P, '{', "_embedded must be an object"));
+    int first = 1, done = 0, have = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        if (k.len == 7 && memcmp(k.ptr, "records", 7) == 0) {
+            if (have) return fail_at(P, KEYAT(k), SOB_E_PARSE, "duplicate key \"records\"");
+            have = 1;
+            TRY(records_array(P, kind, vec));
+        } else {
+            TRY(skip_value(P));
+        }
+    }
+    if (!have) return fail_at(P, at, SOB_E_PARSE, "missing key \"_embedded.records\"");
+    return SOB_OK;
+}
+
+/* The document: a page if it has _embedded, else one record. A record's own keys next to
+ * _embedded make it ambiguous, so that is an error. */
+static sob_status page_or_record(const char *buf, size_t len, sob_parse_error *err,
+                                 const rec_kind *kind, vec_any *vec) {
+    jp P_, *P = &P_;
+    TRY(begin_doc(P, buf, len, err));
+    *vec->len = 0;
+    /* The single-record candidate is kept aside until we know what the document is. */
+    any_rec tmp;
+    void *rec = &tmp;
+    uint64_t seen = 0;
+    kind->reset(rec);
+    int first = 1, done = 0, handled = 0, page = 0, record_keys = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        if (k.len == 9 && memcmp(k.ptr, "_embedded", 9) == 0) {
+            if (page) return fail_at(P, KEYAT(k), SOB_E_PARSE, "duplicate key \"_embedded\"");
+            if (record_keys)
+                return fail_at(P, KEYAT(k), SOB_E_PARSE, "both _embedded and record keys");
+            page = 1;
+            TRY(embedded_object(P, kind, vec));
+            continue;
+        }
+        const char *ka = KEYAT(k);
+        TRY(kind->key(P, rec, &seen, &k, ka, &handled));
+        if (handled) {
+            if (page) return fail_at(P, ka, SOB_E_PARSE, "both _embedded and record keys");
+            record_keys = 1;
+        } else {
+            TRY(skip_value(P));
+        }
+    }
+    if (!page) {
+        TRY(kind->done(P, rec, seen, P->s));
+        if (!grow(vec->v, vec->cap, 1, vec->elem)) return fail(P, SOB_E_NOMEM, "out of memory");
+        memcpy(*vec->v, rec, vec->elem);
+        *vec->len = 1;
+    }
+    return end_doc(P);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* /offers records (horizon protocols Offer)                                                   */
+
+static const keydef OFFER_KEYS[] = {KEY("id"),     KEY("seller"),  KEY("selling"),
+                                    KEY("buying"), KEY("amount"),  KEY("price_r"),
+                                    KEY("price"),  KEY("last_modified_ledger")};
+#define OFFER_NEED 0x3Fu
+
+static void offer_reset(void *rec) { memset(rec, 0, sizeof(sob_offer_rec)); }
+
+static sob_status offer_key(jp *P, void *recv, uint64_t *seen, const span *k, const char *ka,
+                            int *handled) {
+    sob_offer_rec *r = recv;
+    int i = key_lookup(OFFER_KEYS, 8, k);
+    *handled = i >= 0;
+    if (i < 0) return SOB_OK;
+    TRY(mark(P, seen, OFFER_KEYS, i, ka));
+    int64_t v;
+    switch (i) {
+    case 0:
+        TRY(int_value(P, 1, 0, INT64_MAX, &v, "offer id must be an integer 0..INT64_MAX"));
+        r->id = v;
+        break;
+    case 1: TRY(account_value(P, r->seller, "seller must be a valid G... StrKey")); break;
+    case 2: TRY(asset_object(P, &r->selling)); break;
+    case 3: TRY(asset_object(P, &r->buying)); break;
+    case 4:
+        TRY(amount_value(P, INT64_MAX, &r->amount,
+                         "amount must be a decimal string <= 922337203685.4775807"));
+        break;
+    case 5: TRY(price_r_object(P, &r->n, &r->d)); break;
+    case 6:
+        if (UNLIKELY(P->p >= P->e)) return eof(P);
+        if (*P->p != '"') return fail(P, SOB_E_PARSE, "price must be a string");
+        TRY(str_(P, NULL, 0));
+        break;
+    default:
+        TRY(int_value(P, 0, 0, UINT32_MAX, &v, "last_modified_ledger must be a uint32"));
+        r->last_modified_ledger = (uint32_t)v;
+        break;
+    }
+    return SOB_OK;
+}
+
+static sob_status offer_done(jp *P, void *rec, uint64_t seen, const char *at) {
+    (void)rec;
+    return require(P, seen, OFFER_NEED, OFFER_KEYS, 8, at);
+}
+
+static const rec_kind OFFER_KIND = {offer_key, offer_done, offer_reset};
+
+void sob_offers_init(sob_offers *o) { memset(o, 0, sizeof *o); }
+void sob_offers_free(sob_offers *o) {
+    free(o->v);
+    memset(o, 0, sizeof *o);
+}
+
+sob_status sob_parse_offers(const char *buf, size_t len, sob_offers *out, sob_parse_error *err) {
+    vec_any vec = {(void **)&out->v, &out->len, &out->cap, sizeof(sob_offer_rec)};
+    return page_or_record(buf, len, err, &OFFER_KIND, &vec);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* /trades records (horizon protocols Trade; TradePrice N/D are int64 sent as strings)         */
+
+/* RFC 3339 as Go's time.Time marshals it: YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM). */
+static int parse_time(const char *s, size_t len, int64_t *out) {
+    const char *p = s, *e = s + len;
+#define DIGITS(var, n)                                                  \
+    do {                                                                \
+        var = 0;                                                        \
+        for (int _i = 0; _i < (n); _i++) {                              \
+            if (p >= e || !isdig((unsigned char)*p)) return 0;          \
+            var = var * 10 + (*p++ - '0');                              \
+        }                                                               \
+    } while (0)
+#define CH(c)                            \
+    do {                                 \
+        if (p >= e || *p != (c)) return 0; \
+        p++;                             \
+    } while (0)
+    int64_t y, mo, d, h, mi, sec;
+    DIGITS(y, 4);
+    CH('-');
+    DIGITS(mo, 2);
+    CH('-');
+    DIGITS(d, 2);
+    if (p >= e || (*p != 'T' && *p != 't')) return 0;
+    p++;
+    DIGITS(h, 2);
+    CH(':');
+    DIGITS(mi, 2);
+    CH(':');
+    DIGITS(sec, 2);
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || !isdig((unsigned char)*p)) return 0;
+        while (p < e && isdig((unsigned char)*p)) p++; /* sub-second part dropped */
+    }
+    int64_t off = 0;
+    if (p < e && (*p == 'Z' || *p == 'z')) {
+        p++;
+    } else if (p < e && (*p == '+' || *p == '-')) {
+        int sign = *p == '-' ? -1 : 1;
+        int64_t oh, om;
+        p++;
+        DIGITS(oh, 2);
+        CH(':');
+        DIGITS(om, 2);
+        if (oh > 23 || om > 59) return 0;
+        off = sign * (oh * 3600 + om * 60);
+    } else {
+        return 0;
+    }
+    if (p != e) return 0;
+#undef DIGITS
+#undef CH
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60) return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap) return 0;
+    /* days_from_civil (H. Hinnant). */
+    int64_t yy = y - (mo <= 2);
+    int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+    int64_t yoe = yy - era * 400;
+    int64_t doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    int64_t days = era * 146097 + doe - 719468;
+    *out = days * 86400 + h * 3600 + mi * 60 + sec - off;
+    return 1;
+}
+
+enum {
+    T_ID, T_PT, T_TIME, T_TYPE, T_FEE, T_BOFF, T_COFF, T_BACC, T_CACC, T_BLP, T_CLP,
+    T_BAMT, T_CAMT, T_BTYPE, T_BCODE, T_BISS, T_CTYPE, T_CCODE, T_CISS, T_SELLER, T_PRICE,
+    T_NKEYS
+};
+
+static const keydef TRADE_KEYS[T_NKEYS] = {
+    KEY("id"),
+    KEY("paging_token"),
+    KEY("ledger_close_time"),
+    KEY("trade_type"),
+    KEY("liquidity_pool_fee_bp"),
+    KEY("base_offer_id"),
+    KEY("counter_offer_id"),
+    KEY("base_account"),
+    KEY("counter_account"),
+    KEY("base_liquidity_pool_id"),
+    KEY("counter_liquidity_pool_id"),
+    KEY("base_amount"),
+    KEY("counter_amount"),
+    KEY("base_asset_type"),
+    KEY("base_asset_code"),
+    KEY("base_asset_issuer"),
+    KEY("counter_asset_type"),
+    KEY("counter_asset_code"),
+    KEY("counter_asset_issuer"),
+    KEY("base_is_seller"),
+    KEY("price"),
+};
+
+#define BIT(i) ((uint64_t)1 << (i))
+#define TRADE_NEED                                                                             \
+    (BIT(T_ID) | BIT(T_PT) | BIT(T_TIME) | BIT(T_BAMT) | BIT(T_CAMT) | BIT(T_BTYPE) |            \
+     BIT(T_CTYPE) | BIT(T_SELLER) | BIT(T_PRICE))
+
+static void trade_reset(void *rec) {
+    sob_trade_rec *r = rec;
+    memset(r, 0, sizeof *r);
+    r->lp_fee_bp = -1;
+}
+
+static sob_status pool_id_value(jp *P, char *dst, const char *reason) {
+    const char *at = P->p;
+    span s;
+    TRY(str_value(P, &s, reason));
+    if (s.toolong || !hex_id_valid(s.ptr, s.len)) return fail_at(P, at, SOB_E_INVALID, reason);
+    copy_span(dst, &s);
+    return SOB_OK;
+}
+
+static sob_status trade_key(jp *P, void *recv, uint64_t *seen, const span *k, const char *ka,
+                            int *handled) {
+    sob_trade_rec *r = recv;
+    int i = key_lookup(TRADE_KEYS, T_NKEYS, k);
+    *handled = i >= 0;
+    if (i < 0) return SOB_OK;
+    TRY(mark(P, seen, TRADE_KEYS, i, ka));
+    int64_t v;
+    const char *at = P->p;
+    span s;
+    switch (i) {
+    case T_ID: TRY(text_value(P, r->id, sizeof r->id, "id must be a string of 1..47 bytes")); break;
+    case T_PT:
+        TRY(text_value(P, r->paging_token, sizeof r->paging_token,
+                       "paging_token must be a string of 1..47 bytes"));
+        break;
+    case T_TIME:
+        TRY(str_value(P, &s, "ledger_close_time must be a string"));
+        if (s.toolong || !parse_time(s.ptr, s.len, &r->ledger_close_time))
+            return fail_at(P, at, SOB_E_INVALID, "ledger_close_time must be an RFC 3339 time");
+        break;
+    case T_TYPE:
+        TRY(str_value(P, &s, "trade_type must be a string"));
+        if (s.len == 9 && memcmp(s.ptr, "orderbook", 9) == 0) r->trade_type = SOB_TRADE_ORDERBOOK;
+        else if (s.len == 14 && memcmp(s.ptr, "liquidity_pool", 14) == 0)
+            r->trade_type = SOB_TRADE_LIQUIDITY_POOL;
+        else return fail_at(P, at, SOB_E_INVALID, "trade_type must be orderbook or liquidity_pool");
+        break;
+    case T_FEE:
+        TRY(int_value(P, 0, 0, INT32_MAX, &v, "liquidity_pool_fee_bp must be an integer >= 0"));
+        r->lp_fee_bp = (int32_t)v;
+        break;
+    case T_BOFF:
+        TRY(int_value(P, 1, 0, INT64_MAX, &r->base_offer_id,
+                      "base_offer_id must be an integer 0..INT64_MAX"));
+        break;
+    case T_COFF:
+        TRY(int_value(P, 1, 0, INT64_MAX, &r->counter_offer_id,
+                      "counter_offer_id must be an integer 0..INT64_MAX"));
+        break;
+    case T_BACC: TRY(account_value(P, r->base_account, "base_account must be a valid G... StrKey")); break;
+    case T_CACC:
+        TRY(account_value(P, r->counter_account, "counter_account must be a valid G... StrKey"));
+        break;
+    case T_BLP:
+        TRY(pool_id_value(P, r->base_liquidity_pool_id, "base_liquidity_pool_id must be hex"));
+        break;
+    case T_CLP:
+        TRY(pool_id_value(P, r->counter_liquidity_pool_id, "counter_liquidity_pool_id must be hex"));
+        break;
+    case T_BAMT:
+        TRY(amount_value(P, INT64_MAX, &r->base_amount,
+                         "base_amount must be a decimal string <= 922337203685.4775807"));
+        break;
+    case T_CAMT:
+        TRY(amount_value(P, INT64_MAX, &r->counter_amount,
+                         "counter_amount must be a decimal string <= 922337203685.4775807"));
+        break;
+    case T_BTYPE:
+        TRY(asset_type_value(P, &r->base_asset, "base_asset_type must be native, credit_alphanum4 or credit_alphanum12"));
+        break;
+    case T_CTYPE:
+        TRY(asset_type_value(P, &r->counter_asset, "counter_asset_type must be native, credit_alphanum4 or credit_alphanum12"));
+        break;
+    case T_BCODE:
+        TRY(asset_code_value(P, &r->base_asset, "base_asset_code must be 1..12 characters [A-Za-z0-9]"));
+        break;
+    case T_CCODE:
+        TRY(asset_code_value(P, &r->counter_asset, "counter_asset_code must be 1..12 characters [A-Za-z0-9]"));
+        break;
+    case T_BISS:
+        TRY(account_value(P, r->base_asset.issuer, "base_asset_issuer must be a valid G... StrKey"));
+        break;
+    case T_CISS:
+        TRY(account_value(P, r->counter_asset.issuer, "counter_asset_issuer must be a valid G... StrKey"));
+        break;
+    case T_SELLER: TRY(bool_value(P, &r->base_is_seller, "base_is_seller must be true or false")); break;
+    default:
+        TRY(nd_object(P, 1, INT64_MAX, &r->price_n, &r->price_d, "price must be an object {n, d}",
+                      "price.n must be an integer > 0 that fits int64",
+                      "price.d must be an integer > 0 that fits int64"));
+        break;
+    }
+    return SOB_OK;
+}
+
+static sob_status trade_done(jp *P, void *recv, uint64_t seen, const char *at) {
+    sob_trade_rec *r = recv;
+    TRY(require(P, seen, TRADE_NEED, TRADE_KEYS, T_NKEYS, at));
+    asset_acc b = {1, (seen & BIT(T_BCODE)) != 0, (seen & BIT(T_BISS)) != 0, at};
+    asset_acc c = {1, (seen & BIT(T_CCODE)) != 0, (seen & BIT(T_CISS)) != 0, at};
+    TRY(asset_finish(P, &r->base_asset, &b, "missing key \"base_asset_type\"",
+                     "missing key \"base_asset_code\"", "missing key \"base_asset_issuer\"",
+                     "base_asset_code/base_asset_issuer do not match base_asset_type"));
+    TRY(asset_finish(P, &r->counter_asset, &c, "missing key \"counter_asset_type\"",
+                     "missing key \"counter_asset_code\"", "missing key \"counter_asset_issuer\"",
+                     "counter_asset_code/counter_asset_issuer do not match counter_asset_type"));
+    return SOB_OK;
+}
+
+static const rec_kind TRADE_KIND = {trade_key, trade_done, trade_reset};
+
+void sob_trades_init(sob_trades *t) { memset(t, 0, sizeof *t); }
+void sob_trades_free(sob_trades *t) {
+    free(t->v);
+    memset(t, 0, sizeof *t);
+}
+
+sob_status sob_parse_trades(const char *buf, size_t len, sob_trades *out, sob_parse_error *err) {
+    vec_any vec = {(void **)&out->v, &out->len, &out->cap, sizeof(sob_trade_rec)};
+    return page_or_record(buf, len, err, &TRADE_KIND, &vec);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* /liquidity_pools records (horizon protocols LiquidityPool; total_trustlines is ",string")   */
+
+enum { L_ID, L_FEE, L_TRUST, L_SHARES, L_RES, L_NKEYS };
+static const keydef POOL_KEYS[L_NKEYS] = {KEY("id"), KEY("fee_bp"), KEY("total_trustlines"),
+                                          KEY("total_shares"), KEY("reserves")};
+static const keydef RESERVE_KEYS[] = {KEY("asset"), KEY("amount")};
+
+static void pool_reset(void *rec) { memset(rec, 0, sizeof(sob_pool_rec)); }
+
+static sob_status reserve_object(jp *P, sob_asset *a, uint64_t *amount) {
+    const char *at = P->p;
+    TRY(expect_open(P, '{', "reserve must be an object"));
+    uint64_t seen = 0;
+    int first = 1, done = 0;
+    span k;
+    for (;;) {
+        TRY(obj_next(P, &first, &k, &done));
+        if (done) break;
+        int i = key_lookup(RESERVE_KEYS, 2, &k);
+        if (i < 0) {
+            TRY(skip_value(P));
+            continue;
+        }
+        TRY(mark(P, &seen, RESERVE_KEYS, i, KEYAT(k)));
+        if (i == 0)
+            TRY(asset_string(P, a, "reserve asset must be \"native\" or \"CODE:ISSUER\""));
+        else
+            TRY(amount_value(P, INT64_MAX, amount,
+                             "reserve amount must be a decimal string <= 922337203685.4775807"));
+    }
+    return require(P, seen, 3, RESERVE_KEYS, 2, at);
+}
+
+static sob_status reserves_array(jp *P, sob_pool_rec *r) {
+    const char *at = P->p;
+    TRY(expect_open(P, '[', "reserves must be an array"));
+    int first = 1, done = 0, n = 0;
+    for (;;) {
+        TRY(arr_next(P, &first, &done));
+        if (done) break;
+        if (n == 2) return fail(P, SOB_E_INVALID, "a pool has exactly two reserves");
+        TRY(reserve_object(P, &r->reserve_asset[n], &r->reserve_amount[n]));
+        n++;
+    }
+    if (n != 2) return fail_at(P, at, SOB_E_INVALID, "a pool has exactly two reserves");
+    return SOB_OK;
+}
+
+static sob_status pool_key(jp *P, void *recv, uint64_t *seen, const span *k, const char *ka,
+                           int *handled) {
+    sob_pool_rec *r = recv;
+    int i = key_lookup(POOL_KEYS, L_NKEYS, k);
+    *handled = i >= 0;
+    if (i < 0) return SOB_OK;
+    TRY(mark(P, seen, POOL_KEYS, i, ka));
+    int64_t v;
+    switch (i) {
+    case L_ID: TRY(pool_id_value(P, r->id, "liquidity pool id must be 1..64 lowercase hex")); break;
+    case L_FEE:
+        TRY(int_value(P, 0, 0, INT32_MAX, &v, "fee_bp must be an integer >= 0"));
+        r->fee_bp = (int32_t)v;
+        break;
+    case L_TRUST:
+        TRY(int_value(P, 1, 0, INT64_MAX, &v, "total_trustlines must be an integer >= 0"));
+        r->total_trustlines = (uint64_t)v;
+        break;
+    case L_SHARES:
+        TRY(amount_value(P, INT64_MAX, &r->total_shares,
+                         "total_shares must be a decimal string <= 922337203685.4775807"));
+        break;
+    default: TRY(reserves_array(P, r)); break;
+    }
+    return SOB_OK;
+}
+
+static sob_status pool_done(jp *P, void *rec, uint64_t seen, const char *at) {
+    (void)rec;
+    return require(P, seen, BIT(L_NKEYS) - 1, POOL_KEYS, L_NKEYS, at);
+}
+
+static const rec_kind POOL_KIND = {pool_key, pool_done, pool_reset};
+
+void sob_pools_init(sob_pools *p) { memset(p, 0, sizeof *p); }
+void sob_pools_free(sob_pools *p) {
+    free(p->v);
+    memset(p, 0, sizeof *p);
+}
+
+sob_status sob_parse_liquidity_pools(const char *buf, size_t len, sob_pools *out,
+                                     sob_parse_error *err) {
+    vec_any vec = {(void **)&out->v, &out->len, &out->cap, sizeof(sob_pool_rec)};
+    return page_or_record(buf, len, err, &POOL_KIND, &vec);
+}
