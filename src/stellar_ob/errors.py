@@ -12,6 +12,8 @@ __all__ = [
     "ParseError",
     "InvalidBookError",
     "CrossedBookError",
+    "PriceError",
+    "AmountError",
     "AmountOverflowError",
     "AssetError",
     "AssetMismatchError",
@@ -50,7 +52,15 @@ class CrossedBookError(InvalidBookError):
     """A change would leave the best bid at or above the best ask; the book is unchanged."""
 
 
-class AmountOverflowError(StellarOBError, OverflowError, ValueError):
+class PriceError(StellarOBError, ValueError):
+    """A price is not a rational of two int32 greater than zero."""
+
+
+class AmountError(StellarOBError, ValueError):
+    """An amount is not a whole number of stroops in range (negative, wrong type, ...)."""
+
+
+class AmountOverflowError(AmountError, OverflowError):
     """An amount or a total does not fit the integer type that holds it (never wrapped)."""
 
 

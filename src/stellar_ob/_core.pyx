@@ -1,0 +1,754 @@
+# cython: language_level=3
+"""The compiled core: exact L2 order books over the C library in csrc/.
+
+Same API as stellar_ob._pure (the twin); see that module for the semantics in plain Python.
+"""
+
+cimport cython
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
+from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t, INT32_MAX, UINT64_MAX
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memcpy
+
+from fractions import Fraction
+
+from . import _amounts
+from ._amounts import parse_amount, format_amount, price_string
+from ._dtypes import level_dtype, diff_dtype
+from .assets import Asset
+from .errors import (
+    AmountError, AmountOverflowError, AssetError, AssetMismatchError, CrossedBookError,
+    InvalidBookError, ParseError, PriceError, StellarOBError,
+)
+
+IMPLEMENTATION = "c"
+
+cdef str BID = "bid"
+cdef str ASK = "ask"
+
+
+# ---------------------------------------------------------------------------------------------
+# status codes -> exceptions: the one place the C core's errors become Python's
+
+cdef int _raise(sob_status st, str what) except -1:
+    if st == SOB_E_CROSSED:
+        raise CrossedBookError(f"{what}: the book would be crossed (best bid >= best ask)")
+    if st == SOB_E_OVERFLOW:
+        raise AmountOverflowError(f"{what}: amount out of range")
+    if st == SOB_E_INVALID:
+        raise InvalidBookError(f"{what}: invalid level")
+    if st == SOB_E_NOMEM:
+        raise MemoryError(what)
+    if st == SOB_E_PARSE:
+        raise ParseError(what)
+    raise StellarOBError(f"{what}: status {<int>st}")
+
+
+# ---------------------------------------------------------------------------------------------
+# conversions at the API edge: Python ints <-> int32 / uint64, with the twin's exceptions
+
+cdef inline int _is_int(object v):
+    return type(v) is int or (isinstance(v, int) and not isinstance(v, bool))
+
+
+cdef int32_t _price_part(object v, str name, bint book) except 0:
+    cdef int overflow = 0
+    cdef long long x
+    if type(v) is int:
+        x = PyLong_AsLongLongAndOverflow(v, &overflow)
+        if overflow == 0 and 0 < x <= INT32_MAX:
+            return <int32_t>x
+    exc = InvalidBookError if book else PriceError  # looked up only off the fast path
+    if not _is_int(v):
+        raise exc(f"price {name} must be an int, got {type(v).__name__}")
+    x = PyLong_AsLongLongAndOverflow(v, &overflow)
+    if overflow or x <= 0 or x > INT32_MAX:
+        raise exc(f"price {name} must be in 1..{INT32_MAX}, got {v}")
+    return <int32_t>x
+
+
+cdef int _level_amount(object v, uint64_t *out) except -1:
+    cdef int overflow = 0
+    cdef long long x
+    if type(v) is int:
+        x = PyLong_AsLongLongAndOverflow(v, &overflow)
+        if overflow == 0 and x >= 0:
+            out[0] = <uint64_t>x
+            return 0
+    if not _is_int(v):
+        raise InvalidBookError(f"amount must be an int number of stroops, got {type(v).__name__}")
+    if v < 0:
+        raise InvalidBookError(f"amount must not be negative: {v}")
+    if v > UINT64_MAX:
+        raise AmountOverflowError(f"level amount {v} exceeds the uint64 range")
+    out[0] = PyLong_AsUnsignedLongLong(v)
+    return 0
+
+
+cdef uint64_t _quote_amount(object v) except? 0xFFFFFFFFFFFFFFFF:
+    cdef int overflow = 0
+    cdef long long x
+    if type(v) is int:
+        x = PyLong_AsLongLongAndOverflow(v, &overflow)
+        if overflow == 0 and x >= 0:
+            return <uint64_t>x
+    if not _is_int(v):
+        raise AmountError(f"amount must be an int number of stroops, got {type(v).__name__}")
+    if v < 0:
+        raise AmountError(f"amount must not be negative: {v}")
+    if v > UINT64_MAX:
+        raise AmountOverflowError(f"amount {v} exceeds the uint64 range")
+    return PyLong_AsUnsignedLongLong(v)
+
+
+cdef inline int _side(object side) except -1:
+    if side is BID:
+        return SOB_SIDE_BID
+    if side is ASK:
+        return SOB_SIDE_ASK
+    if isinstance(side, str):
+        if side == BID:
+            return SOB_SIDE_BID
+        if side == ASK:
+            return SOB_SIDE_ASK
+    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+
+
+cdef Py_ssize_t _depth(object depth, Py_ssize_t length) except -1:
+    if depth is None:
+        return length
+    if not _is_int(depth) or depth < 0:
+        raise ValueError(f"depth must be a non-negative int or None, got {depth!r}")
+    return depth if depth < length else length
+
+
+# ---------------------------------------------------------------------------------------------
+# value types
+
+@cython.freelist(128)
+@cython.final
+cdef class Price:
+    """An exact price n/d of two int32 > 0, kept as given and compared by value.
+
+    >>> Price(2, 4) == Price(1, 2)
+    True
+    >>> str(Price(1, 3))
+    '0.3333333'
+    """
+
+    def __init__(self, n, d):
+        self.n = _price_part(n, "n", False)
+        self.d = _price_part(d, "d", False)
+
+    @classmethod
+    def parse(cls, text):
+        """The exact reduced fraction of a decimal string; ParseError if no int32 n/d equals it."""
+        n, d = _amounts.parse_price(text)
+        return _price(n, d)
+
+    @classmethod
+    def from_sdk(cls, price):
+        """From a ``stellar_sdk.Price`` (or anything with int ``n`` and ``d``)."""
+        return cls(price.n, price.d)
+
+    def to_sdk(self):
+        from stellar_sdk import Price as SdkPrice
+        return SdkPrice(self.n, self.d)
+
+    def as_fraction(self):
+        return Fraction(self.n, self.d)
+
+    def __float__(self):
+        return (<object>self.n) / (<object>self.d)
+
+    def __str__(self):
+        return price_string(self.n, self.d)
+
+    def __repr__(self):
+        return f"Price({self.n}, {self.d})"
+
+    def __hash__(self):
+        return hash(Fraction(self.n, self.d))
+
+    def __reduce__(self):
+        return (Price, (self.n, self.d))
+
+    def __richcmp__(self, other, int op):
+        cdef Price p
+        cdef int c
+        if type(other) is Price:
+            p = <Price>other
+            c = sob_price_cmp(self.n, self.d, p.n, p.d)
+        elif isinstance(other, Fraction) or (_is_int(other)):
+            f = Fraction(other)
+            a = (<object>self.n) * f.denominator
+            b = f.numerator * (<object>self.d)
+            c = (a > b) - (a < b)
+        elif hasattr(other, "n") and hasattr(other, "d"):
+            a = (<object>self.n) * other.d
+            b = other.n * (<object>self.d)
+            c = (a > b) - (a < b)
+        else:
+            return NotImplemented
+        if op == 2:
+            return c == 0
+        if op == 3:
+            return c != 0
+        if op == 0:
+            return c < 0
+        if op == 1:
+            return c <= 0
+        if op == 4:
+            return c > 0
+        return c >= 0
+
+
+cdef inline Price _price(int32_t n, int32_t d):
+    cdef Price p = Price.__new__(Price)
+    p.n = n
+    p.d = d
+    return p
+
+
+@cython.freelist(128)
+@cython.final
+cdef class Level:
+    """One aggregated level: its price (counter per base) and amount in stroops
+    (counter for bids, base for asks, as Horizon reports them). Unpacks as (price, amount)."""
+
+    def __init__(self, Price price, amount):
+        self.price = price
+        self.amount = amount
+
+    def __iter__(self):
+        return iter((self.price, self.amount))
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, i):
+        return (self.price, self.amount)[i]
+
+    def __eq__(self, other):
+        if isinstance(other, (Level, tuple)) and len(other) == 2:
+            return self.price == other[0] and self.amount == other[1]
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.price, self.amount))
+
+    def __repr__(self):
+        return f"Level(price={self.price!r}, amount={self.amount!r})"
+
+    def __reduce__(self):
+        return (Level, (self.price, self.amount))
+
+
+cdef inline Level _level(const sob_level *l):
+    cdef Level lv = Level.__new__(Level)
+    lv.price = _price(l.n, l.d)
+    lv.amount = l.amount
+    return lv
+
+
+@cython.final
+cdef class LevelChange:
+    """A level that changed: ``old_amount`` 0 means it was added, ``new_amount`` 0 removed."""
+
+    def __init__(self, str side, Price price, old_amount, new_amount):
+        _side(side)
+        self.side = BID if side == BID else ASK
+        self.price = price
+        self.old_amount = old_amount
+        self.new_amount = new_amount
+
+    def __iter__(self):
+        return iter((self.side, self.price, self.old_amount, self.new_amount))
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return (self.side, self.price, self.old_amount, self.new_amount)[i]
+
+    def __eq__(self, other):
+        if isinstance(other, (LevelChange, tuple)) and len(other) == 4:
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self):
+        return hash(tuple(self))
+
+    def __repr__(self):
+        return (f"LevelChange(side={self.side!r}, price={self.price!r}, "
+                f"old_amount={self.old_amount!r}, new_amount={self.new_amount!r})")
+
+
+cdef LevelChange _change(const sob_level_change *c):
+    cdef LevelChange lc = LevelChange.__new__(LevelChange)
+    lc.side = BID if c.side == SOB_SIDE_BID else ASK
+    lc.price = _price(c.n, c.d)
+    lc.old_amount = c.old_amount
+    lc.new_amount = c.new_amount
+    return lc
+
+
+@cython.final
+cdef class BookDiff:
+    """The incremental change between two states of a book, best level first per side.
+
+    Holds the changes as one packed C array; the LevelChange objects are made on first access.
+    """
+
+    def __init__(self, bids=None, asks=None):
+        changes = list(bids or ()) + list(asks or ())
+        nb = len(bids or ())
+        self._alloc(len(changes))
+        cdef sob_level_change *c
+        cdef uint64_t amt
+        for i, ch in enumerate(changes):
+            c = &self._v[i]
+            c.side = _side(ch.side)
+            if (i < nb) != (c.side == SOB_SIDE_BID):
+                raise InvalidBookError("BookDiff(bids, asks): a change is on the wrong side")
+            c.n = _price_part(ch.price.n, "n", True)
+            c.d = _price_part(ch.price.d, "d", True)
+            _level_amount(ch.old_amount, &amt)
+            c.old_amount = amt
+            _level_amount(ch.new_amount, &amt)
+            c.new_amount = amt
+        self._len = len(changes)
+        self._nbids = nb
+
+    def __dealloc__(self):
+        free(self._v)
+
+    cdef int _alloc(self, size_t k) except -1:
+        free(self._v)
+        self._v = <sob_level_change *>malloc((k if k else 1) * sizeof(sob_level_change))
+        if self._v == NULL:
+            raise MemoryError()
+        self._len = 0
+        self._nbids = 0
+        self._bids_cache = None
+        self._asks_cache = None
+        return 0
+
+    @property
+    def bids(self):
+        if self._bids_cache is None:
+            self._bids_cache = [_change(&self._v[i]) for i in range(self._nbids)]
+        return self._bids_cache
+
+    @property
+    def asks(self):
+        if self._asks_cache is None:
+            self._asks_cache = [_change(&self._v[i]) for i in range(self._nbids, self._len)]
+        return self._asks_cache
+
+    def __iter__(self):
+        yield from self.bids
+        yield from self.asks
+
+    def __len__(self):
+        return self._len
+
+    def __bool__(self):
+        return self._len != 0
+
+    def __eq__(self, other):
+        if not hasattr(other, "bids") or not hasattr(other, "asks"):
+            return NotImplemented
+        return _changes_key(self) == _changes_key(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return f"BookDiff(bids={self.bids!r}, asks={self.asks!r})"
+
+    def merge(self, other):
+        """The change from the state before ``self`` to the state after ``other``."""
+        from ._pure import _merge_diffs
+        return _merge_diffs(self, other, BookDiff, LevelChange, Price)
+
+    def to_numpy(self):
+        """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
+        import numpy as np
+        arr = np.empty(self._len, dtype=diff_dtype())
+        arr["side"] = [self._v[i].side for i in range(self._len)]
+        arr["n"] = [self._v[i].n for i in range(self._len)]
+        arr["d"] = [self._v[i].d for i in range(self._len)]
+        arr["old_amount"] = [self._v[i].old_amount for i in range(self._len)]
+        arr["new_amount"] = [self._v[i].new_amount for i in range(self._len)]
+        return arr
+
+
+def _changes_key(diff):
+    return [(c.side, Fraction(c.price.n, c.price.d), c.old_amount, c.new_amount)
+            for c in list(diff.bids) + list(diff.asks)]
+
+
+@cython.final
+cdef class Quote:
+    """The result of walking one side of the book for ``base`` of the base asset.
+
+    ``counter`` is what the taker pays (quote_buy) or receives (quote_sell), in stroops;
+    ``average_price`` is ``counter / base`` as an exact Fraction (None when nothing filled).
+    """
+
+    def __init__(self, base, counter, worst_price, int levels, bint complete):
+        self.base = base
+        self.counter = counter
+        self.worst_price = worst_price
+        self.levels = levels
+        self.complete = complete
+
+    @property
+    def average_price(self):
+        return Fraction(self.counter, self.base) if self.base else None
+
+    def __eq__(self, other):
+        if not hasattr(other, "counter"):
+            return NotImplemented
+        return (self.base, self.counter, self.worst_price, self.levels, self.complete) == (
+            other.base, other.counter, other.worst_price, other.levels, other.complete)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"Quote(base={self.base}, counter={self.counter}, average_price={self.average_price!r}, "
+                f"worst_price={self.worst_price!r}, levels={self.levels}, complete={self.complete})")
+
+
+cdef Quote _quote(sob_quote *q):
+    cdef Quote r = Quote.__new__(Quote)
+    r.base = q.base
+    cdef uint64_t hi = sob_quote_counter_hi(q)
+    r.counter = ((<object>hi) << 64) | (<object>sob_quote_counter_lo(q)) if hi else <object>sob_quote_counter_lo(q)
+    r.worst_price = _price(q.worst_n, q.worst_d) if q.levels else None
+    r.levels = q.levels
+    r.complete = q.complete
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# scratch buffers for batches and snapshots (the GIL is held while they are in use)
+
+cdef struct _Scratch:
+    void *p
+    size_t cap
+
+
+cdef _Scratch _s_bids, _s_asks, _s_undo, _s_set
+
+
+cdef void *_reserve(_Scratch *s, size_t count, size_t size) except NULL:
+    cdef size_t cap
+    cdef void *p
+    if count > s.cap or s.p == NULL:
+        cap = s.cap if s.cap else 256
+        while cap < count:
+            cap *= 2
+        p = realloc(s.p, cap * size)
+        if p == NULL:
+            raise MemoryError()
+        s.p = p
+        s.cap = cap
+    return s.p
+
+
+cdef size_t _rows_into(object levels, _Scratch *s) except? 0xFFFFFFFFFFFFFFFF:
+    """Copy (n, d, amount) rows into a scratch array of sob_level; returns the count."""
+    cdef Py_buffer view
+    cdef sob_level *out
+    cdef size_t k, i = 0
+    cdef uint64_t amt
+    dtype = getattr(levels, "dtype", None)
+    if dtype is not None and dtype.names is not None:
+        if dtype == level_dtype() and levels.ndim == 1:
+            k = levels.shape[0]
+            out = <sob_level *>_reserve(s, k, sizeof(sob_level))
+            PyObject_GetBuffer(levels, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+            try:
+                memcpy(out, view.buf, k * sizeof(sob_level))
+            finally:
+                PyBuffer_Release(&view)
+            return k
+        if not {"n", "d", "amount"} <= set(dtype.names):
+            raise InvalidBookError("a structured array of levels needs fields n, d and amount")
+        levels = zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist())
+    if not isinstance(levels, (list, tuple)):
+        levels = list(levels)
+    k = len(levels)
+    out = <sob_level *>_reserve(s, k, sizeof(sob_level))
+    for row in levels:
+        try:
+            n, d, amount = row
+        except (TypeError, ValueError):
+            raise InvalidBookError(f"a level must be (n, d, amount), got {row!r}") from None
+        out[i].n = _price_part(n, "n", True)
+        out[i].d = _price_part(d, "d", True)
+        _level_amount(amount, &amt)
+        out[i].amount = amt
+        i += 1
+    return k
+
+
+cdef object _np_empty = None
+
+
+cdef object _empty_levels(size_t k):
+    global _np_empty
+    if _np_empty is None:
+        import numpy
+        _np_empty = numpy.empty
+    return _np_empty(k, level_dtype())
+
+
+# ---------------------------------------------------------------------------------------------
+
+cdef class OrderBook:
+    """An aggregated (L2) order book of one market, exact to the stroop.
+
+    Prices are counter per base on both sides. Ask amounts are in base, bid amounts in counter
+    (Horizon's /order_book units). The book is never crossed: a change that would cross it raises
+    CrossedBookError and leaves it as it was.
+
+    >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+    >>> book.apply_snapshot(bids=[(1, 10, 50_000_000)], asks=[(11, 100, 20_000_000)])
+    >>> book.best_ask()
+    Level(price=Price(11, 100), amount=20000000)
+    """
+
+    def __cinit__(self):
+        sob_book_init(&self._book)
+
+    def __init__(self, base, counter):
+        self._base = Asset.parse(base)
+        self._counter = Asset.parse(counter)
+        if self._base == self._counter:
+            raise AssetError(f"base and counter must differ (both {self._base})")
+
+    def __dealloc__(self):
+        sob_book_free(&self._book)
+
+    @property
+    def base(self):
+        return self._base
+
+    @property
+    def counter(self):
+        return self._counter
+
+    # -- changes ----------------------------------------------------------------------------
+    def apply_snapshot(self, bids, asks):
+        """Replace the whole book atomically. Duplicate prices sum, zero amounts are dropped;
+        an invalid or crossed snapshot raises and leaves the book as it was. Each side is an
+        iterable of (n, d, amount) or a numpy array with fields n, d, amount. O(n) for input in
+        Horizon's order (best first), O(n log n) otherwise."""
+        cdef size_t nb = _rows_into(bids, &_s_bids)
+        cdef size_t na = _rows_into(asks, &_s_asks)
+        self._assign(<sob_level *>_s_bids.p, nb, <sob_level *>_s_asks.p, na, "apply_snapshot")
+
+    cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1:
+        cdef size_t bad = 0
+        cdef sob_status st = sob_levels_normalize(bids, nb, SOB_SIDE_BID, &nb, &bad)
+        if st:
+            _raise(st, f"{what}: bids[{bad}]")
+        st = sob_levels_normalize(asks, na, SOB_SIDE_ASK, &na, &bad)
+        if st:
+            _raise(st, f"{what}: asks[{bad}]")
+        st = sob_book_assign(&self._book, bids, nb, asks, na)
+        if st:
+            _raise(st, what)
+        return 0
+
+    def set_level(self, side, n, d, amount):
+        """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
+        Raises CrossedBookError (book unchanged) if the change would cross the book.
+        O(log n) to find the level, plus moving the levels above it (few: the best is last)."""
+        cdef int s = _side(side)
+        cdef int32_t cn = _price_part(n, "n", True)
+        cdef int32_t cd = _price_part(d, "d", True)
+        cdef uint64_t a
+        _level_amount(amount, &a)
+        cdef sob_status st = sob_book_set_level_checked(&self._book, s, cn, cd, a, NULL)
+        if st:
+            _raise(st, f"set_level({side}, {n}/{d})")
+
+    def apply_diff(self, changes):
+        """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
+        all are validated first; if the result would be crossed nothing is applied."""
+        if not isinstance(changes, (list, tuple)):
+            changes = list(changes)
+        cdef size_t k = len(changes), i = 0, bad = 0
+        cdef sob_set *c = <sob_set *>_reserve(&_s_set, k, sizeof(sob_set))
+        cdef sob_level *undo = <sob_level *>_reserve(&_s_undo, k, sizeof(sob_level))
+        cdef uint64_t a
+        for ch in changes:
+            if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
+                side = <object>PyTuple_GET_ITEM(ch, 0)
+                n = <object>PyTuple_GET_ITEM(ch, 1)
+                d = <object>PyTuple_GET_ITEM(ch, 2)
+                amount = <object>PyTuple_GET_ITEM(ch, 3)
+            elif isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
+                raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
+            elif hasattr(ch, "new_amount"):
+                side, n, d, amount = ch.side, ch.price.n, ch.price.d, ch.new_amount
+            else:
+                raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
+            c[i].side = _side(side)
+            c[i].n = _price_part(n, "n", True)
+            c[i].d = _price_part(d, "d", True)
+            _level_amount(amount, &a)
+            c[i].amount = a
+            i += 1
+        cdef sob_status st = sob_book_apply_batch(&self._book, c, k, undo, &bad)
+        if st == SOB_E_CROSSED:
+            raise CrossedBookError("the batch would cross the book")
+        if st:
+            _raise(st, "apply_diff")
+
+    def clear(self):
+        sob_book_assign(&self._book, NULL, 0, NULL, 0)
+
+    # -- reads ------------------------------------------------------------------------------
+    def best_bid(self):
+        cdef sob_side *s = &self._book.side[SOB_SIDE_BID]
+        if s.len == 0:
+            return None
+        cdef sob_level *l = &s.lv[s.len - 1]
+        cdef Level c = self._best_cache_bid
+        # Levels are immutable: hand back the same object while the top is unchanged.
+        if c is None or c.price.n != l.n or c.price.d != l.d or c.amount != l.amount:
+            c = _level(l)
+            self._best_cache_bid = c
+        return c
+
+    def best_ask(self):
+        cdef sob_side *s = &self._book.side[SOB_SIDE_ASK]
+        if s.len == 0:
+            return None
+        cdef sob_level *l = &s.lv[s.len - 1]
+        cdef Level c = self._best_cache_ask
+        if c is None or c.price.n != l.n or c.price.d != l.d or c.amount != l.amount:
+            c = _level(l)
+            self._best_cache_ask = c
+        return c
+
+    def spread(self):
+        """best ask - best bid (counter per base), or None if a side is empty."""
+        cdef sob_side *b = &self._book.side[SOB_SIDE_BID]
+        cdef sob_side *a = &self._book.side[SOB_SIDE_ASK]
+        if b.len == 0 or a.len == 0:
+            return None
+        return Fraction(a.lv[a.len - 1].n, a.lv[a.len - 1].d) - Fraction(b.lv[b.len - 1].n, b.lv[b.len - 1].d)
+
+    def mid(self):
+        cdef sob_side *b = &self._book.side[SOB_SIDE_BID]
+        cdef sob_side *a = &self._book.side[SOB_SIDE_ASK]
+        if b.len == 0 or a.len == 0:
+            return None
+        return (Fraction(a.lv[a.len - 1].n, a.lv[a.len - 1].d) + Fraction(b.lv[b.len - 1].n, b.lv[b.len - 1].d)) / 2
+
+    cdef list _levels(self, int side, object depth):
+        cdef sob_side *s = &self._book.side[side]
+        cdef Py_ssize_t k = _depth(depth, s.len), i
+        return [_level(&s.lv[s.len - 1 - i]) for i in range(k)]
+
+    def bids(self, depth=None):
+        """The bid levels, best (highest) first."""
+        return self._levels(SOB_SIDE_BID, depth)
+
+    def asks(self, depth=None):
+        """The ask levels, best (lowest) first."""
+        return self._levels(SOB_SIDE_ASK, depth)
+
+    def __len__(self):
+        return self._book.side[0].len + self._book.side[1].len
+
+    def __iter__(self):
+        """(side, level) pairs: the bids best first, then the asks best first."""
+        for lv in self._levels(SOB_SIDE_BID, None):
+            yield BID, lv
+        for lv in self._levels(SOB_SIDE_ASK, None):
+            yield ASK, lv
+
+    def __eq__(self, other):
+        if not hasattr(other, "best_ask") or not hasattr(other, "bids"):
+            return NotImplemented
+        return (self._base == other.base and self._counter == other.counter
+                and self.bids() == other.bids() and self.asks() == other.asks())
+
+    __hash__ = None
+
+    def __repr__(self):
+        return (f"<OrderBook {self._base}/{self._counter} bids={self._book.side[0].len} "
+                f"asks={self._book.side[1].len} ({IMPLEMENTATION})>")
+
+    def copy(self):
+        cdef OrderBook other = OrderBook(self._base, self._counter)
+        other._copy_from(self)
+        return other
+
+    cdef int _copy_from(self, OrderBook src) except -1:
+        cdef sob_side *b = &src._book.side[SOB_SIDE_BID]
+        cdef sob_side *a = &src._book.side[SOB_SIDE_ASK]
+        cdef sob_status st = sob_book_assign(&self._book, b.lv, b.len, a.lv, a.len)
+        if st:
+            _raise(st, "copy")
+        return 0
+
+    def __reduce__(self):
+        return (_rebuild, (self._base, self._counter, [tuple(l) for l in self.to_numpy("bid").tolist()],
+                           [tuple(l) for l in self.to_numpy("ask").tolist()]))
+
+    def to_numpy(self, side, depth=None):
+        """A structured array (n int32, d int32, amount uint64), best first, made without a
+        Python object per level."""
+        cdef int s = _side(side)
+        cdef sob_side *sd = &self._book.side[s]
+        cdef Py_ssize_t k = _depth(depth, sd.len)
+        arr = _empty_levels(k)
+        cdef Py_buffer view
+        if k:
+            PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE)
+            sob_book_copy_best(&self._book, s, k, <sob_level *>view.buf)
+            PyBuffer_Release(&view)
+        return arr
+
+    # -- quotes -----------------------------------------------------------------------------
+    def quote_buy(self, base_amount):
+        """Buy ``base_amount`` stroops of base from the asks. Per level the taker takes
+        t = min(left, level amount) and pays ceil(t*n/d) counter (rounded for the maker)."""
+        cdef uint64_t amt = _quote_amount(base_amount)
+        cdef sob_quote q
+        sob_book_quote_buy(&self._book, amt, &q)
+        return _quote(&q)
+
+    def quote_sell(self, base_amount):
+        """Sell ``base_amount`` stroops of base into the bids. A level that can absorb all that
+        is left (left*n <= amount*d) pays floor(left*n/d); otherwise the taker takes the whole
+        level and gives ceil(amount*d/n) base for it. Both round for the maker."""
+        cdef uint64_t amt = _quote_amount(base_amount)
+        cdef sob_quote q
+        sob_book_quote_sell(&self._book, amt, &q)
+        return _quote(&q)
+
+    # -- invariants ---------------------------------------------------------------------------
+    def check(self):
+        """Raise InvalidBookError unless every invariant holds (sorted, valid, no zero level,
+        not crossed). O(n); the tests call it after every step."""
+        cdef sob_status st = sob_book_check(&self._book)
+        if st == SOB_E_CROSSED:
+            raise InvalidBookError("book is crossed")
+        if st:
+            raise InvalidBookError("book invariant broken (order, price or zero amount)")
+
+
+def _rebuild(base, counter, bids, asks):
+    book = OrderBook(base, counter)
+    book.apply_snapshot(bids, asks)
+    return book

@@ -1,0 +1,573 @@
+"""The pure-Python twin of the compiled core: the same API, built on sortedcontainers.
+
+Selected by ``STELLAR_OB_PURE=1`` or when the extension is missing. It is also the readable
+statement of the semantics: the C core and this module must agree on every input (the tests run
+every behaviour on both and compare them step by step).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
+
+from sortedcontainers import SortedDict
+
+from . import _amounts
+from ._amounts import INT32_MAX, UINT64_MAX, format_amount, parse_amount, price_string
+from ._dtypes import diff_dtype, level_dtype
+from .assets import Asset
+from .errors import (
+    AmountError,
+    AmountOverflowError,
+    AssetError,
+    AssetMismatchError,
+    CrossedBookError,
+    InvalidBookError,
+    PriceError,
+)
+
+__all__ = [
+    "Price", "Level", "LevelChange", "BookDiff", "Quote", "OrderBook",
+    "parse_amount", "format_amount", "IMPLEMENTATION",
+]
+
+IMPLEMENTATION = "py"
+BID, ASK = "bid", "ask"
+_SIDES = (BID, ASK)
+
+
+class Price:
+    """An exact price n/d of two int32 > 0, kept as given and compared by value.
+
+    >>> Price(2, 4) == Price(1, 2)
+    True
+    >>> str(Price(1, 3))
+    '0.3333333'
+    """
+
+    __slots__ = ("_n", "_d")
+
+    def __init__(self, n: int, d: int) -> None:
+        _amounts.check_price(n, d)
+        self._n = n
+        self._d = d
+
+    @property
+    def n(self) -> int:
+        return self._n
+
+    @property
+    def d(self) -> int:
+        return self._d
+
+    @classmethod
+    def parse(cls, text: str) -> "Price":
+        """The exact reduced fraction of a decimal string; ParseError if no int32 n/d equals it."""
+        return cls(*_amounts.parse_price(text))
+
+    @classmethod
+    def from_sdk(cls, price: Any) -> "Price":
+        """From a ``stellar_sdk.Price`` (or anything with int ``n`` and ``d``)."""
+        return cls(price.n, price.d)
+
+    def to_sdk(self) -> Any:
+        from stellar_sdk import Price as SdkPrice
+
+        return SdkPrice(self._n, self._d)
+
+    def as_fraction(self) -> Fraction:
+        return Fraction(self._n, self._d)
+
+    def __float__(self) -> float:
+        return self._n / self._d
+
+    def __str__(self) -> str:
+        return price_string(self._n, self._d)
+
+    def __repr__(self) -> str:
+        return f"Price({self._n}, {self._d})"
+
+    def __hash__(self) -> int:
+        return hash(Fraction(self._n, self._d))
+
+    def __reduce__(self):
+        return (Price, (self._n, self._d))
+
+    def _cmp(self, other: object) -> Optional[int]:
+        if isinstance(other, Price) or (hasattr(other, "n") and hasattr(other, "d") and not isinstance(other, Fraction)):
+            a, b = self._n * other.d, other.n * self._d  # type: ignore[attr-defined]
+        elif isinstance(other, (int, Fraction)) and not isinstance(other, bool):
+            f = Fraction(other)
+            a, b = self._n * f.denominator, f.numerator * self._d
+        else:
+            return None
+        return (a > b) - (a < b)
+
+    def __eq__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c == 0  # type: ignore[return-value]
+
+    def __lt__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c < 0  # type: ignore[return-value]
+
+    def __le__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c <= 0  # type: ignore[return-value]
+
+    def __gt__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c > 0  # type: ignore[return-value]
+
+    def __ge__(self, other: object) -> bool:
+        c = self._cmp(other)
+        return NotImplemented if c is None else c >= 0  # type: ignore[return-value]
+
+
+class Level(NamedTuple):
+    """One aggregated level: its price (counter per base) and amount in stroops
+    (counter for bids, base for asks, as Horizon reports them)."""
+
+    price: Price
+    amount: int
+
+
+class LevelChange(NamedTuple):
+    """A level that changed: ``old_amount`` 0 means it was added, ``new_amount`` 0 removed."""
+
+    side: str
+    price: Price
+    old_amount: int
+    new_amount: int
+
+
+class BookDiff:
+    """The incremental change between two states of a book, best level first per side."""
+
+    __slots__ = ("bids", "asks")
+
+    def __init__(self, bids: Optional[List[LevelChange]] = None, asks: Optional[List[LevelChange]] = None) -> None:
+        self.bids: List[LevelChange] = bids if bids is not None else []
+        self.asks: List[LevelChange] = asks if asks is not None else []
+
+    def __iter__(self) -> Iterator[LevelChange]:
+        yield from self.bids
+        yield from self.asks
+
+    def __len__(self) -> int:
+        return len(self.bids) + len(self.asks)
+
+    def __bool__(self) -> bool:
+        return bool(self.bids or self.asks)
+
+    def __eq__(self, other: object) -> bool:
+        if not hasattr(other, "bids") or not hasattr(other, "asks"):
+            return NotImplemented
+        return _changes_key(self) == _changes_key(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"BookDiff(bids={self.bids!r}, asks={self.asks!r})"
+
+    def merge(self, other: "BookDiff") -> "BookDiff":
+        """The change from the state before ``self`` to the state after ``other``."""
+        return _merge_diffs(self, other, BookDiff, LevelChange, Price)
+
+    def to_numpy(self):
+        """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
+        import numpy as np
+
+        rows = [(0 if c.side == BID else 1, c.price.n, c.price.d, c.old_amount, c.new_amount) for c in self]
+        return np.array(rows, dtype=diff_dtype())
+
+
+def _changes_key(diff: Any) -> List[Tuple[str, Fraction, int, int]]:
+    return [(c.side, Fraction(c.price.n, c.price.d), c.old_amount, c.new_amount) for c in list(diff.bids) + list(diff.asks)]
+
+
+def _merge_diffs(first: Any, second: Any, diff_cls: Any, change_cls: Any, price_cls: Any) -> Any:
+    merged: dict = {}
+    for c in list(first) + list(second):
+        key = (c.side, Fraction(c.price.n, c.price.d))
+        if key in merged:
+            merged[key] = (c.price, merged[key][1], c.new_amount)
+        else:
+            merged[key] = (c.price, c.old_amount, c.new_amount)
+    out: dict = {BID: [], ASK: []}
+    for (side, value), (price, old, new) in merged.items():
+        if old != new:
+            out[side].append((value, change_cls(side, price_cls(price.n, price.d), old, new)))
+    out[BID].sort(key=lambda t: t[0], reverse=True)
+    out[ASK].sort(key=lambda t: t[0])
+    return diff_cls([c for _, c in out[BID]], [c for _, c in out[ASK]])
+
+
+class Quote:
+    """The result of walking one side of the book for ``base`` of the base asset.
+
+    ``counter`` is what the taker pays (quote_buy) or receives (quote_sell), in stroops;
+    ``average_price`` is ``counter / base`` as an exact Fraction (None when nothing filled).
+    """
+
+    __slots__ = ("base", "counter", "worst_price", "levels", "complete")
+
+    def __init__(self, base: int, counter: int, worst_price: Optional[Price], levels: int, complete: bool) -> None:
+        self.base = base
+        self.counter = counter
+        self.worst_price = worst_price
+        self.levels = levels
+        self.complete = complete
+
+    @property
+    def average_price(self) -> Optional[Fraction]:
+        return Fraction(self.counter, self.base) if self.base else None
+
+    def __eq__(self, other: object) -> bool:
+        if not hasattr(other, "counter"):
+            return NotImplemented
+        return (self.base, self.counter, self.worst_price, self.levels, self.complete) == (
+            other.base, other.counter, other.worst_price, other.levels, other.complete)  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Quote(base={self.base}, counter={self.counter}, average_price={self.average_price!r}, "
+                f"worst_price={self.worst_price!r}, levels={self.levels}, complete={self.complete})")
+
+
+def _side_index(side: object) -> str:
+    if side == BID or side == ASK:
+        return side  # type: ignore[return-value]
+    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+
+
+def _check_level(n: object, d: object, amount: object) -> None:
+    try:
+        _amounts.check_price(n, d)
+    except PriceError as e:
+        raise InvalidBookError(str(e)) from None
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise InvalidBookError(f"amount must be an int number of stroops, got {type(amount).__name__}")
+    if amount < 0:
+        raise InvalidBookError(f"amount must not be negative: {amount}")
+    if amount > UINT64_MAX:
+        raise AmountOverflowError(f"level amount {amount} exceeds the uint64 range")
+
+
+def _rows(levels: Any) -> List[Tuple[Any, Any, Any]]:
+    """(n, d, amount) rows from an iterable of triples or a numpy structured array."""
+    dtype = getattr(levels, "dtype", None)
+    if dtype is not None and dtype.names is not None:
+        if not {"n", "d", "amount"} <= set(dtype.names):
+            raise InvalidBookError("a structured array of levels needs fields n, d and amount")
+        return list(zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist()))
+    rows = []
+    for row in levels:
+        try:
+            n, d, amount = row
+        except (TypeError, ValueError):
+            raise InvalidBookError(f"a level must be (n, d, amount), got {row!r}") from None
+        rows.append((n, d, amount))
+    return rows
+
+
+class OrderBook:
+    """An aggregated (L2) order book of one market, exact to the stroop.
+
+    Prices are counter per base on both sides. Ask amounts are in base, bid amounts in counter
+    (Horizon's /order_book units). The book is never crossed: a change that would cross it raises
+    CrossedBookError and leaves it as it was.
+
+    >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+    >>> book.apply_snapshot(bids=[(1, 10, 50_000_000)], asks=[(11, 100, 20_000_000)])
+    >>> book.best_ask()
+    Level(price=Price(11, 100), amount=20000000)
+    """
+
+    def __init__(self, base: Any, counter: Any) -> None:
+        self._base = Asset.parse(base)
+        self._counter = Asset.parse(counter)
+        if self._base == self._counter:
+            raise AssetError(f"base and counter must differ (both {self._base})")
+        # Keys: Fraction value; values: [n, d, amount] with the n/d first given for that value.
+        self._bids: SortedDict = SortedDict(lambda f: -f)
+        self._asks: SortedDict = SortedDict()
+
+    # -- assets -----------------------------------------------------------------------------
+    @property
+    def base(self) -> Asset:
+        return self._base
+
+    @property
+    def counter(self) -> Asset:
+        return self._counter
+
+    def _side(self, side: str) -> SortedDict:
+        return self._bids if _side_index(side) == BID else self._asks
+
+    # -- changes ----------------------------------------------------------------------------
+    def apply_snapshot(self, bids: Iterable[Any], asks: Iterable[Any]) -> None:
+        """Replace the whole book atomically. Duplicate prices sum, zero amounts are dropped;
+        an invalid or crossed snapshot raises and leaves the book as it was."""
+        new_bids = self._build(_rows(bids), lambda f: -f)
+        new_asks = self._build(_rows(asks), None)
+        if new_bids and new_asks and new_bids.keys()[0] >= new_asks.keys()[0]:
+            raise CrossedBookError("snapshot is crossed: best bid >= best ask")
+        self._bids, self._asks = new_bids, new_asks
+
+    @staticmethod
+    def _build(rows: List[Tuple[Any, Any, Any]], key: Any) -> SortedDict:
+        side: SortedDict = SortedDict(key) if key else SortedDict()
+        for n, d, amount in rows:
+            _check_level(n, d, amount)
+            f = Fraction(n, d)
+            cur = side.get(f)
+            if cur is None:
+                side[f] = [n, d, amount]
+            else:
+                total = cur[2] + amount
+                if total > UINT64_MAX:
+                    raise AmountOverflowError(f"level {f} sums past the uint64 range")
+                cur[2] = total
+                if d < cur[1]:  # duplicates keep the smallest-denominator spelling
+                    cur[0], cur[1] = n, d
+        for f in [f for f, v in side.items() if v[2] == 0]:
+            del side[f]
+        return side
+
+    def _set(self, side: str, n: int, d: int, amount: int) -> Tuple[int, int, int]:
+        levels = self._side(side)
+        f = Fraction(n, d)
+        cur = levels.get(f)
+        if cur is not None:
+            prev = (cur[0], cur[1], cur[2])
+            if amount:
+                cur[2] = amount
+            else:
+                del levels[f]
+            return prev
+        if amount:
+            levels[f] = [n, d, amount]
+        return (n, d, 0)
+
+    def _crossed(self) -> bool:
+        return bool(self._bids and self._asks and self._bids.keys()[0] >= self._asks.keys()[0])
+
+    def set_level(self, side: str, n: int, d: int, amount: int) -> None:
+        """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
+        Raises CrossedBookError (book unchanged) if the change would cross the book."""
+        _side_index(side)
+        _check_level(n, d, amount)
+        prev = self._set(side, n, d, amount)
+        if self._crossed():
+            self._set(side, *prev)
+            raise CrossedBookError(f"{side} at {n}/{d} would cross the book")
+
+    def apply_diff(self, changes: Iterable[Any]) -> None:
+        """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
+        all are validated first; if the result would be crossed nothing is applied."""
+        batch = []
+        for c in changes:
+            if isinstance(c, tuple) and not hasattr(c, "new_amount"):
+                try:
+                    side, n, d, amount = c
+                except ValueError:
+                    raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}") from None
+            else:
+                side, n, d, amount = c.side, c.price.n, c.price.d, c.new_amount
+            _side_index(side)
+            _check_level(n, d, amount)
+            batch.append((side, n, d, amount))
+        undo = []
+        for side, n, d, amount in batch:
+            undo.append((side, self._set(side, n, d, amount)))
+        if self._crossed():
+            for side, prev in reversed(undo):
+                self._set(side, *prev)
+            raise CrossedBookError("the batch would cross the book")
+
+    def clear(self) -> None:
+        self._bids.clear()
+        self._asks.clear()
+
+    # -- reads ------------------------------------------------------------------------------
+    @staticmethod
+    def _level(v: List[int]) -> Level:
+        return Level(Price(v[0], v[1]), v[2])
+
+    def best_bid(self) -> Optional[Level]:
+        return self._level(self._bids.peekitem(0)[1]) if self._bids else None
+
+    def best_ask(self) -> Optional[Level]:
+        return self._level(self._asks.peekitem(0)[1]) if self._asks else None
+
+    def spread(self) -> Optional[Fraction]:
+        """best ask - best bid (counter per base), or None if a side is empty."""
+        if not self._bids or not self._asks:
+            return None
+        return self._asks.keys()[0] - self._bids.keys()[0]
+
+    def mid(self) -> Optional[Fraction]:
+        if not self._bids or not self._asks:
+            return None
+        return (self._asks.keys()[0] + self._bids.keys()[0]) / 2
+
+    def bids(self, depth: Optional[int] = None) -> List[Level]:
+        return [self._level(v) for v in self._bids.values()[:_depth(depth)]]
+
+    def asks(self, depth: Optional[int] = None) -> List[Level]:
+        return [self._level(v) for v in self._asks.values()[:_depth(depth)]]
+
+    def __len__(self) -> int:
+        return len(self._bids) + len(self._asks)
+
+    def __iter__(self) -> Iterator[Tuple[str, Level]]:
+        """(side, level) pairs: the bids best first, then the asks best first."""
+        for v in self._bids.values():
+            yield BID, self._level(v)
+        for v in self._asks.values():
+            yield ASK, self._level(v)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OrderBook) and not hasattr(other, "best_ask"):
+            return NotImplemented
+        return (self.base == other.base and self.counter == other.counter  # type: ignore[attr-defined]
+                and self.bids() == other.bids() and self.asks() == other.asks())  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<OrderBook {self._base}/{self._counter} bids={len(self._bids)} asks={len(self._asks)} ({IMPLEMENTATION})>"
+
+    def copy(self) -> "OrderBook":
+        other = OrderBook(self._base, self._counter)
+        other.apply_snapshot([tuple(v) for v in self._bids.values()], [tuple(v) for v in self._asks.values()])
+        return other
+
+    def to_numpy(self, side: str, depth: Optional[int] = None):
+        """A structured array (n int32, d int32, amount uint64), best first."""
+        import numpy as np
+
+        rows = [tuple(v) for v in self._side(side).values()[:_depth(depth)]]
+        return np.array(rows, dtype=level_dtype())
+
+    # -- quotes -----------------------------------------------------------------------------
+    def quote_buy(self, base_amount: int) -> Quote:
+        """Buy ``base_amount`` stroops of base from the asks. Per level the taker takes
+        t = min(left, level amount) and pays ceil(t*n/d) counter (rounded for the maker)."""
+        left = _check_quote_amount(base_amount)
+        base = counter = levels = 0
+        worst = None
+        for n, d, amount in self._asks.values():
+            if not left:
+                break
+            t = min(left, amount)
+            counter += -(-t * n // d)
+            base += t
+            left -= t
+            levels += 1
+            worst = (n, d)
+        return Quote(base, counter, Price(*worst) if worst else None, levels, left == 0)
+
+    def quote_sell(self, base_amount: int) -> Quote:
+        """Sell ``base_amount`` stroops of base into the bids. A level that can absorb all that
+        is left (left*n <= amount*d) pays floor(left*n/d); otherwise the taker takes the whole
+        level and gives ceil(amount*d/n) base for it. Both round for the maker."""
+        left = _check_quote_amount(base_amount)
+        base = counter = levels = 0
+        worst = None
+        for n, d, amount in self._bids.values():
+            if not left:
+                break
+            if left * n <= amount * d:
+                counter += left * n // d
+                base += left
+                left = 0
+            else:
+                used = -(-amount * d // n)
+                counter += amount
+                base += used
+                left -= used
+            levels += 1
+            worst = (n, d)
+        return Quote(base, counter, Price(*worst) if worst else None, levels, left == 0)
+
+    # -- invariants ---------------------------------------------------------------------------
+    def check(self) -> None:
+        """Raise InvalidBookError unless every invariant holds (sorted, valid, no zero level,
+        not crossed). O(n); the tests call it after every step."""
+        for name, side in (("bids", self._bids), ("asks", self._asks)):
+            prev = None
+            for f, (n, d, amount) in side.items():
+                if Fraction(n, d) != f or not (0 < n <= INT32_MAX and 0 < d <= INT32_MAX):
+                    raise InvalidBookError(f"{name}: bad level {n}/{d}")
+                if not 0 < amount <= UINT64_MAX:
+                    raise InvalidBookError(f"{name}: level {n}/{d} has amount {amount}")
+                if prev is not None and not ((f < prev) if name == "bids" else (f > prev)):
+                    raise InvalidBookError(f"{name}: not sorted at {n}/{d}")
+                prev = f
+        if self._crossed():
+            raise InvalidBookError("book is crossed")
+
+    # -- Horizon ----------------------------------------------------------------------------
+    def apply_horizon(self, data: Any) -> BookDiff:
+        """Replace the book with a Horizon /order_book body (bytes, str or memoryview) and
+        return what changed. Raises ParseError or AssetMismatchError and leaves the book as it
+        was on bad input."""
+        from ._horizon_pure import parse_order_book_doc
+
+        base, counter, bids, asks = parse_order_book_doc(data)
+        if base != self._base or counter != self._counter:
+            raise AssetMismatchError(
+                f"document is for {base}/{counter}, the book is {self._base}/{self._counter}")
+        new_bids = self._build(bids, lambda f: -f)
+        new_asks = self._build(asks, None)
+        if new_bids and new_asks and new_bids.keys()[0] >= new_asks.keys()[0]:
+            raise CrossedBookError("Horizon document is crossed: best bid >= best ask")
+        diff = BookDiff(_side_diff(BID, self._bids, new_bids), _side_diff(ASK, self._asks, new_asks))
+        self._bids, self._asks = new_bids, new_asks
+        return diff
+
+    @classmethod
+    def from_horizon(cls, data: Any) -> "OrderBook":
+        """A new book from a Horizon /order_book body."""
+        from ._horizon_pure import parse_order_book_doc
+
+        base, counter, _, _ = parse_order_book_doc(data)
+        book = cls(base, counter)
+        book.apply_horizon(data)
+        return book
+
+
+def _side_diff(side: str, old: SortedDict, new: SortedDict) -> List[LevelChange]:
+    keys = set(old.keys()) | set(new.keys())
+    ordered = sorted(keys, reverse=(side == BID))
+    out = []
+    for f in ordered:
+        o, x = old.get(f), new.get(f)
+        if o is None:
+            out.append(LevelChange(side, Price(x[0], x[1]), 0, x[2]))
+        elif x is None:
+            out.append(LevelChange(side, Price(o[0], o[1]), o[2], 0))
+        elif o[2] != x[2]:
+            out.append(LevelChange(side, Price(x[0], x[1]), o[2], x[2]))
+    return out
+
+
+def _depth(depth: Optional[int]) -> Optional[int]:
+    if depth is None:
+        return None
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be a non-negative int or None, got {depth!r}")
+    return depth
+
+
+def _check_quote_amount(amount: Any) -> int:
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise AmountError(f"amount must be an int number of stroops, got {type(amount).__name__}")
+    if amount < 0:
+        raise AmountError(f"amount must not be negative: {amount}")
+    if amount > UINT64_MAX:
+        raise AmountOverflowError(f"amount {amount} exceeds the uint64 range")
+    return amount
