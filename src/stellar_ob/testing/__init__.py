@@ -1,0 +1,21 @@
+"""A local Horizon for tests, demos and connector authors' own tests (loopback only).
+
+>>> import asyncio
+>>> from stellar_ob.testing import LocalHorizon
+>>> async def main():
+...     async with LocalHorizon(markets=1, ledger_interval=0.05) as server:
+...         return server.url.startswith("http://127.0.0.1:")
+>>> asyncio.run(main())
+True
+
+:class:`LocalHorizon` serves /order_book (REST and SSE), /offers, /trades, /ledgers and
+/liquidity_pools in Horizon's exact wire format from a :class:`SimulatedMarket`, with fault
+switches (:class:`Faults`) for rate limits, error events, early goodbyes, cuts mid-event,
+malformed JSON, stalls, slow responses and restarts.
+"""
+
+from stellar_ob.testing.market import SimulatedMarket, SimulatedPair, account_id, default_pairs
+from stellar_ob.testing.server import Faults, LocalHorizon, RequestRecord
+
+__all__ = ["LocalHorizon", "Faults", "RequestRecord", "SimulatedMarket", "SimulatedPair", "account_id",
+           "default_pairs"]
