@@ -1,0 +1,421 @@
+/* offerbook.c: the per-offer book (see offerbook.h) and core's convertWithOffers over it. */
+#include "offerbook.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- ordering ------------------------------------------------------------------------------ */
+
+static inline double order_key(int32_t n, int32_t d) {
+    return (double)n / (double)d; /* order key: core isBetterOffer uses double(n)/double(d) */
+}
+
+/* -1, 0, 1 comparing (ka, ia) with (kb, ib). */
+static inline int cmp_pos(double ka, int64_t ia, double kb, int64_t ib) { /* order key compare */
+    if (ka < kb) return -1; /* order key */
+    if (ka > kb) return 1;  /* order key */
+    return (ia > ib) - (ia < ib);
+}
+
+/* ---- id hash ------------------------------------------------------------------------------- */
+
+static inline size_t hash_id(int64_t id) {
+    uint64_t x = (uint64_t)id;
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    x ^= x >> 31;
+    return (size_t)x;
+}
+
+static sob_id_slot *slot_find(const sob_offerbook *b, int64_t id) {
+    if (!b->slots) return NULL;
+    size_t i = hash_id(id) & b->mask;
+    for (;;) {
+        sob_id_slot *s = &b->slots[i];
+        if (s->id == id) return s;
+        if (s->id < 0) return NULL;
+        i = (i + 1) & b->mask;
+    }
+}
+
+static void slot_put_raw(sob_id_slot *slots, size_t mask, const sob_id_slot *v) {
+    size_t i = hash_id(v->id) & mask;
+    while (slots[i].id >= 0) i = (i + 1) & mask;
+    slots[i] = *v;
+}
+
+static sob_status slot_reserve(sob_offerbook *b) {
+    size_t size = b->slots ? b->mask + 1 : 0;
+    if ((b->used + 1) * 2 <= size) return SOB_OK;
+    size_t nsize = size ? size * 2 : 64;
+    sob_id_slot *ns = malloc(nsize * sizeof *ns);
+    if (!ns) return SOB_E_NOMEM;
+    for (size_t i = 0; i < nsize; i++) ns[i].id = -1;
+    for (size_t i = 0; i < size; i++)
+        if (b->slots[i].id >= 0) slot_put_raw(ns, nsize - 1, &b->slots[i]);
+    free(b->slots);
+    b->slots = ns;
+    b->mask = nsize - 1;
+    return SOB_OK;
+}
+
+/* Backward-shift deletion keeps linear probing without tombstones. */
+static void slot_delete(sob_offerbook *b, sob_id_slot *s) {
+    size_t i = (size_t)(s - b->slots), j = i;
+    for (;;) {
+        j = (j + 1) & b->mask;
+        if (b->slots[j].id < 0) break;
+        size_t home = hash_id(b->slots[j].id) & b->mask;
+        /* move j back to i if home is not cyclically in (i, j] */
+        int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!in_range) {
+            b->slots[i] = b->slots[j];
+            i = j;
+        }
+    }
+    b->slots[i].id = -1;
+    b->used--;
+}
+
+/* ---- chunked sides ------------------------------------------------------------------------- */
+
+/* Index of the first chunk whose last offer is >= (key, id); nc if none. */
+static size_t chunk_lower(const sob_offer_side *s, double key, int64_t id) {
+    size_t lo = 0, hi = s->nc;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const sob_chunk *c = s->c[mid];
+        const sob_offer *last = &c->e[c->len - 1];
+        if (cmp_pos(last->key, last->id, key, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Position of the first offer >= (key, id) in a chunk. */
+static uint32_t pos_lower(const sob_chunk *c, double key, int64_t id) {
+    uint32_t lo = 0, hi = c->len;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (cmp_pos(c->e[mid].key, c->e[mid].id, key, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+static sob_status side_insert_chunk(sob_offer_side *s, size_t at, sob_chunk *c) {
+    if (s->nc == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 8;
+        sob_chunk **nv = realloc(s->c, ncap * sizeof *nv);
+        if (!nv) return SOB_E_NOMEM;
+        s->c = nv;
+        s->cap = ncap;
+    }
+    memmove(&s->c[at + 1], &s->c[at], (s->nc - at) * sizeof *s->c);
+    s->c[at] = c;
+    s->nc++;
+    return SOB_OK;
+}
+
+static sob_status side_insert(sob_offer_side *s, const sob_offer *o) {
+    if (s->nc == 0) {
+        sob_chunk *c = malloc(sizeof *c);
+        if (!c) return SOB_E_NOMEM;
+        c->len = 0;
+        sob_status st = side_insert_chunk(s, 0, c);
+        if (st != SOB_OK) {
+            free(c);
+            return st;
+        }
+    }
+    size_t ci = s->c[0]->len == 0 ? 0 : chunk_lower(s, o->key, o->id); /* a new side: one empty chunk */
+    if (ci == s->nc) ci = s->nc - 1;
+    sob_chunk *c = s->c[ci];
+    if (c->len == SOB_CHUNK_CAP) {
+        sob_chunk *nc = malloc(sizeof *nc);
+        if (!nc) return SOB_E_NOMEM;
+        uint32_t half = SOB_CHUNK_CAP / 2;
+        memcpy(nc->e, &c->e[half], (SOB_CHUNK_CAP - half) * sizeof(sob_offer));
+        nc->len = SOB_CHUNK_CAP - half;
+        sob_status st = side_insert_chunk(s, ci + 1, nc);
+        if (st != SOB_OK) {
+            free(nc);
+            return st;
+        }
+        c->len = half;
+        const sob_offer *last = &c->e[half - 1];
+        if (cmp_pos(last->key, last->id, o->key, o->id) < 0) c = nc;
+    }
+    uint32_t p = pos_lower(c, o->key, o->id);
+    memmove(&c->e[p + 1], &c->e[p], (c->len - p) * sizeof(sob_offer));
+    c->e[p] = *o;
+    c->len++;
+    s->count++;
+    return SOB_OK;
+}
+
+/* Find an offer known to be on this side: its chunk index and position. */
+static sob_offer *side_locate(const sob_offer_side *s, double key, int64_t id, size_t *ci_out, uint32_t *p_out) {
+    size_t ci = chunk_lower(s, key, id);
+    if (ci == s->nc) return NULL;
+    sob_chunk *c = s->c[ci];
+    uint32_t p = pos_lower(c, key, id);
+    if (p == c->len || c->e[p].id != id) return NULL;
+    if (ci_out) *ci_out = ci;
+    if (p_out) *p_out = p;
+    return &c->e[p];
+}
+
+static void side_erase(sob_offer_side *s, size_t ci, uint32_t p) {
+    sob_chunk *c = s->c[ci];
+    memmove(&c->e[p], &c->e[p + 1], (c->len - p - 1) * sizeof(sob_offer));
+    c->len--;
+    s->count--;
+    if (c->len == 0) {
+        free(c);
+        memmove(&s->c[ci], &s->c[ci + 1], (s->nc - ci - 1) * sizeof *s->c);
+        s->nc--;
+    } else if (ci + 1 < s->nc && c->len + s->c[ci + 1]->len <= SOB_CHUNK_CAP / 2) {
+        /* merge small neighbours so the chunk list stays short */
+        sob_chunk *nx = s->c[ci + 1];
+        memcpy(&c->e[c->len], nx->e, nx->len * sizeof(sob_offer));
+        c->len += nx->len;
+        free(nx);
+        memmove(&s->c[ci + 1], &s->c[ci + 2], (s->nc - ci - 2) * sizeof *s->c);
+        s->nc--;
+    }
+}
+
+static void side_free(sob_offer_side *s) {
+    for (size_t i = 0; i < s->nc; i++) free(s->c[i]);
+    free(s->c);
+    s->c = NULL;
+    s->nc = s->cap = s->count = 0;
+}
+
+/* ---- public maintenance -------------------------------------------------------------------- */
+
+void sob_offerbook_init(sob_offerbook *b) { memset(b, 0, sizeof *b); }
+
+void sob_offerbook_free(sob_offerbook *b) {
+    side_free(&b->side[0]);
+    side_free(&b->side[1]);
+    free(b->slots);
+    sob_offerbook_init(b);
+}
+
+void sob_offerbook_clear(sob_offerbook *b) { sob_offerbook_free(b); }
+
+sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
+                             uint64_t seller) {
+    if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0 || amount <= 0)
+        return SOB_E_INVALID;
+    if (slot_find(b, id)) return SOB_E_EXISTS;
+    sob_status st = slot_reserve(b);
+    if (st != SOB_OK) return st;
+    sob_offer o = {order_key(n, d), id, amount, seller, n, d};
+    st = side_insert(&b->side[side], &o);
+    if (st != SOB_OK) return st;
+    sob_id_slot v = {id, o.key, side};
+    slot_put_raw(b->slots, b->mask, &v);
+    b->used++;
+    return SOB_OK;
+}
+
+sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed, int *side) {
+    sob_id_slot *s = slot_find(b, id);
+    if (!s) return SOB_E_NOT_FOUND;
+    sob_offer_side *sd = &b->side[s->side];
+    size_t ci;
+    uint32_t p;
+    sob_offer *o = side_locate(sd, s->key, id, &ci, &p);
+    if (!o) return SOB_E_INVALID; /* broken invariant */
+    if (removed) *removed = *o;
+    if (side) *side = s->side;
+    side_erase(sd, ci, p);
+    slot_delete(b, s);
+    return SOB_OK;
+}
+
+static sob_offer *find_offer(const sob_offerbook *b, int64_t id, int *side) {
+    sob_id_slot *s = slot_find(b, id);
+    if (!s) return NULL;
+    if (side) *side = s->side;
+    return side_locate(&b->side[s->side], s->key, id, NULL, NULL);
+}
+
+sob_status sob_offerbook_get(const sob_offerbook *b, int64_t id, sob_offer *out, int *side) {
+    sob_offer *o = find_offer(b, id, side);
+    if (!o) return SOB_E_NOT_FOUND;
+    *out = *o;
+    return SOB_OK;
+}
+
+sob_status sob_offerbook_update(sob_offerbook *b, int64_t id, int64_t amount, int32_t n, int32_t d) {
+    if (amount <= 0 || (n != 0 && (n < 0 || d <= 0))) return SOB_E_INVALID;
+    int side;
+    sob_offer *o = find_offer(b, id, &side);
+    if (!o) return SOB_E_NOT_FOUND;
+    if (n == 0 || order_key(n, d) == o->key) { /* order key unchanged: update in place */
+        o->amount = amount;
+        if (n != 0) {
+            o->n = n;
+            o->d = d;
+        }
+        return SOB_OK;
+    }
+    sob_offer old;
+    sob_status st = sob_offerbook_remove(b, id, &old, NULL);
+    if (st != SOB_OK) return st;
+    st = sob_offerbook_add(b, id, side, n, d, amount, old.seller);
+    if (st != SOB_OK) /* out of memory: put the old one back (cannot need more memory) */
+        sob_offerbook_add(b, id, side, old.n, old.d, old.amount, old.seller);
+    return st;
+}
+
+sob_status sob_offerbook_apply_fill(sob_offerbook *b, int64_t id, int64_t sold, int64_t *left) {
+    sob_offer *o = find_offer(b, id, NULL);
+    if (!o) return SOB_E_NOT_FOUND;
+    if (sold <= 0 || sold > o->amount) return SOB_E_INVALID;
+    /* crossOfferV10: after a partial fill the rest is re-run through adjustOffer */
+    int64_t rest = sold < o->amount ? sob_adjust_offer(o->n, o->d, o->amount - sold, INT64_MAX) : 0;
+    *left = rest;
+    if (rest == 0) return sob_offerbook_remove(b, id, NULL, NULL);
+    o->amount = rest;
+    return SOB_OK;
+}
+
+size_t sob_offerbook_count(const sob_offerbook *b, int side) {
+    return (side == SOB_SIDE_BID || side == SOB_SIDE_ASK) ? b->side[side].count : 0;
+}
+
+size_t sob_offerbook_copy(const sob_offerbook *b, int side, size_t start, size_t max, sob_offer *out) {
+    if (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) return 0;
+    const sob_offer_side *s = &b->side[side];
+    size_t k = 0, skip = start;
+    for (size_t ci = 0; ci < s->nc && k < max; ci++) {
+        const sob_chunk *c = s->c[ci];
+        if (skip >= c->len) {
+            skip -= c->len;
+            continue;
+        }
+        for (uint32_t p = (uint32_t)skip; p < c->len && k < max; p++) out[k++] = c->e[p];
+        skip = 0;
+    }
+    return k;
+}
+
+/* ---- crossing ------------------------------------------------------------------------------ */
+
+sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_fill *fills, sob_sim_out *out) {
+    if ((p->side != SOB_SIDE_BID && p->side != SOB_SIDE_ASK) || p->max_sheep_send < 0 || p->max_wheat_receive < 0 ||
+        (p->has_limit && (p->limit_n <= 0 || p->limit_d <= 0)))
+        return SOB_E_INVALID;
+    int64_t sheep_left = p->max_sheep_send, wheat_left = p->max_wheat_receive;
+    int64_t sent = 0, received = 0;
+    size_t k = 0;
+    out->nfills = 0;
+    out->sent = out->received = 0;
+    if (!(sheep_left > 0 && wheat_left > 0)) {
+        out->result = SOB_SIM_FILLED;
+        return SOB_OK;
+    }
+    if (p->max_offers == 0) {
+        out->result = SOB_SIM_TOO_MANY;
+        return SOB_OK;
+    }
+    const sob_offer_side *s = &b->side[p->side];
+    int result = SOB_SIM_NO_OFFERS;
+    for (size_t ci = 0; ci < s->nc; ci++) {
+        const sob_chunk *c = s->c[ci];
+        for (uint32_t i = 0; i < c->len; i++) {
+            const sob_offer *o = &c->e[i];
+            if (p->has_limit) {
+                /* exact: offer.price > maxWheatPrice (>= when passive) */
+                int64_t lhs = (int64_t)o->n * p->limit_d, rhs = (int64_t)p->limit_n * o->d;
+                if (lhs > rhs || (p->passive && lhs == rhs)) {
+                    result = SOB_SIM_PRICE_LIMIT;
+                    goto done;
+                }
+            }
+            if (p->taker != 0 && o->seller == p->taker) {
+                result = SOB_SIM_CROSS_SELF;
+                goto done;
+            }
+            if (k >= p->max_offers) {
+                result = SOB_SIM_TOO_MANY;
+                goto done;
+            }
+            /* crossOfferV10: the preventive adjustOffer, maker receive headroom unlimited */
+            int64_t amount = sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX);
+            sob_exchange ex;
+            sob_status st = sob_exchange_v10(o->n, o->d, amount, wheat_left, sheep_left, INT64_MAX, p->round, &ex);
+            if (st != SOB_OK) return st;
+            fills[k].offer_id = o->id;
+            fills[k].wheat = ex.wheat;
+            fills[k].sheep = ex.sheep;
+            fills[k].remaining = ex.wheat_stays ? sob_adjust_offer(o->n, o->d, amount - ex.wheat, INT64_MAX) : 0;
+            k++;
+            sent += ex.sheep;
+            sheep_left -= ex.sheep;
+            received += ex.wheat;
+            wheat_left -= ex.wheat;
+            if (ex.wheat_stays || wheat_left <= 0 || sheep_left <= 0) {
+                result = SOB_SIM_FILLED;
+                goto done;
+            }
+        }
+    }
+done:
+    out->nfills = k;
+    out->sent = sent;
+    out->received = received;
+    out->result = result;
+    return SOB_OK;
+}
+
+sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k) {
+    for (size_t i = 0; i < k; i++) {
+        if (fills[i].remaining == 0) {
+            sob_status st = sob_offerbook_remove(b, fills[i].offer_id, NULL, NULL);
+            if (st != SOB_OK) return st;
+        } else {
+            sob_offer *o = find_offer(b, fills[i].offer_id, NULL);
+            if (!o) return SOB_E_NOT_FOUND;
+            o->amount = fills[i].remaining;
+        }
+    }
+    return SOB_OK;
+}
+
+sob_status sob_offerbook_check(const sob_offerbook *b) {
+    size_t total = 0;
+    for (int side = 0; side < 2; side++) {
+        const sob_offer_side *s = &b->side[side];
+        size_t count = 0;
+        const sob_offer *prev = NULL;
+        for (size_t ci = 0; ci < s->nc; ci++) {
+            const sob_chunk *c = s->c[ci];
+            if (c->len == 0 || c->len > SOB_CHUNK_CAP) return SOB_E_INVALID;
+            for (uint32_t i = 0; i < c->len; i++) {
+                const sob_offer *o = &c->e[i];
+                if (o->n <= 0 || o->d <= 0 || o->amount <= 0 || o->id < 0) return SOB_E_INVALID;
+                if (o->key != order_key(o->n, o->d)) return SOB_E_INVALID; /* order key */
+                if (prev && cmp_pos(prev->key, prev->id, o->key, o->id) >= 0) return SOB_E_INVALID;
+                sob_id_slot *sl = slot_find(b, o->id);
+                if (!sl || sl->side != side || sl->key != o->key) return SOB_E_INVALID; /* order key */
+                prev = o;
+                count++;
+            }
+        }
+        if (count != s->count) return SOB_E_INVALID;
+        total += count;
+    }
+    return total == b->used ? SOB_OK : SOB_E_INVALID;
+}

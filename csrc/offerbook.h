@@ -1,0 +1,116 @@
+/* offerbook.h: a per-offer (L3) book of one market, in stellar-core's crossing order.
+ *
+ * Each side is a sorted list of small chunks (the sortedcontainers layout): a short array of
+ * chunk pointers, each chunk a sorted array of at most SOB_CHUNK_CAP offers. An open-addressing
+ * hash maps offer id -> (side, order key), so add / remove / update by id are O(log n) with
+ * memmoves of at most one chunk; walking a side from its best offer is a linear scan.
+ *
+ * Order (core src/ledger/LedgerTxnOfferSQL.cpp isBetterOffer): ascending double(n)/double(d) of
+ * the offer's own price, ties by lower offer id. Sides follow the ledger: SOB_SIDE_ASK offers
+ * sell base for counter, SOB_SIDE_BID offers sell counter for base; n/d is units of what the
+ * offer buys per unit of what it sells; amount is in what it sells.
+ */
+#ifndef SOB_OFFERBOOK_H
+#define SOB_OFFERBOOK_H
+
+#include "exchange.h"
+#include "sob_common.h"
+
+#define SOB_CHUNK_CAP 64
+#define SOB_MAX_OFFERS_TO_CROSS 1000 /* core TransactionUtils.cpp MAX_OFFERS_TO_CROSS */
+
+typedef struct sob_offer {
+    double key;      /* order key: double(n)/double(d), exactly as core computes it */
+    int64_t id;      /* offer id, >= 0 */
+    int64_t amount;  /* stroops of what the offer sells, > 0 */
+    uint64_t seller; /* caller's handle for the seller account (0 = unknown) */
+    int32_t n, d;    /* the offer's own price, as given (not reduced) */
+} sob_offer;
+
+typedef struct sob_chunk {
+    uint32_t len;
+    sob_offer e[SOB_CHUNK_CAP]; /* sorted by (key, id) */
+} sob_chunk;
+
+typedef struct sob_offer_side {
+    sob_chunk **c; /* owned, each chunk owned; sorted; no empty chunk */
+    size_t nc, cap;
+    size_t count;  /* offers on this side */
+} sob_offer_side;
+
+typedef struct sob_id_slot {
+    int64_t id;    /* -1 = empty */
+    double key;    /* the offer's order key, to find it in its side */
+    int32_t side;
+} sob_id_slot;
+
+typedef struct sob_offerbook {
+    sob_offer_side side[2]; /* [SOB_SIDE_BID], [SOB_SIDE_ASK] */
+    sob_id_slot *slots;     /* owned; power-of-two size, load <= 1/2 */
+    size_t mask;            /* size - 1 (0 when slots is NULL) */
+    size_t used;
+} sob_offerbook;
+
+/* One offer crossed. Same layout as the Python side's "=qqqq". */
+typedef struct sob_fill {
+    int64_t offer_id;
+    int64_t wheat;     /* what the offer gave */
+    int64_t sheep;     /* what it got */
+    int64_t remaining; /* its amount afterwards, 0 = removed */
+} sob_fill;
+
+typedef enum sob_sim_result {
+    SOB_SIM_FILLED = 0,      /* core eOK */
+    SOB_SIM_PRICE_LIMIT = 1, /* eFilterStopBadPrice */
+    SOB_SIM_NO_OFFERS = 2,   /* ePartial: the side ran out */
+    SOB_SIM_TOO_MANY = 3,    /* eCrossedTooMany */
+    SOB_SIM_CROSS_SELF = 4   /* eFilterStopCrossSelf */
+} sob_sim_result;
+
+typedef struct sob_sim {
+    int side;                /* the side crossed */
+    sob_rounding round;
+    int64_t max_sheep_send;  /* what the taker can pay */
+    int64_t max_wheat_receive;
+    int has_limit;           /* stop at offers priced above limit_n/limit_d (maxWheatPrice) */
+    int32_t limit_n, limit_d;
+    int passive;             /* ... or equal to it */
+    uint64_t taker;          /* crossing an offer with this seller handle stops (0 = none) */
+    size_t max_offers;
+} sob_sim;
+
+typedef struct sob_sim_out {
+    int64_t sent;     /* sheep the taker paid */
+    int64_t received; /* wheat it got */
+    size_t nfills;
+    int result;       /* sob_sim_result */
+} sob_sim_out;
+
+void sob_offerbook_init(sob_offerbook *b);
+void sob_offerbook_free(sob_offerbook *b);
+void sob_offerbook_clear(sob_offerbook *b);
+
+sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
+                             uint64_t seller);
+/* `removed` (may be NULL) receives the offer; `side` (may be NULL) its side. */
+sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed, int *side);
+sob_status sob_offerbook_get(const sob_offerbook *b, int64_t id, sob_offer *out, int *side);
+/* Set the amount (> 0) and, if n > 0, the price (re-sorted when the order key changes). */
+sob_status sob_offerbook_update(sob_offerbook *b, int64_t id, int64_t amount, int32_t n, int32_t d);
+/* A trade took `sold` (0 < sold <= amount); the rest goes through adjustOffer; 0 removes. */
+sob_status sob_offerbook_apply_fill(sob_offerbook *b, int64_t id, int64_t sold, int64_t *left);
+
+size_t sob_offerbook_count(const sob_offerbook *b, int side);
+/* Copy up to `max` offers of a side, from the `start`-th best, best first. Returns the count. */
+size_t sob_offerbook_copy(const sob_offerbook *b, int side, size_t start, size_t max, sob_offer *out);
+
+/* core convertWithOffers over one side, without changing the book. `fills` holds at least
+ * p->max_offers entries. */
+sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_fill *fills, sob_sim_out *out);
+/* Apply fills produced by simulate on the same book. */
+sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k);
+
+/* Every invariant, O(n): SOB_OK or SOB_E_INVALID. */
+sob_status sob_offerbook_check(const sob_offerbook *b);
+
+#endif
