@@ -21,9 +21,11 @@
 #endif
 
 #if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 #else
+#define ALWAYS_INLINE inline
 #define LIKELY(x) (x)
 #define UNLIKELY(x) (x)
 #endif
@@ -75,31 +77,29 @@ static sob_status eof(jp *P) {
 /* ------------------------------------------------------------------------------------------ */
 /* Whitespace                                                                                  */
 
-static inline void ws(jp *P) {
-    const char *p = P->p, *e = P->e;
+static ALWAYS_INLINE const char *skip_ws(const char *p, const char *e) {
     while (p < e) {
         unsigned char c = (unsigned char)*p;
-        if (c == ' ' || c == '\n' || c == '\r' || c == '\t') {
-            p++;
+        if (c > ' ' || (c != ' ' && c != '\n' && c != '\r' && c != '\t')) return p;
+        p++;
 #if SOB_SWAR
-            /* Horizon indents with runs of spaces: skip 8 at a time. */
-            while (e - p >= 8) {
-                uint64_t w;
-                memcpy(&w, p, 8);
-                w ^= 0x2020202020202020ULL;
-                if (w) {
-                    p += __builtin_ctzll(w) >> 3;
-                    break;
-                }
-                p += 8;
+        /* Horizon indents with runs of spaces: skip up to 8 at a time. */
+        if (e - p >= 8) {
+            uint64_t w;
+            memcpy(&w, p, 8);
+            w ^= 0x2020202020202020ULL;
+            if (w) {
+                p += __builtin_ctzll(w) >> 3;
+                continue;
             }
-#endif
-            continue;
+            p += 8;
         }
-        break;
+#endif
     }
-    P->p = p;
+    return p;
 }
+
+static inline void ws(jp *P) { P->p = skip_ws(P->p, P->e); }
 
 /* ------------------------------------------------------------------------------------------ */
 /* Strings                                                                                     */
@@ -216,37 +216,36 @@ static sob_status str_escaped(jp *P, span *out, int decode) {
     return SOB_OK;
 }
 
+/* First byte at or after p that is '"', '\\' or a control character (or e). */
+static ALWAYS_INLINE const char *str_end(const char *p, const char *e) {
+#if SOB_SWAR
+    /* 8 bytes at a time (the classic haszero tricks). */
+    while (e - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        uint64_t q = w ^ 0x2222222222222222ULL;
+        uint64_t b = w ^ 0x5C5C5C5C5C5C5C5CULL;
+        uint64_t m = ((q - 0x0101010101010101ULL) & ~q) | ((b - 0x0101010101010101ULL) & ~b) |
+                     ((w - 0x2020202020202020ULL) & ~w);
+        m &= 0x8080808080808080ULL;
+        if (m) return p + (__builtin_ctzll(m) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+    return p;
+}
+
 /* Reads the string starting at P->p (which must be '"'). Without escapes the span points into
  * the input; with escapes it is decoded into the scratch buffer (valid until the next str()). */
 static sob_status str_(jp *P, span *out, int decode) {
     const char *p = P->p + 1, *e = P->e;
     const char *start = p;
-    for (;;) {
-#if SOB_SWAR
-        /* 8 bytes at a time: stop at '"', '\\' or a byte < 0x20 (the classic haszero tricks). */
-        while (e - p >= 8) {
-            uint64_t w;
-            memcpy(&w, p, 8);
-            uint64_t q = w ^ 0x2222222222222222ULL;
-            uint64_t b = w ^ 0x5C5C5C5C5C5C5C5CULL;
-            uint64_t m = ((q - 0x0101010101010101ULL) & ~q) | ((b - 0x0101010101010101ULL) & ~b) |
-                         ((w - 0x2020202020202020ULL) & ~w);
-            m &= 0x8080808080808080ULL;
-            if (m) {
-                p += __builtin_ctzll(m) >> 3;
-                break;
-            }
-            p += 8;
-        }
-#endif
-        if (UNLIKELY(p >= e)) return eof(P);
-        unsigned char c = (unsigned char)*p;
-        if (c == '"') break;
-        if (UNLIKELY(c == '\\')) return str_escaped(P, out, decode);
-        if (UNLIKELY(c < 0x20))
-            return fail_at(P, p, SOB_E_PARSE, "control character in string");
-        p++;
-    }
+    p = str_end(p, e);
+    if (UNLIKELY(p >= e)) return eof(P);
+    unsigned char c = (unsigned char)*p;
+    if (UNLIKELY(c == '\\')) return str_escaped(P, out, decode);
+    if (UNLIKELY(c < 0x20)) return fail_at(P, p, SOB_E_PARSE, "control character in string");
     if (out) {
         out->ptr = start;
         out->len = (size_t)(p - start);
@@ -936,15 +935,284 @@ static sob_status level_object(jp *P, sob_level *lv) {
     return require(P, seen, 1 | 4, LEVEL_KEYS, 3, at);
 }
 
+static const uint64_t POW10[20] = {1ULL,
+                                   10ULL,
+                                   100ULL,
+                                   1000ULL,
+                                   10000ULL,
+                                   100000ULL,
+                                   1000000ULL,
+                                   10000000ULL,
+                                   100000000ULL,
+                                   1000000000ULL,
+                                   10000000000ULL,
+                                   100000000000ULL,
+                                   1000000000000ULL,
+                                   10000000000000ULL,
+                                   100000000000000ULL,
+                                   1000000000000000ULL,
+                                   10000000000000000ULL,
+                                   100000000000000000ULL,
+                                   1000000000000000000ULL,
+                                   10000000000000000000ULL};
+
+/* Reads a run of up to 16 ASCII digits at p into *v and returns how many there were. Runs of
+ * digits end at unpredictable places, so a byte loop pays a branch miss per number: the SWAR
+ * version classifies 8 bytes at once and converts them with three multiplies (the simdjson
+ * "eight digits" trick). Stops before 17 digits; callers treat a long run as "not fast". */
+#if SOB_SWAR
+/* Number of leading ASCII digits in the 8 bytes of w (little-endian: first byte lowest). */
+static ALWAYS_INLINE unsigned lead_digits8(uint64_t w) {
+    uint64_t hi = w & 0xF0F0F0F0F0F0F0F0ULL;
+    /* +6 carries only out of non-digit bytes, so it can only disturb bytes after one */
+    uint64_t hi6 = (w + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL;
+    uint64_t nd = (hi ^ 0x3030303030303030ULL) | (hi6 ^ 0x3030303030303030ULL);
+    /* high bit of each byte that is not a digit */
+    uint64_t m = (((nd & 0x7F7F7F7F7F7F7F7FULL) + 0x7F7F7F7F7F7F7F7FULL) | nd) & 0x8080808080808080ULL;
+    return m ? (unsigned)__builtin_ctzll(m) >> 3 : 8;
+}
+
+/* Value of the first k (0..8) digits of w, with three multiplies (simdjson's "eight digits"). */
+static ALWAYS_INLINE uint64_t conv_digits8(uint64_t w, unsigned k) {
+    uint64_t x = (w - 0x3030303030303030ULL) << ((8 * (8 - k)) & 63);
+    x = k ? x : 0;
+    x = (x * 10) + (x >> 8);
+    x = (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+         (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+        32;
+    return x;
+}
+#endif
+
+/* Reads a run of up to 16 ASCII digits at p into *v and returns how many there were. Runs of
+ * digits end at unpredictable places, so a byte loop pays a branch miss per number: this
+ * classifies and converts 16 bytes without data-dependent branches. A return of 16 means "16 or
+ * more"; callers treat long runs as "not fast". */
+static ALWAYS_INLINE unsigned digits16(const char *p, const char *e, uint64_t *v) {
+#if SOB_SWAR
+    if (LIKELY(e - p >= 16)) {
+        uint64_t w1, w2;
+        memcpy(&w1, p, 8);
+        memcpy(&w2, p + 8, 8);
+        unsigned k1 = lead_digits8(w1);
+        unsigned k2 = lead_digits8(w2);
+        k2 = k1 == 8 ? k2 : 0;
+        *v = conv_digits8(w1, k1) * POW10[k2] + conv_digits8(w2, k2);
+        return k1 + k2;
+    }
+#endif
+    uint64_t acc = 0;
+    unsigned n = 0;
+    while (p < e && n < 16 && isdig((unsigned char)*p)) {
+        acc = acc * 10 + (uint64_t)(*p++ - '0');
+        n++;
+    }
+    *v = acc;
+    return n;
+}
+
+/* Where the variable parts of a level sit: [lvl, n0) "n digits" [n1, d0) "d digits" [d1, p0)
+ * "price text" [p1, a0) "amount text" [a1, end). The fixed segments between them are, for a
+ * document written by one serializer, the same bytes in every level of a side. */
+typedef struct lvl_shape {
+    const char *lvl, *n0, *n1, *d0, *d1, *p0, *p1, *a0, *a1, *end;
+} lvl_shape;
+
+/* The fixed segments of the previous level, used as a template for the next one. */
+typedef struct lvl_tpl {
+    const char *seg[5];
+    uint32_t len[5];
+    int ok;
+} lvl_tpl;
+
+static ALWAYS_INLINE int seg_eq(const char *p, const char *t, uint32_t n) {
+    if (n >= 8) {
+        uint32_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t a, b;
+            memcpy(&a, p + i, 8);
+            memcpy(&b, t + i, 8);
+            if (a != b) return 0;
+        }
+        if (i < n) { /* overlapping last word */
+            uint64_t a, b;
+            memcpy(&a, p + n - 8, 8);
+            memcpy(&b, t + n - 8, 8);
+            if (a != b) return 0;
+        }
+        return 1;
+    }
+    if (n >= 4) {
+        uint32_t a, b, c, d;
+        memcpy(&a, p, 4);
+        memcpy(&b, t, 4);
+        memcpy(&c, p + n - 4, 4);
+        memcpy(&d, t + n - 4, 4);
+        return a == b && c == d;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (p[i] != t[i]) return 0;
+    return 1;
+}
+
+/* An amount written as 1..12 digits, optionally '.' and 1..7 digits (the fast-path subset of
+ * sob_parse_amount: < 10^19 stroops, so no overflow check is needed). NULL if not that shape. */
+static ALWAYS_INLINE const char *amount_fast(const char *p, const char *e, uint64_t *out) {
+    uint64_t v, f = 0;
+    unsigned k = digits16(p, e, &v);
+    if (k == 0 || k > 12) return NULL;
+    p += k;
+    unsigned frac = 0;
+    if (p < e && *p == '.') {
+        p++;
+        frac = digits16(p, e, &f);
+        if (frac == 0 || frac > 7) return NULL;
+        p += frac;
+    }
+    *out = v * 10000000ULL + f * POW10[7 - frac];
+    return p;
+}
+
+/* A positive int32 without leading zeros; NULL if not that. */
+static ALWAYS_INLINE const char *pos_i32_fast(const char *p, const char *e, int32_t *out) {
+    if (p >= e || *p < '1' || *p > '9') return NULL;
+    uint64_t v;
+    unsigned k = digits16(p, e, &v);
+    if (k > 10 || v > INT32_MAX) return NULL;
+    *out = (int32_t)v;
+    return p + k;
+}
+
+/* Fast path for one level written the way Horizon writes it: keys price_r{n,d}, price, amount in
+ * that order (Go struct order), any whitespace, no escapes, amount with < 13 integer digits.
+ * Returns the end of the level (and its shape), or NULL to let level_object() re-read it (and
+ * report errors). Accepts nothing level_object() would reject. */
+static const char *level_fast(const char *p, const char *e, sob_level *lv, lvl_shape *sh) {
+#define WS() p = skip_ws(p, e)
+#define LIT(str)                                                              \
+    do {                                                                      \
+        if ((size_t)(e - p) < sizeof(str) - 1 || memcmp(p, str, sizeof(str) - 1)) \
+            return NULL;                                                      \
+        p += sizeof(str) - 1;                                                 \
+    } while (0)
+#define CH(ch)                          \
+    do {                                \
+        WS();                           \
+        if (p >= e || *p != (ch)) return NULL; \
+        p++;                            \
+    } while (0)
+    sh->lvl = p; /* at '{' */
+    p++;
+    WS();
+    LIT("\"price_r\"");
+    CH(':');
+    CH('{');
+    WS();
+    LIT("\"n\"");
+    CH(':');
+    WS();
+    sh->n0 = p;
+    if (!(p = pos_i32_fast(p, e, &lv->n))) return NULL;
+    sh->n1 = p;
+    CH(',');
+    WS();
+    LIT("\"d\"");
+    CH(':');
+    WS();
+    sh->d0 = p;
+    if (!(p = pos_i32_fast(p, e, &lv->d))) return NULL;
+    sh->d1 = p;
+    CH('}');
+    CH(',');
+    WS();
+    LIT("\"price\"");
+    CH(':');
+    CH('"');
+    sh->p0 = p;
+    p = str_end(p, e);
+    if (p >= e || *p != '"') return NULL;
+    sh->p1 = p;
+    p++;
+    CH(',');
+    WS();
+    LIT("\"amount\"");
+    CH(':');
+    CH('"');
+    sh->a0 = p;
+    if (!(p = amount_fast(p, e, &lv->amount))) return NULL;
+    if (p >= e || *p != '"') return NULL;
+    sh->a1 = p;
+    p++;
+    CH('}');
+    sh->end = p;
+    return p;
+#undef WS
+#undef LIT
+#undef CH
+}
+
+static void tpl_learn(lvl_tpl *t, const lvl_shape *sh) {
+    t->seg[0] = sh->lvl;
+    t->len[0] = (uint32_t)(sh->n0 - sh->lvl);
+    t->seg[1] = sh->n1;
+    t->len[1] = (uint32_t)(sh->d0 - sh->n1);
+    t->seg[2] = sh->d1;
+    t->len[2] = (uint32_t)(sh->p0 - sh->d1);
+    t->seg[3] = sh->p1;
+    t->len[3] = (uint32_t)(sh->a0 - sh->p1);
+    t->seg[4] = sh->a1;
+    t->len[4] = (uint32_t)(sh->end - sh->a1);
+    t->ok = 1;
+}
+
+/* A level laid out byte for byte like the previous one, apart from its numbers and price text.
+ * The fixed segments were validated when learnt, each variable part is validated here, and each
+ * segment starts with a byte that cannot continue the variable part before it, so this accepts
+ * exactly what level_fast() would. */
+static ALWAYS_INLINE const char *level_tpl(const char *p, const char *e, const lvl_tpl *t,
+                                           sob_level *lv) {
+    /* The longest a level can be with these segments: 10+10 digits, 20 amount bytes, and the
+     * price text which is bounded separately. */
+    size_t fixed = (size_t)t->len[0] + t->len[1] + t->len[2] + t->len[3] + t->len[4];
+    if ((size_t)(e - p) < fixed + 64) return NULL;
+    if (!seg_eq(p, t->seg[0], t->len[0])) return NULL;
+    p += t->len[0];
+    if (!(p = pos_i32_fast(p, e, &lv->n))) return NULL;
+    if (!seg_eq(p, t->seg[1], t->len[1])) return NULL;
+    p += t->len[1];
+    if (!(p = pos_i32_fast(p, e, &lv->d))) return NULL;
+    if ((size_t)(e - p) < t->len[2] || !seg_eq(p, t->seg[2], t->len[2])) return NULL;
+    p += t->len[2];
+    p = str_end(p, e);
+    if (p >= e || *p != '"' || (size_t)(e - p) < (size_t)t->len[3] + 40) return NULL;
+    if (!seg_eq(p, t->seg[3], t->len[3])) return NULL;
+    p += t->len[3];
+    if (!(p = amount_fast(p, e, &lv->amount))) return NULL;
+    if ((size_t)(e - p) < t->len[4] || !seg_eq(p, t->seg[4], t->len[4])) return NULL;
+    return p + t->len[4];
+}
+
 static sob_status levels_array(jp *P, sob_levels *out, const char *not_arr) {
     TRY(expect_open(P, '[', not_arr));
     out->len = 0;
     int first = 1, done = 0;
+    lvl_tpl tpl = {{NULL}, {0}, 0};
     for (;;) {
         TRY(arr_next(P, &first, &done));
         if (done) return SOB_OK;
         GROW(out, P);
-        TRY(level_object(P, &out->v[out->len]));
+        sob_level *lv = &out->v[out->len];
+        const char *end = NULL;
+        if (LIKELY(tpl.ok)) end = level_tpl(P->p, P->e, &tpl, lv);
+        if (UNLIKELY(end == NULL)) {
+            lvl_shape sh;
+            end = *P->p == '{' ? level_fast(P->p, P->e, lv, &sh) : NULL;
+            if (end) tpl_learn(&tpl, &sh);
+        }
+        if (LIKELY(end != NULL))
+            P->p = end;
+        else
+            TRY(level_object(P, lv));
         out->len++;
     }
 }
