@@ -1,0 +1,99 @@
+#!/bin/sh
+# Builds the Horizon JSON fuzzer with clang (libFuzzer + ASan + UBSan) and runs it for $1 seconds
+# (default 60) starting from csrc/fuzz/corpus. New inputs go to a temp copy so the committed seed
+# corpus stays small. Exits non-zero if the fuzzer finds a crash, leak or invariant failure.
+# Needs clang and its libFuzzer runtime (Debian: apt-get install -y clang libclang-rt-14-dev).
+set -eu
+SECS="${1:-60}"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+CSRC="$(dirname "$HERE")"
+CC="${CC:-clang}"
+if ! command -v "$CC" >/dev/null 2>&1; then
+    echo "run_fuzz.sh: $CC not found (apt-get install -y clang libclang-rt-14-dev)" >&2
+    exit 2
+fi
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/sob_fuzz.XXXXXX")"
+cleanup() { [ "${KEEP:-0}" = 1 ] || rm -rf "$WORK"; }
+trap cleanup EXIT INT TERM
+mkdir -p "$WORK/corpus" "$WORK/artifacts"
+cp "$HERE"/corpus/* "$WORK/corpus/" 2>/dev/null || true
+# Tokens of Horizon documents, so mutations reach the fields the scanners decode.
+cat > "$WORK/horizon.dict" <<'DICT'
+"{"
+"}"
+"["
+"]"
+":"
+","
+"\""
+"\\u"
+"\\ud83d\\ude00"
+"true"
+"false"
+"null"
+"\"bids\""
+"\"asks\""
+"\"base\""
+"\"counter\""
+"\"price_r\""
+"\"price\""
+"\"amount\""
+"\"n\""
+"\"d\""
+"\"asset_type\""
+"\"asset_code\""
+"\"asset_issuer\""
+"\"native\""
+"\"credit_alphanum4\""
+"\"credit_alphanum12\""
+"\"_embedded\""
+"\"records\""
+"\"_links\""
+"\"id\""
+"\"seller\""
+"\"selling\""
+"\"buying\""
+"\"last_modified_ledger\""
+"\"paging_token\""
+"\"ledger_close_time\""
+"\"trade_type\""
+"\"liquidity_pool\""
+"\"liquidity_pool_fee_bp\""
+"\"base_offer_id\""
+"\"counter_offer_id\""
+"\"base_account\""
+"\"base_amount\""
+"\"counter_amount\""
+"\"base_asset_type\""
+"\"counter_asset_type\""
+"\"base_is_seller\""
+"\"base_liquidity_pool_id\""
+"\"fee_bp\""
+"\"total_trustlines\""
+"\"total_shares\""
+"\"reserves\""
+"\"asset\""
+"2147483647"
+"2147483648"
+"9223372036854775807"
+"922337203685.4775807"
+"1844674407370.9551615"
+"GBVOL67TMUQBGL4TZYNMY3ZQ5WGQYFPFD5VJRWXR72VA33VFNL225PL5"
+"2019-03-28T10:45:28Z"
+DICT
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" \
+    "$HERE/fuzz_horizon_json.c" "$CSRC"/*.c -o "$WORK/fuzz_horizon_json"
+echo "run_fuzz.sh: fuzzing for ${SECS}s over $(ls "$WORK/corpus" | wc -l) seeds"
+set +e
+"$WORK/fuzz_horizon_json" -max_total_time="$SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" \
+    -dict="$WORK/horizon.dict" "$WORK/corpus"
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${SECS}s"
