@@ -405,7 +405,7 @@ class OfferBook:
                 raise AssetMismatchError(f"offer {oid} trades {selling}/{buying}, not {self.base}/{self.counter}")
             rows.append((oid, side, n, d, amount, r.get("seller")))
         for oid, side, n, d, amount, seller in rows:
-            if oid in self._offers:
+            if oid in self:
                 self.remove_offer(oid)
             if amount > 0:
                 self.add_offer(oid, side, n, d, amount, seller)

@@ -1,0 +1,81 @@
+# Declarations of the C core used by _offers.pyx (csrc/exchange.h, csrc/offerbook.h) only.
+from libc.stdint cimport int32_t, int64_t, uint64_t
+
+cdef extern from "sob_common.h":
+    ctypedef enum sob_status:
+        SOB_OK
+        SOB_E_PARSE
+        SOB_E_INVALID
+        SOB_E_OVERFLOW
+        SOB_E_NOMEM
+        SOB_E_CROSSED
+        SOB_E_NOT_FOUND
+        SOB_E_EXISTS
+        SOB_E_CROSS_SELF
+        SOB_E_MISMATCH
+        SOB_E_LIMIT
+
+cdef extern from "exchange.h":
+    ctypedef enum sob_rounding:
+        SOB_ROUND_NORMAL
+        SOB_ROUND_STRICT_SEND
+        SOB_ROUND_STRICT_RECEIVE
+    ctypedef struct sob_exchange:
+        int64_t wheat
+        int64_t sheep
+        int wheat_stays
+    sob_status sob_exchange_v10(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_wheat_receive,
+                                int64_t max_sheep_send, int64_t max_sheep_receive, sob_rounding round,
+                                sob_exchange *out) nogil
+    int64_t sob_adjust_offer(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_sheep_receive) nogil
+    sob_status sob_pool_strict_send(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp, int64_t to_pool,
+                                    int64_t *from_pool, int *ok) nogil
+    sob_status sob_pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp, int64_t from_pool,
+                                       int64_t *to_pool, int *ok) nogil
+
+cdef extern from "offerbook.h":
+    ctypedef struct sob_offer:
+        double key
+        int64_t id
+        int64_t amount
+        uint64_t seller
+        int32_t n
+        int32_t d
+    ctypedef struct sob_offerbook:
+        pass
+    ctypedef struct sob_fill:
+        int64_t offer_id
+        int64_t wheat
+        int64_t sheep
+        int64_t remaining
+    ctypedef struct sob_sim:
+        int side
+        sob_rounding round
+        int64_t max_sheep_send
+        int64_t max_wheat_receive
+        int has_limit
+        int32_t limit_n
+        int32_t limit_d
+        int passive
+        uint64_t taker
+        size_t max_offers
+    ctypedef struct sob_sim_out:
+        int64_t sent
+        int64_t received
+        size_t nfills
+        int result
+    int SOB_MAX_OFFERS_TO_CROSS
+    void sob_offerbook_init(sob_offerbook *b)
+    void sob_offerbook_free(sob_offerbook *b)
+    void sob_offerbook_clear(sob_offerbook *b)
+    sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
+                                 uint64_t seller)
+    sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed, int *side)
+    sob_status sob_offerbook_get(const sob_offerbook *b, int64_t id, sob_offer *out, int *side)
+    sob_status sob_offerbook_update(sob_offerbook *b, int64_t id, int64_t amount, int32_t n, int32_t d)
+    sob_status sob_offerbook_apply_fill(sob_offerbook *b, int64_t id, int64_t sold, int64_t *left)
+    size_t sob_offerbook_count(const sob_offerbook *b, int side)
+    size_t sob_offerbook_copy(const sob_offerbook *b, int side, size_t start, size_t max, sob_offer *out)
+    sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_fill *fills, sob_sim_out *out)
+    sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k)
+    sob_status sob_offerbook_check(const sob_offerbook *b)
