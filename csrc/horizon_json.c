@@ -1022,6 +1022,7 @@ typedef struct lvl_shape {
 typedef struct lvl_tpl {
     const char *seg[5];
     uint32_t len[5];
+    size_t fixed; /* sum of len[] */
     int ok;
 } lvl_tpl;
 
@@ -1162,6 +1163,7 @@ static void tpl_learn(lvl_tpl *t, const lvl_shape *sh) {
     t->len[3] = (uint32_t)(sh->a0 - sh->p1);
     t->seg[4] = sh->a1;
     t->len[4] = (uint32_t)(sh->end - sh->a1);
+    t->fixed = (size_t)t->len[0] + t->len[1] + t->len[2] + t->len[3] + t->len[4];
     t->ok = 1;
 }
 
@@ -1173,8 +1175,7 @@ static ALWAYS_INLINE const char *level_tpl(const char *p, const char *e, const l
                                            sob_level *lv) {
     /* The longest a level can be with these segments: 10+10 digits, 20 amount bytes, and the
      * price text which is bounded separately. */
-    size_t fixed = (size_t)t->len[0] + t->len[1] + t->len[2] + t->len[3] + t->len[4];
-    if ((size_t)(e - p) < fixed + 64) return NULL;
+    if ((size_t)(e - p) < t->fixed + 64) return NULL;
     if (!seg_eq(p, t->seg[0], t->len[0])) return NULL;
     p += t->len[0];
     if (!(p = pos_i32_fast(p, e, &lv->n))) return NULL;
@@ -1196,23 +1197,35 @@ static sob_status levels_array(jp *P, sob_levels *out, const char *not_arr) {
     TRY(expect_open(P, '[', not_arr));
     out->len = 0;
     int first = 1, done = 0;
-    lvl_tpl tpl = {{NULL}, {0}, 0};
+    lvl_tpl tpl = {{NULL}, {0}, 0, 0};
     for (;;) {
-        TRY(arr_next(P, &first, &done));
-        if (done) return SOB_OK;
         GROW(out, P);
         sob_level *lv = &out->v[out->len];
-        const char *end = NULL;
-        if (LIKELY(tpl.ok)) end = level_tpl(P->p, P->e, &tpl, lv);
-        if (UNLIKELY(end == NULL)) {
-            lvl_shape sh;
-            end = *P->p == '{' ? level_fast(P->p, P->e, lv, &sh) : NULL;
-            if (end) tpl_learn(&tpl, &sh);
+        /* Steady state: "," + whitespace + a level, byte for byte like the previous pair. */
+        if (LIKELY(tpl.ok)) {
+            const char *end = level_tpl(P->p, P->e, &tpl, lv);
+            if (LIKELY(end != NULL)) {
+                P->p = end;
+                out->len++;
+                continue;
+            }
         }
-        if (LIKELY(end != NULL))
+        const char *sep = P->p;
+        int was_first = first;
+        TRY(arr_next(P, &first, &done));
+        if (done) return SOB_OK;
+        lvl_shape sh;
+        const char *end = *P->p == '{' ? level_fast(P->p, P->e, lv, &sh) : NULL;
+        if (LIKELY(end != NULL)) {
+            /* Learn from a level after a ',' so the template carries the separator. */
+            if (!was_first) {
+                sh.lvl = sep;
+                tpl_learn(&tpl, &sh);
+            }
             P->p = end;
-        else
+        } else {
             TRY(level_object(P, lv));
+        }
         out->len++;
     }
 }

@@ -668,6 +668,67 @@ static char *make_book(int nb, int na, size_t *len) {
     return b;
 }
 
+/* Books whose levels switch layout at random (indentation, key order, escapes, long amounts,
+ * numbers of every width): the template and fast paths must agree with the general parser on
+ * every level, and fall back cleanly when a level does not look like the previous one. */
+static void test_level_layouts(void) {
+    enum { NL = 300 };
+    static sob_level want[NL];
+    size_t cap = NL * 400 + 256;
+    char *b = malloc(cap);
+    for (int round = 0; round < 40; round++) {
+        size_t n = 0;
+        n += (size_t)sprintf(b + n, "{\"asks\":[],\"bids\": [");
+        int nl = (int)(rnd() % NL);
+        int style = (int)(rnd() % 6);
+        for (int i = 0; i < nl; i++) {
+            if (rnd() % 8 == 0) style = (int)(rnd() % 6);
+            sob_level *w = &want[i];
+            static const uint32_t widths[] = {1, 9, 10, 99, 100, 9999999, 10000000, 99999999, 100000000, 999999999, 1000000000, 2147483647};
+            w->n = (int32_t)(rnd() % widths[rnd() % 12]) + 1;
+            w->d = (int32_t)(rnd() % widths[rnd() % 12]) + 1;
+            if (w->n <= 0) w->n = 1;
+            if (w->d <= 0) w->d = 1;
+            uint64_t ip = rnd() % (rnd() % 2 ? 1000ULL : 1844674407370ULL);
+            unsigned fd = (unsigned)(rnd() % 8);
+            uint64_t fv = fd ? rnd() % (uint64_t)(fd == 7 ? 10000000 : (int)(fd == 6 ? 1000000 : fd == 5 ? 100000 : fd == 4 ? 10000 : fd == 3 ? 1000 : fd == 2 ? 100 : 10)) : 0;
+            static const uint64_t scale[8] = {10000000, 1000000, 100000, 10000, 1000, 100, 10, 1};
+            w->amount = ip * 10000000ULL + fv * scale[fd];
+            char amt[48];
+            if (fd) sprintf(amt, "%llu.%0*llu", (unsigned long long)ip, (int)fd, (unsigned long long)fv);
+            else sprintf(amt, "%llu", (unsigned long long)ip);
+            const char *sep = i ? "," : "";
+            switch (style) {
+            case 0: n += (size_t)sprintf(b + n, "%s{\"price_r\":{\"n\":%d,\"d\":%d},\"price\":\"1.0000000\",\"amount\":\"%s\"}", sep, w->n, w->d, amt); break;
+            case 1: n += (size_t)sprintf(b + n, "%s\n    {\n      \"price_r\": {\n        \"n\": %d,\n        \"d\": %d\n      },\n      \"price\": \"%d.5\",\n      \"amount\": \"%s\"\n    }", sep, w->n, w->d, i, amt); break;
+            case 2: n += (size_t)sprintf(b + n, "%s {\"amount\":\"%s\",\"price_r\":{\"d\":%d,\"n\":%d}}", sep, amt, w->d, w->n); break;
+            case 3: n += (size_t)sprintf(b + n, "%s{\"price_r\":{\"n\":%d,\"d\":%d},\"price\":\"\\u0031\",\"amount\":\"%s\"}", sep, w->n, w->d, amt); break;
+            case 4: n += (size_t)sprintf(b + n, "%s{\"price_r\":{\"n\":%d,\"d\":%d},\"price\":\"\",\"amount\":\"%s\",\"x\":[%d]}", sep, w->n, w->d, amt, i); break;
+            default: n += (size_t)sprintf(b + n, "%s\t{ \"price_r\" : { \"n\" : %d , \"d\" : %d } , \"price\" : \"%d\" , \"amount\" : \"%s\" }", sep, w->n, w->d, i * 7, amt); break;
+            }
+        }
+        n += (size_t)sprintf(b + n, "],\"base\":%s,\"counter\":%s}", NATIVE, BTC);
+        int ok = parse_kind(K_BOOK, b, n) == SOB_OK && g_book.bids.len == (size_t)nl;
+        for (int i = 0; ok && i < nl; i++) ok = lvl_is(&g_book.bids.v[i], want[i].n, want[i].d, want[i].amount);
+        if (!ok) fprintf(stderr, "layout round %d failed (%s at %zu)\n", round, g_err.reason ? g_err.reason : "values differ", g_err.offset);
+        CHECK(ok);
+        /* the same book must fail on a bad value anywhere, including in template-matched levels */
+        if (nl > 3) {
+            char *q = strstr(b + n / 2, "\"amount\"");
+            if (q) {
+                q = strchr(q + 8, '"');
+                if (q) {
+                    char save = q[1];
+                    q[1] = '-';
+                    CHECK(parse_kind(K_BOOK, b, n) == SOB_E_PARSE);
+                    q[1] = save;
+                }
+            }
+        }
+    }
+    free(b);
+}
+
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
@@ -728,6 +789,7 @@ int main(void) {
     test_offers_edges();
     test_trades_edges();
     test_pools_edges();
+    test_level_layouts();
 
     /* mutations of small documents of every kind */
     {
