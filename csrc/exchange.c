@@ -9,9 +9,16 @@ static inline sob_u128 min128(sob_u128 a, sob_u128 b) { return a < b ? a : b; }
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 /* bigDivide(a*b/c) for results known to fit int64 (core proves the bounds). */
-static inline int64_t div_down(sob_u128 num, int64_t den) { return (int64_t)(num / (uint64_t)den); }
+static inline int64_t div_down(sob_u128 num, int64_t den) {
+    if ((uint64_t)(num >> 64) == 0) return (int64_t)((uint64_t)num / (uint64_t)den); /* fast path */
+    return (int64_t)(num / (uint64_t)den);
+}
 
 static inline int64_t div_up(sob_u128 num, int64_t den) {
+    if ((uint64_t)(num >> 64) == 0) {
+        uint64_t lo = (uint64_t)num;
+        return (int64_t)(lo / (uint64_t)den + (lo % (uint64_t)den != 0));
+    }
     sob_u128 q = num / (uint64_t)den;
     return (int64_t)(q + (num % (uint64_t)den != 0));
 }

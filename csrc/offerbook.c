@@ -219,7 +219,7 @@ sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, 
     if (slot_find(b, id)) return SOB_E_EXISTS;
     sob_status st = slot_reserve(b);
     if (st != SOB_OK) return st;
-    sob_offer o = {order_key(n, d), id, amount, seller, n, d};
+    sob_offer o = {order_key(n, d), id, amount, seller, sob_adjust_offer(n, d, amount, INT64_MAX), n, d};
     st = side_insert(&b->side[side], &o);
     if (st != SOB_OK) return st;
     sob_id_slot v = {id, o.key, side};
@@ -268,6 +268,7 @@ sob_status sob_offerbook_update(sob_offerbook *b, int64_t id, int64_t amount, in
             o->n = n;
             o->d = d;
         }
+        o->adjusted = sob_adjust_offer(o->n, o->d, amount, INT64_MAX);
         return SOB_OK;
     }
     sob_offer old;
@@ -288,6 +289,7 @@ sob_status sob_offerbook_apply_fill(sob_offerbook *b, int64_t id, int64_t sold, 
     *left = rest;
     if (rest == 0) return sob_offerbook_remove(b, id, NULL, NULL);
     o->amount = rest;
+    o->adjusted = sob_adjust_offer(o->n, o->d, rest, INT64_MAX);
     return SOB_OK;
 }
 
@@ -353,7 +355,7 @@ sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_
                 goto done;
             }
             /* crossOfferV10: the preventive adjustOffer, maker receive headroom unlimited */
-            int64_t amount = sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX);
+            int64_t amount = o->adjusted; /* = sob_adjust_offer(n, d, amount, INT64_MAX) */
             sob_exchange ex;
             sob_status st = sob_exchange_v10(o->n, o->d, amount, wheat_left, sheep_left, INT64_MAX, p->round, &ex);
             if (st != SOB_OK) return st;
@@ -389,6 +391,7 @@ sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, si
             sob_offer *o = find_offer(b, fills[i].offer_id, NULL);
             if (!o) return SOB_E_NOT_FOUND;
             o->amount = fills[i].remaining;
+            o->adjusted = sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX);
         }
     }
     return SOB_OK;
@@ -407,6 +410,7 @@ sob_status sob_offerbook_check(const sob_offerbook *b) {
                 const sob_offer *o = &c->e[i];
                 if (o->n <= 0 || o->d <= 0 || o->amount <= 0 || o->id < 0) return SOB_E_INVALID;
                 if (o->key != order_key(o->n, o->d)) return SOB_E_INVALID; /* order key */
+                if (o->adjusted != sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX)) return SOB_E_INVALID;
                 if (prev && cmp_pos(prev->key, prev->id, o->key, o->id) >= 0) return SOB_E_INVALID;
                 sob_id_slot *sl = slot_find(b, o->id);
                 if (!sl || sl->side != side || sl->key != o->key) return SOB_E_INVALID; /* order key */

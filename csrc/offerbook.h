@@ -24,6 +24,7 @@ typedef struct sob_offer {
     int64_t id;      /* offer id, >= 0 */
     int64_t amount;  /* stroops of what the offer sells, > 0 */
     uint64_t seller; /* caller's handle for the seller account (0 = unknown) */
+    int64_t adjusted; /* adjustOffer(n, d, amount), cached: core's preventive adjust in crossing */
     int32_t n, d;    /* the offer's own price, as given (not reduced) */
 } sob_offer;
 

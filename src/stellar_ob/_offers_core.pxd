@@ -39,6 +39,7 @@ cdef extern from "offerbook.h":
         int64_t id
         int64_t amount
         uint64_t seller
+        int64_t adjusted
         int32_t n
         int32_t d
     ctypedef struct sob_offerbook:

@@ -73,7 +73,8 @@ class Execution:
     Immutable; compares equal to another Execution with the same values.
     """
 
-    __slots__ = ("_fills", "_raw", "sent", "received", "complete", "stop_reason", "taker_offer_amount")
+    # All values live in one tuple so the compiled module builds an Execution with one store.
+    __slots__ = ("_v", "_fills")
 
     def __init__(
         self,
@@ -84,14 +85,8 @@ class Execution:
         stop_reason: str,
         taker_offer_amount: int = 0,
     ) -> None:
-        s = object.__setattr__
-        s(self, "_fills", tuple(fills))
-        s(self, "_raw", None)
-        s(self, "sent", sent)
-        s(self, "received", received)
-        s(self, "complete", complete)
-        s(self, "stop_reason", stop_reason)
-        s(self, "taker_offer_amount", taker_offer_amount)
+        object.__setattr__(self, "_v", (None, sent, received, complete, stop_reason, taker_offer_amount))
+        object.__setattr__(self, "_fills", tuple(fills))
 
     @classmethod
     def _from_packed(
@@ -99,31 +94,31 @@ class Execution:
     ) -> "Execution":
         """Build from fills packed as native-order int64 quads (offer_id, wheat, sheep, remaining)."""
         self = cls.__new__(cls)
-        s = object.__setattr__
-        s(self, "_fills", None)
-        s(self, "_raw", raw)
-        s(self, "sent", sent)
-        s(self, "received", received)
-        s(self, "complete", complete)
-        s(self, "stop_reason", stop_reason)
-        s(self, "taker_offer_amount", taker_offer_amount)
+        object.__setattr__(self, "_v", (raw, sent, received, complete, stop_reason, taker_offer_amount))
         return self
 
     @property
     def fills(self) -> Tuple[Fill, ...]:
-        f = self._fills
-        if f is None:
-            f = tuple(Fill(*q) for q in _FILL.iter_unpack(self._raw))
+        try:
+            return self._fills
+        except AttributeError:
+            f = tuple(Fill(*q) for q in _FILL.iter_unpack(self._v[0]))
             object.__setattr__(self, "_fills", f)
-            object.__setattr__(self, "_raw", None)
-        return f
+            return f
+
+    sent = property(lambda self: self._v[1], doc="total the taker paid")
+    received = property(lambda self: self._v[2], doc="total the taker got")
+    complete = property(lambda self: self._v[3], doc="see the class docstring")
+    stop_reason = property(lambda self: self._v[4], doc="one of STOP_REASONS")
+    taker_offer_amount = property(lambda self: self._v[5], doc="the taker's resting remainder")
 
     @property
     def offers_crossed(self) -> int:
         """Number of offers crossed (len(fills)) without materialising the fills."""
-        if self._fills is None:
-            return len(self._raw) // _FILL.size
-        return len(self._fills)
+        try:
+            return len(self._fills)
+        except AttributeError:
+            return len(self._v[0]) // _FILL.size
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("Execution is immutable")
