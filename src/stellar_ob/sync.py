@@ -446,7 +446,7 @@ class LiveBook:
         return lambda: self._error_callbacks.remove(callback) if callback in self._error_callbacks else None
 
     async def wait_for(self, predicate: Callable[[Any], bool], timeout: float | None = None) -> None:
-        """Wait until ``predicate(book)`` holds (checked now and after every applied event).
+        """Wait until ``predicate(book)`` holds (checked now, after every applied event, goodbye and error).
 
         Raises ``asyncio.TimeoutError`` after ``timeout`` s, the error if the book fails."""
 
@@ -486,6 +486,7 @@ class LiveBook:
 
     def _surface(self, error: BaseException) -> None:
         self.last_error = error
+        self._changed.set()
         m = self.horizon.metrics
         if m is not None:
             m.error(self, type(error).__name__)
@@ -588,6 +589,7 @@ class LiveBook:
                         self.status = Status.LIVE
                 elif kind == "close":
                     counters.byebyes += 1
+                    self._changed.set()
                     return
                 elif kind == "error":
                     counters.error_events += 1

@@ -99,13 +99,14 @@ class Faults:
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One request as the server saw it: when (time.monotonic()), what, how it was answered."""
+    """One request as the server saw it: when it arrived (time.monotonic()), what, the answer's status."""
 
     at: float
     path: str
     query: str
     stream: bool
     status: int
+    answered: float = 0.0  #: when the handler finished (for a stream: when it closed)
 
 
 @dataclass
@@ -397,6 +398,7 @@ class LocalHorizon:
     # ---- middleware: faults, rate limit, problem+json, request log ----------------------------------
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        started = time.monotonic()
         stream = _wants_stream(request)
         f = self.faults
         self.stats.requests += 1
@@ -436,7 +438,8 @@ class LocalHorizon:
             status = resp.status
             return resp
         finally:
-            self.requests.append(RequestRecord(time.monotonic(), request.path, request.query_string, stream, status))
+            self.requests.append(RequestRecord(started, request.path, request.query_string, stream, status,
+                                               time.monotonic()))
             if len(self.requests) > 100_000:
                 del self.requests[:50_000]
             if request.transport is not None:
