@@ -301,9 +301,10 @@ class LocalHorizon:
             await asyncio.sleep(max(0.0, next_at - loop.time()))
             self.close_ledger()
 
-    def close_ledger(self) -> int:
-        """Close one ledger now (market activity on every pair); wakes every stream. Returns it."""
-        self.market.close_ledger()
+    def close_ledger(self, pairs: Any = None) -> int:
+        """Close one ledger now (activity on ``pairs``, default every pair); wakes every stream.
+        Returns the new ledger sequence."""
+        self.market.close_ledger(pairs)
         fut = self._next_ledger
         if fut is not None:
             self._next_ledger = asyncio.get_running_loop().create_future()

@@ -1,0 +1,183 @@
+"""The local Horizon speaks Horizon's wire format (DOMAIN.md "Streaming"; horizon internal/render/sse)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import pytest
+
+from stellar_ob import OrderBook
+from stellar_ob.sse import SSEParser
+from stellar_ob.testing import LocalHorizon
+
+pytestmark = pytest.mark.network
+
+SSE = {"Accept": "text/event-stream"}
+
+
+@pytest.fixture
+async def server():
+    async with LocalHorizon(markets=2, seed=5, ledger_interval=None, levels=6) as s:
+        yield s
+
+
+@pytest.fixture
+async def http():
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def ob_params(base, counter, limit=20):
+    return {**base.horizon_params("selling"), **counter.horizon_params("buying"), "limit": str(limit)}
+
+
+async def read_all(resp) -> bytes:
+    out = b""
+    async for chunk in resp.content.iter_any():
+        out += chunk
+    return out
+
+
+async def test_order_book_rest_is_indented_with_latest_ledger(server, http):
+    base, counter = server.market_assets()[0]
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter, 5)) as r:
+        assert r.status == 200 and r.headers["Latest-Ledger"] == str(server.market.ledger)
+        assert r.headers["Content-Type"].startswith("application/hal+json")
+        body = await r.read()
+    assert body.startswith(b'{\n  "bids": [\n    {\n      "price_r": {\n        "n": ')
+    doc = json.loads(body)
+    assert list(doc) == ["bids", "asks", "base", "counter"] and len(doc["bids"]) == 5
+    assert doc["base"] == base.to_horizon_json() and doc["counter"] == counter.to_horizon_json()
+    assert list(doc["bids"][0]) == ["price_r", "price", "amount"]
+    OrderBook.from_horizon(body).check()
+
+
+async def test_order_book_object_stream_framing(server, http):
+    base, counter = server.market_assets()[0]
+    got = b""
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter), headers=SSE) as r:
+        assert r.headers["Content-Type"] == "text/event-stream; charset=utf-8"
+        assert "Latest-Ledger" not in r.headers
+        while b"byebye" not in got:
+            chunk = await asyncio.wait_for(r.content.readany(), 10)
+            got += chunk
+            if got.count(b"\n\ndata: {") + got.startswith(b"data: {") < 10 and got.endswith(b"\n\n"):
+                server.close_ledger()  # each ledger changes the book: one more event
+        assert await read_all(r) == b""  # the server closes after the goodbye
+    assert got.startswith(b'retry: 1000\nevent: open\ndata: "hello"\n\n')
+    assert got.endswith(b'retry: 10\nevent: close\ndata: "byebye"\n\n')
+    events = SSEParser().feed(got)
+    data = [e for e in events if e.event == "message"]
+    assert len(data) == 10 and all(e.id is None for e in events)
+    assert all(b"\n" not in e.data and b": " not in e.data[:20] for e in data)  # compact, one line
+    assert json.loads(data[-1].data) == json.loads(server.order_book_body(base, counter, 20, compact=False))
+
+
+async def test_unchanged_book_sends_nothing(server, http):
+    base, counter = server.market_assets()[0]
+    other = server.market.pairs[(str(server.market_assets()[1][0]), str(server.market_assets()[1][1]))]
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter), headers=SSE) as r:
+        parser = SSEParser()
+        evs = []
+        while len([e for e in evs if e.event == "message"]) < 1:
+            evs += parser.feed(await asyncio.wait_for(r.content.readany(), 10))
+        server.close_ledger(pairs=[other])  # a ledger that does not touch this book
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(r.content.readany(), 0.3)
+
+
+async def test_page_stream_ids_and_last_event_id_resume(server, http):
+    for _ in range(30):
+        server.close_ledger()
+    assert len(server.market.trades) > 3
+    async with http.get(server.url + "/trades", params={"limit": "3"}, headers=SSE) as r:
+        events = SSEParser().feed(await read_all(r))
+    data = [e for e in events if e.event == "message"]
+    assert [e.id for e in data] == [t["paging_token"] for t in server.market.trades[:3]]
+    assert events[-1].event == "close"
+    headers = {**SSE, "Last-Event-ID": data[-1].id}
+    async with http.get(server.url + "/trades", params={"limit": "2", "cursor": "0"}, headers=headers) as r:
+        resumed = [e for e in SSEParser().feed(await read_all(r)) if e.event == "message"]
+    assert [e.id for e in resumed] == [t["paging_token"] for t in server.market.trades[3:5]]
+    rec = json.loads(resumed[0].data)
+    assert rec["price"]["n"].isdigit() and isinstance(rec["base_is_seller"], bool) and "_pair" not in rec
+
+
+async def test_cursor_now_streams_only_new_ledgers(server, http):
+    async with http.get(server.url + "/ledgers", params={"cursor": "now", "limit": "2"}, headers=SSE) as r:
+        parser, evs = SSEParser(), []
+        evs += parser.feed(await asyncio.wait_for(r.content.readany(), 10))
+        assert [e.event for e in evs] == ["open"]
+        seq = server.close_ledger()
+        while not any(e.event == "message" for e in evs):
+            evs += parser.feed(await asyncio.wait_for(r.content.readany(), 10))
+    first = next(e for e in evs if e.event == "message")
+    assert json.loads(first.data)["sequence"] == seq and first.id == str(seq << 32)
+
+
+async def test_offers_pages_and_not_streamable(server, http):
+    base, counter = server.market_assets()[0]
+    pair = server.market.pairs[(str(base), str(counter))]
+    params = {**base.horizon_params("selling"), **counter.horizon_params("buying"), "limit": "4"}
+    ids = []
+    url = server.url + "/offers"
+    while True:
+        async with http.get(url, params=params) as r:
+            page = await r.json(content_type=None)
+        recs = page["_embedded"]["records"]
+        if not recs:
+            break
+        ids += [int(x["id"]) for x in recs]
+        params["cursor"] = recs[-1]["paging_token"]
+    assert ids == sorted(o.offer_id for o in pair.offers.values() if o.side == "ask")
+    async with http.get(url, headers=SSE) as r:
+        assert r.status == 406 and r.headers["Content-Type"].startswith("application/problem+json")
+
+
+async def test_liquidity_pools_reserves_filter(server, http):
+    base, counter = server.market_assets()[1]
+    async with http.get(server.url + "/liquidity_pools", params={"reserves": f"{base},{counter}"}) as r:
+        recs = (await r.json(content_type=None))["_embedded"]["records"]
+    assert len(recs) == 1 and recs[0]["fee_bp"] == 30
+    assert {x["asset"] for x in recs[0]["reserves"]} == {str(base), str(counter)}
+
+
+async def test_problems_and_rate_limit_headers(server, http):
+    async with http.get(server.url + "/order_book", params={"selling_asset_type": "native"}) as r:
+        assert r.status == 400 and r.headers["Content-Type"].startswith("application/problem+json")
+        p = json.loads(await r.read())
+        assert p["type"].endswith("/bad_request") and p["extras"]["invalid_field"] == "buying_asset_type"
+    async with http.get(server.url + "/nope") as r:
+        assert r.status == 404 and (await r.json(content_type=None))["status"] == 404
+    server.faults.rate_limit(5, retry_after=3)
+    async with http.get(server.url + "/order_book", headers=SSE) as r:
+        assert r.status == 429
+        assert r.headers["Retry-After"] == "5" and r.headers["X-RateLimit-Remaining"] == "0"
+        assert {"X-RateLimit-Limit", "X-RateLimit-Reset"} <= set(r.headers)
+        assert (await r.json(content_type=None))["type"].endswith("/rate_limit_exceeded")
+
+
+async def test_stellar_sdk_stream_reads_the_same_books(server):
+    """Fidelity: stellar-sdk's own async stream client parses our server and sees our books."""
+    sdk = pytest.importorskip("stellar_sdk")
+    from stellar_sdk.client.aiohttp_client import AiohttpClient
+
+    base, counter = server.market_assets()[0]
+    client = AiohttpClient()
+    try:
+        srv = sdk.ServerAsync(server.url, client=client)
+        stream = srv.orderbook(base.to_sdk(), counter.to_sdk()).limit(20).stream()
+        seen = []
+        async for msg in stream:
+            expected = json.loads(server.order_book_body(base, counter, 20))
+            assert msg == expected
+            assert OrderBook.from_horizon(json.dumps(msg)) == OrderBook.from_horizon(server.order_book_body(base, counter, 20))
+            seen.append(msg)
+            if len(seen) == 3:
+                break
+            server.close_ledger()
+        await stream.aclose()
+    finally:
+        await client.close()
