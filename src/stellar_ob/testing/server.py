@@ -208,7 +208,7 @@ class LocalHorizon:
         self._closing: asyncio.Future | None = None
         self._transports: set[Any] = set()
         self._cache: dict[tuple[tuple[str, str], int, bool], tuple[int, bytes]] = {}
-        #: called with (pair key, monotonic ns) right after an order_book event is written
+        #: called with (pair key, perf_counter_ns() taken just before the write) per order_book event
         self.on_event_written: Any = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------
@@ -507,9 +507,11 @@ class LocalHorizon:
                     if f.malformed_at is not None and sent + 1 == f.malformed_at:
                         await resp.write(b"data: " + body[: len(body) // 3] + b"\n\n")
                     else:
-                        await resp.write(b"data: " + body + b"\n\n")
-                    if self.on_event_written is not None:
-                        self.on_event_written(key, time.perf_counter_ns())
+                        frame = b"data: " + body + b"\n\n"
+                        t_write = time.perf_counter_ns()
+                        await resp.write(frame)
+                        if self.on_event_written is not None:
+                            self.on_event_written(key, t_write)
                     last = body
                     sent += 1
                     self.stats.events_sent += 1

@@ -1,0 +1,98 @@
+"""Latency of the sync layer: the local Horizon writes an /order_book event -> the caller sees the update.
+
+The server runs in its own process (as Horizon would); both sides stamp ``time.perf_counter_ns()``
+(CLOCK_MONOTONIC, shared by every process on Linux). One 200+200-level book; each round closes one
+ledger, the server stamps the moment it has written the event to the socket, the client stamps
+the moment its ``on_update`` callback runs. Targets: p50 <= 300 us, p99 <= 2 ms.
+
+    python bench/bench_sync.py [--rounds 2000]          # exits 1 when a target is missed
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import subprocess
+import sys
+import time
+
+P50_TARGET_US = 300
+P99_TARGET_US = 2000
+
+
+async def _server_main() -> None:
+    """Child process: a LocalHorizon with a 200+200 book; closes a ledger per stdin line, prints
+    the write timestamp of each /order_book event it sends."""
+    from stellar_ob.testing import LocalHorizon
+
+    server = LocalHorizon(markets=1, ledger_interval=None, levels=200, seed=11)
+    server.faults.byebye_after = 10**9  # measure the update path, not reconnects
+    server.market.changes_per_ledger = (1, 1)
+    server.market.taker_probability = 0.0
+    server.on_event_written = lambda key, ns: print(f"W {ns}", flush=True)
+    await server.start()
+    base, counter = server.market_assets()[0]
+    print(f"URL {server.url} {base} {counter}", flush=True)
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line or line.strip() == "Q":
+            break
+        server.close_ledger()
+    await server.stop()
+
+
+async def _client_main(rounds: int) -> list[int]:
+    from stellar_ob.sync import Horizon
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--server", stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    _, url, base, counter = (await proc.stdout.readline()).decode().split()
+    seen: asyncio.Queue[int] = asyncio.Queue()
+    lat: list[int] = []
+    async with Horizon(url) as horizon:
+        live = await horizon.watch(base, counter, depth=200)
+        await proc.stdout.readline()  # the first event's write stamp
+        assert len(live.bids()) == 200 and len(live.asks()) == 200, (len(live.bids()), len(live.asks()))
+        live.on_update(lambda u: seen.put_nowait(time.perf_counter_ns()))
+        for i in range(rounds + 50):
+            proc.stdin.write(b"L\n")
+            await proc.stdin.drain()
+            w = int((await proc.stdout.readline()).split()[1])
+            s = await asyncio.wait_for(seen.get(), 10)
+            if i >= 50:  # warm-up
+                lat.append(s - w)
+    proc.stdin.write(b"Q\n")
+    await proc.stdin.drain()
+    await proc.wait()
+    return lat
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=2000)
+    ap.add_argument("--server", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.server:
+        asyncio.run(_server_main())
+        return 0
+    import stellar_ob
+
+    lat = sorted(asyncio.run(_client_main(args.rounds)))
+    p50 = lat[len(lat) // 2] / 1000
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] / 1000
+    impl = getattr(stellar_ob, "IMPLEMENTATION", "?")
+    print(f"sync latency, server write -> caller update, 200+200 book, loopback, core={impl}, n={len(lat)}")
+    print(f"  p50 {p50:8.1f} us   (target <= {P50_TARGET_US})")
+    print(f"  p99 {p99:8.1f} us   (target <= {P99_TARGET_US})")
+    print(f"  mean {statistics.fmean(lat) / 1000:7.1f} us   max {lat[-1] / 1000:8.1f} us")
+    ok = p50 <= P50_TARGET_US and p99 <= P99_TARGET_US
+    print("OK" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
