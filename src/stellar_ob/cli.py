@@ -288,6 +288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run(args))
     except KeyboardInterrupt:
         return EXIT_OK
+    except NotImplementedError as e:
+        print(f"stellar-ob: {e}", file=sys.stderr)
     except AssetError as e:
         print(f"stellar-ob: unknown or invalid asset: {e} (use XLM, native or CODE:ISSUER with a G... issuer)",
               file=sys.stderr)

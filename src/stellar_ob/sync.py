@@ -822,16 +822,10 @@ class Horizon:
         return Snapshot(book, int(ll) if ll and ll.isdigit() else None, time.time())
 
     async def watch_offers(self, base: Any, counter: Any, **kwargs: Any) -> "LiveOfferBook":
-        """Keep a per-offer (L3) book of a market; see :class:`LiveOfferBook`."""
-        live = LiveOfferBook(self, base, counter, **kwargs)
-        self.offer_books.append(live)
-        try:
-            await live._start()
-        except BaseException:
-            await live.close()
-            raise
-        return live
+        """Keep a per-offer (L3) book of a market (pages /offers, applies /trades fills, re-pages on
+        /ledgers boundaries). Not implemented yet: raises NotImplementedError."""
+        raise NotImplementedError("L3 sync (watch_offers) is not implemented yet; use watch() for the L2 book")
 
 
-class LiveOfferBook:  # placeholder until the L3 watcher lands
-    pass
+class LiveOfferBook:
+    """Placeholder for the L3 watcher (see :meth:`Horizon.watch_offers`)."""
