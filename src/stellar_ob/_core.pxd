@@ -71,6 +71,28 @@ cdef extern from "book.h":
     uint64_t sob_quote_counter_lo(const sob_quote *q)
 
 
+cdef extern from "horizon_json.h":
+    ctypedef struct sob_asset:
+        unsigned char type
+        char code[13]
+        char issuer[57]
+    ctypedef struct sob_parse_error:
+        size_t offset
+        const char *reason
+    ctypedef struct sob_levels:
+        sob_level *v
+        size_t len
+        size_t cap
+    ctypedef struct sob_order_book_doc:
+        sob_asset base
+        sob_asset counter
+        sob_levels bids
+        sob_levels asks
+    void sob_order_book_doc_init(sob_order_book_doc *doc)
+    void sob_order_book_doc_free(sob_order_book_doc *doc)
+    sob_status sob_parse_order_book(const char *buf, size_t len, sob_order_book_doc *out, sob_parse_error *err)
+
+
 cdef class Price:
     cdef readonly int32_t n
     cdef readonly int32_t d
@@ -112,6 +134,9 @@ cdef class OrderBook:
     cdef Level _best_cache_bid
     cdef Level _best_cache_ask
     cdef object __weakref__
+    cdef sob_asset _cbase
+    cdef sob_asset _ccounter
+    cdef object _apply_doc(self, bint want_diff)
     cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1
     cdef list _levels(self, int side, object depth)
     cdef int _copy_from(self, OrderBook src) except -1

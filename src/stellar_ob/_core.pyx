@@ -10,7 +10,9 @@ from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
 from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t, INT32_MAX, UINT64_MAX
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset, strcmp, strlen
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 
 from fractions import Fraction
 
@@ -530,6 +532,8 @@ cdef class OrderBook:
         self._counter = Asset.parse(counter)
         if self._base == self._counter:
             raise AssetError(f"base and counter must differ (both {self._base})")
+        _asset_to_c(self._base, &self._cbase)
+        _asset_to_c(self._counter, &self._ccounter)
 
     def __dealloc__(self):
         sob_book_free(&self._book)
@@ -746,6 +750,119 @@ cdef class OrderBook:
             raise InvalidBookError("book is crossed")
         if st:
             raise InvalidBookError("book invariant broken (order, price or zero amount)")
+
+
+    # -- Horizon ----------------------------------------------------------------------------
+    def apply_horizon(self, data):
+        """Replace the book with a Horizon /order_book body (bytes, bytearray, memoryview or
+        str: a REST body or the ``data:`` of a stream event) and return what changed. Parsed by
+        the C scanner straight into packed levels. Raises ParseError (with the byte offset) or
+        AssetMismatchError and leaves the book as it was on bad input."""
+        _parse_doc(data)
+        if not _asset_eq(&_doc.base, &self._cbase) or not _asset_eq(&_doc.counter, &self._ccounter):
+            raise AssetMismatchError(
+                f"document is for {_asset_from_c(&_doc.base)}/{_asset_from_c(&_doc.counter)}, "
+                f"the book is {self._base}/{self._counter}")
+        return self._apply_doc(True)
+
+    @classmethod
+    def from_horizon(cls, data):
+        """A new book from a Horizon /order_book body."""
+        _parse_doc(data)
+        cdef OrderBook book = cls(_asset_from_c(&_doc.base), _asset_from_c(&_doc.counter))
+        book._apply_doc(False)
+        return book
+
+    cdef object _apply_doc(self, bint want_diff):
+        """Normalise the parsed document's sides, diff them against the book, then assign."""
+        cdef size_t nb = 0, na = 0, bad = 0, nbids
+        cdef sob_status st = sob_levels_normalize(_doc.bids.v, _doc.bids.len, SOB_SIDE_BID, &nb, &bad)
+        if st:
+            _raise(st, f"order book bids[{bad}]")
+        st = sob_levels_normalize(_doc.asks.v, _doc.asks.len, SOB_SIDE_ASK, &na, &bad)
+        if st:
+            _raise(st, f"order book asks[{bad}]")
+        _changes.len = 0
+        if want_diff:
+            st = sob_side_diff(&self._book, SOB_SIDE_BID, _doc.bids.v, nb, &_changes)
+            nbids = _changes.len
+            if not st:
+                st = sob_side_diff(&self._book, SOB_SIDE_ASK, _doc.asks.v, na, &_changes)
+            if st:
+                _raise(st, "order book diff")
+        st = sob_book_assign(&self._book, _doc.bids.v, nb, _doc.asks.v, na)
+        if st == SOB_E_CROSSED:
+            raise CrossedBookError("Horizon document is crossed: best bid >= best ask")
+        if st:
+            _raise(st, "apply_horizon")
+        if not want_diff:
+            return None
+        cdef BookDiff diff = BookDiff.__new__(BookDiff)
+        diff._alloc(_changes.len)
+        if _changes.len:
+            memcpy(diff._v, _changes.v, _changes.len * sizeof(sob_level_change))
+        diff._len = _changes.len
+        diff._nbids = nbids
+        return diff
+
+
+# -- the Horizon scanner's state: one document at a time, reused so steady state never allocates
+
+cdef sob_order_book_doc _doc
+cdef sob_changes _changes
+sob_order_book_doc_init(&_doc)
+sob_changes_init(&_changes)
+
+
+cdef int _parse_doc(object data) except -1:
+    cdef const char *buf
+    cdef Py_ssize_t n
+    cdef Py_buffer view
+    cdef sob_parse_error err
+    cdef sob_status st
+    if type(data) is bytes:
+        buf = PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+        st = sob_parse_order_book(buf, n, &_doc, &err)
+    elif isinstance(data, str):
+        buf = PyUnicode_AsUTF8AndSize(data, &n)
+        st = sob_parse_order_book(buf, n, &_doc, &err)
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        try:
+            st = sob_parse_order_book(<const char *>view.buf, view.len, &_doc, &err)
+        finally:
+            PyBuffer_Release(&view)
+    else:
+        raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    if st == SOB_E_NOMEM:
+        raise MemoryError("parsing a Horizon order book")
+    if st:
+        raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    return 0
+
+
+cdef int _asset_to_c(object asset, sob_asset *out) except -1:
+    memset(out, 0, sizeof(sob_asset))
+    if asset.issuer is None:
+        out.type = 0
+        return 0
+    code = asset.code.encode()
+    issuer = asset.issuer.encode()
+    out.type = 1 if len(code) <= 4 else 2
+    memcpy(out.code, <const char *>code, len(code))
+    memcpy(out.issuer, <const char *>issuer, len(issuer))
+    return 0
+
+
+cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
+    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
+
+
+cdef object _asset_from_c(const sob_asset *a):
+    if a.type == 0:
+        return Asset.native()
+    return Asset(a.code[:strlen(a.code)].decode(), a.issuer[:strlen(a.issuer)].decode())
 
 
 def _rebuild(base, counter, bids, asks):

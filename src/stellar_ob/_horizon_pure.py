@@ -130,7 +130,7 @@ def _levels(v: Any, where: str) -> List[Tuple[int, int, int]]:
         pr = _field(lv, "price_r", at)
         n = _int32(_field(pr, "n", f"{at}.price_r"), f"{at}.price_r.n")
         d = _int32(_field(pr, "d", f"{at}.price_r"), f"{at}.price_r.d")
-        if not isinstance(_field(lv, "price", at), str):
+        if "price" in lv and not isinstance(lv["price"], str):  # optional: price_r wins
             raise ParseError(f"{at}.price must be a string")
         out.append((n, d, _amount(_field(lv, "amount", at), f"{at}.amount", UINT64_MAX)))
     return out

@@ -291,7 +291,7 @@ class OrderBook:
         if self._base == self._counter:
             raise AssetError(f"base and counter must differ (both {self._base})")
         # Keys: Fraction value; values: [n, d, amount] with the n/d first given for that value.
-        self._bids: SortedDict = SortedDict(lambda f: -f)
+        self._bids: SortedDict = SortedDict(_neg)
         self._asks: SortedDict = SortedDict()
 
     # -- assets -----------------------------------------------------------------------------
@@ -310,7 +310,7 @@ class OrderBook:
     def apply_snapshot(self, bids: Iterable[Any], asks: Iterable[Any]) -> None:
         """Replace the whole book atomically. Duplicate prices sum, zero amounts are dropped;
         an invalid or crossed snapshot raises and leaves the book as it was."""
-        new_bids = self._build(_rows(bids), lambda f: -f)
+        new_bids = self._build(_rows(bids), _neg)
         new_asks = self._build(_rows(asks), None)
         if new_bids and new_asks and new_bids.keys()[0] >= new_asks.keys()[0]:
             raise CrossedBookError("snapshot is crossed: best bid >= best ask")
@@ -445,6 +445,10 @@ class OrderBook:
         other.apply_snapshot([tuple(v) for v in self._bids.values()], [tuple(v) for v in self._asks.values()])
         return other
 
+    def __reduce__(self):
+        return (_rebuild, (self._base, self._counter, [tuple(v) for v in self._bids.values()],
+                           [tuple(v) for v in self._asks.values()]))
+
     def to_numpy(self, side: str, depth: Optional[int] = None):
         """A structured array (n int32, d int32, amount uint64), best first."""
         import numpy as np
@@ -521,7 +525,7 @@ class OrderBook:
         if base != self._base or counter != self._counter:
             raise AssetMismatchError(
                 f"document is for {base}/{counter}, the book is {self._base}/{self._counter}")
-        new_bids = self._build(bids, lambda f: -f)
+        new_bids = self._build(bids, _neg)
         new_asks = self._build(asks, None)
         if new_bids and new_asks and new_bids.keys()[0] >= new_asks.keys()[0]:
             raise CrossedBookError("Horizon document is crossed: best bid >= best ask")
@@ -538,6 +542,16 @@ class OrderBook:
         book = cls(base, counter)
         book.apply_horizon(data)
         return book
+
+
+def _neg(f: Fraction) -> Fraction:
+    return -f
+
+
+def _rebuild(base: Asset, counter: Asset, bids: list, asks: list) -> OrderBook:
+    book = OrderBook(base, counter)
+    book.apply_snapshot(bids, asks)
+    return book
 
 
 def _side_diff(side: str, old: SortedDict, new: SortedDict) -> List[LevelChange]:
