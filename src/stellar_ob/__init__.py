@@ -3,37 +3,64 @@
 Prices are exact int32 rationals (:class:`Price`), amounts are int stroops (1 unit =
 10,000,000 stroops), never floats. The compiled core is used unless ``STELLAR_OB_PURE=1`` is set
 or the extension is missing, in which case the pure-Python twin (same API) is used.
+
+>>> import stellar_ob
+>>> book = stellar_ob.OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+>>> book.apply_snapshot(bids=[(1, 10, 50_000_000)], asks=[(11, 100, 20_000_000)])
+>>> book.quote_buy(10_000_000).counter   # stroops of USDC to buy 1 XLM
+1100000
 """
 
 from __future__ import annotations
 
 import os as _os
+from typing import Any
 
 from ._amounts import format_amount, parse_amount
 from .assets import Asset
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
+from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
 
-_impl = None
+_core_impl = _offers_impl = None
 if _os.environ.get("STELLAR_OB_PURE", "") in ("", "0"):
     try:
-        from . import _core as _impl
+        from . import _core as _core_impl
+        from . import _offers as _offers_impl
     except ImportError:  # no compiled extension: fall back to the twin
-        _impl = None
-if _impl is None:
-    from . import _pure as _impl
+        _core_impl = _offers_impl = None
+if _core_impl is None or _offers_impl is None:
+    from . import _offers_pure as _offers_impl
+    from . import _pure as _core_impl
 
-Price = _impl.Price
-Level = _impl.Level
-LevelChange = _impl.LevelChange
-BookDiff = _impl.BookDiff
-Quote = _impl.Quote
-OrderBook = _impl.OrderBook
-IMPLEMENTATION: str = _impl.IMPLEMENTATION
+Price = _core_impl.Price
+Level = _core_impl.Level
+LevelChange = _core_impl.LevelChange
+BookDiff = _core_impl.BookDiff
+Quote = _core_impl.Quote
+OrderBook = _core_impl.OrderBook
+OfferBook = _offers_impl.OfferBook
+LiquidityPool = _offers_impl.LiquidityPool
+quote_hop = _offers_impl.quote_hop
+#: "c" for the compiled core, "py" for the pure-Python twin.
+IMPLEMENTATION: str = _core_impl.IMPLEMENTATION
 
 __version__ = "0.1.0"
 
+# The sync layer imports aiohttp: load it on first use so that books alone import fast.
+_SYNC_NAMES = ("Horizon", "LiveBook", "LiveOfferBook", "BookUpdate", "Status")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SYNC_NAMES:
+        from . import sync
+
+        return getattr(sync, name)
+    raise AttributeError(f"module 'stellar_ob' has no attribute {name!r}")
+
+
 __all__ = [
     "Asset", "Price", "Level", "LevelChange", "BookDiff", "Quote", "OrderBook",
-    "parse_amount", "format_amount", "IMPLEMENTATION", *_errors_all,
+    "OfferBook", "LiquidityPool", "quote_hop", "Offer", "Fill", "Execution", "PoolQuote", "HopQuote",
+    "parse_amount", "format_amount", "IMPLEMENTATION", *_SYNC_NAMES, *_errors_all,
 ]
