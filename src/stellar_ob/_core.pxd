@@ -139,4 +139,5 @@ cdef class OrderBook:
     cdef object _apply_doc(self, bint want_diff)
     cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1
     cdef list _levels(self, int side, object depth)
+    cdef Level _best(self, int side)
     cdef int _copy_from(self, OrderBook src) except -1

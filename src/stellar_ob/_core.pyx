@@ -619,28 +619,28 @@ cdef class OrderBook:
         sob_book_assign(&self._book, NULL, 0, NULL, 0)
 
     # -- reads ------------------------------------------------------------------------------
-    def best_bid(self):
-        cdef sob_side *s = &self._book.side[SOB_SIDE_BID]
+    cdef Level _best(self, int side):
+        cdef sob_side *s = &self._book.side[side]
         if s.len == 0:
             return None
         cdef sob_level *l = &s.lv[s.len - 1]
-        cdef Level c = self._best_cache_bid
+        cdef Level c = self._best_cache_bid if side == SOB_SIDE_BID else self._best_cache_ask
         # Levels are immutable: hand back the same object while the top is unchanged.
         if c is None or c.price.n != l.n or c.price.d != l.d or c.amount != l.amount:
             c = _level(l)
-            self._best_cache_bid = c
+            if side == SOB_SIDE_BID:
+                self._best_cache_bid = c
+            else:
+                self._best_cache_ask = c
         return c
 
+    def best_bid(self):
+        """The highest bid as Level(price, amount in counter), or None. O(1)."""
+        return self._best(SOB_SIDE_BID)
+
     def best_ask(self):
-        cdef sob_side *s = &self._book.side[SOB_SIDE_ASK]
-        if s.len == 0:
-            return None
-        cdef sob_level *l = &s.lv[s.len - 1]
-        cdef Level c = self._best_cache_ask
-        if c is None or c.price.n != l.n or c.price.d != l.d or c.amount != l.amount:
-            c = _level(l)
-            self._best_cache_ask = c
-        return c
+        """The lowest ask as Level(price, amount in base), or None. O(1)."""
+        return self._best(SOB_SIDE_ASK)
 
     def spread(self):
         """best ask - best bid (counter per base), or None if a side is empty."""
