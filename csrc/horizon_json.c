@@ -148,6 +148,37 @@ static void put_utf8(char *buf, size_t *n, int *toolong, uint32_t cp) {
     }
 }
 
+/* Length of the UTF-8 sequence whose lead byte (>= 0x80) is at p: 2..4, 0 if it is not valid
+ * UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF; the same bytes
+ * Python's strict utf-8 codec refuses), -1 if the input ends inside it. JSON text is UTF-8
+ * (RFC 8259 section 8.1), so a string holding other bytes is not JSON. */
+static int utf8_len(const char *ps, const char *es) {
+    const unsigned char *p = (const unsigned char *)ps, *e = (const unsigned char *)es;
+    unsigned c = p[0], lo = 0x80, hi = 0xBF;
+    int n;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;      /* overlong */
+        else if (c == 0xED) hi = 0x9F; /* UTF-16 surrogates */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;      /* overlong */
+        else if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+    } else {
+        return 0;
+    }
+    for (int i = 1; i < n; i++) {
+        if (p + i >= e) return -1;
+        unsigned b = p[i];
+        if (b < lo || b > hi) return 0;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return n;
+}
+
 /* Slow path of str(): the string at P->p (its opening quote) has an escape. Decodes it into the
  * scratch buffer if decode, else only validates. Lone surrogates are an error only when decoding
  * (they cannot be turned into UTF-8); JSON's grammar itself allows them. */
@@ -161,6 +192,15 @@ static sob_status str_escaped(jp *P, span *out, int decode) {
         if (c == '"') break;
         if (UNLIKELY(c < 0x20))
             return fail_at(P, p, SOB_E_PARSE, "control character in string");
+        if (UNLIKELY(c >= 0x80)) {
+            int k = utf8_len(p, e);
+            if (k < 0) return eof(P);
+            if (k == 0) return fail_at(P, p, SOB_E_PARSE, "invalid UTF-8 in string");
+            if (decode)
+                for (int i = 0; i < k; i++) put_byte(P->scratch, &n, &toolong, (unsigned char)p[i]);
+            p += k;
+            continue;
+        }
         if (c != '\\') {
             if (decode) put_byte(P->scratch, &n, &toolong, c);
             p++;
@@ -216,7 +256,7 @@ static sob_status str_escaped(jp *P, span *out, int decode) {
     return SOB_OK;
 }
 
-/* First byte at or after p that is '"', '\\' or a control character (or e). */
+/* First byte at or after p that is '"', '\\', a control character or not ASCII (or e). */
 static ALWAYS_INLINE const char *str_end(const char *p, const char *e) {
 #if SOB_SWAR
     /* 8 bytes at a time (the classic haszero tricks). */
@@ -226,13 +266,14 @@ static ALWAYS_INLINE const char *str_end(const char *p, const char *e) {
         uint64_t q = w ^ 0x2222222222222222ULL;
         uint64_t b = w ^ 0x5C5C5C5C5C5C5C5CULL;
         uint64_t m = ((q - 0x0101010101010101ULL) & ~q) | ((b - 0x0101010101010101ULL) & ~b) |
-                     ((w - 0x2020202020202020ULL) & ~w);
+                     ((w - 0x2020202020202020ULL) & ~w) | w; /* | w: bytes >= 0x80 */
         m &= 0x8080808080808080ULL;
         if (m) return p + (__builtin_ctzll(m) >> 3);
         p += 8;
     }
 #endif
-    while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20) p++;
+    while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80)
+        p++;
     return p;
 }
 
@@ -241,11 +282,18 @@ static ALWAYS_INLINE const char *str_end(const char *p, const char *e) {
 static sob_status str_(jp *P, span *out, int decode) {
     const char *p = P->p + 1, *e = P->e;
     const char *start = p;
-    p = str_end(p, e);
-    if (UNLIKELY(p >= e)) return eof(P);
-    unsigned char c = (unsigned char)*p;
-    if (UNLIKELY(c == '\\')) return str_escaped(P, out, decode);
-    if (UNLIKELY(c < 0x20)) return fail_at(P, p, SOB_E_PARSE, "control character in string");
+    for (;;) {
+        p = str_end(p, e);
+        if (UNLIKELY(p >= e)) return eof(P);
+        unsigned char c = (unsigned char)*p;
+        if (LIKELY(c == '"')) break;
+        if (c == '\\') return str_escaped(P, out, decode);
+        if (c < 0x20) return fail_at(P, p, SOB_E_PARSE, "control character in string");
+        int k = utf8_len(p, e); /* c >= 0x80 */
+        if (k < 0) return eof(P);
+        if (k == 0) return fail_at(P, p, SOB_E_PARSE, "invalid UTF-8 in string");
+        p += k;
+    }
     if (out) {
         out->ptr = start;
         out->len = (size_t)(p - start);
