@@ -97,3 +97,23 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 echo "run_fuzz.sh: no crash in ${SECS}s"
+
+# Stage 2: the book and execution APIs driven by arbitrary operation programs (fuzz_core_ops.c),
+# for half the time, from an empty corpus (inputs are op programs; any bytes are valid).
+OPS_SECS=$(( (SECS + 1) / 2 ))
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" \
+    "$HERE/fuzz_core_ops.c" "$CSRC"/*.c -o "$WORK/fuzz_core_ops"
+mkdir -p "$WORK/ops_corpus"
+echo "run_fuzz.sh: fuzzing book/offer-book/exchange operations for ${OPS_SECS}s"
+set +e
+"$WORK/fuzz_core_ops" -max_total_time="$OPS_SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$WORK/ops_corpus"
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: operations fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${OPS_SECS}s of operation programs"
