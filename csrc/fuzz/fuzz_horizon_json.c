@@ -1,6 +1,7 @@
 /* fuzz_horizon_json.c: libFuzzer harness for the Horizon JSON scanners. Every input goes to all
  * four parsers (they must each either fail cleanly or return values that respect the documented
  * invariants); run with csrc/fuzz/run_fuzz.sh. */
+#define _POSIX_C_SOURCE 200809L /* strnlen */
 #include "horizon_json.h"
 
 #include <stdlib.h>

@@ -88,8 +88,10 @@ echo "run_fuzz.sh: fuzzing for ${SECS}s over $(ls "$WORK/corpus" | wc -l) seeds"
 set +e
 "$WORK/fuzz_horizon_json" -max_total_time="$SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" \
-    -dict="$WORK/horizon.dict" "$WORK/corpus"
+    -dict="$WORK/horizon.dict" "$WORK/corpus" > "$WORK/fuzz_json.log" 2>&1
 rc=$?
+# libFuzzer logs every new input: show the summary, or everything when it failed.
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_json.log" >&2; else tail -n 12 "$WORK/fuzz_json.log"; fi
 set -e
 if [ "$rc" -ne 0 ]; then
     KEEP=1
@@ -108,8 +110,9 @@ mkdir -p "$WORK/ops_corpus"
 echo "run_fuzz.sh: fuzzing book/offer-book/exchange operations for ${OPS_SECS}s"
 set +e
 "$WORK/fuzz_core_ops" -max_total_time="$OPS_SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$WORK/ops_corpus"
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$WORK/ops_corpus" > "$WORK/fuzz_ops.log" 2>&1
 rc=$?
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_ops.log" >&2; else tail -n 12 "$WORK/fuzz_ops.log"; fi
 set -e
 if [ "$rc" -ne 0 ]; then
     KEEP=1
