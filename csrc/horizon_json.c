@@ -20,6 +20,13 @@
 #define SOB_SWAR 0
 #endif
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define SOB_SSE2 1
+#else
+#define SOB_SSE2 0
+#endif
+
 #if defined(__GNUC__)
 #define ALWAYS_INLINE inline __attribute__((always_inline))
 #define LIKELY(x) __builtin_expect(!!(x), 1)
@@ -39,6 +46,11 @@ typedef struct jp {
     int depth;
     const char *key_at; /* opening quote of the last key read, for duplicate-key offsets */
     char scratch[SCRATCH_CAP];
+    /* StrKeys already found valid in this document (direct-mapped; sk_used marks filled slots):
+     * an issuer appears in every record of a page and a market maker owns many offers, and a
+     * StrKey check (base32 + CRC16) costs more than scanning its record. */
+    uint32_t sk_used;
+    char sk[32][56];
 } jp;
 
 /* A string value: points into the input (no escapes) or into jp.scratch (decoded). `toolong` is
@@ -82,7 +94,18 @@ static ALWAYS_INLINE const char *skip_ws(const char *p, const char *e) {
         unsigned char c = (unsigned char)*p;
         if (c > ' ' || (c != ' ' && c != '\n' && c != '\r' && c != '\t')) return p;
         p++;
-#if SOB_SWAR
+#if SOB_SSE2
+        /* Horizon indents with runs of spaces: skip up to 16 at a time. */
+        if (e - p >= 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')));
+            if (m != 0xFFFFu) {
+                p += __builtin_ctz(~m);
+                continue;
+            }
+            p += 16;
+        }
+#elif SOB_SWAR
         /* Horizon indents with runs of spaces: skip up to 8 at a time. */
         if (e - p >= 8) {
             uint64_t w;
@@ -258,6 +281,18 @@ static sob_status str_escaped(jp *P, span *out, int decode) {
 
 /* First byte at or after p that is '"', '\\', a control character or not ASCII (or e). */
 static ALWAYS_INLINE const char *str_end(const char *p, const char *e) {
+#if SOB_SSE2
+    /* 16 bytes at a time; the signed compare with 0x20 also catches bytes >= 0x80. */
+    while (e - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                              _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+                                 _mm_cmplt_epi8(x, _mm_set1_epi8(0x20)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        if (mask) return p + __builtin_ctz(mask);
+        p += 16;
+    }
+#endif
 #if SOB_SWAR
     /* 8 bytes at a time (the classic haszero tricks). */
     while (e - p >= 8) {
@@ -626,35 +661,43 @@ size_t sob_format_amount(uint64_t stroops, char *buf) {
     return len;
 }
 
-/* stellar/go strkey: base32 (RFC 4648, no padding) of version byte || payload || crc16 (LE). */
+/* CRC-16/XMODEM (poly 0x1021, init 0), one table lookup per byte. */
+static uint16_t crc16_table[256];
+/* RFC 4648 base32: the value of each byte, 32 if it is not in the alphabet. */
+static uint8_t b32_table[256];
+static int strkey_ready;
+
+static void strkey_init(void) {
+    for (unsigned i = 0; i < 256; i++) {
+        uint16_t c = (uint16_t)(i << 8);
+        for (int b = 0; b < 8; b++) c = (uint16_t)((c & 0x8000) ? (c << 1) ^ 0x1021 : (c << 1));
+        crc16_table[i] = c;
+        b32_table[i] = (uint8_t)(i >= 'A' && i <= 'Z' ? i - 'A' : i >= '2' && i <= '7' ? i - '2' + 26 : 32);
+    }
+    strkey_ready = 1; /* idempotent: a racing second fill writes the same values */
+}
+
+/* stellar/go strkey: base32 (RFC 4648, no padding) of version byte || payload || crc16 (LE).
+ * A /offers page checks two or three of these per record, so this decodes 8 characters (40 bits,
+ * 5 bytes) at a time and uses a table CRC. */
 int sob_strkey_account_valid(const char *s, size_t len) {
     if (!s || len != 56 || s[0] != 'G') return 0;
+    if (UNLIKELY(!strkey_ready)) strkey_init();
     uint8_t raw[35];
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t n = 0;
-    for (size_t i = 0; i < 56; i++) {
-        unsigned char c = (unsigned char)s[i];
-        uint32_t v;
-        if (c >= 'A' && c <= 'Z') v = c - 'A';
-        else if (c >= '2' && c <= '7') v = c - '2' + 26;
-        else return 0;
-        acc = (acc << 5) | v;
-        bits += 5;
-        if (bits >= 8) {
-            bits -= 8;
-            raw[n++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
+    for (size_t g = 0; g < 7; g++) {
+        uint64_t acc = 0;
+        unsigned bad = 0;
+        for (size_t i = 0; i < 8; i++) {
+            unsigned v = b32_table[(unsigned char)s[g * 8 + i]];
+            bad |= v;
+            acc = (acc << 5) | (v & 31);
         }
+        if (bad & 32) return 0;
+        for (int k = 0; k < 5; k++) raw[g * 5 + (size_t)k] = (uint8_t)(acc >> (32 - 8 * k));
     }
-    if (n != 35 || bits != 0) return 0;
     if (raw[0] != (6 << 3)) return 0;
     uint16_t crc = 0;
-    for (size_t i = 0; i < 33; i++) {
-        crc ^= (uint16_t)(raw[i] << 8);
-        for (int b = 0; b < 8; b++)
-            crc = (uint16_t)((crc & 0x8000) ? (crc << 1) ^ 0x1021 : (crc << 1));
-    }
+    for (size_t i = 0; i < 33; i++) crc = (uint16_t)((crc << 8) ^ crc16_table[(crc >> 8) ^ raw[i]]);
     return raw[33] == (crc & 0xFF) && raw[34] == (crc >> 8);
 }
 
@@ -683,11 +726,22 @@ static void copy_span(char *dst, const span *s) {
     dst[s->len] = '\0';
 }
 
+/* sob_strkey_account_valid, remembering the StrKeys this document has already shown valid. */
+static int strkey_valid_doc(jp *P, const char *s, size_t len) {
+    if (len != 56) return 0;
+    unsigned slot = ((unsigned char)s[1] * 7u + (unsigned char)s[2] * 3u + (unsigned char)s[3]) & 31u;
+    if ((P->sk_used >> slot) & 1u && memcmp(P->sk[slot], s, 56) == 0) return 1;
+    if (!sob_strkey_account_valid(s, len)) return 0;
+    memcpy(P->sk[slot], s, 56);
+    P->sk_used |= 1u << slot;
+    return 1;
+}
+
 static sob_status account_value(jp *P, char *dst, const char *reason) {
     const char *at = P->p;
     span s;
     TRY(str_value(P, &s, reason));
-    if (s.toolong || !sob_strkey_account_valid(s.ptr, s.len))
+    if (s.toolong || !strkey_valid_doc(P, s.ptr, s.len))
         return fail_at(P, at, SOB_E_INVALID, reason);
     copy_span(dst, &s);
     return SOB_OK;
@@ -854,7 +908,7 @@ static sob_status asset_string(jp *P, sob_asset *a, const char *reason) {
     if (!colon) return fail_at(P, at, SOB_E_INVALID, reason);
     size_t cl = (size_t)(colon - s.ptr);
     if (!code_valid(s.ptr, cl)) return fail_at(P, at, SOB_E_INVALID, reason);
-    if (!sob_strkey_account_valid(colon + 1, s.len - cl - 1))
+    if (!strkey_valid_doc(P, colon + 1, s.len - cl - 1))
         return fail_at(P, at, SOB_E_INVALID, reason);
     a->type = cl <= 4 ? SOB_ASSET_CREDIT_ALPHANUM4 : SOB_ASSET_CREDIT_ALPHANUM12;
     memcpy(a->code, s.ptr, cl);
@@ -929,6 +983,7 @@ static sob_status begin_doc(jp *P, const char *buf, size_t len, sob_parse_error 
     P->e = buf + len;
     P->err = err;
     P->depth = 0;
+    P->sk_used = 0;
     if (err) {
         err->offset = 0;
         err->reason = NULL;
