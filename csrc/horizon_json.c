@@ -401,32 +401,43 @@ static sob_status enter(jp *P) {
  * separator (or the closer, setting *done) and, for objects, the key and its ':'. On return with
  * !*done, P->p is at the value (whitespace skipped). */
 static sob_status obj_next(jp *P, int *first, span *key, int *done) {
-    ws(P);
-    if (UNLIKELY(P->p >= P->e)) return eof(P);
-    char c = *P->p;
+    /* The cursor stays in a register: this runs once per key of every object. */
+    const char *p = skip_ws(P->p, P->e), *e = P->e;
+    if (UNLIKELY(p >= e)) return eof(P);
+    char c = *p;
     if (c == '}') {
-        P->p++;
+        P->p = p + 1;
         P->depth--;
         *done = 1;
         return SOB_OK;
     }
     if (!*first) {
-        if (UNLIKELY(c != ',')) return fail(P, SOB_E_PARSE, "expected ',' or '}'");
-        P->p++;
-        ws(P);
-        if (UNLIKELY(P->p >= P->e)) return eof(P);
-        c = *P->p;
+        if (UNLIKELY(c != ',')) return fail_at(P, p, SOB_E_PARSE, "expected ',' or '}'");
+        p = skip_ws(p + 1, e);
+        if (UNLIKELY(p >= e)) return eof(P);
+        c = *p;
     }
     *first = 0;
-    if (UNLIKELY(c != '"')) return fail(P, SOB_E_PARSE, "expected a string key");
-    P->key_at = P->p;
-    TRY(str_(P, key, 1));
-    ws(P);
-    if (UNLIKELY(P->p >= P->e)) return eof(P);
-    if (UNLIKELY(*P->p != ':')) return fail(P, SOB_E_PARSE, "expected ':'");
-    P->p++;
-    ws(P);
-    if (UNLIKELY(P->p >= P->e)) return eof(P);
+    if (UNLIKELY(c != '"')) return fail_at(P, p, SOB_E_PARSE, "expected a string key");
+    P->key_at = p;
+    /* Keys are short and plain: read them inline; escapes and odd bytes go to str_(). */
+    const char *ke = str_end(p + 1, e);
+    if (LIKELY(ke < e && *ke == '"')) {
+        key->ptr = p + 1;
+        key->len = (size_t)(ke - p - 1);
+        key->toolong = 0;
+        p = ke + 1;
+    } else {
+        P->p = p;
+        TRY(str_(P, key, 1));
+        p = P->p;
+    }
+    p = skip_ws(p, e);
+    if (UNLIKELY(p >= e)) return eof(P);
+    if (UNLIKELY(*p != ':')) return fail_at(P, p, SOB_E_PARSE, "expected ':'");
+    p = skip_ws(p + 1, e);
+    P->p = p;
+    if (UNLIKELY(p >= e)) return eof(P);
     *done = 0;
     return SOB_OK;
 }
