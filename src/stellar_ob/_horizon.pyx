@@ -1,0 +1,386 @@
+# cython: language_level=3
+"""Typed Horizon records from the C scanner (csrc/horizon_json.c).
+
+Same functions and results as stellar_ob._horizon_pure (the twin, which states the rules in plain
+Python); the public entry points are in stellar_ob.horizon.
+"""
+
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, strcmp, strlen
+
+from stellar_ob._core cimport Price, Level
+from _horizon_decl cimport *
+
+from .assets import Asset
+from .errors import ParseError
+from ._horizon_pure import (
+    LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, _asset_of, offer_dtype,
+)
+
+IMPLEMENTATION = "c"
+
+
+# ---------------------------------------------------------------------------------------------
+# Input: bytes, bytearray, memoryview (any C-contiguous buffer) or str (as UTF-8)
+
+cdef struct _Input:
+    const char *buf
+    Py_ssize_t len
+    bint has_view
+
+
+cdef int _input(object data, _Input *inp, Py_buffer *view) except -1:
+    inp.has_view = False
+    if type(data) is bytes:
+        inp.buf = PyBytes_AS_STRING(data)
+        inp.len = PyBytes_GET_SIZE(data)
+    elif isinstance(data, str):
+        try:
+            inp.buf = PyUnicode_AsUTF8AndSize(data, &inp.len)
+        except UnicodeEncodeError as e:
+            raise ParseError("input is not UTF-8 (lone surrogate)",
+                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        PyObject_GetBuffer(data, view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        inp.buf = <const char *>view.buf
+        inp.len = view.len
+        inp.has_view = True
+    else:
+        raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    return 0
+
+
+cdef int _raise_parse(sob_hz_status st, sob_parse_error *err, str what) except -1:
+    """The one place the scanner's statuses become exceptions."""
+    if st == SOB_HZ_E_NOMEM:
+        raise MemoryError(f"parsing a Horizon {what}")
+    raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else f"invalid {what}", err.offset)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: the scanner has validated every field, so objects are made without re-checking
+
+cdef inline Price _price(int32_t n, int32_t d):
+    cdef Price p = Price.__new__(Price)
+    p.n = n
+    p.d = d
+    return p
+
+
+cdef inline str _ascii(const char *s):
+    return PyUnicode_DecodeASCII(s, strlen(s), NULL)
+
+
+cdef inline object _opt_ascii(const char *s):
+    return PyUnicode_DecodeASCII(s, strlen(s), NULL) if s[0] else None
+
+
+# Recently seen assets: a page or a book mentions a handful, and an Asset costs a StrKey check
+# the first time (the twin's _asset_of cache holds every asset seen once validated).
+cdef enum:
+    _ACACHE = 16
+cdef sob_asset _acache[_ACACHE]
+cdef list _aobjs = [None] * _ACACHE
+cdef int _anext = 0
+
+
+cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
+    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
+
+
+cdef object _asset(const sob_asset *a):
+    global _anext
+    cdef int i
+    for i in range(_ACACHE):
+        if _aobjs[i] is not None and _asset_eq(&_acache[i], a):
+            return _aobjs[i]
+    obj = Asset.native() if a.type == SOB_ASSET_NATIVE else _asset_of(_ascii(a.code), _ascii(a.issuer))
+    i = _anext
+    _anext = (_anext + 1) % _ACACHE
+    _acache[i] = a[0]
+    _aobjs[i] = obj
+    return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# Scratch vectors: one per document kind, reused so a steady stream of documents allocates
+# nothing. Building the results runs Python code (another thread may then parse too), so a call
+# that finds the shared one in use gets its own.
+
+cdef sob_hz_order_book_doc _book_doc
+cdef sob_offers _offers_vec
+cdef sob_trades _trades_vec
+cdef sob_pools _pools_vec
+cdef bint _book_busy = False, _offers_busy = False, _trades_busy = False, _pools_busy = False
+sob_hz_order_book_doc_init(&_book_doc)
+sob_offers_init(&_offers_vec)
+sob_trades_init(&_trades_vec)
+sob_pools_init(&_pools_vec)
+
+
+def parse_order_book(data):
+    """A Horizon /order_book body as an OrderBookDoc (levels in document order, price_r as sent)."""
+    global _book_busy
+    cdef sob_hz_order_book_doc local
+    cdef sob_hz_order_book_doc *doc = &_book_doc
+    cdef bint shared = not _book_busy
+    if shared:
+        _book_busy = True
+    else:
+        doc = &local
+        sob_hz_order_book_doc_init(doc)
+    try:
+        _scan_book(data, doc)
+        return OrderBookDoc(_asset(&doc.base), _asset(&doc.counter), _levels(&doc.bids), _levels(&doc.asks))
+    finally:
+        if shared:
+            _book_busy = False
+        else:
+            sob_hz_order_book_doc_free(doc)
+
+
+cdef int _scan_book(object data, sob_hz_order_book_doc *doc) except -1:
+    cdef _Input inp
+    cdef Py_buffer view
+    cdef sob_parse_error err
+    _input(data, &inp, &view)
+    cdef sob_hz_status st = sob_hz_parse_order_book(inp.buf, inp.len, doc, &err)
+    if inp.has_view:
+        PyBuffer_Release(&view)
+    if st != SOB_HZ_OK:
+        _raise_parse(st, &err, "order book")
+    return 0
+
+
+cdef list _levels(const sob_hz_levels *v):
+    cdef list out = []
+    cdef size_t i
+    cdef Level lv
+    for i in range(v.len):
+        lv = Level.__new__(Level)
+        lv.price = _price(v.v[i].n, v.v[i].d)
+        lv.amount = v.v[i].amount
+        out.append(lv)
+    return out
+
+
+# -- /offers
+
+cdef int _scan_offers(object data, sob_offers *o) except -1:
+    cdef _Input inp
+    cdef Py_buffer view
+    cdef sob_parse_error err
+    _input(data, &inp, &view)
+    cdef sob_hz_status st = sob_parse_offers(inp.buf, inp.len, o, &err)
+    if inp.has_view:
+        PyBuffer_Release(&view)
+    if st != SOB_HZ_OK:
+        _raise_parse(st, &err, "offers document")
+    return 0
+
+
+def parse_offers(data):
+    """The records of a /offers page (or one /offers/{id} record) as Offer objects."""
+    global _offers_busy
+    cdef sob_offers local
+    cdef sob_offers *o = &_offers_vec
+    cdef bint shared = not _offers_busy
+    if shared:
+        _offers_busy = True
+    else:
+        o = &local
+        sob_offers_init(o)
+    try:
+        _scan_offers(data, o)
+        return _offer_list(o)
+    finally:
+        if shared:
+            _offers_busy = False
+        else:
+            sob_offers_free(o)
+
+
+cdef list _offer_list(const sob_offers *o):
+    cdef list out = []
+    cdef size_t i
+    cdef const sob_offer_rec *r
+    for i in range(o.len):
+        r = &o.v[i]
+        out.append(Offer(r.id, _ascii(r.seller), _asset(&r.selling), _asset(&r.buying), r.amount,
+                         _price(r.n, r.d), r.last_modified_ledger))
+    return out
+
+
+# One row of OffersTable.array (offer_dtype(): 88 bytes, no padding).
+cdef packed struct _offer_row:
+    int64_t id
+    int64_t amount
+    int32_t n
+    int32_t d
+    uint32_t last_modified_ledger
+    uint16_t selling
+    uint16_t buying
+    char seller[56]
+
+
+def parse_offers_table(data):
+    """The records of a /offers page as one numpy structured array (OffersTable): no Python
+    object per record."""
+    global _offers_busy
+    cdef sob_offers local
+    cdef sob_offers *o = &_offers_vec
+    cdef bint shared = not _offers_busy
+    if shared:
+        _offers_busy = True
+    else:
+        o = &local
+        sob_offers_init(o)
+    try:
+        _scan_offers(data, o)
+        return _offer_table(o)
+    finally:
+        if shared:
+            _offers_busy = False
+        else:
+            sob_offers_free(o)
+
+
+cdef object _offer_table(const sob_offers *o):
+    import numpy as np
+    arr = np.empty(o.len, dtype=offer_dtype())
+    cdef list seen = []          # distinct assets, in order of first appearance
+    cdef Py_buffer view
+    cdef _offer_row *row
+    cdef const sob_offer_rec *r
+    cdef size_t i
+    if o.len == 0:
+        return OffersTable(arr, ())
+    PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE)
+    try:
+        row = <_offer_row *>view.buf
+        for i in range(o.len):
+            r = &o.v[i]
+            row[i].id = r.id
+            row[i].amount = <int64_t>r.amount
+            row[i].n = r.n
+            row[i].d = r.d
+            row[i].last_modified_ledger = r.last_modified_ledger
+            row[i].selling = _asset_index(&r.selling, seen)
+            row[i].buying = _asset_index(&r.buying, seen)
+            memcpy(row[i].seller, r.seller, 56)
+    finally:
+        PyBuffer_Release(&view)
+    return OffersTable(arr, tuple(seen))
+
+
+cdef uint16_t _asset_index(const sob_asset *a, list seen) except? 0xFFFF:
+    obj = _asset(a)
+    cdef Py_ssize_t i
+    for i in range(len(seen)):
+        if seen[i] is obj:
+            return <uint16_t>i
+    for i in range(len(seen)):
+        if seen[i] == obj:  # evicted from the recent-asset cache and made again
+            return <uint16_t>i
+    if len(seen) >= 0xFFFF:
+        raise ParseError("more than 65535 distinct assets in one page")
+    seen.append(obj)
+    return <uint16_t>(len(seen) - 1)
+
+
+# -- /trades
+
+def parse_trades(data):
+    """The records of a /trades page, or one trade (e.g. the data: of a /trades stream event)."""
+    global _trades_busy
+    cdef sob_trades local
+    cdef sob_trades *t = &_trades_vec
+    cdef bint shared = not _trades_busy
+    cdef _Input inp
+    cdef Py_buffer view
+    cdef sob_parse_error err
+    cdef sob_hz_status st
+    if shared:
+        _trades_busy = True
+    else:
+        t = &local
+        sob_trades_init(t)
+    try:
+        _input(data, &inp, &view)
+        st = sob_parse_trades(inp.buf, inp.len, t, &err)
+        if inp.has_view:
+            PyBuffer_Release(&view)
+        if st != SOB_HZ_OK:
+            _raise_parse(st, &err, "trades document")
+        return [_trade(&t.v[i]) for i in range(t.len)]
+    finally:
+        if shared:
+            _trades_busy = False
+        else:
+            sob_trades_free(t)
+
+
+cdef object _trade(const sob_trade_rec *r):
+    return Trade(
+        PyUnicode_DecodeUTF8(r.id, strlen(r.id), NULL),
+        PyUnicode_DecodeUTF8(r.paging_token, strlen(r.paging_token), NULL),
+        r.ledger_close_time,
+        "liquidity_pool" if r.trade_type == SOB_TRADE_LIQUIDITY_POOL else "orderbook",
+        r.lp_fee_bp if r.lp_fee_bp >= 0 else None,
+        r.base_offer_id if r.base_offer_id else None,
+        _opt_ascii(r.base_account),
+        _opt_ascii(r.base_liquidity_pool_id),
+        _asset(&r.base_asset),
+        r.base_amount,
+        r.counter_offer_id if r.counter_offer_id else None,
+        _opt_ascii(r.counter_account),
+        _opt_ascii(r.counter_liquidity_pool_id),
+        _asset(&r.counter_asset),
+        r.counter_amount,
+        bool(r.base_is_seller),
+        (r.price_n, r.price_d),
+    )
+
+
+# -- /liquidity_pools
+
+def parse_liquidity_pools(data):
+    """The records of a /liquidity_pools page, or one /liquidity_pools/{id} record."""
+    global _pools_busy
+    cdef sob_pools local
+    cdef sob_pools *p = &_pools_vec
+    cdef bint shared = not _pools_busy
+    cdef _Input inp
+    cdef Py_buffer view
+    cdef sob_parse_error err
+    cdef sob_hz_status st
+    cdef const sob_pool_rec *r
+    cdef size_t i
+    if shared:
+        _pools_busy = True
+    else:
+        p = &local
+        sob_pools_init(p)
+    try:
+        _input(data, &inp, &view)
+        st = sob_parse_liquidity_pools(inp.buf, inp.len, p, &err)
+        if inp.has_view:
+            PyBuffer_Release(&view)
+        if st != SOB_HZ_OK:
+            _raise_parse(st, &err, "liquidity pools document")
+        out = []
+        for i in range(p.len):
+            r = &p.v[i]
+            out.append(LiquidityPoolRecord(
+                _ascii(r.id), r.fee_bp, r.total_shares, r.total_trustlines,
+                ((_asset(&r.reserve_asset[0]), r.reserve_amount[0]),
+                 (_asset(&r.reserve_asset[1]), r.reserve_amount[1]))))
+        return out
+    finally:
+        if shared:
+            _pools_busy = False
+        else:
+            sob_pools_free(p)

@@ -1,0 +1,96 @@
+"""Typed records from Horizon documents, parsed exactly by the C scanner.
+
+For callers who want the records themselves rather than a book: each function takes the body as
+``bytes``, ``bytearray``, ``memoryview`` or ``str`` (a REST body or the ``data:`` of a stream
+event) and returns frozen dataclasses with integer stroops and exact prices, never floats.
+
+Accepted: any whitespace and key order, unknown fields (ignored), ``\\uXXXX`` escapes, unreduced
+``price_r`` (kept as sent), a ``price`` string that disagrees with ``price_r`` (``price_r`` wins),
+level totals above int64, empty sides, 12-character asset codes. Anything else raises
+:class:`~stellar_ob.errors.ParseError` with a readable ``reason`` and the byte ``offset`` where
+the scanner stopped: truncated input, invalid JSON or UTF-8, wrong types, missing fields, n or d
+outside 1..2**31-1, amounts with a sign or more than 7 decimals, a repeated key that is read,
+trailing junk, nesting deeper than 64.
+
+The compiled module is used unless ``STELLAR_OB_PURE=1`` is set or it is missing; the pure-Python
+twin (``stellar_ob._horizon_pure``) gives the same results, without byte offsets for errors in
+well-formed JSON.
+
+>>> doc = parse_order_book(b'{"bids": [], "asks": [{"price_r": {"n": 2, "d": 4}, "price": "0.5",'
+...                        b' "amount": "1.5"}], "base": {"asset_type": "native"},'
+...                        b' "counter": {"asset_type": "credit_alphanum4", "asset_code": "USDC",'
+...                        b' "asset_issuer": "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"}}')
+>>> doc.asks[0].price.n, doc.asks[0].price.d, doc.asks[0].amount
+(2, 4, 15000000)
+"""
+
+from __future__ import annotations
+
+import os as _os
+from typing import Any, List, Union
+
+from ._horizon_pure import (
+    LiquidityPoolRecord,
+    Offer,
+    OffersTable,
+    OrderBookDoc,
+    Trade,
+    offer_dtype,
+)
+from .errors import ParseError
+
+__all__ = [
+    "OrderBookDoc", "Offer", "OffersTable", "Trade", "LiquidityPoolRecord", "offer_dtype",
+    "parse_order_book", "parse_offers", "parse_trades", "parse_liquidity_pools",
+    "parse_liquidity_pool", "IMPLEMENTATION",
+]
+
+Body = Union[bytes, bytearray, memoryview, str]
+
+_impl: Any = None
+if _os.environ.get("STELLAR_OB_PURE", "") in ("", "0"):
+    try:
+        from . import _horizon as _impl
+    except ImportError:  # no compiled extension: the twin
+        _impl = None
+if _impl is None:
+    from . import _horizon_pure as _impl
+
+IMPLEMENTATION: str = _impl.IMPLEMENTATION
+
+
+def parse_order_book(data: Body) -> OrderBookDoc:
+    """A GET /order_book body: base, counter and both sides best first, each level a
+    ``Level(price, amount)`` with price_r as sent and amount in stroops (base for asks, counter
+    for bids; may exceed int64). O(size of the document)."""
+    return _impl.parse_order_book(data)
+
+
+def parse_offers(data: Body, *, as_numpy: bool = False) -> Union[List[Offer], OffersTable]:
+    """The offers of a /offers page (or one /offers/{id} record).
+
+    Returns a list of :class:`Offer`, or with ``as_numpy=True`` an :class:`OffersTable`: one
+    numpy structured array (id, amount, n, d, last_modified_ledger, selling, buying, seller)
+    with no Python object per record.
+    """
+    if as_numpy:
+        return _impl.parse_offers_table(data)
+    return _impl.parse_offers(data)
+
+
+def parse_trades(data: Body) -> List[Trade]:
+    """The trades of a /trades page, or one trade (the ``data:`` of a /trades stream event)."""
+    return _impl.parse_trades(data)
+
+
+def parse_liquidity_pools(data: Body) -> List[LiquidityPoolRecord]:
+    """The pools of a /liquidity_pools page, or of one /liquidity_pools/{id} record."""
+    return _impl.parse_liquidity_pools(data)
+
+
+def parse_liquidity_pool(data: Body) -> LiquidityPoolRecord:
+    """One /liquidity_pools/{id} record (ParseError unless the document holds exactly one pool)."""
+    pools = _impl.parse_liquidity_pools(data)
+    if len(pools) != 1:
+        raise ParseError(f"expected one liquidity pool, the document has {len(pools)}")
+    return pools[0]
