@@ -8,12 +8,21 @@ Python); the book and the crossing math live in csrc/offerbook.c and csrc/exchan
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint64_t, INT64_MAX, INT32_MAX
 from libc.stdlib cimport malloc, free
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.string cimport memset, memcpy, strcmp
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
 
 from _offers_core cimport *
+from _horizon_decl cimport (
+    sob_hz_status, SOB_HZ_OK, SOB_HZ_E_NOMEM, SOB_TRADE_LIQUIDITY_POOL, sob_asset, sob_parse_error,
+    sob_offer_rec, sob_offers, sob_offers_init, sob_offers_free, sob_parse_offers,
+    sob_trade_rec, sob_trades, sob_trades_init, sob_trades_free, sob_parse_trades,
+)
 
 from .errors import (
     AmountOverflowError,
+    AssetMismatchError,
     CrossSelfError,
     DuplicateOfferError,
     InvalidBookError,
@@ -147,6 +156,71 @@ def pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp
     return x if ok else None
 
 
+# ---------------------------------------------------------------------------------------------
+# Horizon documents through the C scanner (csrc/horizon_json.c)
+
+cdef sob_offers _offers_vec
+cdef sob_trades _trades_vec
+# Shared scratch, reused so a steady stream of pages allocates nothing; a call that finds one in
+# use (another thread got the GIL while the first built an error message) gets its own.
+cdef bint _offers_busy = False, _trades_busy = False
+sob_offers_init(&_offers_vec)
+sob_trades_init(&_trades_vec)
+
+
+cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
+    """Parse /offers (into o) or /trades (into t) JSON: bytes, bytearray, memoryview or str."""
+    cdef const char *buf
+    cdef Py_ssize_t n
+    cdef Py_buffer view
+    cdef bint has_view = False
+    cdef sob_parse_error err
+    cdef sob_hz_status st
+    if type(data) is bytes:
+        buf = PyBytes_AS_STRING(data)
+        n = PyBytes_GET_SIZE(data)
+    elif isinstance(data, str):
+        try:
+            buf = PyUnicode_AsUTF8AndSize(data, &n)
+        except UnicodeEncodeError as e:
+            raise ParseError("input is not UTF-8 (lone surrogate)",
+                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
+    else:
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        buf = <const char *>view.buf
+        n = view.len
+        has_view = True
+    if o != NULL:
+        st = sob_parse_offers(buf, n, o, &err)
+    else:
+        st = sob_parse_trades(buf, n, t, &err)
+    if has_view:
+        PyBuffer_Release(&view)
+    if st == SOB_HZ_E_NOMEM:
+        raise MemoryError("parsing a Horizon document")
+    if st != SOB_HZ_OK:
+        raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    return 0
+
+
+cdef int _asset_to_c(object asset, sob_asset *out) except -1:
+    memset(out, 0, sizeof(sob_asset))
+    if asset.issuer is None:
+        return 0
+    code = asset.code.encode()
+    issuer = asset.issuer.encode()
+    if len(code) > 12 or len(issuer) != 56:
+        raise InvalidBookError(f"not a Stellar asset: {asset!r}")
+    out.type = 1 if len(code) <= 4 else 2
+    memcpy(out.code, <const char *>code, len(code))
+    memcpy(out.issuer, <const char *>issuer, 56)
+    return 0
+
+
+cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
+    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
+
+
 @cython.final
 cdef class OfferBook:
     """A per-offer (L3) book of one market in stellar-core's crossing order (see the twin).
@@ -271,30 +345,121 @@ cdef class OfferBook:
         sob_offerbook_clear(&self._b)
 
     def load_horizon_offers(self, page):
-        """Add or replace offers from Horizon /offers records (see the twin). Bytes/str input is
-        decoded with json.loads and converted exactly (the C scanner is not used yet)."""
-        return _py.OfferBook.load_horizon_offers(self, page)
+        """Add or replace offers from Horizon /offers records (see the twin). JSON bytes, bytearray,
+        memoryview or str go through the C scanner; a page dict or list of records is converted
+        as the twin does. Records of another market raise AssetMismatchError before anything
+        changes. Returns the number loaded."""
+        if not isinstance(page, (bytes, bytearray, memoryview, str)):
+            return _py.OfferBook.load_horizon_offers(self, page)
+        global _offers_busy
+        cdef sob_offers local
+        cdef sob_offers *o = &_offers_vec
+        cdef bint shared = not _offers_busy
+        if shared:
+            _offers_busy = True
+        else:
+            o = &local
+            sob_offers_init(o)
+        try:
+            _scan(page, o, NULL)
+            return self._load_offers(o)
+        finally:
+            if shared:
+                _offers_busy = False
+            else:
+                sob_offers_free(o)
+
+    cdef Py_ssize_t _load_offers(self, const sob_offers *o) except -1:
+        cdef sob_asset base, counter
+        _asset_to_c(self.base, &base)
+        _asset_to_c(self.counter, &counter)
+        cdef size_t i
+        cdef const sob_offer_rec *r
+        cdef int side
+        cdef sob_status st
+        # every record is checked before the book changes
+        for i in range(o.len):
+            r = &o.v[i]
+            if not ((_asset_eq(&r.selling, &base) and _asset_eq(&r.buying, &counter))
+                    or (_asset_eq(&r.selling, &counter) and _asset_eq(&r.buying, &base))):
+                sell = _py._parse_asset("native" if r.selling.type == 0 else f"{r.selling.code.decode()}:{r.selling.issuer.decode()}")
+                buy = _py._parse_asset("native" if r.buying.type == 0 else f"{r.buying.code.decode()}:{r.buying.issuer.decode()}")
+                raise AssetMismatchError(f"offer {r.id} trades {sell}/{buy}, not {self.base}/{self.counter}")
+        cdef sob_offer cur
+        cdef int cur_side
+        cdef uint64_t seller
+        for i in range(o.len):
+            r = &o.v[i]
+            side = 1 if _asset_eq(&r.selling, &base) else 0
+            seller = self._seller_handle(PyUnicode_DecodeASCII(r.seller, 56, NULL))
+            if (sob_offerbook_get(&self._b, r.id, &cur, &cur_side) == SOB_OK and cur_side == side
+                    and cur.n == r.n and cur.d == r.d and cur.seller == seller):
+                # a re-paged offer that kept its price: at most its amount changed (the twin
+                # removes and re-adds it, which leaves the same book)
+                if r.amount == 0:
+                    sob_offerbook_remove(&self._b, r.id, NULL, NULL)
+                elif <int64_t>r.amount != cur.amount:
+                    st = sob_offerbook_update(&self._b, r.id, <int64_t>r.amount, 0, 0)
+                    if st != SOB_OK:
+                        _raise(st, r.id)
+                continue
+            sob_offerbook_remove(&self._b, r.id, NULL, NULL)  # replace: absent is fine
+            if r.amount > 0:
+                st = sob_offerbook_add(&self._b, r.id, side, r.n, r.d, <int64_t>r.amount, seller)
+                if st != SOB_OK:
+                    _raise(st, r.id)
+        return o.len
 
     def apply_horizon_trades(self, records):
-        """Apply Horizon /trades records to the resting offers (see the twin)."""
+        """Apply Horizon /trades records to the resting offers (see the twin). JSON bytes,
+        bytearray, memoryview or str go through the C scanner; dicts are read as the twin does."""
         cdef int applied = 0
-        for r in _py._records(records):
-            try:
-                if r.get("trade_type") == "liquidity_pool":
+        if not isinstance(records, (bytes, bytearray, memoryview, str)):
+            for oid, sold in _py._trade_fills(records):
+                if oid not in self or sold == 0:
                     continue
-                seller_is_base = r.get("base_is_seller", True)
-                oid = r.get("base_offer_id" if seller_is_base else "counter_offer_id")
-                if oid is None or oid == "":
-                    continue
-                oid = int(oid)
-                sold = _py._stroops(r["base_amount" if seller_is_base else "counter_amount"])
-            except (KeyError, TypeError, ValueError) as exc:
-                if isinstance(exc, (ParseError, AmountOverflowError)):
-                    raise
-                raise ParseError(f"not a Horizon trade record: {exc!r}") from None
-            if oid not in self or sold == 0:
+                self.apply_fill(oid, min(sold, self.get(oid).amount))
+                applied += 1
+            return applied
+        global _trades_busy
+        cdef sob_trades local
+        cdef sob_trades *t = &_trades_vec
+        cdef bint shared = not _trades_busy
+        if shared:
+            _trades_busy = True
+        else:
+            t = &local
+            sob_trades_init(t)
+        try:
+            _scan(records, NULL, t)
+            return self._apply_trades(t)
+        finally:
+            if shared:
+                _trades_busy = False
+            else:
+                sob_trades_free(t)
+
+    cdef int _apply_trades(self, const sob_trades *t) except -1:
+        cdef size_t i
+        cdef const sob_trade_rec *r
+        cdef int64_t oid, left
+        cdef uint64_t sold
+        cdef sob_offer cur
+        cdef int side, applied = 0
+        cdef sob_status st
+        for i in range(t.len):
+            r = &t.v[i]
+            if r.trade_type == SOB_TRADE_LIQUIDITY_POOL:
                 continue
-            self.apply_fill(oid, min(sold, self.get(oid).amount))
+            oid = r.base_offer_id if r.base_is_seller else r.counter_offer_id
+            sold = r.base_amount if r.base_is_seller else r.counter_amount
+            if oid == 0 or sold == 0:  # 0: no resting offer id in the record
+                continue
+            if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
+                continue
+            st = sob_offerbook_apply_fill(&self._b, oid, <int64_t>sold if sold < <uint64_t>cur.amount else cur.amount, &left)
+            if st != SOB_OK:
+                _raise(st, oid)
             applied += 1
         return applied
 

@@ -17,7 +17,6 @@ book order key ``float(n) / float(d)``, because that is how core orders offers.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Dict, Iterable, List, Optional, Tuple
@@ -253,17 +252,76 @@ def _parse_asset(obj: Any) -> Any:
 
 
 def _records(doc: Any) -> List[Dict[str, Any]]:
-    """The records of a Horizon page: bytes/str JSON, a page dict, a list or one record."""
+    """The records of a Horizon page given as a page dict, a list or one record (bytes and str
+    go through the strict parsers in stellar_ob._horizon_pure instead)."""
     if isinstance(doc, (bytes, bytearray, memoryview, str)):
-        try:
-            doc = json.loads(bytes(doc) if not isinstance(doc, str) else doc, parse_float=Decimal)
-        except ValueError as exc:
-            raise ParseError(f"invalid JSON: {exc}") from None
+        from ._horizon_pure import loads
+
+        doc = loads(doc)
     if isinstance(doc, dict):
         if "_embedded" in doc:
             return list(doc["_embedded"].get("records", []))
         return [doc]
     return list(doc)
+
+
+def _offer_rows(page: Any) -> List[Tuple[int, Any, Any, int, int, int, Any]]:
+    """(id, selling, buying, n, d, amount, seller) of each /offers record. Bytes and str are
+    parsed strictly (stellar_ob._horizon_pure, the C scanner's twin); dicts are converted
+    leniently, as before."""
+    if isinstance(page, (bytes, bytearray, memoryview, str)):
+        from ._horizon_pure import parse_offers
+
+        return [(o.id, o.selling, o.buying, o.price.n, o.price.d, o.amount, o.seller)
+                for o in parse_offers(page)]
+    rows = []
+    for r in _records(page):
+        try:
+            selling = _parse_asset(r["selling"])
+            buying = _parse_asset(r["buying"])
+            pr = r["price_r"]
+            n, d = int(pr["n"]), int(pr["d"])
+            oid = int(r["id"])
+            amount = _stroops(r["amount"])
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, (ParseError, AmountOverflowError)):
+                raise
+            raise ParseError(f"not a Horizon offer record: {exc!r}") from None
+        rows.append((oid, selling, buying, n, d, amount, r.get("seller")))
+    return rows
+
+
+def _trade_fills(records: Any) -> List[Tuple[int, int]]:
+    """(resting offer id, amount it sold) of each order-book trade in Horizon /trades records;
+    pool trades and trades without the resting offer's id are left out. Bytes and str are
+    parsed strictly (stellar_ob._horizon_pure), dicts leniently, as before."""
+    out = []
+    if isinstance(records, (bytes, bytearray, memoryview, str)):
+        from ._horizon_pure import parse_trades
+
+        for t in parse_trades(records):
+            if t.trade_type == "liquidity_pool":
+                continue
+            oid = t.base_offer_id if t.base_is_seller else t.counter_offer_id
+            if oid is not None:
+                out.append((oid, t.base_amount if t.base_is_seller else t.counter_amount))
+        return out
+    for r in _records(records):
+        try:
+            if r.get("trade_type") == "liquidity_pool":
+                continue
+            seller_is_base = r.get("base_is_seller", True)
+            oid = r.get("base_offer_id" if seller_is_base else "counter_offer_id")
+            if oid is None or oid == "":
+                continue
+            oid = int(oid)
+            sold = _stroops(r["base_amount" if seller_is_base else "counter_amount"])
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, (ParseError, AmountOverflowError)):
+                raise
+            raise ParseError(f"not a Horizon trade record: {exc!r}") from None
+        out.append((oid, sold))
+    return out
 
 
 def _reduce(n: int, d: int) -> Tuple[int, int]:
@@ -379,31 +437,20 @@ class OfferBook:
             s.clear()
 
     def load_horizon_offers(self, page: Any) -> int:
-        """Add or replace offers from Horizon /offers records (page dict, list, or JSON bytes/str).
+        """Add or replace offers from Horizon /offers records (JSON bytes/str, a page dict, a list).
 
         Records selling base for counter become asks, counter for base bids; records of another
         market raise AssetMismatchError before anything changes. Returns the number loaded.
         """
         rows = []
-        for r in _records(page):
-            try:
-                selling = _parse_asset(r["selling"])
-                buying = _parse_asset(r["buying"])
-                pr = r["price_r"]
-                n, d = int(pr["n"]), int(pr["d"])
-                oid = int(r["id"])
-                amount = _stroops(r["amount"])
-            except (KeyError, TypeError, ValueError) as exc:
-                if isinstance(exc, (ParseError, AmountOverflowError)):
-                    raise
-                raise ParseError(f"not a Horizon offer record: {exc!r}") from None
+        for oid, selling, buying, n, d, amount, seller in _offer_rows(page):
             if selling == self.base and buying == self.counter:
                 side = "ask"
             elif selling == self.counter and buying == self.base:
                 side = "bid"
             else:
                 raise AssetMismatchError(f"offer {oid} trades {selling}/{buying}, not {self.base}/{self.counter}")
-            rows.append((oid, side, n, d, amount, r.get("seller")))
+            rows.append((oid, side, n, d, amount, seller))
         for oid, side, n, d, amount, seller in rows:
             if oid in self:
                 self.remove_offer(oid)
@@ -420,20 +467,7 @@ class OfferBook:
         Returns the number of fills applied.
         """
         applied = 0
-        for r in _records(records):
-            try:
-                if r.get("trade_type") == "liquidity_pool":
-                    continue
-                seller_is_base = r.get("base_is_seller", True)
-                oid = r.get("base_offer_id" if seller_is_base else "counter_offer_id")
-                if oid is None or oid == "":
-                    continue
-                oid = int(oid)
-                sold = _stroops(r["base_amount" if seller_is_base else "counter_amount"])
-            except (KeyError, TypeError, ValueError) as exc:
-                if isinstance(exc, (ParseError, AmountOverflowError)):
-                    raise
-                raise ParseError(f"not a Horizon trade record: {exc!r}") from None
+        for oid, sold in _trade_fills(records):
             rec = self._offers.get(oid)
             if rec is None or sold == 0:
                 continue
