@@ -1,0 +1,181 @@
+"""The L2 book, operation by operation, ours next to the incumbents (pytest-benchmark).
+
+    pytest bench/bench_core.py --benchmark-only -p no:cacheprovider
+    pytest bench/bench_core.py --benchmark-disable -q     # smoke: each body once
+
+One benchmark per operation; every one is parametrised by implementation (see conftest.py) and
+runs on the same seeded 200+200 book, or the real 20x20 fixture where it says so. Targets (issue
+1/2, medians, compiled core): set_level on an existing price <= 80 ns; insert a new price and read
+best bid and ask <= 150 ns; apply_diff of 100 changes <= 3 us; apply_snapshot of 200+200 from
+numpy <= 5 us; quote_buy across 50 levels <= 1 us; to_numpy of the top 20 per side <= 1 us;
+apply_horizon of a changed 200+200 book <= 25 us; an /offers page of 200 records <= 40 us.
+bench/report.py holds the same targets and checks the medians; no test here asserts on time.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.conftest import (
+    BOOK_IMPLS,
+    SCALE,
+    MarketGenerator,
+    fixture_horizon_pair,
+    horizon_pair,
+    offers_page,
+)
+
+PARSE_IMPLS = ("c", "py", "hummingbot", "json+float", "orjson+float", "orjson")
+PAGE_IMPLS = ("c", "py", "json+float", "orjson+float", "orjson")
+
+
+def impls(*ids: str):
+    return pytest.mark.parametrize("impl", ids, indirect=True)
+
+
+def _check_same_book(impl, book, book_data):
+    """After a benchmark that replays changes and their inverses, the book is where it began."""
+    if impl.id in ("c", "py"):
+        book.check()
+        assert book.bids() == impl.load(book_data).bids()
+        assert book.asks() == impl.load(book_data).asks()
+
+
+@pytest.mark.benchmark(group="set_level: existing price")
+@impls(*BOOK_IMPLS)
+def test_set_level_existing(benchmark, impl, book_data):
+    book = impl.load(book_data)
+    n, d, amount = book_data.asks[4]
+    fn, args = impl.set_level(book, "ask", n, d, amount + 1)
+    benchmark(fn, *args)
+
+
+@pytest.mark.benchmark(group="insert new price + best bid/ask + remove")
+@impls(*BOOK_IMPLS)
+def test_insert_best_remove(benchmark, impl, book_data):
+    """Insert a level at a price the book does not have (5th ask), read best bid and best ask,
+    remove the level again (so every round starts from the same book)."""
+    book = impl.load(book_data)
+    ticks = MarketGenerator(1).sides["ask"].ticks
+    tick = ticks[4] + 1
+    assert tick < ticks[5]
+    n, d = tick, SCALE
+    benchmark(impl.insert_best_remove(book, "ask", n, d, 123_456_789))
+    _check_same_book(impl, book, book_data)
+
+
+@pytest.mark.benchmark(group="apply_diff: 1 change + best bid/ask")
+@impls(*BOOK_IMPLS)
+def test_apply_diff_1(benchmark, impl, book_data):
+    _apply_diff_cycled(benchmark, impl, book_data, 1, 128)
+
+
+@pytest.mark.benchmark(group="apply_diff: 10 changes + best bid/ask")
+@impls(*BOOK_IMPLS)
+def test_apply_diff_10(benchmark, impl, book_data):
+    _apply_diff_cycled(benchmark, impl, book_data, 10, 32)
+
+
+@pytest.mark.benchmark(group="apply_diff: 100 changes + best bid/ask")
+@impls(*BOOK_IMPLS)
+def test_apply_diff_100(benchmark, impl, book_data):
+    _apply_diff_cycled(benchmark, impl, book_data, 100, 8)
+
+
+def _apply_diff_cycled(benchmark, impl, book_data, k, count):
+    """apply_diff of k changes, then read best bid and ask, per call; cycling through ``count`` batches and their inverses.
+    A whole cycle leaves the book as it was: checked on a fresh book (the benchmark's own call
+    count is not a whole number of cycles)."""
+    book = impl.load(book_data)
+    batches = MarketGenerator(1).batches(k, count)
+    benchmark.extra_info["changes_per_call"] = k
+    benchmark(impl.apply_batches(book, batches))
+    fresh = impl.load(book_data)
+    run = impl.apply_batches(fresh, batches)
+    for _ in batches:
+        run()
+    _check_same_book(impl, fresh, book_data)
+
+
+@pytest.mark.benchmark(group="stream: 1,000 x (set_level + best bid/ask)")
+@impls(*BOOK_IMPLS)
+def test_replay_1000_changes(benchmark, impl, book_data):
+    """A realistic stream, one set_level and a best bid/ask read per change: 500 changes (90%
+    in the top 20: updates, new prices, removals), then each undone in reverse order. Per
+    change = median / 1000."""
+    book = impl.load(book_data)
+    changes = MarketGenerator(1).stream(500)
+    benchmark.extra_info["changes_per_call"] = len(changes)
+    benchmark(impl.replay(book, changes))
+    _check_same_book(impl, book, book_data)
+
+
+@pytest.mark.benchmark(group="apply_snapshot: 200+200 levels + best bid/ask")
+@impls(*BOOK_IMPLS)
+def test_apply_snapshot_200x200(benchmark, impl, book_data):
+    """Replace the whole book and read its top (ours from numpy structured arrays, Hummingbot
+    from OrderBookRow lists, bmoscon from float dicts)."""
+    book = impl.load(book_data)
+    fn, args = impl.snapshot(book, book_data)
+    benchmark(fn, *args)
+    _check_same_book(impl, book, book_data)
+
+
+@pytest.mark.benchmark(group="quote_buy: 50 levels")
+@impls(*BOOK_IMPLS)
+def test_quote_buy_50_levels(benchmark, impl, book_data):
+    """Buy enough base to cross 49 ask levels and half the 50th. Ours: exact stroops with
+    stellar-core's rounding; Hummingbot: get_vwap_for_volume; bmoscon: a Python walk."""
+    book = impl.load(book_data)
+    amount = sum(a for _, _, a in book_data.asks[:49]) + book_data.asks[49][2] // 2
+    fn, args = impl.quote_buy(book, amount)
+    result = benchmark(fn, *args)
+    if impl.id in ("c", "py"):
+        assert result.levels == 50 and result.complete and result.base == amount
+    elif impl.id == "bmoscon":
+        assert result[1] == 50
+
+
+@pytest.mark.benchmark(group="to_numpy: top 20 per side")
+@impls(*BOOK_IMPLS)
+def test_to_numpy_top20(benchmark, impl, book_data):
+    book = impl.load(book_data)
+    bids, asks = benchmark(impl.top_numpy(book, 20))
+    assert len(bids) == 20 and len(asks) == 20
+
+
+@pytest.mark.benchmark(group="apply_horizon: changed 200+200 /order_book")
+@impls(*PARSE_IMPLS)
+def test_apply_horizon_200x200(benchmark, impl):
+    """Two compact /order_book bodies one ledger apart (10 level changes, 90% in the top 20),
+    applied alternately: every call parses a whole 200+200 document and changes the book.
+    Ours also returns the diff; the JSON paths build float dicts only (less work)."""
+    first, second = horizon_pair()
+    benchmark.extra_info["body_bytes"] = len(first)
+    result = benchmark(impl.horizon([first, second]))
+    if impl.id in ("c", "py"):
+        assert 0 < len(result) <= 20
+
+
+@pytest.mark.benchmark(group="apply_horizon: real 20x20 fixture")
+@impls(*PARSE_IMPLS)
+def test_apply_horizon_fixture_20x20(benchmark, impl):
+    """The real /order_book fixture (go_horizonclient_orderbook_20x20.json, mainnet-like
+    prices) and the same book with the best ask changed, applied alternately."""
+    first, second = fixture_horizon_pair()
+    benchmark.extra_info["body_bytes"] = len(first)
+    result = benchmark(impl.horizon([first, second]))
+    if impl.id in ("c", "py"):
+        assert len(result) == 1
+
+
+@pytest.mark.benchmark(group="offers page: 200 /offers records")
+@impls(*PAGE_IMPLS)
+def test_offers_page_200(benchmark, impl):
+    """Load one /offers page (200 records, both directions, REST-indented) into a per-offer
+    book; the JSON paths build an {id: (side, float price, float amount)} dict."""
+    page = offers_page()
+    benchmark.extra_info["body_bytes"] = len(page)
+    result = benchmark(impl.offers_page(page))
+    if impl.id != "orjson":
+        assert result == 200
