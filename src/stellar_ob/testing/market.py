@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
+from stellar_ob._offers_pure import adjust_offer as _adjust_offer
+from stellar_ob._offers_pure import pool_strict_send as _pool_strict_send
 from stellar_ob.assets import Asset
 
 __all__ = ["SimulatedMarket", "SimulatedPair", "account_id", "default_pairs"]
@@ -171,6 +173,7 @@ class SimulatedMarket:
             n, d = pair.mid_ticks + k, _TICKS
         else:  # sells counter at TICKS / (mid - k) base per counter (the offer's own price)
             n, d = _TICKS, pair.mid_ticks - k
+        amount = _adjust_offer(n, d, amount) or amount  # core stores what the offer can deliver
         offer_id = self._next_offer_id
         self._next_offer_id += 1
         seller = rng.choice(self.makers)
@@ -182,10 +185,12 @@ class SimulatedMarket:
         pair.book.remove_offer(offer_id)
         del pair.offers[offer_id]
 
-    def _change(self, pair: SimulatedPair, offer_id: int) -> None:
+    def _change(self, pair: SimulatedPair, offer_id: int, amount: int | None = None) -> None:
         # manage_sell_offer with an existing id: same id, new amount (stellar-core keeps the id)
         o = pair.offers[offer_id]
-        o.amount = self.rng.randint(1, 5_000) * 1_000_000
+        if amount is None:
+            amount = self.rng.randint(1, 5_000) * 1_000_000
+        o.amount = _adjust_offer(o.n, o.d, amount) or amount
         o.last_modified_ledger = self.ledger + 1
         o.last_modified_time = time.time()
         pair.book.update_offer(offer_id, o.amount)
@@ -211,6 +216,71 @@ class SimulatedMarket:
             else:
                 del pair.offers[fill.offer_id]
             self.trades.append(self._trade_record(pair, offer, fill.wheat, fill.sheep, taker, op_id, i, close_time))
+
+    def _swap(self, pair: SimulatedPair, close_time: float) -> None:
+        """A path payment through the pair's pool (pools trade only in path payments): the pool's
+        reserves move and /trades gets a ``liquidity_pool`` trade (no offer is filled)."""
+        from stellar_ob import format_amount
+
+        rng = self.rng
+        taker_sells_base = rng.random() < 0.5
+        x = rng.randint(1, 10**8)
+        to_i = 0 if taker_sells_base else 1
+        y = _pool_strict_send(pair.pool_reserves[to_i], pair.pool_reserves[1 - to_i], 30, x)
+        if y is None:
+            return
+        pair.pool_reserves[to_i] += x
+        pair.pool_reserves[1 - to_i] -= y
+        pair.pool_last_modified = self.ledger + 1
+        self._next_op += 1
+        op_id = ((self.ledger + 1) << 32) | (self._next_op << 12)
+        base_amount, counter_amount = (x, y) if taker_sells_base else (y, x)
+        pool_side = "counter" if taker_sells_base else "base"
+        token = f"{op_id}-0"
+        rec: dict[str, Any] = {"_links": {"self": {"href": ""}}, "id": token, "paging_token": token,
+                               "ledger_close_time": _iso(close_time), "trade_type": "liquidity_pool",
+                               "liquidity_pool_fee_bp": 30}
+        amounts = {"base": base_amount, "counter": counter_amount}
+        assets = {"base": pair.base, "counter": pair.counter}
+        for side in ("base", "counter"):
+            if side == pool_side:
+                rec[f"{side}_liquidity_pool_id"] = pair.pool_id
+            else:
+                rec[f"{side}_offer_id"] = str(_SYNTHETIC_OFFER_BASE + op_id)
+                rec[f"{side}_account"] = rng.choice(self.takers)
+            rec[f"{side}_amount"] = format_amount(amounts[side])
+            rec.update({f"{side}_{k}": v for k, v in assets[side].to_horizon_json().items()})
+        rec["base_is_seller"] = pool_side == "base"  # the pool is the seller (of what it paid out)
+        g = _gcd(counter_amount, base_amount) or 1
+        rec["price"] = {"n": str(counter_amount // g), "d": str(base_amount // g)}
+        rec["_pair"] = pair.key
+        self.trades.append(rec)
+
+    # ---- actions a test can take (apply them and close_ledger() without awaiting in between, so no
+    # ---- request sees the change before its ledger closes) ---------------------------------------
+    def place_offer(self, pair: SimulatedPair, side: str, k: int | None = None) -> int:
+        """A maker creates an offer ``k`` ticks from the mid (random if None); returns its id."""
+        oid = self._place(pair, side, k)
+        pair.version += 1
+        return oid
+
+    def cancel_offer(self, pair: SimulatedPair, offer_id: int) -> None:
+        """A maker cancels an offer (no trade is reported: Horizon has no offer effects)."""
+        self._cancel(pair, offer_id)
+        pair.version += 1
+
+    def change_offer(self, pair: SimulatedPair, offer_id: int, amount: int | None = None) -> None:
+        """A maker edits an offer's amount (random if None), keeping its id (no trade is reported)."""
+        self._change(pair, offer_id, amount)
+        pair.version += 1
+
+    def take(self, pair: SimulatedPair) -> int:
+        """A taker crosses the book (a manage_sell_offer without a price limit): /trades gets one
+        record per offer crossed. Returns how many trades it made."""
+        before = len(self.trades)
+        self._take(pair, time.time())
+        pair.version += 1
+        return len(self.trades) - before
 
     def _trade_record(
         self, pair: SimulatedPair, maker: _Offer, wheat: int, sheep: int, taker: str, op_id: int, i: int, ts: float
@@ -269,8 +339,7 @@ class SimulatedMarket:
         if rng.random() < self.taker_probability:
             self._take(pair, close_time)
         if rng.random() < 0.1:
-            pair.pool_reserves[0] += rng.randint(1, 10**8)
-            pair.pool_last_modified = self.ledger + 1
+            self._swap(pair, close_time)
         pair.version += 1
 
     def close_ledger(self, pairs: Iterable[SimulatedPair] | None = None) -> dict[str, Any]:

@@ -17,7 +17,11 @@ What it mirrors (stellar/stellar-horizon, internal/render/sse, internal/httpx/ha
   mid-way gets ``event: error`` / ``data: Rate limit exceeded`` and is closed.
 
 Fault switches live on :attr:`LocalHorizon.faults` (:class:`Faults`) and can be flipped while
-the server runs.
+the server runs; they apply to object and page streams alike (``page_byebye_after`` only to page
+streams), REST answers get the rate limit, 503s and slowness.
+
+/trades also answers a pair asked the other way round (base and counter swapped), as Horizon
+does: the record's base/counter columns swap, ``base_is_seller`` and the price are inverted.
 
 Example::
 
@@ -66,13 +70,16 @@ class Faults:
     rate_limited_until: float = 0.0
     #: Retry-After sent with 429s (seconds, an integer on the wire as Horizon's throttled does)
     retry_after: int = 1
-    #: object streams send ``event: error`` and close after this many data events
+    #: streams send ``event: error`` and close after this many data events
     error_after: int | None = None
     #: object streams send the goodbye after this many data events (Horizon: 10)
     byebye_after: int = 10
+    #: page streams (/trades, /ledgers) send the goodbye after this many data events even when the
+    #: client asked for a larger ``limit`` (Horizon: after ``limit``)
+    page_byebye_after: int | None = None
     #: streams write half of the next data event after this many and then cut the connection
     cut_after: int | None = None
-    #: the Nth data event of each object-stream connection (1-based) carries malformed JSON
+    #: the Nth data event of each stream connection (1-based) carries malformed JSON
     malformed_at: int | None = None
     #: streams stay silent (connection open, nothing written) until this monotonic time
     stalled_until: float = 0.0
@@ -595,7 +602,10 @@ class LocalHorizon:
 
         def source() -> list[dict[str, Any]]:
             trades = self.market.trades
-            return trades if key is None else [t for t in trades if t["_pair"] == key]
+            if key is None:
+                return trades
+            rev = (key[1], key[0])
+            return [t if t["_pair"] == key else _reverse_trade(t) for t in trades if t["_pair"] in (key, rev)]
 
         return await self._page_resource(request, "/trades", source, _toid_key)
 
@@ -623,31 +633,55 @@ class LocalHorizon:
 
         if not stream:
             return self._page(request, after(cursor)[:limit], path)
+        f = self.faults
         resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
         await resp.prepare(request)
         self.stats.streams_opened += 1
+        transport = request.transport
         await resp.write(_HELLO)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.faults.connection_timeout
-        remaining = limit
+        deadline = loop.time() + f.connection_timeout
+        cap = limit if f.page_byebye_after is None else max(1, min(limit, f.page_byebye_after))
+        sent = 0
         try:
             while True:
-                if time.monotonic() < self.faults.rate_limited_until:
+                if time.monotonic() < f.rate_limited_until:
                     await resp.write(b"event: error\ndata: Rate limit exceeded\n\n")
+                    self.stats.errors_sent += 1
                     return resp
-                for rec in after(cursor)[:remaining]:
+                while time.monotonic() < f.stalled_until:
+                    if not await self._wait_ledger_or_close(f.stalled_until - time.monotonic()):
+                        if self._closing is not None and self._closing.done():
+                            return resp
+                for rec in after(cursor)[: cap - sent]:
+                    token = rec["paging_token"].encode()
                     body = json.dumps(_public(rec), separators=(",", ":")).encode()
-                    await resp.write(b"id: " + rec["paging_token"].encode() + b"\ndata: " + body + b"\n\n")
+                    frame = b"id: " + token + b"\ndata: " + body + b"\n\n"
+                    if f.cut_after is not None and sent >= f.cut_after:
+                        await resp.write(frame[: len(frame) // 2])
+                        self.stats.cuts += 1
+                        if transport is not None:
+                            transport.abort()
+                        return resp
+                    if f.error_after is not None and sent >= f.error_after:
+                        await resp.write(b"event: error\ndata: Unexpected stream error\n\n")
+                        self.stats.errors_sent += 1
+                        return resp
+                    if f.malformed_at is not None and sent + 1 == f.malformed_at:
+                        await resp.write(b"id: " + token + b"\ndata: " + body[: len(body) // 3] + b"\n\n")
+                    else:
+                        await resp.write(frame)
                     cursor = rec["paging_token"]
-                    remaining -= 1
+                    sent += 1
                     self.stats.events_sent += 1
-                if remaining <= 0:
+                if sent >= cap:
                     await resp.write(_BYEBYE)
                     self.stats.byebyes += 1
                     return resp
                 if not await self._wait_ledger_or_close(deadline - loop.time()):
                     if self._closing is not None and not self._closing.done():
                         await resp.write(_BYEBYE)
+                        self.stats.byebyes += 1
                     return resp
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
@@ -658,8 +692,27 @@ def _public(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _toid_key(token: str) -> tuple[int, int]:
-    a, _, b = token.partition("-")
-    return (int(a), int(b or 0))
+    """A paging token as Horizon compares it; a one-number cursor means "after every record of
+    that operation" (horizon db2 PageQuery.CursorInt64Pair appends MaxInt64)."""
+    a, sep, b = token.partition("-")
+    return (int(a), int(b) if sep else 2**63 - 1)
+
+
+def _reverse_trade(t: dict[str, Any]) -> dict[str, Any]:
+    """A trade seen from the other side of its pair, as Horizon answers a /trades query whose base
+    is the stored counter (history TradesQ reverses the columns and negates base_is_seller)."""
+    out: dict[str, Any] = {k: t[k] for k in ("_links", "id", "paging_token", "ledger_close_time", "trade_type")
+                           if k in t}
+    if "liquidity_pool_fee_bp" in t:
+        out["liquidity_pool_fee_bp"] = t["liquidity_pool_fee_bp"]
+    for side, other in (("base", "counter"), ("counter", "base")):
+        for k in ("offer_id", "liquidity_pool_id", "account", "amount", "asset_type", "asset_code", "asset_issuer"):
+            if f"{other}_{k}" in t:
+                out[f"{side}_{k}"] = t[f"{other}_{k}"]
+    out["base_is_seller"] = not t["base_is_seller"]
+    out["price"] = {"n": t["price"]["d"], "d": t["price"]["n"]}
+    out["_pair"] = (t["_pair"][1], t["_pair"][0])
+    return out
 
 
 def _page_params(q) -> tuple[int, str, str | None]:
