@@ -12,6 +12,8 @@ Every series is labelled by ``market`` (e.g. ``XLM/USD``; the full assets are in
 - ``stellar_ob_rate_limit_wait_seconds_total``, ``stellar_ob_errors_total{kind}``
 - ``stellar_ob_book_age_seconds`` (since the server last confirmed the book; computed at scrape)
 - ``stellar_ob_levels{side}``
+- per-offer (L3) books: ``stellar_ob_offers{side}``, ``stellar_ob_repages_total``,
+  ``stellar_ob_drift_total{kind}`` (offers a re-page added, removed or changed)
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class SyncMetrics:
                               ["market"], **kw)
         self.levels = Gauge("levels", "Levels per side", ["market", "side"], **kw)
         self.info = Gauge("book_info", "Assets of each market label", ["market", "base", "counter"], **kw)
+        self.offers = Gauge("offers", "Offers per side of a per-offer (L3) book", ["market", "side"], **kw)
+        self.repages = Counter("repages", "Re-pages of a per-offer (L3) book installed", ["market"], **kw)
+        self.drift = Counter("drift", "Offers a re-page corrected, by kind", ["market", "kind"], **kw)
 
     def watch(self, live: Any) -> None:
         self.info.labels(live.name, str(live.base), str(live.counter)).set(1)
@@ -58,7 +63,8 @@ class SyncMetrics:
     def unwatch(self, live: Any) -> None:
         for metric, labels in ((self.info, (live.name, str(live.base), str(live.counter))),
                                (self.book_age, (live.name,)), (self.levels, (live.name, "bid")),
-                               (self.levels, (live.name, "ask"))):
+                               (self.levels, (live.name, "ask")), (self.offers, (live.name, "bid")),
+                               (self.offers, (live.name, "ask"))):
             try:
                 metric.remove(*labels)
             except KeyError:
@@ -84,3 +90,15 @@ class SyncMetrics:
 
     def error(self, live: Any, kind: str) -> None:
         self.errors.labels(live.name, kind).inc()
+
+    def offer_book(self, live: Any, drift: Any) -> None:
+        """A per-offer book was re-paged; ``drift`` is what it corrected (None for the load)."""
+        name = live.name
+        self.repages.labels(name).inc()
+        book = live.book
+        for side in ("bid", "ask"):
+            self.offers.labels(name, side).set(len(book.offers(side)))
+        if drift is not None:
+            for kind, ids in (("added", drift.added), ("removed", drift.removed), ("changed", drift.changed)):
+                if ids:
+                    self.drift.labels(name, kind).inc(len(ids))

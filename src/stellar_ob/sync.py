@@ -27,6 +27,34 @@ Example (against the local Horizon of :mod:`stellar_ob.testing`; any URL works t
         live = await horizon.watch("XLM", "USDC:GA5Z...", depth=200)   # loaded on return
         async for update in live.updates():       # coalesces when the consumer is slow
             print(update.diff, live.best_bid(), update.latency_ns)
+
+Per-offer (L3) books (:meth:`Horizon.watch_offers`, :class:`LiveOfferBook`). Horizon never emits
+offer_created/updated/removed effects (DOMAIN.md, "Streaming"), so an L3 book is kept from three
+sources, each read the way it is meant to be read:
+
+==============================  ==================================================================
+source                          we do
+==============================  ==================================================================
+GET /offers (both directions,   the book: 200 a page in offer-id order until a short page; every
+``selling_*``/``buying_*``)     offer remembers the ``Latest-Ledger`` of the page it came from
+/trades page stream for the     the resting offer's fill (``base_offer_id`` if ``base_is_seller``
+pair (``cursor=now``, then      else ``counter_offer_id``, amount it sold) is applied with
+``Last-Event-ID``)              ``apply_fill`` only if the trade's ledger (paging token >> 32) is
+                                after its offer's page: pages are not one snapshot, so this is what
+                                keeps a fill from being applied twice or not at all; pool trades
+                                and unknown offers are skipped
+/ledgers page stream            each new ledger asks for a re-page; a ledger arriving while one
+(``cursor=now``)                runs asks for exactly one more (coalesced). The re-paged book,
+                                with the fills received meanwhile replayed, is compared with the
+                                book the fills kept: offers added, removed, changed are *drift*
+                                (creations, cancels, edits no stream reports), counted and passed
+                                to ``on_drift``; then it replaces the book in one step
+GET /liquidity_pools            the pair's constant-product pool, read with every re-page
+(``reserves=A,B``)
+==============================  ==================================================================
+
+Both streams and every REST request share the client's rate budget, backoff and error handling
+with the L2 books (same :class:`Counters`, same statuses, same ``updates()``/callbacks).
 """
 
 from __future__ import annotations
@@ -34,6 +62,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import enum
+import json
 import logging
 import random
 import time
@@ -52,6 +81,7 @@ from stellar_ob.errors import (
     StellarOBError,
     StreamError,
 )
+from stellar_ob._amounts import parse_amount
 from stellar_ob.sse import SSEParser
 
 __all__ = [
@@ -65,6 +95,10 @@ __all__ = [
     "Backoff",
     "Snapshot",
     "LiveOfferBook",
+    "OfferBookUpdate",
+    "OfferCounters",
+    "AppliedFill",
+    "Drift",
 ]
 
 log = logging.getLogger("stellar_ob.sync")
@@ -103,6 +137,30 @@ class Counters:
     rate_limited: int = 0  #: 429s and rate-limit error events
     callback_errors: int = 0  #: exceptions raised by on_update callbacks (logged, swallowed)
     bytes_received: int = 0
+
+
+@dataclass
+class OfferCounters(Counters):
+    """:class:`Counters` of a per-offer book, plus what its fills and re-pages did.
+
+    ``events`` counts /trades and /ledgers events; ``connections``/``reconnects`` both streams.
+    """
+
+    trades: int = 0  #: /trades events received
+    fills: int = 0  #: fills applied to the book
+    fills_unknown: int = 0  #: fills of offers the book does not hold (created since its page)
+    fills_in_page: int = 0  #: fills already in the offer's page (trade ledger <= page ledger)
+    fills_clamped: int = 0  #: fills larger than the offer's amount in the book (a stale amount)
+    pool_trades: int = 0  #: liquidity-pool trades (no offer to fill)
+    ledgers: int = 0  #: /ledgers events received
+    repages: int = 0  #: re-pages installed, the initial load included
+    repages_coalesced: int = 0  #: ledgers that did not get a re-page of their own
+    repage_errors: int = 0  #: re-pages that failed (the book kept; retried after backoff)
+    pages: int = 0  #: /offers pages read
+    split_snapshots: int = 0  #: re-pages whose pages were answered at different ledgers
+    drift_added: int = 0  #: offers a re-page found that the book did not hold
+    drift_removed: int = 0  #: offers the book held that a re-page no longer found
+    drift_changed: int = 0  #: offers whose amount or price a re-page found different
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,13 +362,13 @@ async def _problem_error(resp: aiohttp.ClientResponse, what: str) -> HorizonErro
 class _UpdateStream:
     """``async for`` over a live book's updates with a one-slot coalescing buffer."""
 
-    def __init__(self, live: "LiveBook") -> None:
+    def __init__(self, live: "_Live") -> None:
         self._live = live
-        self._pending: BookUpdate | None = None
+        self._pending: Any = None
         self._wake = asyncio.Event()
         self._closed = False
 
-    def _push(self, update: BookUpdate) -> None:
+    def _push(self, update: Any) -> None:
         if self._pending is None:
             self._pending = update
         else:
@@ -325,7 +383,7 @@ class _UpdateStream:
     def __aiter__(self) -> "_UpdateStream":
         return self
 
-    async def __anext__(self) -> BookUpdate:
+    async def __anext__(self) -> Any:
         while True:
             u = self._pending
             if u is not None:
@@ -350,7 +408,308 @@ class _UpdateStream:
         self.close()
 
 
-class LiveBook:
+class _Live:
+    """What every live book shares: status, counters, consumers, error surfacing, tasks, close."""
+
+    book: Any
+
+    def __init__(self, horizon: "Horizon", name: str, counters: Counters) -> None:
+        self.horizon = horizon
+        self.name = name
+        self.status = Status.CONNECTING
+        self.confirmed_at: float | None = None
+        self.confirmed_ns: int | None = None
+        self.last_error: BaseException | None = None
+        self.counters = counters
+        self.server_retry_ms: int | None = None
+        self._callbacks: list[Callable[[Any], Any]] = []
+        self._error_callbacks: list[Callable[[Any, BaseException], Any]] = []
+        self._streams: "weakref.WeakSet[_UpdateStream]" = weakref.WeakSet()
+        self._loaded = asyncio.Event()
+        self._changed = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded.is_set()
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the server last confirmed this book (None before the first event)."""
+        return None if self.confirmed_at is None else time.time() - self.confirmed_at
+
+    # ---- consuming changes ---------------------------------------------------------------------------
+    def updates(self) -> _UpdateStream:
+        """An async iterator of updates, one slot deep: a slow consumer gets the latest book and the
+        merged change (``update.coalesced`` says how many were merged), never a growing queue.
+        Ends when the book is closed; raises the error if the book fails."""
+        s = _UpdateStream(self)
+        self._streams.add(s)
+        return s
+
+    def on_update(self, callback: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``callback(update)`` synchronously for every change (no coalescing). Exceptions are
+        logged and counted, never kill the stream. Returns a function that unregisters it."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    def on_error(self, callback: Callable[[Any, BaseException], Any]) -> Callable[[], None]:
+        """Call ``callback(live, error)`` for every error surfaced (error events, parse errors,
+        rate limits, connection drops); the book keeps syncing unless it is a permanent failure."""
+        self._error_callbacks.append(callback)
+        return lambda: self._error_callbacks.remove(callback) if callback in self._error_callbacks else None
+
+    async def wait_for(self, predicate: Callable[[Any], bool], timeout: float | None = None) -> None:
+        """Wait until ``predicate(book)`` holds (checked now, after every applied event, goodbye and error).
+
+        Raises ``asyncio.TimeoutError`` after ``timeout`` s, the error if the book fails."""
+
+        async def wait() -> None:
+            while not predicate(self.book):
+                if self.status is Status.FAILED and self.last_error is not None:
+                    raise self.last_error
+                if self.status is Status.CLOSED:
+                    raise HorizonError(f"{self.name}: the live book was closed")
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(wait(), timeout)
+
+    async def close(self) -> None:
+        """Stop syncing this market and release its connections (idempotent)."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        if self.status is not Status.FAILED:
+            self.status = Status.CLOSED
+        self._end_streams()
+        self.horizon._forget(self)
+
+    # ---- internals -----------------------------------------------------------------------------------
+    def _end_streams(self) -> None:
+        for s in list(self._streams):
+            s._end()
+        self._changed.set()
+
+    def _spawn(self, coro: Any, what: str) -> None:
+        self._tasks.append(asyncio.create_task(self._guard(coro), name=f"stellar-ob {self.name} {what}".rstrip()))
+
+    async def _guard(self, coro: Any) -> None:
+        """Run one of this book's tasks; a bug in it fails the book loudly instead of dying unseen."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:
+            log.exception("%s: sync task failed", self.name)
+            self._fail(e)
+
+    def _fail(self, error: BaseException) -> None:
+        """A permanent failure: FAILED, surfaced, consumers ended, the book's other tasks stopped."""
+        self.status = Status.FAILED
+        self._surface(error)
+        self._end_streams()
+        self._loaded.set()
+        me = asyncio.current_task()
+        for t in self._tasks:
+            if t is not me:
+                t.cancel()
+
+    def _surface(self, error: BaseException) -> None:
+        self.last_error = error
+        self._changed.set()
+        m = self.horizon.metrics
+        if m is not None:
+            m.error(self, type(error).__name__)
+        for cb in list(self._error_callbacks):
+            try:
+                cb(self, error)
+            except Exception:  # a callback must not kill the stream
+                log.exception("%s: on_error callback raised", self.name)
+
+    def _publish(self, update: Any) -> None:
+        self.counters.updates += 1
+        for cb in self._callbacks:
+            try:
+                cb(update)
+            except Exception:
+                self.counters.callback_errors += 1
+                log.exception("%s: on_update callback raised", self.name)
+        for s in self._streams:
+            s._push(update)
+
+    def _confirm(self, applied_ns: int) -> None:
+        self.confirmed_at = time.time()
+        self.confirmed_ns = applied_ns
+
+
+class _SSEStream:
+    """One Horizon SSE stream of a live book, kept open for as long as the book lives.
+
+    ``on_data(data, received_ns, first)`` gets each data event (``first``: the first of this
+    connection); it raises :class:`_Reconnect` to drop the connection (e.g. unparseable data).
+    Page streams (``page=True``) remember the id of the last event ``on_data`` accepted and resume
+    from it; ``resume(stream)`` may choose the ``(cursor, last_event_id)`` of the next connection
+    (default: ``("now", last id)``). ``on_open(stream)`` runs on the server's hello.
+    """
+
+    def __init__(
+        self,
+        owner: _Live,
+        path: str,
+        params: dict[str, str],
+        on_data: Callable[[bytes, int, bool], None],
+        *,
+        what: str,
+        page: bool = False,
+        resume: Callable[["_SSEStream"], tuple[str, str | None]] | None = None,
+        on_open: Callable[["_SSEStream"], None] | None = None,
+    ) -> None:
+        horizon = owner.horizon
+        self.owner = owner
+        self.url = horizon.url + path
+        self.params = params
+        self.on_data = on_data
+        self.what = what
+        self.page = page
+        self.resume = resume
+        self.on_open = on_open
+        self.backoff = Backoff(horizon.backoff_base, horizon.backoff_cap)
+        self.connected_once = False
+        self.server_retry_ms: int | None = None
+        self.last_id: str | None = None  #: page streams: id of the last event applied
+        self.cursor_used: str | None = None  #: page streams: the cursor of the current connection
+        self.last_id_used: str | None = None  #: page streams: the Last-Event-ID it was opened with
+
+    async def run(self) -> None:
+        """Connect, read, reconnect (at once after a goodbye, after backoff after an error) until
+        cancelled; a permanent failure (4xx other than 429) fails the owner and returns."""
+        owner = self.owner
+        horizon = owner.horizon
+        while True:
+            delay: float | None
+            try:
+                await self._connect_once()
+                delay = 0.0  # a clean goodbye
+                self.backoff.reset()
+            except _Reconnect as r:
+                delay = r.delay
+                if r.error is not None:
+                    owner._surface(r.error)
+            except asyncio.CancelledError:
+                raise
+            except HorizonError as e:  # permanent: 4xx other than 429
+                owner._fail(e)
+                return
+            if delay is None:
+                delay = self.backoff.next()
+                if horizon.honor_server_retry and self.server_retry_ms:
+                    delay = max(delay, min(self.server_retry_ms / 1000.0, horizon.backoff_cap))
+            if delay > 0:
+                owner.status = Status.BACKING_OFF
+                await asyncio.sleep(delay)
+            elif self.server_retry_ms is not None and self.server_retry_ms <= 100:
+                await asyncio.sleep(self.server_retry_ms / 1000.0)  # Horizon's goodbye: retry: 10
+
+    async def _connect_once(self) -> None:
+        owner = self.owner
+        horizon = owner.horizon
+        counters = owner.counters
+        await horizon.budget.acquire()
+        if self.connected_once:
+            counters.reconnects += 1
+            if horizon.metrics is not None:
+                horizon.metrics.reconnect(owner)
+        self.connected_once = True
+        counters.connections += 1
+        if owner.status is not Status.LIVE:
+            owner.status = Status.CONNECTING
+        session = horizon._session_or_raise()
+        params = self.params
+        headers = {"Accept": "text/event-stream"}
+        if self.page:
+            cursor, last_id = self.resume(self) if self.resume is not None else ("now", self.last_id)
+            params = {**params, "cursor": cursor}
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id  # wins over ?cursor (horizon actions/helpers.go)
+            self.cursor_used, self.last_id_used = cursor, last_id
+        try:
+            async with session.get(self.url, params=params, headers=headers, timeout=horizon._stream_timeout) as resp:
+                horizon.budget.observe(resp.headers)
+                if resp.status == 429:
+                    wait = horizon.budget.retry_after(resp.headers)
+                    horizon.budget.block(wait)
+                    err = await _problem_error(resp, self.what)
+                    assert isinstance(err, RateLimitedError)
+                    err.retry_after = wait
+                    counters.rate_limited += 1
+                    if horizon.metrics is not None:
+                        horizon.metrics.rate_limit_wait(owner, wait)
+                    raise _Reconnect(0.0, err)  # budget.acquire() does the waiting
+                if resp.status >= 500 or resp.status in (408, 499):
+                    counters.http_errors += 1
+                    raise _Reconnect(None, await _problem_error(resp, self.what))
+                if resp.status != 200:
+                    counters.http_errors += 1
+                    raise await _problem_error(resp, self.what)
+                await self._read_stream(resp)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
+            counters.connection_errors += 1
+            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+
+    async def _read_stream(self, resp: aiohttp.ClientResponse) -> None:
+        parser = SSEParser()
+        owner = self.owner
+        counters = owner.counters
+        on_data = self.on_data
+        page = self.page
+        first = True
+        content = resp.content
+        perf = time.perf_counter_ns
+        while True:
+            chunk = await content.readany()
+            if not chunk:
+                break
+            t = perf()
+            counters.bytes_received += len(chunk)
+            for ev in parser.feed(chunk):
+                if parser.retry is not None:
+                    self.server_retry_ms = owner.server_retry_ms = parser.retry
+                kind = ev.event
+                if kind == "message":
+                    on_data(ev.data, t, first)
+                    first = False
+                    if page and ev.id is not None:
+                        self.last_id = ev.id
+                elif kind == "open":
+                    if owner.loaded:
+                        owner.status = Status.LIVE
+                    if self.on_open is not None:
+                        self.on_open(self)
+                elif kind == "close":
+                    counters.byebyes += 1
+                    owner._changed.set()
+                    return
+                elif kind == "error":
+                    counters.error_events += 1
+                    text = ev.data.decode("utf-8", "replace")
+                    if "rate limit" in text.lower():
+                        counters.rate_limited += 1
+                        err: StreamError = StreamError(f"{self.what}: Horizon stream error: {text}", status=429)
+                    else:
+                        err = StreamError(f"{self.what}: Horizon stream error: {text}")
+                    raise _Reconnect(None, err)
+        # EOF without a goodbye: the server went away (a partial event in the parser is dropped)
+        counters.connection_errors += 1
+        raise _Reconnect(None, StreamError(f"{self.what}: stream ended without a goodbye"))
+
+
+class LiveBook(_Live):
     """An :class:`~stellar_ob.OrderBook` kept current from Horizon's /order_book stream.
 
     Read it like an OrderBook (``bids()``, ``asks()``, ``best_bid()``, ``spread()``, ``len()`` ...
@@ -364,26 +723,16 @@ class LiveBook:
     def __init__(self, horizon: "Horizon", base: Any, counter: Any, depth: int) -> None:
         from stellar_ob import OrderBook
 
-        self.horizon = horizon
-        self.book = OrderBook(base, counter)
-        self.base = self.book.base
-        self.counter = self.book.counter
+        book = OrderBook(base, counter)
+        super().__init__(horizon, _market_name(book.base, book.counter), Counters())
+        self.book = book
+        self.base = book.base
+        self.counter = book.counter
         self.depth = depth
-        self.name = _market_name(self.base, self.counter)
-        self.status = Status.CONNECTING
-        self.confirmed_at: float | None = None
-        self.confirmed_ns: int | None = None
-        self.last_error: BaseException | None = None
-        self.counters = Counters()
-        self.server_retry_ms: int | None = None
-        self._callbacks: list[Callable[[BookUpdate], Any]] = []
-        self._error_callbacks: list[Callable[["LiveBook", BaseException], Any]] = []
-        self._streams: "weakref.WeakSet[_UpdateStream]" = weakref.WeakSet()
-        self._loaded = asyncio.Event()
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._backoff = Backoff(horizon.backoff_base, horizon.backoff_cap)
-        self._connected_once = False
+        params = {**self.base.horizon_params("selling"), **self.counter.horizon_params("buying"),
+                  "limit": str(depth)}
+        self._stream = _SSEStream(self, "/order_book", params, self._apply, what=self.name)
+        self._backoff = self._stream.backoff
 
     # ---- reading (delegated to the book) -------------------------------------------------------------
     def bids(self, depth: int | None = None) -> list:
@@ -415,194 +764,9 @@ class LiveBook:
     def __repr__(self) -> str:
         return f"<LiveBook {self.name} {self.status.value} levels={len(self.book)}>"
 
-    @property
-    def loaded(self) -> bool:
-        return self._loaded.is_set()
-
-    @property
-    def age(self) -> float | None:
-        """Seconds since the server last confirmed this book (None before the first event)."""
-        return None if self.confirmed_at is None else time.time() - self.confirmed_at
-
-    # ---- consuming changes ---------------------------------------------------------------------------
-    def updates(self) -> _UpdateStream:
-        """An async iterator of :class:`BookUpdate`, one slot deep: a slow consumer gets the latest
-        book and the merged diff (``update.coalesced`` says how many were merged), never a growing
-        queue. Ends when the book is closed; raises the error if the book fails."""
-        s = _UpdateStream(self)
-        self._streams.add(s)
-        return s
-
-    def on_update(self, callback: Callable[[BookUpdate], Any]) -> Callable[[], None]:
-        """Call ``callback(update)`` synchronously for every change (no coalescing). Exceptions are
-        logged and counted, never kill the stream. Returns a function that unregisters it."""
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
-
-    def on_error(self, callback: Callable[["LiveBook", BaseException], Any]) -> Callable[[], None]:
-        """Call ``callback(live, error)`` for every error surfaced (error events, parse errors,
-        rate limits, connection drops); the book keeps syncing unless it is a permanent failure."""
-        self._error_callbacks.append(callback)
-        return lambda: self._error_callbacks.remove(callback) if callback in self._error_callbacks else None
-
-    async def wait_for(self, predicate: Callable[[Any], bool], timeout: float | None = None) -> None:
-        """Wait until ``predicate(book)`` holds (checked now, after every applied event, goodbye and error).
-
-        Raises ``asyncio.TimeoutError`` after ``timeout`` s, the error if the book fails."""
-
-        async def wait() -> None:
-            while not predicate(self.book):
-                if self.status is Status.FAILED and self.last_error is not None:
-                    raise self.last_error
-                if self.status is Status.CLOSED:
-                    raise HorizonError(f"{self.name}: the live book was closed")
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(wait(), timeout)
-
-    async def close(self) -> None:
-        """Stop syncing this market and release its connection (idempotent)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-        if self.status is not Status.FAILED:
-            self.status = Status.CLOSED
-        self._end_streams()
-        self.horizon._forget(self)
-
-    def _end_streams(self) -> None:
-        for s in list(self._streams):
-            s._end()
-        self._changed.set()
-
-    # ---- the stream loop -----------------------------------------------------------------------------
+    # ---- the stream ----------------------------------------------------------------------------------
     def _start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"stellar-ob {self.name}")
-
-    def _surface(self, error: BaseException) -> None:
-        self.last_error = error
-        self._changed.set()
-        m = self.horizon.metrics
-        if m is not None:
-            m.error(self, type(error).__name__)
-        for cb in list(self._error_callbacks):
-            try:
-                cb(self, error)
-            except Exception:  # a callback must not kill the stream
-                log.exception("%s: on_error callback raised", self.name)
-
-    async def _run(self) -> None:
-        horizon = self.horizon
-        params = {**self.base.horizon_params("selling"), **self.counter.horizon_params("buying"),
-                  "limit": str(self.depth)}
-        url = horizon.url + "/order_book"
-        while True:
-            delay: float | None
-            try:
-                await self._connect_once(url, params)
-                delay = 0.0  # a clean goodbye
-            except _Reconnect as r:
-                delay = r.delay
-                if r.error is not None:
-                    self._surface(r.error)
-            except asyncio.CancelledError:
-                raise
-            except HorizonError as e:  # permanent: 4xx other than 429
-                self.status = Status.FAILED
-                self._surface(e)
-                self._end_streams()
-                self._loaded.set()
-                return
-            if delay is None:
-                delay = self._backoff.next()
-                if horizon.honor_server_retry and self.server_retry_ms:
-                    delay = max(delay, min(self.server_retry_ms / 1000.0, horizon.backoff_cap))
-            if delay > 0:
-                self.status = Status.BACKING_OFF
-                await asyncio.sleep(delay)
-            elif self.server_retry_ms is not None and self.server_retry_ms <= 100:
-                await asyncio.sleep(self.server_retry_ms / 1000.0)  # Horizon's goodbye: retry: 10
-
-    async def _connect_once(self, url: str, params: dict[str, str]) -> None:
-        horizon = self.horizon
-        await horizon.budget.acquire()
-        if self._connected_once:
-            self.counters.reconnects += 1
-            if horizon.metrics is not None:
-                horizon.metrics.reconnect(self)
-        self._connected_once = True
-        self.counters.connections += 1
-        if self.status is not Status.LIVE:
-            self.status = Status.CONNECTING
-        session = horizon._session_or_raise()
-        try:
-            async with session.get(url, params=params, headers={"Accept": "text/event-stream"},
-                                   timeout=horizon._stream_timeout) as resp:
-                horizon.budget.observe(resp.headers)
-                if resp.status == 429:
-                    wait = horizon.budget.retry_after(resp.headers)
-                    horizon.budget.block(wait)
-                    err = await _problem_error(resp, self.name)
-                    assert isinstance(err, RateLimitedError)
-                    err.retry_after = wait
-                    self.counters.rate_limited += 1
-                    if horizon.metrics is not None:
-                        horizon.metrics.rate_limit_wait(self, wait)
-                    raise _Reconnect(0.0, err)  # budget.acquire() does the waiting
-                if resp.status >= 500 or resp.status in (408, 499):
-                    self.counters.http_errors += 1
-                    raise _Reconnect(None, await _problem_error(resp, self.name))
-                if resp.status != 200:
-                    self.counters.http_errors += 1
-                    raise await _problem_error(resp, self.name)
-                await self._read_stream(resp)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
-            self.counters.connection_errors += 1
-            raise _Reconnect(None, StreamError(f"{self.name}: connection lost: {e!r}")) from None
-
-    async def _read_stream(self, resp: aiohttp.ClientResponse) -> None:
-        parser = SSEParser()
-        counters = self.counters
-        first = True
-        content = resp.content
-        perf = time.perf_counter_ns
-        while True:
-            chunk = await content.readany()
-            if not chunk:
-                break
-            t = perf()
-            counters.bytes_received += len(chunk)
-            for ev in parser.feed(chunk):
-                if parser.retry is not None:
-                    self.server_retry_ms = parser.retry
-                kind = ev.event
-                if kind == "message":
-                    self._apply(ev.data, t, first)
-                    first = False
-                elif kind == "open":
-                    if self.loaded:
-                        self.status = Status.LIVE
-                elif kind == "close":
-                    counters.byebyes += 1
-                    self._changed.set()
-                    return
-                elif kind == "error":
-                    counters.error_events += 1
-                    text = ev.data.decode("utf-8", "replace")
-                    if "rate limit" in text.lower():
-                        counters.rate_limited += 1
-                        err: StreamError = StreamError(f"{self.name}: Horizon stream error: {text}", status=429)
-                    else:
-                        err = StreamError(f"{self.name}: Horizon stream error: {text}")
-                    raise _Reconnect(None, err)
-        # EOF without a goodbye: the server went away (a partial event in the parser is dropped)
-        counters.connection_errors += 1
-        raise _Reconnect(None, StreamError(f"{self.name}: stream ended without a goodbye"))
+        self._spawn(self._stream.run(), "")
 
     def _apply(self, data: bytes, received_ns: int, resync: bool) -> None:
         try:
@@ -621,21 +785,505 @@ class LiveBook:
             self._loaded.set()
         metrics = self.horizon.metrics
         if diff:
-            self.counters.updates += 1
             update = BookUpdate(self, diff, self.book, received_ns, applied, 0, resync)
-            for cb in self._callbacks:
-                try:
-                    cb(update)
-                except Exception:
-                    self.counters.callback_errors += 1
-                    log.exception("%s: on_update callback raised", self.name)
-            for s in self._streams:
-                s._push(update)
+            self._publish(update)
             if metrics is not None:
                 metrics.update(self, update)
         elif metrics is not None:
             metrics.event(self)
         self._changed.set()
+
+
+# ---- per-offer (L3) books ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedFill:
+    """One /trades fill applied to a resting offer: ``sold`` (in what the offer sells) was taken,
+    ``remaining`` is left after core's adjustOffer (0 = the offer is gone)."""
+
+    offer_id: int
+    sold: int
+    remaining: int
+    ledger: int | None
+    trade_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """What a re-page found that no stream had reported: offers ``added`` (created since), ``removed``
+    (cancelled, or taken by fills we never saw), ``changed`` (amount or price edited), by offer id.
+    ``ledger`` is the oldest ledger the re-page's pages were answered at."""
+
+    ledger: int
+    added: tuple[int, ...] = ()
+    removed: tuple[int, ...] = ()
+    changed: tuple[int, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    @property
+    def total(self) -> int:
+        return len(self.added) + len(self.removed) + len(self.changed)
+
+    def merged(self, later: "Drift | None") -> "Drift":
+        if later is None:
+            return self
+        return Drift(later.ledger, self.added + later.added, self.removed + later.removed,
+                     self.changed + later.changed)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferBookUpdate:
+    """One change of a :class:`LiveOfferBook`: ``fills`` applied from /trades, or a re-page
+    (``repaged``; ``drift`` says what it corrected, None for the initial load). ``book`` is the
+    current OfferBook (a re-page installs a new object: read it before awaiting). Coalesced
+    updates concatenate fills and drift; ``ledger`` is the book's :attr:`LiveOfferBook.ledger`."""
+
+    live: "LiveOfferBook"
+    book: Any
+    fills: tuple[AppliedFill, ...]
+    drift: Drift | None
+    repaged: bool
+    ledger: int | None
+    received_ns: int
+    applied_ns: int
+    coalesced: int = 0
+
+    @property
+    def latency_ns(self) -> int:
+        """Bytes received -> book applied (for a re-page: the last page received -> installed), in ns."""
+        return self.applied_ns - self.received_ns
+
+    @property
+    def is_coalesced(self) -> bool:
+        return self.coalesced > 0
+
+    @property
+    def resync(self) -> bool:
+        return self.repaged
+
+    def merged(self, later: "OfferBookUpdate") -> "OfferBookUpdate":
+        drift = self.drift.merged(later.drift) if self.drift is not None else later.drift
+        return OfferBookUpdate(self.live, later.book, self.fills + later.fills, drift,
+                               self.repaged or later.repaged, later.ledger, later.received_ns,
+                               later.applied_ns, self.coalesced + later.coalesced + 1)
+
+
+def _offer_impl() -> tuple[Any, Any]:
+    """(OfferBook, LiquidityPool) of the implementation the package uses (compiled unless
+    STELLAR_OB_PURE=1 or missing)."""
+    import stellar_ob
+
+    book = getattr(stellar_ob, "OfferBook", None)
+    pool = getattr(stellar_ob, "LiquidityPool", None)
+    if book is not None and pool is not None:
+        return book, pool
+    import os
+
+    if os.environ.get("STELLAR_OB_PURE", "") in ("", "0"):
+        try:
+            from stellar_ob import _offers
+
+            return _offers.OfferBook, _offers.LiquidityPool
+        except ImportError:
+            pass
+    from stellar_ob import _offers_pure
+
+    return _offers_pure.OfferBook, _offers_pure.LiquidityPool
+
+
+def _token_ledger(token: str) -> int | None:
+    """The ledger of a /trades paging token ("<operation toid>-<index>": toid >> 32)."""
+    head = token.partition("-")[0]
+    return int(head) >> 32 if head.isdigit() else None
+
+
+def _after_ledger(ledger: int) -> int:
+    """horizon toid.AfterLedger: a cursor past every operation of ``ledger``."""
+    return (ledger << 32) | 0xFFFFFFFF
+
+
+def _is_permanent(e: BaseException) -> bool:
+    return (isinstance(e, HorizonError) and not isinstance(e, (RateLimitedError, StreamError))
+            and e.status is not None and 400 <= e.status < 500 and e.status not in (408, 429))
+
+
+class LiveOfferBook(_Live):
+    """A per-offer (L3) :class:`~stellar_ob.OfferBook` kept from /offers pages, /trades fills and
+    re-pages on every new ledger (see the module docstring for how each source is read).
+
+    Read it like an OfferBook (``offers(side, depth)``, ``best_offer(side)``, ``levels()``,
+    ``simulate()``, ``get(id)``, ``len()`` ... delegate to :attr:`book`, which a re-page replaces
+    in one step); :attr:`pool` is the pair's :class:`~stellar_ob.LiquidityPool` (None without one),
+    :meth:`quote_hop` routes a path-payment hop over both. :attr:`ledger`: every offer in the book
+    is at least as recent as this ledger. Drift each re-page corrected: :attr:`last_drift`,
+    counters ``drift_*``, :meth:`on_drift`. Status, counters, ``updates()``, callbacks, errors and
+    ``close()`` work as for :class:`LiveBook`. Created by :meth:`Horizon.watch_offers`.
+    """
+
+    def __init__(
+        self,
+        horizon: "Horizon",
+        base: Any,
+        counter: Any,
+        *,
+        page_limit: int = 200,
+        stream_limit: int = 200,
+        min_repage_interval: float = 0.0,
+    ) -> None:
+        book_cls, pool_cls = _offer_impl()
+        book = book_cls(base, counter)
+        super().__init__(horizon, _market_name(book.base, book.counter), OfferCounters())
+        self.counters: OfferCounters
+        self._book_cls = book_cls
+        self._pool_cls = pool_cls
+        self.book = book
+        self.base = book.base
+        self.counter = book.counter
+        self.pool: Any = None
+        self.ledger: int | None = None
+        self.latest_ledger: int | None = None  #: newest ledger seen (/ledgers, Latest-Ledger headers)
+        self.last_drift: Drift | None = None
+        self.page_limit = page_limit
+        self.stream_limit = stream_limit
+        self.min_repage_interval = min_repage_interval
+        self._stamps: dict[int, int] = {}  # offer id -> Latest-Ledger of the page it came from
+        self._buffer: list[tuple[int | None, int, int, str | None]] | None = None  # fills during a re-page
+        self._repage_wanted = asyncio.Event()
+        self._repage_forced = False
+        self._trades_open = asyncio.Event()
+        self._gaps = 0  # trades connections opened at cursor=now (fills before them unseen)
+        self._last_repage = 0.0
+        self._drift_callbacks: list[Callable[["LiveOfferBook", Drift], Any]] = []
+        self._pools_supported = True
+        pair = {**self.base.horizon_params("base"), **self.counter.horizon_params("counter")}
+        self._trades = _SSEStream(self, "/trades", {**pair, "limit": str(stream_limit)}, self._on_trade,
+                                  what=f"{self.name} /trades", page=True, resume=self._trades_resume,
+                                  on_open=self._trades_opened)
+        self._ledgers = _SSEStream(self, "/ledgers", {"limit": str(stream_limit)}, self._on_ledger,
+                                   what=f"{self.name} /ledgers", page=True, resume=self._ledgers_resume)
+
+    # ---- reading (delegated to the book) -------------------------------------------------------------
+    def offers(self, side: str, depth: int | None = None) -> list:
+        return self.book.offers(side, depth)
+
+    def best_offer(self, side: str) -> Any:
+        return self.book.best_offer(side)
+
+    def __len__(self) -> int:
+        return len(self.book)
+
+    def __contains__(self, offer_id: object) -> bool:
+        return offer_id in self.book
+
+    def __getattr__(self, name: str) -> Any:  # everything else an OfferBook has
+        if name == "book":
+            raise AttributeError(name)
+        return getattr(self.book, name)
+
+    def __repr__(self) -> str:
+        return f"<LiveOfferBook {self.name} {self.status.value} offers={len(self.book)} ledger={self.ledger}>"
+
+    def quote_hop(self, kind: str, amount: int, **kwargs: Any) -> Any:
+        """``quote_hop`` over this book and its pool, as core routes a path-payment hop (same
+        arguments as :func:`stellar_ob.quote_hop` after ``book, pool``)."""
+        import sys
+
+        return sys.modules[type(self.book).__module__].quote_hop(self.book, self.pool, kind, amount, **kwargs)
+
+    def on_drift(self, callback: Callable[["LiveOfferBook", Drift], Any]) -> Callable[[], None]:
+        """Call ``callback(live, drift)`` after every re-page that corrected something. Exceptions are
+        logged and counted (``callback_errors``). Returns a function that unregisters it."""
+        self._drift_callbacks.append(callback)
+        return lambda: self._drift_callbacks.remove(callback) if callback in self._drift_callbacks else None
+
+    def request_repage(self) -> None:
+        """Re-page now, not only at the next ledger (coalesced with one in progress)."""
+        self._repage_forced = True
+        self._repage_wanted.set()
+
+    # ---- the tasks -----------------------------------------------------------------------------------
+    def _start(self) -> None:
+        self._spawn(self._trades.run(), "/trades")
+        self._spawn(self._ledgers.run(), "/ledgers")
+        self._spawn(self._repager(), "re-page")
+
+    def _trades_resume(self, stream: _SSEStream) -> tuple[str, str | None]:
+        """Where the next /trades connection starts: fills after the oldest page of the book matter,
+        earlier ones are in the pages already. Before a book exists: ``now`` (a gap, see _gaps)."""
+        last = stream.last_id
+        if self.ledger is None:
+            return ("now", last)
+        after = _after_ledger(self.ledger)
+        if last is not None:
+            head = last.partition("-")[0]
+            if head.isdigit() and int(head) > after:
+                return (str(after), last)
+        return (str(after), None)  # horizon: a one-number cursor skips all of that operation id
+
+    def _ledgers_resume(self, stream: _SSEStream) -> tuple[str, str | None]:
+        """Where the next /ledgers connection starts: after the last ledger event, or after the
+        book's ledger when no event came yet (``now`` would skip ledgers closed while we were away)."""
+        if stream.last_id is not None or self.ledger is None:
+            return ("now", stream.last_id)
+        return (str(self.ledger << 32), None)  # a ledger's paging token is its toid: sequence << 32
+
+    def _trades_opened(self, stream: _SSEStream) -> None:
+        if stream.cursor_used == "now" and stream.last_id_used is None:
+            self._gaps += 1
+        self._trades_open.set()
+
+    def _on_trade(self, data: bytes, received_ns: int, first: bool) -> None:
+        c = self.counters
+        try:
+            rec = json.loads(data)
+            token = rec.get("paging_token") or rec.get("id")
+            ledger = _token_ledger(token) if isinstance(token, str) else None
+            if rec.get("trade_type") == "liquidity_pool":
+                oid = None
+                sold = 0
+            else:
+                base_is_seller = rec["base_is_seller"]
+                if not isinstance(base_is_seller, bool):
+                    raise ValueError("base_is_seller is not a boolean")
+                raw = rec.get("base_offer_id" if base_is_seller else "counter_offer_id")
+                oid = int(raw) if raw not in (None, "") else None
+                sold = parse_amount(rec["base_amount" if base_is_seller else "counter_amount"])
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            c.parse_errors += 1
+            raise _Reconnect(None, ParseError(f"{self.name}: not a Horizon trade: {e}")) from None
+        applied = time.perf_counter_ns()
+        c.events += 1
+        c.trades += 1
+        self._confirm(applied)
+        self._trades.backoff.reset()
+        if oid is None:
+            c.pool_trades += 1
+        else:
+            if self._buffer is not None:
+                self._buffer.append((ledger, oid, sold, token))
+            fill = self._fill(self.book, self._stamps, ledger, oid, sold, token, c)
+            if fill is not None:
+                c.fills += 1
+                update = OfferBookUpdate(self, self.book, (fill,), None, False, self.ledger, received_ns, applied)
+                self._publish(update)
+        metrics = self.horizon.metrics
+        if metrics is not None:
+            metrics.event(self)
+        self._changed.set()
+
+    @staticmethod
+    def _fill(book: Any, stamps: dict[int, int], ledger: int | None, oid: int, sold: int, token: str | None,
+              c: OfferCounters | None) -> AppliedFill | None:
+        stamp = stamps.get(oid)
+        if stamp is None or oid not in book:
+            if c is not None:
+                c.fills_unknown += 1
+            return None
+        if ledger is not None and ledger <= stamp:
+            if c is not None:
+                c.fills_in_page += 1
+            return None
+        if sold <= 0:
+            return None
+        have = book.get(oid).amount
+        if sold > have:  # the book's amount is stale (edited since its page): the next re-page fixes it
+            if c is not None:
+                c.fills_clamped += 1
+            sold = have
+        left = book.apply_fill(oid, sold)
+        return AppliedFill(oid, sold, left, ledger, token)
+
+    def _on_ledger(self, data: bytes, received_ns: int, first: bool) -> None:
+        c = self.counters
+        try:
+            seq = int(json.loads(data)["sequence"])
+        except (ValueError, KeyError, TypeError) as e:
+            c.parse_errors += 1
+            raise _Reconnect(None, ParseError(f"{self.name}: not a Horizon ledger: {e}")) from None
+        c.events += 1
+        c.ledgers += 1
+        self._confirm(time.perf_counter_ns())
+        self._ledgers.backoff.reset()
+        if self.latest_ledger is None or seq > self.latest_ledger:
+            self.latest_ledger = seq
+        if self.ledger is None or seq > self.ledger:
+            if self._repage_wanted.is_set():
+                c.repages_coalesced += 1
+            self._repage_wanted.set()
+        self._changed.set()
+
+    async def _repager(self) -> None:
+        """Re-page whenever asked (by a ledger or a trades gap), one at a time; the first is the load."""
+        horizon = self.horizon
+        backoff = Backoff(horizon.backoff_base, horizon.backoff_cap)
+        await self._trades_open.wait()  # cursor=now is resolved: every later fill will stream
+        force = True
+        while True:
+            if not force:
+                await self._repage_wanted.wait()
+            self._repage_wanted.clear()
+            force, self._repage_forced = force or self._repage_forced, False
+            if not force and self.ledger is not None and (self.latest_ledger or 0) <= self.ledger:
+                self.counters.repages_coalesced += 1
+                continue  # that ledger is in the book already
+            force = False
+            if self.min_repage_interval and self._last_repage:
+                wait = self._last_repage + self.min_repage_interval - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            gaps = self._gaps
+            try:
+                await self._repage()
+            except asyncio.CancelledError:
+                raise
+            except (StellarOBError, ValueError, KeyError, TypeError) as e:
+                if _is_permanent(e) and not self.loaded:
+                    self._fail(e)
+                    return
+                self.counters.repage_errors += 1
+                err = e if isinstance(e, StellarOBError) else ParseError(f"{self.name}: bad /offers page: {e!r}")
+                self._surface(err)
+                self.status = Status.BACKING_OFF
+                await asyncio.sleep(backoff.next())
+                force = True
+                continue
+            backoff.reset()
+            self._last_repage = time.monotonic()
+            if self._gaps != gaps:
+                force = True  # the trades stream restarted at "now" meanwhile: fills may be missing
+
+    async def _page_side(self, selling: Any, buying: Any) -> list[tuple[int, list]]:
+        """Every offer selling ``selling`` for ``buying``: [(Latest-Ledger, records)] page by page."""
+        params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
+                  "limit": str(self.page_limit), "order": "asc"}
+        pages: list[tuple[int, list]] = []
+        while True:
+            body, headers = await self.horizon.get_json("/offers", params, on_error=self._rest_error)
+            self.counters.pages += 1
+            doc = json.loads(body)
+            records = doc["_embedded"]["records"]
+            if not isinstance(records, list):
+                raise ParseError(f"{self.name}: /offers records is not a list")
+            ll = headers.get("Latest-Ledger")
+            ledger = int(ll) if ll and ll.isdigit() else (self.latest_ledger or 0)
+            if self.latest_ledger is None or ledger > self.latest_ledger:
+                self.latest_ledger = ledger
+            pages.append((ledger, records))
+            if len(records) < self.page_limit:
+                return pages
+            params = {**params, "cursor": str(records[-1]["paging_token"])}
+
+    async def _fetch_pool(self) -> Any:
+        """The pair's constant-product pool from /liquidity_pools?reserves=A,B (None if there is none)."""
+        from stellar_ob.assets import Asset
+
+        try:
+            body, _ = await self.horizon.get_json(
+                "/liquidity_pools", {"reserves": f"{self.base},{self.counter}", "limit": "10"},
+                on_error=self._rest_error)
+        except HorizonError as e:
+            if _is_permanent(e):  # a Horizon without the endpoint: no pools, do not ask again
+                self._pools_supported = False
+                self._surface(e)
+                return None
+            raise
+        for rec in json.loads(body)["_embedded"]["records"]:
+            if rec.get("type", "constant_product") != "constant_product":
+                continue
+            reserves = {}
+            for r in rec["reserves"]:
+                reserves[Asset.parse(r["asset"])] = parse_amount(r["amount"])
+            if self.base in reserves and self.counter in reserves and len(reserves) == 2:
+                return self._pool_cls(reserves[self.base], reserves[self.counter], int(rec.get("fee_bp", 30)))
+        return None
+
+    def _rest_error(self, error: HorizonError) -> None:
+        """get_json failed one attempt (it retries): count and surface it like a stream error."""
+        c = self.counters
+        if isinstance(error, RateLimitedError):
+            c.rate_limited += 1
+            m = self.horizon.metrics
+            if m is not None:
+                m.rate_limit_wait(self, error.retry_after)
+        elif error.status is None:
+            c.connection_errors += 1
+        else:
+            c.http_errors += 1
+        self._surface(error)
+
+    async def _repage(self) -> None:
+        c = self.counters
+        self._buffer = []  # fills arriving while we page: replayed onto the new book
+        try:
+            pages = await self._page_side(self.base, self.counter)
+            pages += await self._page_side(self.counter, self.base)
+            pool = await self._fetch_pool() if self._pools_supported else None
+            received = time.perf_counter_ns()
+            # From here on nothing awaits: no fill can slip between the pages and the install.
+            new = self._book_cls(self.base, self.counter)
+            stamps: dict[int, int] = {}
+            for ledger, records in pages:
+                new.load_horizon_offers(records)
+                for r in records:
+                    stamps[int(r["id"])] = ledger
+            buffered = self._buffer
+        finally:
+            self._buffer = None
+        for ledger, oid, sold, token in buffered:
+            self._fill(new, stamps, ledger, oid, sold, token, None)
+        ledgers = [ledger for ledger, _ in pages]
+        floor, top = min(ledgers), max(ledgers)
+        if floor != top:  # the market moved while we paged: offers are right per page, not as one
+            c.split_snapshots += 1
+            self._repage_wanted.set()
+        drift = _drift(self.book, new, floor) if self.loaded else None
+        old_pool = self.pool
+        pool_moved = (pool is None) != (old_pool is None) or (
+            pool is not None and (pool.reserve_a, pool.reserve_b) != (old_pool.reserve_a, old_pool.reserve_b))
+        self.book = new
+        self._stamps = stamps
+        self.ledger = floor
+        self.pool = pool
+        applied = time.perf_counter_ns()
+        self._confirm(applied)
+        c.repages += 1
+        self.status = Status.LIVE
+        if drift is not None:
+            c.drift_added += len(drift.added)
+            c.drift_removed += len(drift.removed)
+            c.drift_changed += len(drift.changed)
+            self.last_drift = drift
+        first = not self._loaded.is_set()
+        self._loaded.set()
+        if first or drift or pool_moved:  # an unchanged re-page is not an update
+            self._publish(OfferBookUpdate(self, new, (), drift, True, floor, received, applied))
+        metrics = self.horizon.metrics
+        if metrics is not None and hasattr(metrics, "offer_book"):
+            metrics.offer_book(self, drift)
+        if drift:
+            for cb in list(self._drift_callbacks):
+                try:
+                    cb(self, drift)
+                except Exception:
+                    c.callback_errors += 1
+                    log.exception("%s: on_drift callback raised", self.name)
+        self._changed.set()
+
+
+def _offer_state(book: Any) -> dict[int, tuple]:
+    return {o.offer_id: (o.side, o.n, o.d, o.amount) for side in ("bid", "ask") for o in book.offers(side)}
+
+
+def _drift(old: Any, new: Any, ledger: int) -> Drift:
+    """The offers ``new`` adds, removes and changes relative to ``old`` (O(n))."""
+    a, b = _offer_state(old), _offer_state(new)
+    added = tuple(sorted(k for k in b if k not in a))
+    removed = tuple(sorted(k for k in a if k not in b))
+    changed = tuple(sorted(k for k, v in b.items() if k in a and a[k] != v))
+    return Drift(ledger, added, removed, changed)
 
 
 class Horizon:
@@ -683,7 +1331,7 @@ class Horizon:
             metrics = SyncMetrics()
         self.metrics = metrics
         self.books: list[LiveBook] = []
-        self.offer_books: list["LiveOfferBook"] = []
+        self.offer_books: list[LiveOfferBook] = []
         self._stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=idle_timeout
         )
@@ -732,6 +1380,44 @@ class Horizon:
         if on_update is not None:
             live.on_update(on_update)
         self.books.append(live)
+        return await self._load(live, load_timeout)
+
+    async def watch_offers(
+        self,
+        base: Any,
+        counter: Any,
+        *,
+        on_update: Callable[[OfferBookUpdate], Any] | None = None,
+        on_drift: Callable[[LiveOfferBook, Drift], Any] | None = None,
+        load_timeout: float | None = 30.0,
+        page_limit: int = 200,
+        stream_limit: int = 200,
+        min_repage_interval: float = 0.0,
+    ) -> LiveOfferBook:
+        """Start a per-offer (L3) book of a market and return its :class:`LiveOfferBook` once loaded.
+
+        It pages /offers in both directions (``page_limit`` a page, Horizon's maximum 200), applies
+        the /trades fills in between and re-pages on every new ledger of the /ledgers stream (at
+        most every ``min_repage_interval`` s: each re-page costs two or more /offers pages and a
+        /liquidity_pools read against Horizon's rate limit). ``stream_limit``: events per stream
+        connection (Horizon closes a page stream after ``limit``, at most 200). Assets and errors
+        as for :meth:`watch`.
+        """
+        if not 1 <= page_limit <= 200:
+            raise ValueError(f"page_limit must be 1..200 (Horizon's /offers maximum), got {page_limit}")
+        if not 1 <= stream_limit <= 200:
+            raise ValueError(f"stream_limit must be 1..200 (Horizon's maximum), got {stream_limit}")
+        self._session_or_raise()
+        live = LiveOfferBook(self, base, counter, page_limit=page_limit, stream_limit=stream_limit,
+                             min_repage_interval=min_repage_interval)
+        if on_update is not None:
+            live.on_update(on_update)
+        if on_drift is not None:
+            live.on_drift(on_drift)
+        self.offer_books.append(live)
+        return await self._load(live, load_timeout)
+
+    async def _load(self, live: Any, load_timeout: float | None) -> Any:
         if self.metrics is not None:
             self.metrics.watch(live)
         live._start()
@@ -764,7 +1450,7 @@ class Horizon:
         for lst in (self.books, self.offer_books):
             if live in lst:
                 lst.remove(live)
-        if self.metrics is not None and isinstance(live, LiveBook):
+        if self.metrics is not None:
             self.metrics.unwatch(live)
 
     async def close(self) -> None:
@@ -777,9 +1463,17 @@ class Horizon:
         self._session = None
 
     # ---- REST ------------------------------------------------------------------------------------------
-    async def get_json(self, path: str, params: Mapping[str, str] | None = None, *, retries: int = 5) -> tuple[bytes, Mapping[str, str]]:
+    async def get_json(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        retries: int = 5,
+        on_error: Callable[[HorizonError], Any] | None = None,
+    ) -> tuple[bytes, Mapping[str, str]]:
         """GET a REST resource: the body bytes and headers. Honours the rate budget; retries 429 /
-        5xx / connection errors ``retries`` times with backoff; raises :class:`HorizonError`."""
+        5xx / connection errors ``retries`` times with backoff (``on_error(error)`` hears of each
+        failed attempt); raises :class:`HorizonError`."""
         session = self._session_or_raise()
         backoff = Backoff(self.backoff_base, self.backoff_cap)
         url = path if path.startswith("http") else self.url + path
@@ -799,12 +1493,16 @@ class Horizon:
                         err.retry_after = wait
                         self.budget.block(wait)
                         last = err
+                        if on_error is not None:
+                            on_error(err)
                         continue
-                    if resp.status < 500:
+                    if resp.status < 500 and resp.status != 408:
                         raise err
                     last = err
             except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
                 last = HorizonError(f"cannot reach Horizon at {self.url}: {e}")
+            if on_error is not None:
+                on_error(last)
             await asyncio.sleep(backoff.next())
         assert last is not None
         raise last
@@ -820,12 +1518,3 @@ class Horizon:
         book.apply_horizon(body)
         ll = headers.get("Latest-Ledger")
         return Snapshot(book, int(ll) if ll and ll.isdigit() else None, time.time())
-
-    async def watch_offers(self, base: Any, counter: Any, **kwargs: Any) -> "LiveOfferBook":
-        """Keep a per-offer (L3) book of a market (pages /offers, applies /trades fills, re-pages on
-        /ledgers boundaries). Not implemented yet: raises NotImplementedError."""
-        raise NotImplementedError("L3 sync (watch_offers) is not implemented yet; use watch() for the L2 book")
-
-
-class LiveOfferBook:
-    """Placeholder for the L3 watcher (see :meth:`Horizon.watch_offers`)."""
