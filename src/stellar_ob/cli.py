@@ -2,7 +2,7 @@
 
 ::
 
-    stellar-ob demo [--markets N] [--duration S]     # offline: local Horizon + simulated market
+    stellar-ob demo [--markets N] [--duration S] [--l3]   # offline: local Horizon + simulated market
     stellar-ob watch XLM USDC:GA5Z... [--horizon URL] [--depth N] [--l3]
     stellar-ob snapshot XLM USDC:GA5Z... [--format json|csv]
     stellar-ob serve [--port P] [--markets N] [--ledger-interval S]
@@ -70,12 +70,60 @@ def _fmt_amount(stroops: int) -> str:
     return format_amount(stroops)
 
 
+def _short(asset: Any) -> str:
+    return "XLM" if asset.issuer is None else asset.code
+
+
+def _price7(n: int, d: int) -> str:
+    """n/d to 7 decimals, rounded half up, exactly (no float)."""
+    q = (n * 20_000_000 + d) // (2 * d)
+    return f"{q // 10_000_000}.{q % 10_000_000:07d}"
+
+
+def _errors(c: Any) -> int:
+    return c.error_events + c.parse_errors + c.connection_errors
+
+
+def _render_offers(out: io.StringIO, live: Any, rows: int) -> None:
+    """One per-offer (L3) book: top offers a side (id, amount in what it sells, price in counter
+    per base), the pool, fills, re-pages and the drift they corrected."""
+    c = live.counters
+    age = live.age
+    out.write(
+        f"\n{live.name:<14} {str(live.status):<12} offers {len(live):>5}  ledger {live.ledger or '-':>9}  "
+        f"fills {c.fills:>5}  repages {c.repages:>4}  drift +{c.drift_added} -{c.drift_removed} ~{c.drift_changed}  "
+        f"reconnects {c.reconnects:>3}  errors {_errors(c):>3}  "
+        f"confirmed {age if age is not None else float('nan'):5.1f} s ago\n"
+    )
+    base, counter = _short(live.base), _short(live.counter)
+    pool = live.pool
+    if pool is not None:
+        out.write(f"pool {_fmt_amount(pool.reserve_a)} {base} + {_fmt_amount(pool.reserve_b)} {counter}"
+                  f"  fee {pool.fee_bp} bp\n")
+    else:
+        out.write("pool none\n")
+    bids, asks = live.offers("bid", rows), live.offers("ask", rows)
+    out.write(f"{'bid id':>20} {'bid amount ' + counter:>20} {'price':>14} | {'price':<14} "
+              f"{'ask amount ' + base:<20} {'ask id':<20}\n")
+    for i in range(rows):
+        b = bids[i] if i < len(bids) else None
+        a = asks[i] if i < len(asks) else None
+        out.write(
+            f"{b.offer_id if b else '':>20} {_fmt_amount(b.amount) if b else '':>20} "
+            f"{_price7(b.d, b.n) if b else '':>14} | {_price7(a.n, a.d) if a else '':<14} "
+            f"{_fmt_amount(a.amount) if a else '':<20} {a.offer_id if a else '':<20}\n"
+        )
+
+
 def _render(lives: Sequence[Any], stats: _Stats, levels: int, title: str, elapsed: float) -> str:
     out = io.StringIO()
     p50, p99 = stats.pct(0.5), stats.pct(0.99)
     lat = f"p50 {p50:,.0f} us  p99 {p99:,.0f} us" if p50 is not None else "p50 -  p99 -"
     out.write(f"{title}   {elapsed:6.1f} s   updates/s {stats.rate():7.1f}   latency {lat}\n")
     for live in lives[:4]:
+        if hasattr(live, "pool"):  # a per-offer (L3) book
+            _render_offers(out, live, levels)
+            continue
         c = live.counters
         age = live.age
         out.write(
@@ -111,6 +159,14 @@ def _summary(lives: Sequence[Any], stats: _Stats, elapsed: float) -> str:
         f"updates/s {stats.count / max(elapsed, 1e-9):.1f}  latency (received -> applied) "
         + (f"p50 {p50:,.0f} us  p99 {p99:,.0f} us" if p50 is not None else "n/a"),
     ]
+    l3 = [l for l in lives if hasattr(l, "pool")]
+    if l3:
+        cs = [l.counters for l in l3]
+        lines.append(
+            f"offers {sum(len(l) for l in l3)}  fills {sum(c.fills for c in cs)}  repages {sum(c.repages for c in cs)}  "
+            f"drift corrected +{sum(c.drift_added for c in cs)} -{sum(c.drift_removed for c in cs)} "
+            f"~{sum(c.drift_changed for c in cs)}"
+        )
     return "\n".join(lines)
 
 
@@ -161,7 +217,11 @@ async def _demo(args: argparse.Namespace) -> int:
     async with LocalHorizon(markets=args.markets, seed=args.seed, ledger_interval=args.ledger_interval,
                             levels=args.levels) as server:
         async with Horizon(server.url) as horizon:
-            lives = await asyncio.gather(*(horizon.watch(b, c, depth=args.depth) for b, c in server.market_assets()))
+            if args.l3:
+                lives = await asyncio.gather(*(horizon.watch_offers(b, c) for b, c in server.market_assets()))
+            else:
+                lives = await asyncio.gather(*(horizon.watch(b, c, depth=args.depth)
+                                               for b, c in server.market_assets()))
             title = f"stellar-ob demo  local Horizon {server.url}  ledger every {args.ledger_interval:g} s"
             stats = await _view(list(lives), duration=args.duration, levels=args.rows, title=title,
                                 interactive=_interactive(args), stop=stop)
@@ -176,8 +236,7 @@ async def _watch(args: argparse.Namespace) -> int:
     _install_stop(stop)
     async with Horizon(args.horizon) as horizon:
         if args.l3:
-            live = await horizon.watch_offers(args.base, args.counter)
-            view = [live]
+            view = [await horizon.watch_offers(args.base, args.counter, load_timeout=args.timeout)]
         else:
             view = [await horizon.watch(args.base, args.counter, depth=args.depth, load_timeout=args.timeout)]
         title = f"stellar-ob watch  {args.horizon}"
@@ -241,6 +300,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--rows", type=int, default=8, help="levels shown a side")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--plain", action="store_true", help="no screen redraw (also when not a terminal)")
+    d.add_argument("--l3", action="store_true", help="per-offer books (pages /offers, applies /trades)")
 
     for name, helptext in (("watch", "live view of a market on any Horizon"),
                            ("snapshot", "print one REST snapshot of a book")):
@@ -250,7 +310,8 @@ def _parser() -> argparse.ArgumentParser:
         w.add_argument("--horizon", default=os.environ.get("STELLAR_OB_HORIZON", "https://horizon.stellar.org"))
         w.add_argument("--depth", type=int, default=200 if name == "snapshot" else 20)
         if name == "watch":
-            w.add_argument("--l3", action="store_true", help="per-offer book (pages /offers, applies /trades)")
+            w.add_argument("--l3", action="store_true",
+                           help="per-offer book: pages /offers, applies /trades fills, re-pages every ledger")
             w.add_argument("--duration", type=float, default=None)
             w.add_argument("--rows", type=int, default=10)
             w.add_argument("--timeout", type=float, default=20.0, help="seconds to load the book")
