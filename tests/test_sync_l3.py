@@ -147,13 +147,16 @@ async def test_fills_alone_explain_a_trades_only_ledger(server, offer_impl):
         fills0, drift0 = live.counters.fills, (live.counters.drift_added, live.counters.drift_removed,
                                                live.counters.drift_changed)
         made = 0
+        pool0 = live.counters.pool_trades_applied
         for _ in range(4):
             made += server.market.take(pair)
-            server.close_ledger(pairs=[])  # no maker acts: only the trades change the book
+            server.market.swap(pair)
+            server.close_ledger(pairs=[])  # no maker acts: only the trades change the book and pool
             await settle(server, live)
         assert made > 0
         assert live.counters.fills - fills0 == made
         assert (live.counters.drift_added, live.counters.drift_removed, live.counters.drift_changed) == drift0
+        assert live.counters.pool_trades_applied - pool0 == 4 and live.counters.pool_drift == 0
         fills = [f for u in seen for f in u.fills]
         assert len(fills) == made and all(isinstance(f, AppliedFill) and f.sold > 0 for f in fills)
         tokens = {t["paging_token"] for t in server.market.trades}
@@ -170,8 +173,10 @@ async def test_drift_is_detected_and_corrected_at_the_next_ledger(server):
         pair = server.market.pair(base, counter)
         asks = sorted(o.offer_id for o in pair.offers.values() if o.side == "ask")
         bids = sorted(o.offer_id for o in pair.offers.values() if o.side == "bid")
-        c0 = (live.counters.drift_added, live.counters.drift_removed, live.counters.drift_changed)
+        c0 = (live.counters.drift_added, live.counters.drift_removed, live.counters.drift_changed,
+              live.counters.pool_drift)
         cancelled, changed = asks[0], bids[-1]
+        server.market.deposit(pair, 10_000_000, 20_000_000)
         server.market.cancel_offer(pair, cancelled)
         server.market.change_offer(pair, changed, pair.offers[changed].amount + 10_000_000)
         added = server.market.place_offer(pair, "ask", 3)
@@ -181,10 +186,10 @@ async def test_drift_is_detected_and_corrected_at_the_next_ledger(server):
         assert cancelled not in live and added in live and live.get(changed).amount == pair.offers[changed].amount
         assert drifts == [live.last_drift]
         d = drifts[0]
-        assert (d.added, d.removed, d.changed) == ((added,), (cancelled,), (changed,))
+        assert (d.added, d.removed, d.changed, d.pool) == ((added,), (cancelled,), (changed,), True)
         assert d.ledger == server.market.ledger and d.total == 3 and bool(d)
         c = live.counters
-        assert (c.drift_added, c.drift_removed, c.drift_changed) == (c0[0] + 1, c0[1] + 1, c0[2] + 1)
+        assert (c.drift_added, c.drift_removed, c.drift_changed, c.pool_drift) == tuple(x + 1 for x in c0)
 
 
 async def test_reversed_pair(server):

@@ -13,7 +13,8 @@ Every series is labelled by ``market`` (e.g. ``XLM/USD``; the full assets are in
 - ``stellar_ob_book_age_seconds`` (since the server last confirmed the book; computed at scrape)
 - ``stellar_ob_levels{side}``
 - per-offer (L3) books: ``stellar_ob_offers{side}``, ``stellar_ob_repages_total``,
-  ``stellar_ob_drift_total{kind}`` (offers a re-page added, removed or changed)
+  ``stellar_ob_drift_total{kind}`` (offers a re-page added, removed or changed; "pool" when the
+  pool's reserves differed from what its trades said)
 """
 
 from __future__ import annotations
@@ -102,3 +103,5 @@ class SyncMetrics:
             for kind, ids in (("added", drift.added), ("removed", drift.removed), ("changed", drift.changed)):
                 if ids:
                     self.drift.labels(name, kind).inc(len(ids))
+            if drift.pool:
+                self.drift.labels(name, "pool").inc()

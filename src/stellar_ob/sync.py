@@ -49,8 +49,9 @@ pair (``cursor=now``, then      else ``counter_offer_id``, amount it sold) is ap
                                 book the fills kept: offers added, removed, changed are *drift*
                                 (creations, cancels, edits no stream reports), counted and passed
                                 to ``on_drift``; then it replaces the book in one step
-GET /liquidity_pools            the pair's constant-product pool, read with every re-page
-(``reserves=A,B``)
+GET /liquidity_pools            the pair's constant-product pool, read with every re-page; the
+(``reserves=A,B``)              /trades pool trades after that read move its reserves in between
+                                (deposits and withdrawals trade nothing: pool drift)
 ==============================  ==================================================================
 
 Both streams and every REST request share the client's rate budget, backoff and error handling
@@ -151,7 +152,9 @@ class OfferCounters(Counters):
     fills_unknown: int = 0  #: fills of offers the book does not hold (created since its page)
     fills_in_page: int = 0  #: fills already in the offer's page (trade ledger <= page ledger)
     fills_clamped: int = 0  #: fills larger than the offer's amount in the book (a stale amount)
-    pool_trades: int = 0  #: liquidity-pool trades (no offer to fill)
+    pool_trades: int = 0  #: liquidity-pool trades received (no offer to fill)
+    pool_trades_applied: int = 0  #: of those, applied to the pool's reserves (newer than its read)
+    pool_drift: int = 0  #: re-pages that found the pool's reserves other than its trades said
     ledgers: int = 0  #: /ledgers events received
     repages: int = 0  #: re-pages installed, the initial load included
     repages_coalesced: int = 0  #: ledgers that did not get a re-page of their own
@@ -819,9 +822,10 @@ class Drift:
     added: tuple[int, ...] = ()
     removed: tuple[int, ...] = ()
     changed: tuple[int, ...] = ()
+    pool: bool = False  #: the pool's reserves differed (deposits and withdrawals make no trade)
 
     def __bool__(self) -> bool:
-        return bool(self.added or self.removed or self.changed)
+        return bool(self.added or self.removed or self.changed or self.pool)
 
     @property
     def total(self) -> int:
@@ -831,15 +835,16 @@ class Drift:
         if later is None:
             return self
         return Drift(later.ledger, self.added + later.added, self.removed + later.removed,
-                     self.changed + later.changed)
+                     self.changed + later.changed, self.pool or later.pool)
 
 
 @dataclass(frozen=True, slots=True)
 class OfferBookUpdate:
-    """One change of a :class:`LiveOfferBook`: ``fills`` applied from /trades, or a re-page
-    (``repaged``; ``drift`` says what it corrected, None for the initial load). ``book`` is the
-    current OfferBook (a re-page installs a new object: read it before awaiting). Coalesced
-    updates concatenate fills and drift; ``ledger`` is the book's :attr:`LiveOfferBook.ledger`."""
+    """One change of a :class:`LiveOfferBook`: ``fills`` applied from /trades, a pool trade
+    (``pool_changed``; read :attr:`LiveOfferBook.pool`), or a re-page (``repaged``; ``drift`` says
+    what it corrected, None for the initial load). ``book`` is the current OfferBook (a re-page
+    installs a new object: read it before awaiting). Coalesced updates concatenate fills and drift;
+    ``ledger`` is the book's :attr:`LiveOfferBook.ledger`."""
 
     live: "LiveOfferBook"
     book: Any
@@ -850,6 +855,7 @@ class OfferBookUpdate:
     received_ns: int
     applied_ns: int
     coalesced: int = 0
+    pool_changed: bool = False
 
     @property
     def latency_ns(self) -> int:
@@ -868,7 +874,8 @@ class OfferBookUpdate:
         drift = self.drift.merged(later.drift) if self.drift is not None else later.drift
         return OfferBookUpdate(self.live, later.book, self.fills + later.fills, drift,
                                self.repaged or later.repaged, later.ledger, later.received_ns,
-                               later.applied_ns, self.coalesced + later.coalesced + 1)
+                               later.applied_ns, self.coalesced + later.coalesced + 1,
+                               self.pool_changed or later.pool_changed)
 
 
 def _offer_impl() -> tuple[Any, Any]:
@@ -943,6 +950,8 @@ class LiveOfferBook(_Live):
         self.base = book.base
         self.counter = book.counter
         self.pool: Any = None
+        self.pool_id: str | None = None
+        self._pool_stamp = 0  # Latest-Ledger of the pool's read: its trades after it are applied
         self.ledger: int | None = None
         self.latest_ledger: int | None = None  #: newest ledger seen (/ledgers, Latest-Ledger headers)
         self.last_drift: Drift | None = None
@@ -951,6 +960,8 @@ class LiveOfferBook(_Live):
         self.min_repage_interval = min_repage_interval
         self._stamps: dict[int, int] = {}  # offer id -> Latest-Ledger of the page it came from
         self._buffer: list[tuple[int | None, int, int, str | None]] | None = None  # fills during a re-page
+        self._pool_buffer: list[tuple[int | None, str, int, int]] | None = None  # pool trades during a re-page
+        self._base_json = self.base.to_horizon_json()
         self._repage_wanted = asyncio.Event()
         self._repage_forced = False
         self._trades_open = asyncio.Event()
@@ -1044,7 +1055,9 @@ class LiveOfferBook(_Live):
             if rec.get("trade_type") == "liquidity_pool":
                 oid = None
                 sold = 0
+                swap = self._parse_swap(rec)
             else:
+                swap = None
                 base_is_seller = rec["base_is_seller"]
                 if not isinstance(base_is_seller, bool):
                     raise ValueError("base_is_seller is not a boolean")
@@ -1061,6 +1074,13 @@ class LiveOfferBook(_Live):
         self._trades.backoff.reset()
         if oid is None:
             c.pool_trades += 1
+            if swap is not None:
+                if self._pool_buffer is not None:
+                    self._pool_buffer.append((ledger, *swap))
+                if self._swap(self.pool, self.pool_id, self._pool_stamp, ledger, *swap):
+                    c.pool_trades_applied += 1
+                    self._publish(OfferBookUpdate(self, self.book, (), None, False, self.ledger, received_ns, applied,
+                                                  0, True))
         else:
             if self._buffer is not None:
                 self._buffer.append((ledger, oid, sold, token))
@@ -1073,6 +1093,35 @@ class LiveOfferBook(_Live):
         if metrics is not None:
             metrics.event(self)
         self._changed.set()
+
+    def _parse_swap(self, rec: dict) -> tuple[str, int, int] | None:
+        """(pool id, change of the base reserve, change of the counter reserve) of a pool trade: the
+        pool gave the side it is the party of and got the other."""
+        base_amount, counter_amount = parse_amount(rec["base_amount"]), parse_amount(rec["counter_amount"])
+        pool_id = rec.get("base_liquidity_pool_id")
+        if pool_id is not None:
+            d_base, d_counter = -base_amount, counter_amount
+        else:
+            pool_id = rec.get("counter_liquidity_pool_id")
+            if pool_id is None:
+                return None
+            d_base, d_counter = base_amount, -counter_amount
+        rec_base = {k: rec[f"base_{k}"] for k in ("asset_type", "asset_code", "asset_issuer") if f"base_{k}" in rec}
+        if rec_base != self._base_json:  # the record is the other way round
+            d_base, d_counter = d_counter, d_base
+        return str(pool_id), d_base, d_counter
+
+    @staticmethod
+    def _swap(pool: Any, pool_id: str | None, stamp: int, ledger: int | None, trade_pool: str, d_base: int,
+              d_counter: int) -> bool:
+        """Move the pool's reserves by a trade newer than the pool's read (False if not applied)."""
+        if pool is None or trade_pool != pool_id or (ledger is not None and ledger <= stamp):
+            return False
+        a, b = pool.reserve_a + d_base, pool.reserve_b + d_counter
+        if a < 0 or b < 0:  # stale reserves: the next re-page reads them again
+            return False
+        pool.reserve_a, pool.reserve_b = a, b
+        return True
 
     @staticmethod
     def _fill(book: Any, stamps: dict[int, int], ledger: int | None, oid: int, sold: int, token: str | None,
@@ -1176,20 +1225,23 @@ class LiveOfferBook(_Live):
                 return pages
             params = {**params, "cursor": str(records[-1]["paging_token"])}
 
-    async def _fetch_pool(self) -> Any:
-        """The pair's constant-product pool from /liquidity_pools?reserves=A,B (None if there is none)."""
+    async def _fetch_pool(self) -> tuple[Any, str | None, int]:
+        """The pair's constant-product pool from /liquidity_pools?reserves=A,B: (pool or None if there
+        is none, its id, the Latest-Ledger it was read at)."""
         from stellar_ob.assets import Asset
 
         try:
-            body, _ = await self.horizon.get_json(
+            body, headers = await self.horizon.get_json(
                 "/liquidity_pools", {"reserves": f"{self.base},{self.counter}", "limit": "10"},
                 on_error=self._rest_error)
         except HorizonError as e:
             if _is_permanent(e):  # a Horizon without the endpoint: no pools, do not ask again
                 self._pools_supported = False
                 self._surface(e)
-                return None
+                return None, None, 0
             raise
+        ll = headers.get("Latest-Ledger")
+        ledger = int(ll) if ll and ll.isdigit() else (self.latest_ledger or 0)
         for rec in json.loads(body)["_embedded"]["records"]:
             if rec.get("type", "constant_product") != "constant_product":
                 continue
@@ -1197,8 +1249,9 @@ class LiveOfferBook(_Live):
             for r in rec["reserves"]:
                 reserves[Asset.parse(r["asset"])] = parse_amount(r["amount"])
             if self.base in reserves and self.counter in reserves and len(reserves) == 2:
-                return self._pool_cls(reserves[self.base], reserves[self.counter], int(rec.get("fee_bp", 30)))
-        return None
+                pool = self._pool_cls(reserves[self.base], reserves[self.counter], int(rec.get("fee_bp", 30)))
+                return pool, str(rec["id"]), ledger
+        return None, None, ledger
 
     def _rest_error(self, error: HorizonError) -> None:
         """get_json failed one attempt (it retries): count and surface it like a stream error."""
@@ -1217,10 +1270,11 @@ class LiveOfferBook(_Live):
     async def _repage(self) -> None:
         c = self.counters
         self._buffer = []  # fills arriving while we page: replayed onto the new book
+        self._pool_buffer = []
         try:
             pages = await self._page_side(self.base, self.counter)
             pages += await self._page_side(self.counter, self.base)
-            pool = await self._fetch_pool() if self._pools_supported else None
+            pool, pool_id, pool_stamp = await self._fetch_pool() if self._pools_supported else (None, None, 0)
             received = time.perf_counter_ns()
             # From here on nothing awaits: no fill can slip between the pages and the install.
             new = self._book_cls(self.base, self.counter)
@@ -1229,24 +1283,28 @@ class LiveOfferBook(_Live):
                 new.load_horizon_offers(records)
                 for r in records:
                     stamps[int(r["id"])] = ledger
-            buffered = self._buffer
+            buffered, pool_buffered = self._buffer, self._pool_buffer
         finally:
-            self._buffer = None
+            self._buffer = self._pool_buffer = None
         for ledger, oid, sold, token in buffered:
             self._fill(new, stamps, ledger, oid, sold, token, None)
+        for ledger, trade_pool, d_base, d_counter in pool_buffered:
+            self._swap(pool, pool_id, pool_stamp, ledger, trade_pool, d_base, d_counter)
         ledgers = [ledger for ledger, _ in pages]
         floor, top = min(ledgers), max(ledgers)
         if floor != top:  # the market moved while we paged: offers are right per page, not as one
             c.split_snapshots += 1
             self._repage_wanted.set()
-        drift = _drift(self.book, new, floor) if self.loaded else None
         old_pool = self.pool
         pool_moved = (pool is None) != (old_pool is None) or (
             pool is not None and (pool.reserve_a, pool.reserve_b) != (old_pool.reserve_a, old_pool.reserve_b))
+        drift = _drift(self.book, new, floor, pool_moved) if self.loaded else None
+        if drift is not None and drift.pool:
+            c.pool_drift += 1
         self.book = new
         self._stamps = stamps
         self.ledger = floor
-        self.pool = pool
+        self.pool, self.pool_id, self._pool_stamp = pool, pool_id, pool_stamp
         applied = time.perf_counter_ns()
         self._confirm(applied)
         c.repages += 1
@@ -1277,13 +1335,13 @@ def _offer_state(book: Any) -> dict[int, tuple]:
     return {o.offer_id: (o.side, o.n, o.d, o.amount) for side in ("bid", "ask") for o in book.offers(side)}
 
 
-def _drift(old: Any, new: Any, ledger: int) -> Drift:
+def _drift(old: Any, new: Any, ledger: int, pool: bool = False) -> Drift:
     """The offers ``new`` adds, removes and changes relative to ``old`` (O(n))."""
     a, b = _offer_state(old), _offer_state(new)
     added = tuple(sorted(k for k in b if k not in a))
     removed = tuple(sorted(k for k in a if k not in b))
     changed = tuple(sorted(k for k, v in b.items() if k in a and a[k] != v))
-    return Drift(ledger, added, removed, changed)
+    return Drift(ledger, added, removed, changed, pool)
 
 
 class Horizon:

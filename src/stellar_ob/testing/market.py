@@ -274,6 +274,17 @@ class SimulatedMarket:
         self._change(pair, offer_id, amount)
         pair.version += 1
 
+    def swap(self, pair: SimulatedPair) -> None:
+        """A path payment through the pair's pool: a ``liquidity_pool`` trade, reserves move."""
+        self._swap(pair, time.time())
+        pair.pool_last_modified = self.ledger + 1
+
+    def deposit(self, pair: SimulatedPair, base_amount: int, counter_amount: int) -> None:
+        """Someone deposits into the pool: its reserves grow and no trade is reported."""
+        pair.pool_reserves[0] += base_amount
+        pair.pool_reserves[1] += counter_amount
+        pair.pool_last_modified = self.ledger + 1
+
     def take(self, pair: SimulatedPair) -> int:
         """A taker crosses the book (a manage_sell_offer without a price limit): /trades gets one
         record per offer crossed. Returns how many trades it made."""
