@@ -217,11 +217,12 @@ async def _demo(args: argparse.Namespace) -> int:
     async with LocalHorizon(markets=args.markets, seed=args.seed, ledger_interval=args.ledger_interval,
                             levels=args.levels) as server:
         async with Horizon(server.url) as horizon:
+            lives: list[Any]
             if args.l3:
-                lives = await asyncio.gather(*(horizon.watch_offers(b, c) for b, c in server.market_assets()))
+                lives = list(await asyncio.gather(*(horizon.watch_offers(b, c) for b, c in server.market_assets())))
             else:
-                lives = await asyncio.gather(*(horizon.watch(b, c, depth=args.depth)
-                                               for b, c in server.market_assets()))
+                lives = list(await asyncio.gather(*(horizon.watch(b, c, depth=args.depth)
+                                                    for b, c in server.market_assets())))
             title = f"stellar-ob demo  local Horizon {server.url}  ledger every {args.ledger_interval:g} s"
             stats = await _view(list(lives), duration=args.duration, levels=args.rows, title=title,
                                 interactive=_interactive(args), stop=stop)
@@ -235,6 +236,7 @@ async def _watch(args: argparse.Namespace) -> int:
     stop = asyncio.Event()
     _install_stop(stop)
     async with Horizon(args.horizon) as horizon:
+        view: list[Any]
         if args.l3:
             view = [await horizon.watch_offers(args.base, args.counter, load_timeout=args.timeout)]
         else:

@@ -962,6 +962,7 @@ class LiveOfferBook(_Live):
         self._buffer: list[tuple[int | None, int, int, str | None]] | None = None  # fills during a re-page
         self._pool_buffer: list[tuple[int | None, str, int, int]] | None = None  # pool trades during a re-page
         self._base_json = self.base.to_horizon_json()
+        self._counter_json = self.counter.to_horizon_json()
         self._repage_wanted = asyncio.Event()
         self._repage_forced = False
         self._trades_open = asyncio.Event()
@@ -1253,6 +1254,35 @@ class LiveOfferBook(_Live):
                 return pool, str(rec["id"]), ledger
         return None, None, ledger
 
+    def _load_records(self, book: Any, records: list, stamps: dict[int, int], ledger: int) -> None:
+        """Add /offers records to ``book`` (what ``load_horizon_offers`` does, without parsing the two
+        assets of every record: they are compared as Horizon JSON first), stamping each with ``ledger``."""
+        from stellar_ob.assets import Asset
+
+        base_j, counter_j = self._base_json, self._counter_json
+        for r in records:
+            selling, buying = r["selling"], r["buying"]
+            if selling == base_j and buying == counter_j:
+                side = "ask"
+            elif selling == counter_j and buying == base_j:
+                side = "bid"
+            else:  # the same assets written differently, or another market
+                sa, ba = Asset.from_horizon_json(selling), Asset.from_horizon_json(buying)
+                if (sa, ba) == (self.base, self.counter):
+                    side = "ask"
+                elif (sa, ba) == (self.counter, self.base):
+                    side = "bid"
+                else:
+                    raise AssetMismatchError(f"{self.name}: /offers returned offer {r.get('id')} of {sa}/{ba}")
+            oid = int(r["id"])
+            price = r["price_r"]
+            amount = parse_amount(r["amount"])
+            if oid in book:
+                book.remove_offer(oid)
+            if amount > 0:
+                book.add_offer(oid, side, int(price["n"]), int(price["d"]), amount, r.get("seller"))
+                stamps[oid] = ledger
+
     def _rest_error(self, error: HorizonError) -> None:
         """get_json failed one attempt (it retries): count and surface it like a stream error."""
         c = self.counters
@@ -1280,16 +1310,14 @@ class LiveOfferBook(_Live):
             new = self._book_cls(self.base, self.counter)
             stamps: dict[int, int] = {}
             for ledger, records in pages:
-                new.load_horizon_offers(records)
-                for r in records:
-                    stamps[int(r["id"])] = ledger
+                self._load_records(new, records, stamps, ledger)
             buffered, pool_buffered = self._buffer, self._pool_buffer
         finally:
             self._buffer = self._pool_buffer = None
-        for ledger, oid, sold, token in buffered:
-            self._fill(new, stamps, ledger, oid, sold, token, None)
-        for ledger, trade_pool, d_base, d_counter in pool_buffered:
-            self._swap(pool, pool_id, pool_stamp, ledger, trade_pool, d_base, d_counter)
+        for at, oid, sold, token in buffered:
+            self._fill(new, stamps, at, oid, sold, token, None)
+        for at, trade_pool, d_base, d_counter in pool_buffered:
+            self._swap(pool, pool_id, pool_stamp, at, trade_pool, d_base, d_counter)
         ledgers = [ledger for ledger, _ in pages]
         floor, top = min(ledgers), max(ledgers)
         if floor != top:  # the market moved while we paged: offers are right per page, not as one

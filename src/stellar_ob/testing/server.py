@@ -570,7 +570,7 @@ class LocalHorizon:
                 want = {_asset_canonical(a) for a in q["reserves"].split(",")}
             except AssetError as e:
                 raise _BadParam("reserves", str(e)) from None
-        recs = []
+        recs: list[dict[str, Any]] = []
         for pair in self.market.pairs.values():
             assets = [pair.base, pair.counter]
             if want is not None and not want <= {str(a) for a in assets}:
