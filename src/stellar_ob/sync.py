@@ -1036,11 +1036,16 @@ class LiveOfferBook(_Live):
         return (str(after), None)  # horizon: a one-number cursor skips all of that operation id
 
     def _ledgers_resume(self, stream: _SSEStream) -> tuple[str, str | None]:
-        """Where the next /ledgers connection starts: after the last ledger event, or after the
-        book's ledger when no event came yet (``now`` would skip ledgers closed while we were away)."""
-        if stream.last_id is not None or self.ledger is None:
-            return ("now", stream.last_id)
-        return (str(self.ledger << 32), None)  # a ledger's paging token is its toid: sequence << 32
+        """Where the next /ledgers connection starts: after the book's ledger or the last ledger
+        event, whichever is later (``now`` would skip ledgers closed while we were away; an old
+        event id would replay ledgers the book already holds)."""
+        last = stream.last_id
+        if self.ledger is None:
+            return ("now", last)
+        after = self.ledger << 32  # a ledger's paging token is its toid: sequence << 32
+        if last is not None and last.isdigit() and int(last) > after:
+            return (str(after), last)
+        return (str(after), None)
 
     def _trades_opened(self, stream: _SSEStream) -> None:
         if stream.cursor_used == "now" and stream.last_id_used is None:
