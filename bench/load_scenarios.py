@@ -1,0 +1,110 @@
+"""Load scenarios for the sync layer, on demand (not in the default CI run).
+
+    python -m bench.load_scenarios steady              # 1,000 markets for 10 minutes
+    python -m bench.load_scenarios spike               # every market changing every ledger
+    python -m bench.load_scenarios endurance           # 30-minute soak: the RSS slope must be flat
+    python -m bench.load_scenarios connection-failure  # the local Horizon restarted under load
+    python -m bench.load_scenarios steady --markets 100 --minutes 1    # a shorter run
+
+Each scenario runs bench/load_markets.py's engine: the local Horizon in a child process closes a
+ledger every 5 s (Horizon's cadence) and reports which markets changed; one client process
+watches every market through one stellar_ob Horizon session. Each prints its figures, writes them
+to bench/out/load/<scenario>.json (bench/report.py puts the last run of each in the report) and
+exits 1 when a target is missed:
+
+- every changed market's update at the caller within the ledger it changed in, and every book
+  equal to the server's at the end (all scenarios);
+- client RSS under 250 MB (all scenarios; the seed SLO);
+- endurance: the RSS slope after warm-up (least squares over the last two thirds of the soak) at
+  most 2 MB/h, and RSS projected to 24 h under 250 MB;
+- connection-failure: after each restart, every book reloaded within 15 s of the server being back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from bench.load_markets import RSS_TARGET_MB, LoadConfig, print_result, run_load
+
+OUT = Path(__file__).resolve().parent / "out" / "load"
+SLOPE_TARGET_MB_PER_H = 2.0
+
+SCENARIOS: Dict[str, Dict[str, Any]] = {
+    # a normal day: 30% of the markets change in each ledger, one or two maker actions each
+    "steady": dict(markets=1000, minutes=10.0, change_share=0.3, changes=(1, 2)),
+    # a burst: every market changes every ledger, several actions each
+    "spike": dict(markets=1000, minutes=2.0, change_share=1.0, changes=(2, 6)),
+    "endurance": dict(markets=1000, minutes=30.0, change_share=0.3, changes=(1, 2)),
+    # the server drops every connection twice (3 s and 10 s down) while markets keep changing
+    "connection-failure": dict(markets=1000, minutes=3.0, change_share=0.3, changes=(1, 2),
+                               restarts=[(40.0, 3.0), (100.0, 10.0)]),
+}
+
+
+def rss_slope(samples: List[List[float]]) -> float:
+    """MB per hour, least squares over the samples after the first third (warm-up)."""
+    pts = samples[len(samples) // 3:]
+    if len(pts) < 3:
+        return float("nan")
+    n = len(pts)
+    mt = sum(t for t, _ in pts) / n
+    mr = sum(r for _, r in pts) / n
+    var = sum((t - mt) ** 2 for t, _ in pts)
+    if not var:
+        return float("nan")
+    return sum((t - mt) * (r - mr) for t, r in pts) / var * 3600
+
+
+def run(name: str, markets: Optional[int] = None, minutes: Optional[float] = None,
+        ledger_interval: float = 5.0, out: Path = OUT) -> Dict[str, Any]:
+    spec = dict(SCENARIOS[name])
+    markets = markets or spec["markets"]
+    minutes = minutes if minutes is not None else spec["minutes"]
+    ledgers = max(3, round(minutes * 60 / ledger_interval))
+    scale = minutes / spec["minutes"]  # shorter runs restart proportionally earlier
+    restarts = [(at * scale, down) for at, down in spec.get("restarts", [])]
+    cfg = LoadConfig(markets=markets, ledger_interval=ledger_interval, ledgers=ledgers,
+                     change_share=spec["change_share"], changes_per_ledger=spec["changes"], restarts=restarts)
+    print(f"scenario {name}: {markets} markets, {ledgers} ledgers ({minutes:g} min)"
+          + (f", restarts at {[round(a) for a, _ in restarts]} s" if restarts else ""), flush=True)
+    result = asyncio.run(run_load(cfg, say=lambda s: print(s, flush=True)))
+    print_result(result)
+    ok = result["ok"]
+    if name == "endurance":
+        slope = rss_slope(result["rss_samples"])
+        hours = result["wall_seconds"] / 3600
+        projected = result["rss_mb"] + max(0.0, slope) * max(0.0, 24 - hours)
+        result["slope_mb_per_h"] = round(slope, 2)
+        result["rss_24h_projected_mb"] = round(projected, 1)
+        flat = slope == slope and slope <= SLOPE_TARGET_MB_PER_H and projected < RSS_TARGET_MB
+        print(f"RSS slope after warm-up {slope:+.2f} MB/h (target <= {SLOPE_TARGET_MB_PER_H:g}), "
+              f"projected to 24 h {projected:.0f} MB (target < {RSS_TARGET_MB})")
+        ok = ok and flat
+    result.update(scenario=name, ok=ok, when=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                  stale_books=result["mismatched_books"] + result["changes_missed"])
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+    print("OK" if ok else "MISSED", flush=True)
+    return result
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("--markets", type=int, help="markets (default: the scenario's, 1000)")
+    ap.add_argument("--minutes", type=float, help="length of the measured part (default: the scenario's)")
+    ap.add_argument("--ledger-interval", type=float, default=5.0, help="seconds per ledger (Horizon: 5)")
+    ap.add_argument("--out", type=Path, default=OUT, help="where <scenario>.json goes")
+    args = ap.parse_args(argv)
+    result = run(args.scenario, args.markets, args.minutes, args.ledger_interval, args.out)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
