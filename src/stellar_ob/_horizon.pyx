@@ -7,6 +7,7 @@ Python); the public entry points are in stellar_ob.horizon.
 
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS, PyBUF_WRITABLE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from cpython.object cimport PyObject_GenericSetAttr
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, strcmp, strlen
@@ -203,14 +204,26 @@ def parse_offers(data):
             sob_offers_free(o)
 
 
+# The records are frozen dataclasses; their generated __init__ costs more than scanning the
+# record, so they are filled the way that __init__ does (object.__setattr__ on each slot).
+cdef object _new_object = object.__new__
+
+
 cdef list _offer_list(const sob_offers *o):
     cdef list out = []
     cdef size_t i
     cdef const sob_offer_rec *r
     for i in range(o.len):
         r = &o.v[i]
-        out.append(Offer(r.id, _ascii(r.seller), _asset(&r.selling), _asset(&r.buying), r.amount,
-                         _price(r.n, r.d), r.last_modified_ledger))
+        rec = _new_object(Offer)
+        PyObject_GenericSetAttr(rec, "id", r.id)
+        PyObject_GenericSetAttr(rec, "seller", _ascii(r.seller))
+        PyObject_GenericSetAttr(rec, "selling", _asset(&r.selling))
+        PyObject_GenericSetAttr(rec, "buying", _asset(&r.buying))
+        PyObject_GenericSetAttr(rec, "amount", r.amount)
+        PyObject_GenericSetAttr(rec, "price", _price(r.n, r.d))
+        PyObject_GenericSetAttr(rec, "last_modified_ledger", r.last_modified_ledger)
+        out.append(rec)
     return out
 
 
@@ -324,25 +337,26 @@ def parse_trades(data):
 
 
 cdef object _trade(const sob_trade_rec *r):
-    return Trade(
-        PyUnicode_DecodeUTF8(r.id, strlen(r.id), NULL),
-        PyUnicode_DecodeUTF8(r.paging_token, strlen(r.paging_token), NULL),
-        r.ledger_close_time,
-        "liquidity_pool" if r.trade_type == SOB_TRADE_LIQUIDITY_POOL else "orderbook",
-        r.lp_fee_bp if r.lp_fee_bp >= 0 else None,
-        r.base_offer_id if r.base_offer_id else None,
-        _opt_ascii(r.base_account),
-        _opt_ascii(r.base_liquidity_pool_id),
-        _asset(&r.base_asset),
-        r.base_amount,
-        r.counter_offer_id if r.counter_offer_id else None,
-        _opt_ascii(r.counter_account),
-        _opt_ascii(r.counter_liquidity_pool_id),
-        _asset(&r.counter_asset),
-        r.counter_amount,
-        bool(r.base_is_seller),
-        (r.price_n, r.price_d),
-    )
+    rec = _new_object(Trade)
+    PyObject_GenericSetAttr(rec, "id", PyUnicode_DecodeUTF8(r.id, strlen(r.id), NULL))
+    PyObject_GenericSetAttr(rec, "paging_token", PyUnicode_DecodeUTF8(r.paging_token, strlen(r.paging_token), NULL))
+    PyObject_GenericSetAttr(rec, "ledger_close_time", r.ledger_close_time)
+    PyObject_GenericSetAttr(rec, "trade_type",
+                            "liquidity_pool" if r.trade_type == SOB_TRADE_LIQUIDITY_POOL else "orderbook")
+    PyObject_GenericSetAttr(rec, "liquidity_pool_fee_bp", r.lp_fee_bp if r.lp_fee_bp >= 0 else None)
+    PyObject_GenericSetAttr(rec, "base_offer_id", r.base_offer_id if r.base_offer_id else None)
+    PyObject_GenericSetAttr(rec, "base_account", _opt_ascii(r.base_account))
+    PyObject_GenericSetAttr(rec, "base_liquidity_pool_id", _opt_ascii(r.base_liquidity_pool_id))
+    PyObject_GenericSetAttr(rec, "base_asset", _asset(&r.base_asset))
+    PyObject_GenericSetAttr(rec, "base_amount", r.base_amount)
+    PyObject_GenericSetAttr(rec, "counter_offer_id", r.counter_offer_id if r.counter_offer_id else None)
+    PyObject_GenericSetAttr(rec, "counter_account", _opt_ascii(r.counter_account))
+    PyObject_GenericSetAttr(rec, "counter_liquidity_pool_id", _opt_ascii(r.counter_liquidity_pool_id))
+    PyObject_GenericSetAttr(rec, "counter_asset", _asset(&r.counter_asset))
+    PyObject_GenericSetAttr(rec, "counter_amount", r.counter_amount)
+    PyObject_GenericSetAttr(rec, "base_is_seller", True if r.base_is_seller else False)
+    PyObject_GenericSetAttr(rec, "price", (r.price_n, r.price_d))
+    return rec
 
 
 # -- /liquidity_pools
