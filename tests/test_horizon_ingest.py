@@ -918,3 +918,26 @@ def test_records_are_frozen_and_picklable(hz):
         doc[0].amount = 1
     assert pickle.loads(pickle.dumps(doc)) == doc
     assert type(doc[0]).__module__ == "stellar_ob.horizon"
+
+
+def test_threads_parsing_at_once_get_their_own_results(hz):
+    """The compiled module reuses one scratch vector per document kind; a call that finds it in
+    use (another thread got the GIL while records were being built) must use its own."""
+    import threading
+
+    docs = [horizon_bytes(offers_doc(random.Random(i), 20 + i, Asset.native(), Asset(f"C{i}", ACCOUNTS[i])))
+            for i in range(4)]
+    expected = [hz.parse_offers(d) for d in docs]
+    errors: List[str] = []
+
+    def work(i: int) -> None:
+        for _ in range(30):
+            if hz.parse_offers(docs[i]) != expected[i]:
+                errors.append(f"thread {i} got another page's offers")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
