@@ -82,6 +82,17 @@ def test_apply_diff_100(benchmark, impl, book_data):
     _apply_diff_cycled(benchmark, impl, book_data, 100, 8)
 
 
+@pytest.mark.benchmark(group="insert or remove a new price + best bid/ask")
+@impls(*BOOK_IMPLS)
+def test_insert_or_remove_best(benchmark, impl, book_data):
+    """The issue's "insert a new price, then read best bid and ask", in steady state: calls
+    alternate between inserting the level (5th ask) and removing it, each followed by a best
+    bid/ask read, so a round's mean is half insert, half remove."""
+    book = impl.load(book_data)
+    ticks = MarketGenerator(1).sides["ask"].ticks
+    benchmark(impl.insert_or_remove(book, "ask", ticks[4] + 1, SCALE, 123_456_789))
+
+
 def _apply_diff_cycled(benchmark, impl, book_data, k, count):
     """apply_diff of k changes, then read best bid and ask, per call; cycling through ``count`` batches and their inverses.
     A whole cycle leaves the book as it was: checked on a fresh book (the benchmark's own call
@@ -179,3 +190,16 @@ def test_offers_page_200(benchmark, impl):
     result = benchmark(impl.offers_page(page))
     if impl.id != "orjson":
         assert result == 200
+
+
+@pytest.mark.benchmark(group="harness floor: one call of an empty Python function")
+def test_harness_floor(benchmark):
+    """What pytest-benchmark's loop and one Python-level call cost by themselves. Benchmarks
+    whose body is a Python closure (everything but set_level, snapshot's numpy arrays, quote
+    and the calls handed straight to the benchmark) carry this much per call, equally for
+    every implementation: it narrows the ratios and counts against our absolute targets."""
+
+    def run():
+        pass
+
+    benchmark(run)

@@ -354,6 +354,10 @@ class Impl:
     def insert_best_remove(self, book: Any, side: str, n: int, d: int, amount: int) -> Callable[[], Any]:
         raise NotImplementedError
 
+    def insert_or_remove(self, book: Any, side: str, n: int, d: int, amount: int) -> Callable[[], Any]:
+        """Odd calls insert the level, even calls remove it; each then reads best bid and ask."""
+        raise NotImplementedError
+
     def apply_batches(self, book: Any, batches: List[List[Change]]) -> Callable[[], Any]:
         raise NotImplementedError
 
@@ -400,6 +404,16 @@ class Ours(Impl):
             best_bid()
             best_ask()
             set_level(side, n, d, 0)
+
+        return run
+
+    def insert_or_remove(self, book, side, n, d, amount):
+        nxt, set_level, best_bid, best_ask = itertools.cycle((amount, 0)).__next__, book.set_level, book.best_bid, book.best_ask
+
+        def run():
+            set_level(side, n, d, nxt())
+            best_bid()
+            best_ask()
 
         return run
 
@@ -496,6 +510,22 @@ class Bmoscon(Impl):
             bids.index(0)
             asks.index(0)
             del levels[p]
+
+        return run
+
+    def insert_or_remove(self, book, side, n, d, amount):
+        bids, asks = book.bids, book.asks
+        levels = bids if side == "bid" else asks
+        p, a = n / d, amount / SCALE
+        nxt = itertools.cycle((True, False)).__next__
+
+        def run():
+            if nxt():
+                levels[p] = a
+            else:
+                del levels[p]
+            bids.index(0)
+            asks.index(0)
 
         return run
 
@@ -603,6 +633,18 @@ class Hummingbot(Impl):
             get_price(False)
             get_price(True)
             apply_diffs(bids0, asks0, 2)
+
+        return run
+
+    def insert_or_remove(self, book, side, n, d, amount):
+        nxt = itertools.cycle([self._rows([(side, n, d, amount)]), self._rows([(side, n, d, 0)])]).__next__
+        apply_diffs, get_price = book.apply_diffs, book.get_price
+
+        def run():
+            bids, asks = nxt()
+            apply_diffs(bids, asks, 2)
+            get_price(False)
+            get_price(True)
 
         return run
 
