@@ -512,9 +512,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     args = ap.parse_args(argv)
     command = "python -m bench.report" + (" --quick" if args.quick else "")
+    args.out.mkdir(parents=True, exist_ok=True)
     path = args.from_json or run_suite(args.out, args.quick, args.pytest_args)
     results, meta = load_results(path)
-    sync = run_sync(args.sync_rounds if not args.quick else min(args.sync_rounds, 300)) if args.sync_rounds else None
+    sync_file = args.out / "sync.json"
+    if args.from_json and sync_file.is_file():  # re-rendering: the sync figures of the run that made the JSON
+        sync = json.loads(sync_file.read_text())
+    else:
+        sync = run_sync(args.sync_rounds if not args.quick else min(args.sync_rounds, 300)) if args.sync_rounds else None
+        if sync:
+            sync_file.write_text(json.dumps(sync) + "\n")
     loads = load_scenario_results(args.out)
     chart_ok = chart(groups(results), [args.out / "ratios.png", CHART])
     text = render(results, meta, sync, loads, args.quick, command, chart_ok)
