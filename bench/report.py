@@ -286,7 +286,7 @@ def summary_table(gs: Dict[tuple, List[Result]]) -> List[str]:
                 cells.append(fmt_ratio(o.extra["rss_mib"] / ref.extra["rss_mib"]) if o and ref else "")
         else:
             ref = next((r for r in rs if r.impl == REFERENCE), None)
-            cells = [fmt_time(ref.median) if ref else "-"]
+            cells = [fmt_time(ref.median) if ref else f"({fmt_time(rs[0].median)})"]
             cells += [fmt_ratio(ratio(rs, i)) if any(r.impl == i for r in rs) else "" for i in impls]
         lines.append(f"| {rs[0].group} | " + " | ".join(cells) + " |")
     return lines
@@ -391,7 +391,7 @@ def chart(gs: Dict[tuple, List[Result]], paths: Sequence[Path]) -> bool:
     colors = dict(zip(impls, ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3",
                               "#8c8c8c"]))
     height = 0.8 / max(1, len(impls))
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(ops) + 1.5))
+    fig, ax = plt.subplots(figsize=(11, 0.5 * len(ops) + 2.0))
     for k, impl in enumerate(impls):
         ys, xs = [], []
         for i, op in enumerate(ops):
@@ -405,8 +405,9 @@ def chart(gs: Dict[tuple, List[Result]], paths: Sequence[Path]) -> bool:
     ax.set_yticks(range(len(ops)))
     ax.set_yticklabels(ops, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("time (or memory) of the implementation / stellar_ob C core  (log scale; > 1: the C core wins)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("implementation's median time (or memory) / the C core's, same run (log scale; > 1: the C core wins)",
+                  fontsize=9)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
     for p in paths:
@@ -459,7 +460,7 @@ def render(results: List[Result], meta: Dict[str, Any], sync: Optional[Dict[str,
     lines += ["## SLO table", "", "| requirement | target | measured (C core) | status | how |", "|---|---|---|---|---|"]
     for what, target, measured, status, note in slo_rows(gs, sync, loads):
         lines.append(f"| {what} | {target} | {measured} | {status} | {note} |")
-    lines += ["", "Targets are medians unless the row says p99. Times include the harness floor (the last operation "
+    lines += ["", "Targets are medians unless the row says p99. Times include the harness floor (the \"harness floor\" operation "
               "below: pytest-benchmark's loop plus one call of a Python function) wherever the timed body is a Python "
               "closure. `not run`: the figure comes from an on-demand run (`python -m bench.load_scenarios ...`, "
               "`python bench/bench_sync.py`) that this report did not find.", ""]
