@@ -59,7 +59,6 @@ TOP_SHARE = 0.9
 Row = Tuple[int, int, int]  # (n, d, stroops)
 Change = Tuple[str, int, int, int]  # (side, n, d, stroops); 0 stroops removes the level
 
-ALL_IMPLS = ("c", "py", "bmoscon", "hummingbot", "json+float", "orjson+float", "orjson")
 BOOK_IMPLS = ("c", "py", "bmoscon", "hummingbot")
 OURS = ("c", "py")
 
@@ -84,11 +83,6 @@ def pytest_configure(config: pytest.Config) -> None:
             config.option.benchmark_warmup = True
         if "--benchmark-disable-gc" not in args:
             config.option.benchmark_disable_gc = True
-
-
-def bench_disabled(config: pytest.Config) -> bool:
-    """True in smoke mode (``--benchmark-disable``): each body runs once."""
-    return bool(getattr(config.option, "benchmark_disable", False))
 
 
 # ---------------------------------------------------------------------------------------------
