@@ -312,8 +312,13 @@ def _amount(v: Any, max_stroops: int, reason: str) -> int:
         raise ParseError(reason) from None
 
 
+@lru_cache(maxsize=65536)
+def _strkey_ok(s: str) -> bool:
+    return strkey_account_valid(s)  # pure-Python CRC16: ~20 us, and a page repeats its keys
+
+
 def _account(v: Any, reason: str) -> str:
-    if not isinstance(v, str) or not strkey_account_valid(v):
+    if not isinstance(v, str) or not _strkey_ok(v):
         raise ParseError(reason)
     return v
 
@@ -390,7 +395,7 @@ def _asset_string(v: Any, reason: str) -> Asset:
     if v == "native":
         return Asset.native()
     code, sep, issuer = v.partition(":")
-    if not sep or not _CODE.fullmatch(code) or not strkey_account_valid(issuer):
+    if not sep or not _CODE.fullmatch(code) or not _strkey_ok(issuer):
         raise ParseError(reason)
     return _asset_of(code, issuer)
 
