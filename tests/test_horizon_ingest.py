@@ -870,13 +870,8 @@ def test_public_module_takes_every_input_type():
     assert horizon.IMPLEMENTATION in ("c", "py")
 
 
-def test_str_with_a_lone_surrogate_is_a_parse_error(hz, impl, request):
+def test_str_with_a_lone_surrogate_is_a_parse_error(hz, impl):
     """A str that cannot be UTF-8 (a lone surrogate outside any escape) is not a document."""
-    if request.node.callspec.params["impl"] == "c":
-        # stellar_ob._core._parse_doc lets PyUnicode_AsUTF8AndSize's UnicodeEncodeError through
-        # (the lead's file): remove this mark when it raises ParseError like the others
-        request.applymarker(pytest.mark.xfail(raises=UnicodeEncodeError, strict=True,
-                                              reason="_core.apply_horizon(str) raises UnicodeEncodeError"))
     body = BODY.decode().replace('{"bids"', '{"x": "\ud800", "bids"', 1)
     with pytest.raises(ParseError):
         hz.parse_order_book(body)

@@ -825,7 +825,11 @@ cdef int _parse_doc(object data) except -1:
         n = PyBytes_GET_SIZE(data)
         st = sob_parse_order_book(buf, n, &_doc, &err)
     elif isinstance(data, str):
-        buf = PyUnicode_AsUTF8AndSize(data, &n)
+        try:
+            buf = PyUnicode_AsUTF8AndSize(data, &n)
+        except UnicodeEncodeError as e:  # a lone surrogate: no UTF-8 form, so not a document
+            raise ParseError("input is not UTF-8 (lone surrogate)",
+                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
         st = sob_parse_order_book(buf, n, &_doc, &err)
     elif isinstance(data, (bytes, bytearray, memoryview)):
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
