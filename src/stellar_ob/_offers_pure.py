@@ -32,6 +32,7 @@ from .errors import (
     OfferNotFoundError,
     ParseError,
 )
+from ._amounts import format_amount, parse_amount, price_string
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
 
 __all__ = [
@@ -220,14 +221,13 @@ def _taker_side(taker_sells: Any) -> int:
 
 
 def _stroops(text: Any) -> int:
-    """Exact stroops from a Horizon amount ("12.3456789") or a Decimal; ParseError otherwise."""
-    if isinstance(text, (str, Decimal)):
-        try:
-            dec = Decimal(text)
-        except InvalidOperation:
-            raise ParseError(f"bad amount {text!r}") from None
-        scaled = dec * 10_000_000
-        if not dec.is_finite() or scaled != scaled.to_integral_value():
+    """Exact stroops from a Horizon amount ("12.3456789", parsed strictly), a Decimal (as
+    json.loads(parse_float=Decimal) gives) or an int; ParseError otherwise."""
+    if isinstance(text, str):
+        return parse_amount(text)
+    if isinstance(text, Decimal):
+        scaled = text * 10_000_000
+        if not text.is_finite() or scaled != scaled.to_integral_value():
             raise ParseError(f"bad amount {text!r} (more than 7 decimals or not finite)")
         v = int(scaled)
         if v > INT64_MAX or v < 0:
@@ -327,16 +327,6 @@ def _trade_fills(records: Any) -> List[Tuple[int, int]]:
 def _reduce(n: int, d: int) -> Tuple[int, int]:
     f = Fraction(n, d)
     return f.numerator, f.denominator
-
-
-def _price7(n: int, d: int) -> str:
-    """n/d printed to 7 decimals, rounded half up (Horizon's big.Rat FloatString(7))."""
-    q, r = divmod(n * 10_000_000 * 2 + d, 2 * d)
-    return f"{q // 10_000_000}.{q % 10_000_000:07d}"
-
-
-def _amount7(stroops: int) -> str:
-    return f"{stroops // 10_000_000}.{stroops % 10_000_000:07d}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -538,7 +528,7 @@ class OfferBook:
 
         def side(name: str) -> List[Dict[str, Any]]:
             return [
-                {"price_r": {"n": n, "d": d}, "price": _price7(n, d), "amount": _amount7(a)}
+                {"price_r": {"n": n, "d": d}, "price": price_string(n, d), "amount": format_amount(a)}
                 for n, d, a in self.levels(name, limit)
             ]
 

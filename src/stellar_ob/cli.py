@@ -24,6 +24,8 @@ import sys
 import time
 from typing import Any, Sequence
 
+from stellar_ob._amounts import price_string
+
 __all__ = ["main"]
 
 EXIT_OK = 0
@@ -74,12 +76,6 @@ def _short(asset: Any) -> str:
     return "XLM" if asset.issuer is None else asset.code
 
 
-def _price7(n: int, d: int) -> str:
-    """n/d to 7 decimals, rounded half up, exactly (no float)."""
-    q = (n * 20_000_000 + d) // (2 * d)
-    return f"{q // 10_000_000}.{q % 10_000_000:07d}"
-
-
 def _errors(c: Any) -> int:
     return c.error_events + c.parse_errors + c.connection_errors
 
@@ -110,7 +106,7 @@ def _render_offers(out: io.StringIO, live: Any, rows: int) -> None:
         a = asks[i] if i < len(asks) else None
         out.write(
             f"{b.offer_id if b else '':>20} {_fmt_amount(b.amount) if b else '':>20} "
-            f"{_price7(b.d, b.n) if b else '':>14} | {_price7(a.n, a.d) if a else '':<14} "
+            f"{price_string(b.d, b.n) if b else '':>14} | {price_string(a.n, a.d) if a else '':<14} "
             f"{_fmt_amount(a.amount) if a else '':<20} {a.offer_id if a else '':<20}\n"
         )
 

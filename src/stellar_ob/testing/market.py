@@ -26,7 +26,7 @@ from typing import Any, Iterable, Sequence
 
 from stellar_ob._offers_pure import adjust_offer as _adjust_offer
 from stellar_ob._offers_pure import pool_strict_send as _pool_strict_send
-from stellar_ob.assets import Asset
+from stellar_ob.assets import Asset, _crc16_xmodem
 
 __all__ = ["SimulatedMarket", "SimulatedPair", "account_id", "default_pairs"]
 
@@ -34,16 +34,6 @@ __all__ = ["SimulatedMarket", "SimulatedPair", "account_id", "default_pairs"]
 # (horizon internal/db2/history/trade.go: EncodeOfferId).
 _SYNTHETIC_OFFER_BASE = 1 << 62
 _TICKS = 10_000  # price grid: counter per base = ticks / 10_000
-
-
-def _crc16_xmodem(data: bytes) -> int:
-    crc = 0
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else (crc << 1)
-            crc &= 0xFFFF
-    return crc
 
 
 def account_id(name: str) -> str:

@@ -42,6 +42,7 @@ from typing import Any, Sequence
 
 from aiohttp import web
 
+from stellar_ob._amounts import price_string
 from stellar_ob.assets import Asset
 from stellar_ob.errors import AssetError
 from stellar_ob.testing.market import SimulatedMarket, SimulatedPair
@@ -366,7 +367,7 @@ class LocalHorizon:
             "buying": buying.to_horizon_json(),
             "amount": format_amount(o.amount),
             "price_r": {"n": o.n, "d": o.d},
-            "price": _price7(price),
+            "price": price_string(price.numerator, price.denominator),
             "last_modified_ledger": o.last_modified_ledger,
             "last_modified_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(o.last_modified_time)),
         }
@@ -728,7 +729,3 @@ def _page_params(q) -> tuple[int, str, str | None]:
     return limit, order, q.get("cursor")
 
 
-def _price7(p) -> str:
-    """n/d printed to 7 decimals, rounded half up (Horizon's big.Rat FloatString(7))."""
-    q, r = divmod(p.numerator * 10_000_000 * 2 + p.denominator, 2 * p.denominator)
-    return f"{q // 10_000_000}.{q % 10_000_000:07d}"
