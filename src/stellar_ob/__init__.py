@@ -48,7 +48,7 @@ IMPLEMENTATION: str = _core_impl.IMPLEMENTATION
 __version__ = "0.1.0"
 
 # The sync layer imports aiohttp: load it on first use so that books alone import fast.
-_SYNC_NAMES = ("Horizon", "LiveBook", "LiveOfferBook", "BookUpdate", "Status")
+_SYNC_NAMES = ("Horizon", "LiveBook", "LiveOfferBook", "BookUpdate", "OfferBookUpdate", "Drift", "Status")
 
 
 def __getattr__(name: str) -> Any:

@@ -18,8 +18,8 @@ from .execution import (
     Execution as Execution, Fill as Fill, HopQuote as HopQuote, Offer as Offer, PoolQuote as PoolQuote,
 )
 from .sync import (
-    BookUpdate as BookUpdate, Horizon as Horizon, LiveBook as LiveBook, LiveOfferBook as LiveOfferBook,
-    Status as Status,
+    BookUpdate as BookUpdate, Drift as Drift, Horizon as Horizon, LiveBook as LiveBook,
+    LiveOfferBook as LiveOfferBook, OfferBookUpdate as OfferBookUpdate, Status as Status,
 )
 
 IMPLEMENTATION: str
