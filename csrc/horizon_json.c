@@ -11,6 +11,7 @@
  */
 #include "horizon_json.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1392,10 +1393,18 @@ typedef sob_status (*rec_key_fn)(jp *P, void *rec, uint64_t *seen, const span *k
                                  int *handled);
 typedef sob_status (*rec_done_fn)(jp *P, void *rec, uint64_t seen, const char *at);
 
+/* Learning a record template (see records_array): what a key's value is, given the object it is
+ * in. Returns a slot kind (SL_*) for a value read in place, or TPL_DESCEND with *child set for an
+ * object or array whose own values are classified in turn, or TPL_FIXED for a literal that stays
+ * part of the fixed bytes, or TPL_REFUSE. */
+typedef int (*rec_classify_fn)(int ctx, const char *key, size_t klen, char first, int *child,
+                               uint16_t *off);
+
 typedef struct rec_kind {
     rec_key_fn key;
     rec_done_fn done;
     void (*reset)(void *rec);
+    rec_classify_fn classify; /* NULL: records of this kind are always read by the general path */
 } rec_kind;
 
 typedef union any_rec {
@@ -1409,6 +1418,384 @@ typedef struct vec_any {
     size_t *len, *cap;
     size_t elem;
 } vec_any;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Record templates. A page's records are written by one serializer, so apart from their values
+ * they are byte for byte alike (keys, punctuation, indentation). After a record is read by the
+ * general path, its fixed bytes become a template: the next record is checked segment by segment
+ * with memcmp-like compares and only its values are read, each with the same validation the
+ * general path applies. Anything else (another key order, other whitespace, an optional key
+ * present or absent, an escape, a value the fast readers do not take) makes the template miss,
+ * and the record is read again by the general path, which gives the same result or the same
+ * error. As with the /order_book levels, each fixed segment starts with a byte that cannot
+ * continue the value before it, so a value is read exactly as the general path would read it. */
+
+enum {
+    SL_SKIPSTR,   /* any string, only validated */
+    SL_SKIPNUM,   /* any JSON number, only validated */
+    SL_I64S,      /* integer 0..INT64_MAX, JSON number or string of digits -> int64_t */
+    SL_ACCOUNT,   /* G... StrKey string -> char[57] */
+    SL_ASSET,     /* asset object -> sob_asset */
+    SL_AMOUNT63,  /* amount string <= INT64_MAX stroops -> uint64_t */
+    SL_I32POS,    /* JSON integer 1..INT32_MAX -> int32_t */
+    SL_U32,       /* JSON integer 0..UINT32_MAX -> uint32_t */
+    TPL_DESCEND = 100,
+    TPL_FIXED,
+    TPL_REFUSE
+};
+
+/* Classifier contexts shared by all kinds. */
+enum { CTX_RECORD, CTX_OTHER, CTX_FIRST_KIND };
+
+#define TPL_MAX_SLOTS 40
+
+typedef struct tpl_slot {
+    uint8_t kind;
+    uint16_t off; /* byte offset of the destination in the record */
+} tpl_slot;
+
+typedef struct rec_tpl {
+    int ok, n; /* n slots, n + 1 fixed segments */
+    const char *seg[TPL_MAX_SLOTS + 1];
+    uint32_t len[TPL_MAX_SLOTS + 1];
+    tpl_slot slot[TPL_MAX_SLOTS];
+    size_t fixed; /* sum of len[] */
+} rec_tpl;
+
+/* Asset objects seen in this array, as text (a page has few distinct assets). */
+#define ACACHE_N 4
+typedef struct asset_cache {
+    int n, next;
+    const char *txt[ACACHE_N];
+    uint32_t len[ACACHE_N];
+    sob_asset a[ACACHE_N];
+} asset_cache;
+
+/* ---- learning ---- */
+
+typedef struct tpl_learner {
+    rec_tpl *t;
+    rec_classify_fn classify;
+    const char *last; /* end of the previous slot: where the current fixed segment starts */
+    const char *e;
+    int depth;
+} tpl_learner;
+
+/* End of the (valid) string at p, its opening quote; NULL if it runs past e. */
+static const char *lrn_str_end(const char *p, const char *e) {
+    p++;
+    for (;;) {
+        p = str_end(p, e);
+        if (p >= e) return NULL;
+        if (*p == '"') return p + 1;
+        p += *p == '\\' ? 2 : 1;
+    }
+}
+
+static const char *lrn_num_end(const char *p, const char *e) {
+    while (p < e && (isdig((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.' || *p == 'e' ||
+                     *p == 'E'))
+        p++;
+    return p;
+}
+
+/* End of the (valid) object or array at p. */
+static const char *lrn_compound_end(const char *p, const char *e) {
+    int d = 0;
+    while (p < e) {
+        char c = *p;
+        if (c == '"') {
+            p = lrn_str_end(p, e);
+            if (!p) return NULL;
+            continue;
+        }
+        if (c == '{' || c == '[') d++;
+        else if ((c == '}' || c == ']') && --d == 0) return p + 1;
+        p++;
+    }
+    return NULL;
+}
+
+static int lrn_slot(tpl_learner *L, const char *v0, const char *v1, int kind, uint16_t off) {
+    rec_tpl *t = L->t;
+    if (t->n == TPL_MAX_SLOTS || v0 <= L->last) return 0;
+    t->seg[t->n] = L->last;
+    t->len[t->n] = (uint32_t)(v0 - L->last);
+    t->slot[t->n].kind = (uint8_t)kind;
+    t->slot[t->n].off = off;
+    t->n++;
+    L->last = v1;
+    return 1;
+}
+
+static const char *lrn_compound(tpl_learner *L, int ctx, const char *p);
+
+/* A value at p in context ctx under key (NULL in arrays). */
+static const char *lrn_value(tpl_learner *L, int ctx, const char *key, size_t klen, const char *p) {
+    const char *e = L->e;
+    if (p >= e) return NULL;
+    char c = *p;
+    int child = CTX_OTHER;
+    uint16_t off = 0;
+    int k;
+    if (key) {
+        k = L->classify(ctx, key, klen, c, &child, &off);
+    } else {
+        k = c == '"' ? SL_SKIPSTR : c == '{' || c == '[' ? TPL_DESCEND
+                                    : c == 't' || c == 'f' || c == 'n' ? TPL_FIXED : SL_SKIPNUM;
+        child = ctx;
+    }
+    switch (k) {
+    case TPL_REFUSE: return NULL;
+    case TPL_FIXED:
+        if (c == 't' || c == 'n') return p + 4;
+        if (c == 'f') return p + 5;
+        return NULL;
+    case TPL_DESCEND:
+        if (c != '{' && c != '[') return NULL;
+        return lrn_compound(L, child, p);
+    case SL_ASSET: {
+        if (c != '{') return NULL;
+        const char *end = lrn_compound_end(p, e);
+        return end && lrn_slot(L, p, end, k, off) ? end : NULL;
+    }
+    case SL_SKIPSTR:
+    case SL_ACCOUNT:
+    case SL_AMOUNT63: {
+        if (c != '"') return NULL;
+        const char *end = lrn_str_end(p, e);
+        return end && lrn_slot(L, p, end, k, off) ? end : NULL;
+    }
+    case SL_I64S: {
+        const char *end = c == '"' ? lrn_str_end(p, e) : lrn_num_end(p, e);
+        return end && lrn_slot(L, p, end, k, off) ? end : NULL;
+    }
+    default: { /* numbers */
+        if (c != '-' && !isdig((unsigned char)c)) return NULL;
+        const char *end = lrn_num_end(p, e);
+        return lrn_slot(L, p, end, k, off) ? end : NULL;
+    }
+    }
+}
+
+/* The (valid) object or array at p: its keys and punctuation stay fixed, its values are
+ * classified. Keys with escapes are not learnt (the classifier compares raw bytes). */
+static const char *lrn_compound(tpl_learner *L, int ctx, const char *p) {
+    const char *e = L->e;
+    char close = *p == '{' ? '}' : ']';
+    int obj = *p == '{';
+    if (++L->depth > SOB_JSON_MAX_DEPTH) return NULL;
+    p++;
+    for (;;) {
+        p = skip_ws(p, e);
+        if (p >= e) return NULL;
+        if (*p == close) {
+            L->depth--;
+            return p + 1;
+        }
+        if (*p == ',') p = skip_ws(p + 1, e);
+        const char *key = NULL;
+        size_t klen = 0;
+        if (obj) {
+            if (p >= e || *p != '"') return NULL;
+            const char *ke = str_end(p + 1, e);
+            if (ke >= e || *ke != '"') return NULL;
+            key = p + 1;
+            klen = (size_t)(ke - key);
+            p = skip_ws(ke + 1, e);
+            if (p >= e || *p != ':') return NULL;
+            p = skip_ws(p + 1, e);
+        }
+        p = lrn_value(L, ctx, key, klen, p);
+        if (!p) return NULL;
+    }
+}
+
+/* Learns the template of the record [rec, end) that the general path has just read. */
+static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *rec, const char *end) {
+    tpl_learner L = {t, classify, rec, end, 0};
+    t->ok = 0;
+    t->n = 0;
+    if (*rec != '{') return;
+    const char *p = lrn_compound(&L, CTX_RECORD, rec);
+    if (p != end) return;
+    t->seg[t->n] = L.last;
+    t->len[t->n] = (uint32_t)(end - L.last);
+    size_t fixed = 0;
+    for (int i = 0; i <= t->n; i++) fixed += t->len[i];
+    t->fixed = fixed;
+    t->ok = 1;
+}
+
+/* ---- matching ---- */
+
+static ALWAYS_INLINE int seg_eq_any(const char *p, const char *t, uint32_t n) {
+#if SOB_SSE2
+    if (n >= 16) {
+        uint32_t i = 0;
+        for (; i + 16 <= n; i += 16) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(t + i));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) != 0xFFFF) return 0;
+        }
+        if (i < n) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(t + n - 16));
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(a, b)) != 0xFFFF) return 0;
+        }
+        return 1;
+    }
+#endif
+    return seg_eq(p, t, n);
+}
+
+/* Digits of an integer without leading zeros ("0" alone is fine) at p: its value (up to 19
+ * digits, so no overflow) and end; NULL if none or too many. */
+static ALWAYS_INLINE const char *uint_fast(const char *p, const char *e, uint64_t *v) {
+    if (p >= e || !isdig((unsigned char)*p)) return NULL;
+    if (*p == '0') {
+        *v = 0;
+        return p + 1;
+    }
+    uint64_t a, b = 0;
+    unsigned k = digits16(p, e, &a);
+    if (k == 16) {
+        unsigned k2 = digits16(p + 16, e, &b);
+        if (k2 > 3) return NULL;
+        a = a * POW10[k2] + b;
+        k += k2;
+    }
+    *v = a;
+    return p + k;
+}
+
+/* A string with nothing to decode (no escapes); NULL otherwise. */
+static ALWAYS_INLINE const char *skipstr_fast(const char *p, const char *e) {
+    if (p >= e || *p != '"') return NULL;
+    p++;
+    for (;;) {
+        p = str_end(p, e);
+        if (p >= e) return NULL;
+        if (LIKELY(*p == '"')) return p + 1;
+        if ((unsigned char)*p < 0x80) return NULL; /* escape or control character */
+        int k = utf8_len(p, e);
+        if (k <= 0) return NULL;
+        p += k;
+    }
+}
+
+/* A JSON number (any), only validated. */
+static const char *skipnum_fast(const char *p, const char *e) {
+    if (p < e && *p == '-') p++;
+    if (p >= e || !isdig((unsigned char)*p)) return NULL;
+    if (*p == '0') p++;
+    else
+        while (p < e && isdig((unsigned char)*p)) p++;
+    if (p < e && *p == '.') {
+        p++;
+        if (p >= e || !isdig((unsigned char)*p)) return NULL;
+        while (p < e && isdig((unsigned char)*p)) p++;
+    }
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) p++;
+        if (p >= e || !isdig((unsigned char)*p)) return NULL;
+        while (p < e && isdig((unsigned char)*p)) p++;
+    }
+    return p;
+}
+
+static const char *asset_fast(jp *P, asset_cache *c, const char *p, int depth, sob_asset *out) {
+    const char *e = P->e;
+    for (int i = 0; i < c->n; i++) {
+        if ((size_t)(e - p) >= c->len[i] && seg_eq_any(p, c->txt[i], c->len[i])) {
+            *out = c->a[i];
+            return p + c->len[i];
+        }
+    }
+    /* Not seen yet: read it as the general path would (errors are left to the general path). */
+    sob_parse_error *err = P->err;
+    P->err = NULL;
+    P->p = p;
+    P->depth = depth;
+    sob_status st = asset_object(P, out);
+    P->err = err;
+    if (st != SOB_OK) return NULL;
+    int i = c->n < ACACHE_N ? c->n++ : (c->next++ % ACACHE_N);
+    c->txt[i] = p;
+    c->len[i] = (uint32_t)(P->p - p);
+    c->a[i] = *out;
+    return P->p;
+}
+
+/* Reads the record at p if it matches the template; returns its end, or NULL (rec is then
+ * unspecified and the record must be read by the general path). depth: that of the record's
+ * own members. */
+static const char *tpl_match(jp *P, const rec_tpl *t, asset_cache *ac, const rec_kind *kind,
+                             const char *p, int depth, void *recv) {
+    const char *e = P->e;
+    char *rec = recv;
+    if ((size_t)(e - p) < t->fixed) return NULL;
+    kind->reset(recv);
+    for (int i = 0; i < t->n; i++) {
+        uint32_t n = t->len[i];
+        if (UNLIKELY((size_t)(e - p) < n) || !seg_eq_any(p, t->seg[i], n)) return NULL;
+        p += n;
+        char *dst = rec + t->slot[i].off;
+        uint64_t v;
+        switch (t->slot[i].kind) {
+        case SL_SKIPSTR: p = skipstr_fast(p, e); break;
+        case SL_SKIPNUM: p = skipnum_fast(p, e); break;
+        case SL_I64S:
+            if (p < e && *p == '"') {
+                p = uint_fast(p + 1, e, &v);
+                if (!p || p >= e || *p != '"') return NULL;
+                p++;
+            } else {
+                p = uint_fast(p, e, &v);
+            }
+            if (!p || v > (uint64_t)INT64_MAX) return NULL;
+            {
+                int64_t iv = (int64_t)v;
+                memcpy(dst, &iv, sizeof iv);
+            }
+            break;
+        case SL_ACCOUNT:
+            if ((size_t)(e - p) < 58 || p[0] != '"' || p[57] != '"' || !strkey_valid_doc(P, p + 1, 56))
+                return NULL;
+            memcpy(dst, p + 1, 56);
+            dst[56] = '\0';
+            p += 58;
+            break;
+        case SL_ASSET: p = asset_fast(P, ac, p, depth, (sob_asset *)(void *)dst); break;
+        case SL_AMOUNT63:
+            if (p >= e || *p != '"') return NULL;
+            p = amount_fast(p + 1, e, &v);
+            if (!p || p >= e || *p != '"' || v > (uint64_t)INT64_MAX) return NULL;
+            memcpy(dst, &v, sizeof v);
+            p++;
+            break;
+        case SL_I32POS: {
+            int32_t x;
+            p = pos_i32_fast(p, e, &x);
+            if (p) memcpy(dst, &x, sizeof x);
+            break;
+        }
+        default: /* SL_U32 */
+            p = uint_fast(p, e, &v);
+            if (!p || v > UINT32_MAX) return NULL;
+            {
+                uint32_t x = (uint32_t)v;
+                memcpy(dst, &x, sizeof x);
+            }
+            break;
+        }
+        if (UNLIKELY(!p)) return NULL;
+    }
+    uint32_t n = t->len[t->n];
+    if ((size_t)(e - p) < n || !seg_eq_any(p, t->seg[t->n], n)) return NULL;
+    return p + n;
+}
 
 static sob_status record_object(jp *P, const rec_kind *kind, void *rec) {
     const char *at = P->p;
@@ -1426,16 +1813,51 @@ static sob_status record_object(jp *P, const rec_kind *kind, void *rec) {
     return kind->done(P, rec, seen, at);
 }
 
+/* Not part of the API, for tests only: 1 turns record templates off (to compare the template
+ * path with the general one), 2 keeps them on and adds the records they read to
+ * sob_horizon_json_tpl_hits (to check a test really exercises them). */
+int sob_horizon_json_no_templates;
+size_t sob_horizon_json_tpl_hits;
+
 static sob_status records_array(jp *P, const rec_kind *kind, vec_any *vec) {
     TRY(expect_open(P, '[', "_embedded.records must be an array"));
     int first = 1, done = 0;
+    const int depth = P->depth;
+    rec_tpl tpl;
+    tpl.ok = 0;
+    asset_cache ac;
+    ac.n = ac.next = 0;
+    /* Templates stop being learnt when records keep missing them (a page with no two records
+     * alike would pay for learning on every record). */
+    int use_tpl = kind->classify != NULL && sob_horizon_json_no_templates != 1, hits = 0, misses = 0;
     for (;;) {
         TRY(arr_next(P, &first, &done));
-        if (done) return SOB_OK;
+        if (done) {
+            if (UNLIKELY(sob_horizon_json_no_templates == 2)) sob_horizon_json_tpl_hits += (size_t)hits;
+            return SOB_OK;
+        }
         if (UNLIKELY(*vec->len == *vec->cap) && !grow(vec->v, vec->cap, *vec->len + 1, vec->elem))
             return fail(P, SOB_E_NOMEM, "out of memory");
-        TRY(record_object(P, kind, (char *)*vec->v + *vec->len * vec->elem));
+        void *rec = (char *)*vec->v + *vec->len * vec->elem;
+        const char *start = P->p;
+        if (tpl.ok) {
+            const char *end = tpl_match(P, &tpl, &ac, kind, start, depth + 1, rec);
+            P->depth = depth;
+            if (LIKELY(end != NULL)) {
+                P->p = end;
+                (*vec->len)++;
+                hits++;
+                continue;
+            }
+            P->p = start;
+            misses++;
+        }
+        TRY(record_object(P, kind, rec));
         (*vec->len)++;
+        if (use_tpl) {
+            rec_tpl_learn(&tpl, kind->classify, start, P->p);
+            if (misses > 4 && misses > hits) use_tpl = tpl.ok = 0;
+        }
     }
 }
 
@@ -1551,7 +1973,36 @@ static sob_status offer_done(jp *P, void *rec, uint64_t seen, const char *at) {
     return require(P, seen, OFFER_NEED, OFFER_KEYS, 8, at);
 }
 
-static const rec_kind OFFER_KIND = {offer_key, offer_done, offer_reset};
+enum { CTX_PRICE_R = CTX_FIRST_KIND };
+
+#define KEYIS(lit) (klen == sizeof(lit) - 1 && memcmp(key, lit, sizeof(lit) - 1) == 0)
+
+/* Mirrors offer_key() and price_r_object(): which values a template reads and where to. */
+static int offer_classify(int ctx, const char *key, size_t klen, char first, int *child,
+                          uint16_t *off) {
+    *child = CTX_OTHER;
+    if (ctx == CTX_RECORD) {
+        if (KEYIS("id")) return *off = offsetof(sob_offer_rec, id), SL_I64S;
+        if (KEYIS("seller")) return *off = offsetof(sob_offer_rec, seller), SL_ACCOUNT;
+        if (KEYIS("selling")) return *off = offsetof(sob_offer_rec, selling), SL_ASSET;
+        if (KEYIS("buying")) return *off = offsetof(sob_offer_rec, buying), SL_ASSET;
+        if (KEYIS("amount")) return *off = offsetof(sob_offer_rec, amount), SL_AMOUNT63;
+        if (KEYIS("price_r")) return *child = CTX_PRICE_R, TPL_DESCEND;
+        if (KEYIS("price")) return SL_SKIPSTR;
+        if (KEYIS("last_modified_ledger"))
+            return *off = offsetof(sob_offer_rec, last_modified_ledger), SL_U32;
+    } else if (ctx == CTX_PRICE_R) {
+        if (KEYIS("n")) return *off = offsetof(sob_offer_rec, n), SL_I32POS;
+        if (KEYIS("d")) return *off = offsetof(sob_offer_rec, d), SL_I32POS;
+    }
+    /* any other key: its value is only validated */
+    if (first == '"') return SL_SKIPSTR;
+    if (first == '{' || first == '[') return TPL_DESCEND;
+    if (first == 't' || first == 'f' || first == 'n') return TPL_FIXED;
+    return SL_SKIPNUM;
+}
+
+static const rec_kind OFFER_KIND = {offer_key, offer_done, offer_reset, offer_classify};
 
 void sob_offers_init(sob_offers *o) { memset(o, 0, sizeof *o); }
 void sob_offers_free(sob_offers *o) {
@@ -1784,7 +2235,7 @@ static sob_status trade_done(jp *P, void *recv, uint64_t seen, const char *at) {
     return SOB_OK;
 }
 
-static const rec_kind TRADE_KIND = {trade_key, trade_done, trade_reset};
+static const rec_kind TRADE_KIND = {trade_key, trade_done, trade_reset, NULL};
 
 void sob_trades_init(sob_trades *t) { memset(t, 0, sizeof *t); }
 void sob_trades_free(sob_trades *t) {
@@ -1878,7 +2329,7 @@ static sob_status pool_done(jp *P, void *rec, uint64_t seen, const char *at) {
     return require(P, seen, BIT(L_NKEYS) - 1, POOL_KEYS, L_NKEYS, at);
 }
 
-static const rec_kind POOL_KIND = {pool_key, pool_done, pool_reset};
+static const rec_kind POOL_KIND = {pool_key, pool_done, pool_reset, NULL};
 
 void sob_pools_init(sob_pools *p) { memset(p, 0, sizeof *p); }
 void sob_pools_free(sob_pools *p) {

@@ -729,6 +729,277 @@ static void test_level_layouts(void) {
     free(b);
 }
 
+/* ---- /offers pages whose records change layout at random ---------------------------------- */
+
+extern int sob_horizon_json_no_templates; /* test hooks in horizon_json.c, not API */
+extern size_t sob_horizon_json_tpl_hits;
+
+typedef struct obuf {
+    char *b;
+    size_t n, cap;
+} obuf;
+
+static void ob_put(obuf *o, const char *s) {
+    size_t k = strlen(s);
+    if (o->n + k + 1 > o->cap) {
+        while (o->n + k + 1 > o->cap) o->cap = o->cap ? o->cap * 2 : 4096;
+        o->b = realloc(o->b, o->cap);
+        if (!o->b) abort();
+    }
+    memcpy(o->b + o->n, s, k + 1);
+    o->n += k;
+}
+
+/* Whitespace of one layout: compact, Horizon's 2-space indentation, or odd spacing. */
+static void ob_nl(obuf *o, int ws, int depth) {
+    if (ws == 1) {
+        ob_put(o, "\n");
+        for (int i = 0; i < depth; i++) ob_put(o, "  ");
+    } else if (ws == 2) {
+        ob_put(o, depth & 1 ? " \t" : "\r\n ");
+    }
+}
+
+static const char *ob_colon(int ws) { return ws == 0 ? ":" : ws == 1 ? ": " : " : "; }
+
+/* {"k": v, ...} with the members given as alternating key / raw value strings. */
+static void ob_object(obuf *o, int ws, int depth, const char *const *kv, int nkv) {
+    ob_put(o, "{");
+    for (int i = 0; i < nkv; i += 2) {
+        if (i) ob_put(o, ",");
+        ob_nl(o, ws, depth + 1);
+        ob_put(o, "\"");
+        ob_put(o, kv[i]);
+        ob_put(o, "\"");
+        ob_put(o, ob_colon(ws));
+        ob_put(o, kv[i + 1]);
+    }
+    if (nkv) ob_nl(o, ws, depth);
+    ob_put(o, "}");
+}
+
+static void ob_asset(obuf *o, char *dst, size_t cap, int ws, int depth, int which, int rev) {
+    obuf t = {0, 0, 0};
+    static const char *const types[] = {"\"native\"", "\"credit_alphanum4\"", "\"credit_alphanum12\""};
+    const char *kv[6] = {"asset_type", types[which], "asset_code", which == 1 ? "\"BTC\"" : "\"LONGCODE\"",
+                         "asset_issuer", which == 1 ? "\"" ISS "\"" : "\"" ACC "\""};
+    if (rev && which) {
+        const char *r[6] = {kv[4], kv[5], kv[2], kv[3], kv[0], kv[1]};
+        ob_object(&t, ws, depth, r, 6);
+    } else {
+        ob_object(&t, ws, depth, kv, which ? 6 : 2);
+    }
+    snprintf(dst, cap, "%s", t.b);
+    free(t.b);
+    (void)o;
+}
+
+typedef struct offer_layout {
+    int ws, order[12], links, paging, lml, lmt, sponsor, extra, rev_asset, id_str;
+} offer_layout;
+
+static void new_offer_layout(offer_layout *L) {
+    L->ws = (int)(rnd() % 3);
+    for (int i = 0; i < 12; i++) L->order[i] = i;
+    if (rnd() % 3 == 0)
+        for (int i = 11; i > 0; i--) {
+            int j = (int)(rnd() % (uint64_t)(i + 1)), x = L->order[i];
+            L->order[i] = L->order[j];
+            L->order[j] = x;
+        }
+    L->links = rnd() % 4 != 0;
+    L->paging = rnd() % 4 != 0;
+    L->lml = rnd() % 5 != 0;
+    L->lmt = rnd() % 3 != 0;
+    L->sponsor = rnd() % 4 == 0;
+    L->extra = rnd() % 5 == 0;
+    L->rev_asset = rnd() % 6 == 0;
+    L->id_str = rnd() % 4 != 0;
+}
+
+/* One record; bad = 1 injects a value the parser refuses (rarely). */
+static void ob_offer(obuf *o, const offer_layout *L, int depth, int64_t id, int bad) {
+    char idv[48], links[512], sel[512], buy[512], amt[64], pr[128], price[64], lml[32], seller[64];
+    static const uint32_t widths[] = {1, 9, 10, 99, 100, 9999999, 10000000, 99999999, 1000000000, 2147483647};
+    if (bad == 1) snprintf(idv, sizeof idv, "\"9223372036854775808\"");
+    else if (bad == 9) snprintf(idv, sizeof idv, "%s", rnd() % 2 ? "12345678901234567890" : "\"10000000000000000000\"");
+    else if (bad == 10) snprintf(idv, sizeof idv, "%s", rnd() % 2 ? "-1" : "1.0");
+    else if (bad == 2) snprintf(idv, sizeof idv, "\"0%lld\"", (long long)id);
+    else if (L->id_str ^ (rnd() % 16 == 0)) snprintf(idv, sizeof idv, "\"%lld\"", (long long)id);
+    else snprintf(idv, sizeof idv, "%lld", (long long)id);
+    const char *acc = rnd() % 3 ? ISS : ACC;
+    snprintf(seller, sizeof seller, "\"%s\"", bad == 3 ? ISS_BAD : acc);
+    {
+        obuf t = {0, 0, 0};
+        char self[160], maker[160];
+        snprintf(self, sizeof self, "\"https://horizon.stellar.org/offers/%lld\"", (long long)id);
+        snprintf(maker, sizeof maker, "\"https://horizon.stellar.org/accounts/%s\"", acc);
+        obuf a = {0, 0, 0}, b = {0, 0, 0};
+        const char *k1[2] = {"href", self}, *k2[2] = {"href", maker};
+        ob_object(&a, L->ws, depth + 2, k1, 2);
+        ob_object(&b, L->ws, depth + 2, k2, 2);
+        const char *kv[4] = {"self", a.b, "offer_maker", b.b};
+        ob_object(&t, L->ws, depth + 1, kv, 4);
+        snprintf(links, sizeof links, "%s", t.b);
+        free(t.b);
+        free(a.b);
+        free(b.b);
+    }
+    int sa = (int)(rnd() % 3), ba = (int)(rnd() % 3);
+    ob_asset(o, sel, sizeof sel, L->ws, depth + 1, sa, L->rev_asset);
+    ob_asset(o, buy, sizeof buy, L->ws, depth + 1, bad == 4 ? 2 : ba, L->rev_asset);
+    if (bad == 4) { /* credit_alphanum12 with a 3-letter code */
+        char *q = strstr(buy, "LONGCODE");
+        if (q) memmove(q + 3, q + 8, strlen(q + 8) + 1);
+    }
+    {
+        /* up to 922337203684.9999999 (< INT64_MAX stroops), sometimes with leading zeros */
+        uint64_t ip = rnd() % (rnd() % 4 ? 100000ULL : 922337203685ULL);
+        unsigned fd = (unsigned)(rnd() % 8);
+        if (bad == 5) fd = 8;
+        char frac[16];
+        for (unsigned i = 0; i < fd; i++) frac[i] = (char)('0' + rnd() % 10);
+        frac[fd] = '\0';
+        snprintf(amt, sizeof amt, "\"%s%llu%s%s\"", rnd() % 10 ? "" : "00000000000", (unsigned long long)ip,
+                 fd ? "." : "", frac);
+    }
+    {
+        int32_t n = (int32_t)(rnd() % widths[rnd() % 10]) + 1, d = (int32_t)(rnd() % widths[rnd() % 10]) + 1;
+        char ns[16], ds[16];
+        snprintf(ns, sizeof ns, "%d", n > 0 ? n : 1);
+        snprintf(ds, sizeof ds, "%d", bad == 6 ? 0 : d > 0 ? d : 1);
+        const char *kv[4] = {"n", ns, "d", bad == 7 ? "2147483648" : ds};
+        obuf t = {0, 0, 0};
+        ob_object(&t, L->ws, depth + 1, kv, 4);
+        snprintf(pr, sizeof pr, "%s", t.b);
+        free(t.b);
+    }
+    switch (rnd() % 32) {
+    case 0: snprintf(price, sizeof price, "\"\\u0031.5\""); break;
+    case 1: snprintf(price, sizeof price, "\"1.5 \xc3\xa9\""); break;
+    default: snprintf(price, sizeof price, "\"%u.%07u\"", (unsigned)(rnd() % 1000), (unsigned)(rnd() % 10000000)); break;
+    }
+    snprintf(lml, sizeof lml, "%llu", bad == 8 ? 4294967296ULL : (unsigned long long)(rnd() % 2 ? rnd() % 4294967296ULL : rnd() % 10));
+    const char *extra = rnd() % 2 ? "[1,-2.5e+3,true,null,{\"y\":\"z\"},0]" : "false";
+    const char *all[12][2] = {
+        {"_links", L->links ? links : NULL}, {"id", idv},      {"paging_token", L->paging ? idv : NULL},
+        {"seller", seller},                  {"selling", sel}, {"buying", buy},
+        {"amount", amt},                     {"price_r", pr},  {"price", price},
+        {"last_modified_ledger", L->lml ? lml : NULL},
+        {"last_modified_time", L->lmt ? "\"2024-01-01T00:00:00Z\"" : NULL},
+        {L->extra ? "x" : "sponsor", L->extra ? extra : L->sponsor ? "\"" ACC "\"" : NULL},
+    };
+    const char *kv[24];
+    int nkv = 0;
+    for (int i = 0; i < 12; i++) {
+        int j = L->order[i];
+        if (!all[j][1]) continue;
+        kv[nkv++] = all[j][0];
+        kv[nkv++] = all[j][1];
+    }
+    ob_object(o, L->ws, depth, kv, nkv);
+}
+
+/* Parses b twice, with record templates on and off: status, error, records must be identical. */
+static int offers_on_off_agree(const char *b, size_t n, sob_status *st_out) {
+    sob_horizon_json_no_templates = 2;
+    sob_status st1 = parse_kind(K_OFFERS, b, n);
+    sob_parse_error e1 = g_err;
+    size_t len1 = st1 == SOB_OK ? g_offers.len : 0;
+    sob_offer_rec *r1 = malloc(len1 * sizeof *r1 + 1);
+    if (len1) memcpy(r1, g_offers.v, len1 * sizeof *r1);
+    sob_horizon_json_no_templates = 1;
+    sob_status st2 = parse_kind(K_OFFERS, b, n);
+    sob_horizon_json_no_templates = 0;
+    int ok = st1 == st2;
+    if (ok && st1 != SOB_OK)
+        ok = e1.offset == g_err.offset && e1.reason && g_err.reason && strcmp(e1.reason, g_err.reason) == 0;
+    if (ok && st1 == SOB_OK)
+        ok = len1 == g_offers.len && (len1 == 0 || memcmp(r1, g_offers.v, len1 * sizeof *r1) == 0);
+    if (!ok)
+        fprintf(stderr, "offers templates on/off differ: %d/%d, \"%s\"@%zu vs \"%s\"@%zu\n", (int)st1,
+                (int)st2, e1.reason ? e1.reason : "", e1.offset, g_err.reason ? g_err.reason : "",
+                g_err.offset);
+    free(r1);
+    *st_out = st1;
+    return ok;
+}
+
+static void test_offer_layouts(void) {
+    obuf o = {0, 0, 0};
+    int pages_ok = 0;
+    sob_horizon_json_tpl_hits = 0;
+    for (int round = 0; round < 200; round++) {
+        o.n = 0;
+        int pws = (int)(rnd() % 3);
+        ob_put(&o, "{");
+        ob_nl(&o, pws, 1);
+        ob_put(&o, "\"_links\":{\"self\":{\"href\":\"x\"}},");
+        ob_nl(&o, pws, 1);
+        ob_put(&o, "\"_embedded\":{\"records\":[");
+        int nrec = (int)(rnd() % 120);
+        offer_layout L;
+        new_offer_layout(&L);
+        int64_t id = (int64_t)(rnd() % 1000000);
+        int64_t want_id[120];
+        int any_bad = 0, bad_at = nrec / 2 + (int)(rnd() % (uint64_t)(nrec / 2 + 1));
+        for (int i = 0; i < nrec; i++) {
+            if (rnd() % 24 == 0) new_offer_layout(&L);
+            if (i) ob_put(&o, ",");
+            ob_nl(&o, L.ws, 3);
+            switch (rnd() % 9) {
+            case 0: id = 0; break;
+            case 1: id = INT64_MAX - (int64_t)(rnd() % 3); break;
+            default: id = (int64_t)(rnd() % (rnd() % 2 ? 10000000ULL : 9000000000000000000ULL)); break;
+            }
+            want_id[i] = id;
+            /* every other round: one refused value in a late record (read by a template) */
+            int bad = round % 2 && i == bad_at ? 1 + (int)(rnd() % 10) : 0;
+            any_bad |= bad;
+            ob_offer(&o, &L, 3, id, bad);
+        }
+        ob_nl(&o, pws, 2);
+        ob_put(&o, "]}");
+        ob_nl(&o, pws, 0);
+        ob_put(&o, "}");
+        sob_status st;
+        CHECK(offers_on_off_agree(o.b, o.n, &st));
+        if (!any_bad) {
+            int ok = st == SOB_OK && g_offers.len == (size_t)nrec;
+            for (int i = 0; ok && i < nrec; i++) ok = g_offers.v[i].id == want_id[i];
+            if (!ok) fprintf(stderr, "offer layout round %d: %s at %zu\n", round, g_err.reason ? g_err.reason : "values differ", g_err.offset);
+            CHECK(ok);
+            pages_ok += ok;
+        }
+        /* mutations anywhere, mostly in the template-read records: same status and error */
+        char *m = malloc(o.n + 1);
+        static const char alphabet[] = "{}[]\",:\\u0123456789.-+eE ntfrlGA\x01\xff";
+        for (int r = 0; r < 30 && o.n > 0; r++) {
+            memcpy(m, o.b, o.n);
+            size_t at = o.n / 3 + rnd() % (o.n - o.n / 3);
+            size_t n = o.n;
+            switch (rnd() % 4) {
+            case 0: m[at] = alphabet[rnd() % (sizeof alphabet - 1)]; break;
+            case 1: m[at] = (char)rnd(); break;
+            case 2: memmove(m + at, m + at + 1, n - at - 1); n--; break;
+            default: /* insert */
+                m = realloc(m, n + 1);
+                memmove(m + at + 1, m + at, n - at);
+                m[at] = rnd() % 2 ? (char)('0' + rnd() % 10) : alphabet[rnd() % (sizeof alphabet - 1)];
+                n++;
+                break;
+            }
+            CHECK(offers_on_off_agree(m, n, &st));
+        }
+        free(m);
+    }
+    CHECK(pages_ok > 60);
+    /* the test only means something if the templates read most records */
+    CHECK(sob_horizon_json_tpl_hits > 1000);
+    printf("test_offer_layouts: %d valid pages, %zu records read by templates\n", pages_ok, sob_horizon_json_tpl_hits);
+    free(o.b);
+}
+
 static int cmp_u64(const void *a, const void *b) {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
@@ -790,6 +1061,7 @@ int main(void) {
     test_trades_edges();
     test_pools_edges();
     test_level_layouts();
+    test_offer_layouts();
 
     /* mutations of small documents of every kind */
     {
