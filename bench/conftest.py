@@ -377,10 +377,7 @@ class Impl:
 class Ours(Impl):
     def __init__(self, impl_id: str) -> None:
         self.id = impl_id
-        if impl_id == "c":
-            self.mod, self._offers_name = _c_module("_core"), "_offers"
-        else:
-            self.mod, self._offers_name = importlib.import_module("stellar_ob._pure"), "_offers_pure"
+        self.mod = _c_module("_core") if impl_id == "c" else importlib.import_module("stellar_ob._pure")
 
     def load(self, data: BookData) -> Any:
         book = self.mod.OrderBook(BASE, COUNTER)
@@ -464,7 +461,7 @@ class Ours(Impl):
         return run
 
     def offers_page(self, page):
-        mod = _c_module(self._offers_name) if self.id == "c" else importlib.import_module("stellar_ob._offers_pure")
+        mod = _c_module("_offers") if self.id == "c" else importlib.import_module("stellar_ob._offers_pure")
         book = mod.OfferBook(BASE, COUNTER)
         book.load_horizon_offers(page)  # steady state: every later load replaces the same ids
         load = book.load_horizon_offers
