@@ -1460,7 +1460,12 @@ typedef struct rec_tpl {
     uint32_t len[TPL_MAX_SLOTS + 1];
     tpl_slot slot[TPL_MAX_SLOTS];
     size_t fixed; /* sum of len[] */
+    /* The record bytes no slot writes (padding, absent fields), zeroed instead of the whole
+     * record when there are at most TPL_MAX_GAPS of them; ngaps < 0: reset the whole record. */
+    int ngaps;
+    uint16_t gap_off[4], gap_len[4];
 } rec_tpl;
+#define TPL_MAX_GAPS 4
 
 /* Asset objects seen in this array, as text (a page has few distinct assets). */
 #define ACACHE_N 4
@@ -1611,9 +1616,24 @@ static const char *lrn_compound(tpl_learner *L, int ctx, const char *p) {
     }
 }
 
-/* Learns the template of the record [rec, end) that the general path has just read. */
-static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *rec, const char *end) {
-    tpl_learner L = {t, classify, rec, end, 0};
+static size_t slot_size(int kind) {
+    switch (kind) {
+    case SL_I64S:
+    case SL_AMOUNT63: return 8;
+    case SL_ACCOUNT: return 57;
+    case SL_ASSET: return sizeof(sob_asset);
+    case SL_I32POS:
+    case SL_U32: return 4;
+    default: return 0;
+    }
+}
+
+/* Learns the template of the record [rec, end) that the general path has just read; sep (<= rec)
+ * is where the ',' before it starts (the separator and whitespace are then part of the first
+ * fixed segment). rec_size: the size of a record, whose reset must be all zero bytes. */
+static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *sep, const char *rec,
+                          const char *end, size_t rec_size) {
+    tpl_learner L = {t, classify, sep, end, 0};
     t->ok = 0;
     t->n = 0;
     if (*rec != '{') return;
@@ -1624,6 +1644,34 @@ static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *rec,
     size_t fixed = 0;
     for (int i = 0; i <= t->n; i++) fixed += t->len[i];
     t->fixed = fixed;
+    /* which bytes of the record the slots write */
+    uint8_t w[512];
+    t->ngaps = -1;
+    if (rec_size <= sizeof w) {
+        memset(w, 0, rec_size);
+        for (int i = 0; i < t->n; i++) {
+            size_t sz = slot_size(t->slot[i].kind);
+            if (sz) memset(w + t->slot[i].off, 1, sz);
+        }
+        int g = 0;
+        for (size_t i = 0; i < rec_size && g >= 0;) {
+            if (w[i]) {
+                i++;
+                continue;
+            }
+            size_t j = i;
+            while (j < rec_size && !w[j]) j++;
+            if (g == TPL_MAX_GAPS) {
+                g = -1;
+                break;
+            }
+            t->gap_off[g] = (uint16_t)i;
+            t->gap_len[g] = (uint16_t)(j - i);
+            g++;
+            i = j;
+        }
+        t->ngaps = g;
+    }
     t->ok = 1;
 }
 
@@ -1736,7 +1784,10 @@ static const char *tpl_match(jp *P, const rec_tpl *t, asset_cache *ac, const rec
     const char *e = P->e;
     char *rec = recv;
     if ((size_t)(e - p) < t->fixed) return NULL;
-    kind->reset(recv);
+    if (t->ngaps >= 0)
+        for (int g = 0; g < t->ngaps; g++) memset(rec + t->gap_off[g], 0, t->gap_len[g]);
+    else
+        kind->reset(recv);
     for (int i = 0; i < t->n; i++) {
         uint32_t n = t->len[i];
         if (UNLIKELY((size_t)(e - p) < n) || !seg_eq_any(p, t->seg[i], n)) return NULL;
@@ -1830,18 +1881,19 @@ static sob_status records_array(jp *P, const rec_kind *kind, vec_any *vec) {
     /* Templates stop being learnt when records keep missing them (a page with no two records
      * alike would pay for learning on every record). */
     int use_tpl = kind->classify != NULL && sob_horizon_json_no_templates != 1, hits = 0, misses = 0;
+#define REC_SLOT()                                                                               \
+    do {                                                                                         \
+        if (UNLIKELY(*vec->len == *vec->cap) && !grow(vec->v, vec->cap, *vec->len + 1, vec->elem)) \
+            return fail(P, SOB_E_NOMEM, "out of memory");                                        \
+        rec = (char *)*vec->v + *vec->len * vec->elem;                                           \
+    } while (0)
     for (;;) {
-        TRY(arr_next(P, &first, &done));
-        if (done) {
-            if (UNLIKELY(sob_horizon_json_no_templates == 2)) sob_horizon_json_tpl_hits += (size_t)hits;
-            return SOB_OK;
-        }
-        if (UNLIKELY(*vec->len == *vec->cap) && !grow(vec->v, vec->cap, *vec->len + 1, vec->elem))
-            return fail(P, SOB_E_NOMEM, "out of memory");
-        void *rec = (char *)*vec->v + *vec->len * vec->elem;
-        const char *start = P->p;
+        void *rec;
+        /* Steady state: "," + whitespace + a record, byte for byte like the previous pair. */
+        const char *sep = P->p;
         if (tpl.ok) {
-            const char *end = tpl_match(P, &tpl, &ac, kind, start, depth + 1, rec);
+            REC_SLOT();
+            const char *end = tpl_match(P, &tpl, &ac, kind, sep, depth + 1, rec);
             P->depth = depth;
             if (LIKELY(end != NULL)) {
                 P->p = end;
@@ -1849,16 +1901,26 @@ static sob_status records_array(jp *P, const rec_kind *kind, vec_any *vec) {
                 hits++;
                 continue;
             }
-            P->p = start;
-            misses++;
+            P->p = sep;
         }
+        int was_first = first;
+        TRY(arr_next(P, &first, &done));
+        if (done) {
+            if (UNLIKELY(sob_horizon_json_no_templates == 2)) sob_horizon_json_tpl_hits += (size_t)hits;
+            return SOB_OK;
+        }
+        misses += tpl.ok;
+        REC_SLOT();
+        const char *start = P->p;
         TRY(record_object(P, kind, rec));
         (*vec->len)++;
-        if (use_tpl) {
-            rec_tpl_learn(&tpl, kind->classify, start, P->p);
+        /* Learnt from a record after a ',' so the template carries the separator. */
+        if (use_tpl && !was_first) {
+            rec_tpl_learn(&tpl, kind->classify, sep, start, P->p, vec->elem);
             if (misses > 4 && misses > hits) use_tpl = tpl.ok = 0;
         }
     }
+#undef REC_SLOT
 }
 
 static sob_status embedded_object(jp *P, const rec_kind *kind, vec_any *vec) {
