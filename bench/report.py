@@ -480,6 +480,17 @@ def render(results: List[Result], meta: Dict[str, Any], sync: Optional[Dict[str,
             figures = ", ".join(f"{label} {res[k]}{unit}" for k, label, unit in LOAD_FIGURES if res.get(k) is not None)
             lines.append(f"| {name} | {res.get('when', '?')} | {'OK' if res.get('ok') else 'MISSED'} | {figures} |")
         lines.append("")
+    gate = BENCH_DIR / "gate_baseline.json"
+    if gate.is_file():
+        base = json.loads(gate.read_text())
+        lines += ["## Regression gate (CI)", "",
+                  f"`python -m bench.gate` counts the instructions of fixed C-core workloads under callgrind "
+                  f"(bench/gate/gate_driver.c) and fails when one grows more than {base.get('tolerance', 0.05):.0%} "
+                  f"over bench/gate_baseline.json; counts do not move with machine load. Baseline "
+                  f"({base.get('toolchain', {}).get('cc', '?')}):", "",
+                  "| workload | instructions per op |", "|---|---|"]
+        lines += [f"| {name} | {w['per_op']:,.0f} |" for name, w in base.get("workloads", {}).items()]
+        lines.append("")
     skipped = [i for i in ORDER if all(r.impl != i for r in results)]
     lines += [
         "## Implementations",
