@@ -133,6 +133,7 @@ cdef class OrderBook:
     cdef object _counter
     cdef Level _best_cache_bid
     cdef Level _best_cache_ask
+    cdef sob_level _best_key[2]  # n/d/amount of the cached best levels (zeroed: no cache yet)
     cdef object __weakref__
     cdef sob_asset _cbase
     cdef sob_asset _ccounter

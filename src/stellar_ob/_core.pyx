@@ -6,6 +6,7 @@ Same API as stellar_ob._pure (the twin); see that module for the semantics in pl
 
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
+from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
 from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t, INT32_MAX, UINT64_MAX
@@ -103,6 +104,41 @@ cdef uint64_t _quote_amount(object v) except? 0xFFFFFFFFFFFFFFFF:
     if v > UINT64_MAX:
         raise AmountOverflowError(f"amount {v} exceeds the uint64 range")
     return PyLong_AsUnsignedLongLong(v)
+
+
+cdef extern from "Python.h":
+    # Borrowed-pointer forms: no reference counting on the per-change hot path of apply_diff.
+    bint _int_exact "PyLong_CheckExact"(PyObject *o) noexcept
+    long long _as_ll "PyLong_AsLongLongAndOverflow"(PyObject *o, int *overflow) noexcept
+
+
+cdef inline int32_t _price_part_p(PyObject *v, str name) except 0:
+    cdef int overflow = 0
+    cdef long long x
+    if _int_exact(v):
+        x = _as_ll(v, &overflow)
+        if overflow == 0 and 0 < x <= INT32_MAX:
+            return <int32_t>x
+    return _price_part(<object>v, name, True)  # errors and int subclasses
+
+
+cdef inline int _level_amount_p(PyObject *v, uint64_t *out) except -1:
+    cdef int overflow = 0
+    cdef long long x
+    if _int_exact(v):
+        x = _as_ll(v, &overflow)
+        if overflow == 0 and x >= 0:
+            out[0] = <uint64_t>x
+            return 0
+    return _level_amount(<object>v, out)
+
+
+cdef inline int _side_p(PyObject *v) except -1:
+    if v == <PyObject *>BID:
+        return SOB_SIDE_BID
+    if v == <PyObject *>ASK:
+        return SOB_SIDE_ASK
+    return _side(<object>v)
 
 
 cdef inline int _side(object side) except -1:
@@ -573,11 +609,11 @@ cdef class OrderBook:
         """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
         Raises CrossedBookError (book unchanged) if the change would cross the book.
         O(log n) to find the level, plus moving the levels above it (few: the best is last)."""
-        cdef int s = _side(side)
-        cdef int32_t cn = _price_part(n, "n", True)
-        cdef int32_t cd = _price_part(d, "d", True)
+        cdef int s = _side_p(<PyObject *>side)
+        cdef int32_t cn = _price_part_p(<PyObject *>n, "n")
+        cdef int32_t cd = _price_part_p(<PyObject *>d, "d")
         cdef uint64_t a
-        _level_amount(amount, &a)
+        _level_amount_p(<PyObject *>amount, &a)
         cdef sob_status st = sob_book_set_level_checked(&self._book, s, cn, cd, a, NULL)
         if st:
             _raise(st, f"set_level({side}, {n}/{d})")
@@ -592,12 +628,17 @@ cdef class OrderBook:
         cdef sob_level *undo = <sob_level *>_reserve(&_s_undo, k, sizeof(sob_level))
         cdef uint64_t a
         for ch in changes:
+            if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
+                raise InvalidBookError("the changes were modified during apply_diff")
             if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
-                side = <object>PyTuple_GET_ITEM(ch, 0)
-                n = <object>PyTuple_GET_ITEM(ch, 1)
-                d = <object>PyTuple_GET_ITEM(ch, 2)
-                amount = <object>PyTuple_GET_ITEM(ch, 3)
-            elif isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
+                c[i].side = _side_p(PyTuple_GET_ITEM(ch, 0))
+                c[i].n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
+                c[i].d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
+                _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
+                c[i].amount = a
+                i += 1
+                continue
+            if isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
                 raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
             elif hasattr(ch, "new_amount"):
                 side, n, d, amount = ch.side, ch.price.n, ch.price.d, ch.new_amount
@@ -609,7 +650,7 @@ cdef class OrderBook:
             _level_amount(amount, &a)
             c[i].amount = a
             i += 1
-        cdef sob_status st = sob_book_apply_batch(&self._book, c, k, undo, &bad)
+        cdef sob_status st = sob_book_apply_batch(&self._book, c, i, undo, &bad)
         if st == SOB_E_CROSSED:
             raise CrossedBookError("the batch would cross the book")
         if st:
@@ -624,14 +665,17 @@ cdef class OrderBook:
         if s.len == 0:
             return None
         cdef sob_level *l = &s.lv[s.len - 1]
-        cdef Level c = self._best_cache_bid if side == SOB_SIDE_BID else self._best_cache_ask
-        # Levels are immutable: hand back the same object while the top is unchanged.
-        if c is None or c.price.n != l.n or c.price.d != l.d or c.amount != l.amount:
-            c = _level(l)
-            if side == SOB_SIDE_BID:
-                self._best_cache_bid = c
-            else:
-                self._best_cache_ask = c
+        cdef sob_level *key = &self._best_key[side]
+        # Levels are immutable: hand back the same object while the top is unchanged (compared
+        # as C integers, so a read that hits the cache boxes nothing).
+        if l.n == key.n and l.d == key.d and l.amount == key.amount:
+            return self._best_cache_bid if side == SOB_SIDE_BID else self._best_cache_ask
+        cdef Level c = _level(l)
+        key[0] = l[0]
+        if side == SOB_SIDE_BID:
+            self._best_cache_bid = c
+        else:
+            self._best_cache_ask = c
         return c
 
     def best_bid(self):
