@@ -419,3 +419,26 @@ def test_seeded_stress_replayable(impl):
             pytest.fail(f"seed {seed} step {step}: unexpected cross")
         b.check()
     assert len(b) > 0
+
+
+def test_apply_diff_refuses_a_list_that_grows_while_read():
+    """The compiled core sizes its batch buffer first; a list mutated during the read (here by a
+    side string whose __eq__ appends) must be refused, never overrun (the twin just iterates)."""
+    _core = load_c()
+    b = _core.OrderBook("XLM", USDC)
+    b.apply_snapshot([(10, 100, 500)], [(11, 100, 200)])
+    changes = []
+
+    class Sneaky(str):
+        def __eq__(self, other):
+            if len(changes) < 50:
+                changes.extend([("bid", 9, 100, 1)] * 10)
+            return str.__eq__(self, other)
+
+        __hash__ = str.__hash__
+
+    changes.append((Sneaky("bid"), 9, 100, 7))
+    with pytest.raises(InvalidBookError):
+        b.apply_diff(changes)
+    assert levels(b.bids()) == [(10, 100, 500)]
+    b.check()
