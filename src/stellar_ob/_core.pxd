@@ -137,7 +137,7 @@ cdef class OrderBook:
     cdef object __weakref__
     cdef sob_asset _cbase
     cdef sob_asset _ccounter
-    cdef object _apply_doc(self, bint want_diff)
+    cdef int _apply_doc(self, BookDiff diff) except -1
     cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1
     cdef list _levels(self, int side, object depth)
     cdef Level _best(self, int side)

@@ -802,23 +802,33 @@ cdef class OrderBook:
         str: a REST body or the ``data:`` of a stream event) and return what changed. Parsed by
         the C scanner straight into packed levels. Raises ParseError (with the byte offset) or
         AssetMismatchError and leaves the book as it was on bad input."""
+        # The scanner's document is shared by the module: no Python code may run between
+        # parsing into it and applying it (another thread could take the GIL and parse its own),
+        # so the diff object is made first and the assets are copied out before any error path.
+        cdef BookDiff diff = BookDiff.__new__(BookDiff)
         _parse_doc(data)
-        if not _asset_eq(&_doc.base, &self._cbase) or not _asset_eq(&_doc.counter, &self._ccounter):
+        cdef sob_asset base = _doc.base, counter = _doc.counter
+        if not _asset_eq(&base, &self._cbase) or not _asset_eq(&counter, &self._ccounter):
             raise AssetMismatchError(
-                f"document is for {_asset_from_c(&_doc.base)}/{_asset_from_c(&_doc.counter)}, "
+                f"document is for {_asset_from_c(&base)}/{_asset_from_c(&counter)}, "
                 f"the book is {self._base}/{self._counter}")
-        return self._apply_doc(True)
+        self._apply_doc(diff)
+        return diff
 
     @classmethod
     def from_horizon(cls, data):
         """A new book from a Horizon /order_book body."""
         _parse_doc(data)
-        cdef OrderBook book = cls(_asset_from_c(&_doc.base), _asset_from_c(&_doc.counter))
-        book._apply_doc(False)
+        cdef sob_asset base = _doc.base, counter = _doc.counter
+        book = cls(_asset_from_c(&base), _asset_from_c(&counter))
+        # Making the book ran Python code, so the shared document may hold another thread's
+        # parse by now: apply by parsing again (a one-off cost at construction).
+        book.apply_horizon(data)
         return book
 
-    cdef object _apply_doc(self, bint want_diff):
-        """Normalise the parsed document's sides, diff them against the book, then assign."""
+    cdef int _apply_doc(self, BookDiff diff) except -1:
+        """Normalise the parsed document's sides, diff them against the book into ``diff``, then
+        assign. Pure C from the parse to the end: no Python code runs in between."""
         cdef size_t nb = 0, na = 0, bad = 0, nbids
         cdef sob_status st = sob_levels_normalize(_doc.bids.v, _doc.bids.len, SOB_SIDE_BID, &nb, &bad)
         if st:
@@ -827,27 +837,23 @@ cdef class OrderBook:
         if st:
             _raise(st, f"order book asks[{bad}]")
         _changes.len = 0
-        if want_diff:
-            st = sob_side_diff(&self._book, SOB_SIDE_BID, _doc.bids.v, nb, &_changes)
-            nbids = _changes.len
-            if not st:
-                st = sob_side_diff(&self._book, SOB_SIDE_ASK, _doc.asks.v, na, &_changes)
-            if st:
-                _raise(st, "order book diff")
+        st = sob_side_diff(&self._book, SOB_SIDE_BID, _doc.bids.v, nb, &_changes)
+        nbids = _changes.len
+        if not st:
+            st = sob_side_diff(&self._book, SOB_SIDE_ASK, _doc.asks.v, na, &_changes)
+        if st:
+            _raise(st, "order book diff")
         st = sob_book_assign(&self._book, _doc.bids.v, nb, _doc.asks.v, na)
         if st == SOB_E_CROSSED:
             raise CrossedBookError("Horizon document is crossed: best bid >= best ask")
         if st:
             _raise(st, "apply_horizon")
-        if not want_diff:
-            return None
-        cdef BookDiff diff = BookDiff.__new__(BookDiff)
-        diff._alloc(_changes.len)
+        diff._alloc(_changes.len)  # malloc only
         if _changes.len:
             memcpy(diff._v, _changes.v, _changes.len * sizeof(sob_level_change))
         diff._len = _changes.len
         diff._nbids = nbids
-        return diff
+        return 0
 
 
 # -- the Horizon scanner's state: one document at a time, reused so steady state never allocates
