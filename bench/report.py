@@ -337,6 +337,10 @@ def slo_rows(gs: Dict[tuple, List[Result]], sync: Optional[Dict[str, float]],
                     v = ratio(gs[(t.module, t.func)], t.stat.split(":", 1)[1])
                     if v is not None:
                         measured, ok = f"{v:.1f}x", v >= t.limit
+                elif t.stat == "per_change":
+                    v = r.median / r.per_call if r.median is not None else None
+                    if v is not None:
+                        measured, ok = f"{fmt_time(v)} per operation", v <= t.limit
                 else:
                     v = getattr(r, t.stat)
                     if v is not None:
