@@ -6,7 +6,7 @@
 
 /* ---- ordering ------------------------------------------------------------------------------ */
 
-static inline double order_key(int32_t n, int32_t d) {
+static inline double order_key(int32_t n, int32_t d) { /* order key, as core orders offers */
     return (double)n / (double)d; /* order key: core isBetterOffer uses double(n)/double(d) */
 }
 
@@ -82,7 +82,7 @@ static void slot_delete(sob_offerbook *b, sob_id_slot *s) {
 /* ---- chunked sides ------------------------------------------------------------------------- */
 
 /* Index of the first chunk whose last offer is >= (key, id); nc if none. */
-static size_t chunk_lower(const sob_offer_side *s, double key, int64_t id) {
+static size_t chunk_lower(const sob_offer_side *s, double key, int64_t id) { /* order key, as core orders offers */
     size_t lo = 0, hi = s->nc;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -97,7 +97,7 @@ static size_t chunk_lower(const sob_offer_side *s, double key, int64_t id) {
 }
 
 /* Position of the first offer >= (key, id) in a chunk. */
-static uint32_t pos_lower(const sob_chunk *c, double key, int64_t id) {
+static uint32_t pos_lower(const sob_chunk *c, double key, int64_t id) { /* order key, as core orders offers */
     uint32_t lo = 0, hi = c->len;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
@@ -161,7 +161,7 @@ static sob_status side_insert(sob_offer_side *s, const sob_offer *o) {
 }
 
 /* Find an offer known to be on this side: its chunk index and position. */
-static sob_offer *side_locate(const sob_offer_side *s, double key, int64_t id, size_t *ci_out, uint32_t *p_out) {
+static sob_offer *side_locate(const sob_offer_side *s, double key, int64_t id, size_t *ci_out, uint32_t *p_out) { /* order key, as core orders offers */
     size_t ci = chunk_lower(s, key, id);
     if (ci == s->nc) return NULL;
     sob_chunk *c = s->c[ci];

@@ -1029,9 +1029,9 @@ static void bench_book(void) {
         if (st != SOB_OK) n_fail++;
     }
     qsort(t, ITERS, sizeof t[0], cmp_u64);
-    printf("bench: 200+200 level /order_book, %zu bytes: median %.2f us, p10 %.2f us, p90 %.2f us (%.2f GB/s)\n",
+    printf("bench: 200+200 level /order_book, %zu bytes: median %.2f us, p10 %.2f us, p90 %.2f us (%llu MB/s)\n",
            len, t[ITERS / 2] / 1000.0, t[ITERS / 10] / 1000.0, t[ITERS * 9 / 10] / 1000.0,
-           (double)len / (double)t[ITERS / 2]);
+           (unsigned long long)(len * 1000ull / (t[ITERS / 2] ? t[ITERS / 2] : 1)));
     sob_order_book_doc_free(&d);
     test_mutations(doc, len, 300);
     free(doc);

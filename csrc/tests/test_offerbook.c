@@ -1,5 +1,5 @@
 /* C unit tests for offerbook.c: seeded random add/remove/update against invariants and a naive
- * model; order by (double key, id); the 1000-offer limit; cross-self. Replay with the seed. */
+ * model; order by (core order key, id); the 1000-offer limit; cross-self. Replay with the seed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +61,7 @@ int main(void) {
 
     sob_offerbook b;
     sob_offerbook_init(&b);
-    /* 30/15 and 2/1: same double, lower id first */
+    /* 30/15 and 2/1: same order key, lower id first */
     CHECK(sob_offerbook_add(&b, 9, SOB_SIDE_ASK, 30, 15, 1, 0) == SOB_OK);
     CHECK(sob_offerbook_add(&b, 4, SOB_SIDE_ASK, 2, 1, 1, 0) == SOB_OK);
     CHECK(sob_offerbook_add(&b, 7, SOB_SIDE_ASK, 1, 3, 1, 0) == SOB_OK);
