@@ -524,17 +524,20 @@ class LocalHorizon:
                     sent += 1
                     self.stats.events_sent += 1
                     if sent >= f.byebye_after:
-                        await resp.write(_BYEBYE)
-                        self.stats.byebyes += 1
+                        await self._goodbye(resp)
                         return resp
                 if not await self._wait_ledger_or_close(deadline - loop.time()):
                     if self._closing is not None and not self._closing.done():
                         # connection timeout: ctx.Done() -> stream.Done() writes the goodbye
-                        await resp.write(_BYEBYE)
-                        self.stats.byebyes += 1
+                        await self._goodbye(resp)
                     return resp
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
+
+    async def _goodbye(self, resp: web.StreamResponse) -> None:
+        """Horizon's goodbye (retry: 10 / event: close / data: "byebye"), counted."""
+        await resp.write(_BYEBYE)
+        self.stats.byebyes += 1
 
     # ---- /offers ---------------------------------------------------------------------------------------
     async def _offers(self, request: web.Request) -> web.StreamResponse:
@@ -676,13 +679,11 @@ class LocalHorizon:
                     sent += 1
                     self.stats.events_sent += 1
                 if sent >= cap:
-                    await resp.write(_BYEBYE)
-                    self.stats.byebyes += 1
+                    await self._goodbye(resp)
                     return resp
                 if not await self._wait_ledger_or_close(deadline - loop.time()):
                     if self._closing is not None and not self._closing.done():
-                        await resp.write(_BYEBYE)
-                        self.stats.byebyes += 1
+                        await self._goodbye(resp)
                     return resp
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
