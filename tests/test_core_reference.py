@@ -951,6 +951,38 @@ def test_budget_is_shared_across_hops_strict_receive():
     assert r.code == "opEXCEEDED_WORK_LIMIT" and r.hops[1].book_quote[3] == 499
 
 
+P = [f"P{i}:GISS" for i in range(7)]
+
+
+def _chain() -> cr.Ledger:
+    """For each hop P[i] -> P[i+1]: 1000 of P[i+1] at 1/1, then 1000 at 2/1 (unknown sellers)."""
+    L = cr.Ledger(protocol=23)
+    for i in range(6):
+        L.add_offer(f"s{i}a", 2 * i + 1, P[i + 1], P[i], 1000, 1, 1)
+        L.add_offer(f"s{i}b", 2 * i + 2, P[i + 1], P[i], 1000, 2, 1)
+    return L
+
+
+def test_six_hop_path_payments():
+    """Five intermediate assets (the XDR maximum). Strict send 1500 P0: each hop takes 1000 at 1/1
+    and pays the rest at 2/1 to the offer that stays (W = floor(rest/2), S = rest): 1500 -> 1250 ->
+    1125 -> 1062 -> 1031 -> 1015 -> 1007. Strict receive 1007 P6 walks back: the last hop buys 7 at
+    2/1 for ceil(7*2) = 14, so 1014 P5, then 1028, 1056, 1112, 1224, 1448 P0."""
+    r = cr.path_payment_strict_send(_chain(), "t", P[0], 1500, "t", P[6], 1, P[1:6])
+    assert r.success and r.received == 1007
+    assert [h.amount_recv for h in r.hops] == [1250, 1125, 1062, 1031, 1015, 1007]
+    assert len(r.claims) == 12 and r.hops[-1].budget_after == 988
+    r2 = cr.path_payment_strict_receive(_chain(), "t", P[0], M, "t", P[6], 1007, P[1:6])
+    assert r2.success and r2.sent == 1448
+    assert [h.amount_send for h in r2.hops] == [1014, 1028, 1056, 1112, 1224, 1448]
+    assert [c.asset_bought for c in r2.claims] == [P[i] for i in range(6) for _ in (0, 1)]  # path order
+    # a repeated neighbour is skipped (recvAsset == sendAsset: continue)
+    r3 = cr.path_payment_strict_send(_chain(), "t", P[0], 1500, "t", P[2], 1, [P[1], P[1]])
+    assert r3.success and r3.received == 1125 and len(r3.hops) == 2
+    with pytest.raises(ValueError):
+        cr.path_payment_strict_send(_chain(), "t", P[0], 1500, "t", P[6], 1, P[1:6] + [P[5]])
+
+
 # ---------------------------------------------------------------------------------------------
 # one test per protocol gate
 # ---------------------------------------------------------------------------------------------
