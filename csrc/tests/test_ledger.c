@@ -559,13 +559,13 @@ static void test_malformed(void) {
     memcpy(m, meta, mn);
     put32(m + 116, 6);
     EXPECT_ERR(m, mn, (size_t)-1, "opaque longer than its declared maximum"); /* opaque<128> each */
-    /* StellarValue ext: 0 BASIC, 1 SIGNED; 2 is no arm */
+    /* StellarValue ext: 0 BASIC, 1 SIGNED, 2 EMPTY_TX_SET (protocol 28); 3 is no arm */
     memcpy(m, meta, mn);
     {
         uint32_t nup = sob_xdr_be32(m + 116);
         size_t q = 120;
         for (uint32_t i = 0; i < nup; i++) q += 4 + ((sob_xdr_be32(m + q) + 3u) & ~3u);
-        put32(m + q, 2);
+        put32(m + q, 3);
         EXPECT_ERR(m, mn, q, "StellarValue_ext: unknown union arm");
     }
     free(m);
