@@ -154,6 +154,38 @@ int main(int argc, char **argv) {
     printf("decode_mainnet_ledger median_us=%.1f min_us=%.1f max_us=%.1f runs=%d  (%.0f MB/s)\n", med * 1e6,
            t[0] * 1e6, t[runs - 1] * 1e6, runs, (double)mn / med / 1e6);
 
+    /* 1b. the same ledger as base64 text (getLedgers' metadataXdr): decode the text, then the meta */
+    {
+        static const char *B = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        size_t tl = (mn + 2) / 3 * 4;
+        char *text = malloc(tl);
+        for (size_t i = 0, j = 0; i < mn; i += 3) {
+            uint32_t v = (uint32_t)meta[i] << 16 | (i + 1 < mn ? (uint32_t)meta[i + 1] << 8 : 0) | (i + 2 < mn ? meta[i + 2] : 0);
+            text[j++] = B[v >> 18 & 63];
+            text[j++] = B[v >> 12 & 63];
+            text[j++] = i + 1 < mn ? B[v >> 6 & 63] : '=';
+            text[j++] = i + 2 < mn ? B[v & 63] : '=';
+        }
+        uint8_t *raw = malloc(sob_base64_max_decoded(tl));
+        double *tb = malloc(sizeof(double) * (size_t)runs), *tbd = malloc(sizeof(double) * (size_t)runs);
+        for (int i = 0; i < runs; i++) {
+            size_t rn;
+            double a = now();
+            sob_base64_decode(text, tl, raw, &rn, &err);
+            double b = now();
+            sob_ledger_decode(raw, rn, &o, &err);
+            tb[i] = b - a;
+            tbd[i] = now() - a;
+        }
+        double mb = median(tb, runs), mbd = median(tbd, runs);
+        printf("base64_text_only median_us=%.1f (%zu chars, %.0f MB/s)  base64_then_decode median_us=%.1f\n", mb * 1e6,
+               tl, (double)tl / mb / 1e6, mbd * 1e6);
+        free(text);
+        free(raw);
+        free(tb);
+        free(tbd);
+    }
+
     /* 2. throughput over all fixtures */
     size_t total = 0;
     for (int i = 0; i < nin; i++) total += ins[i].p ? ins[i].n : 0;
