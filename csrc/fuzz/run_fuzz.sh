@@ -2,6 +2,8 @@
 # Builds the Horizon JSON fuzzer with clang (libFuzzer + ASan + UBSan) and runs it for $1 seconds
 # (default 60) starting from csrc/fuzz/corpus. New inputs go to a temp copy so the committed seed
 # corpus stays small. Exits non-zero if the fuzzer finds a crash, leak or invariant failure.
+# Then the book/exchange operations fuzzer (stage 2) and the LedgerCloseMeta decoder fuzzer (stage 3,
+# fuzz_ledger.c, from csrc/fuzz/corpus_ledger), each for half the time.
 # Needs clang and its libFuzzer runtime (Debian: apt-get install -y clang libclang-rt-14-dev).
 set -eu
 SECS="${1:-60}"
@@ -120,3 +122,30 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 echo "run_fuzz.sh: no crash in ${OPS_SECS}s of operation programs"
+
+# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for half
+# the time, from csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes).
+LEDGER_SECS=$(( (SECS + 1) / 2 ))
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
+    "$HERE/fuzz_ledger.c" "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_ledger"
+mkdir -p "$WORK/ledger_corpus"
+cp "$HERE"/corpus_ledger/* "$WORK/ledger_corpus/"
+# XDR words that steer mutations to discriminants, lengths and record marks.
+printf '%s\n' '"\x00\x00\x00\x00"' '"\x00\x00\x00\x01"' '"\x00\x00\x00\x02"' '"\x00\x00\x00\x03"' \
+    '"\x00\x00\x00\x04"' '"\x00\x00\x00\x05"' '"\xff\xff\xff\xff"' '"\x7f\xff\xff\xff"' '"\x80\x00\x00\x00"' \
+    '"\x80\x00\x01\x00"' '"\x00\x00\x01\x00"' > "$WORK/ledger.dict"
+echo "run_fuzz.sh: fuzzing the ledger decoder for ${LEDGER_SECS}s"
+set +e
+"$WORK/fuzz_ledger" -max_total_time="$LEDGER_SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
+    "$WORK/ledger_corpus" > "$WORK/fuzz_ledger.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_ledger.log" >&2; else tail -n 12 "$WORK/fuzz_ledger.log"; fi
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: ledger fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${LEDGER_SECS}s of ledger inputs"

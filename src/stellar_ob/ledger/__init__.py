@@ -1,0 +1,1 @@
+"""Stellar ledger metadata (LedgerCloseMeta): decoders and their stellar-sdk reference twin."""
