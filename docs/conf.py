@@ -49,8 +49,8 @@ python_use_unqualified_type_names = True
 
 # The reference documents each object once, at its public path (``stellar_ob.ParseError``,
 # ``stellar_ob.Horizon``, ...). Docstrings may name an object by the module that defines it
-# (``stellar_ob.errors.ParseError``, ``stellar_ob.sync.Horizon``) or by its bare name inside that
-# module (``quote_hop`` in stellar_ob.execution): such references are sent to the public path.
+# (``stellar_ob.errors.ParseError``, ``stellar_ob.sync.Horizon``) or relative to that module
+# (``quote_hop`` in stellar_ob.execution, ``Horizon.watch_offers`` in stellar_ob.sync): such references are sent to the public path.
 _DEFINED_IN = ("stellar_ob.errors.", "stellar_ob.sync.", "stellar_ob.assets.", "stellar_ob.execution.",
                "stellar_ob._core.", "stellar_ob._pure.", "stellar_ob._offers.", "stellar_ob._offers_pure.",
                "stellar_ob._amounts.")
@@ -62,7 +62,7 @@ def _public_reference(app, env, node, contnode):
         return None
     target = node.get("reftarget", "").lstrip("~.")
     candidates = [f"stellar_ob.{target[len(p):]}" for p in _DEFINED_IN if target.startswith(p)]
-    if "." not in target:
+    if not target.startswith("stellar_ob."):  # a name relative to the module that defines it
         candidates += [f"stellar_ob.{target}"] + [p + target for p in _PUBLIC_MODULES]
     domain = env.get_domain("py")
     for name in candidates:
