@@ -496,12 +496,29 @@ done:
     return SOB_OK;
 }
 
+static int cmp_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k) {
-    /* check every fill before changing anything (a failed call leaves the book as it was) */
+    /* check every fill before changing anything (a failed call leaves the book as it was): each
+     * offer exists, keeps 0..its amount, and appears once (a second fill of one offer would be
+     * checked against the amount the first one changes) */
     for (size_t i = 0; i < k; i++) {
         const sob_offer *o = find_offer(b, fills[i].offer_id, NULL);
         if (!o) return SOB_E_NOT_FOUND;
         if (fills[i].remaining < 0 || fills[i].remaining > o->amount) return SOB_E_INVALID;
+    }
+    if (k > 1) {
+        int64_t small[64], *ids = k <= 64 ? small : malloc(k * sizeof *ids);
+        if (!ids) return SOB_E_NOMEM;
+        for (size_t i = 0; i < k; i++) ids[i] = fills[i].offer_id;
+        qsort(ids, k, sizeof *ids, cmp_id);
+        int dup = 0;
+        for (size_t i = 1; i < k && !dup; i++) dup = ids[i] == ids[i - 1];
+        if (ids != small) free(ids);
+        if (dup) return SOB_E_INVALID;
     }
     for (size_t i = 0; i < k; i++) {
         if (fills[i].remaining == 0) {

@@ -139,7 +139,8 @@ size_t sob_offerbook_copy(const sob_offerbook *b, int side, size_t start, size_t
  * many (max_offers may be anything up to SIZE_MAX; bound the buffer by the side's size). */
 sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_fill *fills, sob_sim_out *out);
 /* Apply fills produced by simulate on the same, unchanged book. Every fill is checked first (the
- * offer exists, 0 <= remaining <= its amount): on SOB_E_NOT_FOUND / SOB_E_INVALID nothing changed. */
+ * offer exists, 0 <= remaining <= its amount, no offer twice): on SOB_E_NOT_FOUND / SOB_E_INVALID
+ * (or SOB_E_NOMEM) nothing changed. */
 sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k);
 
 /* A handle for a new seller (reused from released ones first). It holds no offer yet: give it to

@@ -88,6 +88,8 @@ static void sellers_are_released_with_their_last_offer(void) {
     sob_offerbook b;
     sob_offerbook_init(&b);
     uint64_t h = 0, h2 = 0, got = 0;
+    sob_offer got_o;
+    int got_side;
     CHECK(sob_offerbook_add(&b, 1, SOB_SIDE_ASK, 1, 1, 10, 7) == SOB_E_INVALID); /* never handed out */
     for (int64_t i = 0; i < 1000000; i++) {
         CHECK(sob_offerbook_seller_new(&b, &h) == SOB_OK);
@@ -115,6 +117,9 @@ static void sellers_are_released_with_their_last_offer(void) {
     sob_fill fills[2] = {{2, 10, 20, 0}, {3, 10, 30, 0}};
     sob_fill bad = {3, 10, 30, 11}; /* remaining above the offer's amount */
     CHECK(sob_offerbook_apply_fills(&b, &bad, 1) == SOB_E_INVALID && sob_offerbook_count(&b, SOB_SIDE_ASK) == 2);
+    sob_fill twice[2] = {{2, 5, 10, 5}, {2, 5, 10, 0}}; /* one offer twice: refused whole */
+    CHECK(sob_offerbook_apply_fills(&b, twice, 2) == SOB_E_INVALID && sob_offerbook_get(&b, 2, &got_o, &got_side) == SOB_OK);
+    CHECK(got_o.amount == 10);
     CHECK(sob_offerbook_apply_fills(&b, fills, 2) == SOB_OK && sob_offerbook_count(&b, SOB_SIDE_ASK) == 0);
     CHECK(sob_offerbook_sellers_live(&b) == 0 && sob_offerbook_check(&b) == SOB_OK);
     size_t taken = 0;
