@@ -112,17 +112,19 @@ def format_amount(stroops: int) -> str:
     return f"{whole}.{frac:07d}"
 
 
+def price_part(v: object, name: str) -> int:
+    """One of n, d as an exact int; PriceError unless an int in 1..INT32_MAX."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise PriceError(f"price {name} must be an int, got {type(v).__name__}")
+    v = operator.index(v)  # an int subclass as the int it holds: its methods never run
+    if not 0 < v <= INT32_MAX:
+        raise PriceError(f"price {name} must be in 1..{INT32_MAX}, got {v}")
+    return v
+
+
 def check_price(n: object, d: object) -> tuple[int, int]:
     """(n, d) as exact ints; PriceError unless both are ints in 1..INT32_MAX."""
-    out = []
-    for name, v in (("n", n), ("d", d)):
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise PriceError(f"price {name} must be an int, got {type(v).__name__}")
-        v = operator.index(v)  # an int subclass as the int it holds: its methods never run
-        if not 0 < v <= INT32_MAX:
-            raise PriceError(f"price {name} must be in 1..{INT32_MAX}, got {v}")
-        out.append(v)
-    return out[0], out[1]
+    return price_part(n, "n"), price_part(d, "d")
 
 
 def parse_price(text: str) -> tuple[int, int]:

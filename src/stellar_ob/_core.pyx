@@ -510,50 +510,66 @@ cdef Quote _quote(sob_quote *q):
 # that runs while a call reads its arguments (a row's __iter__, a finalizer, another thread) may
 # call into this or any other book, and must find nothing of this call's in a shared place.
 
-cdef object _ndarray_type():
-    """numpy.ndarray if numpy is loaded (no object can be an ndarray before it is), else None."""
-    np = sys.modules.get("numpy")
-    return None if np is None else np.ndarray
+cdef object _nd_type = None
+
+
+cdef inline object _ndarray_type():
+    """numpy.ndarray once numpy is loaded (no object can be an ndarray before it is), else None."""
+    global _nd_type
+    if _nd_type is None:
+        np = sys.modules.get("numpy")
+        if np is not None:
+            _nd_type = np.ndarray
+    return _nd_type
 
 
 cdef object _level_rows(object levels):
-    """What one side of a snapshot is read from: bytes holding packed levels (an exact, C-contiguous
-    numpy array of level_dtype, copied whole) or a tuple of rows, taken once as the call began so a
-    row's __iter__ that grows the caller's list cannot make the copy overrun."""
-    cdef Py_buffer view
+    """What one side of a snapshot is read from: an exact 1-d numpy array of level_dtype (copied
+    whole, through its buffer, by _rows_into) or a tuple of rows, taken once as the call began so
+    that a row's __iter__ growing the caller's list cannot make the copy overrun."""
     nd = _ndarray_type()
     if nd is not None and isinstance(levels, nd):
         dtype = levels.dtype
         if dtype.names is not None:
-            if (type(levels) is nd and levels.ndim == 1 and dtype == level_dtype()
-                    and levels.flags.c_contiguous):  # else (strided): read field by field below
-                PyObject_GetBuffer(levels, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-                try:
-                    # the buffer's own length, never shape[0] * 16: only what is there is copied
-                    if view.len % sizeof(sob_level) == 0:
-                        return PyBytes_FromStringAndSize(<const char *>view.buf, view.len)
-                finally:
-                    PyBuffer_Release(&view)
-            if not {"n", "d", "amount"} <= set(dtype.names):
-                raise InvalidBookError("a structured array of levels needs fields n, d and amount")
-            return tuple(zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist()))
+            if type(levels) is nd and levels.ndim == 1 and dtype == level_dtype():
+                return levels
+            return _fields_rows(levels)
     return levels if type(levels) is tuple else tuple(levels)
 
 
-cdef size_t _rows_count(object rows):
-    if type(rows) is bytes:
-        return <size_t>PyBytes_GET_SIZE(rows) // sizeof(sob_level)
-    return <size_t>len(<tuple>rows)
+cdef tuple _fields_rows(object arr):
+    if not {"n", "d", "amount"} <= set(arr.dtype.names):
+        raise InvalidBookError("a structured array of levels needs fields n, d and amount")
+    return tuple(zip(arr["n"].tolist(), arr["d"].tolist(), arr["amount"].tolist()))
 
 
-cdef int _rows_into(object rows, sob_level *out) except -1:
-    """Convert the rows taken by _level_rows into ``out`` (room for _rows_count(rows) levels)."""
+cdef inline size_t _rows_count(object rows):
+    return <size_t>len(rows)
+
+
+cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
+    """Convert the rows taken by _level_rows into ``out`` (room for ``k`` levels, the count taken
+    before): never more than ``k`` are written, whatever ran in between."""
     cdef uint64_t amt
     cdef size_t i = 0
-    if type(rows) is bytes:
-        memcpy(out, PyBytes_AS_STRING(rows), PyBytes_GET_SIZE(rows))
-        return 0
+    cdef Py_buffer view
+    if type(rows) is not tuple:  # the numpy array of level_dtype
+        try:
+            PyObject_GetBuffer(rows, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        except (BufferError, ValueError):  # strided: read field by field
+            rows = _fields_rows(rows)
+        else:
+            try:
+                # the buffer's own length, never shape[0] * 16: only what is there is copied
+                if <size_t>view.len != k * sizeof(sob_level):
+                    raise InvalidBookError("a levels array changed size while it was read")
+                memcpy(out, view.buf, view.len)
+            finally:
+                PyBuffer_Release(&view)
+            return 0
     for row in <tuple>rows:
+        if i == k:
+            raise InvalidBookError("a levels array changed size while it was read")
         try:
             n, d, amount = row
         except (TypeError, ValueError):
@@ -563,6 +579,8 @@ cdef int _rows_into(object rows, sob_level *out) except -1:
         _level_amount(amount, &amt)
         out[i].amount = amt
         i += 1
+    if i != k:
+        raise InvalidBookError("a levels array changed size while it was read")
     return 0
 
 
@@ -646,8 +664,8 @@ cdef class OrderBook:
         cdef size_t nb = _rows_count(rb), na = _rows_count(ra)
         cdef sob_level *buf = <sob_level *>_alloc_array(nb + na, sizeof(sob_level))
         try:
-            _rows_into(rb, buf)
-            _rows_into(ra, buf + nb)
+            _rows_into(rb, buf, nb)
+            _rows_into(ra, buf + nb, na)
             self._assign(buf, nb, buf + nb, na, "apply_snapshot")
         finally:
             free(buf)

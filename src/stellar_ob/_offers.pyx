@@ -153,12 +153,13 @@ cdef int64_t _offer_id(value) except -1:
     return offer_id_arg(value)
 
 
-cdef size_t _count(value, str what, size_t bound) except? 0xFFFFFFFFFFFFFFFF:
-    """A depth / limit / max_offers (an int >= 0, None = no limit), clamped to ``bound`` (the
-    side's size): whatever a caller asks for, no buffer is sized past what the book holds."""
+cdef size_t _count(value, str what, size_t bound, bint none_ok=True) except? 0xFFFFFFFFFFFFFFFF:
+    """A depth / limit (an int >= 0, None = no limit) or a max_offers (an int >= 0), clamped to
+    ``bound`` (the side's size): whatever a caller asks for, no buffer is sized past what the
+    book holds."""
     cdef int overflow = 0
     cdef long long v
-    if value is None:
+    if value is None and none_ok:
         return bound
     if type(value) is int:
         v = PyLong_AsLongLongAndOverflow(value, &overflow)
@@ -584,7 +585,8 @@ cdef class OfferBook:
     def offers(self, side, depth=None):
         """The first ``depth`` offers of a side (all if None), in core's crossing order."""
         cdef int s = _side_of(side)
-        return self._copy(s, _count(depth, "depth", sob_offerbook_count(&self._b, s)))
+        cdef size_t want = _count(depth, "depth", <size_t>-1)  # first: it may run the caller's code
+        return self._copy(s, want)
 
     def best_offer(self, side):
         """The offer core would cross first on that side, or None."""
@@ -597,8 +599,8 @@ cdef class OfferBook:
     def levels(self, side, depth=None):
         """Aggregated levels grouped as Horizon groups them: (n, d, amount), best first (see the twin)."""
         cdef int s = _side_of(side)
+        cdef size_t want = _count(depth, "depth", <size_t>-1)  # first: it may run the caller's code
         cdef size_t total = sob_offerbook_count(&self._b, s)
-        cdef size_t want = _count(depth, "depth", total)
         cdef sob_offer *buf = <sob_offer *>malloc((total if total else 1) * sizeof(sob_offer))
         if buf == NULL:
             raise MemoryError()
@@ -713,7 +715,7 @@ cdef class OfferBook:
             pn, pd = _py._price_of(price_limit)
             has_limit = True
         cdef str who = account_arg(taker, "taker") if taker is not None else None
-        cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1)
+        cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
         cdef bint do_apply = apply
         cdef sob_sim p
         cdef sob_sim_out out
@@ -873,7 +875,7 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
     cdef int side = _taker_side(taker_sells)
     cdef int64_t cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
     cdef str who = account_arg(taker, "taker") if taker is not None else None
-    cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1)
+    cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
     cdef bint do_apply = apply
     if book is not None and not isinstance(book, OfferBook):
         raise TypeError(f"book must be an OfferBook of this module or None, got {type(book).__name__}")

@@ -157,8 +157,8 @@ class BookDiff:
             if (i < len(bl)) != (side == BID):
                 raise InvalidBookError("BookDiff(bids, asks): a change is on the wrong side")
             price = ch.price
-            n, d = price.n, price.d
-            n, d, _ = _check_level(n, d, 0)
+            n = _level_price_part(price.n, "n")  # read and checked one by one, as the core does
+            d = _level_price_part(price.d, "d")
             old = _check_amount(ch.old_amount)
             new = _check_amount(ch.new_amount)
             out.append(LevelChange(side, Price(n, d), old, new))
@@ -269,6 +269,13 @@ def _side_index(side: object) -> str:
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
 
+def _level_price_part(v: object, name: str) -> int:
+    try:
+        return _amounts.price_part(v, name)
+    except PriceError as e:
+        raise InvalidBookError(str(e)) from None
+
+
 def _check_amount(amount: object) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidBookError(f"amount must be an int number of stroops, got {type(amount).__name__}")
@@ -289,31 +296,48 @@ def _check_level(n: object, d: object, amount: object) -> Tuple[int, int, int]:
     return n, d, _check_amount(amount)
 
 
-def _rows(levels: Any) -> List[Tuple[int, int, int]]:
-    """Checked (n, d, amount) rows from an iterable of triples or a numpy structured array. The
-    iterable is taken once, as the call began (a row's __iter__ that grows the caller's list
-    changes nothing), and only a real numpy array is read by field."""
+def _take_rows(levels: Any) -> Any:
+    """The rows of one side, taken once as the call began (a row's __iter__ that grows the
+    caller's list changes nothing); only a real numpy array is read by field. A plain 1-d array
+    of level_dtype is read when its rows are checked (the compiled core copies its buffer then)."""
     np = sys.modules.get("numpy")
     if np is not None and isinstance(levels, np.ndarray) and levels.dtype.names is not None:
-        if not {"n", "d", "amount"} <= set(levels.dtype.names):
-            raise InvalidBookError("a structured array of levels needs fields n, d and amount")
-        levels = tuple(zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist()))
-    rows = []
-    for row in (levels if type(levels) is tuple else tuple(levels)):
+        if type(levels) is np.ndarray and levels.ndim == 1 and levels.dtype == level_dtype():
+            return levels
+        return _field_rows(levels)
+    return levels if type(levels) is tuple else tuple(levels)
+
+
+def _field_rows(levels: Any) -> tuple:
+    if not {"n", "d", "amount"} <= set(levels.dtype.names):
+        raise InvalidBookError("a structured array of levels needs fields n, d and amount")
+    return tuple(zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist()))
+
+
+def _check_rows(rows: Any) -> List[Tuple[int, int, int]]:
+    """Checked (n, d, amount) rows."""
+    if type(rows) is not tuple:
+        rows = _field_rows(rows)
+    out = []
+    for row in rows:
         try:
             n, d, amount = row
         except (TypeError, ValueError):
             raise InvalidBookError(f"a level must be (n, d, amount), got {row!r}") from None
-        rows.append(_check_level(n, d, amount))
-    return rows
+        out.append(_check_level(n, d, amount))
+    return out
 
 
 class OrderBook:
     """An aggregated (L2) order book of one market, exact to the stroop.
 
     Prices are counter per base on both sides. Ask amounts are in base, bid amounts in counter
-    (Horizon's /order_book units). The book is never crossed: a change that would cross it raises
-    CrossedBookError and leaves it as it was.
+    (Horizon's /order_book units). The book is never crossed (a bid above the ask): a change that
+    would cross it raises CrossedBookError and leaves it as it was. Best bid equal to best ask is
+    legal (a passive offer rests at the other side's price).
+
+    One book is not safe for concurrent mutation from two threads (lock around it if you share
+    it); even then no other book can change.
 
     >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     >>> book.apply_snapshot(bids=[(1, 10, 50_000_000)], asks=[(11, 100, 20_000_000)])
@@ -346,7 +370,9 @@ class OrderBook:
     def apply_snapshot(self, bids: Iterable[Any], asks: Iterable[Any]) -> None:
         """Replace the whole book atomically. Duplicate prices sum, zero amounts are dropped;
         an invalid or crossed (bid above ask) snapshot raises and leaves the book as it was."""
-        bid_rows, ask_rows = _rows(bids), _rows(asks)
+        # both sides are taken before either is checked, as the compiled core does
+        taken = _take_rows(bids), _take_rows(asks)
+        bid_rows, ask_rows = _check_rows(taken[0]), _check_rows(taken[1])
         new_bids = self._build(bid_rows, _neg)
         new_asks = self._build(ask_rows, None)
         if new_bids and new_asks and new_bids.keys()[0] > new_asks.keys()[0]:
