@@ -392,6 +392,9 @@ class OfferBook:
     id (core LedgerTxnOfferSQL.cpp isBetterOffer), so the first offer of a side is the one core
     crosses first. add/remove/update are O(log n); ``simulate`` is O(offers crossed).
 
+    One book is not safe for concurrent mutation from two threads (lock around it if you share
+    it); even then no other book can change.
+
     >>> b = OfferBook("native", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     >>> b.add_offer(1, "ask", 1, 10, 1_000_0000000)   # sells 1000 XLM at 0.1 USDC each
     >>> b.simulate("buy", 10_0000000, taker_sells="counter").sent   # buy 10 XLM
