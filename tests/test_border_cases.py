@@ -27,7 +27,8 @@ from stellar_ob import _pure, format_amount, parse_amount
 from stellar_ob._dtypes import level_dtype
 from stellar_ob.assets import Asset
 from stellar_ob.errors import (
-    AmountOverflowError, AssetError, InvalidBookError, OfferNotFoundError, ParseError, StellarOBError,
+    AmountOverflowError, AssetError, CrossedBookError, CrossSelfError, InvalidBookError, OfferNotFoundError,
+    ParseError, StellarOBError,
 )
 
 from conftest import USDC, load_c
@@ -706,3 +707,42 @@ def test_asset_fields_cannot_overflow_the_c_struct(impl):
     object.__setattr__(forced, "code", "X" * 100)
     with pytest.raises(AssetError):
         impl.OrderBook("XLM", forced)
+
+
+def test_error_messages_never_run_the_callers_code(impl, offers):
+    """Found by the state machine: the compiled set_level formatted the caller's objects into its
+    CrossedBookError message (running an int subclass's __format__), and simulate the taker's
+    __repr__ into CrossSelfError's. Messages are made of the converted values."""
+
+    class Loud(int):
+        def __format__(self, spec):
+            raise AssertionError("the caller's __format__ ran")
+
+        def __repr__(self):
+            raise AssertionError("the caller's __repr__ ran")
+
+        __str__ = __repr__
+
+    class Account(str):
+        def __format__(self, spec):
+            raise AssertionError("the caller's __format__ ran")
+
+        def __repr__(self):
+            raise AssertionError("the caller's __repr__ ran")
+
+    book = impl.OrderBook("XLM", USDC)
+    book.apply_snapshot([(2, 1, 1)], [])
+    with pytest.raises(CrossedBookError):
+        book.set_level(Account("ask"), Loud(1), Loud(1), Loud(1))
+    with pytest.raises(InvalidBookError):
+        book.set_level(Account("mid"), 1, 1, 1)
+    ob = offers.OfferBook(BASE, USDC)
+    ob.add_offer(1, "ask", 1, 1, 10, seller=Account("GME"))
+    with pytest.raises(CrossSelfError):
+        ob.simulate("buy", 5, taker_sells="counter", taker=Account("GME"))
+    with pytest.raises(InvalidBookError):
+        ob.offers(Account("nope"))
+    with pytest.raises(InvalidBookError):
+        ob.simulate(Account("nope"), 5, taker_sells="counter")
+    with pytest.raises(InvalidBookError):
+        ob.simulate("buy", 5, taker_sells=Account("nope"))

@@ -693,8 +693,8 @@ cdef class OrderBook:
         cdef uint64_t a
         _level_amount_p(<PyObject *>amount, &a)
         cdef sob_status st = sob_book_set_level_checked(&self._book, s, cn, cd, a, NULL)
-        if st:
-            _raise(st, f"set_level({side}, {n}/{d})")
+        if st:  # the message is made of the converted values: no caller code runs for it
+            _raise(st, f"set_level({BID if s == SOB_SIDE_BID else ASK}, {cn}/{cd})")
 
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:

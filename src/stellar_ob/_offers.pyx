@@ -747,7 +747,7 @@ cdef class OfferBook:
         result = _RESULTS[out.result]
         if result == "cross_self":
             raise CrossSelfError(
-                f"the taker {taker!r} would cross its own offer {self._next_id(side, out.nfills)}")
+                f"the taker {who!r} would cross its own offer {self._next_id(side, out.nfills)}")
         stop = result
         if rounding == 0:
             complete = result == "filled"

@@ -218,7 +218,8 @@ def _price_of(obj: Any) -> Tuple[int, int]:
 
 def _side(side: Any) -> int:
     if isinstance(side, str):  # a str subclass is read as the str it holds: no method of it runs
-        s = _SIDES.get(exact_str(side))
+        side = exact_str(side)
+        s = _SIDES.get(side)
         if s is not None:
             return s
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
@@ -227,10 +228,10 @@ def _side(side: Any) -> int:
 def _taker_side(taker_sells: Any) -> int:
     """The book side a taker crosses: selling base hits the bids, selling counter the asks."""
     if isinstance(taker_sells, str):
-        t = exact_str(taker_sells)
-        if t in ("base", "a"):
+        taker_sells = exact_str(taker_sells)
+        if taker_sells in ("base", "a"):
             return 0
-        if t in ("counter", "b"):
+        if taker_sells in ("counter", "b"):
             return 1
     raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
 
@@ -238,9 +239,9 @@ def _taker_side(taker_sells: Any) -> int:
 def _kind(kind: Any) -> Any:
     """The kind of operation as (name, rounding); InvalidBookError if unknown."""
     if isinstance(kind, str):
-        k = exact_str(kind)
-        if k in _KINDS:
-            return k, _KINDS[k]
+        kind = exact_str(kind)
+        if kind in _KINDS:
+            return kind, _KINDS[kind]
     raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
 
 

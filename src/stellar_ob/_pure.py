@@ -261,10 +261,10 @@ class Quote:
 def _side_index(side: object) -> str:
     """"bid" or "ask" (a str subclass is compared as the str it holds, never by its __eq__)."""
     if isinstance(side, str):
-        s = exact_str(side)
-        if s == BID:
+        side = exact_str(side)  # (the message below shows it too: no caller __repr__ runs)
+        if side == BID:
             return BID
-        if s == ASK:
+        if side == ASK:
             return ASK
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
