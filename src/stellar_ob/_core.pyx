@@ -153,12 +153,14 @@ cdef inline int _side(object side) except -1:
         return SOB_SIDE_BID
     if side is ASK:
         return SOB_SIDE_ASK
-    if isinstance(side, str):
+    if type(side) is not str:
+        if not isinstance(side, str):
+            raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
         side = exact_str(side)  # a str subclass is compared as the str it holds, not by its __eq__
-        if side == BID:
-            return SOB_SIDE_BID
-        if side == ASK:
-            return SOB_SIDE_ASK
+    if side == BID:
+        return SOB_SIDE_BID
+    if side == ASK:
+        return SOB_SIDE_ASK
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
 

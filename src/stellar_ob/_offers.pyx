@@ -153,6 +153,13 @@ cdef int64_t _offer_id(value) except -1:
     return offer_id_arg(value)
 
 
+cdef inline str _account(value, str what):
+    """A seller or taker: None or a str (a subclass kept as the str it holds); TypeError else."""
+    if value is None or type(value) is str:
+        return value
+    return account_arg(value, what)
+
+
 cdef size_t _count(value, str what, size_t bound, bint none_ok=True) except? 0xFFFFFFFFFFFFFFFF:
     """A depth / limit (an int >= 0, None = no limit) or a max_offers (an int >= 0), clamped to
     ``bound`` (the side's size): whatever a caller asks for, no buffer is sized past what the
@@ -379,7 +386,7 @@ cdef class OfferBook:
         cdef int32_t nn = _price_part(n, "n")
         cdef int32_t dd = _price_part(d, "d")
         cdef int64_t a = _amount(amount)
-        cdef str who = account_arg(seller, "seller") if seller is not None else None
+        cdef str who = _account(seller, "seller")
         cdef sob_status st = self._add(oid, s, nn, dd, a, who)
         if st != SOB_OK:
             _raise(st, oid)
@@ -714,7 +721,7 @@ cdef class OfferBook:
         elif price_limit is not None:
             pn, pd = _py._price_of(price_limit)
             has_limit = True
-        cdef str who = account_arg(taker, "taker") if taker is not None else None
+        cdef str who = _account(taker, "taker")
         cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
         cdef bint do_apply = apply
         cdef sob_sim p
@@ -874,7 +881,7 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
     cdef int64_t amt = _amount(amount)
     cdef int side = _taker_side(taker_sells)
     cdef int64_t cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
-    cdef str who = account_arg(taker, "taker") if taker is not None else None
+    cdef str who = _account(taker, "taker")
     cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
     cdef bint do_apply = apply
     if book is not None and not isinstance(book, OfferBook):
