@@ -12,7 +12,7 @@ from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLon
 from cpython.number cimport PyNumber_Index
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t, INT32_MAX, UINT64_MAX
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset, strcmp, strlen
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
@@ -410,13 +410,21 @@ cdef class BookDiff:
     @property
     def bids(self):
         if self._bids_cache is None:
-            self._bids_cache = self._changes(True)
+            raw = self._raw
+            out = self._changes(True)
+            if self._raw is raw:  # not re-initialised while the objects were made
+                self._bids_cache = out
+            return out
         return self._bids_cache
 
     @property
     def asks(self):
         if self._asks_cache is None:
-            self._asks_cache = self._changes(False)
+            raw = self._raw
+            out = self._changes(False)
+            if self._raw is raw:
+                self._asks_cache = out
+            return out
         return self._asks_cache
 
     def __iter__(self):

@@ -336,10 +336,11 @@ cdef class OfferBook:
         if self._b.sellers.nreleased == 0:
             return 0
         while sob_offerbook_take_released(&self._b, &h):
-            seller = self._sellers[h]
-            self._sellers[h] = None
-            if seller is not None:
-                self._seller_ids.pop(seller, None)
+            if h < <size_t>len(self._sellers):
+                seller = self._sellers[h]
+                self._sellers[h] = None
+                if seller is not None:
+                    self._seller_ids.pop(seller, None)
         return 0
 
     cdef int _remember(self, str seller, uint64_t h) except -1:
