@@ -90,6 +90,12 @@ class World:
             return self._quiet(target, lambda: book.add_offer(900 + n % 5, "ask", n, 1000, amount + 1, "GSAME"))
         raise AssertionError(spec)
 
+    def _bump(self):
+        book = self.l2[2]
+        self.touched.add(("l2", 2))
+        amount = sum(lv.amount for lv in book.bids() if (lv.price.n, lv.price.d) == (7, 1000))
+        book.set_level("bid", 7, 1000, amount + 1)  # far below any ask the victim gets: never crosses
+
     def _quiet(self, book, f):
         def run():
             self.touched.add(book)
@@ -115,7 +121,9 @@ class World:
         if kind == "np_int":
             return np.int64(min(spec[1], 2**63 - 1))
         if kind == "del":
-            return _WithDel(self.make(spec[1], target), self.callback(spec[2], target))
+            # Which of two dropped arguments is finalized first is not the library's to decide:
+            # a finalizer adds 1 to a victim level, so any order leaves the same book.
+            return _WithDel(self.make(spec[1], target), self._bump)
         raise AssertionError(spec)
 
     def rows(self, spec, target):
@@ -147,6 +155,8 @@ class World:
             return _LookAlike(b"\x01" * 16 * len(rows))
         if kind == "del_rows":
             return [_DelRow(r, cb) for r in rows]
+        if kind == "list_sub":
+            return _lying_list([tuple(r) for r in rows], cb)
         raise AssertionError(kind)
 
     def changes(self, spec, target):
@@ -162,6 +172,10 @@ class World:
             return out
         if kind == "gen":
             return (tuple(c) for c in changes)
+        if kind == "list_sub":
+            return _lying_list([tuple(c) for c in changes], cb)
+        if kind == "tuple_sub":
+            return [_LyingTuple(c, cb) for c in changes]
         raise AssertionError(kind)
 
 
@@ -231,6 +245,25 @@ def _hostile_str(s, cb):
     return HostileStr(s)
 
 
+def _hostile_bytes(b, cb):
+    class HostileBytes(bytes):
+        """Bytes whose every method says something else (read through the buffer protocol)."""
+
+        def __bytes__(self):
+            cb()
+            return b"{}"
+
+        def decode(self, *a, **k):
+            cb()
+            return "{}"
+
+        def __len__(self):
+            cb()
+            return 2
+
+    return HostileBytes(b)
+
+
 class _Index:
     """Not an int: an object with __index__ (as numpy integers have) that runs code."""
 
@@ -257,6 +290,35 @@ class _WithDel:
 
     def __repr__(self):
         return "_WithDel(...)"
+
+
+def _lying_list(items, cb):
+    class LyingList(list):
+        """A list whose __len__ lies and whose __iter__ runs code first."""
+
+        def __len__(self):
+            cb()
+            return list.__len__(self) + 2
+
+        def __iter__(self):
+            cb()
+            return list.__iter__(self)
+
+    return LyingList(items)
+
+
+class _LyingTuple(tuple):
+    """A 4-tuple whose __iter__ runs code (an exact tuple's items are read directly; a subclass
+    is unpacked through its __iter__, in both implementations)."""
+
+    def __new__(cls, c, cb):
+        self = super().__new__(cls, tuple(c))
+        self.cb = cb
+        return self
+
+    def __iter__(self):
+        self.cb()
+        return tuple.__iter__(self)
 
 
 class _IterRow:
@@ -366,7 +428,7 @@ def ints(lo, hi):
         st.tuples(st.just("index"), plain, callbacks),
         plain.map(lambda v: ("np_int", v)),
         odd_values.map(lambda v: ("value", v)),
-        st.tuples(st.just("del"), odd_values.map(lambda v: ("value", v)), callbacks),
+        st.tuples(st.just("del"), odd_values.map(lambda v: ("value", v))),
     )
 
 
@@ -380,11 +442,13 @@ def sides(names=("bid", "ask")):
 
 level_rows = st.lists(st.tuples(st.integers(1, 40), st.sampled_from([1, 2, 10]), st.integers(0, 2**64)), max_size=8)
 row_sides = st.tuples(
-    st.sampled_from(["list", "list", "gen", "iter_rows", "numpy", "numpy_strided", "numpy_sub", "lookalike", "del_rows"]),
+    st.sampled_from(["list", "list", "gen", "iter_rows", "numpy", "numpy_strided", "numpy_sub", "lookalike", "del_rows",
+                     "list_sub"]),
     level_rows, callbacks)
 change_rows = st.lists(st.tuples(st.sampled_from(["bid", "ask"]), st.integers(1, 40), st.sampled_from([1, 2, 10]),
                                  st.integers(0, 100)), max_size=6)
-change_sets = st.tuples(st.sampled_from(["tuples", "objects", "growing", "gen"]), change_rows, callbacks)
+change_sets = st.tuples(st.sampled_from(["tuples", "objects", "growing", "gen", "list_sub", "tuple_sub"]), change_rows,
+                        callbacks)
 book_index = st.integers(0, 1)
 
 
@@ -515,7 +579,8 @@ class Machine(RuleBasedStateMachine):
         self.run(t, lambda w: (w.l2[i].quote_buy if buy else w.l2[i].quote_sell)(w.make(amount, t)))
 
     @rule(i=book_index, bids=level_rows, asks=level_rows,
-          form=st.sampled_from(["bytes", "str", "bytearray", "memoryview", "strided", "strsub"]), cb=callbacks)
+          form=st.sampled_from(["bytes", "str", "bytearray", "memoryview", "strided", "strsub", "bytes_sub"]),
+          cb=callbacks)
     def apply_horizon(self, i, bids, asks, form, cb):
         t = ("l2", i)
         bids = [r for r in bids if r[2] < 2**63]
@@ -531,6 +596,8 @@ class Machine(RuleBasedStateMachine):
                 data = memoryview(spread)[::2]
             elif form == "strsub":
                 data = _hostile_str(text, w.callback(cb, t))
+            elif form == "bytes_sub":
+                data = _hostile_bytes(text.encode(), w.callback(cb, t))
             return w.l2[i].apply_horizon(data)
         self.run(t, call)
 
