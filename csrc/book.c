@@ -94,11 +94,14 @@ sob_status sob_book_set_level(sob_book *b, int side, int32_t n, int32_t d, uint6
     return SOB_OK;
 }
 
+/* Best bid == best ask is a legal Stellar book: a passive offer rests at the opposite side's
+ * price (core crosses a passive offer only against a strictly better price), so only a bid above
+ * the ask is impossible. */
 int sob_book_crossed(const sob_book *b) {
     const sob_side *bid = &b->side[SOB_SIDE_BID], *ask = &b->side[SOB_SIDE_ASK];
     if (!bid->len || !ask->len) return 0;
     const sob_level *bb = &bid->lv[bid->len - 1], *ba = &ask->lv[ask->len - 1];
-    return sob_price_cmp(bb->n, bb->d, ba->n, ba->d) >= 0;
+    return sob_price_cmp(bb->n, bb->d, ba->n, ba->d) > 0;
 }
 
 sob_status sob_book_set_level_checked(sob_book *b, int side, int32_t n, int32_t d, uint64_t amount, sob_level *prev) {
@@ -216,7 +219,7 @@ static sob_status side_assign(sob_side *s, const sob_level *lv, size_t k) {
 }
 
 sob_status sob_book_assign(sob_book *b, const sob_level *bids, size_t nb, const sob_level *asks, size_t na) {
-    if (nb && na && sob_price_cmp(bids[nb - 1].n, bids[nb - 1].d, asks[na - 1].n, asks[na - 1].d) >= 0)
+    if (nb && na && sob_price_cmp(bids[nb - 1].n, bids[nb - 1].d, asks[na - 1].n, asks[na - 1].d) > 0)
         return SOB_E_CROSSED;
     sob_status st = side_reserve(&b->side[SOB_SIDE_BID], nb);
     if (!st) st = side_reserve(&b->side[SOB_SIDE_ASK], na);

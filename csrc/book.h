@@ -69,7 +69,7 @@ sob_status sob_book_set_level_checked(sob_book *b, int side, int32_t n, int32_t 
  * crossed (or memory runs out) every change is undone. `undo` is scratch of at least k levels. */
 sob_status sob_book_apply_batch(sob_book *b, const sob_set *c, size_t k, sob_level *undo, size_t *bad_index);
 
-/* 1 if best bid >= best ask. */
+/* 1 if best bid > best ask (equal is legal: a passive offer rests at the other side's price). */
 int sob_book_crossed(const sob_book *b);
 
 /* Turn k levels of one side, in any order, into a normalised side in place: validated, sorted

@@ -30,7 +30,8 @@ static inline size_t hash_id(int64_t id) {
 }
 
 static sob_id_slot *slot_find(const sob_offerbook *b, int64_t id) {
-    if (!b->slots) return NULL;
+    /* -1 marks an empty slot, so a negative id must never be looked up (it would "find" one). */
+    if (!b->slots || id < 0) return NULL;
     size_t i = hash_id(id) & b->mask;
     for (;;) {
         sob_id_slot *s = &b->slots[i];
@@ -199,6 +200,98 @@ static void side_free(sob_offer_side *s) {
     s->nc = s->cap = s->count = 0;
 }
 
+/* ---- seller handles (see sob_sellers in offerbook.h) ------------------------------------- */
+
+static void sellers_free(sob_sellers *s) {
+    free(s->slot);
+    free(s->free_stack);
+    free(s->released);
+    memset(s, 0, sizeof *s);
+}
+
+/* Double the handle space. Every array has room for every handle, so nothing else allocates. */
+static sob_status sellers_grow(sob_sellers *s) {
+    size_t old = s->cap, cap = old ? old * 2 : 16;
+    if (cap > (size_t)UINT32_MAX) return SOB_E_LIMIT;
+    sob_seller_slot *slot = realloc(s->slot, cap * sizeof *slot);
+    if (!slot) return SOB_E_NOMEM;
+    s->slot = slot;
+    memset(slot + old, 0, (cap - old) * sizeof *slot);
+    uint64_t *fs = realloc(s->free_stack, cap * sizeof *fs);
+    if (!fs) return SOB_E_NOMEM;
+    s->free_stack = fs;
+    uint64_t *rel = realloc(s->released, cap * sizeof *rel);
+    if (!rel) return SOB_E_NOMEM;
+    s->released = rel;
+    /* new handles go on the free stack highest first, so the lowest comes out first (0 is none) */
+    for (size_t h = cap; h-- > (old ? old : 1);) s->free_stack[s->nfree++] = h;
+    s->cap = cap;
+    return SOB_OK;
+}
+
+static inline int seller_usable(const sob_sellers *s, uint64_t h) {
+    return h == 0 || (h < s->cap && s->slot[h].state != SOB_SELLER_FREE && s->slot[h].offers < UINT32_MAX);
+}
+
+static inline void seller_acquire(sob_sellers *s, uint64_t h) {
+    if (!h) return;
+    sob_seller_slot *x = &s->slot[h];
+    if (x->offers++ == 0) {
+        x->state = SOB_SELLER_LIVE;
+        s->live++;
+    }
+}
+
+static inline void seller_release(sob_sellers *s, uint64_t h) {
+    if (!h) return;
+    sob_seller_slot *x = &s->slot[h];
+    if (--x->offers == 0) {
+        x->state = SOB_SELLER_RELEASED;
+        s->live--;
+        if (!x->queued) { /* room is reserved: each handle is queued at most once */
+            x->queued = 1;
+            s->released[s->nreleased++] = h;
+        }
+    }
+}
+
+sob_status sob_offerbook_seller_new(sob_offerbook *b, uint64_t *handle) {
+    sob_sellers *s = &b->sellers;
+    if (s->nfree == 0) {
+        sob_status st = sellers_grow(s);
+        if (st != SOB_OK) return st;
+    }
+    uint64_t h = s->free_stack[--s->nfree];
+    s->slot[h].state = SOB_SELLER_RESERVED;
+    s->slot[h].offers = 0;
+    *handle = h;
+    return SOB_OK;
+}
+
+void sob_offerbook_seller_drop(sob_offerbook *b, uint64_t h) {
+    sob_sellers *s = &b->sellers;
+    if (h == 0 || h >= s->cap || s->slot[h].state != SOB_SELLER_RESERVED || s->slot[h].offers) return;
+    s->slot[h].state = SOB_SELLER_FREE;
+    s->free_stack[s->nfree++] = h;
+}
+
+int sob_offerbook_take_released(sob_offerbook *b, uint64_t *handle) {
+    sob_sellers *s = &b->sellers;
+    while (s->nreleased) {
+        uint64_t h = s->released[--s->nreleased];
+        sob_seller_slot *x = &s->slot[h];
+        x->queued = 0;
+        if (x->state != SOB_SELLER_RELEASED) continue; /* it got an offer again before being taken */
+        x->state = SOB_SELLER_FREE;
+        s->free_stack[s->nfree++] = h;
+        *handle = h;
+        return 1;
+    }
+    return 0;
+}
+
+size_t sob_offerbook_sellers_live(const sob_offerbook *b) { return b->sellers.live; }
+
 /* ---- public maintenance -------------------------------------------------------------------- */
 
 void sob_offerbook_init(sob_offerbook *b) { memset(b, 0, sizeof *b); }
@@ -207,15 +300,15 @@ void sob_offerbook_free(sob_offerbook *b) {
     side_free(&b->side[0]);
     side_free(&b->side[1]);
     free(b->slots);
+    sellers_free(&b->sellers);
     sob_offerbook_init(b);
 }
 
 void sob_offerbook_clear(sob_offerbook *b) { sob_offerbook_free(b); }
 
-sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
-                             uint64_t seller) {
-    if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0 || amount <= 0)
-        return SOB_E_INVALID;
+/* Insert a validated offer; no seller accounting. On error the book is unchanged. */
+static sob_status offer_insert(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
+                               uint64_t seller) {
     if (slot_find(b, id)) return SOB_E_EXISTS;
     sob_status st = slot_reserve(b);
     if (st != SOB_OK) return st;
@@ -228,7 +321,8 @@ sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, 
     return SOB_OK;
 }
 
-sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed, int *side) {
+/* Take an offer out; no seller accounting. */
+static sob_status offer_erase(sob_offerbook *b, int64_t id, sob_offer *removed, int *side) {
     sob_id_slot *s = slot_find(b, id);
     if (!s) return SOB_E_NOT_FOUND;
     sob_offer_side *sd = &b->side[s->side];
@@ -240,6 +334,25 @@ sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed
     if (side) *side = s->side;
     side_erase(sd, ci, p);
     slot_delete(b, s);
+    return SOB_OK;
+}
+
+sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
+                             uint64_t seller) {
+    if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0 || amount <= 0 ||
+        !seller_usable(&b->sellers, seller))
+        return SOB_E_INVALID;
+    sob_status st = offer_insert(b, id, side, n, d, amount, seller);
+    if (st == SOB_OK) seller_acquire(&b->sellers, seller);
+    return st;
+}
+
+sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed, int *side) {
+    sob_offer o;
+    sob_status st = offer_erase(b, id, &o, side);
+    if (st != SOB_OK) return st;
+    seller_release(&b->sellers, o.seller);
+    if (removed) *removed = o;
     return SOB_OK;
 }
 
@@ -271,12 +384,13 @@ sob_status sob_offerbook_update(sob_offerbook *b, int64_t id, int64_t amount, in
         o->adjusted = sob_adjust_offer(o->n, o->d, amount, INT64_MAX);
         return SOB_OK;
     }
+    /* the same offer, moved to its new place: its seller keeps its count */
     sob_offer old;
-    sob_status st = sob_offerbook_remove(b, id, &old, NULL);
+    sob_status st = offer_erase(b, id, &old, NULL);
     if (st != SOB_OK) return st;
-    st = sob_offerbook_add(b, id, side, n, d, amount, old.seller);
+    st = offer_insert(b, id, side, n, d, amount, old.seller);
     if (st != SOB_OK) /* out of memory: put the old one back (cannot need more memory) */
-        sob_offerbook_add(b, id, side, old.n, old.d, old.amount, old.seller);
+        offer_insert(b, id, side, old.n, old.d, old.amount, old.seller);
     return st;
 }
 
@@ -382,7 +496,30 @@ done:
     return SOB_OK;
 }
 
+static int cmp_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k) {
+    /* check every fill before changing anything (a failed call leaves the book as it was): each
+     * offer exists, keeps 0..its amount, and appears once (a second fill of one offer would be
+     * checked against the amount the first one changes) */
+    for (size_t i = 0; i < k; i++) {
+        const sob_offer *o = find_offer(b, fills[i].offer_id, NULL);
+        if (!o) return SOB_E_NOT_FOUND;
+        if (fills[i].remaining < 0 || fills[i].remaining > o->amount) return SOB_E_INVALID;
+    }
+    if (k > 1) {
+        int64_t small[64], *ids = k <= 64 ? small : malloc(k * sizeof *ids);
+        if (!ids) return SOB_E_NOMEM;
+        for (size_t i = 0; i < k; i++) ids[i] = fills[i].offer_id;
+        qsort(ids, k, sizeof *ids, cmp_id);
+        int dup = 0;
+        for (size_t i = 1; i < k && !dup; i++) dup = ids[i] == ids[i - 1];
+        if (ids != small) free(ids);
+        if (dup) return SOB_E_INVALID;
+    }
     for (size_t i = 0; i < k; i++) {
         if (fills[i].remaining == 0) {
             sob_status st = sob_offerbook_remove(b, fills[i].offer_id, NULL, NULL);
@@ -395,6 +532,56 @@ sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, si
         }
     }
     return SOB_OK;
+}
+
+/* The seller handles agree with the offers: every offer's handle is live, each live handle counts
+ * exactly its offers, the free stack and the released queue hold what their states say. */
+static sob_status sellers_check(const sob_offerbook *b) {
+    const sob_sellers *s = &b->sellers;
+    if (s->nfree > s->cap || s->nreleased > s->cap || (s->cap && (!s->slot || !s->free_stack || !s->released)))
+        return SOB_E_INVALID;
+    size_t live = 0, nfree = 0, queued = 0;
+    for (size_t h = 1; h < s->cap; h++) {
+        const sob_seller_slot *x = &s->slot[h];
+        if (x->state > SOB_SELLER_RELEASED || x->queued > 1) return SOB_E_INVALID;
+        if ((x->state == SOB_SELLER_LIVE) != (x->offers > 0)) return SOB_E_INVALID;
+        live += x->state == SOB_SELLER_LIVE;
+        nfree += x->state == SOB_SELLER_FREE;
+        queued += x->queued;
+        if (x->state == SOB_SELLER_RELEASED && !x->queued) return SOB_E_INVALID;
+        if (x->state == SOB_SELLER_FREE && x->queued) return SOB_E_INVALID;
+    }
+    if (live != s->live || nfree != s->nfree || queued != s->nreleased) return SOB_E_INVALID;
+    for (size_t i = 0; i < s->nfree; i++) {
+        uint64_t h = s->free_stack[i];
+        if (h == 0 || h >= s->cap || s->slot[h].state != SOB_SELLER_FREE) return SOB_E_INVALID;
+    }
+    for (size_t i = 0; i < s->nreleased; i++) {
+        uint64_t h = s->released[i];
+        if (h == 0 || h >= s->cap || !s->slot[h].queued) return SOB_E_INVALID;
+    }
+    /* count each handle's offers again */
+    uint32_t *count = s->cap ? calloc(s->cap, sizeof *count) : NULL;
+    if (s->cap && !count) return SOB_OK; /* out of memory: the checks above still ran */
+    sob_status st = SOB_OK;
+    for (int side = 0; side < 2 && st == SOB_OK; side++) {
+        const sob_offer_side *sd = &b->side[side];
+        for (size_t ci = 0; ci < sd->nc && st == SOB_OK; ci++) {
+            for (uint32_t i = 0; i < sd->c[ci]->len; i++) {
+                uint64_t h = sd->c[ci]->e[i].seller;
+                if (h == 0) continue;
+                if (h >= s->cap || s->slot[h].state != SOB_SELLER_LIVE) {
+                    st = SOB_E_INVALID;
+                    break;
+                }
+                count[h]++;
+            }
+        }
+    }
+    for (size_t h = 1; h < s->cap && st == SOB_OK; h++)
+        if (count[h] != s->slot[h].offers) st = SOB_E_INVALID;
+    free(count);
+    return st;
 }
 
 sob_status sob_offerbook_check(const sob_offerbook *b) {
@@ -421,5 +608,6 @@ sob_status sob_offerbook_check(const sob_offerbook *b) {
         if (count != s->count) return SOB_E_INVALID;
         total += count;
     }
-    return total == b->used ? SOB_OK : SOB_E_INVALID;
+    if (total != b->used) return SOB_E_INVALID;
+    return sellers_check(b);
 }

@@ -23,7 +23,7 @@ typedef struct sob_offer {
     double key;      /* order key: double(n)/double(d), exactly as core computes it */
     int64_t id;      /* offer id, >= 0 */
     int64_t amount;  /* stroops of what the offer sells, > 0 */
-    uint64_t seller; /* caller's handle for the seller account (0 = unknown) */
+    uint64_t seller; /* handle of the seller account (0 = unknown); see sob_sellers */
     int64_t adjusted; /* adjustOffer(n, d, amount), cached: core's preventive adjust in crossing */
     int32_t n, d;    /* the offer's own price, as given (not reduced) */
 } sob_offer;
@@ -45,11 +45,36 @@ typedef struct sob_id_slot {
     int32_t side;
 } sob_id_slot;
 
+/* Seller handles. The caller names each seller account by a handle it got from
+ * sob_offerbook_seller_new() (0 = no seller) and keeps the handle -> account map itself; the book
+ * counts the offers of each handle. When a handle's last offer leaves the book it is queued as
+ * released: the caller takes it back with sob_offerbook_take_released() and forgets that account.
+ * Handles are reused, so memory follows the sellers with offers in the book, not every seller
+ * ever seen (a million add/remove with distinct sellers stays at one handle). Removing offers
+ * never allocates: the queue and the free list have room for every handle. */
+enum { SOB_SELLER_FREE = 0, SOB_SELLER_RESERVED = 1, SOB_SELLER_LIVE = 2, SOB_SELLER_RELEASED = 3 };
+
+typedef struct sob_seller_slot {
+    uint32_t offers; /* offers in the book with this handle */
+    uint8_t state;   /* SOB_SELLER_* */
+    uint8_t queued;  /* 1 while the handle is in the released queue */
+} sob_seller_slot;
+
+typedef struct sob_sellers {
+    sob_seller_slot *slot; /* owned; indexed by handle; slot[0] unused */
+    uint64_t *free_stack;  /* owned; handles in state FREE, room for cap */
+    uint64_t *released;    /* owned; handles whose last offer left, room for cap */
+    size_t cap;            /* entries of each array (handles are < cap) */
+    size_t nfree, nreleased;
+    size_t live;           /* handles with offers > 0 */
+} sob_sellers;
+
 typedef struct sob_offerbook {
     sob_offer_side side[2]; /* [SOB_SIDE_BID], [SOB_SIDE_ASK] */
     sob_id_slot *slots;     /* owned; power-of-two size, load <= 1/2 */
     size_t mask;            /* size - 1 (0 when slots is NULL) */
     size_t used;
+    sob_sellers sellers;
 } sob_offerbook;
 
 /* One offer crossed. Same layout as the Python side's "=qqqq". */
@@ -89,8 +114,12 @@ typedef struct sob_sim_out {
 
 void sob_offerbook_init(sob_offerbook *b);
 void sob_offerbook_free(sob_offerbook *b);
+/* Remove every offer and forget every seller handle (none is queued as released). */
 void sob_offerbook_clear(sob_offerbook *b);
 
+/* Offer ids are int64 >= 0 (Horizon's ids, and its synthetic ones above 2^62); any other id is
+ * SOB_E_INVALID for add and SOB_E_NOT_FOUND for the lookups. `seller` is 0 or a handle from
+ * sob_offerbook_seller_new() that was not taken back as released (else SOB_E_INVALID). */
 sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
                              uint64_t seller);
 /* `removed` (may be NULL) receives the offer; `side` (may be NULL) its side. */
@@ -105,11 +134,25 @@ size_t sob_offerbook_count(const sob_offerbook *b, int side);
 /* Copy up to `max` offers of a side, from the `start`-th best, best first. Returns the count. */
 size_t sob_offerbook_copy(const sob_offerbook *b, int side, size_t start, size_t max, sob_offer *out);
 
-/* core convertWithOffers over one side, without changing the book. `fills` holds at least
- * p->max_offers entries. */
+/* core convertWithOffers over one side, without changing the book. At most
+ * min(p->max_offers, sob_offerbook_count(b, p->side)) fills are written: `fills` must hold that
+ * many (max_offers may be anything up to SIZE_MAX; bound the buffer by the side's size). */
 sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_fill *fills, sob_sim_out *out);
-/* Apply fills produced by simulate on the same book. */
+/* Apply fills produced by simulate on the same, unchanged book. Every fill is checked first (the
+ * offer exists, 0 <= remaining <= its amount, no offer twice): on SOB_E_NOT_FOUND / SOB_E_INVALID
+ * (or SOB_E_NOMEM) nothing changed. */
 sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k);
+
+/* A handle for a new seller (reused from released ones first). It holds no offer yet: give it to
+ * sob_offerbook_add, or back with sob_offerbook_seller_drop if the add failed. */
+sob_status sob_offerbook_seller_new(sob_offerbook *b, uint64_t *handle);
+/* Give back a handle that holds no offer (a no-op for one that does, or an unknown one). */
+void sob_offerbook_seller_drop(sob_offerbook *b, uint64_t handle);
+/* Take one released handle (its last offer left the book): 1 and *handle, or 0 when none is left.
+ * The handle is free again afterwards; the caller forgets the account it stood for. */
+int sob_offerbook_take_released(sob_offerbook *b, uint64_t *handle);
+/* Seller handles holding at least one offer. */
+size_t sob_offerbook_sellers_live(const sob_offerbook *b);
 
 /* Every invariant, O(n): SOB_OK or SOB_E_INVALID. */
 sob_status sob_offerbook_check(const sob_offerbook *b);

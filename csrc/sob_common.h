@@ -19,7 +19,7 @@ typedef enum sob_status {
     SOB_E_INVALID = 2,     /* well-formed but invalid value (n or d <= 0, bad side, ...) */
     SOB_E_OVERFLOW = 3,    /* an amount or total does not fit its integer type */
     SOB_E_NOMEM = 4,       /* allocation failed */
-    SOB_E_CROSSED = 5,     /* the book would be crossed (best bid >= best ask) */
+    SOB_E_CROSSED = 5,     /* the book would be crossed (best bid > best ask) */
     SOB_E_NOT_FOUND = 6,   /* no such offer / level */
     SOB_E_EXISTS = 7,      /* an offer with that id already exists */
     SOB_E_CROSS_SELF = 8,  /* the taker would cross its own offer (core: CROSS_SELF) */

@@ -82,8 +82,7 @@ def test_snapshot_from_numpy(impl, book):
 
 
 @pytest.mark.parametrize("bids,asks,exc", [
-    ([(1, 1, 5)], [(1, 1, 5)], CrossedBookError),          # best bid == best ask
-    ([(2, 1, 5)], [(1, 1, 5)], CrossedBookError),
+    ([(2, 1, 5)], [(1, 1, 5)], CrossedBookError),          # best bid above best ask
     ([(0, 1, 5)], [], InvalidBookError),
     ([(1, 0, 5)], [], InvalidBookError),
     ([(INT32_MAX + 1, 1, 5)], [], InvalidBookError),
@@ -99,6 +98,35 @@ def test_bad_snapshot_raises_and_leaves_book(book, bids, asks, exc):
         book.apply_snapshot(bids, asks)
     assert (levels(book.bids()), levels(book.asks())) == before
     book.check()
+
+
+def test_best_bid_equal_to_best_ask_is_a_legal_book(impl):
+    """A passive offer rests at the opposite side's price (core crosses a passive offer only
+    against a strictly better one), so bid == ask is a real Stellar book; only bid > ask is not."""
+    b = impl.OrderBook("XLM", USDC)
+    b.apply_snapshot([(1, 1, 5)], [(2, 2, 7)])  # 1/1 == 2/2
+    b.check()
+    assert b.spread() == 0 and b.best_bid().price == b.best_ask().price
+    b.set_level("bid", 3, 3, 9)  # the same level as 1/1
+    b.set_level("ask", 1, 2, 0)
+    b.apply_diff([("bid", 1, 1, 4), ("ask", 2, 2, 6)])
+    b.check()
+    with pytest.raises(CrossedBookError):
+        b.set_level("bid", 101, 100, 1)
+    with pytest.raises(CrossedBookError):
+        b.set_level("ask", 99, 100, 1)
+    with pytest.raises(CrossedBookError):
+        b.apply_diff([("bid", 1, 1, 0), ("bid", 3, 2, 1)])
+    with pytest.raises(CrossedBookError):
+        b.apply_snapshot([(2, 1, 5)], [(1, 1, 5)])
+    assert levels(b.bids()) == [(1, 1, 4)] and levels(b.asks()) == [(2, 2, 6)]
+    other = impl.OrderBook("XLM", USDC)
+    diff = other.apply_horizon(_doc_for(other, bids=[(1, 1, 4)], asks=[(2, 2, 6)]))
+    assert other == b and len(diff) == 2
+    with pytest.raises(CrossedBookError):
+        other.apply_horizon(_doc_for(other, bids=[(3, 2, 4)], asks=[(2, 2, 6)]))
+    assert other == b
+    b.check()
 
 
 def test_level_totals_above_int64_are_exact(impl):
@@ -125,9 +153,9 @@ def test_set_level_insert_update_remove(book, impl):
 def test_set_level_that_crosses_is_refused(book):
     before = (levels(book.bids()), levels(book.asks()))
     with pytest.raises(CrossedBookError):
-        book.set_level("bid", 11, 100, 1)
+        book.set_level("bid", 12, 100, 1)  # above the best ask 11/100
     with pytest.raises(CrossedBookError):
-        book.set_level("ask", 1, 10, 1)
+        book.set_level("ask", 9, 100, 1)  # below the best bid 10/100
     assert (levels(book.bids()), levels(book.asks())) == before
 
 
@@ -178,8 +206,14 @@ def test_to_numpy_depth_and_side(book):
     assert book.to_numpy("bid", 10).shape == (2,)
     with pytest.raises(InvalidBookError):
         book.to_numpy("middle")
-    with pytest.raises(ValueError):
-        book.bids(-1)
+    for read in (book.bids, book.asks, lambda depth: book.to_numpy("bid", depth)):
+        with pytest.raises(InvalidBookError):  # a StellarOBError (and a ValueError), not a bare one
+            read(-1)
+        with pytest.raises(TypeError):
+            read(2.5)
+        with pytest.raises(TypeError):
+            read(True)
+    assert levels(book.bids(10**30)) == levels(book.bids())
 
 
 def test_quote_buy_rounds_each_level_for_the_maker(impl):
@@ -286,7 +320,7 @@ class Model:
     def crossed(self, levels):
         bids = [k[1] for k in levels if k[0] == "bid"]
         asks = [k[1] for k in levels if k[0] == "ask"]
-        return bool(bids and asks and max(bids) >= min(asks))
+        return bool(bids and asks and max(bids) > min(asks))
 
     def set(self, levels, side, n, d, amount):
         key = (side, Fraction(n, d))
@@ -421,24 +455,29 @@ def test_seeded_stress_replayable(impl):
     assert len(b) > 0
 
 
-def test_apply_diff_refuses_a_list_that_grows_while_read():
-    """The compiled core sizes its batch buffer first; a list mutated during the read (here by a
-    side string whose __eq__ appends) must be refused, never overrun (the twin just iterates)."""
-    _core = load_c()
-    b = _core.OrderBook("XLM", USDC)
+@pytest.mark.parametrize("grow", [True, False], ids=["grows", "shrinks"])
+def test_apply_diff_refuses_a_list_that_changes_length_while_read(impl, grow):
+    """The compiled core sizes its batch buffer from the list's length first; a list that grows
+    (or shrinks) while it is read (here by a change whose property edits the list) is refused,
+    never overrun, and the book is unchanged. The twin refuses it alike."""
+    b = impl.OrderBook("XLM", USDC)
     b.apply_snapshot([(10, 100, 500)], [(11, 100, 200)])
     changes = []
 
-    class Sneaky(str):
-        def __eq__(self, other):
-            if len(changes) < 50:
-                changes.extend([("bid", 9, 100, 1)] * 10)
-            return str.__eq__(self, other)
+    class Sneaky:
+        side = "bid"
+        new_amount = 7
 
-        __hash__ = str.__hash__
+        @property
+        def price(self):
+            if grow:
+                changes.extend([("bid", 9, 100, 1)] * 100)
+            else:
+                del changes[1:]
+            return impl.Price(9, 100)
 
-    changes.append((Sneaky("bid"), 9, 100, 7))
-    with pytest.raises(InvalidBookError):
+    changes.extend([Sneaky(), ("bid", 8, 100, 1), ("bid", 7, 100, 1)])
+    with pytest.raises(InvalidBookError, match="modified during apply_diff"):
         b.apply_diff(changes)
     assert levels(b.bids()) == [(10, 100, 500)]
     b.check()

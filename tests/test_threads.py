@@ -1,4 +1,4 @@
-"""The compiled core keeps one scratch document per module: threads must never see each other's."""
+"""Threads parsing Horizon documents at once never see each other's (each call owns its document)."""
 
 from __future__ import annotations
 

@@ -1,9 +1,15 @@
 /* fuzz_core_ops.c: libFuzzer harness for the book and execution APIs of the C core.
  *
  * The input is read as a program of operations on one L2 book and one per-offer book (set_level,
- * batches, snapshots, diffs, quotes; add/update/remove/fill offers, simulate and apply, the raw
- * exchange and pool functions) with arbitrary, hostile arguments. After each operation every
- * invariant must hold and each call must return a defined status: the core never crashes. */
+ * batches, snapshots, diffs, quotes, copies of any depth; add/update/remove/fill offers with ids
+ * from the whole int64 range, sellers that come and go, simulate with max_offers up to 2^63 and
+ * apply, fills tampered with before they are applied; the raw exchange and pool functions) with
+ * arbitrary, hostile arguments. After each operation every invariant must hold, each call must
+ * return a defined status, a refused change must leave the book as it was, and memory must stay
+ * bounded by what the books hold at their peak (the seller handles, the id hash, the chunk lists
+ * and the level arrays). Every buffer handed to the core is sized exactly by what the core
+ * promises to write (a copy of depth 2^63 gets room for the side's length only), so ASan sees
+ * any overrun. The core never crashes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +49,48 @@ static uint64_t amount(reader *r) {
     return take(r, 8);
 }
 
+/* Offer ids: mostly a few small ones (so offers collide), sometimes any int64 at all, negatives
+ * (-1 is the id hash's empty-slot marker) and the synthetic range above 2^62 included. */
+static int64_t offer_id(reader *r) {
+    uint8_t mode = (uint8_t)take(r, 1);
+    if (mode < 200) return (int64_t)(mode % 40);
+    if (mode < 215) return -1 - (int64_t)(mode % 3);
+    if (mode < 230) return (INT64_C(1) << 62) + (int64_t)(mode % 5);
+    return (int64_t)take(r, 8);
+}
+
+/* Counts (max_offers, depths, copy starts): small, or anything up to 2^63 and SIZE_MAX. */
+static size_t count(reader *r) {
+    uint8_t mode = (uint8_t)take(r, 1);
+    if (mode < 160) return mode % 24;
+    if (mode < 200) return (size_t)take(r, 2);
+    if (mode < 230) return (size_t)(take(r, 8) & (((uint64_t)1 << 63) - 1));
+    if (mode < 245) return ((size_t)1 << 59) + (mode & 3); /* max_offers * 32 wraps here */
+    return SIZE_MAX - (mode & 3);
+}
+
 #define DIE() __builtin_trap()
+#define HANDLES 8
+
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* A cheap fingerprint of the per-offer book: equal before and after a refused change. */
+static uint64_t fingerprint(const sob_offerbook *b) {
+    uint64_t h = 1469598103934665603ULL;
+    for (int side = 0; side < 2; side++) {
+        const sob_offer_side *s = &b->side[side];
+        for (size_t ci = 0; ci < s->nc; ci++)
+            for (uint32_t i = 0; i < s->c[ci]->len; i++) {
+                const sob_offer *o = &s->c[ci]->e[i];
+                h = (h ^ (uint64_t)o->id) * 1099511628211ULL;
+                h = (h ^ (uint64_t)o->amount) * 1099511628211ULL;
+                h = (h ^ o->seller) * 1099511628211ULL;
+                h = (h ^ (uint64_t)(uint32_t)o->n ^ ((uint64_t)(uint32_t)o->d << 32)) * 1099511628211ULL;
+            }
+        h ^= s->count;
+    }
+    return h;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     reader r = {data, size};
@@ -55,9 +102,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sob_changes_init(&ch);
     static sob_level lv[64], lv2[64], undo[32];
     static sob_set sets[32];
-    static sob_fill fills[SOB_MAX_OFFERS_TO_CROSS];
+    uint64_t handle[HANDLES] = {0}; /* the harness's sellers: 0 = none yet */
+    size_t peak_handles = 0, peak_used = 0, peak_len[2] = {0, 0}, peak_nc[2] = {0, 0};
     while (r.left) {
-        uint8_t op = (uint8_t)take(&r, 1) % 12;
+        uint8_t op = (uint8_t)take(&r, 1) % 16;
         int side = (int)take(&r, 1) % 3; /* 2 is an invalid side on purpose */
         switch (op) {
         case 0:
@@ -86,6 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (sob_side_diff(&book, SOB_SIDE_ASK, lv2, na, &ch) != SOB_OK) DIE();
                 sob_status st = sob_book_assign(&book, lv, nb, lv2, na);
                 if (st != SOB_OK && st != SOB_E_CROSSED) DIE();
+                /* bid == ask is a legal book; only bid > ask is refused */
+                if (st == SOB_E_CROSSED && !(nb && na && sob_price_cmp(lv[nb - 1].n, lv[nb - 1].d, lv2[na - 1].n,
+                                                                          lv2[na - 1].d) > 0))
+                    DIE();
             }
             break;
         }
@@ -96,28 +148,71 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (q.base > a || (q.complete && q.base != a)) DIE();
             sob_book_quote_sell(&book, a, &q);
             if (q.base > a || (q.complete && q.base != a)) DIE();
-            sob_level out[8];
-            if (sob_book_copy_best(&book, side % 2, 8, out) > 8) DIE();
+            /* a copy of any depth writes at most the side's length: the buffer holds no more */
+            int s = side % 2;
+            size_t len = book.side[s].len, depth = count(&r);
+            sob_level *out = malloc((len ? len : 1) * sizeof *out);
+            if (!out) DIE();
+            size_t got = sob_book_copy_best(&book, s, depth, out);
+            if (got != min_size(depth, len)) DIE();
+            for (size_t i = 1; i < got; i++)
+                if (sob_price_cmp(out[i - 1].n, out[i - 1].d, out[i].n, out[i].d) == (s == SOB_SIDE_BID ? -1 : 1)) DIE();
+            free(out);
             break;
         }
-        case 4:
-            sob_offerbook_add(&ob, (int64_t)(take(&r, 1) % 40), side, price_part(&r), price_part(&r),
-                              (int64_t)amount(&r), take(&r, 1) % 3);
+        case 4: { /* add an offer, maybe with a seller: known, new, or a handle never handed out */
+            uint8_t who = (uint8_t)take(&r, 1);
+            int64_t id = offer_id(&r);
+            int32_t n = price_part(&r), d = price_part(&r);
+            int64_t a = (int64_t)amount(&r);
+            uint64_t h = 0;
+            int fresh = 0;
+            if (who < 128) {
+                h = 0;
+            } else if (who < 200 && handle[who % HANDLES]) {
+                h = handle[who % HANDLES];
+            } else if (who < 240) {
+                if (sob_offerbook_seller_new(&ob, &h) != SOB_OK) break;
+                fresh = 1;
+            } else {
+                h = take(&r, 8); /* garbage handle: refused unless it happens to be live */
+            }
+            uint64_t before = fingerprint(&ob);
+            sob_status st = sob_offerbook_add(&ob, id, side, n, d, a, h);
+            if (id < 0 && st != SOB_E_INVALID) DIE();
+            if (st != SOB_OK && fingerprint(&ob) != before) DIE();
+            if (fresh) {
+                if (st == SOB_OK)
+                    handle[who % HANDLES] = h;
+                else
+                    sob_offerbook_seller_drop(&ob, h);
+            }
             break;
-        case 5:
-            sob_offerbook_remove(&ob, (int64_t)(take(&r, 1) % 40), NULL, NULL);
+        }
+        case 5: {
+            int64_t id = offer_id(&r);
+            sob_status st = sob_offerbook_remove(&ob, id, NULL, NULL);
+            if (id < 0 && st != SOB_E_NOT_FOUND) DIE();
             break;
-        case 6:
-            sob_offerbook_update(&ob, (int64_t)(take(&r, 1) % 40), (int64_t)amount(&r),
-                                 (take(&r, 1) & 1) ? price_part(&r) : 0, price_part(&r));
+        }
+        case 6: {
+            int64_t id = offer_id(&r), a = (int64_t)amount(&r);
+            int32_t n = (take(&r, 1) & 1) ? price_part(&r) : 0, d = price_part(&r);
+            uint64_t before = fingerprint(&ob);
+            sob_status st = sob_offerbook_update(&ob, id, a, n, d);
+            if (st != SOB_OK && st != SOB_E_NOMEM && fingerprint(&ob) != before) DIE();
             break;
+        }
         case 7: {
-            int64_t left;
-            sob_offerbook_apply_fill(&ob, (int64_t)(take(&r, 1) % 40), (int64_t)amount(&r), &left);
+            int64_t left, id = offer_id(&r);
+            uint64_t before = fingerprint(&ob);
+            sob_status st = sob_offerbook_apply_fill(&ob, id, (int64_t)amount(&r), &left);
+            if (st != SOB_OK && fingerprint(&ob) != before) DIE();
             break;
         }
         case 8:
-        case 9: {
+        case 9:
+        case 10: {
             sob_sim p;
             memset(&p, 0, sizeof p);
             p.side = side;
@@ -128,16 +223,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             p.limit_n = price_part(&r);
             p.limit_d = price_part(&r);
             p.passive = (int)take(&r, 1) & 1;
-            p.taker = take(&r, 1) % 3;
-            p.max_offers = take(&r, 2) % (SOB_MAX_OFFERS_TO_CROSS + 1);
+            uint8_t t = (uint8_t)take(&r, 1);
+            p.taker = t < 128 ? 0 : handle[t % HANDLES];
+            p.max_offers = count(&r);
+            /* exactly min(max_offers, side count) fills: the bound the binding uses */
+            size_t room = min_size(p.max_offers, sob_offerbook_count(&ob, side));
+            sob_fill *fills = malloc((room ? room : 1) * sizeof *fills);
+            if (!fills) DIE();
             sob_sim_out out;
             if (sob_offerbook_simulate(&ob, &p, fills, &out) == SOB_OK) {
-                if (out.sent < 0 || out.received < 0 || out.nfills > p.max_offers) DIE();
+                if (out.sent < 0 || out.received < 0 || out.nfills > room) DIE();
                 if (op == 9 && sob_offerbook_apply_fills(&ob, fills, out.nfills) != SOB_OK) DIE();
+                if (op == 10 && out.nfills) { /* tampered fills: refused whole, the book unchanged */
+                    size_t i = take(&r, 2) % out.nfills;
+                    uint8_t how = (uint8_t)take(&r, 1) % 3;
+                    if (how == 0) fills[i].offer_id = offer_id(&r);
+                    if (how == 1) fills[i].remaining = -1 - (int64_t)(take(&r, 1));
+                    if (how == 2) fills[i].remaining = INT64_MAX;
+                    uint64_t before = fingerprint(&ob);
+                    sob_status st = sob_offerbook_apply_fills(&ob, fills, out.nfills);
+                    if (st != SOB_OK && st != SOB_E_NOT_FOUND && st != SOB_E_INVALID) DIE();
+                    if (st != SOB_OK && fingerprint(&ob) != before) DIE();
+                }
+            } else if (side != 2 && p.round <= SOB_ROUND_STRICT_RECEIVE && p.max_sheep_send >= 0 && p.max_wheat_receive >= 0 &&
+                       !(p.has_limit && (p.limit_n <= 0 || p.limit_d <= 0))) {
+                DIE(); /* valid arguments must simulate */
             }
+            free(fills);
             break;
         }
-        case 10: {
+        case 11: { /* copies of offers from any start, any count: room for the side only */
+            int s = side % 2;
+            size_t total = sob_offerbook_count(&ob, s), start = count(&r), max = count(&r);
+            sob_offer *out = malloc((total ? total : 1) * sizeof *out);
+            if (!out) DIE();
+            size_t got = sob_offerbook_copy(&ob, s, start, max, out);
+            if (got > total || got > max || (start < total && got != min_size(max, total - start))) DIE();
+            free(out);
+            sob_offer o;
+            int os;
+            int64_t id = offer_id(&r);
+            if (sob_offerbook_get(&ob, id, &o, &os) == SOB_OK && (id < 0 || o.id != id)) DIE();
+            break;
+        }
+        case 12:
+            if ((take(&r, 1) & 7) == 0) {
+                sob_offerbook_clear(&ob);
+                memset(handle, 0, sizeof handle);
+                if (sob_offerbook_sellers_live(&ob) != 0) DIE();
+            }
+            break;
+        case 13: {
             sob_exchange ex;
             int32_t n = price_part(&r), d = price_part(&r);
             int64_t a = (int64_t)amount(&r), b = (int64_t)amount(&r), c = (int64_t)amount(&r), e = (int64_t)amount(&r);
@@ -161,8 +297,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         }
         }
+        /* what the binding does after every change: forget sellers whose last offer left */
+        uint64_t gone;
+        while (sob_offerbook_take_released(&ob, &gone)) {
+            for (int i = 0; i < HANDLES; i++)
+                if (handle[i] == gone) handle[i] = 0;
+        }
+        for (int i = 0; i < HANDLES; i++) /* a handle the harness holds is live (or was dropped) */
+            if (handle[i] && (handle[i] >= ob.sellers.cap || ob.sellers.slot[handle[i]].state != SOB_SELLER_LIVE))
+                handle[i] = 0;
         if (sob_book_check(&book) != SOB_OK) DIE();
         if (sob_offerbook_check(&ob) != SOB_OK) DIE();
+        /* memory follows what the books hold at their peak, never what they have ever seen */
+        size_t in_use = ob.sellers.cap ? ob.sellers.cap - 1 - ob.sellers.nfree : 0;
+        if (in_use > peak_handles) peak_handles = in_use;
+        if (ob.used > peak_used) peak_used = ob.used;
+        if (ob.sellers.cap > 16 && ob.sellers.cap > 2 * (peak_handles + 1)) DIE();
+        if (ob.sellers.live > ob.used || ob.sellers.nreleased != 0) DIE();
+        if (ob.slots && ob.mask + 1 > 64 && ob.mask + 1 > 4 * (peak_used + 1)) DIE();
+        for (int s = 0; s < 2; s++) {
+            if (book.side[s].len > peak_len[s]) peak_len[s] = book.side[s].len;
+            /* a refused batch of up to 31 changes may have grown a side before it was undone */
+            if (book.side[s].cap > 2 * (peak_len[s] + 64)) DIE();
+            if (ob.side[s].nc > peak_nc[s]) peak_nc[s] = ob.side[s].nc;
+            if (ob.side[s].nc > ob.side[s].count) DIE();
+            if (ob.side[s].cap > 8 && ob.side[s].cap > 2 * peak_nc[s]) DIE();
+        }
     }
     sob_changes_free(&ch);
     sob_offerbook_free(&ob);

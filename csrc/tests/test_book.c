@@ -41,9 +41,14 @@ static void test_set_level_orders_and_updates(void) {
     CHECK(b.side[SOB_SIDE_BID].len == 2);
     CHECK(sob_book_set_level(&b, SOB_SIDE_BID, 0, 100, 1, NULL) == SOB_E_INVALID);
     CHECK(sob_book_set_level(&b, 7, 1, 100, 1, NULL) == SOB_E_INVALID);
-    /* a bid at the best ask is refused and undone */
-    CHECK(sob_book_set_level_checked(&b, SOB_SIDE_BID, 15, 100, 1, NULL) == SOB_E_CROSSED);
+    /* a bid above the best ask is refused and undone */
+    CHECK(sob_book_set_level_checked(&b, SOB_SIDE_BID, 16, 100, 1, NULL) == SOB_E_CROSSED);
     CHECK(best(&b, SOB_SIDE_BID)->n == 12 && sob_book_check(&b) == SOB_OK);
+    /* a bid equal to the best ask is a legal book: a passive offer rests at that price */
+    CHECK(sob_book_set_level_checked(&b, SOB_SIDE_BID, 30, 200, 1, NULL) == SOB_OK);
+    CHECK(best(&b, SOB_SIDE_BID)->n == 30 && !sob_book_crossed(&b) && sob_book_check(&b) == SOB_OK);
+    CHECK(sob_book_set_level_checked(&b, SOB_SIDE_ASK, 29, 200, 1, NULL) == SOB_E_CROSSED);
+    CHECK(best(&b, SOB_SIDE_ASK)->n == 15 && sob_book_check(&b) == SOB_OK);
     sob_book_free(&b);
 }
 
@@ -56,6 +61,12 @@ static void test_batch_is_atomic(void) {
     CHECK(sob_book_apply_batch(&b, ok, 3, undo, &bad) == SOB_OK);
     sob_set crossing[] = {{SOB_SIDE_BID, 1, 2, 0}, {SOB_SIDE_BID, 3, 4, 1}};
     CHECK(sob_book_apply_batch(&b, crossing, 2, undo, &bad) == SOB_E_CROSSED);
+    CHECK(b.side[SOB_SIDE_BID].len == 2 && best(&b, SOB_SIDE_BID)->n == 1 && best(&b, SOB_SIDE_BID)->d == 2);
+    sob_set touching[] = {{SOB_SIDE_BID, 1, 2, 0}, {SOB_SIDE_BID, 4, 6, 1}}; /* bid 4/6 == ask 2/3 */
+    CHECK(sob_book_apply_batch(&b, touching, 2, undo, &bad) == SOB_OK && sob_book_check(&b) == SOB_OK);
+    CHECK(sob_book_apply_batch(&b, touching, 1, undo, &bad) == SOB_OK);
+    sob_set restore[] = {{SOB_SIDE_BID, 4, 6, 0}, {SOB_SIDE_BID, 1, 2, 10}};
+    CHECK(sob_book_apply_batch(&b, restore, 2, undo, &bad) == SOB_OK);
     CHECK(b.side[SOB_SIDE_BID].len == 2 && best(&b, SOB_SIDE_BID)->n == 1 && best(&b, SOB_SIDE_BID)->d == 2);
     sob_set invalid[] = {{SOB_SIDE_BID, 1, 2, 0}, {SOB_SIDE_BID, 1, -3, 1}};
     CHECK(sob_book_apply_batch(&b, invalid, 2, undo, &bad) == SOB_E_INVALID && bad == 1);
@@ -80,9 +91,11 @@ static void test_normalize_and_assign(void) {
     sob_book b;
     sob_book_init(&b);
     CHECK(sob_book_assign(&b, bids, nb, asks, na) == SOB_OK && sob_book_check(&b) == SOB_OK);
-    sob_level crossed_bid[] = {{6, 1, 1}};
+    sob_level crossed_bid[] = {{13, 2, 1}}; /* 6.5 > the best ask 6 */
     CHECK(sob_book_assign(&b, crossed_bid, 1, asks, na) == SOB_E_CROSSED);
     CHECK(best(&b, SOB_SIDE_BID)->n == 5); /* unchanged */
+    sob_level touching_bid[] = {{12, 2, 1}}; /* == the best ask: legal */
+    CHECK(sob_book_assign(&b, touching_bid, 1, asks, na) == SOB_OK && sob_book_check(&b) == SOB_OK);
     sob_book_free(&b);
 }
 

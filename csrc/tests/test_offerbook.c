@@ -56,8 +56,113 @@ static void stress(uint64_t seed) {
     sob_offerbook_free(&b);
 }
 
+/* -1 marks an empty slot of the id hash: no lookup may ever "find" it (it used to, and then
+ * read an uninitialised slot). Every negative id is refused. */
+static void negative_ids_are_refused(void) {
+    sob_offerbook b;
+    sob_offerbook_init(&b);
+    sob_offer o;
+    int side;
+    int64_t left;
+    CHECK(sob_offerbook_get(&b, -1, &o, &side) == SOB_E_NOT_FOUND); /* no hash table yet */
+    CHECK(sob_offerbook_add(&b, 1, SOB_SIDE_ASK, 1, 1, 10, 0) == SOB_OK);
+    const int64_t bad[] = {-1, -2, INT64_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(sob_offerbook_get(&b, bad[i], &o, &side) == SOB_E_NOT_FOUND);
+        CHECK(sob_offerbook_remove(&b, bad[i], &o, &side) == SOB_E_NOT_FOUND);
+        CHECK(sob_offerbook_update(&b, bad[i], 5, 0, 0) == SOB_E_NOT_FOUND);
+        CHECK(sob_offerbook_apply_fill(&b, bad[i], 1, &left) == SOB_E_NOT_FOUND);
+        CHECK(sob_offerbook_add(&b, bad[i], SOB_SIDE_ASK, 1, 1, 10, 0) == SOB_E_INVALID);
+    }
+    sob_fill f = {-1, 1, 1, 0};
+    CHECK(sob_offerbook_apply_fills(&b, &f, 1) == SOB_E_NOT_FOUND);
+    CHECK(sob_offerbook_add(&b, INT64_MAX, SOB_SIDE_BID, 1, 1, 10, 0) == SOB_OK);
+    CHECK(sob_offerbook_add(&b, (INT64_C(1) << 62) + 1, SOB_SIDE_BID, 1, 1, 10, 0) == SOB_OK); /* synthetic */
+    CHECK(sob_offerbook_count(&b, 0) + sob_offerbook_count(&b, 1) == 3 && sob_offerbook_check(&b) == SOB_OK);
+    sob_offerbook_free(&b);
+}
+
+/* A seller handle lives exactly as long as the seller has offers in the book; handles are reused,
+ * so distinct sellers churning through the book keep the handle space (and memory) at its peak. */
+static void sellers_are_released_with_their_last_offer(void) {
+    sob_offerbook b;
+    sob_offerbook_init(&b);
+    uint64_t h = 0, h2 = 0, got = 0;
+    sob_offer got_o;
+    int got_side;
+    CHECK(sob_offerbook_add(&b, 1, SOB_SIDE_ASK, 1, 1, 10, 7) == SOB_E_INVALID); /* never handed out */
+    for (int64_t i = 0; i < 1000000; i++) {
+        CHECK(sob_offerbook_seller_new(&b, &h) == SOB_OK);
+        CHECK(sob_offerbook_add(&b, i, SOB_SIDE_ASK, 1, 1, 10, h) == SOB_OK);
+        CHECK(sob_offerbook_sellers_live(&b) == 1);
+        CHECK(sob_offerbook_remove(&b, i, NULL, NULL) == SOB_OK);
+        CHECK(sob_offerbook_take_released(&b, &got) == 1 && got == h);
+        CHECK(sob_offerbook_take_released(&b, &got) == 0);
+        if (failures) break;
+    }
+    CHECK(b.sellers.cap <= 16 && sob_offerbook_sellers_live(&b) == 0);
+    CHECK(sob_offerbook_add(&b, 1, SOB_SIDE_ASK, 1, 1, 10, h) == SOB_E_INVALID); /* taken back */
+    /* two offers of one seller: released with the second; a fill that empties an offer, an update
+     * that moves it and applied fills all count */
+    CHECK(sob_offerbook_seller_new(&b, &h) == SOB_OK && sob_offerbook_seller_new(&b, &h2) == SOB_OK && h != h2);
+    CHECK(sob_offerbook_add(&b, 1, SOB_SIDE_ASK, 1, 1, 10, h) == SOB_OK);
+    CHECK(sob_offerbook_add(&b, 2, SOB_SIDE_ASK, 2, 1, 10, h) == SOB_OK);
+    CHECK(sob_offerbook_add(&b, 3, SOB_SIDE_ASK, 3, 1, 10, h2) == SOB_OK);
+    CHECK(sob_offerbook_sellers_live(&b) == 2 && sob_offerbook_check(&b) == SOB_OK);
+    CHECK(sob_offerbook_update(&b, 1, 10, 5, 1) == SOB_OK); /* re-sorted: same seller count */
+    CHECK(sob_offerbook_take_released(&b, &got) == 0 && sob_offerbook_check(&b) == SOB_OK);
+    int64_t left = -1;
+    CHECK(sob_offerbook_apply_fill(&b, 1, 10, &left) == SOB_OK && left == 0);
+    CHECK(sob_offerbook_take_released(&b, &got) == 0 && sob_offerbook_sellers_live(&b) == 2);
+    sob_fill fills[2] = {{2, 10, 20, 0}, {3, 10, 30, 0}};
+    sob_fill bad = {3, 10, 30, 11}; /* remaining above the offer's amount */
+    CHECK(sob_offerbook_apply_fills(&b, &bad, 1) == SOB_E_INVALID && sob_offerbook_count(&b, SOB_SIDE_ASK) == 2);
+    sob_fill twice[2] = {{2, 5, 10, 5}, {2, 5, 10, 0}}; /* one offer twice: refused whole */
+    CHECK(sob_offerbook_apply_fills(&b, twice, 2) == SOB_E_INVALID && sob_offerbook_get(&b, 2, &got_o, &got_side) == SOB_OK);
+    CHECK(got_o.amount == 10);
+    CHECK(sob_offerbook_apply_fills(&b, fills, 2) == SOB_OK && sob_offerbook_count(&b, SOB_SIDE_ASK) == 0);
+    CHECK(sob_offerbook_sellers_live(&b) == 0 && sob_offerbook_check(&b) == SOB_OK);
+    size_t taken = 0;
+    while (sob_offerbook_take_released(&b, &got)) taken++;
+    CHECK(taken == 2 && sob_offerbook_check(&b) == SOB_OK);
+    /* a handle re-used before it was taken back is not released twice */
+    CHECK(sob_offerbook_seller_new(&b, &h) == SOB_OK);
+    CHECK(sob_offerbook_add(&b, 4, SOB_SIDE_BID, 1, 1, 10, h) == SOB_OK);
+    CHECK(sob_offerbook_remove(&b, 4, NULL, NULL) == SOB_OK);
+    CHECK(sob_offerbook_add(&b, 5, SOB_SIDE_BID, 1, 1, 10, h) == SOB_OK); /* before take_released */
+    CHECK(sob_offerbook_take_released(&b, &got) == 0 && sob_offerbook_sellers_live(&b) == 1);
+    CHECK(sob_offerbook_check(&b) == SOB_OK);
+    /* a handle that never got an offer goes back with drop; clear forgets every handle */
+    CHECK(sob_offerbook_seller_new(&b, &h2) == SOB_OK);
+    sob_offerbook_seller_drop(&b, h2);
+    sob_offerbook_seller_drop(&b, h); /* holds an offer: a no-op */
+    CHECK(sob_offerbook_check(&b) == SOB_OK && sob_offerbook_sellers_live(&b) == 1);
+    sob_offerbook_clear(&b);
+    CHECK(sob_offerbook_sellers_live(&b) == 0 && b.sellers.cap == 0 && sob_offerbook_take_released(&b, &got) == 0);
+    sob_offerbook_free(&b);
+}
+
+/* max_offers may be anything up to SIZE_MAX: a fill buffer of the side's size is enough. */
+static void huge_max_offers_write_at_most_the_side(void) {
+    sob_offerbook b;
+    sob_offerbook_init(&b);
+    for (int64_t i = 1; i <= 5; i++) CHECK(sob_offerbook_add(&b, i, SOB_SIDE_BID, 1, 1, 10, 0) == SOB_OK);
+    sob_fill *fills = malloc(5 * sizeof *fills); /* exactly the side's count: ASan sees any overrun */
+    const size_t limits[] = {SIZE_MAX, ((size_t)1 << 59) + 1, (size_t)INT64_MAX, 6, 5};
+    for (size_t i = 0; i < sizeof limits / sizeof *limits; i++) {
+        sob_sim p = {SOB_SIDE_BID, SOB_ROUND_NORMAL, INT64_MAX, INT64_MAX, 0, 0, 0, 0, 0, limits[i]};
+        sob_sim_out o;
+        CHECK(sob_offerbook_simulate(&b, &p, fills, &o) == SOB_OK && o.nfills == 5 && o.result == SOB_SIM_NO_OFFERS);
+    }
+    free(fills);
+    sob_offerbook_free(&b);
+}
+
 int main(void) {
     for (uint64_t seed = 1; seed <= 3; seed++) stress(seed);
+    negative_ids_are_refused();
+    sellers_are_released_with_their_last_offer();
+    huge_max_offers_write_at_most_the_side();
 
     sob_offerbook b;
     sob_offerbook_init(&b);
@@ -86,8 +191,10 @@ int main(void) {
     CHECK(sob_offerbook_apply_fills(&b, fills, o.nfills) == SOB_OK);
     CHECK(sob_offerbook_count(&b, SOB_SIDE_ASK) == 1 && sob_offerbook_check(&b) == SOB_OK);
     /* cross self */
-    CHECK(sob_offerbook_add(&b, 5000, SOB_SIDE_ASK, 1, 2, 10, 42) == SOB_OK);
-    p.taker = 42;
+    uint64_t me = 0;
+    CHECK(sob_offerbook_seller_new(&b, &me) == SOB_OK && me != 0);
+    CHECK(sob_offerbook_add(&b, 5000, SOB_SIDE_ASK, 1, 2, 10, me) == SOB_OK);
+    p.taker = me;
     CHECK(sob_offerbook_simulate(&b, &p, fills, &o) == SOB_OK && o.result == SOB_SIM_CROSS_SELF && o.nfills == 0);
     /* price limit: maxWheatPrice 1/2 crosses the 1/2 offer, passive does not */
     p.taker = 0;

@@ -111,12 +111,13 @@ cdef class LevelChange:
 
 
 cdef class BookDiff:
-    cdef sob_level_change *_v
-    cdef size_t _len
+    cdef bytes _raw          # packed sob_level_change array, bids first (None: empty)
     cdef size_t _nbids
     cdef list _bids_cache
     cdef list _asks_cache
-    cdef int _alloc(self, size_t k) except -1
+    cdef void _set(self, bytes raw, size_t nbids)
+    cdef size_t _len(self)
+    cdef list _changes(self, bint bids)
 
 
 cdef class Quote:
@@ -137,8 +138,9 @@ cdef class OrderBook:
     cdef object __weakref__
     cdef sob_asset _cbase
     cdef sob_asset _ccounter
-    cdef int _apply_doc(self, BookDiff diff) except -1
+    cdef int _apply_doc(self, sob_order_book_doc *doc, BookDiff diff) except -1
     cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1
     cdef list _levels(self, int side, object depth)
     cdef Level _best(self, int side)
+    cdef bint _tops(self, int32_t *out)
     cdef int _copy_from(self, OrderBook src) except -1

@@ -9,15 +9,19 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE
 from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
+from cpython.number cimport PyNumber_Index
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t, INT32_MAX, UINT64_MAX
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset, strcmp, strlen
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 
+import sys
 from fractions import Fraction
 
 from . import _amounts
+from ._amounts import count_arg, exact_str
 from ._amounts import parse_amount, format_amount, price_string
 from ._dtypes import level_dtype, diff_dtype
 from .assets import Asset
@@ -37,7 +41,7 @@ cdef str ASK = "ask"
 
 cdef int _raise(sob_status st, str what) except -1:
     if st == SOB_E_CROSSED:
-        raise CrossedBookError(f"{what}: the book would be crossed (best bid >= best ask)")
+        raise CrossedBookError(f"{what}: the book would be crossed (best bid > best ask)")
     if st == SOB_E_OVERFLOW:
         raise AmountOverflowError(f"{what}: amount out of range")
     if st == SOB_E_INVALID:
@@ -66,6 +70,7 @@ cdef int32_t _price_part(object v, str name, bint book) except 0:
     exc = InvalidBookError if book else PriceError  # looked up only off the fast path
     if not _is_int(v):
         raise exc(f"price {name} must be an int, got {type(v).__name__}")
+    v = PyNumber_Index(v)  # an int subclass as the int it holds: none of its methods runs
     x = PyLong_AsLongLongAndOverflow(v, &overflow)
     if overflow or x <= 0 or x > INT32_MAX:
         raise exc(f"price {name} must be in 1..{INT32_MAX}, got {v}")
@@ -82,6 +87,7 @@ cdef int _level_amount(object v, uint64_t *out) except -1:
             return 0
     if not _is_int(v):
         raise InvalidBookError(f"amount must be an int number of stroops, got {type(v).__name__}")
+    v = PyNumber_Index(v)  # compared as the int it holds, never through a subclass's __lt__
     if v < 0:
         raise InvalidBookError(f"amount must not be negative: {v}")
     if v > UINT64_MAX:
@@ -99,6 +105,7 @@ cdef uint64_t _quote_amount(object v) except? 0xFFFFFFFFFFFFFFFF:
             return <uint64_t>x
     if not _is_int(v):
         raise AmountError(f"amount must be an int number of stroops, got {type(v).__name__}")
+    v = PyNumber_Index(v)
     if v < 0:
         raise AmountError(f"amount must not be negative: {v}")
     if v > UINT64_MAX:
@@ -146,20 +153,31 @@ cdef inline int _side(object side) except -1:
         return SOB_SIDE_BID
     if side is ASK:
         return SOB_SIDE_ASK
-    if isinstance(side, str):
-        if side == BID:
-            return SOB_SIDE_BID
-        if side == ASK:
-            return SOB_SIDE_ASK
+    if type(side) is not str:
+        if not isinstance(side, str):
+            raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+        side = exact_str(side)  # a str subclass is compared as the str it holds, not by its __eq__
+    if side == BID:
+        return SOB_SIDE_BID
+    if side == ASK:
+        return SOB_SIDE_ASK
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
 
-cdef Py_ssize_t _depth(object depth, Py_ssize_t length) except -1:
+cdef size_t _depth(object depth) except? 0xFFFFFFFFFFFFFFFF:
+    """A depth as a C count (None: no limit). TypeError unless an int (bool and float refused),
+    InvalidBookError if negative. Converted before the book is read: the caller clamps it to
+    the side's length afterwards, so nothing a conversion runs can make a read overrun."""
+    cdef int overflow = 0
+    cdef long long x
     if depth is None:
-        return length
-    if not _is_int(depth) or depth < 0:
-        raise ValueError(f"depth must be a non-negative int or None, got {depth!r}")
-    return depth if depth < length else length
+        return <size_t>-1
+    if type(depth) is int:
+        x = PyLong_AsLongLongAndOverflow(depth, &overflow)
+        if overflow == 0 and x >= 0:
+            return <size_t>x
+    v = count_arg(depth, "depth")
+    return <size_t>-1 if v > <object>(<size_t>-1) else <size_t>v
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,8 +314,7 @@ cdef class LevelChange:
     """A level that changed: ``old_amount`` 0 means it was added, ``new_amount`` 0 removed."""
 
     def __init__(self, str side, Price price, old_amount, new_amount):
-        _side(side)
-        self.side = BID if side == BID else ASK
+        self.side = BID if _side(side) == SOB_SIDE_BID else ASK
         self.price = price
         self.old_amount = old_amount
         self.new_amount = new_amount
@@ -337,53 +354,77 @@ cdef LevelChange _change(const sob_level_change *c):
 cdef class BookDiff:
     """The incremental change between two states of a book, best level first per side.
 
-    Holds the changes as one packed C array; the LevelChange objects are made on first access.
+    Holds the changes as one packed C array in an immutable bytes object; the LevelChange objects
+    are made on first access. A reader holds its own reference to that bytes object, so nothing
+    that runs meanwhile (a finalizer calling ``__init__`` again, another thread) can free what it
+    reads.
     """
 
     def __init__(self, bids=None, asks=None):
-        changes = list(bids or ()) + list(asks or ())
-        nb = len(bids or ())
-        self._alloc(len(changes))
-        cdef sob_level_change *c
-        cdef uint64_t amt
-        for i, ch in enumerate(changes):
-            c = &self._v[i]
-            c.side = _side(ch.side)
-            if (i < nb) != (c.side == SOB_SIDE_BID):
-                raise InvalidBookError("BookDiff(bids, asks): a change is on the wrong side")
-            c.n = _price_part(ch.price.n, "n", True)
-            c.d = _price_part(ch.price.d, "d", True)
-            _level_amount(ch.old_amount, &amt)
-            c.old_amount = amt
-            _level_amount(ch.new_amount, &amt)
-            c.new_amount = amt
-        self._len = len(changes)
-        self._nbids = nb
-
-    def __dealloc__(self):
-        free(self._v)
-
-    cdef int _alloc(self, size_t k) except -1:
-        free(self._v)
-        self._v = <sob_level_change *>malloc((k if k else 1) * sizeof(sob_level_change))
-        if self._v == NULL:
+        # Every change is read and checked into a local buffer first; the diff takes it at the end.
+        bl = [] if bids is None else list(bids)
+        al = [] if asks is None else list(asks)
+        cdef Py_ssize_t nb = len(bl), na = len(al), i
+        cdef size_t k = <size_t>(nb + na)
+        if k > (<size_t>-1) // sizeof(sob_level_change):
             raise MemoryError()
-        self._len = 0
-        self._nbids = 0
+        raw = PyBytes_FromStringAndSize(NULL, <Py_ssize_t>(k * sizeof(sob_level_change)))
+        cdef sob_level_change *v = <sob_level_change *>PyBytes_AS_STRING(raw)
+        cdef uint64_t amt
+        for i in range(nb + na):
+            ch = bl[i] if i < nb else al[i - nb]
+            side = _side(ch.side)
+            if (i < nb) != (side == SOB_SIDE_BID):
+                raise InvalidBookError("BookDiff(bids, asks): a change is on the wrong side")
+            price = ch.price
+            n = _price_part(price.n, "n", True)
+            d = _price_part(price.d, "d", True)
+            _level_amount(ch.old_amount, &amt)
+            v[i].old_amount = amt
+            _level_amount(ch.new_amount, &amt)
+            v[i].new_amount = amt
+            v[i].side = side
+            v[i].n = n
+            v[i].d = d
+        self._set(raw, <size_t>nb)
+
+    cdef void _set(self, bytes raw, size_t nbids):
+        self._raw = raw
+        self._nbids = nbids
         self._bids_cache = None
         self._asks_cache = None
-        return 0
+
+    cdef size_t _len(self):
+        return 0 if self._raw is None else <size_t>PyBytes_GET_SIZE(self._raw) // sizeof(sob_level_change)
+
+    cdef list _changes(self, bint bids):
+        cdef bytes raw = self._raw  # our own reference: valid whatever runs below
+        if raw is None:
+            return []
+        cdef const sob_level_change *v = <const sob_level_change *>PyBytes_AS_STRING(raw)
+        cdef size_t k = <size_t>PyBytes_GET_SIZE(raw) // sizeof(sob_level_change)
+        cdef size_t nb = self._nbids if self._nbids < k else k
+        cdef size_t lo = 0 if bids else nb, hi = nb if bids else k, i
+        return [_change(&v[i]) for i in range(lo, hi)]
 
     @property
     def bids(self):
         if self._bids_cache is None:
-            self._bids_cache = [_change(&self._v[i]) for i in range(self._nbids)]
+            raw = self._raw
+            out = self._changes(True)
+            if self._raw is raw:  # not re-initialised while the objects were made
+                self._bids_cache = out
+            return out
         return self._bids_cache
 
     @property
     def asks(self):
         if self._asks_cache is None:
-            self._asks_cache = [_change(&self._v[i]) for i in range(self._nbids, self._len)]
+            raw = self._raw
+            out = self._changes(False)
+            if self._raw is raw:
+                self._asks_cache = out
+            return out
         return self._asks_cache
 
     def __iter__(self):
@@ -391,10 +432,10 @@ cdef class BookDiff:
         yield from self.asks
 
     def __len__(self):
-        return self._len
+        return self._len()
 
     def __bool__(self):
-        return self._len != 0
+        return self._len() != 0
 
     def __eq__(self, other):
         if not hasattr(other, "bids") or not hasattr(other, "asks"):
@@ -414,12 +455,15 @@ cdef class BookDiff:
     def to_numpy(self):
         """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
         import numpy as np
-        arr = np.empty(self._len, dtype=diff_dtype())
-        arr["side"] = [self._v[i].side for i in range(self._len)]
-        arr["n"] = [self._v[i].n for i in range(self._len)]
-        arr["d"] = [self._v[i].d for i in range(self._len)]
-        arr["old_amount"] = [self._v[i].old_amount for i in range(self._len)]
-        arr["new_amount"] = [self._v[i].new_amount for i in range(self._len)]
+        cdef bytes raw = self._raw if self._raw is not None else b""
+        cdef const sob_level_change *v = <const sob_level_change *>PyBytes_AS_STRING(raw)
+        cdef Py_ssize_t k = PyBytes_GET_SIZE(raw) // sizeof(sob_level_change), i
+        arr = np.empty(k, dtype=diff_dtype())
+        arr["side"] = [v[i].side for i in range(k)]
+        arr["n"] = [v[i].n for i in range(k)]
+        arr["d"] = [v[i].d for i in range(k)]
+        arr["old_amount"] = [v[i].old_amount for i in range(k)]
+        arr["new_amount"] = [v[i].new_amount for i in range(k)]
         return arr
 
 
@@ -472,56 +516,70 @@ cdef Quote _quote(sob_quote *q):
 
 
 # ---------------------------------------------------------------------------------------------
-# scratch buffers for batches and snapshots (the GIL is held while they are in use)
+# Rows of a snapshot. Scratch memory belongs to one call, never to the module: any Python code
+# that runs while a call reads its arguments (a row's __iter__, a finalizer, another thread) may
+# call into this or any other book, and must find nothing of this call's in a shared place.
 
-cdef struct _Scratch:
-    void *p
-    size_t cap
-
-
-cdef _Scratch _s_bids, _s_asks, _s_undo, _s_set
+cdef object _nd_type = None
 
 
-cdef void *_reserve(_Scratch *s, size_t count, size_t size) except NULL:
-    cdef size_t cap
-    cdef void *p
-    if count > s.cap or s.p == NULL:
-        cap = s.cap if s.cap else 256
-        while cap < count:
-            cap *= 2
-        p = realloc(s.p, cap * size)
-        if p == NULL:
-            raise MemoryError()
-        s.p = p
-        s.cap = cap
-    return s.p
+cdef inline object _ndarray_type():
+    """numpy.ndarray once numpy is loaded (no object can be an ndarray before it is), else None."""
+    global _nd_type
+    if _nd_type is None:
+        np = sys.modules.get("numpy")
+        if np is not None:
+            _nd_type = np.ndarray
+    return _nd_type
 
 
-cdef size_t _rows_into(object levels, _Scratch *s) except? 0xFFFFFFFFFFFFFFFF:
-    """Copy (n, d, amount) rows into a scratch array of sob_level; returns the count."""
-    cdef Py_buffer view
-    cdef sob_level *out
-    cdef size_t k, i = 0
+cdef object _level_rows(object levels):
+    """What one side of a snapshot is read from: an exact 1-d numpy array of level_dtype (copied
+    whole, through its buffer, by _rows_into) or a tuple of rows, taken once as the call began so
+    that a row's __iter__ growing the caller's list cannot make the copy overrun."""
+    nd = _ndarray_type()
+    if nd is not None and isinstance(levels, nd):
+        dtype = levels.dtype
+        if dtype.names is not None:
+            if type(levels) is nd and levels.ndim == 1 and dtype == level_dtype():
+                return levels
+            return _fields_rows(levels)
+    return levels if type(levels) is tuple else tuple(levels)
+
+
+cdef tuple _fields_rows(object arr):
+    if not {"n", "d", "amount"} <= set(arr.dtype.names):
+        raise InvalidBookError("a structured array of levels needs fields n, d and amount")
+    return tuple(zip(arr["n"].tolist(), arr["d"].tolist(), arr["amount"].tolist()))
+
+
+cdef inline size_t _rows_count(object rows):
+    return <size_t>len(rows)
+
+
+cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
+    """Convert the rows taken by _level_rows into ``out`` (room for ``k`` levels, the count taken
+    before): never more than ``k`` are written, whatever ran in between."""
     cdef uint64_t amt
-    dtype = getattr(levels, "dtype", None)
-    if dtype is not None and dtype.names is not None:
-        if dtype == level_dtype() and levels.ndim == 1:
-            k = levels.shape[0]
-            out = <sob_level *>_reserve(s, k, sizeof(sob_level))
-            PyObject_GetBuffer(levels, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+    cdef size_t i = 0
+    cdef Py_buffer view
+    if type(rows) is not tuple:  # the numpy array of level_dtype
+        try:
+            PyObject_GetBuffer(rows, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        except (BufferError, ValueError):  # strided: read field by field
+            rows = _fields_rows(rows)
+        else:
             try:
-                memcpy(out, view.buf, k * sizeof(sob_level))
+                # the buffer's own length, never shape[0] * 16: only what is there is copied
+                if <size_t>view.len != k * sizeof(sob_level):
+                    raise InvalidBookError("a levels array changed size while it was read")
+                memcpy(out, view.buf, view.len)
             finally:
                 PyBuffer_Release(&view)
-            return k
-        if not {"n", "d", "amount"} <= set(dtype.names):
-            raise InvalidBookError("a structured array of levels needs fields n, d and amount")
-        levels = zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist())
-    if not isinstance(levels, (list, tuple)):
-        levels = list(levels)
-    k = len(levels)
-    out = <sob_level *>_reserve(s, k, sizeof(sob_level))
-    for row in levels:
+            return 0
+    for row in <tuple>rows:
+        if i == k:
+            raise InvalidBookError("a levels array changed size while it was read")
         try:
             n, d, amount = row
         except (TypeError, ValueError):
@@ -531,7 +589,19 @@ cdef size_t _rows_into(object levels, _Scratch *s) except? 0xFFFFFFFFFFFFFFFF:
         _level_amount(amount, &amt)
         out[i].amount = amt
         i += 1
-    return k
+    if i != k:
+        raise InvalidBookError("a levels array changed size while it was read")
+    return 0
+
+
+cdef void *_alloc_array(size_t count, size_t size) except NULL:
+    """malloc for ``count`` items of ``size`` bytes, refusing a product that would wrap."""
+    if size and count > (<size_t>-1) // size:
+        raise MemoryError()
+    cdef void *p = malloc(count * size if count else 1)
+    if p == NULL:
+        raise MemoryError()
+    return p
 
 
 cdef object _np_empty = None
@@ -545,14 +615,23 @@ cdef object _empty_levels(size_t k):
     return _np_empty(k, level_dtype())
 
 
+DEF _SMALL = 16  # a batch this small converts into stack memory (no allocation)
+
+
 # ---------------------------------------------------------------------------------------------
 
 cdef class OrderBook:
     """An aggregated (L2) order book of one market, exact to the stroop.
 
     Prices are counter per base on both sides. Ask amounts are in base, bid amounts in counter
-    (Horizon's /order_book units). The book is never crossed: a change that would cross it raises
-    CrossedBookError and leaves it as it was.
+    (Horizon's /order_book units). The book is never crossed (a bid above the ask): a change that
+    would cross it raises CrossedBookError and leaves it as it was. Best bid equal to best ask is
+    legal (a passive offer rests at the other side's price).
+
+    One book is not safe for concurrent mutation from two threads (lock around it if you share
+    it); even then nothing can crash and no other book can change. Every argument is converted
+    to plain values before the book is touched, and every read copies out of the book before it
+    builds Python objects.
 
     >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     >>> book.apply_snapshot(bids=[(1, 10, 50_000_000)], asks=[(11, 100, 20_000_000)])
@@ -564,12 +643,14 @@ cdef class OrderBook:
         sob_book_init(&self._book)
 
     def __init__(self, base, counter):
-        self._base = Asset.parse(base)
-        self._counter = Asset.parse(counter)
-        if self._base == self._counter:
-            raise AssetError(f"base and counter must differ (both {self._base})")
-        _asset_to_c(self._base, &self._cbase)
-        _asset_to_c(self._counter, &self._ccounter)
+        b = Asset.parse(base)
+        c = Asset.parse(counter)
+        if b == c:
+            raise AssetError(f"base and counter must differ (both {b})")
+        _asset_to_c(b, &self._cbase)
+        _asset_to_c(c, &self._ccounter)
+        self._base = b
+        self._counter = c
 
     def __dealloc__(self):
         sob_book_free(&self._book)
@@ -588,9 +669,16 @@ cdef class OrderBook:
         an invalid or crossed snapshot raises and leaves the book as it was. Each side is an
         iterable of (n, d, amount) or a numpy array with fields n, d, amount. O(n) for input in
         Horizon's order (best first), O(n log n) otherwise."""
-        cdef size_t nb = _rows_into(bids, &_s_bids)
-        cdef size_t na = _rows_into(asks, &_s_asks)
-        self._assign(<sob_level *>_s_bids.p, nb, <sob_level *>_s_asks.p, na, "apply_snapshot")
+        rb = _level_rows(bids)
+        ra = _level_rows(asks)
+        cdef size_t nb = _rows_count(rb), na = _rows_count(ra)
+        cdef sob_level *buf = <sob_level *>_alloc_array(nb + na, sizeof(sob_level))
+        try:
+            _rows_into(rb, buf, nb)
+            _rows_into(ra, buf + nb, na)
+            self._assign(buf, nb, buf + nb, na, "apply_snapshot")
+        finally:
+            free(buf)
 
     cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1:
         cdef size_t bad = 0
@@ -615,42 +703,64 @@ cdef class OrderBook:
         cdef uint64_t a
         _level_amount_p(<PyObject *>amount, &a)
         cdef sob_status st = sob_book_set_level_checked(&self._book, s, cn, cd, a, NULL)
-        if st:
-            _raise(st, f"set_level({side}, {n}/{d})")
+        if st:  # the message is made of the converted values: no caller code runs for it
+            _raise(st, f"set_level({BID if s == SOB_SIDE_BID else ASK}, {cn}/{cd})")
 
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
-        all are validated first; if the result would be crossed nothing is applied."""
+        all are validated first; if the result would be crossed nothing is applied. A list that
+        changes length while it is read is refused."""
         if not isinstance(changes, (list, tuple)):
             changes = list(changes)
         cdef size_t k = len(changes), i = 0, bad = 0
-        cdef sob_set *c = <sob_set *>_reserve(&_s_set, k, sizeof(sob_set))
-        cdef sob_level *undo = <sob_level *>_reserve(&_s_undo, k, sizeof(sob_level))
+        cdef sob_set small_set[_SMALL]
+        cdef sob_level small_undo[_SMALL]
+        cdef sob_set *c = small_set
+        cdef sob_level *undo = small_undo
+        cdef void *heap = NULL
         cdef uint64_t a
-        for ch in changes:
-            if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
-                raise InvalidBookError("the changes were modified during apply_diff")
-            if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
-                c[i].side = _side_p(PyTuple_GET_ITEM(ch, 0))
-                c[i].n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
-                c[i].d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
-                _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
+        cdef sob_status st
+        if k > _SMALL:  # this call's own buffer: nothing another call can resize or free
+            heap = _alloc_array(k, sizeof(sob_set) + sizeof(sob_level))
+            c = <sob_set *>heap
+            undo = <sob_level *>(c + k)
+        try:
+            for ch in changes:
+                if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
+                    raise InvalidBookError("the changes were modified during apply_diff")
+                if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
+                    c[i].side = _side_p(PyTuple_GET_ITEM(ch, 0))
+                    c[i].n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
+                    c[i].d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
+                    _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
+                    c[i].amount = a
+                    i += 1
+                    continue
+                if isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
+                    try:
+                        side, n, d, amount = ch
+                    except (TypeError, ValueError):
+                        raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}") from None
+                elif hasattr(ch, "new_amount"):
+                    try:
+                        side = ch.side
+                        price = ch.price
+                        n, d, amount = price.n, price.d, ch.new_amount
+                    except AttributeError:
+                        raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}") from None
+                else:
+                    raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
+                c[i].side = _side(side)
+                c[i].n = _price_part(n, "n", True)
+                c[i].d = _price_part(d, "d", True)
+                _level_amount(amount, &a)
                 c[i].amount = a
                 i += 1
-                continue
-            if isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
-                raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
-            elif hasattr(ch, "new_amount"):
-                side, n, d, amount = ch.side, ch.price.n, ch.price.d, ch.new_amount
-            else:
-                raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
-            c[i].side = _side(side)
-            c[i].n = _price_part(n, "n", True)
-            c[i].d = _price_part(d, "d", True)
-            _level_amount(amount, &a)
-            c[i].amount = a
-            i += 1
-        cdef sob_status st = sob_book_apply_batch(&self._book, c, i, undo, &bad)
+            if i != k:  # it shrank: the batch is not what the caller handed in
+                raise InvalidBookError("the changes were modified during apply_diff")
+            st = sob_book_apply_batch(&self._book, c, i, undo, &bad)
+        finally:
+            free(heap)
         if st == SOB_E_CROSSED:
             raise CrossedBookError("the batch would cross the book")
         if st:
@@ -664,14 +774,14 @@ cdef class OrderBook:
         cdef sob_side *s = &self._book.side[side]
         if s.len == 0:
             return None
-        cdef sob_level *l = &s.lv[s.len - 1]
+        cdef sob_level top = s.lv[s.len - 1]  # a copy: making the Level may run anything
         cdef sob_level *key = &self._best_key[side]
         # Levels are immutable: hand back the same object while the top is unchanged (compared
         # as C integers, so a read that hits the cache boxes nothing).
-        if l.n == key.n and l.d == key.d and l.amount == key.amount:
+        if top.n == key.n and top.d == key.d and top.amount == key.amount:
             return self._best_cache_bid if side == SOB_SIDE_BID else self._best_cache_ask
-        cdef Level c = _level(l)
-        key[0] = l[0]
+        cdef Level c = _level(&top)
+        key[0] = top
         if side == SOB_SIDE_BID:
             self._best_cache_bid = c
         else:
@@ -686,25 +796,48 @@ cdef class OrderBook:
         """The lowest ask as Level(price, amount in base), or None. O(1)."""
         return self._best(SOB_SIDE_ASK)
 
+    cdef bint _tops(self, int32_t *out):
+        """best bid n, d, best ask n, d into out[0..3]; False if a side is empty."""
+        cdef sob_side *b = &self._book.side[SOB_SIDE_BID]
+        cdef sob_side *a = &self._book.side[SOB_SIDE_ASK]
+        if b.len == 0 or a.len == 0:
+            return False
+        out[0] = b.lv[b.len - 1].n
+        out[1] = b.lv[b.len - 1].d
+        out[2] = a.lv[a.len - 1].n
+        out[3] = a.lv[a.len - 1].d
+        return True
+
     def spread(self):
         """best ask - best bid (counter per base), or None if a side is empty."""
-        cdef sob_side *b = &self._book.side[SOB_SIDE_BID]
-        cdef sob_side *a = &self._book.side[SOB_SIDE_ASK]
-        if b.len == 0 or a.len == 0:
+        cdef int32_t t[4]
+        if not self._tops(t):
             return None
-        return Fraction(a.lv[a.len - 1].n, a.lv[a.len - 1].d) - Fraction(b.lv[b.len - 1].n, b.lv[b.len - 1].d)
+        return Fraction(t[2], t[3]) - Fraction(t[0], t[1])
 
     def mid(self):
-        cdef sob_side *b = &self._book.side[SOB_SIDE_BID]
-        cdef sob_side *a = &self._book.side[SOB_SIDE_ASK]
-        if b.len == 0 or a.len == 0:
+        cdef int32_t t[4]
+        if not self._tops(t):
             return None
-        return (Fraction(a.lv[a.len - 1].n, a.lv[a.len - 1].d) + Fraction(b.lv[b.len - 1].n, b.lv[b.len - 1].d)) / 2
+        return (Fraction(t[2], t[3]) + Fraction(t[0], t[1])) / 2
 
     cdef list _levels(self, int side, object depth):
+        """The best ``depth`` levels of a side as Level objects: copied out of the book first, so
+        whatever runs while the objects are made (a finalizer, another thread) cannot make this
+        read past the side or see it half changed."""
+        cdef size_t want = _depth(depth)
         cdef sob_side *s = &self._book.side[side]
-        cdef Py_ssize_t k = _depth(depth, s.len), i
-        return [_level(&s.lv[s.len - 1 - i]) for i in range(k)]
+        cdef size_t k = want if want < s.len else s.len, i
+        cdef sob_level small[_SMALL]
+        cdef sob_level *buf = small
+        if k > _SMALL:
+            buf = <sob_level *>_alloc_array(k, sizeof(sob_level))
+        try:
+            k = sob_book_copy_best(&self._book, side, k, buf)
+            return [_level(&buf[i]) for i in range(k)]
+        finally:
+            if buf != small:
+                free(buf)
 
     def bids(self, depth=None):
         """The bid levels, best (highest) first."""
@@ -757,14 +890,19 @@ cdef class OrderBook:
         """A structured array (n int32, d int32, amount uint64), best first, made without a
         Python object per level."""
         cdef int s = _side(side)
+        cdef size_t want = _depth(depth)
         cdef sob_side *sd = &self._book.side[s]
-        cdef Py_ssize_t k = _depth(depth, sd.len)
+        cdef size_t k = want if want < sd.len else sd.len, got = 0
         arr = _empty_levels(k)
         cdef Py_buffer view
         if k:
+            # Making the array may have run Python code (numpy's first import): copy what the
+            # side holds now, at most k levels, and return only what was copied.
             PyObject_GetBuffer(arr, &view, PyBUF_WRITABLE)
-            sob_book_copy_best(&self._book, s, k, <sob_level *>view.buf)
+            got = sob_book_copy_best(&self._book, s, k, <sob_level *>view.buf)
             PyBuffer_Release(&view)
+            if got < k:
+                arr = arr[:got]
         return arr
 
     # -- quotes -----------------------------------------------------------------------------
@@ -802,93 +940,114 @@ cdef class OrderBook:
         str: a REST body or the ``data:`` of a stream event) and return what changed. Parsed by
         the C scanner straight into packed levels. Raises ParseError (with the byte offset) or
         AssetMismatchError and leaves the book as it was on bad input."""
-        # The scanner's document is shared by the module: no Python code may run between
-        # parsing into it and applying it (another thread could take the GIL and parse its own),
-        # so the diff object is made first and the assets are copied out before any error path.
+        # The document belongs to this call. The diff object is made first: from the parse to
+        # the change no Python code runs (a finalizer that changed the book in between would
+        # make the diff describe another change than the one made).
         cdef BookDiff diff = BookDiff.__new__(BookDiff)
-        _parse_doc(data)
-        cdef sob_asset base = _doc.base, counter = _doc.counter
-        if not _asset_eq(&base, &self._cbase) or not _asset_eq(&counter, &self._ccounter):
-            raise AssetMismatchError(
-                f"document is for {_asset_from_c(&base)}/{_asset_from_c(&counter)}, "
-                f"the book is {self._base}/{self._counter}")
-        self._apply_doc(diff)
+        cdef sob_order_book_doc doc
+        sob_order_book_doc_init(&doc)
+        try:
+            _parse_doc(data, &doc)
+            if not _asset_eq(&doc.base, &self._cbase) or not _asset_eq(&doc.counter, &self._ccounter):
+                raise AssetMismatchError(
+                    f"document is for {_asset_from_c(&doc.base)}/{_asset_from_c(&doc.counter)}, "
+                    f"the book is {self._base}/{self._counter}")
+            self._apply_doc(&doc, diff)
+        finally:
+            sob_order_book_doc_free(&doc)
         return diff
 
     @classmethod
     def from_horizon(cls, data):
         """A new book from a Horizon /order_book body."""
-        _parse_doc(data)
-        cdef sob_asset base = _doc.base, counter = _doc.counter
-        book = cls(_asset_from_c(&base), _asset_from_c(&counter))
-        # Making the book ran Python code, so the shared document may hold another thread's
-        # parse by now: apply by parsing again (a one-off cost at construction).
-        book.apply_horizon(data)
+        cdef sob_order_book_doc doc
+        sob_order_book_doc_init(&doc)
+        try:
+            _parse_doc(data, &doc)  # parsed once, into this call's own document
+            book = cls(_asset_from_c(&doc.base), _asset_from_c(&doc.counter))
+            if not isinstance(book, OrderBook):
+                raise TypeError(f"{cls.__name__}() did not make an OrderBook")
+            (<OrderBook>book)._apply_doc(&doc, BookDiff.__new__(BookDiff))
+        finally:
+            sob_order_book_doc_free(&doc)
         return book
 
-    cdef int _apply_doc(self, BookDiff diff) except -1:
+    cdef int _apply_doc(self, sob_order_book_doc *doc, BookDiff diff) except -1:
         """Normalise the parsed document's sides, diff them against the book into ``diff``, then
         assign. Pure C from the parse to the end: no Python code runs in between."""
         cdef size_t nb = 0, na = 0, bad = 0, nbids
-        cdef sob_status st = sob_levels_normalize(_doc.bids.v, _doc.bids.len, SOB_SIDE_BID, &nb, &bad)
+        cdef sob_status st = sob_levels_normalize(doc.bids.v, doc.bids.len, SOB_SIDE_BID, &nb, &bad)
         if st:
             _raise(st, f"order book bids[{bad}]")
-        st = sob_levels_normalize(_doc.asks.v, _doc.asks.len, SOB_SIDE_ASK, &na, &bad)
+        st = sob_levels_normalize(doc.asks.v, doc.asks.len, SOB_SIDE_ASK, &na, &bad)
         if st:
             _raise(st, f"order book asks[{bad}]")
-        _changes.len = 0
-        st = sob_side_diff(&self._book, SOB_SIDE_BID, _doc.bids.v, nb, &_changes)
-        nbids = _changes.len
-        if not st:
-            st = sob_side_diff(&self._book, SOB_SIDE_ASK, _doc.asks.v, na, &_changes)
-        if st:
-            _raise(st, "order book diff")
-        st = sob_book_assign(&self._book, _doc.bids.v, nb, _doc.asks.v, na)
+        cdef sob_changes changes
+        sob_changes_init(&changes)
+        try:
+            # at most one change per level of the book and of the document: one allocation
+            changes.cap = nb + na + self._book.side[0].len + self._book.side[1].len
+            changes.v = <sob_level_change *>_alloc_array(changes.cap, sizeof(sob_level_change))
+            st = sob_side_diff(&self._book, SOB_SIDE_BID, doc.bids.v, nb, &changes)
+            nbids = changes.len
+            if not st:
+                st = sob_side_diff(&self._book, SOB_SIDE_ASK, doc.asks.v, na, &changes)
+            if st:
+                _raise(st, "order book diff")
+            raw = PyBytes_FromStringAndSize(<const char *>changes.v,
+                                            <Py_ssize_t>(changes.len * sizeof(sob_level_change)))
+        finally:
+            sob_changes_free(&changes)
+        st = sob_book_assign(&self._book, doc.bids.v, nb, doc.asks.v, na)
         if st == SOB_E_CROSSED:
-            raise CrossedBookError("Horizon document is crossed: best bid >= best ask")
+            raise CrossedBookError("Horizon document is crossed: best bid > best ask")
         if st:
             _raise(st, "apply_horizon")
-        diff._alloc(_changes.len)  # malloc only
-        if _changes.len:
-            memcpy(diff._v, _changes.v, _changes.len * sizeof(sob_level_change))
-        diff._len = _changes.len
-        diff._nbids = nbids
+        diff._set(raw, nbids)
         return 0
 
 
-# -- the Horizon scanner's state: one document at a time, reused so steady state never allocates
-
-cdef sob_order_book_doc _doc
-cdef sob_changes _changes
-sob_order_book_doc_init(&_doc)
-sob_changes_init(&_changes)
-
-
-cdef int _parse_doc(object data) except -1:
+cdef int _parse_doc(object data, sob_order_book_doc *doc) except -1:
+    """Parse a Horizon /order_book document into ``doc`` (this call's own)."""
     cdef const char *buf
     cdef Py_ssize_t n
     cdef Py_buffer view
+    cdef bint has_view = False
     cdef sob_parse_error err
     cdef sob_status st
     if type(data) is bytes:
         buf = PyBytes_AS_STRING(data)
         n = PyBytes_GET_SIZE(data)
-        st = sob_parse_order_book(buf, n, &_doc, &err)
     elif isinstance(data, str):
         try:
             buf = PyUnicode_AsUTF8AndSize(data, &n)
         except UnicodeEncodeError as e:  # a lone surrogate: no UTF-8 form, so not a document
             raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
-        st = sob_parse_order_book(buf, n, &_doc, &err)
+                             len(exact_str(data)[:e.start].encode("utf-8", "surrogatepass"))) from None
     elif isinstance(data, (bytes, bytearray, memoryview)):
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
         try:
-            st = sob_parse_order_book(<const char *>view.buf, view.len, &_doc, &err)
-        finally:
-            PyBuffer_Release(&view)
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        except BufferError:  # a strided memoryview: read its bytes in order, as the twin does
+            data = memoryview(data).tobytes()
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        buf = <const char *>view.buf
+        n = view.len
+        has_view = True
     else:
         raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    # A level takes at least 38 bytes of JSON: start both sides near what this document can hold
+    # (the scanner still grows them if needed), so a 200-level book is one allocation per side.
+    cdef size_t cap = <size_t>n // 38 + 1
+    if cap > 512:
+        cap = 512
+    if doc.bids.v == NULL and doc.asks.v == NULL:
+        doc.bids.v = <sob_level *>malloc(cap * sizeof(sob_level))
+        doc.asks.v = <sob_level *>malloc(cap * sizeof(sob_level))
+        doc.bids.cap = cap if doc.bids.v != NULL else 0
+        doc.asks.cap = cap if doc.asks.v != NULL else 0
+    st = sob_parse_order_book(buf, n, doc, &err)
+    if has_view:
+        PyBuffer_Release(&view)
     if st == SOB_E_NOMEM:
         raise MemoryError("parsing a Horizon order book")
     if st:
@@ -897,12 +1056,16 @@ cdef int _parse_doc(object data) except -1:
 
 
 cdef int _asset_to_c(object asset, sob_asset *out) except -1:
+    """Copy an Asset into the C struct, checking the lengths the struct holds (an Asset's
+    attributes can be forced by object.__setattr__: never trust them for a memcpy)."""
     memset(out, 0, sizeof(sob_asset))
     if asset.issuer is None:
         out.type = 0
         return 0
-    code = asset.code.encode()
-    issuer = asset.issuer.encode()
+    code = exact_str(asset.code).encode()
+    issuer = exact_str(asset.issuer).encode()
+    if not 1 <= len(code) <= 12 or len(issuer) != 56:
+        raise AssetError(f"not a Stellar asset: {asset!r}")
     out.type = 1 if len(code) <= 4 else 2
     memcpy(out.code, <const char *>code, len(code))
     memcpy(out.issuer, <const char *>issuer, len(issuer))

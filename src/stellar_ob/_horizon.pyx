@@ -10,6 +10,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.object cimport PyObject_GenericSetAttr
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII, PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
+from libc.stdlib cimport malloc
 from libc.string cimport memcpy, strcmp, strlen
 
 from stellar_ob._core cimport Price, Level
@@ -25,7 +26,8 @@ IMPLEMENTATION = "c"
 
 
 # ---------------------------------------------------------------------------------------------
-# Input: bytes, bytearray, memoryview (any C-contiguous buffer) or str (as UTF-8)
+# Input: bytes, bytearray, memoryview (any buffer; one that is not contiguous is read in order,
+# as the twin reads it) or str (as UTF-8)
 
 cdef struct _Input:
     const char *buf
@@ -33,7 +35,9 @@ cdef struct _Input:
     bint has_view
 
 
-cdef int _input(object data, _Input *inp, Py_buffer *view) except -1:
+cdef object _input(object data, _Input *inp, Py_buffer *view):
+    """Point ``inp`` at the document's bytes; returns the object that owns them (keep it alive
+    while ``inp`` is used: it may be a contiguous copy of a strided memoryview)."""
     inp.has_view = False
     if type(data) is bytes:
         inp.buf = PyBytes_AS_STRING(data)
@@ -43,14 +47,32 @@ cdef int _input(object data, _Input *inp, Py_buffer *view) except -1:
             inp.buf = PyUnicode_AsUTF8AndSize(data, &inp.len)
         except UnicodeEncodeError as e:
             raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
+                             len(str.__str__(data)[:e.start].encode("utf-8", "surrogatepass"))) from None
     elif isinstance(data, (bytes, bytearray, memoryview)):
-        PyObject_GetBuffer(data, view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        try:
+            PyObject_GetBuffer(data, view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        except BufferError:
+            data = memoryview(data).tobytes()
+            PyObject_GetBuffer(data, view, PyBUF_SIMPLE)
         inp.buf = <const char *>view.buf
         inp.len = view.len
         inp.has_view = True
     else:
         raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    return data
+
+
+cdef int _presize(void **v, size_t *cap, size_t want, size_t size) except -1:
+    """A first capacity for a scanner vector of this call (a hint: the scanner grows it if a
+    document holds more), so a usual page is one allocation."""
+    if v[0] != NULL:
+        return 0
+    if want > 4096:
+        want = 4096
+    v[0] = malloc(want * size)
+    if v[0] == NULL:
+        raise MemoryError()
+    cap[0] = want
     return 0
 
 
@@ -101,53 +123,34 @@ cdef object _asset(const sob_asset *a):
     obj = Asset.native() if a.type == SOB_ASSET_NATIVE else _asset_of(_ascii(a.code), _ascii(a.issuer))
     i = _anext
     _anext = (_anext + 1) % _ACACHE
+    _aobjs[i] = None  # the slot is empty while its key changes: a lookup never pairs them wrongly
     _acache[i] = a[0]
     _aobjs[i] = obj
     return obj
 
 
 # ---------------------------------------------------------------------------------------------
-# Scratch vectors: one per document kind, reused so a steady stream of documents allocates
-# nothing. Building the results runs Python code (another thread may then parse too), so a call
-# that finds the shared one in use gets its own.
-
-cdef sob_hz_order_book_doc _book_doc
-cdef sob_offers _offers_vec
-cdef sob_trades _trades_vec
-cdef sob_pools _pools_vec
-cdef bint _book_busy = False, _offers_busy = False, _trades_busy = False, _pools_busy = False
-sob_hz_order_book_doc_init(&_book_doc)
-sob_offers_init(&_offers_vec)
-sob_trades_init(&_trades_vec)
-sob_pools_init(&_pools_vec)
-
+# The record vectors belong to one call: nothing is shared between calls or threads, so building
+# the results (which runs Python code: another thread, a finalizer may parse meanwhile) is safe.
 
 def parse_order_book(data):
     """A Horizon /order_book body as an OrderBookDoc (levels in document order, price_r as sent)."""
-    global _book_busy
-    cdef sob_hz_order_book_doc local
-    cdef sob_hz_order_book_doc *doc = &_book_doc
-    cdef bint shared = not _book_busy
-    if shared:
-        _book_busy = True
-    else:
-        doc = &local
-        sob_hz_order_book_doc_init(doc)
+    cdef sob_hz_order_book_doc doc
+    sob_hz_order_book_doc_init(&doc)
     try:
-        _scan_book(data, doc)
+        _scan_book(data, &doc)
         return OrderBookDoc(_asset(&doc.base), _asset(&doc.counter), _levels(&doc.bids), _levels(&doc.asks))
     finally:
-        if shared:
-            _book_busy = False
-        else:
-            sob_hz_order_book_doc_free(doc)
+        sob_hz_order_book_doc_free(&doc)
 
 
 cdef int _scan_book(object data, sob_hz_order_book_doc *doc) except -1:
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
-    _input(data, &inp, &view)
+    owner = _input(data, &inp, &view)
+    _presize(<void **>&doc.bids.v, &doc.bids.cap, <size_t>inp.len // 38 + 1, sizeof(sob_hz_level))
+    _presize(<void **>&doc.asks.v, &doc.asks.cap, <size_t>inp.len // 38 + 1, sizeof(sob_hz_level))
     cdef sob_hz_status st = sob_hz_parse_order_book(inp.buf, inp.len, doc, &err)
     if inp.has_view:
         PyBuffer_Release(&view)
@@ -174,7 +177,8 @@ cdef int _scan_offers(object data, sob_offers *o) except -1:
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
-    _input(data, &inp, &view)
+    owner = _input(data, &inp, &view)
+    _presize(<void **>&o.v, &o.cap, <size_t>inp.len // 160 + 1, sizeof(sob_offer_rec))
     cdef sob_hz_status st = sob_parse_offers(inp.buf, inp.len, o, &err)
     if inp.has_view:
         PyBuffer_Release(&view)
@@ -185,23 +189,13 @@ cdef int _scan_offers(object data, sob_offers *o) except -1:
 
 def parse_offers(data):
     """The records of a /offers page (or one /offers/{id} record) as Offer objects."""
-    global _offers_busy
-    cdef sob_offers local
-    cdef sob_offers *o = &_offers_vec
-    cdef bint shared = not _offers_busy
-    if shared:
-        _offers_busy = True
-    else:
-        o = &local
-        sob_offers_init(o)
+    cdef sob_offers o
+    sob_offers_init(&o)
     try:
-        _scan_offers(data, o)
-        return _offer_list(o)
+        _scan_offers(data, &o)
+        return _offer_list(&o)
     finally:
-        if shared:
-            _offers_busy = False
-        else:
-            sob_offers_free(o)
+        sob_offers_free(&o)
 
 
 # The records are frozen dataclasses; their generated __init__ costs more than scanning the
@@ -242,23 +236,13 @@ cdef packed struct _offer_row:
 def parse_offers_table(data):
     """The records of a /offers page as one numpy structured array (OffersTable): no Python
     object per record."""
-    global _offers_busy
-    cdef sob_offers local
-    cdef sob_offers *o = &_offers_vec
-    cdef bint shared = not _offers_busy
-    if shared:
-        _offers_busy = True
-    else:
-        o = &local
-        sob_offers_init(o)
+    cdef sob_offers o
+    sob_offers_init(&o)
     try:
-        _scan_offers(data, o)
-        return _offer_table(o)
+        _scan_offers(data, &o)
+        return _offer_table(&o)
     finally:
-        if shared:
-            _offers_busy = False
-        else:
-            sob_offers_free(o)
+        sob_offers_free(&o)
 
 
 cdef object _offer_table(const sob_offers *o):
@@ -308,32 +292,24 @@ cdef uint16_t _asset_index(const sob_asset *a, list seen) except? 0xFFFF:
 
 def parse_trades(data):
     """The records of a /trades page, or one trade (e.g. the data: of a /trades stream event)."""
-    global _trades_busy
-    cdef sob_trades local
-    cdef sob_trades *t = &_trades_vec
-    cdef bint shared = not _trades_busy
+    cdef sob_trades t
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
     cdef sob_hz_status st
-    if shared:
-        _trades_busy = True
-    else:
-        t = &local
-        sob_trades_init(t)
+    cdef size_t i
+    sob_trades_init(&t)
     try:
-        _input(data, &inp, &view)
-        st = sob_parse_trades(inp.buf, inp.len, t, &err)
+        owner = _input(data, &inp, &view)
+        _presize(<void **>&t.v, &t.cap, <size_t>inp.len // 200 + 1, sizeof(sob_trade_rec))
+        st = sob_parse_trades(inp.buf, inp.len, &t, &err)
         if inp.has_view:
             PyBuffer_Release(&view)
         if st != SOB_HZ_OK:
             _raise_parse(st, &err, "trades document")
         return [_trade(&t.v[i]) for i in range(t.len)]
     finally:
-        if shared:
-            _trades_busy = False
-        else:
-            sob_trades_free(t)
+        sob_trades_free(&t)
 
 
 cdef object _trade(const sob_trade_rec *r):
@@ -363,24 +339,17 @@ cdef object _trade(const sob_trade_rec *r):
 
 def parse_liquidity_pools(data):
     """The records of a /liquidity_pools page, or one /liquidity_pools/{id} record."""
-    global _pools_busy
-    cdef sob_pools local
-    cdef sob_pools *p = &_pools_vec
-    cdef bint shared = not _pools_busy
+    cdef sob_pools p
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
     cdef sob_hz_status st
     cdef const sob_pool_rec *r
     cdef size_t i
-    if shared:
-        _pools_busy = True
-    else:
-        p = &local
-        sob_pools_init(p)
+    sob_pools_init(&p)
     try:
-        _input(data, &inp, &view)
-        st = sob_parse_liquidity_pools(inp.buf, inp.len, p, &err)
+        owner = _input(data, &inp, &view)
+        st = sob_parse_liquidity_pools(inp.buf, inp.len, &p, &err)
         if inp.has_view:
             PyBuffer_Release(&view)
         if st != SOB_HZ_OK:
@@ -394,7 +363,4 @@ def parse_liquidity_pools(data):
                  (_asset(&r.reserve_asset[1]), r.reserve_amount[1]))))
         return out
     finally:
-        if shared:
-            _pools_busy = False
-        else:
-            sob_pools_free(p)
+        sob_pools_free(&p)

@@ -207,7 +207,11 @@ def _no_constant(name: str) -> Any:
 
 
 def _text(data: Any) -> str:
+    """The document as an exact str. A str subclass is read as the str it holds and bytes-likes
+    through the buffer protocol (a subclass's encode/__bytes__ never decides what is parsed, as
+    in the C scanner); a strided memoryview is read in order."""
     if isinstance(data, str):
+        data = str.__str__(data)
         try:
             data.encode("utf-8")
         except UnicodeEncodeError as e:
@@ -216,7 +220,7 @@ def _text(data: Any) -> str:
         return data
     if isinstance(data, (bytes, bytearray, memoryview)):
         try:
-            return bytes(data).decode("utf-8")
+            return memoryview(data).tobytes().decode("utf-8")
         except UnicodeDecodeError as e:
             raise ParseError("invalid UTF-8", e.start) from None
     raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")

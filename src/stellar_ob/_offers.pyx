@@ -7,10 +7,11 @@ Python); the book and the crossing math live in csrc/offerbook.c and csrc/exchan
 
 cimport cython
 from libc.stdint cimport int32_t, int64_t, uint64_t, INT64_MAX, INT32_MAX
-from libc.stdlib cimport malloc, free
-from libc.string cimport memset, memcpy, strcmp
+from libc.stdlib cimport malloc, realloc, free
+from libc.string cimport memset, memcpy, strcmp, strlen
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
+from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
 
 from _offers_core cimport *
@@ -32,6 +33,7 @@ from .errors import (
 )
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
 from . import _offers_pure as _py
+from ._amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
 
 __all__ = [
     "OfferBook",
@@ -77,7 +79,16 @@ cdef int _raise(sob_status st, what) except -1:
     raise StellarOBError(f"unexpected status {<int>st} ({what})")
 
 
+# ---------------------------------------------------------------------------------------------
+# Arguments become plain C values before the book is touched: no method of a caller's object runs
+# once a book (or a buffer) is in use. The twin converts in the same order with the same rules
+# (stellar_ob._amounts), so both raise the same errors for the same arguments.
+
 cdef inline int _side_of(side) except -1:
+    if type(side) is not str:
+        if not isinstance(side, str):
+            raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+        side = exact_str(side)
     if side == "ask" or side == "asks":
         return 1
     if side == "bid" or side == "bids":
@@ -86,6 +97,10 @@ cdef inline int _side_of(side) except -1:
 
 
 cdef inline int _taker_side(taker_sells) except -1:
+    if type(taker_sells) is not str:
+        if not isinstance(taker_sells, str):
+            raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
+        taker_sells = exact_str(taker_sells)
     if taker_sells == "base" or taker_sells == "a":
         return 0
     if taker_sells == "counter" or taker_sells == "b":
@@ -93,29 +108,72 @@ cdef inline int _taker_side(taker_sells) except -1:
     raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
 
 
+cdef int _kind_of(kind) except -1:
+    """0 sell, 1 buy, 2 strict_send, 3 strict_receive."""
+    if type(kind) is not str:
+        if not isinstance(kind, str):
+            raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        kind = exact_str(kind)
+    k = _KINDS.get(kind)
+    if k is None:
+        raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
+    return k
+
+
 cdef int64_t _amount(value, what="amount") except -1:
     """An int64 amount > 0; the twin's checks (and messages) for anything unusual."""
-    cdef int64_t a
+    cdef int overflow = 0
+    cdef long long a
     if type(value) is int:
-        try:
-            a = value
-        except OverflowError:
-            a = -1
-        if a > 0:
+        a = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and a > 0:
             return a
     return _py._amount(value, what)
 
 
 cdef int32_t _price_part(value, what) except -1:
-    cdef int64_t v
+    cdef int overflow = 0
+    cdef long long v
     if type(value) is int:
-        try:
-            v = value
-        except OverflowError:
-            v = -1
-        if 0 < v <= INT32_MAX:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and 0 < v <= INT32_MAX:
             return <int32_t>v
     return _py._price_part(value, what)
+
+
+cdef int64_t _offer_id(value) except -1:
+    """An offer id: int64 >= 0. TypeError for what is not an integer (bool, float, Decimal...),
+    InvalidBookError out of range. -1 is the C hash's empty-slot marker: it never gets there."""
+    cdef int overflow = 0
+    cdef long long v
+    if type(value) is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and v >= 0:
+            return v
+    return offer_id_arg(value)
+
+
+cdef inline str _account(value, str what):
+    """A seller or taker: None or a str (a subclass kept as the str it holds); TypeError else."""
+    if value is None or type(value) is str:
+        return value
+    return account_arg(value, what)
+
+
+cdef size_t _count(value, str what, size_t bound, bint none_ok=True) except? 0xFFFFFFFFFFFFFFFF:
+    """A depth / limit (an int >= 0, None = no limit) or a max_offers (an int >= 0), clamped to
+    ``bound`` (the side's size): whatever a caller asks for, no buffer is sized past what the
+    book holds."""
+    cdef int overflow = 0
+    cdef long long v
+    if value is None and none_ok:
+        return bound
+    if type(value) is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and v >= 0:
+            return <size_t>v if <unsigned long long>v < bound else bound
+    v_obj = count_arg(value, what)
+    return bound if v_obj >= bound else <size_t>v_obj
 
 
 def exchange_v10(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_wheat_receive,
@@ -157,19 +215,12 @@ def pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp
 
 
 # ---------------------------------------------------------------------------------------------
-# Horizon documents through the C scanner (csrc/horizon_json.c)
-
-cdef sob_offers _offers_vec
-cdef sob_trades _trades_vec
-# Shared scratch, reused so a steady stream of pages allocates nothing; a call that finds one in
-# use (another thread got the GIL while the first built an error message) gets its own.
-cdef bint _offers_busy = False, _trades_busy = False
-sob_offers_init(&_offers_vec)
-sob_trades_init(&_trades_vec)
-
+# Horizon documents through the C scanner (csrc/horizon_json.c). The record vectors belong to one
+# call: nothing is shared between calls, books or threads.
 
 cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
-    """Parse /offers (into o) or /trades (into t) JSON: bytes, bytearray, memoryview or str."""
+    """Parse /offers (into o) or /trades (into t) JSON: bytes, bytearray, memoryview (any buffer;
+    one that is not contiguous is copied first) or str (as UTF-8)."""
     cdef const char *buf
     cdef Py_ssize_t n
     cdef Py_buffer view
@@ -186,13 +237,21 @@ cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
             raise ParseError("input is not UTF-8 (lone surrogate)",
                              len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
     else:
-        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        try:
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+        except BufferError:  # a strided memoryview: read its bytes in order, as the twin does
+            data = memoryview(data).tobytes()
+            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         buf = <const char *>view.buf
         n = view.len
         has_view = True
+    # The scanners grow their vectors as they go; start them at a size no page of this length
+    # exceeds by much, so a 200-record page is one allocation.
     if o != NULL:
+        _reserve_records(<void **>&o.v, &o.cap, <size_t>n // 160 + 1, sizeof(sob_offer_rec))
         st = sob_parse_offers(buf, n, o, &err)
     else:
+        _reserve_records(<void **>&t.v, &t.cap, <size_t>n // 200 + 1, sizeof(sob_trade_rec))
         st = sob_parse_trades(buf, n, t, &err)
     if has_view:
         PyBuffer_Release(&view)
@@ -200,6 +259,21 @@ cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
         raise MemoryError("parsing a Horizon document")
     if st != SOB_HZ_OK:
         raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    return 0
+
+
+cdef int _reserve_records(void **v, size_t *cap, size_t want, size_t size) except -1:
+    """A first capacity for a scanner vector (a hint: the scanner still grows it as needed)."""
+    cdef void *p
+    if v[0] != NULL:
+        return 0
+    if want > 4096:  # a bigger document grows its vector as it is read
+        want = 4096
+    p = malloc(want * size)
+    if p == NULL:
+        raise MemoryError()
+    v[0] = p
+    cap[0] = want
     return 0
 
 
@@ -226,22 +300,23 @@ cdef class OfferBook:
     """A per-offer (L3) book of one market in stellar-core's crossing order (see the twin).
 
     add/remove/update by id: O(log n); simulate: O(offers crossed).
+
+    One book is not safe for concurrent mutation from two threads (lock around it if you share
+    it); even then nothing can crash and no other book can change.
     """
 
     cdef sob_offerbook _b
-    cdef sob_fill *_fills          # owned scratch for simulate, MAX_OFFERS_TO_CROSS entries
-    cdef dict _seller_ids          # seller object -> handle (1..)
-    cdef list _sellers             # handle - 1 -> seller object
+    cdef sob_fill *_fills          # owned scratch for simulate, grown to what a walk may need
+    cdef size_t _fills_cap
+    cdef dict _seller_ids          # seller account (exact str) -> handle
+    cdef list _sellers             # handle -> seller account (None: free); index 0 unused
     cdef readonly object base
     cdef readonly object counter
 
     def __cinit__(self, *args, **kwargs):
         sob_offerbook_init(&self._b)
-        self._fills = <sob_fill *>malloc(MAX_OFFERS_TO_CROSS * sizeof(sob_fill))
-        if self._fills == NULL:
-            raise MemoryError()
         self._seller_ids = {}
-        self._sellers = []
+        self._sellers = [None]
 
     def __init__(self, base, counter):
         self.base = _py._parse_asset(base)
@@ -251,98 +326,124 @@ cdef class OfferBook:
         sob_offerbook_free(&self._b)
         free(self._fills)
 
-    cdef uint64_t _seller_handle(self, seller):
-        if seller is None:
+    # -- seller handles: the C book counts each handle's offers (csrc/offerbook.h sob_sellers) --
+
+    cdef inline int _forget_released(self) except -1:
+        """Forget the sellers whose last offer left the book (queued by the C book): the map
+        follows the sellers with offers, so memory stays bounded however many come and go.
+        Keys are exact strs: no caller code runs here."""
+        cdef uint64_t h
+        if self._b.sellers.nreleased == 0:
             return 0
-        h = self._seller_ids.get(seller)
-        if h is None:
-            self._sellers.append(seller)
-            h = len(self._sellers)
-            self._seller_ids[seller] = h
-        return <uint64_t>h
+        while sob_offerbook_take_released(&self._b, &h):
+            if h < <size_t>len(self._sellers):
+                seller = self._sellers[h]
+                self._sellers[h] = None
+                if seller is not None:
+                    self._seller_ids.pop(seller, None)
+        return 0
+
+    cdef int _remember(self, str seller, uint64_t h) except -1:
+        while <size_t>len(self._sellers) <= h:
+            self._sellers.append(None)
+        self._sellers[h] = seller
+        self._seller_ids[seller] = h
+        return 0
+
+    cdef sob_status _add(self, int64_t oid, int side, int32_t n, int32_t d, int64_t amount, str seller):
+        """sob_offerbook_add with the seller's handle (a new one for a new seller)."""
+        cdef uint64_t h = 0
+        cdef bint new = False
+        cdef sob_status st
+        if seller is not None:
+            known = self._seller_ids.get(seller)
+            if known is None:
+                st = sob_offerbook_seller_new(&self._b, &h)
+                if st != SOB_OK:
+                    return st
+                new = True
+            else:
+                h = <uint64_t>known
+        st = sob_offerbook_add(&self._b, oid, side, n, d, amount, h)
+        if new:
+            if st == SOB_OK:
+                self._remember(seller, h)
+            else:
+                sob_offerbook_seller_drop(&self._b, h)
+        return st
 
     cdef object _offer_obj(self, const sob_offer *o, int side):
-        seller = self._sellers[o.seller - 1] if o.seller else None
+        cdef size_t h = o.seller
+        seller = self._sellers[h] if h and h < <size_t>len(self._sellers) else None
         return Offer(o.id, _SIDE_NAMES[side], o.n, o.d, o.amount, seller)
 
     # -- maintenance ---------------------------------------------------------------------------
 
     def add_offer(self, offer_id, side, n, d, amount, seller=None):
-        """Add one offer: its own price n/d (Horizon ``price_r``), amount in what it sells. O(log n)."""
-        cdef int64_t oid
-        try:
-            oid = offer_id
-        except (OverflowError, TypeError):
-            oid = -1
-        if oid < 0:
-            _py._int(offer_id, "offer_id")
-            raise InvalidBookError(f"offer_id must be an int64 >= 0, got {offer_id!r}")
+        """Add one offer: its own price n/d (Horizon ``price_r``), amount in what it sells. O(log n).
+        ``offer_id`` is an int64 >= 0, ``seller`` an account id (str) or None."""
+        cdef int64_t oid = _offer_id(offer_id)
         cdef int s = _side_of(side)
         cdef int32_t nn = _price_part(n, "n")
         cdef int32_t dd = _price_part(d, "d")
         cdef int64_t a = _amount(amount)
-        cdef sob_status st = sob_offerbook_add(&self._b, oid, s, nn, dd, a, self._seller_handle(seller))
+        cdef str who = _account(seller, "seller")
+        cdef sob_status st = self._add(oid, s, nn, dd, a, who)
         if st != SOB_OK:
             _raise(st, oid)
 
     def remove_offer(self, offer_id):
         """Remove one offer. O(log n). OfferNotFoundError if absent."""
-        cdef int64_t oid
-        try:
-            oid = offer_id
-        except (OverflowError, TypeError):
-            raise OfferNotFoundError(f"offer {offer_id!r} is not in the book")
+        cdef int64_t oid = _offer_id(offer_id)
         cdef sob_status st = sob_offerbook_remove(&self._b, oid, NULL, NULL)
         if st != SOB_OK:
             _raise(st, oid)
+        self._forget_released()
 
     def update_offer(self, offer_id, amount, n=None, d=None):
         """Set an offer's amount (0 removes it) and, with both n and d, its price. O(log n)."""
-        cdef int64_t oid
-        cdef sob_offer cur
-        cdef int side
-        try:
-            oid = offer_id
-        except (OverflowError, TypeError):
-            raise OfferNotFoundError(f"offer {offer_id!r} is not in the book")
-        if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
-            _raise(SOB_E_NOT_FOUND, oid)
+        cdef int64_t oid = _offer_id(offer_id)
+        cdef int64_t a = 0
+        cdef int32_t nn = 0, dd = 0
+        cdef sob_status st
         a0 = _py._int(amount, "amount")
-        if a0 == 0:
-            self.remove_offer(oid)
-            return
-        cdef int64_t a = _amount(a0)
+        if a0 != 0:
+            a = _amount(a0)
         if (n is None) != (d is None):
             raise InvalidBookError("give both n and d to change an offer's price")
-        cdef int32_t nn = 0, dd = 0
         if n is not None:
             nn = _price_part(n, "n")
             dd = _price_part(d, "d")
-        cdef sob_status st = sob_offerbook_update(&self._b, oid, a, nn, dd)
+        if a == 0:
+            st = sob_offerbook_remove(&self._b, oid, NULL, NULL)
+        else:
+            st = sob_offerbook_update(&self._b, oid, a, nn, dd)
         if st != SOB_OK:
             _raise(st, oid)
+        self._forget_released()
 
     def apply_fill(self, offer_id, amount_sold):
         """A trade took ``amount_sold`` from an offer; the rest goes through adjustOffer. Returns it."""
-        cdef int64_t oid, left
+        cdef int64_t oid = _offer_id(offer_id)
+        cdef int64_t sold = _amount(amount_sold, "amount_sold")
+        cdef int64_t left
         cdef sob_offer cur
         cdef int side
-        try:
-            oid = offer_id
-        except (OverflowError, TypeError):
-            raise OfferNotFoundError(f"offer {offer_id!r} is not in the book")
         if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
             _raise(SOB_E_NOT_FOUND, oid)
-        cdef int64_t sold = _amount(amount_sold, "amount_sold")
         if sold > cur.amount:
             raise InvalidBookError(f"offer {oid} has {cur.amount}, cannot sell {sold}")
         cdef sob_status st = sob_offerbook_apply_fill(&self._b, oid, sold, &left)
         if st != SOB_OK:
             _raise(st, oid)
+        self._forget_released()
         return left
 
     def clear(self):
+        """Remove every offer (and forget every seller)."""
         sob_offerbook_clear(&self._b)
+        self._seller_ids.clear()
+        del self._sellers[1:]
 
     def load_horizon_offers(self, page):
         """Add or replace offers from Horizon /offers records (see the twin). JSON bytes, bytearray,
@@ -351,23 +452,13 @@ cdef class OfferBook:
         changes. Returns the number loaded."""
         if not isinstance(page, (bytes, bytearray, memoryview, str)):
             return _py.OfferBook.load_horizon_offers(self, page)
-        global _offers_busy
-        cdef sob_offers local
-        cdef sob_offers *o = &_offers_vec
-        cdef bint shared = not _offers_busy
-        if shared:
-            _offers_busy = True
-        else:
-            o = &local
-            sob_offers_init(o)
+        cdef sob_offers o
+        sob_offers_init(&o)
         try:
-            _scan(page, o, NULL)
-            return self._load_offers(o)
+            _scan(page, &o, NULL)
+            return self._load_offers(&o)
         finally:
-            if shared:
-                _offers_busy = False
-            else:
-                sob_offers_free(o)
+            sob_offers_free(&o)
 
     cdef Py_ssize_t _load_offers(self, const sob_offers *o) except -1:
         cdef sob_asset base, counter
@@ -387,27 +478,31 @@ cdef class OfferBook:
                 raise AssetMismatchError(f"offer {r.id} trades {sell}/{buy}, not {self.base}/{self.counter}")
         cdef sob_offer cur
         cdef int cur_side
-        cdef uint64_t seller
-        for i in range(o.len):
-            r = &o.v[i]
-            side = 1 if _asset_eq(&r.selling, &base) else 0
-            seller = self._seller_handle(PyUnicode_DecodeASCII(r.seller, 56, NULL))
-            if (sob_offerbook_get(&self._b, r.id, &cur, &cur_side) == SOB_OK and cur_side == side
-                    and cur.n == r.n and cur.d == r.d and cur.seller == seller):
-                # a re-paged offer that kept its price: at most its amount changed (the twin
-                # removes and re-adds it, which leaves the same book)
-                if r.amount == 0:
-                    sob_offerbook_remove(&self._b, r.id, NULL, NULL)
-                elif <int64_t>r.amount != cur.amount:
-                    st = sob_offerbook_update(&self._b, r.id, <int64_t>r.amount, 0, 0)
+        cdef str seller
+        try:
+            for i in range(o.len):
+                r = &o.v[i]
+                side = 1 if _asset_eq(&r.selling, &base) else 0
+                seller = PyUnicode_DecodeASCII(r.seller, strlen(r.seller), NULL)
+                known = self._seller_ids.get(seller)
+                if (known is not None and sob_offerbook_get(&self._b, r.id, &cur, &cur_side) == SOB_OK
+                        and cur_side == side and cur.n == r.n and cur.d == r.d and cur.seller == <uint64_t>known):
+                    # a re-paged offer that kept its price: at most its amount changed (the twin
+                    # removes and re-adds it, which leaves the same book)
+                    if r.amount == 0:
+                        sob_offerbook_remove(&self._b, r.id, NULL, NULL)
+                    elif <int64_t>r.amount != cur.amount:
+                        st = sob_offerbook_update(&self._b, r.id, <int64_t>r.amount, 0, 0)
+                        if st != SOB_OK:
+                            _raise(st, r.id)
+                    continue
+                sob_offerbook_remove(&self._b, r.id, NULL, NULL)  # replace: absent is fine
+                if r.amount > 0:
+                    st = self._add(r.id, side, r.n, r.d, <int64_t>r.amount, seller)
                     if st != SOB_OK:
                         _raise(st, r.id)
-                continue
-            sob_offerbook_remove(&self._b, r.id, NULL, NULL)  # replace: absent is fine
-            if r.amount > 0:
-                st = sob_offerbook_add(&self._b, r.id, side, r.n, r.d, <int64_t>r.amount, seller)
-                if st != SOB_OK:
-                    _raise(st, r.id)
+        finally:
+            self._forget_released()
         return o.len
 
     def apply_horizon_trades(self, records):
@@ -415,29 +510,19 @@ cdef class OfferBook:
         bytearray, memoryview or str go through the C scanner; dicts are read as the twin does."""
         cdef int applied = 0
         if not isinstance(records, (bytes, bytearray, memoryview, str)):
-            for oid, sold in _py._trade_fills(records):
+            for oid, sold in _py._trade_fills(records):  # every record checked first
                 if oid not in self or sold == 0:
                     continue
                 self.apply_fill(oid, min(sold, self.get(oid).amount))
                 applied += 1
             return applied
-        global _trades_busy
-        cdef sob_trades local
-        cdef sob_trades *t = &_trades_vec
-        cdef bint shared = not _trades_busy
-        if shared:
-            _trades_busy = True
-        else:
-            t = &local
-            sob_trades_init(t)
+        cdef sob_trades t
+        sob_trades_init(&t)
         try:
-            _scan(records, NULL, t)
-            return self._apply_trades(t)
+            _scan(records, NULL, &t)
+            return self._apply_trades(&t)
         finally:
-            if shared:
-                _trades_busy = False
-            else:
-                sob_trades_free(t)
+            sob_trades_free(&t)
 
     cdef int _apply_trades(self, const sob_trades *t) except -1:
         cdef size_t i
@@ -447,20 +532,23 @@ cdef class OfferBook:
         cdef sob_offer cur
         cdef int side, applied = 0
         cdef sob_status st
-        for i in range(t.len):
-            r = &t.v[i]
-            if r.trade_type == SOB_TRADE_LIQUIDITY_POOL:
-                continue
-            oid = r.base_offer_id if r.base_is_seller else r.counter_offer_id
-            sold = r.base_amount if r.base_is_seller else r.counter_amount
-            if oid == 0 or sold == 0:  # 0: no resting offer id in the record
-                continue
-            if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
-                continue
-            st = sob_offerbook_apply_fill(&self._b, oid, <int64_t>sold if sold < <uint64_t>cur.amount else cur.amount, &left)
-            if st != SOB_OK:
-                _raise(st, oid)
-            applied += 1
+        try:
+            for i in range(t.len):
+                r = &t.v[i]
+                if r.trade_type == SOB_TRADE_LIQUIDITY_POOL:
+                    continue
+                oid = r.base_offer_id if r.base_is_seller else r.counter_offer_id
+                sold = r.base_amount if r.base_is_seller else r.counter_amount
+                if oid == 0 or sold == 0:  # 0: no resting offer id in the record
+                    continue
+                if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
+                    continue
+                st = sob_offerbook_apply_fill(&self._b, oid, <int64_t>sold if sold < <uint64_t>cur.amount else cur.amount, &left)
+                if st != SOB_OK:
+                    _raise(st, oid)
+                applied += 1
+        finally:
+            self._forget_released()
         return applied
 
     # -- reading -------------------------------------------------------------------------------
@@ -469,29 +557,26 @@ cdef class OfferBook:
         return sob_offerbook_count(&self._b, 0) + sob_offerbook_count(&self._b, 1)
 
     def __contains__(self, offer_id):
-        cdef int64_t oid
+        """Whether an offer with that id is in the book. The id must be an int64 >= 0, as for
+        every other method (``7.2 in book`` is a TypeError, not a truncated 7)."""
+        cdef int64_t oid = _offer_id(offer_id)
         cdef sob_offer cur
         cdef int side
-        try:
-            oid = offer_id
-        except (OverflowError, TypeError):
-            return False
         return sob_offerbook_get(&self._b, oid, &cur, &side) == SOB_OK
 
     def get(self, offer_id):
         """The offer with that id. OfferNotFoundError if absent."""
-        cdef int64_t oid
+        cdef int64_t oid = _offer_id(offer_id)
         cdef sob_offer cur
         cdef int side
-        try:
-            oid = offer_id
-        except (OverflowError, TypeError):
-            raise OfferNotFoundError(f"offer {offer_id!r} is not in the book")
         if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
             _raise(SOB_E_NOT_FOUND, oid)
         return self._offer_obj(&cur, side)
 
     cdef list _copy(self, int s, size_t depth):
+        """The first ``depth`` offers of a side as Offer objects: copied out of the book first,
+        so whatever runs while the objects are made (a finalizer, another thread) cannot make
+        this read past what the book holds."""
         cdef size_t total = sob_offerbook_count(&self._b, s)
         if depth > total:
             depth = total
@@ -508,10 +593,8 @@ cdef class OfferBook:
     def offers(self, side, depth=None):
         """The first ``depth`` offers of a side (all if None), in core's crossing order."""
         cdef int s = _side_of(side)
-        cdef size_t n = sob_offerbook_count(&self._b, s)
-        if depth is not None:
-            n = min(n, max(0, depth))
-        return self._copy(s, n)
+        cdef size_t want = _count(depth, "depth", <size_t>-1)  # first: it may run the caller's code
+        return self._copy(s, want)
 
     def best_offer(self, side):
         """The offer core would cross first on that side, or None."""
@@ -524,6 +607,7 @@ cdef class OfferBook:
     def levels(self, side, depth=None):
         """Aggregated levels grouped as Horizon groups them: (n, d, amount), best first (see the twin)."""
         cdef int s = _side_of(side)
+        cdef size_t want = _count(depth, "depth", <size_t>-1)  # first: it may run the caller's code
         cdef size_t total = sob_offerbook_count(&self._b, s)
         cdef sob_offer *buf = <sob_offer *>malloc((total if total else 1) * sizeof(sob_offer))
         if buf == NULL:
@@ -538,7 +622,7 @@ cdef class OfferBook:
                     n, d, a = out[len(out) - 1]  # no negative index: built with wraparound=False
                     out[len(out) - 1] = (n, d, a + buf[i].amount)
                     continue
-                if depth is not None and len(out) >= depth:
+                if <size_t>len(out) >= want:
                     break
                 last_key = buf[i].key  # order key
                 n, d = _py._reduce(buf[i].n, buf[i].d)
@@ -554,69 +638,68 @@ cdef class OfferBook:
         return _py.OfferBook.to_order_book(self, limit)
 
     def _check(self):
-        """Assert every invariant of the C book (O(n))."""
+        """Assert every invariant of the C book (O(n)), and that the seller map holds exactly the
+        sellers with offers in the book."""
         assert sob_offerbook_check(&self._b) == SOB_OK
+        assert self._b.sellers.nreleased == 0
+        assert <size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)
+        for seller, h in self._seller_ids.items():
+            assert type(seller) is str and self._sellers[h] is seller
+
+    def _seller_count(self):
+        """Sellers the book remembers (those with at least one offer): bounded by the book."""
+        return sob_offerbook_sellers_live(&self._b)
 
     # -- execution -----------------------------------------------------------------------------
 
-    cdef tuple _run(self, int side, int rounding, int64_t max_sheep, int64_t max_wheat, limit, bint passive,
-                    taker, size_t max_offers):
-        """convertWithOffers: (packed fills, sent, received, result, nfills)."""
-        cdef sob_sim p
-        cdef sob_sim_out out
-        cdef sob_fill *fills = self._fills
-        p.side = side
-        p.round = <sob_rounding>rounding
-        p.max_sheep_send = max_sheep
-        p.max_wheat_receive = max_wheat
-        p.has_limit = 0
-        p.limit_n = 1
-        p.limit_d = 1
-        if limit is not None:
-            p.has_limit = 1
-            p.limit_n = limit[0]
-            p.limit_d = limit[1]
-        p.passive = passive
+    cdef sob_fill *_scratch(self, const sob_sim *p) except NULL:
+        """The book's fill scratch, with room for the walk ``p``: at most one fill per offer of
+        the side, whatever max_offers says, so the size never wraps."""
+        cdef size_t bound = sob_offerbook_count(&self._b, p.side)
+        cdef sob_fill *fills
+        if p.max_offers < bound:
+            bound = p.max_offers
+        if bound == 0:
+            bound = 1
+        if bound > self._fills_cap:
+            fills = <sob_fill *>realloc(self._fills, bound * sizeof(sob_fill))
+            if fills == NULL:
+                raise MemoryError()
+            self._fills = fills
+            self._fills_cap = bound
+        return self._fills
+
+    cdef bytes _walk(self, sob_sim *p, bint apply, int rounding, int64_t amt, int64_t cap, sob_sim_out *out):
+        """convertWithOffers over one side (and, if ``apply`` and the operation succeeds, its
+        fills applied to the book), all in C: no Python code runs between the walk and the
+        change, so the fills applied are exactly the ones computed. The packed fills come back."""
+        cdef sob_fill *fills = self._scratch(p)
+        cdef bint ok
+        cdef sob_status st = sob_offerbook_simulate(&self._b, p, fills, out)
+        if st != SOB_OK:
+            _raise(st, "simulate arguments")
+        if apply and out.nfills and out.result != 4:  # 4: cross_self raises, nothing applied
+            if rounding == 0:
+                ok = out.result != 3  # too_many_offers: the operation fails
+            elif rounding == 2:
+                ok = out.result == 0 and out.received == amt and out.sent <= cap
+            else:
+                ok = out.result == 0 and out.sent == amt
+            if ok:
+                st = sob_offerbook_apply_fills(&self._b, fills, out.nfills)
+                if st != SOB_OK:
+                    _raise(st, "fills")
+        raw = PyBytes_FromStringAndSize(<char *>fills, out.nfills * sizeof(sob_fill))
+        self._forget_released()
+        return raw
+
+    cdef int _taker_handle(self, str taker, sob_sim *p) except -1:
         p.taker = 0
         if taker is not None:
             h = self._seller_ids.get(taker)
             if h is not None:
                 p.taker = <uint64_t>h
-        p.max_offers = max_offers
-        if max_offers > <size_t>MAX_OFFERS_TO_CROSS:
-            fills = <sob_fill *>malloc(max_offers * sizeof(sob_fill))
-            if fills == NULL:
-                raise MemoryError()
-        try:
-            st = sob_offerbook_simulate(&self._b, &p, fills, &out)
-            if st != SOB_OK:
-                _raise(st, "simulate arguments")
-            raw = PyBytes_FromStringAndSize(<char *>fills, out.nfills * sizeof(sob_fill))
-        finally:
-            if fills != self._fills:
-                free(fills)
-        return raw, out.sent, out.received, _RESULTS[out.result], out.nfills
-
-    def _walk(self, int side, int rounding, int64_t max_sheep_send, int64_t max_wheat_receive, limit, bint passive,
-              taker, max_offers):
-        """Same contract as the twin's _walk (fills as tuples)."""
-        if max_offers <= 0:
-            if max_sheep_send > 0 and max_wheat_receive > 0:
-                return [], 0, 0, "too_many_offers"
-            return [], 0, 0, "filled"
-        raw, sent, received, result, k = self._run(side, rounding, max_sheep_send, max_wheat_receive, limit, passive,
-                                                   taker, max_offers)
-        ex = _new_execution(raw, 0, 0, False, "", 0)
-        return [(f.offer_id, f.wheat, f.sheep, f.remaining) for f in ex.fills], sent, received, result
-
-    def _apply_fills(self, fills):
-        for oid, _, _, remaining in fills:
-            if remaining == 0:
-                self.remove_offer(oid)
-            else:
-                st = sob_offerbook_update(&self._b, oid, remaining, 0, 0)
-                if st != SOB_OK:
-                    _raise(st, oid)
+        return 0
 
     def simulate(self, kind, amount, *, taker_sells="base", price_limit=None, passive=False, taker=None,
                  max_send=None, apply=False, max_offers=MAX_OFFERS_TO_CROSS):
@@ -624,75 +707,121 @@ cdef class OfferBook:
 
         Same arguments and result as the twin's OfferBook.simulate (which documents them).
         """
-        k = _KINDS.get(kind)
-        if k is None:
-            raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
-        cdef int ki = k
+        # every argument first, in the twin's order
+        cdef int ki = _kind_of(kind)
         cdef int rounding = 0 if ki <= 1 else ki - 1
         cdef int64_t amt = _amount(amount)
         cdef int side = _taker_side(taker_sells)
         cdef int64_t cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
-        cdef int64_t max_sheep, max_wheat, sent, received, taker_offer = 0
-        cdef int32_t pn, pd
-        limit = None
+        cdef bint is_passive = passive
+        cdef int32_t pn = 0, pd = 0
+        cdef bint has_limit = False
         if rounding != 0:
-            if price_limit is not None or passive:
+            if price_limit is not None or is_passive:
                 raise InvalidBookError("path payments carry no price limit (use max_send / the result)")
         elif price_limit is not None:
             pn, pd = _py._price_of(price_limit)
-            limit = (pd, pn) if ki == 0 else (pn, pd)
+            has_limit = True
+        cdef str who = _account(taker, "taker")
+        cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
+        cdef bint do_apply = apply
+        cdef sob_sim p
+        cdef sob_sim_out out
+        cdef int64_t taker_offer = 0
+        p.side = side
+        p.round = <sob_rounding>rounding
+        p.passive = is_passive
+        p.has_limit = has_limit
+        # maxWheatPrice = Price(mPrice.d, mPrice.n); manage_buy_offer's mPrice is the inverse
+        p.limit_n = (pd if ki == 0 else pn) if has_limit else 1
+        p.limit_d = (pn if ki == 0 else pd) if has_limit else 1
         if ki == 0:
-            max_sheep = amt if amt < cap else cap
-            max_wheat = INT64_MAX
+            p.max_sheep_send = amt if amt < cap else cap
+            p.max_wheat_receive = INT64_MAX
         elif ki == 1:
-            max_sheep = cap
-            max_wheat = amt
+            p.max_sheep_send = cap
+            p.max_wheat_receive = amt
         elif ki == 2:
             if amt > cap:
                 return _new_execution(b"", 0, 0, False, "underfunded", 0)
-            max_sheep = amt
-            max_wheat = INT64_MAX
+            p.max_sheep_send = amt
+            p.max_wheat_receive = INT64_MAX
         else:
-            max_sheep = INT64_MAX
-            max_wheat = amt
-        if max_offers <= 0:
-            raw, sent, received, result, nf = b"", 0, 0, "too_many_offers", 0
-        else:
-            raw, sent, received, result, nf = self._run(side, rounding, max_sheep, max_wheat, limit, passive, taker,
-                                                        max_offers)
+            p.max_sheep_send = INT64_MAX
+            p.max_wheat_receive = amt
+        p.max_offers = mo
+        self._taker_handle(who, &p)
+        raw = self._walk(&p, do_apply, rounding, amt, cap, &out)
+        result = _RESULTS[out.result]
         if result == "cross_self":
-            ex = _new_execution(raw, 0, 0, False, "", 0)
             raise CrossSelfError(
-                f"the taker {taker!r} would cross its own offer {self._next_id(side, len(ex.fills))}")
+                f"the taker {who!r} would cross its own offer {self._next_id(side, out.nfills)}")
         stop = result
         if rounding == 0:
             complete = result == "filled"
-            if (result == "price_limit" or result == "no_offers") and limit is not None:
+            if (result == "price_limit" or result == "no_offers") and has_limit:
                 if ki == 0:
-                    taker_offer = sob_adjust_offer(limit[1], limit[0], max_sheep - sent, INT64_MAX)
+                    taker_offer = sob_adjust_offer(p.limit_d, p.limit_n, p.max_sheep_send - out.sent, INT64_MAX)
                 else:
-                    taker_offer = sob_adjust_offer(limit[1], limit[0],
-                                                   cap - sent if max_send is not None else INT64_MAX,
-                                                   amt - received)
-            ok = result != "too_many_offers"
+                    taker_offer = sob_adjust_offer(p.limit_d, p.limit_n,
+                                                   cap - out.sent if max_send is not None else INT64_MAX,
+                                                   amt - out.received)
         else:
             if rounding == 2:
-                complete = result == "filled" and received == amt
+                complete = result == "filled" and out.received == amt
             else:
-                complete = result == "filled" and sent == amt
-            if complete and rounding == 2 and sent > cap:
+                complete = result == "filled" and out.sent == amt
+            if complete and rounding == 2 and out.sent > cap:
                 complete = False
                 stop = "send_max"
-            ok = complete
-        if apply and ok and nf:
-            st = sob_offerbook_apply_fills(&self._b, <sob_fill *>(<char *>raw), nf)
+        return _new_execution(raw, out.sent, out.received, complete, stop, taker_offer)
+
+    cdef object _hop(self, int side, int rounding, int64_t amt, int64_t cap, str taker, size_t mo, bint do_apply,
+                     pool, pq, pq_sent, pq_received, taker_sells):
+        """quote_hop's book walk, choice and change (see quote_hop)."""
+        cdef sob_sim p
+        cdef sob_sim_out out
+        p.side = side
+        p.round = <sob_rounding>rounding
+        p.max_sheep_send = amt if rounding == 1 else INT64_MAX
+        p.max_wheat_receive = INT64_MAX if rounding == 1 else amt
+        p.has_limit = 0
+        p.limit_n = 1
+        p.limit_d = 1
+        p.passive = 0
+        p.max_offers = mo
+        self._taker_handle(taker, &p)
+        # walk, choose and (for the book) apply with no Python code in between: the pool's
+        # numbers were read as exact ints before the walk
+        cdef sob_fill *fills = self._scratch(&p)
+        cdef sob_status st = sob_offerbook_simulate(&self._b, &p, fills, &out)
+        if st != SOB_OK:
+            _raise(st, "simulate arguments")
+        result = _RESULTS[out.result]
+        if pq is None or (out.result == 0 and pq_sent * out.received > pq_received * out.sent):
+            venue = "book" if out.result == 0 else None
+            stop, sent, received = result, out.sent, out.received
+        elif out.nfills >= mo:
+            # core (protocol 27+): the offers the book walk crossed still count
+            venue, stop, sent, received = None, "too_many_offers", 0, 0
+        else:
+            venue, stop, sent, received = "pool", "filled", pq_sent, pq_received
+        if venue is not None and rounding == 2 and sent > cap:
+            venue, stop = None, "send_max"
+        if do_apply and venue == "book" and out.nfills:
+            st = sob_offerbook_apply_fills(&self._b, fills, out.nfills)
             if st != SOB_OK:
                 _raise(st, "fills")
-        return _new_execution(raw, sent, received, complete, stop, taker_offer)
+        raw = PyBytes_FromStringAndSize(<char *>fills, out.nfills * sizeof(sob_fill))
+        self._forget_released()
+        ex = _new_execution(raw, out.sent, out.received, out.result == 0, result, 0)
+        if do_apply and venue == "pool":
+            pool.apply(pq, taker_sells=taker_sells)
+        return HopQuote(venue, sent, received, stop, ex, pq)
 
     def _next_id(self, int side, size_t index):
         offers = self._copy(side, index + 1)
-        return offers[index].offer_id if index < len(offers) else None
+        return offers[index].offer_id if index < <size_t>len(offers) else None
 
 
 @cython.final
@@ -710,9 +839,11 @@ cdef class LiquidityPool:
         self.fee_bp = p.fee_bp
 
     cdef tuple _reserves(self, taker_sells):
+        """(reserve the taker sends to, reserve it receives from), checked as the twin checks
+        them (the reserves are public attributes: anything may have been put there)."""
         if _taker_side(taker_sells) == 0:
-            return self.reserve_a, self.reserve_b
-        return self.reserve_b, self.reserve_a
+            return _py._reserve(self.reserve_a), _py._reserve(self.reserve_b)
+        return _py._reserve(self.reserve_b), _py._reserve(self.reserve_a)
 
     def strict_send(self, amount, *, taker_sells="base"):
         """Send exactly ``amount``: what comes out, or None when core would refuse."""
@@ -744,7 +875,29 @@ cdef class LiquidityPool:
 def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_send=None,
               max_offers=MAX_OFFERS_TO_CROSS, apply=False):
     """One path-payment hop routed as core routes it (see the twin's quote_hop)."""
+    cdef int ki = _kind_of(kind)
+    if ki != 2 and ki != 3:
+        raise InvalidBookError("quote_hop is for path payments: kind must be 'strict_send' or 'strict_receive'")
+    cdef int rounding = ki - 1
+    cdef int64_t amt = _amount(amount)
+    cdef int side = _taker_side(taker_sells)
+    cdef int64_t cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
+    cdef str who = _account(taker, "taker")
+    cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
+    cdef bint do_apply = apply
+    if book is not None and not isinstance(book, OfferBook):
+        raise TypeError(f"book must be an OfferBook of this module or None, got {type(book).__name__}")
+    if rounding == 1 and amt > cap:
+        return HopQuote(None, 0, 0, "underfunded", None, None)
+    pq = None
+    pq_sent = pq_received = None
+    if pool is not None and mo > 0:
+        pq = pool.strict_send(amt, taker_sells=taker_sells) if rounding == 1 else pool.strict_receive(
+            amt, taker_sells=taker_sells)
+        if pq is not None:  # read as exact ints now: nothing of the pool's runs after the walk
+            pq_sent = exact_int(pq.sent, "pool quote sent")
+            pq_received = exact_int(pq.received, "pool quote received")
     if book is None:
         book = OfferBook(None, None)
-    return _py.quote_hop(book, pool, kind, amount, taker_sells=taker_sells, taker=taker, max_send=max_send,
-                         max_offers=max_offers, apply=apply)
+    return (<OfferBook>book)._hop(side, rounding, amt, cap, who, mo, do_apply, pool, pq, pq_sent, pq_received,
+                                  taker_sells)

@@ -42,8 +42,10 @@ cdef extern from "offerbook.h":
         int64_t adjusted
         int32_t n
         int32_t d
+    ctypedef struct sob_sellers:
+        size_t nreleased
     ctypedef struct sob_offerbook:
-        pass
+        sob_sellers sellers
     ctypedef struct sob_fill:
         int64_t offer_id
         int64_t wheat
@@ -80,3 +82,7 @@ cdef extern from "offerbook.h":
     sob_status sob_offerbook_simulate(const sob_offerbook *b, const sob_sim *p, sob_fill *fills, sob_sim_out *out)
     sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, size_t k)
     sob_status sob_offerbook_check(const sob_offerbook *b)
+    sob_status sob_offerbook_seller_new(sob_offerbook *b, uint64_t *handle)
+    void sob_offerbook_seller_drop(sob_offerbook *b, uint64_t handle)
+    int sob_offerbook_take_released(sob_offerbook *b, uint64_t *handle)
+    size_t sob_offerbook_sellers_live(const sob_offerbook *b)

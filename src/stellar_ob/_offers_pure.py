@@ -32,7 +32,7 @@ from .errors import (
     OfferNotFoundError,
     ParseError,
 )
-from ._amounts import format_amount, parse_amount, price_string
+from ._amounts import account_arg, count_arg, exact_int, exact_str, format_amount, offer_id_arg, parse_amount, price_string
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
 
 __all__ = [
@@ -167,14 +167,16 @@ def pool_strict_receive(reserve_to: int, reserve_from: int, fee_bp: int, from_po
 
 
 def _int(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        try:
-            import operator
-
-            return operator.index(value)
-        except TypeError:
-            raise InvalidBookError(f"{what} must be an int, got {type(value).__name__}") from None
-    return value
+    """An exact int (an int subclass is read as the int it holds; objects with ``__index__``, such
+    as numpy integers, are asked once); InvalidBookError for anything else, bool included."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        raise InvalidBookError(f"{what} must be an int, got bool")
+    try:
+        return exact_int(value, what)
+    except TypeError:
+        raise InvalidBookError(f"{what} must be an int, got {type(value).__name__}") from None
 
 
 def _amount(value: Any, what: str = "amount") -> int:
@@ -193,6 +195,16 @@ def _price_part(value: Any, what: str) -> int:
     return v
 
 
+def _reserve(value: Any) -> int:
+    """A pool reserve: an int64 >= 0 (the reserves are public attributes: checked when used)."""
+    r = _int(value, "reserve")
+    if r < 0:
+        raise InvalidBookError(f"reserves must be >= 0, got {r}")
+    if r > INT64_MAX:
+        raise AmountOverflowError(f"reserve {r} does not fit int64")
+    return r
+
+
 def _price_of(obj: Any) -> Tuple[int, int]:
     """(n, d) from an object with .n/.d (stellar_ob.Price, stellar_sdk.Price) or a 2-tuple."""
     if hasattr(obj, "n") and hasattr(obj, "d"):
@@ -205,19 +217,32 @@ def _price_of(obj: Any) -> Tuple[int, int]:
 
 
 def _side(side: Any) -> int:
-    try:
-        return _SIDES[side]
-    except (KeyError, TypeError):
-        raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}") from None
+    if isinstance(side, str):  # a str subclass is read as the str it holds: no method of it runs
+        side = exact_str(side)
+        s = _SIDES.get(side)
+        if s is not None:
+            return s
+    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
 
 def _taker_side(taker_sells: Any) -> int:
     """The book side a taker crosses: selling base hits the bids, selling counter the asks."""
-    if taker_sells in ("base", "a"):
-        return 0
-    if taker_sells in ("counter", "b"):
-        return 1
+    if isinstance(taker_sells, str):
+        taker_sells = exact_str(taker_sells)
+        if taker_sells in ("base", "a"):
+            return 0
+        if taker_sells in ("counter", "b"):
+            return 1
     raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
+
+
+def _kind(kind: Any) -> Any:
+    """The kind of operation as (name, rounding); InvalidBookError if unknown."""
+    if isinstance(kind, str):
+        kind = exact_str(kind)
+        if kind in _KINDS:
+            return kind, _KINDS[kind]
+    raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
 
 
 def _stroops(text: Any) -> int:
@@ -225,6 +250,13 @@ def _stroops(text: Any) -> int:
     json.loads(parse_float=Decimal) gives) or an int; ParseError otherwise."""
     if isinstance(text, str):
         return parse_amount(text)
+    if isinstance(text, int) and not isinstance(text, bool):
+        v = exact_int(text, "amount")
+        if v < 0:
+            raise ParseError(f"amount must not be negative: {v}")
+        if v > INT64_MAX:
+            raise AmountOverflowError(f"amount {v} does not fit int64 stroops")
+        return v
     if isinstance(text, Decimal):
         scaled = text * 10_000_000
         if not text.is_finite() or scaled != scaled.to_integral_value():
@@ -233,9 +265,25 @@ def _stroops(text: Any) -> int:
         if v > INT64_MAX or v < 0:
             raise AmountOverflowError(f"amount {text!r} does not fit int64 stroops")
         return v
-    if isinstance(text, int) and not isinstance(text, bool):
-        return text
     raise ParseError(f"amount must be a decimal string, got {text!r}")
+
+
+def _record_int(v: Any, lo: int, hi: int, what: str) -> int:
+    """An integer field of a record given as a dict: a JSON integer or a string of its digits
+    (Horizon sends int64 ids as strings), in lo..hi; ParseError otherwise (a float is not
+    truncated into an id)."""
+    if isinstance(v, str):
+        v = exact_str(v)
+        if not (0 < len(v) <= 20 and v.isascii() and v.isdigit()):
+            raise ParseError(f"{what} must be an integer, got {v!r}")
+        v = int(v)
+    elif isinstance(v, int) and not isinstance(v, bool):
+        v = exact_int(v, what)
+    else:
+        raise ParseError(f"{what} must be an integer, got {type(v).__name__}")
+    if not lo <= v <= hi:
+        raise ParseError(f"{what} out of range: {v}")
+    return v
 
 
 def _parse_asset(obj: Any) -> Any:
@@ -274,20 +322,26 @@ def _offer_rows(page: Any) -> List[Tuple[int, Any, Any, int, int, int, Any]]:
 
         return [(o.id, o.selling, o.buying, o.price.n, o.price.d, o.amount, o.seller)
                 for o in parse_offers(page)]
+    # Every record is converted to plain values here, before the book changes: a record that
+    # cannot be loaded fails the whole call with the book as it was.
     rows = []
     for r in _records(page):
         try:
             selling = _parse_asset(r["selling"])
             buying = _parse_asset(r["buying"])
             pr = r["price_r"]
-            n, d = int(pr["n"]), int(pr["d"])
-            oid = int(r["id"])
+            n = _record_int(pr["n"], 1, INT32_MAX, "price_r.n")
+            d = _record_int(pr["d"], 1, INT32_MAX, "price_r.d")
+            oid = _record_int(r["id"], 0, INT64_MAX, "offer id")
             amount = _stroops(r["amount"])
-        except (KeyError, TypeError, ValueError) as exc:
+            seller = r.get("seller")
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, (ParseError, AmountOverflowError)):
                 raise
             raise ParseError(f"not a Horizon offer record: {exc!r}") from None
-        rows.append((oid, selling, buying, n, d, amount, r.get("seller")))
+        if seller is not None and not isinstance(seller, str):
+            raise ParseError(f"offer {oid}: seller must be a string, got {type(seller).__name__}")
+        rows.append((oid, selling, buying, n, d, amount, None if seller is None else exact_str(seller)))
     return rows
 
 
@@ -314,9 +368,9 @@ def _trade_fills(records: Any) -> List[Tuple[int, int]]:
             oid = r.get("base_offer_id" if seller_is_base else "counter_offer_id")
             if oid is None or oid == "":
                 continue
-            oid = int(oid)
+            oid = _record_int(oid, 0, INT64_MAX, "offer id")
             sold = _stroops(r["base_amount" if seller_is_base else "counter_amount"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             if isinstance(exc, (ParseError, AmountOverflowError)):
                 raise
             raise ParseError(f"not a Horizon trade record: {exc!r}") from None
@@ -339,6 +393,9 @@ class OfferBook:
     id (core LedgerTxnOfferSQL.cpp isBetterOffer), so the first offer of a side is the one core
     crosses first. add/remove/update are O(log n); ``simulate`` is O(offers crossed).
 
+    One book is not safe for concurrent mutation from two threads (lock around it if you share
+    it); even then no other book can change.
+
     >>> b = OfferBook("native", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     >>> b.add_offer(1, "ask", 1, 10, 1_000_0000000)   # sells 1000 XLM at 0.1 USDC each
     >>> b.simulate("buy", 10_0000000, taker_sells="counter").sent   # buy 10 XLM
@@ -357,15 +414,16 @@ class OfferBook:
 
     # -- maintenance ---------------------------------------------------------------------------
 
-    def add_offer(self, offer_id: int, side: str, n: int, d: int, amount: int, seller: Any = None) -> None:
-        """Add one offer: its own price n/d (Horizon ``price_r``) and amount in what it sells. O(log n)."""
-        oid = _int(offer_id, "offer_id")
-        if not 0 <= oid <= INT64_MAX:
-            raise InvalidBookError(f"offer_id must be an int64 >= 0, got {oid}")
+    def add_offer(self, offer_id: int, side: str, n: int, d: int, amount: int, seller: Optional[str] = None) -> None:
+        """Add one offer: its own price n/d (Horizon ``price_r``) and amount in what it sells. O(log n).
+        ``offer_id`` is an int64 >= 0 (TypeError for what is not an integer), ``seller`` an
+        account id (str) or None."""
+        oid = offer_id_arg(offer_id)
         s = _side(side)
         n = _price_part(n, "n")
         d = _price_part(d, "d")
         a = _amount(amount)
+        seller = account_arg(seller, "seller")
         if oid in self._offers:
             raise DuplicateOfferError(f"offer {oid} is already in the book")
         key = float(n) / float(d)  # order key: core compares double(n)/double(d)
@@ -374,26 +432,31 @@ class OfferBook:
 
     def remove_offer(self, offer_id: int) -> None:
         """Remove one offer. O(log n). OfferNotFoundError if absent."""
-        rec = self._offers.pop(offer_id, None)
+        oid = offer_id_arg(offer_id)
+        rec = self._offers.pop(oid, None)
         if rec is None:
-            raise OfferNotFoundError(f"offer {offer_id} is not in the book")
-        self._sides[rec[0]].remove((rec[5], offer_id))
+            raise OfferNotFoundError(f"offer {oid} is not in the book")
+        self._sides[rec[0]].remove((rec[5], oid))
 
     def update_offer(self, offer_id: int, amount: int, n: Optional[int] = None, d: Optional[int] = None) -> None:
         """Set an offer's amount (0 removes it) and, with both n and d, its price. O(log n)."""
-        rec = self._offers.get(offer_id)
-        if rec is None:
-            raise OfferNotFoundError(f"offer {offer_id} is not in the book")
+        oid = offer_id_arg(offer_id)
         a = _int(amount, "amount")
-        if a == 0:
-            self.remove_offer(offer_id)
-            return
-        a = _amount(a)
+        if a != 0:
+            a = _amount(a)
         if (n is None) != (d is None):
             raise InvalidBookError("give both n and d to change an offer's price")
         if n is not None:
             n = _price_part(n, "n")
             d = _price_part(d, "d")
+        rec = self._offers.get(oid)
+        if rec is None:
+            raise OfferNotFoundError(f"offer {oid} is not in the book")
+        if a == 0:
+            self.remove_offer(oid)
+            return
+        offer_id = oid
+        if n is not None:
             key = float(n) / float(d)  # order key
             if key != rec[5]:
                 side = self._sides[rec[0]]
@@ -408,15 +471,16 @@ class OfferBook:
         The remainder is re-run through core's adjustOffer (as crossOfferV10 does after a partial
         fill), so it may shrink; an offer left with 0 is removed. Returns the new amount.
         """
-        rec = self._offers.get(offer_id)
-        if rec is None:
-            raise OfferNotFoundError(f"offer {offer_id} is not in the book")
+        oid = offer_id_arg(offer_id)
         sold = _amount(amount_sold, "amount_sold")
+        rec = self._offers.get(oid)
+        if rec is None:
+            raise OfferNotFoundError(f"offer {oid} is not in the book")
         if sold > rec[3]:
-            raise InvalidBookError(f"offer {offer_id} has {rec[3]}, cannot sell {sold}")
+            raise InvalidBookError(f"offer {oid} has {rec[3]}, cannot sell {sold}")
         left = adjust_offer(rec[1], rec[2], rec[3] - sold) if sold < rec[3] else 0
         if left == 0:
-            self.remove_offer(offer_id)
+            self.remove_offer(oid)
         else:
             rec[3] = left
         return left
@@ -471,7 +535,9 @@ class OfferBook:
         return len(self._offers)
 
     def __contains__(self, offer_id: object) -> bool:
-        return offer_id in self._offers
+        """Whether an offer with that id is in the book. The id must be an int64 >= 0, as for
+        every other method (``7.2 in book`` is a TypeError)."""
+        return offer_id_arg(offer_id) in self._offers
 
     def _offer(self, oid: int) -> Offer:
         s, n, d, a, seller, _ = self._offers[oid]
@@ -479,20 +545,25 @@ class OfferBook:
 
     def get(self, offer_id: int) -> Offer:
         """The offer with that id. O(1). OfferNotFoundError if absent."""
-        if offer_id not in self._offers:
-            raise OfferNotFoundError(f"offer {offer_id} is not in the book")
-        return self._offer(offer_id)
+        oid = offer_id_arg(offer_id)
+        if oid not in self._offers:
+            raise OfferNotFoundError(f"offer {oid} is not in the book")
+        return self._offer(oid)
 
     def offers(self, side: str, depth: Optional[int] = None) -> List[Offer]:
         """The first ``depth`` offers of a side (all if None), in core's crossing order. O(depth)."""
         s = self._sides[_side(side)]
-        it = s if depth is None else s.islice(0, max(0, depth))
+        it = s if depth is None else s.islice(0, count_arg(depth, "depth"))
         return [self._offer(oid) for _, oid in it]
 
     def best_offer(self, side: str) -> Optional[Offer]:
         """The offer core would cross first on that side, or None. O(1)."""
         s = self._sides[_side(side)]
-        return self._offer(s[0][1]) if s else None
+        try:
+            oid = s[0][1]
+        except IndexError:
+            return None
+        return self._offer(oid)
 
     def levels(self, side: str, depth: Optional[int] = None) -> List[Tuple[int, int, int]]:
         """Aggregated (L2) levels as Horizon's /order_book shows them: ``(n, d, amount)``, best first.
@@ -503,6 +574,8 @@ class OfferBook:
         for bids (Horizon's units); a level's sum may exceed int64, as in Horizon.
         """
         si = _side(side)
+        if depth is not None:
+            depth = count_arg(depth, "depth")
         out: List[Tuple[int, int, int]] = []
         last_key = None
         for key, oid in self._sides[si]:
@@ -540,6 +613,8 @@ class OfferBook:
     def _check(self) -> None:
         """Assert every invariant (O(n)): the sides hold exactly the offers, in core's order."""
         total = 0
+        for rec in self._offers.values():
+            assert rec[4] is None or type(rec[4]) is str
         for si, s in enumerate(self._sides):
             prev = None
             for key, oid in s:
@@ -550,6 +625,10 @@ class OfferBook:
                 prev = (key, oid)
             total += len(s)
         assert total == len(self._offers)
+
+    def _seller_count(self) -> int:
+        """Distinct sellers with offers in the book (the compiled book counts the handles it keeps)."""
+        return len({rec[4] for rec in self._offers.values() if rec[4] is not None})
 
     # -- execution -----------------------------------------------------------------------------
 
@@ -605,6 +684,13 @@ class OfferBook:
         return fills, sent, received, "no_offers"
 
     def _apply_fills(self, fills: Iterable[Tuple[int, int, int, int]]) -> None:
+        fills = list(fills)
+        for oid, _, _, remaining in fills:  # all checked first, as the compiled book does
+            rec = self._offers.get(oid)
+            if rec is None:
+                raise OfferNotFoundError(f"offer {oid} is not in the book")
+            if not 0 <= remaining <= rec[3]:
+                raise InvalidBookError(f"fill leaves offer {oid} with {remaining} of {rec[3]}")
         for oid, _, _, remaining in fills:
             if remaining == 0:
                 self.remove_offer(oid)
@@ -646,12 +732,13 @@ class OfferBook:
         Resting offers are assumed fully funded and able to receive. At most ``max_offers``
         (core: 1000) offers are crossed. O(offers crossed).
         """
-        rounding = _KINDS.get(kind)
-        if rounding is None:
-            raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
+        # Every argument becomes a plain value first (the compiled book: same order, same errors);
+        # after this no method of the caller's objects runs until the book has changed.
+        kind, rounding = _kind(kind)
         amt = _amount(amount)
         side = _taker_side(taker_sells)
         cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
+        passive = bool(passive)
         limit = None
         if rounding != NORMAL:
             if price_limit is not None or passive:
@@ -660,6 +747,9 @@ class OfferBook:
             pn, pd = _price_of(price_limit)
             # maxWheatPrice = Price(mPrice.d, mPrice.n); manage_buy_offer's mPrice is the inverse
             limit = (pd, pn) if kind == "sell" else (pn, pd)
+        taker = account_arg(taker, "taker")
+        max_offers = count_arg(max_offers, "max_offers")
+        apply = bool(apply)
         if kind == "sell":
             max_sheep, max_wheat = min(amt, cap), INT64_MAX
         elif kind == "buy":
@@ -672,7 +762,7 @@ class OfferBook:
             max_sheep, max_wheat = INT64_MAX, amt
 
         fills, sent, received, result = self._walk(
-            side, rounding, max_sheep, max_wheat, limit, bool(passive), taker, max_offers
+            side, rounding, max_sheep, max_wheat, limit, passive, taker, max_offers
         )
         if result == "cross_self":
             raise CrossSelfError(f"the taker {taker!r} would cross its own offer {self._next_id(side, len(fills))}")
@@ -717,7 +807,7 @@ class LiquidityPool:
     __slots__ = ("reserve_a", "reserve_b", "fee_bp")
 
     def __init__(self, reserve_a: int, reserve_b: int, fee_bp: int = 30) -> None:
-        ra, rb = _int(reserve_a, "reserve_a"), _int(reserve_b, "reserve_b")
+        ra, rb = _int(reserve_a, "reserve_a"), _int(reserve_b, "reserve_b")  # exact ints
         for r in (ra, rb):
             if r < 0:
                 raise InvalidBookError(f"reserves must be >= 0, got {r}")
@@ -729,8 +819,9 @@ class LiquidityPool:
         self.reserve_a, self.reserve_b, self.fee_bp = ra, rb, fee
 
     def _reserves(self, taker_sells: str) -> Tuple[int, int]:
-        """(reserve the taker sends to, reserve it receives from)."""
-        return (self.reserve_a, self.reserve_b) if _taker_side(taker_sells) == 0 else (self.reserve_b, self.reserve_a)
+        """(reserve the taker sends to, reserve it receives from), checked (public attributes)."""
+        a, b = (self.reserve_a, self.reserve_b) if _taker_side(taker_sells) == 0 else (self.reserve_b, self.reserve_a)
+        return _reserve(a), _reserve(b)
 
     def strict_send(self, amount: int, *, taker_sells: str = "base") -> Optional[PoolQuote]:
         """Send exactly ``amount`` of a (taker_sells="base") or b: what comes out, or None."""
@@ -779,12 +870,17 @@ def quote_hop(
     pool. Never split. ``kind`` is "strict_send" or "strict_receive"; the pool's ``a`` is the
     book's base. With ``apply`` the chosen venue is changed.
     """
-    rounding = _KINDS.get(kind)
+    kind, rounding = _kind(kind)
     if rounding not in (STRICT_SEND, STRICT_RECEIVE):
         raise InvalidBookError("quote_hop is for path payments: kind must be 'strict_send' or 'strict_receive'")
     amt = _amount(amount)
     side = _taker_side(taker_sells)
     cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
+    taker = account_arg(taker, "taker")
+    max_offers = count_arg(max_offers, "max_offers")
+    apply = bool(apply)
+    if book is not None and not isinstance(book, OfferBook):
+        raise TypeError(f"book must be an OfferBook of this module or None, got {type(book).__name__}")
     if rounding == STRICT_SEND and amt > cap:
         return HopQuote(None, 0, 0, "underfunded", None, None)
 
@@ -793,6 +889,8 @@ def quote_hop(
         pq = pool.strict_send(amt, taker_sells=taker_sells) if rounding == STRICT_SEND else pool.strict_receive(
             amt, taker_sells=taker_sells
         )
+        if pq is not None:  # read as exact ints now: nothing of the pool's runs after the walk
+            pq_sent, pq_received = exact_int(pq.sent, "pool quote sent"), exact_int(pq.received, "pool quote received")
     if book is None:
         book = OfferBook(None, None)
     if rounding == STRICT_SEND:
@@ -802,7 +900,7 @@ def quote_hop(
     fills, sent, received, result = book._walk(side, rounding, max_sheep, max_wheat, None, False, taker, max_offers)
     ex = Execution(tuple(Fill(*f) for f in fills), sent, received, result == "filled", result, 0)
 
-    use_book = pq is None or (result == "filled" and pq.sent * received > pq.received * sent)
+    use_book = pq is None or (result == "filled" and pq_sent * received > pq_received * sent)
     if use_book:
         venue: Optional[str] = "book" if result == "filled" else None
         stop, s, r = result, sent, received
@@ -810,7 +908,7 @@ def quote_hop(
         # core (protocol 27+): the offers the book walk crossed still count
         venue, stop, s, r = None, "too_many_offers", 0, 0
     else:
-        venue, stop, s, r = "pool", "filled", pq.sent, pq.received
+        venue, stop, s, r = "pool", "filled", pq_sent, pq_received
     if venue is not None and rounding == STRICT_RECEIVE and s > cap:
         venue, stop = None, "send_max"
     if apply and venue == "book":

@@ -7,13 +7,15 @@ every behaviour on both and compare them step by step).
 
 from __future__ import annotations
 
+import operator
+import sys
 from fractions import Fraction
 from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
 from . import _amounts
-from ._amounts import INT32_MAX, UINT64_MAX, format_amount, parse_amount, price_string
+from ._amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
 from ._dtypes import diff_dtype, level_dtype
 from .assets import Asset
 from .errors import (
@@ -48,9 +50,7 @@ class Price:
     __slots__ = ("_n", "_d")
 
     def __init__(self, n: int, d: int) -> None:
-        _amounts.check_price(n, d)
-        self._n = n
-        self._d = d
+        self._n, self._d = _amounts.check_price(n, d)  # exact ints, whatever int subclass came in
 
     @property
     def n(self) -> int:
@@ -146,9 +146,31 @@ class BookDiff:
 
     __slots__ = ("bids", "asks")
 
-    def __init__(self, bids: Optional[List[LevelChange]] = None, asks: Optional[List[LevelChange]] = None) -> None:
-        self.bids: List[LevelChange] = bids if bids is not None else []
-        self.asks: List[LevelChange] = asks if asks is not None else []
+    def __init__(self, bids: Optional[Iterable[Any]] = None, asks: Optional[Iterable[Any]] = None) -> None:
+        # Each change is read once and checked (as the compiled BookDiff packs it): the diff holds
+        # LevelChange values of its own, never the caller's objects.
+        bl = [] if bids is None else list(bids)
+        al = [] if asks is None else list(asks)
+        out: List[LevelChange] = []
+        for i, ch in enumerate(bl + al):
+            side = _side_index(ch.side)
+            if (i < len(bl)) != (side == BID):
+                raise InvalidBookError("BookDiff(bids, asks): a change is on the wrong side")
+            price = ch.price
+            n = _level_price_part(price.n, "n")  # read and checked one by one, as the core does
+            d = _level_price_part(price.d, "d")
+            old = _check_amount(ch.old_amount)
+            new = _check_amount(ch.new_amount)
+            out.append(LevelChange(side, Price(n, d), old, new))
+        self.bids: List[LevelChange] = out[:len(bl)]
+        self.asks: List[LevelChange] = out[len(bl):]
+
+    @classmethod
+    def _of(cls, bids: List[LevelChange], asks: List[LevelChange]) -> "BookDiff":
+        """A diff of changes this module made itself (nothing to check)."""
+        self = cls.__new__(cls)
+        self.bids, self.asks = bids, asks
+        return self
 
     def __iter__(self) -> Iterator[LevelChange]:
         yield from self.bids
@@ -237,47 +259,85 @@ class Quote:
 
 
 def _side_index(side: object) -> str:
-    if side == BID or side == ASK:
-        return side  # type: ignore[return-value]
+    """"bid" or "ask" (a str subclass is compared as the str it holds, never by its __eq__)."""
+    if isinstance(side, str):
+        side = exact_str(side)  # (the message below shows it too: no caller __repr__ runs)
+        if side == BID:
+            return BID
+        if side == ASK:
+            return ASK
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
 
-def _check_level(n: object, d: object, amount: object) -> None:
+def _level_price_part(v: object, name: str) -> int:
     try:
-        _amounts.check_price(n, d)
+        return _amounts.price_part(v, name)
     except PriceError as e:
         raise InvalidBookError(str(e)) from None
+
+
+def _check_amount(amount: object) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise InvalidBookError(f"amount must be an int number of stroops, got {type(amount).__name__}")
+    amount = operator.index(amount)  # the int it holds: a subclass's __lt__ never decides
     if amount < 0:
         raise InvalidBookError(f"amount must not be negative: {amount}")
     if amount > UINT64_MAX:
         raise AmountOverflowError(f"level amount {amount} exceeds the uint64 range")
+    return amount
 
 
-def _rows(levels: Any) -> List[Tuple[Any, Any, Any]]:
-    """(n, d, amount) rows from an iterable of triples or a numpy structured array."""
-    dtype = getattr(levels, "dtype", None)
-    if dtype is not None and dtype.names is not None:
-        if not {"n", "d", "amount"} <= set(dtype.names):
-            raise InvalidBookError("a structured array of levels needs fields n, d and amount")
-        return list(zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist()))
-    rows = []
-    for row in levels:
+def _check_level(n: object, d: object, amount: object) -> Tuple[int, int, int]:
+    """(n, d, amount) as exact ints, checked as the compiled core checks them, in that order."""
+    try:
+        n, d = _amounts.check_price(n, d)
+    except PriceError as e:
+        raise InvalidBookError(str(e)) from None
+    return n, d, _check_amount(amount)
+
+
+def _take_rows(levels: Any) -> Any:
+    """The rows of one side, taken once as the call began (a row's __iter__ that grows the
+    caller's list changes nothing); only a real numpy array is read by field. A plain 1-d array
+    of level_dtype is read when its rows are checked (the compiled core copies its buffer then)."""
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(levels, np.ndarray) and levels.dtype.names is not None:
+        if type(levels) is np.ndarray and levels.ndim == 1 and levels.dtype == level_dtype():
+            return levels
+        return _field_rows(levels)
+    return levels if type(levels) is tuple else tuple(levels)
+
+
+def _field_rows(levels: Any) -> tuple:
+    if not {"n", "d", "amount"} <= set(levels.dtype.names):
+        raise InvalidBookError("a structured array of levels needs fields n, d and amount")
+    return tuple(zip(levels["n"].tolist(), levels["d"].tolist(), levels["amount"].tolist()))
+
+
+def _check_rows(rows: Any) -> List[Tuple[int, int, int]]:
+    """Checked (n, d, amount) rows."""
+    if type(rows) is not tuple:
+        rows = _field_rows(rows)
+    out = []
+    for row in rows:
         try:
             n, d, amount = row
         except (TypeError, ValueError):
             raise InvalidBookError(f"a level must be (n, d, amount), got {row!r}") from None
-        rows.append((n, d, amount))
-    return rows
+        out.append(_check_level(n, d, amount))
+    return out
 
 
 class OrderBook:
     """An aggregated (L2) order book of one market, exact to the stroop.
 
     Prices are counter per base on both sides. Ask amounts are in base, bid amounts in counter
-    (Horizon's /order_book units). The book is never crossed: a change that would cross it raises
-    CrossedBookError and leaves it as it was.
+    (Horizon's /order_book units). The book is never crossed (a bid above the ask): a change that
+    would cross it raises CrossedBookError and leaves it as it was. Best bid equal to best ask is
+    legal (a passive offer rests at the other side's price).
+
+    One book is not safe for concurrent mutation from two threads (lock around it if you share
+    it); even then no other book can change.
 
     >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     >>> book.apply_snapshot(bids=[(1, 10, 50_000_000)], asks=[(11, 100, 20_000_000)])
@@ -309,18 +369,21 @@ class OrderBook:
     # -- changes ----------------------------------------------------------------------------
     def apply_snapshot(self, bids: Iterable[Any], asks: Iterable[Any]) -> None:
         """Replace the whole book atomically. Duplicate prices sum, zero amounts are dropped;
-        an invalid or crossed snapshot raises and leaves the book as it was."""
-        new_bids = self._build(_rows(bids), _neg)
-        new_asks = self._build(_rows(asks), None)
-        if new_bids and new_asks and new_bids.keys()[0] >= new_asks.keys()[0]:
-            raise CrossedBookError("snapshot is crossed: best bid >= best ask")
+        an invalid or crossed (bid above ask) snapshot raises and leaves the book as it was."""
+        # both sides are taken before either is checked, as the compiled core does
+        taken = _take_rows(bids), _take_rows(asks)
+        bid_rows, ask_rows = _check_rows(taken[0]), _check_rows(taken[1])
+        new_bids = self._build(bid_rows, _neg)
+        new_asks = self._build(ask_rows, None)
+        if new_bids and new_asks and new_bids.keys()[0] > new_asks.keys()[0]:
+            raise CrossedBookError("snapshot is crossed: best bid > best ask")
         self._bids, self._asks = new_bids, new_asks
 
     @staticmethod
-    def _build(rows: List[Tuple[Any, Any, Any]], key: Any) -> SortedDict:
+    def _build(rows: List[Tuple[int, int, int]], key: Any) -> SortedDict:
+        """A side from checked rows: equal prices summed, zero amounts dropped."""
         side: SortedDict = SortedDict(key) if key else SortedDict()
         for n, d, amount in rows:
-            _check_level(n, d, amount)
             f = Fraction(n, d)
             cur = side.get(f)
             if cur is None:
@@ -352,13 +415,14 @@ class OrderBook:
         return (n, d, 0)
 
     def _crossed(self) -> bool:
-        return bool(self._bids and self._asks and self._bids.keys()[0] >= self._asks.keys()[0])
+        """A bid above the ask (equal is a legal book: a passive offer rests at that price)."""
+        return bool(self._bids and self._asks and self._bids.keys()[0] > self._asks.keys()[0])
 
     def set_level(self, side: str, n: int, d: int, amount: int) -> None:
         """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
         Raises CrossedBookError (book unchanged) if the change would cross the book."""
-        _side_index(side)
-        _check_level(n, d, amount)
+        side = _side_index(side)
+        n, d, amount = _check_level(n, d, amount)
         prev = self._set(side, n, d, amount)
         if self._crossed():
             self._set(side, *prev)
@@ -366,19 +430,34 @@ class OrderBook:
 
     def apply_diff(self, changes: Iterable[Any]) -> None:
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
-        all are validated first; if the result would be crossed nothing is applied."""
+        all are validated first; if the result would be crossed nothing is applied. A list that
+        changes length while it is read is refused."""
+        if not isinstance(changes, (list, tuple)):
+            changes = list(changes)
+        k = len(changes)
         batch = []
         for c in changes:
+            if len(batch) == k:
+                raise InvalidBookError("the changes were modified during apply_diff")
             if isinstance(c, tuple) and not hasattr(c, "new_amount"):
                 try:
                     side, n, d, amount = c
-                except ValueError:
+                except (TypeError, ValueError):
+                    raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}") from None
+            elif hasattr(c, "new_amount"):
+                try:
+                    side = c.side
+                    price = c.price
+                    n, d, amount = price.n, price.d, c.new_amount
+                except AttributeError:
                     raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}") from None
             else:
-                side, n, d, amount = c.side, c.price.n, c.price.d, c.new_amount
-            _side_index(side)
-            _check_level(n, d, amount)
+                raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}")
+            side = _side_index(side)
+            n, d, amount = _check_level(n, d, amount)
             batch.append((side, n, d, amount))
+        if len(batch) != k:
+            raise InvalidBookError("the changes were modified during apply_diff")
         undo = []
         for side, n, d, amount in batch:
             undo.append((side, self._set(side, n, d, amount)))
@@ -392,26 +471,42 @@ class OrderBook:
         self._asks.clear()
 
     # -- reads ------------------------------------------------------------------------------
+    # Reads take what they need from the book before they make objects (making one may run a
+    # finalizer that changes this very book), as the compiled core copies its rows first.
     @staticmethod
     def _level(v: List[int]) -> Level:
-        return Level(Price(v[0], v[1]), v[2])
+        n, d, amount = v
+        return Level(Price(n, d), amount)
+
+    @staticmethod
+    def _top(side: SortedDict) -> Optional[Level]:
+        try:
+            v = side.peekitem(0)[1]
+        except IndexError:
+            return None
+        return OrderBook._level(v)
 
     def best_bid(self) -> Optional[Level]:
-        return self._level(self._bids.peekitem(0)[1]) if self._bids else None
+        return self._top(self._bids)
 
     def best_ask(self) -> Optional[Level]:
-        return self._level(self._asks.peekitem(0)[1]) if self._asks else None
+        return self._top(self._asks)
+
+    def _tops(self) -> Optional[Tuple[Fraction, Fraction]]:
+        bids, asks = self._bids, self._asks  # both sides as they are now, before any allocation
+        try:
+            return bids.peekitem(0)[0], asks.peekitem(0)[0]
+        except IndexError:
+            return None
 
     def spread(self) -> Optional[Fraction]:
         """best ask - best bid (counter per base), or None if a side is empty."""
-        if not self._bids or not self._asks:
-            return None
-        return self._asks.keys()[0] - self._bids.keys()[0]
+        tops = self._tops()
+        return None if tops is None else tops[1] - tops[0]
 
     def mid(self) -> Optional[Fraction]:
-        if not self._bids or not self._asks:
-            return None
-        return (self._asks.keys()[0] + self._bids.keys()[0]) / 2
+        tops = self._tops()
+        return None if tops is None else (tops[1] + tops[0]) / 2
 
     def bids(self, depth: Optional[int] = None) -> List[Level]:
         return [self._level(v) for v in self._bids.values()[:_depth(depth)]]
@@ -527,9 +622,9 @@ class OrderBook:
                 f"document is for {base}/{counter}, the book is {self._base}/{self._counter}")
         new_bids = self._build(bids, _neg)
         new_asks = self._build(asks, None)
-        if new_bids and new_asks and new_bids.keys()[0] >= new_asks.keys()[0]:
-            raise CrossedBookError("Horizon document is crossed: best bid >= best ask")
-        diff = BookDiff(_side_diff(BID, self._bids, new_bids), _side_diff(ASK, self._asks, new_asks))
+        if new_bids and new_asks and new_bids.keys()[0] > new_asks.keys()[0]:
+            raise CrossedBookError("Horizon document is crossed: best bid > best ask")
+        diff = BookDiff._of(_side_diff(BID, self._bids, new_bids), _side_diff(ASK, self._asks, new_asks))
         self._bids, self._asks = new_bids, new_asks
         return diff
 
@@ -570,16 +665,16 @@ def _side_diff(side: str, old: SortedDict, new: SortedDict) -> List[LevelChange]
 
 
 def _depth(depth: Optional[int]) -> Optional[int]:
+    """None (no limit) or an int >= 0: TypeError for what is not an int, InvalidBookError if < 0."""
     if depth is None:
         return None
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
-        raise ValueError(f"depth must be a non-negative int or None, got {depth!r}")
-    return depth
+    return count_arg(depth, "depth")
 
 
 def _check_quote_amount(amount: Any) -> int:
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise AmountError(f"amount must be an int number of stroops, got {type(amount).__name__}")
+    amount = operator.index(amount)
     if amount < 0:
         raise AmountError(f"amount must not be negative: {amount}")
     if amount > UINT64_MAX:

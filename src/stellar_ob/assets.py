@@ -34,9 +34,17 @@ def _crc16_xmodem(data: bytes) -> int:
     return crc
 
 
+def _exact_str(s: str) -> str:
+    """A str subclass as the str it holds (none of its methods runs; str.__str__ copies it)."""
+    return s if type(s) is str else str.__str__(s)
+
+
 def strkey_account_valid(s: str) -> bool:
     """True if ``s`` is a valid ``G...`` account StrKey (56 chars, version byte, checksum)."""
-    if not isinstance(s, str) or len(s) != 56 or not s.isascii() or not s.startswith("G"):
+    if not isinstance(s, str):
+        return False
+    s = _exact_str(s)
+    if len(s) != 56 or not s.isascii() or not s.startswith("G"):
         return False
     try:
         raw = base64.b32decode(s)
@@ -61,6 +69,10 @@ class Asset:
     issuer: str | None
 
     def __init__(self, code: str = "native", issuer: str | None = None) -> None:
+        # Strings are kept as exact strs: a subclass's len, __iter__ or encode never decides
+        # what is stored (the compiled core copies code and issuer into fixed-size C fields).
+        if isinstance(code, str):
+            code = _exact_str(code)
         if issuer is None:
             if code not in ("native", "XLM"):
                 raise AssetError(f"credit asset {code!r} needs an issuer")
@@ -70,6 +82,7 @@ class Asset:
                 raise AssetError(f"asset code must be 1-12 characters [A-Za-z0-9], got {code!r}")
             if not strkey_account_valid(issuer):
                 raise AssetError(f"asset issuer is not a valid account id (G... StrKey): {issuer!r}")
+            issuer = _exact_str(issuer)
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "issuer", issuer)
         object.__setattr__(self, "_hash", hash((code, issuer)))
@@ -85,9 +98,11 @@ class Asset:
     def parse(cls, obj: Any) -> "Asset":
         """Convert a string, an Asset or a stellar_sdk.Asset into an Asset (AssetError if invalid)."""
         if isinstance(obj, Asset):
+            if not obj._intact():
+                raise AssetError(f"corrupted Asset object: {obj.code!r}:{obj.issuer!r}")
             return obj
         if isinstance(obj, str):
-            s = obj.strip()
+            s = _exact_str(obj).strip()
             if s in ("native", "XLM", "xlm"):
                 return _NATIVE
             code, sep, issuer = s.partition(":")
@@ -103,6 +118,14 @@ class Asset:
                 return _NATIVE
             return cls(code, issuer)
         raise AssetError(f"cannot make an asset from {type(obj).__name__}: {obj!r}")
+
+    def _intact(self) -> bool:
+        """Cheap re-check of an Asset handed in (its fields can be forced with object.__setattr__)."""
+        code, issuer = self.code, self.issuer
+        if issuer is None:
+            return code == "native" and type(code) is str
+        return (type(code) is str and type(issuer) is str and 1 <= len(code) <= 12 and len(issuer) == 56
+                and code.isascii() and issuer.isascii())
 
     @property
     def is_native(self) -> bool:
