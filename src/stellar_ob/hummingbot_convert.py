@@ -297,6 +297,36 @@ class _Side:
         return sorted(self.state.items(), reverse=self.bid)
 
 
+def _plan(side: _Side, changes: Iterable[Any]) -> List[Tuple[float, Tuple[int, int], int]]:
+    """Check one side's changes against the state: [(double price, (n, d) reduced, new amount)]."""
+    plan = []
+    pending: Dict[Tuple[int, int], int] = {}
+    groups = side.groups
+    for c in changes:
+        price = c.price
+        n, d, old, new = price.n, price.d, c.old_amount, c.new_amount
+        if not (type(n) is int and type(d) is int and type(old) is int and type(new) is int
+                and 0 < n <= INT32_MAX and 0 < d <= INT32_MAX and 0 <= old <= UINT64_MAX and 0 <= new <= UINT64_MAX):
+            n = _int(n, 1, INT32_MAX, "price n")
+            d = _int(d, 1, INT32_MAX, "price d")
+            old = _int(old, 0, UINT64_MAX, "old_amount")
+            new = _int(new, 0, UINT64_MAX, "new_amount")
+        g = gcd(n, d)
+        nd = (n, d) if g == 1 else (n // g, d // g)
+        key = nd[0] / nd[1]
+        held = pending.get(nd)
+        if held is None:
+            group = groups.get(key)
+            held = group.get(nd, 0) if group else 0
+        if held != old:
+            raise InvalidBookError(
+                f"{'bid' if side.bid else 'ask'} change at {n}/{d} expects {old} stroops, "
+                f"this book holds {held}: the diff is not of this book's state")
+        pending[nd] = new
+        plan.append((key, nd, new))
+    return plan
+
+
 def _reduced(n: int, d: int) -> Tuple[int, int]:
     g = gcd(n, d)
     return (n, d) if g == 1 else (n // g, d // g)
@@ -419,53 +449,35 @@ class HummingbotBook:
         Atomic: every change is checked first; a change whose ``old_amount`` is not what this
         book holds at that price (a diff of another state) raises :class:`InvalidBookError`
         and nothing is applied."""
-        plan = []
+        plans = []
         for side, changes in ((self._bids, diff.bids), (self._asks, diff.asks)):
-            pending: Dict[Tuple[int, int], int] = {}
-            for c in changes:
-                price = c.price
-                n = _int(price.n, 1, INT32_MAX, "price n")
-                d = _int(price.d, 1, INT32_MAX, "price d")
-                old = _int(c.old_amount, 0, UINT64_MAX, "old_amount")
-                new = _int(c.new_amount, 0, UINT64_MAX, "new_amount")
-                nd = _reduced(n, d)
-                key = nd[0] / nd[1]
-                if nd in pending:
-                    held = pending[nd]
-                else:
-                    group = side.groups.get(key)
-                    held = group.get(nd, 0) if group else 0
-                if held != old:
-                    raise InvalidBookError(
-                        f"{'bid' if side.bid else 'ask'} change at {n}/{d} expects {old} stroops, "
-                        f"this book holds {held}: the diff is not of this book's state")
-                pending[nd] = new
-                plan.append((side, key, nd, new))
-        touched: Dict[Tuple[_Side, float], None] = {}
-        for side, key, nd, new in plan:
-            group = side.groups.get(key)
-            if new:
-                if group is None:
-                    side.groups[key] = {nd: new}
-                else:
-                    group[nd] = new
-            elif group is not None:
-                group.pop(nd, None)
-                if not group:
-                    del side.groups[key]
-            touched[(side, key)] = None
-        bids: List[Row] = []
-        asks: List[Row] = []
-        for side, key in touched:
-            amount = side.amount(side.groups.get(key))
-            if side.state.get(key, 0.0) == amount:
-                continue
-            if amount:
-                side.state[key] = amount
-            else:
-                del side.state[key]
-            (bids if side.bid else asks).append((key, amount))
-        return bids, asks
+            if changes:
+                plans.append((side, _plan(side, changes)))
+        out: Rows = ([], [])
+        for side, plan in plans:
+            groups, state, rows = side.groups, side.state, out[0] if side.bid else out[1]
+            touched: Dict[float, None] = {}
+            for key, nd, new in plan:
+                group = groups.get(key)
+                if new:
+                    if group is None:
+                        groups[key] = {nd: new}
+                    else:
+                        group[nd] = new
+                elif group is not None:
+                    group.pop(nd, None)
+                    if not group:
+                        del groups[key]
+                touched[key] = None
+            for key in touched:
+                amount = side.amount(groups.get(key))
+                if state.get(key, 0.0) != amount:
+                    if amount:
+                        state[key] = amount
+                    else:
+                        del state[key]
+                    rows.append((key, amount))
+        return out
 
     # ---- Hummingbot message contents ------------------------------------------------------------
     def snapshot_content(self, trading_pair: str, update_id: int) -> Dict[str, Any]:
