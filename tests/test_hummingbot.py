@@ -503,8 +503,20 @@ async def test_last_traded_price_from_rest(server):
         prices = await source.get_last_traded_prices(pairs)
         assert prices.get(pairs[0]) == float(want[pairs[0]])
         assert set(prices) <= set(pairs)
+        # Hummingbot asks every 5 s per quiet pair: REST answers are reused for last_price_ttl.
+        reads = sum(r.path == "/trades" for r in server.requests)
+        assert reads == len(pairs)
+        assert await source.get_last_traded_prices(pairs) == prices
+        assert sum(r.path == "/trades" for r in server.requests) == reads
     finally:
         await source.close()
+    fresh = StellarOrderBookDataSource(pairs, table, horizon_url=server.url, horizon_options=FAST, last_price_ttl=0)
+    try:
+        await fresh.get_last_traded_prices(pairs)
+        await fresh.get_last_traded_prices(pairs)
+        assert sum(r.path == "/trades" for r in server.requests) == reads + 2 * len(pairs)
+    finally:
+        await fresh.close()
 
 
 def test_constructor_refuses_what_it_cannot_serve():

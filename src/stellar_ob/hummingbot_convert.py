@@ -333,13 +333,13 @@ def _reduced(n: int, d: int) -> Tuple[int, int]:
 
 
 def _int(v: Any, lo: int, hi: int, what: str) -> int:
-    if type(v) is not int:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise InvalidBookError(f"{what} must be an int, got {type(v).__name__}")
-        v = int(v)
-    if not lo <= v <= hi:
-        raise InvalidBookError(f"{what} {v} is outside {lo}..{hi}")
-    return v
+    """``v`` as a plain int in lo..hi (int subclasses accepted, bool refused), else InvalidBookError."""
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise InvalidBookError(f"{what} must be an int, got {type(v).__name__}")
+    iv = int(v)
+    if not lo <= iv <= hi:
+        raise InvalidBookError(f"{what} {iv} is outside {lo}..{hi}")
+    return iv
 
 
 class HummingbotBook:

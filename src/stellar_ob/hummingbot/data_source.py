@@ -21,16 +21,21 @@ the tracker calls                  we do
 ``unsubscribe_from_trading_pair``
 =================================  ===============================================================
 
-Messages. The first load of a market and every resync of the source (a reconnect's full
-snapshot, a market restarted after a failure) send a SNAPSHOT; every other update that changes
-what Hummingbot holds sends a DIFF of the changed double-price levels
-(:class:`~stellar_ob.hummingbot_convert.HummingbotBook`). ``update_id`` is a counter shared by
-all markets of the data source (Horizon's /order_book stream carries no ledger sequence), so it
-never goes backwards, even across a re-subscription.
+Messages. A market's first load is the SNAPSHOT the tracker asks for; every resync of the
+source (a reconnect's full snapshot, a market restarted after a failure) sends a SNAPSHOT; every
+other update that changes what Hummingbot holds sends a DIFF of the changed double-price levels
+(:class:`~stellar_ob.hummingbot_convert.HummingbotBook`). ``update_id``: each new state of a
+market takes the next number of a counter shared by all markets of the data source (Horizon's
+/order_book stream carries no ledger sequence), so it never goes backwards, even across a
+re-subscription; a snapshot carries the id of the state it shows.
+
+A market's book messages start once the tracker has asked for its first snapshot: diffs sent
+earlier would wait in the tracker's "saved" queue and be applied after that snapshot without an
+``update_id`` check.
 
 Why snapshots ride the diff queue, and why a resync sends a DIFF before its SNAPSHOT. The
 tracker routes diffs and snapshots through two queues and two tasks into one per-market queue,
-so their relative order is not kept. And ``OrderBook.restore_from_snapshot_and_diffs`` replays
+so nothing promises their relative order. And ``OrderBook.restore_from_snapshot_and_diffs`` replays
 *every* diff of its 32-message window over a new snapshot, however old: it looks for the
 snapshot's place with ``bisect_right``, but ``OrderBookMessage.__lt__`` is true for any two book
 messages, so the place found is always 0. A diff replayed over a newer snapshot puts back an
@@ -48,7 +53,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -147,6 +151,9 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
     market retrying with backoff and logging each failure); ``subscribe_timeout``: the same for
     ``subscribe_to_trading_pair``, which then gives up and returns False.
     ``snapshot_interval``: seconds between re-asserting SNAPSHOTs (Hummingbot's hour by default).
+    ``last_price_ttl``: seconds a last traded price read from REST /trades is reused (the tracker
+    asks every 5 s for each pair that saw no trade for 3 minutes; Horizon allows 3,600 requests
+    an hour per IP, shared with the streams' reconnects).
     ``on_state``: called as ``on_state(pair, update_id, exact_book)`` each time the state a
     market's Hummingbot book must hold changes (and so gets a new ``update_id``), with the exact
     :class:`stellar_ob.OrderBook` it was converted from: once the tracker has applied the message
@@ -182,6 +189,7 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         subscribe_timeout: float = 30.0,
         snapshot_interval: Optional[float] = None,
         on_state: Optional[Callable[[str, int, Any], Any]] = None,
+        last_price_ttl: float = 60.0,
     ) -> None:
         if source not in SOURCES:
             raise UnknownSourceError(
@@ -212,6 +220,8 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         self._trade_out: Optional[asyncio.Queue] = None
         self._buffer_overflowed = False
         self._on_state = on_state
+        self._last_price_ttl = last_price_ttl
+        self._rest_prices: Dict[str, Any] = {}  # pair -> (time.monotonic() read, price or None)
 
     # ---- reading -------------------------------------------------------------------------------
     @property
@@ -541,11 +551,14 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         while True:
             try:
                 feed = self._trade_feed(m.base, m.counter)
-                closing = contextlib.aclosing(feed) if hasattr(feed, "aclose") else contextlib.nullcontext(feed)
-                async with closing:
+                try:
                     async for trade in feed:
                         self._on_trade(m, trade)
                         backoff.reset()
+                finally:
+                    aclose = getattr(feed, "aclose", None)
+                    if aclose is not None:
+                        await aclose()
                 return  # the feed ended
             except asyncio.CancelledError:
                 raise
@@ -566,6 +579,14 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         self._emit_trade(OrderBookMessage(_TRADE, content, ts))
 
     async def _rest_last_price(self, pair: str) -> Optional[float]:
+        cached = self._rest_prices.get(pair)
+        if cached is not None and time.monotonic() - cached[0] < self._last_price_ttl:
+            return cached[1]
+        price = await self._rest_last_price_now(pair)
+        self._rest_prices[pair] = (time.monotonic(), price)
+        return price
+
+    async def _rest_last_price_now(self, pair: str) -> Optional[float]:
         base, counter = self._assets.assets(pair)
         params = {**base.horizon_params("base"), **counter.horizon_params("counter"), "order": "desc", "limit": "1"}
         body, _ = await self._client().get_json("/trades", params)
