@@ -164,8 +164,8 @@ def test_hummingbot_json_float_apply_diffs(benchmark):
 def test_hummingbot_loopback_runs():
     """The end-to-end measurement itself, a few rounds (no timing asserted: that is main()'s job)."""
     _hummingbot_or_skip()
-    lat = asyncio.run(_client_main(20))
-    assert len(lat) == 20 and all(x > 0 for x in lat)
+    rows = asyncio.run(_client_main(20))
+    assert len(rows) == 20 and all(r[0] < r[1] <= r[2] <= r[3] <= r[4] <= r[5] for r in rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -194,7 +194,10 @@ async def _server_main() -> None:
     await server.stop()
 
 
-async def _client_main(rounds: int) -> List[int]:
+async def _client_main(rounds: int) -> List[tuple]:
+    """Rounds of (write, received, exact book applied, adapter got the update, message sent,
+    Hummingbot applied) stamps in ns. The middle stamps come from a subclass that wraps the data
+    source's update handler: instrumentation only, the path is the same."""
     from hummingbot.core.data_type.order_book import OrderBook as HBOrderBook
     from hummingbot.core.data_type.order_book_tracker import OrderBookTracker
 
@@ -205,18 +208,26 @@ async def _client_main(rounds: int) -> List[int]:
     assert proc.stdout is not None and proc.stdin is not None
     _, url, base, counter = (await proc.stdout.readline()).decode().split()
     applied: asyncio.Queue = asyncio.Queue()
+    marks: dict = {}
+    perf = time.perf_counter_ns
 
     class StampedBook(HBOrderBook):
         def apply_diffs(self, bids, asks, update_id):
             super().apply_diffs(bids, asks, update_id)
-            applied.put_nowait(time.perf_counter_ns())
+            applied.put_nowait(perf())
+
+    class StampedSource(StellarOrderBookDataSource):
+        def _on_update(self, m, update):
+            got = perf()
+            super()._on_update(m, update)
+            marks.update(received=update.received_ns, exact=update.applied_ns, got=got, sent=perf())
 
     table = AssetTable.from_assets([base, counter])
     pair = table.trading_pair(base, counter)
-    source = StellarOrderBookDataSource([pair], table, horizon_url=url)
+    source = StampedSource([pair], table, horizon_url=url)
     source.order_book_create_function = StampedBook
     tracker = OrderBookTracker(source, [pair])
-    lat: List[int] = []
+    rows: List[tuple] = []
     tracker.start()
     try:
         await asyncio.wait_for(tracker.wait_ready(), 30)
@@ -229,14 +240,14 @@ async def _client_main(rounds: int) -> List[int]:
             w = int((await proc.stdout.readline()).split()[1])
             a = await asyncio.wait_for(applied.get(), 10)
             if i >= 50:  # warm-up
-                lat.append(a - w)
+                rows.append((w, marks["received"], marks["exact"], marks["got"], marks["sent"], a))
     finally:
         tracker.stop()
         await source.close()
         proc.stdin.write(b"Q\n")
         await proc.stdin.drain()
         await proc.wait()
-    return lat
+    return rows
 
 
 def _pct(xs: List[int], q: float) -> float:
@@ -255,7 +266,8 @@ def main(argv: List[str] | None = None) -> int:
         return 0
     import stellar_ob
 
-    lat = asyncio.run(_client_main(args.rounds))
+    rows = asyncio.run(_client_main(args.rounds))
+    lat = [r[5] - r[0] for r in rows]
     samples = time_paths(market_bodies(args.messages))
     ours, theirs = statistics.median(samples["ours"]) / 1000, statistics.median(samples["hummingbot"]) / 1000
     p50 = _pct(lat, 0.5)
@@ -263,8 +275,15 @@ def main(argv: List[str] | None = None) -> int:
     print(f"loopback, Horizon event write -> Hummingbot OrderBook.apply_diffs done, n={len(lat)}:")
     print(f"  p50 {p50:8.1f} us   (target <= {P50_TARGET_US})   p90 {_pct(lat, 0.9):8.1f} us   "
           f"p99 {_pct(lat, 0.99):8.1f} us   max {max(lat) / 1000:8.1f} us")
+    print("  where the median goes (medians of each segment):")
+    for name, i, j in (("write -> last byte read (socket, aiohttp)", 0, 1),
+                       ("SSE parse + apply_horizon (C scanner) + diff", 1, 2),
+                       ("live.updates() wakes the adapter", 2, 3),
+                       ("convert + DIFF message, into the tracker's queue", 3, 4),
+                       ("tracker: diff router, per-market task, apply_diffs", 4, 5)):
+        print(f"    {name:52s} {statistics.median(r[j] - r[i] for r in rows) / 1000:8.1f} us")
     print(f"in process, the same kind of message, median per message (n={len(samples['ours'])} each):")
-    print(f"  ours: apply_horizon + convert + DIFF message + apply_diffs       {ours:8.1f} us")
+    print(f"  ours: apply_horizon + convert + DIFF message + apply_diffs           {ours:8.1f} us")
     print(f"  Hummingbot's path: json.loads + float() + changed rows + apply_diffs {theirs:8.1f} us"
           f"   ({theirs / ours:.1f}x ours)")
     ok = p50 <= P50_TARGET_US

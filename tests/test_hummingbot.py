@@ -416,6 +416,41 @@ async def test_double_collision_market_keeps_the_summed_amount():
             assert run.check() >= 3
 
 
+async def test_a_bid_and_ask_sharing_a_double_is_reported_locked():
+    """What a double-keyed book cannot hold (documented, not fixed): an exact bid below an exact
+    ask, both rounding to one double. Hummingbot's apply_diffs sees a crossed book and deletes
+    one of them; the data source counts it as ``locked``."""
+    from fractions import Fraction as F
+
+    (n1, d1), (n2, d2) = (2126008702, 2147483538), (2126008801, 2147483638)
+    lo, hi = sorted([(d1, n1), (d2, n2)], key=lambda p: F(*p))  # counter per base, one double
+    market = SimulatedMarket(markets=[], seed=4, levels=3)
+    sim = market.add_pair("native", f"EURT:{account_id('issuer-EURT')}", mid=F(10101, 10000))
+    for oid in list(sim.offers):  # only our two offers at the top
+        market.cancel_offer(sim, oid)
+    sim.book.add_offer(900_001, "ask", hi[0], hi[1], 50_000_000, seller=account_id("a"))
+    sim.book.add_offer(900_002, "bid", lo[1], lo[0], 50_000_000, seller=account_id("b"))  # own price inverted
+    sim.book.add_offer(900_003, "ask", 2, 1, 10_000_000, seller=account_id("c"))
+    sim.version += 1
+    async with LocalHorizon(market, ledger_interval=None) as server:
+        table, pairs = table_for(server)
+        pair = pairs[0]
+        async with Run(server, pairs, table) as run:
+            await run.settle(pairs, freeze=False)
+            exact = run.source.exact_book(pair)
+            assert exact.best_bid().price < exact.best_ask().price  # exact: not crossed
+            assert float(exact.best_bid().price) == float(exact.best_ask().price)
+            sim.book.update_offer(900_003, 20_000_000)  # any change: a diff
+            sim.version += 1
+            server.close_ledger([])
+            await until(lambda: run.source.counters(pair).locked > 0, "locked not counted")
+            await until(lambda: len(run.applied) > 1 and run.applied[-1][1] == "diff", "no diff applied")
+            assert run.source.hummingbot_book(pair).locked
+            bids, asks = levels_of(run.book(pair))
+            key = hi[0] / hi[1]
+            assert (key in dict(bids)) != (key in dict(asks))  # Hummingbot kept only one of the two
+
+
 # ---------------------------------------------------------------------------------------------
 # markets at run time, trades, last prices, errors
 
