@@ -22,14 +22,15 @@ with amount 0 deletes the price, any other row replaces the entry at that double
   that are multiples of 78,125 stroops (1/128 of a unit). Everything else (0.1 units, 1/3) is
   rounded; nothing is ever truncated.
 * **Prices that share a double share a level.** Two distinct rationals can round to one double
-  (neighbouring ``n/d`` with denominators near 2**31 are ~2**-62 apart, far below an ulp; on
-  Horizon's L2 book it happens to bids, whose inverted prices Horizon does not group). Sent as
+  (neighbouring ``n/d`` with denominators near 2**31 are ~2**-62 apart, far below an ulp). On
+  Horizon's L2 book it happens to bids: Horizon groups them by the double of each offer's own
+  price (base per counter), and two different such doubles can invert to one. Sent as
   two rows, the second would replace the first in Hummingbot's set and one level's amount
   would vanish silently. :class:`HummingbotBook` keys its levels by the double and sends the
   exact sum of every rational level that maps to it, rounded once.
 * **What a double book cannot hold.** A bid and an ask whose prices round to the same double
-  (the exact bid is always below the exact ask; a passive offer can even rest at the opposite
-  price) look crossed to Hummingbot, whose ``apply_diffs`` then deletes the older of the two
+  (the exact bid below the exact ask) look crossed to Hummingbot, whose ``apply_diffs`` then
+  deletes the older of the two
   (``truncateOverlapEntries``). :attr:`HummingbotBook.locked` says when the exact book is in
   that state; nothing can be sent that Hummingbot would keep.
 
