@@ -27,7 +27,9 @@ other update that changes what Hummingbot holds sends a DIFF of the changed doub
 (:class:`~stellar_ob.hummingbot_convert.HummingbotBook`). ``update_id``: each new state of a
 market takes the next number of a counter shared by all markets of the data source (Horizon's
 /order_book stream carries no ledger sequence), so it never goes backwards, even across a
-re-subscription; a snapshot carries the id of the state it shows.
+re-subscription; a snapshot carries the id of the state it shows. (A reconnect whose full book
+equals the one held changes nothing and sends nothing; the periodic snapshot re-asserts the book
+whatever happens.)
 
 A market's book messages start once the tracker has asked for its first snapshot: diffs sent
 earlier would wait in the tracker's "saved" queue and be applied after that snapshot without an
