@@ -474,6 +474,35 @@ async def test_subscribe_and_unsubscribe_at_run_time(server):
         assert not await run.source.unsubscribe_from_trading_pair("XLM-NOPE")
 
 
+async def test_messages_wait_for_a_listener_in_bounded_memory(server):
+    """Without a tracker listening, a market's messages wait in a bounded buffer; past it they
+    are dropped, and the listener, when it comes, gets a snapshot of the current state."""
+    table, pairs = table_for(server)
+    pair = pairs[0]
+    source = StellarOrderBookDataSource(pairs, table, horizon_url=server.url, horizon_options=FAST)
+    source.MAX_BUFFERED = 5
+    try:
+        first = await source._order_book_snapshot(pair)  # as the tracker's get_new_order_book does
+        assert first.type is OrderBookMessageType.SNAPSHOT
+        await ledgers(server, 40)
+        await until(lambda: source.counters(pair).dropped > 0, "nothing dropped")
+        server.pause()
+        queue = source._message_queue[source._diff_messages_queue_key]
+        assert queue.qsize() <= 5
+        out: asyncio.Queue = asyncio.Queue()
+        listener = asyncio.create_task(source.listen_for_order_book_diffs(None, out))
+        await until(lambda: not out.empty(), "nothing delivered")
+        got = [out.get_nowait() for _ in range(out.qsize())]
+        last = got[-1]
+        assert last.type is OrderBookMessageType.SNAPSHOT and last.update_id == source.last_update_id(pair)
+        assert (list(last.content["bids"]), list(last.content["asks"])) == source.hummingbot_book(pair).rows()
+        listener.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await listener
+    finally:
+        await source.close()
+
+
 async def _rest_trades(server, base, counter, limit=200):
     async with Horizon(server.url, **FAST) as h:
         params = {**base.horizon_params("base"), **counter.horizon_params("counter"), "limit": str(limit)}
