@@ -488,6 +488,9 @@ async def test_messages_wait_for_a_listener_in_bounded_memory(server):
         await ledgers(server, 40)
         await until(lambda: source.counters(pair).dropped > 0, "nothing dropped")
         server.pause()
+        base, counter = table.assets(pair)
+        await until(lambda: source.hummingbot_book(pair).rows() == reference(
+            OrderBook.from_horizon(server.order_book_body(base, counter, 200))), "source not caught up")
         queue = source._message_queue[source._diff_messages_queue_key]
         assert queue.qsize() <= 5
         out: asyncio.Queue = asyncio.Queue()
