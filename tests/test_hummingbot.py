@@ -556,7 +556,9 @@ async def test_trade_feed_becomes_trade_messages(server):
 
 
 async def test_last_traded_price_from_rest(server):
-    table, pairs = table_for(server)
+    _, pairs = table_for(server)
+    table = AssetTable.from_assets([a for pair in server.market_assets() for a in pair]
+                                   + [f"NEVER:{account_id('issuer-NEVER')}"])
     base, counter = table.assets(pairs[0])
     sim = server.market.pair(base, counter)
     server.pause()
@@ -566,12 +568,14 @@ async def test_last_traded_price_from_rest(server):
     try:
         newest = server.market.trades[-1]
         want = {pairs[0]: Fraction(newest["counter_amount"]) / Fraction(newest["base_amount"])}
-        prices = await source.get_last_traded_prices(pairs)
-        assert prices.get(pairs[0]) == float(want[pairs[0]])
-        assert set(prices) <= set(pairs)
+        prices = await source.get_last_traded_prices(pairs + ["XLM-" + "NEVER"])
+        assert prices[pairs[0]] == float(want[pairs[0]])
+        assert set(prices) == set(pairs) | {"XLM-NEVER"}  # every pair answered ...
+        assert math.isnan(prices["XLM-NEVER"])  # ... NaN where no trade is known
+        prices = {p: v for p, v in prices.items() if p in pairs}
         # Hummingbot asks every 5 s per quiet pair: REST answers are reused for last_price_ttl.
         reads = sum(r.path == "/trades" for r in server.requests)
-        assert reads == len(pairs)
+        assert reads == len(pairs) + 1
         assert await source.get_last_traded_prices(pairs) == prices
         assert sum(r.path == "/trades" for r in server.requests) == reads
     finally:
@@ -583,6 +587,33 @@ async def test_last_traded_price_from_rest(server):
         assert sum(r.path == "/trades" for r in server.requests) == reads + 2 * len(pairs)
     finally:
         await fresh.close()
+
+
+async def test_tracker_asks_for_last_prices_without_spinning():
+    """Hummingbot's tracker asks again at once for any pair missing from the answer; pairs that
+    never traded must be answered (NaN), or its loop spins and every turn reads /trades."""
+    async with LocalHorizon(markets=2, seed=8, ledger_interval=None, levels=5) as server:
+        table, pairs = table_for(server)
+        calls = []
+
+        class Counting(StellarOrderBookDataSource):
+            async def get_last_traded_prices(self, trading_pairs, domain=None):
+                calls.append(list(trading_pairs))
+                return await super().get_last_traded_prices(trading_pairs, domain)
+
+        source = Counting(pairs, table, horizon_url=server.url, horizon_options=FAST)
+        tracker = OrderBookTracker(source, pairs)
+        tracker._sleep = _no_sleep
+        tracker.start()
+        try:
+            await asyncio.wait_for(tracker.wait_ready(), TIMEOUT)
+            await asyncio.sleep(1.5)
+        finally:
+            tracker.stop()
+            await source.close()
+        assert 1 <= len(calls) <= 2, len(calls)
+        assert sum(r.path == "/trades" for r in server.requests) == len(pairs)
+        assert all(math.isnan(tracker.order_books[p].last_trade_price) for p in pairs)
 
 
 def test_constructor_refuses_what_it_cannot_serve():

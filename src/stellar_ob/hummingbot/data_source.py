@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, List, Mapping, Optional, Sequence, Union
@@ -308,24 +309,22 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
                 self._trade_out = None
 
     async def get_last_traded_prices(self, trading_pairs: List[str], domain: Optional[str] = None) -> Dict[str, float]:
-        """The last traded price of each pair (counter per base): the trade feed's latest,
-        else the newest trade of REST /trades. Pairs that never traded are left out. ``domain``
-        is not used (the Horizon URL chooses the network)."""
+        """The last traded price of each pair (counter per base): the trade feed's latest, else
+        the newest trade of REST /trades (reused for ``last_price_ttl`` s). Every pair asked for
+        is in the answer, NaN where no trade is known (what Hummingbot's OrderBook starts with):
+        the tracker asks again at once for a pair left out, a busy loop that would also spend
+        Horizon's rate limit. A failed read logs and keeps the price known before, if any.
+        ``domain`` is not used (the Horizon URL chooses the network)."""
 
-        async def one(pair: str) -> Optional[float]:
+        async def one(pair: str) -> float:
             m = self._markets.get(pair)
             if m is not None and m.last_trade_price is not None:
                 return m.last_trade_price
-            try:
-                return await self._rest_last_price(pair)
-            except asyncio.CancelledError:
-                raise
-            except Exception as e:
-                self.logger().warning(f"last traded price of {pair}: {e}")
-                return None
+            price = await self._rest_last_price(pair)
+            return math.nan if price is None else price
 
         prices = await asyncio.gather(*(one(p) for p in trading_pairs))
-        return {p: v for p, v in zip(trading_pairs, prices) if v is not None}
+        return dict(zip(trading_pairs, prices))
 
     async def subscribe_to_trading_pair(self, trading_pair: str) -> bool:
         try:
@@ -584,7 +583,13 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         cached = self._rest_prices.get(pair)
         if cached is not None and time.monotonic() - cached[0] < self._last_price_ttl:
             return cached[1]
-        price = await self._rest_last_price_now(pair)
+        try:
+            price = await self._rest_last_price_now(pair)
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # Horizon down, a bad pair: keep what we knew, ask again after the ttl
+            self.logger().warning(f"last traded price of {pair}: {e}")
+            price = None if cached is None else cached[1]
         self._rest_prices[pair] = (time.monotonic(), price)
         return price
 
