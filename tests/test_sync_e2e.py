@@ -32,6 +32,7 @@ def client(server: LocalHorizon, **kw) -> Horizon:
     kw.setdefault("backoff_base", 0.01)
     kw.setdefault("backoff_cap", 0.2)
     kw.setdefault("honor_server_retry", False)
+    kw.setdefault("min_reconnect_interval", 0.05)
     return Horizon(server.url, **kw)
 
 

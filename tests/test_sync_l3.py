@@ -50,6 +50,7 @@ def client(server: LocalHorizon, **kw) -> Horizon:
     kw.setdefault("backoff_base", 0.01)
     kw.setdefault("backoff_cap", 0.2)
     kw.setdefault("honor_server_retry", False)
+    kw.setdefault("min_reconnect_interval", 0.05)
     return Horizon(server.url, **kw)
 
 
@@ -390,7 +391,7 @@ async def test_metrics(server):
         live = await watch(h, base, counter)
         await converge(server, live, ledgers=3)
         get = registry.get_sample_value
-        labels = {"market": live.name}
+        labels = {"market": f"{live.base}/{live.counter}", "book": "l3"}
         assert get("stellar_ob_repages_total", labels) == live.counters.repages
         assert get("stellar_ob_offers", {**labels, "side": "ask"}) == len(live.offers("ask"))
         assert get("stellar_ob_events_total", labels) >= live.counters.trades
