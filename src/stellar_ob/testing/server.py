@@ -583,24 +583,30 @@ class LocalHorizon:
             return resp
         if request.path in f.deep_json:
             body = _deep_json()
-        if f.rest_padding:
-            body = bytes(body) + b" " * f.rest_padding
-        if body is not resp.body:
             resp.body = body
-        if not f.trickle:
+        if not (f.trickle or f.rest_padding):
             return resp
-        slow = web.StreamResponse(status=resp.status, headers={k: v for k, v in resp.headers.items()
-                                                               if k.lower() != "content-length"})
-        slow.content_length = len(body)
-        await slow.prepare(request)
+        # written piece by piece: the server holds one piece, whatever the padding or the pace
+        out = web.StreamResponse(status=resp.status, headers={k: v for k, v in resp.headers.items()
+                                                              if k.lower() not in ("content-length", "transfer-encoding")})
+        if not f.rest_padding:
+            out.content_length = len(body)  # trickled: a known length, as a slow Horizon would send
+        await out.prepare(request)  # padded: chunked, so the client finds out only by reading
         try:
-            for i in range(len(body)):
-                await slow.write(body[i:i + 1])
-                await asyncio.sleep(f.trickle)
-            await slow.write_eof()
+            if f.trickle:
+                for i in range(len(body)):
+                    await out.write(body[i:i + 1])
+                    await asyncio.sleep(f.trickle)
+            else:
+                await out.write(body)
+            left, blank = f.rest_padding, b" " * 65536
+            while left > 0:
+                await out.write(blank[:left])
+                left -= len(blank)
+            await out.write_eof()
         except (ConnectionError, RuntimeError):  # the client gave up: nothing more to send
             pass
-        return slow
+        return out
 
     async def _root(self, request: web.Request) -> web.Response:
         return self._json({"horizon_version": "stellar-ob local", "history_latest_ledger": self.market.ledger,
