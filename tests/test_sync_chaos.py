@@ -6,8 +6,9 @@ events, empty goodbyes and ``retry: 0``, comment-only streams, absurd ``retry:``
 rate-limit headers, far-future Retry-After, deep, crossed and overflowing documents, /offers that
 ignore the cursor or never end, padded and trickled bodies, redirects, and everything a real
 Horizon does: 429s, error events, cuts, malformed JSON, 503s, stalls, restarts). Then the server
-behaves again and every book must equal the server's. See stellar_ob.testing.chaos for what is
-measured and how.
+behaves again and every book must equal the server's, the client's RSS must have grown less than a
+fixed bound and the request rates counted by the server must stay within the client's limits.
+The local Horizon runs in a child process. See stellar_ob.testing.chaos for what is measured and how.
 
 The hostile phase lasts 20 s here (``STELLAR_OB_CHAOS_SECONDS`` sets another length; a long run on
 demand: ``python -m bench.load_scenarios chaos --minutes 10``).

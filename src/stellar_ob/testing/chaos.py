@@ -1,18 +1,25 @@
 """Chaos run: every hostile and broken behaviour of :class:`~stellar_ob.testing.Faults`, at random,
 against many live books (L2 and L3) through one :class:`~stellar_ob.sync.Horizon` client.
 
+The local Horizon (and a decoy Horizon that every redirect points at) run in a child process,
+so the memory measured is the client's alone. The parent drives the child over stdin/stdout
+(``SPELL name,...`` switches a random set of behaviours on, ``RESTART``, ``BEHAVE``, ``FREEZE``,
+``STATS``) and the child counts every request as it arrives.
+
 What it checks (``ChaosResult.problems`` lists every miss; empty = pass):
 
-- **memory**: the process's RSS (client and local Horizon together) never grows more than
-  ``rss_growth_bound_mb`` over its value once every book has loaded (sampled every 50 ms);
-- **correctness**: once the server behaves again (every switch cleared), every book equals the
-  server's: an L2 book equals the server's /order_book document, an L3 book holds exactly the
-  server's offers and pool, re-paged at its last ledger; no book is FAILED;
-- **request rate**, counted server-side from :attr:`LocalHorizon.requests`: no more request
-  starts in any one-second window than ``min_request_interval`` allows, and no more connections
-  of one stream in any two-second window than ``min_reconnect_interval`` allows (+1, the window's
-  edge; a small allowance for arrival jitter on a busy machine);
-- **redirects are not followed**: a decoy Horizon that every redirect points at gets no request.
+- **memory**: the client process's RSS never grows more than ``rss_growth_bound_mb`` over its
+  value once every book has loaded (sampled every 50 ms);
+- **correctness**: once the server behaves again (every switch cleared, a few normal ledgers, then
+  the market frozen), every book equals the server's: an L2 book equals the server's
+  /order_book, an L3 book holds exactly the offers of the server's /offers pages (both
+  directions) and the reserves of its /liquidity_pools record, re-paged at the server's ledger;
+  no book is FAILED; the server's answers are read with plain ``json``, not the library;
+- **request rate**, counted by the server as requests arrive: no more request starts in any
+  one-second window than ``min_request_interval`` allows (+1), and no more connections of one
+  stream in any two-second window than ``min_reconnect_interval`` allows (+2: the window's edges
+  and arrival jitter on a busy machine);
+- **redirects are not followed**: the decoy Horizon gets no request.
 
 Run it from the tests (``tests/test_sync_chaos.py``, ~25 s; ``STELLAR_OB_CHAOS_SECONDS`` makes the
 hostile phase longer) or on demand: ``python -m bench.load_scenarios chaos [--minutes 10]``.
@@ -24,6 +31,7 @@ frozen and each book gets a generous deadline to converge.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import resource
@@ -62,12 +70,15 @@ class ChaosConfig:
     spell: tuple[float, float] = (0.3, 1.5)  #: seconds one random set of behaviours lasts
     behaviours_at_once: tuple[int, int] = (1, 3)
     converge_timeout: float = 90.0  #: per book, once the server behaves again
-    rss_growth_bound_mb: float = 200.0
+    #: the caps below allow ~80 MiB of buffers at once (30 streams x (line + event) + 10 L3 bodies,
+    #: and aiohttp's own); the rest is headroom for the allocator. A client without caps reads the
+    #: 64 MiB endless lines and padded bodies whole (GiBs across 30 streams).
+    rss_growth_bound_mb: float = 150.0
     # the client's configured limits (checked server-side) and caps
     min_request_interval: float = 0.005
     min_reconnect_interval: float = 0.25
     client: dict = field(default_factory=lambda: dict(
-        max_line_bytes=1 * _MiB, max_event_bytes=2 * _MiB, max_body_bytes=4 * _MiB, max_offer_pages=60,
+        max_line_bytes=512 << 10, max_event_bytes=1 * _MiB, max_body_bytes=2 * _MiB, max_offer_pages=60,
         request_timeout=2.0, repage_timeout=10.0, stall_timeout=1.5, max_retry_wait=1.0, idle_timeout=3.0,
         backoff_base=0.05, backoff_cap=0.5, honor_server_retry=False))
 
@@ -77,7 +88,7 @@ class ChaosResult:
     seconds: float = 0.0
     spells: int = 0
     behaviours_used: dict = field(default_factory=dict)  #: name -> spells it was on in
-    rss_start_mb: float = 0.0  #: once every book had loaded
+    rss_start_mb: float = 0.0  #: of the client process, once every book had loaded
     rss_max_mb: float = 0.0
     requests: int = 0
     max_requests_per_second: int = 0
@@ -104,7 +115,7 @@ class ChaosResult:
         return [
             f"hostile phase {self.seconds:.0f} s, {self.spells} spells; behaviours used: "
             + ", ".join(f"{k} {v}" for k, v in sorted(self.behaviours_used.items())),
-            f"RSS {self.rss_start_mb:.0f} MiB after loading, max {self.rss_max_mb:.0f} MiB "
+            f"client RSS {self.rss_start_mb:.0f} MiB after loading, max {self.rss_max_mb:.0f} MiB "
             f"(+{self.rss_growth_mb:.0f} MiB)",
             f"requests {self.requests}: at most {self.max_requests_per_second} in one second "
             f"(allowed {self.allowed_requests_per_second}); one stream at most {self.max_stream_connections_2s} "
@@ -147,8 +158,8 @@ def _behaviours(decoy_url: str) -> dict[str, Callable[[Faults], None]]:
         "connection_timeout": set_(connection_timeout=0.3),
         "early_goodbyes": set_(byebye_after=1, page_byebye_after=1),
         # hostile: a buggy Horizon or a proxy
-        "endless_line": set_(endless_line=8 * _MiB),
-        "endless_event": set_(endless_event=8 * _MiB),
+        "endless_line": set_(endless_line=64 * _MiB),  # far past every cap: only a cap ends them early
+        "endless_event": set_(endless_event=64 * _MiB),
         "comments_only": set_(comments_only=0.05),
         "empty_goodbye": set_(empty_byebye=True),
         "goodbye_retry_0": set_(empty_byebye=True, goodbye_retry=0),
@@ -159,7 +170,7 @@ def _behaviours(decoy_url: str) -> dict[str, Callable[[Faults], None]]:
         "levels_past_uint64": set_(overflow_levels=True),
         "offers_ignore_cursor": set_(offers_ignore_cursor=True),
         "offers_endless": set_(offers_endless=True),
-        "padded_bodies": set_(rest_padding=5 * _MiB),
+        "padded_bodies": set_(rest_padding=64 * _MiB),
         "trickled_bodies": set_(trickle=0.05),
         "redirect": set_(redirect=decoy_url),
         "nan_rate_headers": set_(extra_headers={"X-RateLimit-Limit": "inf", "X-RateLimit-Remaining": "nan",
@@ -211,53 +222,175 @@ class _RateCheck:
             self.max_stream_2s, self.worst_stream = n, key
 
 
-def _l3_state(book: Any) -> dict[int, tuple]:
-    return {o.offer_id: (o.side, o.n, o.d, o.amount) for side in ("bid", "ask") for o in book.offers(side)}
+# ---- the child: the local Horizon and the decoy, driven over stdin/stdout -----------------------------
 
 
-def _server_l3(server: LocalHorizon, live: Any) -> tuple[dict[int, tuple], tuple[int, ...]]:
-    pair = server.market.pair(live.base, live.counter)
-    assert pair is not None  # every L3 book watches a market of the server, base first
-    return ({o.offer_id: (o.side, o.n, o.d, o.amount) for o in pair.offers.values()}, tuple(pair.pool_reserves))
+def _pairs(markets: int) -> list[tuple[str, str]]:
+    """Two USDC markets that differ only by issuer, then the default made-up ones."""
+    pairs = [("XLM", f"USDC:{account_id('issuer-a')}"), ("XLM", f"USDC:{account_id('issuer-b')}")]
+    pairs += [(str(b), str(c)) for b, c in default_pairs(markets)][: max(0, markets - 2)]
+    return pairs[:markets]
 
 
-def _l3_equal(server: LocalHorizon, live: Any) -> bool:
-    offers, pool = _server_l3(server, live)
-    return (live.ledger == server.market.ledger and _l3_state(live.book) == offers and live.pool is not None
-            and (live.pool.reserve_a, live.pool.reserve_b) == pool)
+async def _serve(spec: dict) -> None:
+    """The child: serve, obey the parent's commands, answer each with one line."""
+    import sys
+
+    market = SimulatedMarket(_pairs(spec["markets"]), seed=spec["seed"], levels=10, taker_probability=0.5)
+    async with LocalHorizon(ledger_interval=None, markets=1, seed=99) as decoy, \
+            LocalHorizon(market, ledger_interval=spec["ledger_interval"]) as server:
+        behaviours = _behaviours(decoy.url)
+        rates = _RateCheck(spec["markets"] // 2)
+        loop = asyncio.get_running_loop()
+
+        def say(line: str) -> None:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+
+        say(f"URL {server.url}")
+        while True:
+            line = (await loop.run_in_executor(None, sys.stdin.readline)).split(" ", 1)
+            cmd, arg = line[0].strip(), (line[1].strip() if len(line) > 1 else "")
+            if cmd in ("", "QUIT"):
+                break
+            if cmd == "COUNT":  # from now on every request counts towards the rate check
+                server.on_request = rates
+                say("OK")
+            elif cmd == "SPELL":
+                server.faults.clear()
+                for name in arg.split(","):
+                    behaviours[name](server.faults)
+                say("OK")
+            elif cmd == "RESTART":
+                await server.restart(downtime=float(arg))
+                say("OK")
+            elif cmd == "BEHAVE":
+                server.faults.clear()
+                server.on_request = None
+                say("OK")
+            elif cmd == "FREEZE":  # a few normal ledgers, then the market stands still
+                target = server.market.ledger + int(arg)
+                while server.market.ledger < target:
+                    await asyncio.sleep(0.02)
+                server.pause()
+                say(f"FROZEN {server.market.ledger}")
+            elif cmd == "STATS":
+                say("STATS " + json.dumps({
+                    "requests": rates.count, "max_per_second": rates.max_per_second,
+                    "max_stream_2s": rates.max_stream_2s, "worst_stream": list(rates.worst_stream),
+                    "decoy_requests": len(decoy.requests), "hostile_bytes": server.stats.hostile_bytes}))
+            else:
+                say(f"ERROR unknown command {cmd!r}")
 
 
-def _l2_equal(server: LocalHorizon, live: Any) -> bool:
+class _Child:
+    """The parent's handle on the child process."""
+
+    def __init__(self, proc: Any) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, spec: dict) -> tuple["_Child", str]:
+        import sys
+
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "stellar_ob.testing.chaos", "--serve", json.dumps(spec),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        child = cls(proc)
+        url = (await child._line()).split()[1]
+        return child, url
+
+    async def _line(self) -> str:
+        raw = await asyncio.wait_for(self.proc.stdout.readline(), 120)
+        if not raw:
+            raise RuntimeError("the chaos server process ended")
+        return raw.decode().rstrip("\n")
+
+    async def ask(self, command: str) -> str:
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+        answer = await self._line()
+        if answer.startswith("ERROR"):
+            raise RuntimeError(answer)
+        return answer
+
+    async def close(self) -> None:
+        if self.proc.returncode is None:
+            try:
+                self.proc.stdin.write(b"QUIT\n")
+                await self.proc.stdin.drain()
+                await asyncio.wait_for(self.proc.wait(), 30)
+            except (asyncio.TimeoutError, ConnectionError):
+                self.proc.kill()
+                await self.proc.wait()
+
+
+# ---- the truth, read from the server with plain json once it behaves ----------------------------------
+
+
+async def _server_l2(http: Any, url: str, live: Any) -> Any:
     from stellar_ob import OrderBook
 
-    return live.book == OrderBook.from_horizon(server.order_book_body(live.base, live.counter, live.depth))
+    params = {**live.base.horizon_params("selling"), **live.counter.horizon_params("buying"),
+              "limit": str(live.depth)}
+    async with http.get(url + "/order_book", params=params) as r:
+        return OrderBook.from_horizon(await r.read())
+
+
+async def _server_l3(http: Any, url: str, live: Any) -> tuple[dict[int, tuple], tuple[int, int] | None, int]:
+    """(offers as {id: (side, n, d, stroops)}, pool reserves (base, counter) or None, Latest-Ledger)."""
+    from stellar_ob import parse_amount
+
+    offers: dict[int, tuple] = {}
+    ledger = 0
+    for side, selling, buying in (("ask", live.base, live.counter), ("bid", live.counter, live.base)):
+        params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"), "limit": "200"}
+        while True:
+            async with http.get(url + "/offers", params=params) as r:
+                ledger = int(r.headers["Latest-Ledger"])
+                records = json.loads(await r.read())["_embedded"]["records"]
+            for o in records:
+                offers[int(o["id"])] = (side, o["price_r"]["n"], o["price_r"]["d"], parse_amount(o["amount"]))
+            if len(records) < 200:
+                break
+            params["cursor"] = records[-1]["paging_token"]
+    async with http.get(url + "/liquidity_pools", params={"reserves": f"{live.base},{live.counter}"}) as r:
+        pools = json.loads(await r.read())["_embedded"]["records"]
+    pool = None
+    for p in pools:
+        amounts = {x["asset"]: parse_amount(x["amount"]) for x in p["reserves"]}
+        pool = (amounts[str(live.base)], amounts[str(live.counter)])
+    return offers, pool, ledger
+
+
+def _l3_state(live: Any) -> tuple[dict[int, tuple], tuple[int, int] | None, int | None]:
+    offers = {o.offer_id: (o.side, o.n, o.d, o.amount) for side in ("bid", "ask") for o in live.book.offers(side)}
+    pool = None if live.pool is None else (live.pool.reserve_a, live.pool.reserve_b)
+    return offers, pool, live.ledger
 
 
 async def run_chaos(cfg: ChaosConfig | None = None, say: Callable[[str], None] = lambda s: None) -> ChaosResult:
     """Run one chaos session; see the module docstring for what is checked."""
+    import aiohttp
+
+    from stellar_ob.assets import Asset
     from stellar_ob.sync import Horizon, LiveOfferBook, Status
 
     cfg = cfg or ChaosConfig()
     rng = random.Random(cfg.seed)
     res = ChaosResult()
-    # two USDC-like markets that differ only by issuer, then the default made-up ones
-    pairs = [("XLM", f"USDC:{account_id('issuer-a')}"), ("XLM", f"USDC:{account_id('issuer-b')}")]
-    pairs += [(str(b), str(c)) for b, c in default_pairs(cfg.markets)][: max(0, cfg.markets - 2)]
-    market = SimulatedMarket(pairs[: cfg.markets], seed=cfg.seed, levels=10, taker_probability=0.5)
     n_l3 = cfg.markets // 2
-    async with LocalHorizon(ledger_interval=None, markets=1, seed=99) as decoy, \
-            LocalHorizon(market, ledger_interval=cfg.ledger_interval) as server:
-        behaviours = _behaviours(decoy.url)
-        async with Horizon(server.url, min_request_interval=cfg.min_request_interval,
+    child, url = await _Child.start({"markets": cfg.markets, "seed": cfg.seed, "ledger_interval": cfg.ledger_interval})
+    try:
+        assets = [(Asset.parse(b), Asset.parse(c)) for b, c in _pairs(cfg.markets)]
+        async with Horizon(url, min_request_interval=cfg.min_request_interval,
                            min_reconnect_interval=cfg.min_reconnect_interval, **cfg.client) as h:
-            assets = server.market_assets()
             l3 = [await h.watch_offers(b, c, page_limit=10, stream_limit=20, min_repage_interval=0.5)
                   for b, c in assets[:n_l3]]
             l2 = [await h.watch(b, c, depth=20) for b, c in assets[n_l3:]]
             lives: list[Any] = l3 + l2
-            say(f"{len(l2)} L2 and {len(l3)} L3 books loaded, RSS {rss_mb():.0f} MiB")
-            rates = _RateCheck(n_l3)
-            server.on_request = rates
+            say(f"{len(l2)} L2 and {len(l3)} L3 books loaded, client RSS {rss_mb():.0f} MiB")
+            await child.ask("COUNT")
             res.rss_start_mb = res.rss_max_mb = rss_mb()
             stop = asyncio.Event()
 
@@ -267,70 +400,76 @@ async def run_chaos(cfg: ChaosConfig | None = None, say: Callable[[str], None] =
                     await asyncio.sleep(0.05)
 
             sampler = asyncio.create_task(sample())
+            names = sorted(BEHAVIOURS)
+            deck: list[str] = []  # every behaviour once in random order, then again: each gets its turn
             t0 = time.monotonic()
-            deck: list[str] = []  # every behaviour once in random order, then again: all of them get their turn
             try:
                 while time.monotonic() - t0 < cfg.seconds:
-                    names = []
+                    spell = []
                     for _ in range(rng.randint(*cfg.behaviours_at_once)):
                         if not deck:
-                            deck = sorted(behaviours)
+                            deck = list(names)
                             rng.shuffle(deck)
-                        names.append(deck.pop())
-                    server.faults.clear()
-                    for name in names:
-                        behaviours[name](server.faults)
+                        spell.append(deck.pop())
+                    await child.ask("SPELL " + ",".join(spell))
+                    for name in spell:
                         res.behaviours_used[name] = res.behaviours_used.get(name, 0) + 1
                     res.spells += 1
                     if rng.random() < 0.05:
-                        await server.restart(downtime=0.2)
+                        await child.ask("RESTART 0.2")
+                        res.behaviours_used["restart"] = res.behaviours_used.get("restart", 0) + 1
                     await asyncio.sleep(min(rng.uniform(*cfg.spell), max(0.0, cfg.seconds - (time.monotonic() - t0))))
-                    if res.spells % 10 == 0:
-                        say(f"{time.monotonic() - t0:.0f} s: {res.spells} spells, RSS {rss_mb():.0f} MiB "
-                            f"(max {res.rss_max_mb:.0f}), requests {rates.count}")
+                    if res.spells % 20 == 0:
+                        say(f"{time.monotonic() - t0:.0f} s: {res.spells} spells, client RSS {rss_mb():.0f} MiB "
+                            f"(max {res.rss_max_mb:.0f})")
                 res.seconds = time.monotonic() - t0
                 # the server behaves again: a few normal ledgers, then freeze and compare
-                server.faults.clear()
+                await child.ask("BEHAVE")
                 behaved = time.monotonic()
-                target = server.market.ledger + 3
-                while server.market.ledger < target:
-                    await asyncio.sleep(0.02)
-                server.pause()
+                frozen = int((await child.ask("FREEZE 3")).split()[1])
+                async with aiohttp.ClientSession() as http:
+                    truth = [await _server_l3(http, url, live) if isinstance(live, LiveOfferBook)
+                             else await _server_l2(http, url, live) for live in lives]
 
-                async def converge(live: Any) -> None:
-                    equal = (lambda _b: _l3_equal(server, live)) if isinstance(live, LiveOfferBook) else (
-                        lambda _b: _l2_equal(server, live))
+                def equal(i: int) -> bool:
+                    live = lives[i]
+                    if isinstance(live, LiveOfferBook):
+                        return _l3_state(live) == truth[i] == (truth[i][0], truth[i][1], frozen)
+                    return bool(live.book == truth[i])
+
+                async def converge(i: int) -> None:
                     try:
-                        await live.wait_for(equal, timeout=cfg.converge_timeout)
+                        await lives[i].wait_for(lambda _b: equal(i), timeout=cfg.converge_timeout)
                     except (asyncio.TimeoutError, Exception):  # reported below, book by book
                         pass
 
-                await asyncio.gather(*(converge(live) for live in lives))
+                await asyncio.gather(*(converge(i) for i in range(len(lives))))
                 res.converge_seconds = time.monotonic() - behaved
             finally:
                 stop.set()
                 await sampler
-                server.on_request = None
-            for live in lives:
+            for i, live in enumerate(lives):
                 if live.status in (Status.FAILED, Status.CLOSED):
                     res.failed_books.append(f"{live!r}: {live.last_error!r}")
-                equal = _l3_equal(server, live) if isinstance(live, LiveOfferBook) else _l2_equal(server, live)
-                if not equal:
+                if not equal(i):
                     res.wrong_books.append(f"{live!r}: last error {live.last_error!r}")
             total: dict[str, int] = {}
             for live in lives:
                 for k, v in vars(live.counters).items():
                     total[k] = total.get(k, 0) + v
             res.counters = total
-        res.decoy_requests = len(decoy.requests)
-    res.requests = rates.count
-    res.max_requests_per_second = rates.max_per_second
+        stats = json.loads((await child.ask("STATS")).split(" ", 1)[1])
+    finally:
+        await child.close()
+    res.requests = stats["requests"]
+    res.decoy_requests = stats["decoy_requests"]
+    res.max_requests_per_second = stats["max_per_second"]
     res.allowed_requests_per_second = int(1.0 / cfg.min_request_interval) + 1 if cfg.min_request_interval else 0
-    res.max_stream_connections_2s = rates.max_stream_2s
+    res.max_stream_connections_2s = stats["max_stream_2s"]
     res.allowed_stream_connections_2s = (int(2.0 / cfg.min_reconnect_interval) + 2 if cfg.min_reconnect_interval
                                          else 0)
     if res.rss_growth_mb > cfg.rss_growth_bound_mb:
-        res.problems.append(f"RSS grew {res.rss_growth_mb:.0f} MiB (bound {cfg.rss_growth_bound_mb:g})")
+        res.problems.append(f"client RSS grew {res.rss_growth_mb:.0f} MiB (bound {cfg.rss_growth_bound_mb:g})")
     if res.failed_books:
         res.problems.append(f"failed books: {res.failed_books}")
     if res.wrong_books:
@@ -339,8 +478,22 @@ async def run_chaos(cfg: ChaosConfig | None = None, say: Callable[[str], None] =
         res.problems.append(f"{res.max_requests_per_second} requests in one second "
                             f"(min_request_interval allows {res.allowed_requests_per_second})")
     if res.allowed_stream_connections_2s and res.max_stream_connections_2s > res.allowed_stream_connections_2s:
-        res.problems.append(f"{res.max_stream_connections_2s} connections of {rates.worst_stream} in 2 s "
+        res.problems.append(f"{res.max_stream_connections_2s} connections of {stats['worst_stream']} in 2 s "
                             f"(min_reconnect_interval allows {res.allowed_stream_connections_2s})")
     if res.decoy_requests:
         res.problems.append(f"{res.decoy_requests} requests followed a redirect to another server")
     return res
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "--serve":
+        asyncio.run(_serve(json.loads(argv[1])))
+        return 0
+    print("usage: python -m bench.load_scenarios chaos (this module's --serve is its server process)")
+    return 2
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))
