@@ -40,4 +40,5 @@ async def test_chaos_every_hostile_behaviour_at_random():
     c = res.counters
     assert c["reconnects"] > 0 and c["parse_errors"] + c["limits_exceeded"] + c["http_errors"] > 0, report
     assert res.requests > 0 and res.max_requests_per_second <= res.allowed_requests_per_second, report
+    assert res.client_max_requests_per_second <= res.client_allowed_requests_per_second, report
     assert res.rss_growth_mb <= cfg.rss_growth_bound_mb, report

@@ -1885,7 +1885,7 @@ class Horizon:
     ``X-RateLimit-Reset`` is obeyed (a far-future date or 10**12 s would stop every market for good).
 
     Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
-    and one event's data (Horizon's largest, a 200+200-level book, is ~60 KB); ``max_body_bytes``
+    and one event's data (Horizon's largest, a 200+200-level book, is ~30 KB); ``max_body_bytes``
     (32 MiB) for a REST body; ``max_offer_pages`` (1,000) /offers pages per direction in one
     re-page (once a market is known, twice its last count + 16). Past a cap the connection or
     re-page is dropped, counted (``Counters.limits_exceeded``, metrics), surfaced (``last_error``,

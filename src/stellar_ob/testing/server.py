@@ -633,11 +633,10 @@ class LocalHorizon:
 
     async def _object_stream(self, request: web.Request, base: Asset, counter: Asset, limit: int) -> web.StreamResponse:
         f = self.faults
-        resp = await self._open_stream(request)
-        transport = request.transport
-        if f.empty_byebye:
-            await self._goodbye(resp)
+        resp, go_on = await self._open_stream(request)
+        if not go_on:
             return resp
+        transport = request.transport
         loop = asyncio.get_running_loop()
         deadline = loop.time() + f.connection_timeout
         key = (str(base), str(counter))
@@ -694,17 +693,24 @@ class LocalHorizon:
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
 
-    async def _open_stream(self, request: web.Request) -> web.StreamResponse:
-        """Start an SSE answer: headers, then the hello (``retry: 1000`` / ``event: open``)."""
+    async def _open_stream(self, request: web.Request) -> tuple[web.StreamResponse, bool]:
+        """Start an SSE answer: headers, then the hello (``retry: 1000`` / ``event: open``), and
+        whether it went out (False: the client hung up first)."""
         f = self.faults
         resp = web.StreamResponse(status=200, headers={**_SSE_HEADERS, **f.extra_headers})
-        await resp.prepare(request)
-        self.stats.streams_opened += 1
-        if f.retry_digits:
-            await resp.write(b"retry: " + b"9" * f.retry_digits + b'\nevent: open\ndata: "hello"\n\n')
-        else:
-            await resp.write(_HELLO)
-        return resp
+        try:
+            await resp.prepare(request)
+            self.stats.streams_opened += 1
+            if f.retry_digits:
+                await resp.write(b"retry: " + b"9" * f.retry_digits + b'\nevent: open\ndata: "hello"\n\n')
+            else:
+                await resp.write(_HELLO)
+            if f.empty_byebye:
+                await self._goodbye(resp)
+                return resp, False
+        except (ConnectionError, RuntimeError):
+            return resp, False
+        return resp, True
 
     async def _goodbye(self, resp: web.StreamResponse) -> None:
         """Horizon's goodbye (retry: 10 / event: close / data: "byebye"), counted."""
@@ -839,11 +845,10 @@ class LocalHorizon:
         if not stream:
             return self._page(request, after(cursor)[:limit], path)
         f = self.faults
-        resp = await self._open_stream(request)
-        transport = request.transport
-        if f.empty_byebye:
-            await self._goodbye(resp)
+        resp, go_on = await self._open_stream(request)
+        if not go_on:
             return resp
+        transport = request.transport
         loop = asyncio.get_running_loop()
         deadline = loop.time() + f.connection_timeout
         cap = limit if f.page_byebye_after is None else max(1, min(limit, f.page_byebye_after))
