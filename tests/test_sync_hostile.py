@@ -324,7 +324,7 @@ async def test_trickled_rest_answer_has_a_deadline(server):
         t0 = time.monotonic()
         with pytest.raises(HorizonError, match="request_timeout"):
             await h.snapshot(base, counter, depth=20)
-        assert time.monotonic() - t0 < 6 * (0.3 + 0.2) + 3.0
+        assert time.monotonic() - t0 < 6 * (0.3 + 0.2) + 7.0  # before: ~100 s a try
 
 
 async def test_trickled_offers_pages_time_out_and_recover(server):
@@ -379,9 +379,9 @@ async def test_goodbye_without_data_backs_off(server, kind, retry):
         server.faults.empty_byebye = False
         await live.wait_for(lambda _b: live.counters.empty_goodbyes >= 3, timeout=TIMEOUT)
         starts = stream_starts(server, path, t0, t1)
-        assert 2 <= len(starts) <= 2.0 / interval + 1
+        assert 2 <= len(starts) <= 2.0 / interval + 2  # before: hundreds
         gaps = [b - a for a, b in zip(starts, starts[1:])]
-        assert min(gaps) >= interval * 0.75  # arrival jitter on a busy machine
+        assert min(gaps) >= interval / 2  # the server stamps a request when it gets to it: jitter
         await converge(server, live)
 
 
@@ -399,9 +399,9 @@ async def test_immediate_reconnects_are_paced(server):
         starts = stream_starts(server, "/order_book", t0 - 1.0, t1)
         assert live.counters.byebyes >= 5 and live.counters.empty_goodbyes == 0
         in_window = [t for t in starts if t >= t0]
-        assert len(in_window) <= 2.0 / interval + 1
+        assert len(in_window) <= 2.0 / interval + 2
         gaps = [b - a for a, b in zip(starts, starts[1:])]
-        assert min(gaps) >= interval * 0.75
+        assert min(gaps) >= interval / 2
         await converge(server, live)
 
 
