@@ -36,7 +36,7 @@ async def test_chaos_every_hostile_behaviour_at_random():
     # the run did what it says: it went through many behaviours and the client saw them
     assert res.spells >= SECONDS / cfg.spell[1], report
     if SECONDS >= 20:  # ~22 spells of 1-3 behaviours: every one of them had its turn
-        assert set(res.behaviours_used) == set(BEHAVIOURS), report
+        assert set(BEHAVIOURS) <= set(res.behaviours_used), report
     c = res.counters
     assert c["reconnects"] > 0 and c["parse_errors"] + c["limits_exceeded"] + c["http_errors"] > 0, report
     assert res.requests > 0 and res.max_requests_per_second <= res.allowed_requests_per_second, report
