@@ -164,7 +164,7 @@ async def test_offers_that_never_end_are_capped(server):
         assert isinstance(err, LimitExceededError) and err.limit == "max_offer_pages"
         hits = c.limits_exceeded - limits0
         assert c.pages - pages0 <= 30 * hits + 30
-        assert l3_offers(live.book) == offers  # nothing of the made-up pages reached the book
+        assert set(l3_offers(live.book)) <= set(offers)  # no made-up offer reached the book (fills may apply)
         await converge(server, live)
 
 
