@@ -191,7 +191,7 @@ async def test_unreadable_rate_limit_headers_are_ignored(server, kind):
     async with client(server) as h:
         live = await start(h, server, kind)
         assert live.counters.bad_headers >= 2  # Limit and Remaining (Reset: a huge number is readable)
-        assert isinstance(live.last_error, ParseError) or live.last_error is None
+        assert isinstance(live.last_error, ParseError) and "X-RateLimit-Remaining: 'nan'" in str(live.last_error)
         assert h.budget.limit is None and h.budget.remaining is None and h.budget.blocked_for() == 0
         await converge(server, live)
 

@@ -39,7 +39,7 @@ nesting, totals past uint64,    /offers, /trades, /ledgers, /liquidity_pools), b
 ids that are not numbers        counted, surfaced, reconnect or re-page after backoff
 best bid > best ask             ``CrossedBookError`` counted (``crossed``) and surfaced; the book
                                 keeps its last state, the stream goes on (the next event replaces it)
-unreadable rate-limit headers   ignored, counted (``bad_headers``), reported to ``on_error``
+unreadable rate-limit headers   ignored, counted (``bad_headers``), surfaced (``last_error``, ``on_error``)
 a far-future Retry-After        waited at most ``max_retry_wait`` (5 min)
 a body trickled, a re-page      ``request_timeout`` per REST request (and per stream answer head),
 that never ends                 ``repage_timeout`` per re-page, ``max_body_bytes`` per body,
@@ -1044,7 +1044,7 @@ class _SSEStream:
         bad = self.owner.horizon.budget.observe(resp.headers)
         if bad:
             self.owner.counters.bad_headers += len(bad)
-            self.owner._report(ParseError(f"{self.what}: ignored unreadable headers: {', '.join(bad)}"))
+            self.owner._surface(ParseError(f"{self.what}: ignored unreadable headers: {', '.join(bad)}"))
 
     async def _error_of(self, resp: aiohttp.ClientResponse) -> HorizonError:
         try:
@@ -2161,7 +2161,7 @@ class Horizon:
             bad = self.budget.observe(resp.headers)
             if bad and owner is not None:
                 owner.counters.bad_headers += len(bad)
-                owner._report(ParseError(f"{url}: ignored unreadable headers: {', '.join(bad)}"))
+                owner._surface(ParseError(f"{url}: ignored unreadable headers: {', '.join(bad)}"))
             if resp.status == 200:
                 return await _read_capped(resp, self.max_body_bytes, url), resp.headers
             if _is_redirect(resp.status):
