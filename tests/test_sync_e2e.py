@@ -89,6 +89,10 @@ async def test_slow_consumer_gets_one_merged_update(server):
         while live.counters.updates < start + 5:
             await asyncio.sleep(0.02)
         server.pause()
+        # events already on their way still arrive: wait until the book is the server's last one, after
+        # which nothing changes (so nothing can slip in between taking the update and comparing)
+        expected = OrderBook.from_horizon(server.order_book_body(live.base, live.counter, live.depth))
+        await live.wait_for(lambda b: b == expected, timeout=TIMEOUT)
         u = await asyncio.wait_for(updates.__anext__(), TIMEOUT)
         assert u.is_coalesced and u.coalesced >= 4
         before.apply_diff(u.diff)
