@@ -5,6 +5,7 @@
     python -m bench.load_scenarios endurance           # 30-minute soak: the RSS slope must be flat
     python -m bench.load_scenarios connection-failure  # the local Horizon restarted under load
     python -m bench.load_scenarios steady --markets 100 --minutes 1    # a shorter run
+    python -m bench.load_scenarios chaos               # every hostile server behaviour at random, 10 min
 
 Each scenario runs bench/load_markets.py's engine: the local Horizon in a child process closes a
 ledger every 5 s (Horizon's cadence) and reports which markets changed; one client process
@@ -18,6 +19,13 @@ exits 1 when a target is missed:
 - endurance: the RSS slope after warm-up (least squares over the last two thirds of the soak) at
   most 2 MB/h, and RSS projected to 24 h under 250 MB;
 - connection-failure: after each restart, every book reloaded within 15 s of the server being back.
+
+``chaos`` is different: it runs stellar_ob.testing.chaos (the engine of tests/test_sync_chaos.py)
+for longer: 20 markets (10 L2, 10 L3, ``--markets`` to change) in one process with the local
+Horizon, which switches every hostile and broken behaviour on and off at random for ``--minutes``
+(10 by default); then the server behaves and every book must equal the server's, the RSS must
+not have grown more than the bound, and the request rates counted server-side must stay within
+the client's min_request_interval and min_reconnect_interval. Results go to bench/out/load/chaos.json.
 """
 
 from __future__ import annotations
@@ -94,14 +102,43 @@ def run(name: str, markets: Optional[int] = None, minutes: Optional[float] = Non
     return result
 
 
+def run_chaos_scenario(markets: Optional[int] = None, minutes: Optional[float] = None, out: Path = OUT,
+                       seed: int = 0) -> Dict[str, Any]:
+    """The chaos scenario: stellar_ob.testing.chaos for ``minutes`` (10 by default)."""
+    from dataclasses import asdict
+
+    from stellar_ob.testing.chaos import ChaosConfig, run_chaos
+
+    cfg = ChaosConfig(markets=markets or 20, seconds=(minutes if minutes is not None else 10.0) * 60, seed=seed)
+    print(f"scenario chaos: {cfg.markets} markets ({cfg.markets // 2} L3), {cfg.seconds:g} s of hostile "
+          f"behaviour, seed {seed}", flush=True)
+    res = asyncio.run(run_chaos(cfg, say=lambda s: print(s, flush=True)))
+    for line in res.lines():
+        print(line)
+    for p in res.problems:
+        print("PROBLEM:", p)
+    result = {k: v for k, v in asdict(res).items()}
+    result.update(scenario="chaos", ok=res.ok, rss_growth_mb=round(res.rss_growth_mb, 1),
+                  rss_growth_bound_mb=cfg.rss_growth_bound_mb, markets=cfg.markets,
+                  min_request_interval=cfg.min_request_interval, min_reconnect_interval=cfg.min_reconnect_interval,
+                  when=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "chaos.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
+    print("OK" if res.ok else "MISSED", flush=True)
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
+    ap.add_argument("scenario", choices=sorted([*SCENARIOS, "chaos"]))
     ap.add_argument("--markets", type=int, help="markets (default: the scenario's, 1000)")
     ap.add_argument("--minutes", type=float, help="length of the measured part (default: the scenario's)")
     ap.add_argument("--ledger-interval", type=float, default=5.0, help="seconds per ledger (Horizon: 5)")
     ap.add_argument("--out", type=Path, default=OUT, help="where <scenario>.json goes")
+    ap.add_argument("--seed", type=int, default=0, help="chaos: the random seed")
     args = ap.parse_args(argv)
+    if args.scenario == "chaos":
+        return 0 if run_chaos_scenario(args.markets, args.minutes, args.out, args.seed)["ok"] else 1
     result = run(args.scenario, args.markets, args.minutes, args.ledger_interval, args.out)
     return 0 if result["ok"] else 1
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stellar_ob.sse import SSEEvent, SSEParser
+from stellar_ob.errors import StreamError
+from stellar_ob.sse import MAX_RETRY_MS, SSEEvent, SSELimitError, SSEParser
 
 HORIZON_STREAM = (
     b'retry: 1000\nevent: open\ndata: "hello"\n\n'
@@ -150,3 +152,91 @@ def test_any_chunking_matches_reference(pieces, sizes):
         i += n
         k += 1
     assert feed_all(SSEParser(), chunks) == reference(stream)
+
+
+# ---- caps (issue 10): memory stays bounded whatever the server sends -----------------------------------
+
+
+def test_an_endless_line_is_refused_at_the_cap():
+    p = SSEParser(max_line=1000, max_event=10_000)
+    p.feed(b"data: " + b"x" * 900)
+    with pytest.raises(SSELimitError) as ei:
+        p.feed(b"x" * 200)  # still no line end: 1,106 bytes buffered
+    assert ei.value.limit == "max_line" and ei.value.cap == 1000 and ei.value.size > 1000
+    assert isinstance(ei.value, StreamError)
+
+
+def test_a_long_complete_line_in_one_chunk_is_refused():
+    with pytest.raises(SSELimitError):
+        SSEParser(max_line=100).feed(b"data: " + b"y" * 200 + b"\n\n")
+
+
+def test_endless_data_lines_without_a_blank_line_are_refused_at_the_event_cap():
+    p = SSEParser(max_line=1000, max_event=5000)
+    line = b"data: " + b"z" * 990 + b"\n"
+    for _ in range(5):
+        assert p.feed(line) == []
+    with pytest.raises(SSELimitError) as ei:
+        p.feed(line)
+    assert ei.value.limit == "max_event"
+
+
+def test_events_at_the_caps_are_fine_and_the_event_size_restarts():
+    p = SSEParser(max_line=106, max_event=250)
+    line = b"data: " + b"a" * 100 + b"\n"
+    evs = p.feed(line + line + b"\n" + line + line + b"\n")
+    assert [len(e.data) for e in evs] == [201, 201]  # two lines joined by \n, twice: the count restarts
+
+
+def test_comments_do_not_count_towards_an_event_but_a_comment_line_is_still_a_line():
+    p = SSEParser(max_line=100, max_event=100)
+    assert p.feed(b": " + b"c" * 90 + b"\n" * 1) == []
+    assert p.feed((b": ping\n") * 1000) == []
+    with pytest.raises(SSELimitError):
+        p.feed(b":" + b"c" * 200)
+
+
+def test_retry_of_thousands_of_digits_is_capped_not_an_error():
+    p = SSEParser()
+    evs = p.feed(b"retry: " + b"9" * 5000 + b'\nevent: open\ndata: "hello"\n\n')
+    assert p.retry == MAX_RETRY_MS and evs[0].retry == MAX_RETRY_MS
+    p.feed(b"retry: 4294967296\n\n")  # ten digits, past the cap
+    assert p.retry == MAX_RETRY_MS
+    p.feed("retry: \u00b2\n\n".encode())  # not an ASCII digit: ignored
+    assert p.retry == MAX_RETRY_MS
+    p.feed(b"retry: 0\n\n")
+    assert p.retry == 0
+
+
+def test_module_doctests():
+    import doctest
+
+    import stellar_ob.sse
+
+    assert doctest.testmod(stellar_ob.sse).failed == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_pieces, max_size=40), st.lists(st.integers(1, 7), min_size=1, max_size=20),
+       st.integers(1, 30), st.integers(1, 60))
+def test_caps_either_change_nothing_or_raise(pieces, sizes, max_line, max_event):
+    """With caps, the parser yields exactly the reference events up to the point where a line or an
+    event passes a cap, and then raises SSELimitError (never a partial or different event)."""
+    stream = b"".join(pieces)
+    chunks, i, k = [], 0, 0
+    while i < len(stream):
+        n = sizes[k % len(sizes)]
+        chunks.append(stream[i : i + n])
+        i += n
+        k += 1
+    expected = reference(stream)
+    p = SSEParser(max_line=max_line, max_event=max_event)
+    got: list[SSEEvent] = []
+    try:
+        for c in chunks:
+            got.extend(p.feed(c))
+    except SSELimitError:
+        assert got == expected[: len(got)]
+        return
+    assert got == expected
+    assert all(len(e.data) <= max_event for e in got)

@@ -181,3 +181,108 @@ async def test_stellar_sdk_stream_reads_the_same_books(server):
         await stream.aclose()
     finally:
         await client.close()
+
+
+# ---- bounded memory of the server itself, and the hostile switches on the wire (issue 10) -------------
+
+
+async def test_order_book_body_cache_is_a_bounded_lru(http):
+    async with LocalHorizon(markets=2, seed=5, ledger_interval=None, levels=6, cache_size=16) as server:
+        pairs = server.market_assets()
+        for limit in range(1, 201):  # 200 limits x 2 pairs x REST: 400 distinct bodies
+            for base, counter in pairs:
+                async with http.get(server.url + "/order_book", params=ob_params(base, counter, limit)) as r:
+                    assert r.status == 200
+                    body = await r.read()
+        assert len(server._cache) == 16
+        assert json.loads(body) == json.loads(server._render_order_book(
+            server.market.pair(base, counter), base, counter, 200, False))
+        # the most recently used entries are the ones kept, and a hit refreshes an entry
+        base, counter = pairs[0]
+        first = server.order_book_body(base, counter, 200, compact=False)
+        for limit in range(1, 30):
+            server.order_book_body(pairs[1][0], pairs[1][1], limit)
+            assert server.order_book_body(base, counter, 200, compact=False) is first  # kept: used every time
+        server.close_ledger()  # a new version of the book: the entry is rendered again
+        pair = server.market.pair(base, counter)
+        body = server.order_book_body(base, counter, 200, compact=False)
+        assert server._cache[((str(base), str(counter)), 200, False)] == (pair.version, body)
+        assert json.loads(body) == json.loads(server._render_order_book(pair, base, counter, 200, False))
+        assert len(server._cache) == 16
+
+
+async def test_hostile_stream_switches_on_the_wire(server, http):
+    base, counter = server.market_assets()[0]
+    f = server.faults
+    f.retry_digits = 50
+    f.empty_byebye = True
+    f.goodbye_retry = 0
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter), headers=SSE) as r:
+        got = await read_all(r)
+    assert got == b"retry: " + b"9" * 50 + b'\nevent: open\ndata: "hello"\n\nretry: 0\nevent: close\ndata: "byebye"\n\n'
+    f.clear()
+    f.comments_only = 0.01
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter), headers=SSE) as r:
+        got = b""
+        while got.count(b": still here\n") < 3:
+            got += await asyncio.wait_for(r.content.readany(), 10)
+    events = SSEParser().feed(got)
+    assert [e.event for e in events] == ["open", "message"]  # one event, then only comments
+    f.clear()
+    f.endless_line = 200_000
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter), headers=SSE) as r:
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await read_all(r)
+    assert server.stats.hostile_bytes == 200_000 and server.stats.cuts == 1
+    f.clear()
+    for _ in range(3):
+        server.close_ledger()
+    f.stream_id = "\u00b2"
+    f.deep_json = frozenset({"/trades"})
+    async with http.get(server.url + "/trades", params={"limit": "2", "cursor": "0"}, headers=SSE) as r:
+        events = [e for e in SSEParser().feed(await read_all(r)) if e.event == "message"]
+    assert [e.id for e in events] == ["\u00b2", "\u00b2"]
+    assert events[0].data.startswith(b'{"a":{"a":') and len(events[0].data) > 500_000
+
+
+async def test_hostile_documents_and_rest_switches(server, http):
+    base, counter = server.market_assets()[0]
+    f = server.faults
+    f.crossed = True
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter)) as r:
+        doc = json.loads(await r.read())
+    bid, ask = doc["bids"][0]["price_r"], doc["asks"][0]["price_r"]
+    assert bid["n"] * ask["d"] > ask["n"] * bid["d"]  # best bid strictly above best ask
+    assert OrderBook.from_horizon(server.order_book_body(base, counter, 20)).check() is None  # the truth is fine
+    f.clear()
+    f.overflow_levels = True
+    async with http.get(server.url + "/order_book", params=ob_params(base, counter)) as r:
+        doc = json.loads(await r.read())
+    assert doc["asks"][0]["price_r"] == doc["asks"][1]["price_r"] == doc["asks"][2]["price_r"]
+    f.clear()
+    params = {**base.horizon_params("selling"), **counter.horizon_params("buying"), "limit": "2"}
+    f.offers_ignore_cursor = True
+    async with http.get(server.url + "/offers", params={**params, "cursor": "999999999"}) as r:
+        first = (await r.json(content_type=None))["_embedded"]["records"]
+    assert len(first) == 2 and int(first[0]["id"]) < 999999999
+    f.clear()
+    f.offers_endless = True
+    async with http.get(server.url + "/offers", params={**params, "cursor": "123"}) as r:
+        made_up = (await r.json(content_type=None))["_embedded"]["records"]
+    assert [x["id"] for x in made_up] == ["124", "125"]
+    f.clear()
+    f.rest_padding = 1000
+    f.extra_headers = {"X-RateLimit-Remaining": "nan"}
+    async with http.get(server.url + "/offers", params=params) as r:
+        body = await r.read()
+        assert r.headers["X-RateLimit-Remaining"] == "nan"
+    assert body.endswith(b"}" + b" " * 1000) and json.loads(body)["_embedded"]
+    f.clear()
+    f.redirect = "http://127.0.0.1:9"
+    async with http.get(server.url + "/offers", params=params, allow_redirects=False) as r:
+        assert r.status == 302 and r.headers["Location"].startswith("http://127.0.0.1:9/offers?")
+    f.clear()
+    f.trickle = 0.001
+    async with http.get(server.url + "/ledgers", params={"limit": "1"}) as r:
+        chunks = [c async for c in r.content.iter_any()]
+    assert len(chunks) > 10 and json.loads(b"".join(chunks))

@@ -12,6 +12,10 @@ the scanner stopped: truncated input, invalid JSON or UTF-8, wrong types, missin
 outside 1..2**31-1, amounts with a sign or more than 7 decimals, a repeated key that is read,
 trailing junk, nesting deeper than 64.
 
+/ledgers records (:func:`parse_ledger`, :func:`parse_ledgers`) are read by the same strict JSON
+reader in plain Python whichever implementation is active (there is no C template for them):
+the same rules for nesting, numbers, duplicate keys and UTF-8, and a ParseError for anything else.
+
 The compiled module is used unless ``STELLAR_OB_PURE=1`` is set or it is missing; the pure-Python
 twin (``stellar_ob._horizon_pure``) gives the same results, without byte offsets for errors in
 well-formed JSON.
@@ -27,7 +31,8 @@ well-formed JSON.
 from __future__ import annotations
 
 import os as _os
-from typing import Any, List, Union
+from dataclasses import dataclass
+from typing import Any, List, Optional, Union
 
 from ._horizon_pure import (
     LiquidityPoolRecord,
@@ -40,9 +45,9 @@ from ._horizon_pure import (
 from .errors import ParseError
 
 __all__ = [
-    "OrderBookDoc", "Offer", "OffersTable", "Trade", "LiquidityPoolRecord", "offer_dtype",
+    "OrderBookDoc", "Offer", "OffersTable", "Trade", "LiquidityPoolRecord", "LedgerRecord", "offer_dtype",
     "parse_order_book", "parse_offers", "parse_trades", "parse_liquidity_pools",
-    "parse_liquidity_pool", "IMPLEMENTATION",
+    "parse_liquidity_pool", "parse_ledger", "parse_ledgers", "IMPLEMENTATION",
 ]
 
 Body = Union[bytes, bytearray, memoryview, str]
@@ -94,3 +99,69 @@ def parse_liquidity_pool(data: Body) -> LiquidityPoolRecord:
     if len(pools) != 1:
         raise ParseError(f"expected one liquidity pool, the document has {len(pools)}")
     return pools[0]
+
+
+# ---- /ledgers (plain Python for both implementations) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRecord:
+    """One /ledgers record: the fields a book needs, read strictly (the others are ignored).
+
+    ``sequence`` is the ledger number (uint32 > 0); ``paging_token`` the record's cursor (ASCII
+    digits, ``sequence << 32`` on Horizon); ``hash`` 64 lowercase hex digits when present;
+    ``closed_at`` unix seconds when present.
+    """
+
+    sequence: int
+    paging_token: str
+    hash: Optional[str]
+    closed_at: Optional[int]
+
+
+_LEDGER_KEYS = frozenset({"sequence", "paging_token", "hash", "closed_at"})
+
+
+def _ledger(r: Any) -> LedgerRecord:
+    from . import _horizon_pure as p
+
+    p._required(r, ("sequence", "paging_token"))
+    seq = p._int(r["sequence"], 1, p.UINT32_MAX, False, "sequence must be an integer 1..UINT32_MAX")
+    token = r["paging_token"]
+    if not isinstance(token, str) or not token.isascii() or not token.isdigit() or len(token) > 20:
+        raise ParseError("paging_token must be a string of 1..20 ASCII digits")
+    h = r.get("hash")
+    if h is not None and (not isinstance(h, str) or len(h) != 64 or not p._HEX_ID.fullmatch(h)):
+        raise ParseError("hash must be 64 lowercase hex digits")
+    closed = None
+    if "closed_at" in r:
+        try:
+            closed = p._time(r["closed_at"])
+        except ParseError:
+            raise ParseError("closed_at must be an RFC 3339 time") from None
+    return LedgerRecord(seq, token, h, closed)
+
+
+def parse_ledgers(data: Body) -> List[LedgerRecord]:
+    """The records of a /ledgers page, or one ledger (the ``data:`` of a /ledgers stream event).
+
+    >>> parse_ledgers(b'{"sequence": 7, "paging_token": "30064771072"}')[0].sequence
+    7
+    """
+    from . import _horizon_pure as p
+
+    return [_ledger(r) for r in p._records(data, _LEDGER_KEYS)]
+
+
+def parse_ledger(data: Body) -> LedgerRecord:
+    """One /ledgers record (ParseError unless the document holds exactly one ledger).
+
+    >>> parse_ledger(b'{"sequence": 1e3, "paging_token": "1"}')
+    Traceback (most recent call last):
+    ...
+    stellar_ob.errors.ParseError: sequence must be an integer 1..UINT32_MAX
+    """
+    ledgers = parse_ledgers(data)
+    if len(ledgers) != 1:
+        raise ParseError(f"expected one ledger, the document has {len(ledgers)}")
+    return ledgers[0]

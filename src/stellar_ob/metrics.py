@@ -4,12 +4,19 @@
 >>> metrics = SyncMetrics(registry=CollectorRegistry())          # doctest: +SKIP
 >>> horizon = Horizon(url, metrics=metrics)                      # doctest: +SKIP
 
-Every series is labelled by ``market`` (e.g. ``XLM/USD``; the full assets are in ``base`` /
-``counter`` of ``stellar_ob_book_info``):
+Every series is labelled by ``market`` and ``book``. ``market`` is the pair with full assets,
+``native/USDC:GA5Z...`` (issuers included: two USDC issuers are two markets); ``book`` is ``l2``
+or ``l3``, with ``#2``, ``#3`` ... appended when the same market is watched again the same way
+on one :class:`SyncMetrics` (e.g. two depths). Unwatching a book removes every series it had,
+and only those.
 
+- ``stellar_ob_book_info{market, book, base, counter, name}`` (1): the assets and short name
 - ``stellar_ob_update_latency_seconds`` histogram: bytes received -> book applied
 - ``stellar_ob_events_total``, ``stellar_ob_updates_total``, ``stellar_ob_reconnects_total``
-- ``stellar_ob_rate_limit_wait_seconds_total``, ``stellar_ob_errors_total{kind}``
+- ``stellar_ob_rate_limit_wait_seconds_total``, ``stellar_ob_errors_total{kind}`` (the error's
+  class: ParseError, StreamError, CrossedBookError, CallbackError ...)
+- ``stellar_ob_limits_exceeded_total{limit}`` (the :class:`~stellar_ob.sync.Horizon` option whose
+  cap a server went past: max_line_bytes, max_event_bytes, max_body_bytes, max_offer_pages)
 - ``stellar_ob_book_age_seconds`` (since the server last confirmed the book; computed at scrape)
 - ``stellar_ob_levels{side}``
 - per-offer (L3) books: ``stellar_ob_offers{side}``, ``stellar_ob_repages_total``,
@@ -27,6 +34,16 @@ __all__ = ["SyncMetrics"]
 _LATENCY_BUCKETS = (25e-6, 50e-6, 100e-6, 200e-6, 300e-6, 500e-6, 1e-3, 2e-3, 5e-3, 10e-3, 50e-3, 0.1, 1.0)
 
 
+class _NoOp:
+    def inc(self, *a: Any) -> None: ...
+    def observe(self, *a: Any) -> None: ...
+    def set(self, *a: Any) -> None: ...
+    def set_function(self, *a: Any) -> None: ...
+
+
+_NOOP = _NoOp()
+
+
 class SyncMetrics:
     """Prometheus collectors fed by :class:`stellar_ob.sync.Horizon` (pass ``metrics=``)."""
 
@@ -37,71 +54,100 @@ class SyncMetrics:
             raise ImportError("metrics need prometheus-client: pip install 'stellar-ob[metrics]'") from e
         reg = registry if registry is not None else REGISTRY
         kw = {"namespace": namespace, "registry": reg}
-        self.latency = Histogram("update_latency_seconds", "Bytes received -> book applied", ["market"],
+        m = ["market", "book"]
+        self.latency = Histogram("update_latency_seconds", "Bytes received -> book applied", m,
                                  buckets=_LATENCY_BUCKETS, **kw)
-        self.events = Counter("events", "Order book events applied", ["market"], **kw)
-        self.updates = Counter("updates", "Non-empty book changes published", ["market"], **kw)
-        self.reconnects = Counter("reconnects", "Stream reconnections", ["market"], **kw)
-        self.rate_limit_waits = Counter("rate_limit_wait_seconds", "Seconds Horizon asked us to wait (429)",
-                                        ["market"], **kw)
-        self.errors = Counter("errors", "Errors surfaced, by kind", ["market", "kind"], **kw)
-        self.book_age = Gauge("book_age_seconds", "Seconds since the server last confirmed the book",
-                              ["market"], **kw)
-        self.levels = Gauge("levels", "Levels per side", ["market", "side"], **kw)
-        self.info = Gauge("book_info", "Assets of each market label", ["market", "base", "counter"], **kw)
-        self.offers = Gauge("offers", "Offers per side of a per-offer (L3) book", ["market", "side"], **kw)
-        self.repages = Counter("repages", "Re-pages of a per-offer (L3) book installed", ["market"], **kw)
-        self.drift = Counter("drift", "Offers a re-page corrected, by kind", ["market", "kind"], **kw)
+        self.events = Counter("events", "Order book events applied", m, **kw)
+        self.updates = Counter("updates", "Non-empty book changes published", m, **kw)
+        self.reconnects = Counter("reconnects", "Stream reconnections", m, **kw)
+        self.rate_limit_waits = Counter("rate_limit_wait_seconds", "Seconds Horizon asked us to wait (429)", m, **kw)
+        self.errors = Counter("errors", "Errors surfaced, by kind", m + ["kind"], **kw)
+        self.limits = Counter("limits_exceeded", "Caps a server went past, by Horizon option", m + ["limit"], **kw)
+        self.book_age = Gauge("book_age_seconds", "Seconds since the server last confirmed the book", m, **kw)
+        self.levels = Gauge("levels", "Levels per side", m + ["side"], **kw)
+        self.info = Gauge("book_info", "Assets of each market label", m + ["base", "counter", "name"], **kw)
+        self.offers = Gauge("offers", "Offers per side of a per-offer (L3) book", m + ["side"], **kw)
+        self.repages = Counter("repages", "Re-pages of a per-offer (L3) book installed", m, **kw)
+        self.drift = Counter("drift", "Offers a re-page corrected, by kind", m + ["kind"], **kw)
+        self._labels: dict[int, tuple[str, str]] = {}  # id(live) -> (market, book)
+        self._series: dict[int, set[tuple[Any, tuple[str, ...]]]] = {}  # id(live) -> every child it made
 
+    # ---- labels ----------------------------------------------------------------------------------------
+    def labels(self, live: Any) -> tuple[str, str] | None:
+        """The (market, book) label values of a watched book (None if it is not watched)."""
+        return self._labels.get(id(live))
+
+    def _child(self, metric: Any, live: Any, *extra: str) -> Any:
+        labels = self._labels.get(id(live))
+        if labels is None:  # not watched (any more): a late report must not bring its series back
+            return _NOOP
+        values = (*labels, *extra)
+        self._series[id(live)].add((metric, values))
+        return metric.labels(*values)
+
+    # ---- what the sync layer calls -----------------------------------------------------------------
     def watch(self, live: Any) -> None:
-        self.info.labels(live.name, str(live.base), str(live.counter)).set(1)
+        key = id(live)
+        if key not in self._labels:
+            market = f"{live.base}/{live.counter}"
+            kind = getattr(type(live), "kind", "l2")
+            taken = set(self._labels.values())
+            book, n = kind, 1
+            while (market, book) in taken:
+                n += 1
+                book = f"{kind}#{n}"
+            self._labels[key] = (market, book)
+            self._series[key] = set()
+        self._child(self.info, live, str(live.base), str(live.counter), live.name).set(1)
 
         def age() -> float:
             return float("nan") if live.confirmed_at is None else time.time() - live.confirmed_at
 
-        self.book_age.labels(live.name).set_function(age)
+        self._child(self.book_age, live).set_function(age)
 
     def unwatch(self, live: Any) -> None:
-        for metric, labels in ((self.info, (live.name, str(live.base), str(live.counter))),
-                               (self.book_age, (live.name,)), (self.levels, (live.name, "bid")),
-                               (self.levels, (live.name, "ask")), (self.offers, (live.name, "bid")),
-                               (self.offers, (live.name, "ask"))):
+        """Remove every series of ``live`` (and free its labels for a later watch)."""
+        key = id(live)
+        for metric, values in self._series.pop(key, ()):
             try:
-                metric.remove(*labels)
+                metric.remove(*values)
             except KeyError:
                 pass
+        self._labels.pop(key, None)
 
     def update(self, live: Any, update: Any) -> None:
-        name = live.name
-        self.latency.labels(name).observe(update.latency_ns / 1e9)
-        self.events.labels(name).inc()
-        self.updates.labels(name).inc()
+        self._child(self.latency, live).observe(update.latency_ns / 1e9)
+        self._child(self.events, live).inc()
+        self._child(self.updates, live).inc()
         book = live.book
-        self.levels.labels(name, "bid").set(len(book.bids()))
-        self.levels.labels(name, "ask").set(len(book.asks()))
+        self._child(self.levels, live, "bid").set(len(book.bids()))
+        self._child(self.levels, live, "ask").set(len(book.asks()))
 
     def event(self, live: Any) -> None:
-        self.events.labels(live.name).inc()
+        self._child(self.events, live).inc()
 
     def reconnect(self, live: Any) -> None:
-        self.reconnects.labels(live.name).inc()
+        self._child(self.reconnects, live).inc()
 
     def rate_limit_wait(self, live: Any, seconds: float) -> None:
-        self.rate_limit_waits.labels(live.name).inc(seconds)
+        if seconds == seconds and 0 <= seconds < float("inf"):  # the sync layer caps waits; never count nan/inf
+            self._child(self.rate_limit_waits, live).inc(seconds)
 
     def error(self, live: Any, kind: str) -> None:
-        self.errors.labels(live.name, kind).inc()
+        self._child(self.errors, live, kind).inc()
+
+    def limit(self, live: Any, option: str) -> None:
+        self._child(self.limits, live, option).inc()
 
     def offer_book(self, live: Any, drift: Any) -> None:
         """A per-offer book was re-paged; ``drift`` is what it corrected (None for the load)."""
-        name = live.name
-        self.repages.labels(name).inc()
+        self._child(self.repages, live).inc()
         book = live.book
         for side in ("bid", "ask"):
-            self.offers.labels(name, side).set(len(book.offers(side)))
+            self._child(self.offers, live, side).set(len(book.offers(side)))
         if drift is not None:
             for kind, ids in (("added", drift.added), ("removed", drift.removed), ("changed", drift.changed)):
                 if ids:
-                    self.drift.labels(name, kind).inc(len(ids))
+                    self._child(self.drift, live, kind).inc(len(ids))
             if drift.pool:
-                self.drift.labels(name, "pool").inc()
+                self._child(self.drift, live, "pool").inc()

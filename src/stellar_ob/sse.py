@@ -10,7 +10,14 @@ an SSE client library, because the stellar-sdk clients drop ``event: error`` and
 * several ``data:`` lines join with ``\\n``;
 * an event is dispatched only when its terminating blank line arrives, so a connection that drops
   in the middle of an event discards the partial event whole (nothing half-received is applied);
-* a block without ``data`` dispatches nothing (but its ``retry``/``id`` still take effect).
+* a block without ``data`` dispatches nothing (but its ``retry``/``id`` still take effect);
+* ``retry:`` is ASCII digits only; a value past :data:`MAX_RETRY_MS` is read as that (a server
+  may send any number of digits, and the reconnection time is capped by the caller anyway).
+
+Memory is bounded: ``max_line`` caps a line (an endless ``data:`` line with no newline) and
+``max_event`` the joined data of one event (endless ``data:`` lines with no blank line). Past a
+cap, :meth:`SSEParser.feed` raises :class:`SSELimitError` and the parser is spent: the caller
+drops the connection (the partial event is never dispatched) and reconnects with a new parser.
 
 ``data`` is handed over as ``bytes`` so it can go straight to the C JSON scanner.
 
@@ -34,7 +41,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["SSEEvent", "SSEParser"]
+from stellar_ob.errors import StreamError
+
+__all__ = ["SSEEvent", "SSEParser", "SSELimitError", "MAX_RETRY_MS"]
+
+#: the largest ``retry:`` value kept (ms, about 24.8 days); longer digit strings read as this
+MAX_RETRY_MS = 2**31 - 1
 
 _LF = 0x0A
 _CR = 0x0D
@@ -57,11 +69,30 @@ class SSEEvent:
     retry: int | None = None
 
 
+class SSELimitError(StreamError):
+    """A stream line or event went past the parser's cap (``limit`` names which: ``"max_line"``
+    or ``"max_event"``; ``size`` is how many bytes were buffered when it was noticed)."""
+
+    def __init__(self, limit: str, cap: int, size: int) -> None:
+        self.limit = limit
+        self.cap = cap
+        self.size = size
+        what = "a line" if limit == "max_line" else "an event"
+        super().__init__(f"{what} of the stream is over {cap:,} bytes ({size:,} buffered, no end in sight)")
+
+
 class SSEParser:
     """Feed bytes as they arrive; get back the events they complete.
 
     State that outlives one event: :attr:`last_event_id` (send it back as ``Last-Event-ID`` to
     resume a page stream) and :attr:`retry` (the server's latest reconnection time, ms).
+    ``max_line`` / ``max_event`` (bytes, ``None`` = unbounded) cap what one line and one event's
+    data may buffer; past either, :meth:`feed` raises :class:`SSELimitError`.
+
+    >>> SSEParser(max_line=16).feed(b"data: " + b"x" * 20)
+    Traceback (most recent call last):
+    ...
+    stellar_ob.sse.SSELimitError: a line of the stream is over 16 bytes (26 buffered, no end in sight)
     """
 
     __slots__ = (
@@ -73,11 +104,17 @@ class SSEParser:
         "_data",
         "_event",
         "_block_retry",
+        "_size",
+        "max_line",
+        "max_event",
         "last_event_id",
         "retry",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, max_line: int | None = None, max_event: int | None = None) -> None:
+        self.max_line = max_line
+        self.max_event = max_event
+        self._size = 0  # bytes of data joined so far in the current event
         self._buf = bytearray()
         self._pos = 0  # start of the first unprocessed line in _buf
         self._scan = 0  # bytes before this offset hold no line terminator (avoids rescans)
@@ -101,11 +138,13 @@ class SSEParser:
         self._cr_pending = False
         self._started = False
         self._data = []
+        self._size = 0
         self._event = ""
         self._block_retry = None
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[SSEEvent]:
-        """Consume ``chunk`` and return the events it completed, oldest first."""
+        """Consume ``chunk`` and return the events it completed, oldest first (raises
+        :class:`SSELimitError` when a cap is passed)."""
         buf = self._buf
         buf += chunk
         if not self._started:
@@ -123,6 +162,7 @@ class SSEParser:
                 pos += 1
                 self._scan = pos
         scan = max(self._scan, pos)
+        max_line = self.max_line
         while pos < n:
             lf = buf.find(b"\n", scan)
             cr = buf.find(b"\r", scan, n if lf < 0 else lf)
@@ -140,6 +180,8 @@ class SSEParser:
             else:
                 scan = n
                 break
+            if max_line is not None and end - pos > max_line:
+                raise SSELimitError("max_line", max_line, end - pos)
             ev = self._line(buf, pos, end)
             if ev is not None:
                 events.append(ev)
@@ -148,6 +190,8 @@ class SSEParser:
             del buf[:pos]
             scan -= pos
             pos = 0
+        if max_line is not None and len(buf) > max_line:  # the line so far, with no end yet
+            raise SSELimitError("max_line", max_line, len(buf))
         self._pos = pos
         self._scan = scan
         return events
@@ -163,7 +207,7 @@ class SSEParser:
             vs = start + 5
             if vs < end and buf[vs] == 0x20:
                 vs += 1
-            self._data.append(bytes(buf[vs:end]))
+            self._add_data(bytes(buf[vs:end]))
             return None
         colon = buf.find(b":", start, end)
         if colon < 0:
@@ -178,14 +222,24 @@ class SSEParser:
         if field == b"event":
             self._event = value.decode("utf-8", "replace")
         elif field == b"data":
-            self._data.append(value)
+            self._add_data(value)
         elif field == b"id":
             if b"\x00" not in value:
                 self.last_event_id = value.decode("utf-8", "replace")
         elif field == b"retry":
-            if value and value.isdigit():
-                self.retry = self._block_retry = int(value)
+            if value and value.isdigit():  # bytes.isdigit(): ASCII 0-9 only
+                # int() of thousands of digits is slow (and refused past 4300): cap on length
+                self.retry = self._block_retry = int(value) if len(value) <= 10 else MAX_RETRY_MS
+                if self.retry > MAX_RETRY_MS:
+                    self.retry = self._block_retry = MAX_RETRY_MS
         return None
+
+    def _add_data(self, value: bytes) -> None:
+        data = self._data
+        self._size += len(value) + (1 if data else 0)
+        if self.max_event is not None and self._size > self.max_event:
+            raise SSELimitError("max_event", self.max_event, self._size)
+        data.append(value)
 
     def _dispatch(self) -> SSEEvent | None:
         data = self._data
@@ -193,6 +247,7 @@ class SSEParser:
         retry = self._block_retry
         self._event = ""
         self._block_retry = None
+        self._size = 0
         if not data:
             self._data = []
             return None

@@ -7,7 +7,8 @@ reconnect (DOMAIN.md, "stellar-sdk"). What the stream layer handles, and how:
 ==============================  ==================================================================
 Horizon does                    we do
 ==============================  ==================================================================
-``retry: 1000`` / hello         remember the server's retry time (floor for error reconnects)
+``retry: 1000`` / hello         remember the server's retry time (floor for error reconnects,
+                                capped by ``backoff_cap``; any number of digits)
 an /order_book event            ``OrderBook.apply_horizon(data)``: the diff goes to the caller
 10 events, then byebye          reconnect at once (``retry: 10``); the first event resyncs in full
 55 s connection timeout         same goodbye, same immediate reconnect
@@ -16,10 +17,44 @@ silence                         normal (an unchanged book sends nothing); ``idle
 ``event: error``                surfaced (``last_error``, counters, error callbacks), reconnect
                                 after backoff
 HTTP 429                        Retry-After / X-RateLimit-Reset block *every* market of this
-                                :class:`Horizon` (one shared :class:`RateBudget`)
+                                :class:`Horizon` (one shared :class:`RateBudget`), at most
+                                ``max_retry_wait``; waiting books show ``Status.RATE_LIMITED``
 5xx, resets, cut mid-event      jittered exponential backoff; a partial event is dropped whole
 400/404 (bad asset, route)      the book fails (``Status.FAILED``), the error is raised
 ==============================  ==================================================================
+
+A Horizon can also be broken, or a proxy in front of it hostile. Nothing it sends can grow memory
+without bound, make a wait unbounded, make the client hammer it, or fail a book for good:
+
+==============================  ==================================================================
+the server does                 we do
+==============================  ==================================================================
+a line / an event past          drop the connection (``max_line_bytes``, ``max_event_bytes``), count
+the caps                        (``limits_exceeded``), surface, reconnect after backoff
+a goodbye with no event before  reconnect after backoff, not at once (``empty_goodbyes``); and no
+it, ``retry: 0``                stream ever starts twice within ``min_reconnect_interval``
+only comments, no event         with ``stall_timeout`` set: stalled, reconnect after backoff
+bad JSON, values out of range,  ParseError (strict parsers for every document: /order_book,
+nesting, totals past uint64,    /offers, /trades, /ledgers, /liquidity_pools), book unchanged,
+ids that are not numbers        counted, surfaced, reconnect or re-page after backoff
+best bid > best ask             ``CrossedBookError`` counted (``crossed``) and surfaced; the book
+                                keeps its last state, the stream goes on (the next event replaces it)
+unreadable rate-limit headers   ignored, counted (``bad_headers``), surfaced (``last_error``, ``on_error``)
+a far-future Retry-After        waited at most ``max_retry_wait`` (5 min)
+a body trickled, a re-page      ``request_timeout`` per REST request (and per stream answer head),
+that never ends                 ``repage_timeout`` per re-page, ``max_body_bytes`` per body,
+                                ``max_offer_pages`` per re-page, /offers must advance its cursor
+a redirect (3xx)                never followed: HorizonError naming the Location (fails a watch
+                                that has not loaded yet; a loaded book retries after backoff)
+anything else raised            logged with its traceback, counted (``unexpected_errors``),
+                                surfaced, the connection or task starts over after backoff
+==============================  ==================================================================
+
+``Status.FAILED`` is only for what cannot heal by asking again: a 4xx (other than 408 and 429) on
+the market's own stream (no such asset, a route this server does not have), a 4xx on /offers or a
+redirect before the book has loaded. User callbacks cannot stop a book either: whatever
+``on_update``, ``on_error`` or ``on_drift`` raise (``CancelledError`` and ``KeyboardInterrupt``
+included) is caught, counted and reported as a :class:`CallbackError`.
 
 Example (against the local Horizon of :mod:`stellar_ob.testing`; any URL works the same)::
 
@@ -61,29 +96,32 @@ with the L2 books (same :class:`Counters`, same statuses, same ``updates()``/cal
 from __future__ import annotations
 
 import asyncio
+import datetime as _dt
 import email.utils
 import enum
-import json
+import inspect
 import logging
+import math
+import operator
 import random
+import re
 import time
 import weakref
-from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
 
 import aiohttp
 
 from stellar_ob.errors import (
     AssetMismatchError,
+    CrossedBookError,
     HorizonError,
-    InvalidBookError,
     ParseError,
     RateLimitedError,
     StellarOBError,
     StreamError,
 )
-from stellar_ob._amounts import parse_amount
-from stellar_ob.sse import SSEParser
+from stellar_ob.sse import SSEParser, SSELimitError
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -100,20 +138,51 @@ __all__ = [
     "OfferCounters",
     "AppliedFill",
     "Drift",
+    "ArgumentError",
+    "LimitExceededError",
+    "CallbackError",
+    "parse_wait",
 ]
 
 log = logging.getLogger("stellar_ob.sync")
 
 DEFAULT_HORIZON = "https://horizon.stellar.org"
 _USER_AGENT = "stellar-ob"
+_MiB = 1 << 20
+_PROBLEM_BYTES = 64 << 10  # an error body is read up to this much (the message needs a few hundred bytes)
+
+
+class ArgumentError(StellarOBError, ValueError):
+    """An argument of :class:`Horizon`, :meth:`Horizon.watch` or :meth:`Horizon.watch_offers` is
+    of the wrong type or out of range (nothing was started)."""
+
+
+class LimitExceededError(HorizonError):
+    """The server sent more than a cap of the client allows (``limit`` names the
+    :class:`Horizon` option: ``max_body_bytes``, ``max_offer_pages`` ...). The connection or
+    re-page is dropped and retried after backoff; the book is left as it was."""
+
+    def __init__(self, message: str, limit: str) -> None:
+        self.limit = limit
+        super().__init__(message)
+
+
+class CallbackError(StellarOBError):
+    """An ``on_update`` / ``on_drift`` callback raised (``__cause__`` is what it raised) or
+    returned an awaitable. Handed to ``on_error`` callbacks; syncing goes on."""
 
 
 class Status(str, enum.Enum):
-    """Where a live book stands. ``str`` so it prints and compares as its value."""
+    """Where a live book stands. ``str`` so it prints and compares as its value.
+
+    ``RATE_LIMITED``: waiting for the end of a rate-limit block (Retry-After / X-RateLimit-Reset)
+    before the next request; :attr:`LiveBook.rate_limited_until` says when it ends.
+    """
 
     CONNECTING = "connecting"
     LIVE = "live"
     BACKING_OFF = "backing off"
+    RATE_LIMITED = "rate limited"
     FAILED = "failed"
     CLOSED = "closed"
 
@@ -131,12 +200,20 @@ class Counters:
     updates: int = 0  #: non-empty diffs published
     coalesced: int = 0  #: updates merged into a pending one because a consumer was behind
     byebyes: int = 0  #: server goodbyes (every 10 events; connection timeout)
+    empty_goodbyes: int = 0  #: goodbyes of a connection that delivered no data event (backoff follows)
     error_events: int = 0  #: ``event: error`` received
-    parse_errors: int = 0  #: event data the scanner rejected (book left unchanged; resynced)
-    http_errors: int = 0  #: non-2xx answers other than 429
+    parse_errors: int = 0  #: data, ids or documents the parsers rejected (book left unchanged; resynced)
+    crossed: int = 0  #: /order_book documents with best bid > best ask (skipped; the book kept)
+    http_errors: int = 0  #: non-2xx answers other than 429 (redirects included)
+    redirects: int = 0  #: 3xx answers (never followed)
     connection_errors: int = 0  #: resets, refusals, cuts mid-event, idle timeouts
+    timeouts: int = 0  #: REST requests and re-pages past their deadline
+    stalls: int = 0  #: streams with no event for ``stall_timeout`` s
+    limits_exceeded: int = 0  #: lines, events, bodies or page counts past their cap
+    bad_headers: int = 0  #: rate-limit headers that were not readable numbers (ignored)
     rate_limited: int = 0  #: 429s and rate-limit error events
-    callback_errors: int = 0  #: exceptions raised by on_update callbacks (logged, swallowed)
+    callback_errors: int = 0  #: exceptions raised by callbacks (reported, swallowed)
+    unexpected_errors: int = 0  #: anything else raised while syncing (logged; reconnect after backoff)
     bytes_received: int = 0
 
 
@@ -232,72 +309,136 @@ class Backoff:
         self.attempt = 0
 
 
+# ---- values read from a server: strict, bounded, never an exception that escapes ---------------------
+
+_ASCII_UINT = re.compile(r"[0-9]{1,20}")  # str patterns: [0-9] is ASCII only ("²" and "٣" are not digits here)
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+_TRADE_TOKEN = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+
+
+def _uint(text: Any, max_value: int = 2**64 - 1) -> int | None:
+    """``text`` as a non-negative integer of ASCII digits up to ``max_value``; None otherwise."""
+    if not isinstance(text, str) or not _ASCII_UINT.fullmatch(text):
+        return None
+    v = int(text)
+    return v if v <= max_value else None
+
+
+def parse_wait(value: Any, now: float | None = None) -> float | None:
+    """Seconds a ``Retry-After`` or ``X-RateLimit-Reset`` header asks to wait, or None if the value
+    cannot be read (then the caller uses its default).
+
+    Delta seconds (``"120"``, ``"1.5"``: ASCII digits, any length: too many digits read as
+    ``inf``) or an HTTP date (RFC 9110, ``"Fri, 31 Dec 9999 23:59:59 GMT"``: the seconds until then,
+    0 if past). ``"inf"``, ``"nan"``, negative or signed numbers, and anything else are unreadable.
+    The result is never negative and may be ``inf``: callers cap it.
+
+    >>> parse_wait("120"), parse_wait("1" * 5000), parse_wait("nan"), parse_wait("-1")
+    (120.0, inf, None, None)
+    >>> parse_wait("Thu, 01 Jan 1970 00:01:40 GMT", now=0.0)
+    100.0
+    """
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if _DELTA_SECONDS.fullmatch(text):
+        whole = text.partition(".")[0]
+        return float(text) if len(whole) <= 15 else math.inf
+    if not text or len(text) > 64:  # an HTTP date is 29 characters
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=_dt.timezone.utc)  # RFC 9110: an HTTP date is GMT
+    try:
+        at = when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return math.inf
+    wait = at - (time.time() if now is None else now)
+    return wait if wait > 0 else 0.0
+
+
 class RateBudget:
     """One rate-limit view shared by every request of a :class:`Horizon` (Horizon limits per IP).
 
     It reads ``X-RateLimit-Limit/Remaining/Reset`` from every answer; a 429 (or a response with
-    Remaining 0) blocks *all* requests until ``Retry-After`` / ``Reset`` has passed.
-    ``min_interval`` optionally spaces out request starts (e.g. 1000 markets reconnecting at once).
+    Remaining 0) blocks *all* requests until ``Retry-After`` / ``Reset`` has passed, but never for
+    longer than ``max_wait`` seconds (a server asking for 10**12 s, or a date in year 9999, would
+    otherwise stop every market for good). ``min_interval`` optionally spaces out request starts
+    (e.g. 1000 markets reconnecting at once). Header values that are not numbers are ignored and
+    reported by :meth:`observe`.
     """
 
-    def __init__(self, min_interval: float = 0.0) -> None:
+    def __init__(self, min_interval: float = 0.0, max_wait: float = 300.0) -> None:
         self.limit: int | None = None
         self.remaining: int | None = None
         self.reset_in: float | None = None
         self.blocked_until = 0.0  # time.monotonic()
         self.min_interval = min_interval
+        self.max_wait = max_wait
         self.waits = 0
         self.wait_seconds = 0.0
         self._next_slot = 0.0
 
-    def observe(self, headers: Mapping[str, str]) -> None:
-        def num(name: str) -> float | None:
-            v = headers.get(name)
-            try:
-                return float(v) if v is not None else None
-            except ValueError:
-                return None
-
-        limit, remaining, reset = num("X-RateLimit-Limit"), num("X-RateLimit-Remaining"), num("X-RateLimit-Reset")
+    def observe(self, headers: Mapping[str, str]) -> list[str]:
+        """Read the rate-limit headers of an answer; returns the ``"name: value"`` of those that
+        could not be read (they are ignored)."""
+        bad: list[str] = []
+        get = headers.get
+        limit, remaining, reset = get("X-RateLimit-Limit"), get("X-RateLimit-Remaining"), get("X-RateLimit-Reset")
         if limit is not None:
-            self.limit = int(limit)
+            v = _uint(limit.strip())
+            if v is None:
+                bad.append(f"X-RateLimit-Limit: {limit[:40]!r}")
+            else:
+                self.limit = v
+        rem: int | None = None
         if remaining is not None:
-            self.remaining = int(remaining)
+            rem = _uint(remaining.strip())
+            if rem is None:
+                bad.append(f"X-RateLimit-Remaining: {remaining[:40]!r}")
+            else:
+                self.remaining = rem
         if reset is not None:
-            self.reset_in = reset
-            if remaining is not None and remaining <= 0:
-                self.block(reset)
+            wait = parse_wait(reset)
+            if wait is None:
+                bad.append(f"X-RateLimit-Reset: {reset[:40]!r}")
+            else:
+                self.reset_in = min(wait, self.max_wait)
+                if rem is not None and rem <= 0:
+                    self.block(wait)
+        return bad
 
-    def block(self, seconds: float) -> None:
-        """No request starts before ``seconds`` from now."""
-        self.blocked_until = max(self.blocked_until, time.monotonic() + max(0.0, seconds))
+    def block(self, seconds: float) -> float:
+        """No request starts before ``seconds`` from now (capped at ``max_wait``); returns the wait."""
+        if not seconds == seconds:  # nan
+            return 0.0
+        seconds = min(max(0.0, seconds), self.max_wait)
+        self.blocked_until = max(self.blocked_until, time.monotonic() + seconds)
+        return seconds
 
     def retry_after(self, headers: Mapping[str, str]) -> float:
-        """Seconds a 429 asks us to wait: Retry-After (seconds or HTTP date), else Reset, else 1."""
-        ra = headers.get("Retry-After")
-        wait: float | None = None
-        if ra:
-            try:
-                wait = float(ra)
-            except ValueError:
-                try:
-                    dt = email.utils.parsedate_to_datetime(ra)
-                    wait = dt.timestamp() - time.time()
-                except (TypeError, ValueError):
-                    wait = None
-        reset = headers.get("X-RateLimit-Reset")
-        if reset:
-            try:
-                wait = max(wait or 0.0, float(reset))
-            except ValueError:
-                pass
-        return max(wait if wait is not None else 1.0, 0.0)
+        """Seconds a 429 asks us to wait: the larger of Retry-After (seconds or HTTP date) and
+        X-RateLimit-Reset, 1 if neither can be read, capped at ``max_wait``."""
+        waits = [w for w in (parse_wait(headers.get("Retry-After")), parse_wait(headers.get("X-RateLimit-Reset")))
+                 if w is not None]
+        return min(max(waits) if waits else 1.0, self.max_wait)
 
-    async def acquire(self) -> None:
-        """Wait until a request may start."""
+    def blocked_for(self) -> float:
+        """Seconds until the current block ends (0 if none)."""
+        return max(0.0, self.blocked_until - time.monotonic())
+
+    async def acquire(self, owner: "_Live | None" = None) -> None:
+        """Wait until a request may start. While a rate-limit block holds it, ``owner`` (a live book)
+        shows :attr:`Status.RATE_LIMITED` and when the block ends."""
         while True:
             now = time.monotonic()
-            wait = self.blocked_until - now
+            blocked = self.blocked_until - now
+            wait = blocked
             if self.min_interval:
                 slot = max(self._next_slot, now)
                 wait = max(wait, slot - now)
@@ -305,6 +446,8 @@ class RateBudget:
                 if self.min_interval:
                     self._next_slot = max(self._next_slot, now) + self.min_interval
                 return
+            if blocked > 0 and owner is not None:
+                owner._rate_limited(blocked)
             self.waits += 1
             self.wait_seconds += wait
             await asyncio.sleep(wait)
@@ -320,11 +463,13 @@ class Snapshot:
 
 
 class _Reconnect(Exception):
-    """Internal: end this connection; ``delay`` None = use backoff, 0 = at once."""
+    """Internal: end this connection; ``delay`` None = use backoff, 0 = at once. ``permanent``:
+    the error cannot heal (the owner fails with it instead of reconnecting)."""
 
-    def __init__(self, delay: float | None, error: BaseException | None = None) -> None:
+    def __init__(self, delay: float | None, error: BaseException | None = None, permanent: bool = False) -> None:
         self.delay = delay
         self.error = error
+        self.permanent = permanent
 
 
 def _market_name(base: Any, counter: Any) -> str:
@@ -334,32 +479,133 @@ def _market_name(base: Any, counter: Any) -> str:
     return f"{short(base)}/{short(counter)}"
 
 
+def _is_redirect(status: int) -> bool:
+    return 300 <= status < 400
+
+
+def _redirect_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
+    location = resp.headers.get("Location", "")[:200]
+    return HorizonError(f"Horizon answered {resp.status} for {what}, redirecting to {location!r}: stellar_ob "
+                        f"follows no redirects (point Horizon(url) at the final address)", status=resp.status)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> bytes:
+    """The body of ``resp``, or LimitExceededError as soon as it is past ``cap`` bytes."""
+    length = resp.content_length
+    if length is not None and length > cap:
+        raise LimitExceededError(f"{what}: the body is {length:,} bytes, over max_body_bytes={cap:,}",
+                                 "max_body_bytes")
+    buf = bytearray()
+    content = resp.content
+    while True:
+        chunk = await content.readany()
+        if not chunk:
+            return bytes(buf)
+        buf += chunk
+        if len(buf) > cap:
+            raise LimitExceededError(f"{what}: the body is over max_body_bytes={cap:,}", "max_body_bytes")
+
+
 async def _problem_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
+    """The error an unsuccessful answer stands for, from its problem+json body when there is one
+    (read up to 64 KiB with the strict decoder; anything unreadable leaves just the status)."""
+    from stellar_ob._horizon_pure import loads
+
     try:
-        text = await resp.text()
-    except (aiohttp.ClientError, asyncio.TimeoutError, UnicodeDecodeError):
-        text = ""
+        text = await _read_capped(resp, _PROBLEM_BYTES, what)
+    except (aiohttp.ClientError, asyncio.TimeoutError, LimitExceededError, ConnectionError):
+        text = b""
     problem: dict = {}
     try:
-        import json
-
-        doc = json.loads(text) if text else {}
+        doc = loads(text) if text else {}
         if isinstance(doc, dict):
-            problem = doc
-    except ValueError:
+            problem = {str(k): v for k, v in doc.items()}
+    except ParseError:
         pass
-    title = problem.get("title") or resp.reason or "error"
-    detail = problem.get("detail") or ""
-    extras = problem.get("extras") or {}
-    reason = extras.get("reason") if isinstance(extras, dict) else None
+
+    def short(v: Any) -> str:
+        return v[:300] if isinstance(v, str) else ""
+
+    title = short(problem.get("title")) or short(resp.reason) or "error"
+    detail = short(problem.get("detail"))
+    extras = problem.get("extras")
+    if not isinstance(extras, dict):
+        extras = {}
+    reason = short(extras.get("reason"))
     msg = f"Horizon answered {resp.status} {title} for {what}"
     if reason:
-        msg += f": {extras.get('invalid_field', '')} {reason}".rstrip()
+        msg += f": {short(extras.get('invalid_field'))} {reason}".rstrip()
     elif detail:
         msg += f": {detail}"
     if resp.status == 429:
         return RateLimitedError(msg, retry_after=0.0, problem=problem)
     return HorizonError(msg, status=resp.status, problem=problem)
+
+
+class _Deadline:
+    """``async with _deadline(s):`` raises ``asyncio.TimeoutError`` if the block takes longer than
+    ``s`` seconds (None = no limit). Python 3.10's stand-in for ``asyncio.timeout``."""
+
+    def __init__(self, delay: float | None) -> None:
+        self._delay = delay
+        self._handle: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    async def __aenter__(self) -> "_Deadline":
+        if self._delay is not None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._handle = asyncio.get_running_loop().call_later(self._delay, self._expire, task)
+        return self
+
+    def _expire(self, task: asyncio.Task) -> None:
+        self._expired = True
+        task.cancel()
+
+    async def __aexit__(self, et: Any, e: Any, tb: Any) -> bool:
+        if self._handle is not None:
+            self._handle.cancel()
+        if et is asyncio.CancelledError and self._expired:
+            raise asyncio.TimeoutError from None
+        return False
+
+
+# asyncio.wait_for (3.11 and before) can lose a cancellation that arrives as the awaited thing
+# finishes (cpython gh-86296): a book's task would then outlive close(). asyncio.timeout cannot.
+_deadline: Callable[[float | None], Any] = getattr(asyncio, "timeout", _Deadline)
+
+
+def _check_seconds(name: str, value: Any, *, positive: bool = False, or_none: str = "") -> float:
+    """A duration argument: a finite real number >= 0 (> 0 if ``positive``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentError(f"{name} must be a number of seconds{or_none}, got {type(value).__name__}")
+    v = float(value)
+    if not math.isfinite(v) or v < 0 or (positive and v == 0):
+        raise ArgumentError(f"{name} must be a finite number {'>' if positive else '>='} 0{or_none}, got {value!r}")
+    return v
+
+
+def _check_optional_seconds(name: str, value: Any, *, positive: bool = False) -> float | None:
+    """A duration argument that may be None (no limit)."""
+    return None if value is None else _check_seconds(name, value, positive=positive, or_none=" or None")
+
+
+def _check_int(name: str, value: Any, lo: int, hi: int, why: str = "") -> int:
+    """An integer argument in lo..hi (bool is not an integer here)."""
+    if isinstance(value, bool):
+        raise ArgumentError(f"{name} must be an integer, got bool")
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise ArgumentError(f"{name} must be an integer, got {type(value).__name__}") from None
+    if not lo <= v <= hi:
+        raise ArgumentError(f"{name} must be {lo}..{hi}{why}, got {v}")
+    return v
+
+
+def _check_callback(name: str, value: Any) -> None:
+    if value is not None and not callable(value):
+        raise ArgumentError(f"{name} must be callable or None, got {type(value).__name__}")
 
 
 class _UpdateStream:
@@ -419,7 +665,8 @@ class _Live:
     def __init__(self, horizon: "Horizon", name: str, counters: Counters) -> None:
         self.horizon = horizon
         self.name = name
-        self.status = Status.CONNECTING
+        self._status = Status.CONNECTING
+        self.rate_limited_until: float | None = None  #: time.time() a rate-limit wait ends (status RATE_LIMITED)
         self.confirmed_at: float | None = None
         self.confirmed_ns: int | None = None
         self.last_error: BaseException | None = None
@@ -428,13 +675,33 @@ class _Live:
         self._callbacks: list[Callable[[Any], Any]] = []
         self._error_callbacks: list[Callable[[Any, BaseException], Any]] = []
         self._streams: "weakref.WeakSet[_UpdateStream]" = weakref.WeakSet()
-        self._loaded = asyncio.Event()
+        self._ready = False  # loaded once (the book holds the server's state or a later one)
+        self._loaded = asyncio.Event()  # wakes the watch() waiting for the load: loaded, or failed
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
 
     @property
+    def status(self) -> Status:
+        """:class:`Status` of the book (``rate_limited_until`` is set while RATE_LIMITED). FAILED
+        is final."""
+        return self._status
+
+    @status.setter
+    def status(self, value: Status) -> None:
+        if self._status is Status.FAILED:
+            return  # final: a task that has not seen its cancellation yet must not hide it
+        if value is not Status.RATE_LIMITED:
+            self.rate_limited_until = None
+        self._status = value
+
+    def _set_loaded(self) -> None:
+        self._ready = True
+        self._loaded.set()
+
+    @property
     def loaded(self) -> bool:
-        return self._loaded.is_set()
+        """True once the book has been loaded from the server (it stays True)."""
+        return self._ready
 
     @property
     def age(self) -> float | None:
@@ -451,14 +718,19 @@ class _Live:
         return s
 
     def on_update(self, callback: Callable[[Any], Any]) -> Callable[[], None]:
-        """Call ``callback(update)`` synchronously for every change (no coalescing). Exceptions are
-        logged and counted, never kill the stream. Returns a function that unregisters it."""
+        """Call ``callback(update)`` synchronously for every change (no coalescing). Whatever it
+        raises (any exception, even ``CancelledError`` or ``KeyboardInterrupt``) is caught, counted
+        (``callback_errors``), logged and handed to ``on_error`` callbacks as a
+        :class:`CallbackError`: a callback never stops the sync. Returns a function that unregisters it."""
+        _check_callback("callback", callback)
         self._callbacks.append(callback)
         return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
 
     def on_error(self, callback: Callable[[Any, BaseException], Any]) -> Callable[[], None]:
         """Call ``callback(live, error)`` for every error surfaced (error events, parse errors,
-        rate limits, connection drops); the book keeps syncing unless it is a permanent failure."""
+        rate limits, connection drops, caps, callback errors); the book keeps syncing unless it is a
+        permanent failure. What the callback raises is caught, counted and logged."""
+        _check_callback("callback", callback)
         self._error_callbacks.append(callback)
         return lambda: self._error_callbacks.remove(callback) if callback in self._error_callbacks else None
 
@@ -476,18 +748,20 @@ class _Live:
                 self._changed.clear()
                 await self._changed.wait()
 
-        await asyncio.wait_for(wait(), timeout)
+        async with _deadline(timeout):
+            await wait()
 
     async def close(self) -> None:
         """Stop syncing this market and release its connections (idempotent)."""
         tasks, self._tasks = self._tasks, []
+        pending = {t for t in tasks if not t.done()}
+        while pending:  # cancel again should a task ever swallow one (it would outlive the book)
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+            if not task.cancelled() and task.exception() is not None:  # _guard lets nothing out; be sure
+                log.error("%s: a sync task ended with %r", self.name, task.exception())
         if self.status is not Status.FAILED:
             self.status = Status.CLOSED
         self._end_streams()
@@ -499,18 +773,30 @@ class _Live:
             s._end()
         self._changed.set()
 
-    def _spawn(self, coro: Any, what: str) -> None:
-        self._tasks.append(asyncio.create_task(self._guard(coro), name=f"stellar-ob {self.name} {what}".rstrip()))
+    def _spawn(self, run: Callable[[], Any], what: str) -> None:
+        self._tasks.append(asyncio.create_task(self._guard(run, what),
+                                               name=f"stellar-ob {self.name} {what}".rstrip()))
 
-    async def _guard(self, coro: Any) -> None:
-        """Run one of this book's tasks; a bug in it fails the book loudly instead of dying unseen."""
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:
-            log.exception("%s: sync task failed", self.name)
-            self._fail(e)
+    async def _guard(self, run: Callable[[], Any], what: str) -> None:
+        """Run one of this book's tasks (``run()`` makes its coroutine). Each task handles what a
+        server can do; should anything else escape (a bug), it is logged with its traceback, counted
+        (``unexpected_errors``), surfaced, and the task starts over after backoff: nothing a server
+        sends can stop a book for good."""
+        backoff = Backoff(self.horizon.backoff_base, self.horizon.backoff_cap)
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.exception("%s: %s task failed; restarting it after backoff", self.name, what or "sync")
+                self.counters.unexpected_errors += 1
+                self._surface(e)
+                if self.status is Status.FAILED:
+                    return
+                self.status = Status.BACKING_OFF
+                await asyncio.sleep(backoff.next())
 
     def _fail(self, error: BaseException) -> None:
         """A permanent failure: FAILED, surfaced, consumers ended, the book's other tasks stopped."""
@@ -523,32 +809,73 @@ class _Live:
             if t is not me:
                 t.cancel()
 
+    def _rate_limited(self, seconds: float) -> None:
+        """A request of this book waits ``seconds`` for a rate-limit block to end."""
+        self.status = Status.RATE_LIMITED
+        self.rate_limited_until = time.time() + seconds
+        self._changed.set()
+
     def _surface(self, error: BaseException) -> None:
         self.last_error = error
+        self._report(error)
+
+    def _report(self, error: BaseException) -> None:
+        """Tell metrics and on_error callbacks about ``error`` (without making it ``last_error``)."""
         self._changed.set()
         m = self.horizon.metrics
         if m is not None:
             m.error(self, type(error).__name__)
         for cb in list(self._error_callbacks):
-            try:
-                cb(self, error)
-            except Exception:  # a callback must not kill the stream
-                log.exception("%s: on_error callback raised", self.name)
+            self._call(cb, "on_error", self, error, report=False)
+
+    def _call(self, cb: Callable[..., Any], what: str, *args: Any, report: bool = True) -> None:
+        """Call a user callback; nothing it raises or returns can reach the sync task."""
+        try:
+            result = cb(*args)
+        except BaseException as e:  # noqa: BLE001 - a callback must never stop the sync (see on_update)
+            if isinstance(e, asyncio.CancelledError) and _cancelling():
+                raise  # this task is being cancelled (close()): that cancellation is ours, not the callback's
+            self.counters.callback_errors += 1
+            log.error("%s: %s callback %r raised %r", self.name, what, cb, e, exc_info=e)
+            if report:
+                err = CallbackError(f"{self.name}: {what} callback raised {e!r}")
+                err.__cause__ = e
+                self._report(err)
+            return
+        if inspect.isawaitable(result):  # called synchronously: an awaitable would never run
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - whatever the awaitable does on close
+                    pass
+            self.counters.callback_errors += 1
+            log.error("%s: %s callback %r returned an awaitable; callbacks are called synchronously", self.name,
+                      what, cb)
+            if report:
+                self._report(CallbackError(f"{self.name}: {what} callback returned an awaitable that would never "
+                                           "run (callbacks are called synchronously; use updates() to await)"))
 
     def _publish(self, update: Any) -> None:
         self.counters.updates += 1
-        for cb in self._callbacks:
-            try:
-                cb(update)
-            except Exception:
-                self.counters.callback_errors += 1
-                log.exception("%s: on_update callback raised", self.name)
-        for s in self._streams:
+        for cb in list(self._callbacks):
+            self._call(cb, "on_update", update)
+        for s in list(self._streams):
             s._push(update)
 
     def _confirm(self, applied_ns: int) -> None:
         self.confirmed_at = time.time()
         self.confirmed_ns = applied_ns
+
+
+def _cancelling() -> bool:
+    """True when the running task has a cancellation pending (Python 3.11+: Task.cancelling())."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if cancelling is not None else False
+
+
+_QUIET_CLOSE = 10.0  # s: an empty goodbye after a connection this old is a quiet stream timing out, not a storm
 
 
 class _SSEStream:
@@ -557,8 +884,16 @@ class _SSEStream:
     ``on_data(data, received_ns, first)`` gets each data event (``first``: the first of this
     connection); it raises :class:`_Reconnect` to drop the connection (e.g. unparseable data).
     Page streams (``page=True``) remember the id of the last event ``on_data`` accepted and resume
-    from it; ``resume(stream)`` may choose the ``(cursor, last_event_id)`` of the next connection
-    (default: ``("now", last id)``). ``on_open(stream)`` runs on the server's hello.
+    from it; ``valid_id(id)`` says whether an ``id:`` the server sent can be sent back (an event
+    with an id that cannot is refused before ``on_data`` sees it); ``resume(stream)`` may choose
+    the ``(cursor, last_event_id)`` of the next connection (default: ``("now", last id)``).
+    ``on_open(stream)`` runs on the server's hello.
+
+    Reconnects: at once after a goodbye that followed at least one data event (Horizon's normal
+    close every 10 events or ``limit``), or that ended a connection open for ``_QUIET_CLOSE`` s or
+    more (Horizon's 55 s timeout of a page stream with nothing new); after backoff for anything
+    else, a goodbye right after the hello included; and never two connection starts of one stream
+    closer than ``Horizon.min_reconnect_interval``.
     """
 
     def __init__(
@@ -572,6 +907,7 @@ class _SSEStream:
         page: bool = False,
         resume: Callable[["_SSEStream"], tuple[str, str | None]] | None = None,
         on_open: Callable[["_SSEStream"], None] | None = None,
+        valid_id: Callable[[str], bool] | None = None,
     ) -> None:
         horizon = owner.horizon
         self.owner = owner
@@ -582,33 +918,38 @@ class _SSEStream:
         self.page = page
         self.resume = resume
         self.on_open = on_open
+        self.valid_id = valid_id
         self.backoff = Backoff(horizon.backoff_base, horizon.backoff_cap)
         self.connected_once = False
         self.server_retry_ms: int | None = None
         self.last_id: str | None = None  #: page streams: id of the last event applied
         self.cursor_used: str | None = None  #: page streams: the cursor of the current connection
         self.last_id_used: str | None = None  #: page streams: the Last-Event-ID it was opened with
+        self.data_events = 0  #: data events of the current connection
+        self._last_start = -math.inf  # time.monotonic() of the last connection start
 
     async def run(self) -> None:
-        """Connect, read, reconnect (at once after a goodbye, after backoff after an error) until
-        cancelled; a permanent failure (4xx other than 429) fails the owner and returns."""
+        """Connect, read, reconnect (see the class docstring) until cancelled; a permanent failure
+        (a 4xx other than 408/429 on the stream, a redirect before the book loaded) fails the owner."""
         owner = self.owner
         horizon = owner.horizon
         while True:
             delay: float | None
             try:
                 await self._connect_once()
-                delay = 0.0  # a clean goodbye
-                self.backoff.reset()
+                if self.data_events or time.monotonic() - self._last_start >= _QUIET_CLOSE:
+                    delay = 0.0  # a clean goodbye after events or a quiet while: Horizon's normal close
+                    self.backoff.reset()
+                else:  # a goodbye with nothing before it: reconnecting at once would hammer the server
+                    owner.counters.empty_goodbyes += 1
+                    delay = None
             except _Reconnect as r:
+                if r.permanent:
+                    owner._fail(r.error if r.error is not None else HorizonError(f"{self.what}: failed"))
+                    return
                 delay = r.delay
                 if r.error is not None:
                     owner._surface(r.error)
-            except asyncio.CancelledError:
-                raise
-            except HorizonError as e:  # permanent: 4xx other than 429
-                owner._fail(e)
-                return
             if delay is None:
                 delay = self.backoff.next()
                 if horizon.honor_server_retry and self.server_retry_ms:
@@ -619,11 +960,20 @@ class _SSEStream:
             elif self.server_retry_ms is not None and self.server_retry_ms <= 100:
                 await asyncio.sleep(self.server_retry_ms / 1000.0)  # Horizon's goodbye: retry: 10
 
+    async def _pace(self) -> None:
+        """Keep connection starts of this stream ``min_reconnect_interval`` apart."""
+        wait = self._last_start + self.owner.horizon.min_reconnect_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
     async def _connect_once(self) -> None:
         owner = self.owner
         horizon = owner.horizon
         counters = owner.counters
-        await horizon.budget.acquire()
+        self.data_events = 0
+        await self._pace()
+        await horizon.budget.acquire(owner)
+        self._last_start = time.monotonic()
         if self.connected_once:
             counters.reconnects += 1
             if horizon.metrics is not None:
@@ -642,51 +992,119 @@ class _SSEStream:
                 headers["Last-Event-ID"] = last_id  # wins over ?cursor (horizon actions/helpers.go)
             self.cursor_used, self.last_id_used = cursor, last_id
         try:
-            async with session.get(self.url, params=params, headers=headers, timeout=horizon._stream_timeout) as resp:
-                horizon.budget.observe(resp.headers)
-                if resp.status == 429:
-                    wait = horizon.budget.retry_after(resp.headers)
-                    horizon.budget.block(wait)
-                    err = await _problem_error(resp, self.what)
-                    assert isinstance(err, RateLimitedError)
-                    err.retry_after = wait
-                    counters.rate_limited += 1
-                    if horizon.metrics is not None:
-                        horizon.metrics.rate_limit_wait(owner, wait)
-                    raise _Reconnect(0.0, err)  # budget.acquire() does the waiting
-                if resp.status >= 500 or resp.status in (408, 499):
-                    counters.http_errors += 1
-                    raise _Reconnect(None, await _problem_error(resp, self.what))
-                if resp.status != 200:
-                    counters.http_errors += 1
-                    raise await _problem_error(resp, self.what)
-                await self._read_stream(resp)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
+            # The answer's head must arrive within request_timeout (sock_read alone lets a server
+            # trickle one header byte a minute); the body is then read for as long as the stream lives.
+            async with _deadline(horizon.request_timeout):
+                resp = await session.get(self.url, params=params, headers=headers, timeout=horizon._stream_timeout,
+                                         allow_redirects=False)
+        except asyncio.TimeoutError:
+            counters.timeouts += 1
+            counters.connection_errors += 1
+            raise _Reconnect(None, StreamError(f"{self.what}: no answer within {horizon.request_timeout:g} s")) from None
+        except (aiohttp.ClientError, ConnectionError, OSError) as e:
             counters.connection_errors += 1
             raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+        try:
+            self._observe(resp)
+            status = resp.status
+            if status == 429:
+                wait = horizon.budget.retry_after(resp.headers)
+                horizon.budget.block(wait)
+                err = await self._error_of(resp)
+                if isinstance(err, RateLimitedError):
+                    err.retry_after = wait
+                counters.rate_limited += 1
+                if horizon.metrics is not None:
+                    horizon.metrics.rate_limit_wait(owner, wait)
+                raise _Reconnect(0.0, err)  # budget.acquire() does the waiting
+            if _is_redirect(status):
+                counters.http_errors += 1
+                counters.redirects += 1
+                raise _Reconnect(None, _redirect_error(resp, self.what), permanent=not owner.loaded)
+            if status >= 500 or status in (408, 499):
+                counters.http_errors += 1
+                raise _Reconnect(None, await self._error_of(resp))
+            if status != 200:
+                counters.http_errors += 1
+                raise _Reconnect(None, await self._error_of(resp), permanent=True)
+            await self._read_stream(resp)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, OSError) as e:
+            counters.connection_errors += 1
+            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+        except (_Reconnect, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a bug, or a value no check anticipated: never the end of the book
+            log.exception("%s: unexpected error", self.what)
+            counters.unexpected_errors += 1
+            raise _Reconnect(None, e) from None
+        finally:
+            resp.close()  # never back to the pool: a half-read stream is no use to anyone
+
+    def _observe(self, resp: aiohttp.ClientResponse) -> None:
+        bad = self.owner.horizon.budget.observe(resp.headers)
+        if bad:
+            self.owner.counters.bad_headers += len(bad)
+            self.owner._surface(ParseError(f"{self.what}: ignored unreadable headers: {', '.join(bad)}"))
+
+    async def _error_of(self, resp: aiohttp.ClientResponse) -> HorizonError:
+        try:
+            async with _deadline(self.owner.horizon.request_timeout):
+                return await _problem_error(resp, self.what)
+        except asyncio.TimeoutError:
+            return HorizonError(f"Horizon answered {resp.status} for {self.what}", status=resp.status)
 
     async def _read_stream(self, resp: aiohttp.ClientResponse) -> None:
-        parser = SSEParser()
         owner = self.owner
+        horizon = owner.horizon
+        parser = SSEParser(horizon.max_line_bytes, horizon.max_event_bytes)
         counters = owner.counters
         on_data = self.on_data
         page = self.page
+        valid_id = self.valid_id
         first = True
         content = resp.content
         perf = time.perf_counter_ns
+        stall = horizon.stall_timeout
+        last_event = time.monotonic()
         while True:
-            chunk = await content.readany()
+            if stall is None:
+                chunk = await content.readany()
+            else:
+                left = last_event + stall - time.monotonic()
+                try:
+                    if left <= 0:
+                        raise asyncio.TimeoutError
+                    async with _deadline(left):
+                        chunk = await content.readany()
+                except asyncio.TimeoutError:
+                    counters.stalls += 1
+                    raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
+                                                       "treated as stalled")) from None
             if not chunk:
                 break
             t = perf()
             counters.bytes_received += len(chunk)
-            for ev in parser.feed(chunk):
-                if parser.retry is not None:
-                    self.server_retry_ms = owner.server_retry_ms = parser.retry
+            try:
+                events = parser.feed(chunk)
+            except SSELimitError as e:
+                counters.limits_exceeded += 1
+                if horizon.metrics is not None:
+                    horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
+                raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
+            if events:
+                last_event = time.monotonic()
+            if parser.retry is not None:
+                self.server_retry_ms = owner.server_retry_ms = parser.retry
+            for ev in events:
                 kind = ev.event
                 if kind == "message":
+                    if page and ev.id is not None and valid_id is not None and not valid_id(ev.id):
+                        counters.parse_errors += 1
+                        raise _Reconnect(None, ParseError(f"{self.what}: an event id that cannot be sent back: "
+                                                          f"{ev.id[:40]!r}"))
                     on_data(ev.data, t, first)
                     first = False
+                    self.data_events += 1
                     if page and ev.id is not None:
                         self.last_id = ev.id
                 elif kind == "open":
@@ -700,7 +1118,7 @@ class _SSEStream:
                     return
                 elif kind == "error":
                     counters.error_events += 1
-                    text = ev.data.decode("utf-8", "replace")
+                    text = ev.data[:500].decode("utf-8", "replace")
                     if "rate limit" in text.lower():
                         counters.rate_limited += 1
                         err: StreamError = StreamError(f"{self.what}: Horizon stream error: {text}", status=429)
@@ -722,6 +1140,8 @@ class LiveBook(_Live):
     unchanged), :attr:`last_error` and :attr:`counters` say how it is doing.
     Created by :meth:`Horizon.watch`.
     """
+
+    kind = "l2"  #: metrics label of L2 books
 
     def __init__(self, horizon: "Horizon", base: Any, counter: Any, depth: int) -> None:
         from stellar_ob import OrderBook
@@ -769,23 +1189,31 @@ class LiveBook(_Live):
 
     # ---- the stream ----------------------------------------------------------------------------------
     def _start(self) -> None:
-        self._spawn(self._stream.run(), "")
+        self._spawn(self._stream.run, "")
 
     def _apply(self, data: bytes, received_ns: int, resync: bool) -> None:
         try:
             diff = self.book.apply_horizon(data)
-        except (ParseError, AssetMismatchError, InvalidBookError) as e:
-            # The book is unchanged; a fresh connection sends a full snapshot.
+        except CrossedBookError as e:
+            # Well-formed but impossible (best bid > best ask: a Horizon or proxy bug). The book keeps
+            # its last state; every event is a whole book, so the next one replaces it: keep reading.
+            self.counters.crossed += 1
+            self._surface(e)
+            return
+        except (StellarOBError, ValueError, OverflowError, RecursionError) as e:
+            # Bad JSON, a value out of range, totals past uint64, another market's document: the
+            # book is unchanged; a fresh connection (after backoff) starts with a full snapshot.
             self.counters.parse_errors += 1
-            raise _Reconnect(None, e) from None
+            err = e if isinstance(e, StellarOBError) else ParseError(f"{self.name}: bad /order_book event: {e!r}")
+            raise _Reconnect(None, err) from None
         applied = time.perf_counter_ns()
         self.confirmed_at = time.time()
         self.confirmed_ns = applied
         self.counters.events += 1
         self._backoff.reset()
         self.status = Status.LIVE
-        if not self._loaded.is_set():
-            self._loaded.set()
+        if not self._ready:
+            self._set_loaded()
         metrics = self.horizon.metrics
         if diff:
             update = BookUpdate(self, diff, self.book, received_ns, applied, 0, resync)
@@ -901,10 +1329,22 @@ def _offer_impl() -> tuple[Any, Any]:
     return _offers_pure.OfferBook, _offers_pure.LiquidityPool
 
 
-def _token_ledger(token: str) -> int | None:
-    """The ledger of a /trades paging token ("<operation toid>-<index>": toid >> 32)."""
-    head = token.partition("-")[0]
-    return int(head) >> 32 if head.isdigit() else None
+def _token_ledger(token: Any) -> int | None:
+    """The ledger of a /trades paging token ("<operation toid>-<index>": toid >> 32), None if
+    ``token`` is not one (ASCII digits only, toid < 2**63)."""
+    m = _TRADE_TOKEN.fullmatch(token) if isinstance(token, str) else None
+    if m is None:
+        return None
+    toid = int(m.group(1))
+    return toid >> 32 if toid < 2**63 else None
+
+
+def _valid_trade_id(event_id: str) -> bool:
+    return _token_ledger(event_id) is not None
+
+
+def _valid_ledger_id(event_id: str) -> bool:
+    return _uint(event_id, 2**63 - 1) is not None
 
 
 def _after_ledger(ledger: int) -> int:
@@ -913,8 +1353,13 @@ def _after_ledger(ledger: int) -> int:
 
 
 def _is_permanent(e: BaseException) -> bool:
+    """A 4xx (other than 408/429) from Horizon: the request itself is wrong (no such asset, route)."""
     return (isinstance(e, HorizonError) and not isinstance(e, (RateLimitedError, StreamError))
             and e.status is not None and 400 <= e.status < 500 and e.status not in (408, 429))
+
+
+def _is_redirect_error(e: BaseException) -> bool:
+    return isinstance(e, HorizonError) and e.status is not None and _is_redirect(e.status)
 
 
 class LiveOfferBook(_Live):
@@ -929,6 +1374,8 @@ class LiveOfferBook(_Live):
     counters ``drift_*``, :meth:`on_drift`. Status, counters, ``updates()``, callbacks, errors and
     ``close()`` work as for :class:`LiveBook`. Created by :meth:`Horizon.watch_offers`.
     """
+
+    kind = "l3"  #: metrics label of per-offer books
 
     def __init__(
         self,
@@ -970,12 +1417,15 @@ class LiveOfferBook(_Live):
         self._last_repage = 0.0
         self._drift_callbacks: list[Callable[["LiveOfferBook", Drift], Any]] = []
         self._pools_supported = True
+        self._side_pages: dict[str, int] = {}  # /offers pages each direction took at the last re-page
+        self._page_cap_relaxed = False  # the last re-page hit the learnt page cap: allow max_offer_pages
         pair = {**self.base.horizon_params("base"), **self.counter.horizon_params("counter")}
         self._trades = _SSEStream(self, "/trades", {**pair, "limit": str(stream_limit)}, self._on_trade,
                                   what=f"{self.name} /trades", page=True, resume=self._trades_resume,
-                                  on_open=self._trades_opened)
+                                  on_open=self._trades_opened, valid_id=_valid_trade_id)
         self._ledgers = _SSEStream(self, "/ledgers", {"limit": str(stream_limit)}, self._on_ledger,
-                                   what=f"{self.name} /ledgers", page=True, resume=self._ledgers_resume)
+                                   what=f"{self.name} /ledgers", page=True, resume=self._ledgers_resume,
+                                   valid_id=_valid_ledger_id)
 
     # ---- reading (delegated to the book) -------------------------------------------------------------
     def offers(self, side: str, depth: int | None = None) -> list:
@@ -1006,8 +1456,9 @@ class LiveOfferBook(_Live):
         return sys.modules[type(self.book).__module__].quote_hop(self.book, self.pool, kind, amount, **kwargs)
 
     def on_drift(self, callback: Callable[["LiveOfferBook", Drift], Any]) -> Callable[[], None]:
-        """Call ``callback(live, drift)`` after every re-page that corrected something. Exceptions are
-        logged and counted (``callback_errors``). Returns a function that unregisters it."""
+        """Call ``callback(live, drift)`` after every re-page that corrected something. What it raises
+        is caught and reported as for :meth:`on_update`. Returns a function that unregisters it."""
+        _check_callback("callback", callback)
         self._drift_callbacks.append(callback)
         return lambda: self._drift_callbacks.remove(callback) if callback in self._drift_callbacks else None
 
@@ -1018,9 +1469,9 @@ class LiveOfferBook(_Live):
 
     # ---- the tasks -----------------------------------------------------------------------------------
     def _start(self) -> None:
-        self._spawn(self._trades.run(), "/trades")
-        self._spawn(self._ledgers.run(), "/ledgers")
-        self._spawn(self._repager(), "re-page")
+        self._spawn(self._trades.run, "/trades")
+        self._spawn(self._ledgers.run, "/ledgers")
+        self._spawn(self._repager, "re-page")
 
     def _trades_resume(self, stream: _SSEStream) -> tuple[str, str | None]:
         """Where the next /trades connection starts: fills after the oldest page of the book matter,
@@ -1030,8 +1481,8 @@ class LiveOfferBook(_Live):
             return ("now", last)
         after = _after_ledger(self.ledger)
         if last is not None:
-            head = last.partition("-")[0]
-            if head.isdigit() and int(head) > after:
+            m = _TRADE_TOKEN.fullmatch(last)
+            if m is not None and int(m.group(1)) > after:
                 return (str(after), last)
         return (str(after), None)  # horizon: a one-number cursor skips all of that operation id
 
@@ -1043,7 +1494,8 @@ class LiveOfferBook(_Live):
         if self.ledger is None:
             return ("now", last)
         after = self.ledger << 32  # a ledger's paging token is its toid: sequence << 32
-        if last is not None and last.isdigit() and int(last) > after:
+        last_toid = _uint(last, 2**63 - 1)
+        if last is not None and last_toid is not None and last_toid > after:
             return (str(after), last)
         return (str(after), None)
 
@@ -1055,24 +1507,11 @@ class LiveOfferBook(_Live):
     def _on_trade(self, data: bytes, received_ns: int, first: bool) -> None:
         c = self.counters
         try:
-            rec = json.loads(data)
-            token = rec.get("paging_token") or rec.get("id")
-            ledger = _token_ledger(token) if isinstance(token, str) else None
-            if rec.get("trade_type") == "liquidity_pool":
-                oid = None
-                sold = 0
-                swap = self._parse_swap(rec)
-            else:
-                swap = None
-                base_is_seller = rec["base_is_seller"]
-                if not isinstance(base_is_seller, bool):
-                    raise ValueError("base_is_seller is not a boolean")
-                raw = rec.get("base_offer_id" if base_is_seller else "counter_offer_id")
-                oid = int(raw) if raw not in (None, "") else None
-                sold = parse_amount(rec["base_amount" if base_is_seller else "counter_amount"])
-        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            ledger, token, oid, sold, swap = self._read_trade(data)
+        except (StellarOBError, ValueError, OverflowError, RecursionError) as e:
             c.parse_errors += 1
-            raise _Reconnect(None, ParseError(f"{self.name}: not a Horizon trade: {e}")) from None
+            err = e if isinstance(e, StellarOBError) else ParseError(f"{self.name}: not a Horizon trade: {e!r}")
+            raise _Reconnect(None, err) from None
         applied = time.perf_counter_ns()
         c.events += 1
         c.trades += 1
@@ -1100,22 +1539,39 @@ class LiveOfferBook(_Live):
             metrics.event(self)
         self._changed.set()
 
-    def _parse_swap(self, rec: dict) -> tuple[str, int, int] | None:
+    def _read_trade(self, data: bytes) -> tuple[int, str, int | None, int, tuple[str, int, int] | None]:
+        """(ledger, paging token, resting offer id or None, amount it sold, pool swap or None) of a
+        /trades event, read by :func:`stellar_ob.horizon.parse_trades` (ParseError for anything else)."""
+        from stellar_ob.horizon import parse_trades
+
+        trades = parse_trades(data)
+        if len(trades) != 1:
+            raise ParseError(f"{self.name}: a /trades event holds one trade, this one {len(trades)}")
+        t = trades[0]
+        if {t.base_asset, t.counter_asset} != {self.base, self.counter}:
+            raise AssetMismatchError(f"{self.name}: /trades sent a trade of {t.base_asset}/{t.counter_asset}")
+        ledger = _token_ledger(t.paging_token)
+        if ledger is None:
+            raise ParseError(f"{self.name}: trade paging_token {t.paging_token[:40]!r} is not <operation id>-<index>")
+        if t.trade_type == "liquidity_pool":
+            return ledger, t.paging_token, None, 0, self._parse_swap(t)
+        # the resting offer is the seller's (horizon: base_is_seller), whichever way round the pair is
+        if t.base_is_seller:
+            return ledger, t.paging_token, t.base_offer_id, t.base_amount, None
+        return ledger, t.paging_token, t.counter_offer_id, t.counter_amount, None
+
+    def _parse_swap(self, t: Any) -> tuple[str, int, int] | None:
         """(pool id, change of the base reserve, change of the counter reserve) of a pool trade: the
         pool gave the side it is the party of and got the other."""
-        base_amount, counter_amount = parse_amount(rec["base_amount"]), parse_amount(rec["counter_amount"])
-        pool_id = rec.get("base_liquidity_pool_id")
-        if pool_id is not None:
-            d_base, d_counter = -base_amount, counter_amount
+        if t.base_liquidity_pool_id is not None:
+            pool_id, d_base, d_counter = t.base_liquidity_pool_id, -t.base_amount, t.counter_amount
+        elif t.counter_liquidity_pool_id is not None:
+            pool_id, d_base, d_counter = t.counter_liquidity_pool_id, t.base_amount, -t.counter_amount
         else:
-            pool_id = rec.get("counter_liquidity_pool_id")
-            if pool_id is None:
-                return None
-            d_base, d_counter = base_amount, -counter_amount
-        rec_base = {k: rec[f"base_{k}"] for k in ("asset_type", "asset_code", "asset_issuer") if f"base_{k}" in rec}
-        if rec_base != self._base_json:  # the record is the other way round
+            return None
+        if t.base_asset != self.base:  # the record is the other way round
             d_base, d_counter = d_counter, d_base
-        return str(pool_id), d_base, d_counter
+        return pool_id, d_base, d_counter
 
     @staticmethod
     def _swap(pool: Any, pool_id: str | None, stamp: int, ledger: int | None, trade_pool: str, d_base: int,
@@ -1152,12 +1608,15 @@ class LiveOfferBook(_Live):
         return AppliedFill(oid, sold, left, ledger, token)
 
     def _on_ledger(self, data: bytes, received_ns: int, first: bool) -> None:
+        from stellar_ob.horizon import parse_ledger
+
         c = self.counters
         try:
-            seq = int(json.loads(data)["sequence"])
-        except (ValueError, KeyError, TypeError) as e:
+            seq = parse_ledger(data).sequence
+        except (StellarOBError, ValueError, OverflowError, RecursionError) as e:
             c.parse_errors += 1
-            raise _Reconnect(None, ParseError(f"{self.name}: not a Horizon ledger: {e}")) from None
+            err = e if isinstance(e, StellarOBError) else ParseError(f"{self.name}: not a Horizon ledger: {e!r}")
+            raise _Reconnect(None, err) from None
         c.events += 1
         c.ledgers += 1
         self._confirm(time.perf_counter_ns())
@@ -1171,8 +1630,11 @@ class LiveOfferBook(_Live):
         self._changed.set()
 
     async def _repager(self) -> None:
-        """Re-page whenever asked (by a ledger or a trades gap), one at a time; the first is the load."""
+        """Re-page whenever asked (by a ledger or a trades gap), one at a time; the first is the load.
+        Each re-page has ``Horizon.repage_timeout`` s; a failed one is counted, surfaced and retried
+        after backoff (the book it would have replaced stays)."""
         horizon = self.horizon
+        c = self.counters
         backoff = Backoff(horizon.backoff_base, horizon.backoff_cap)
         await self._trades_open.wait()  # cursor=now is resolved: every later fill will stream
         force = True
@@ -1182,140 +1644,163 @@ class LiveOfferBook(_Live):
             self._repage_wanted.clear()
             force, self._repage_forced = force or self._repage_forced, False
             if not force and self.ledger is not None and (self.latest_ledger or 0) <= self.ledger:
-                self.counters.repages_coalesced += 1
+                c.repages_coalesced += 1
                 continue  # that ledger is in the book already
             force = False
             if self.min_repage_interval and self._last_repage:
                 wait = self._last_repage + self.min_repage_interval - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
+            blocked = horizon.budget.blocked_for()
+            if blocked > 0:  # every request waits for a rate-limit block: not part of the deadline
+                self._rate_limited(blocked)
+                await asyncio.sleep(blocked)
             gaps = self._gaps
+            err: BaseException
             try:
-                await self._repage()
+                async with _deadline(horizon.repage_timeout):
+                    await self._repage()
             except asyncio.CancelledError:
                 raise
-            except (StellarOBError, ValueError, KeyError, TypeError) as e:
-                if _is_permanent(e) and not self.loaded:
-                    self._fail(e)
+            except asyncio.TimeoutError:
+                c.timeouts += 1
+                err = HorizonError(f"{self.name}: re-page took longer than repage_timeout={horizon.repage_timeout:g} s")
+            except (StellarOBError, ValueError, OverflowError, RecursionError) as e:
+                if (_is_permanent(e) or _is_redirect_error(e)) and not self.loaded:
+                    self._fail(e)  # the market itself is refused: nothing to heal
                     return
-                self.counters.repage_errors += 1
                 err = e if isinstance(e, StellarOBError) else ParseError(f"{self.name}: bad /offers page: {e!r}")
-                self._surface(err)
-                self.status = Status.BACKING_OFF
-                await asyncio.sleep(backoff.next())
-                force = True
+            except Exception as e:  # a bug, or a value no check anticipated: logged, retried
+                log.exception("%s: unexpected error in a re-page", self.name)
+                c.unexpected_errors += 1
+                err = e
+            else:
+                backoff.reset()
+                self._page_cap_relaxed = False
+                self._last_repage = time.monotonic()
+                if self._gaps != gaps:
+                    force = True  # the trades stream restarted at "now" meanwhile: fills may be missing
                 continue
-            backoff.reset()
-            self._last_repage = time.monotonic()
-            if self._gaps != gaps:
-                force = True  # the trades stream restarted at "now" meanwhile: fills may be missing
+            c.repage_errors += 1
+            self._surface(err)
+            self.status = Status.BACKING_OFF
+            await asyncio.sleep(backoff.next())
+            force = True
 
-    async def _page_side(self, selling: Any, buying: Any) -> list[tuple[int, list]]:
-        """Every offer selling ``selling`` for ``buying``: [(Latest-Ledger, records)] page by page."""
+    def _ledger_of(self, headers: Mapping[str, str]) -> int:
+        """The ``Latest-Ledger`` of an answer (the newest ledger known if it is missing or unreadable)."""
+        ledger = _uint(headers.get("Latest-Ledger"), 2**32 - 1)
+        if ledger is None:
+            return self.latest_ledger or 0
+        if self.latest_ledger is None or ledger > self.latest_ledger:
+            self.latest_ledger = ledger
+        return ledger
+
+    async def _page_side(self, book: Any, stamps: dict[int, int], side: str, selling: Any, buying: Any) -> list[int]:
+        """Load every offer selling ``selling`` for ``buying`` into ``book``, page by page, stamping
+        each with its page's Latest-Ledger; returns those ledgers. Pages must follow the cursor
+        (offer ids strictly increasing from it); at most ``max_offer_pages`` pages, or, once the
+        market is known, twice the pages of the last re-page plus 16."""
+        from stellar_ob.horizon import parse_offers
+
+        horizon = self.horizon
+        limit = self.page_limit
         params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
-                  "limit": str(self.page_limit), "order": "asc"}
-        pages: list[tuple[int, list]] = []
+                  "limit": str(limit), "order": "asc"}
+        cap = horizon.max_offer_pages
+        known = self._side_pages.get(side)
+        if known is not None and not self._page_cap_relaxed:
+            cap = min(cap, 2 * known + 16)
+        ledgers: list[int] = []
+        cursor: int | None = None
         while True:
-            body, headers = await self.horizon.get_json("/offers", params, on_error=self._rest_error)
+            if len(ledgers) >= cap:
+                self.counters.limits_exceeded += 1
+                if horizon.metrics is not None:
+                    horizon.metrics.limit(self, "max_offer_pages")
+                self._page_cap_relaxed = True  # the market may really have grown: next time up to the maximum
+                raise LimitExceededError(f"{self.name}: /offers of the {side}s goes on past {cap} pages of {limit} "
+                                         f"(max_offer_pages={horizon.max_offer_pages}): stopped", "max_offer_pages")
+            body, headers = await horizon._get("/offers", params, on_error=self._rest_error, owner=self)
             self.counters.pages += 1
-            doc = json.loads(body)
-            records = doc["_embedded"]["records"]
-            if not isinstance(records, list):
-                raise ParseError(f"{self.name}: /offers records is not a list")
-            ll = headers.get("Latest-Ledger")
-            ledger = int(ll) if ll and ll.isdigit() else (self.latest_ledger or 0)
-            if self.latest_ledger is None or ledger > self.latest_ledger:
-                self.latest_ledger = ledger
-            pages.append((ledger, records))
-            if len(records) < self.page_limit:
-                return pages
-            params = {**params, "cursor": str(records[-1]["paging_token"])}
+            offers: list = parse_offers(body)  # type: ignore[assignment]  # a list without as_numpy
+            if len(offers) > limit:
+                raise ParseError(f"{self.name}: an /offers page asked for {limit} records holds {len(offers)}")
+            prev = cursor
+            for o in offers:
+                if prev is not None and o.id <= prev:
+                    raise ParseError(f"{self.name}: /offers does not advance: offer {o.id} came after "
+                                     f"{'cursor' if prev == cursor else 'offer'} {prev}")
+                prev = o.id
+            ledger = self._ledger_of(headers)
+            self._load_offers(book, offers, stamps, ledger)
+            ledgers.append(ledger)
+            if len(offers) < limit:
+                self._side_pages[side] = len(ledgers)
+                return ledgers
+            cursor = offers[-1].id
+            params = {**params, "cursor": str(cursor)}
 
     async def _fetch_pool(self) -> tuple[Any, str | None, int]:
         """The pair's constant-product pool from /liquidity_pools?reserves=A,B: (pool or None if there
         is none, its id, the Latest-Ledger it was read at)."""
-        from stellar_ob.assets import Asset
+        from stellar_ob.horizon import parse_liquidity_pools
 
         try:
-            body, headers = await self.horizon.get_json(
+            body, headers = await self.horizon._get(
                 "/liquidity_pools", {"reserves": f"{self.base},{self.counter}", "limit": "10"},
-                on_error=self._rest_error)
+                on_error=self._rest_error, owner=self)
         except HorizonError as e:
             if _is_permanent(e):  # a Horizon without the endpoint: no pools, do not ask again
                 self._pools_supported = False
                 self._surface(e)
                 return None, None, 0
             raise
-        ll = headers.get("Latest-Ledger")
-        ledger = int(ll) if ll and ll.isdigit() else (self.latest_ledger or 0)
-        for rec in json.loads(body)["_embedded"]["records"]:
-            if rec.get("type", "constant_product") != "constant_product":
-                continue
-            reserves = {}
-            for r in rec["reserves"]:
-                reserves[Asset.parse(r["asset"])] = parse_amount(r["amount"])
-            if self.base in reserves and self.counter in reserves and len(reserves) == 2:
-                pool = self._pool_cls(reserves[self.base], reserves[self.counter], int(rec.get("fee_bp", 30)))
-                return pool, str(rec["id"]), ledger
+        ledger = self._ledger_of(headers)
+        for rec in parse_liquidity_pools(body):
+            reserves = dict(rec.reserves)
+            if len(reserves) == 2 and self.base in reserves and self.counter in reserves:
+                pool = self._pool_cls(reserves[self.base], reserves[self.counter], rec.fee_bp)
+                return pool, rec.id, ledger
         return None, None, ledger
 
-    def _load_records(self, book: Any, records: list, stamps: dict[int, int], ledger: int) -> None:
-        """Add /offers records to ``book`` (what ``load_horizon_offers`` does, without parsing the two
-        assets of every record: they are compared as Horizon JSON first), stamping each with ``ledger``."""
-        from stellar_ob.assets import Asset
-
-        base_j, counter_j = self._base_json, self._counter_json
-        for r in records:
-            selling, buying = r["selling"], r["buying"]
-            if selling == base_j and buying == counter_j:
+    def _load_offers(self, book: Any, offers: list, stamps: dict[int, int], ledger: int) -> None:
+        """Add /offers records (:class:`stellar_ob.horizon.Offer`) to ``book``, stamping each with ``ledger``."""
+        base, counter = self.base, self.counter
+        for o in offers:
+            if o.selling == base and o.buying == counter:
                 side = "ask"
-            elif selling == counter_j and buying == base_j:
+            elif o.selling == counter and o.buying == base:
                 side = "bid"
-            else:  # the same assets written differently, or another market
-                sa, ba = Asset.from_horizon_json(selling), Asset.from_horizon_json(buying)
-                if (sa, ba) == (self.base, self.counter):
-                    side = "ask"
-                elif (sa, ba) == (self.counter, self.base):
-                    side = "bid"
-                else:
-                    raise AssetMismatchError(f"{self.name}: /offers returned offer {r.get('id')} of {sa}/{ba}")
-            oid = int(r["id"])
-            price = r["price_r"]
-            amount = parse_amount(r["amount"])
+            else:
+                raise AssetMismatchError(f"{self.name}: /offers returned offer {o.id} of {o.selling}/{o.buying}")
+            oid = o.id
             if oid in book:
                 book.remove_offer(oid)
-            if amount > 0:
-                book.add_offer(oid, side, int(price["n"]), int(price["d"]), amount, r.get("seller"))
+            if o.amount > 0:
+                book.add_offer(oid, side, o.price.n, o.price.d, o.amount, o.seller)
                 stamps[oid] = ledger
 
     def _rest_error(self, error: HorizonError) -> None:
-        """get_json failed one attempt (it retries): count and surface it like a stream error."""
-        c = self.counters
+        """A REST request of a re-page failed one attempt (it retries; counted by Horizon._get): surface it."""
         if isinstance(error, RateLimitedError):
-            c.rate_limited += 1
             m = self.horizon.metrics
             if m is not None:
                 m.rate_limit_wait(self, error.retry_after)
-        elif error.status is None:
-            c.connection_errors += 1
-        else:
-            c.http_errors += 1
         self._surface(error)
 
     async def _repage(self) -> None:
         c = self.counters
+        new = self._book_cls(self.base, self.counter)
+        stamps: dict[int, int] = {}
         self._buffer = []  # fills arriving while we page: replayed onto the new book
         self._pool_buffer = []
         try:
-            pages = await self._page_side(self.base, self.counter)
-            pages += await self._page_side(self.counter, self.base)
+            ledgers = await self._page_side(new, stamps, "ask", self.base, self.counter)
+            ledgers += await self._page_side(new, stamps, "bid", self.counter, self.base)
             pool, pool_id, pool_stamp = await self._fetch_pool() if self._pools_supported else (None, None, 0)
             received = time.perf_counter_ns()
             # From here on nothing awaits: no fill can slip between the pages and the install.
-            new = self._book_cls(self.base, self.counter)
-            stamps: dict[int, int] = {}
-            for ledger, records in pages:
-                self._load_records(new, records, stamps, ledger)
             buffered, pool_buffered = self._buffer, self._pool_buffer
         finally:
             self._buffer = self._pool_buffer = None
@@ -1323,7 +1808,6 @@ class LiveOfferBook(_Live):
             self._fill(new, stamps, at, oid, sold, token, None)
         for at, trade_pool, d_base, d_counter in pool_buffered:
             self._swap(pool, pool_id, pool_stamp, at, trade_pool, d_base, d_counter)
-        ledgers = [ledger for ledger, _ in pages]
         floor, top = min(ledgers), max(ledgers)
         if floor != top:  # the market moved while we paged: offers are right per page, not as one
             c.split_snapshots += 1
@@ -1347,20 +1831,16 @@ class LiveOfferBook(_Live):
             c.drift_removed += len(drift.removed)
             c.drift_changed += len(drift.changed)
             self.last_drift = drift
-        first = not self._loaded.is_set()
-        self._loaded.set()
+        first = not self._ready
+        self._set_loaded()
         if first or drift or pool_moved:  # an unchanged re-page is not an update
             self._publish(OfferBookUpdate(self, new, (), drift, True, floor, received, applied))
         metrics = self.horizon.metrics
-        if metrics is not None and hasattr(metrics, "offer_book"):
+        if metrics is not None:
             metrics.offer_book(self, drift)
         if drift:
             for cb in list(self._drift_callbacks):
-                try:
-                    cb(self, drift)
-                except Exception:
-                    c.callback_errors += 1
-                    log.exception("%s: on_drift callback raised", self.name)
+                self._call(cb, "on_drift", self, drift)
         self._changed.set()
 
 
@@ -1385,11 +1865,36 @@ class Horizon:
     ...         live = await horizon.watch("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     ...         print(live.best_bid(), live.best_ask())
 
-    ``idle_timeout``: seconds without a byte before a stream counts as dead (Horizon closes every
-    stream after 55 s, so 60 s of silence means a half-open connection). ``backoff_base`` /
-    ``backoff_cap``: jittered exponential backoff for errors. ``honor_server_retry``: wait at
-    least the ``retry:`` Horizon sent (1 s) before reconnecting after an error.
-    ``metrics``: a :class:`stellar_ob.metrics.SyncMetrics` (``True`` makes one).
+    Timing: ``idle_timeout`` (60 s): seconds without a byte before a stream counts as dead (Horizon
+    closes every stream after 55 s, so 60 s of silence means a half-open connection).
+    ``connect_timeout`` (10 s): TCP connect. ``request_timeout`` (30 s): the total of one REST
+    request (connect, answer and whole body) and the time a stream's answer may take to start.
+    ``stall_timeout`` (None = off): seconds a stream may go without an *event* (comments and
+    stray bytes do not count) before it is treated as stalled and reconnected; off by default
+    because a quiet book is normal (Horizon sends nothing while a book is unchanged, and closes
+    after 55 s), 60 or more is safe against a real Horizon. ``repage_timeout`` (120 s): one L3
+    re-page, every page and retry included.
+
+    Backoff and rate: ``backoff_base`` / ``backoff_cap`` (0.1 / 30 s): jittered exponential
+    backoff after errors. ``honor_server_retry``: wait at least the ``retry:`` Horizon sent (1 s)
+    before reconnecting after an error. ``min_reconnect_interval`` (1 s): connection starts of one
+    stream are never closer than this (an L2 market has one stream, an L3 market two), whatever
+    the server does: a server closing every stream at once after its hello costs at most one
+    request a second per stream. ``min_request_interval`` (0 = off): spaces out every request
+    start of this client. ``max_retry_wait`` (300 s): the longest a 429's ``Retry-After`` /
+    ``X-RateLimit-Reset`` is obeyed (a far-future date or 10**12 s would stop every market for good).
+
+    Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
+    and one event's data (Horizon's largest, a 200+200-level book, is ~30 KB); ``max_body_bytes``
+    (32 MiB) for a REST body; ``max_offer_pages`` (1,000) /offers pages per direction in one
+    re-page (once a market is known, twice its last count + 16). Past a cap the connection or
+    re-page is dropped, counted (``Counters.limits_exceeded``, metrics), surfaced (``last_error``,
+    ``on_error``) and retried after backoff; the book keeps its last good state.
+
+    Redirects are never followed: a 3xx is a :class:`HorizonError` naming the Location (it fails a
+    market that has not loaded yet; a loaded one retries after backoff). ``metrics``: a
+    :class:`stellar_ob.metrics.SyncMetrics` (``True`` makes one). Bad options raise
+    :class:`ArgumentError`.
     """
 
     def __init__(
@@ -1399,22 +1904,42 @@ class Horizon:
         session: aiohttp.ClientSession | None = None,
         idle_timeout: float = 60.0,
         connect_timeout: float = 10.0,
+        request_timeout: float = 30.0,
+        stall_timeout: float | None = None,
+        repage_timeout: float = 120.0,
         backoff_base: float = 0.1,
         backoff_cap: float = 30.0,
         honor_server_retry: bool = True,
+        min_reconnect_interval: float = 1.0,
         min_request_interval: float = 0.0,
+        max_retry_wait: float = 300.0,
+        max_line_bytes: int = 4 * _MiB,
+        max_event_bytes: int = 8 * _MiB,
+        max_body_bytes: int = 32 * _MiB,
+        max_offer_pages: int = 1000,
         metrics: Any = None,
         user_agent: str = _USER_AGENT,
     ) -> None:
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ArgumentError(f"url must be an http:// or https:// URL, got {url!r}")
         self.url = url.rstrip("/")
         self._session = session
         self._own_session = session is None
-        self.idle_timeout = idle_timeout
-        self.connect_timeout = connect_timeout
-        self.backoff_base = backoff_base
-        self.backoff_cap = backoff_cap
-        self.honor_server_retry = honor_server_retry
-        self.budget = RateBudget(min_request_interval)
+        self.idle_timeout = _check_seconds("idle_timeout", idle_timeout, positive=True)
+        self.connect_timeout = _check_seconds("connect_timeout", connect_timeout, positive=True)
+        self.request_timeout = _check_seconds("request_timeout", request_timeout, positive=True)
+        self.stall_timeout = _check_optional_seconds("stall_timeout", stall_timeout, positive=True)
+        self.repage_timeout = _check_seconds("repage_timeout", repage_timeout, positive=True)
+        self.backoff_base = _check_seconds("backoff_base", backoff_base)
+        self.backoff_cap = _check_seconds("backoff_cap", backoff_cap)
+        self.honor_server_retry = bool(honor_server_retry)
+        self.min_reconnect_interval = _check_seconds("min_reconnect_interval", min_reconnect_interval)
+        self.max_retry_wait = _check_seconds("max_retry_wait", max_retry_wait)
+        self.max_line_bytes = _check_int("max_line_bytes", max_line_bytes, 1024, 2**40)
+        self.max_event_bytes = _check_int("max_event_bytes", max_event_bytes, 1024, 2**40)
+        self.max_body_bytes = _check_int("max_body_bytes", max_body_bytes, 1024, 2**40)
+        self.max_offer_pages = _check_int("max_offer_pages", max_offer_pages, 1, 2**31)
+        self.budget = RateBudget(_check_seconds("min_request_interval", min_request_interval), self.max_retry_wait)
         self.user_agent = user_agent
         if metrics is True:
             from stellar_ob.metrics import SyncMetrics
@@ -1426,7 +1951,8 @@ class Horizon:
         self._stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=idle_timeout
         )
-        self._rest_timeout = aiohttp.ClientTimeout(total=connect_timeout + 20.0, connect=connect_timeout)
+        self._rest_timeout = aiohttp.ClientTimeout(total=request_timeout, connect=connect_timeout,
+                                                   sock_connect=connect_timeout)
         self._closed = False
 
     async def __aenter__(self) -> "Horizon":
@@ -1460,12 +1986,14 @@ class Horizon:
 
         ``base``/``counter``: ``"XLM"``/``"native"``, ``"CODE:ISSUER"``, :class:`~stellar_ob.Asset`
         or ``stellar_sdk.Asset`` (:class:`~stellar_ob.errors.AssetError` if invalid). ``depth``:
-        levels a side, 1..200 (Horizon's maximum). Raises :class:`HorizonError` if Horizon rejects
-        the request, or if the book cannot be loaded within ``load_timeout`` s (the last error
-        says why: no route, rate limited, ...).
+        levels a side, 1..200 (Horizon's maximum); a bad ``depth``, ``load_timeout`` or callback
+        raises :class:`ArgumentError`. Raises :class:`HorizonError` if Horizon rejects the request,
+        or if the book cannot be loaded within ``load_timeout`` s (the last error says why: no
+        route, rate limited, ...).
         """
-        if not 1 <= depth <= 200:
-            raise ValueError(f"depth must be 1..200 (Horizon's /order_book maximum), got {depth}")
+        depth = _check_int("depth", depth, 1, 200, " (Horizon's /order_book maximum)")
+        load_timeout = _check_optional_seconds("load_timeout", load_timeout, positive=True)
+        _check_callback("on_update", on_update)
         self._session_or_raise()
         live = LiveBook(self, base, counter, depth)
         if on_update is not None:
@@ -1492,12 +2020,14 @@ class Horizon:
         most every ``min_repage_interval`` s: each re-page costs two or more /offers pages and a
         /liquidity_pools read against Horizon's rate limit). ``stream_limit``: events per stream
         connection (Horizon closes a page stream after ``limit``, at most 200). Assets and errors
-        as for :meth:`watch`.
+        as for :meth:`watch` (bad arguments raise :class:`ArgumentError`).
         """
-        if not 1 <= page_limit <= 200:
-            raise ValueError(f"page_limit must be 1..200 (Horizon's /offers maximum), got {page_limit}")
-        if not 1 <= stream_limit <= 200:
-            raise ValueError(f"stream_limit must be 1..200 (Horizon's maximum), got {stream_limit}")
+        page_limit = _check_int("page_limit", page_limit, 1, 200, " (Horizon's /offers maximum)")
+        stream_limit = _check_int("stream_limit", stream_limit, 1, 200, " (Horizon's maximum)")
+        min_repage_interval = _check_seconds("min_repage_interval", min_repage_interval)
+        load_timeout = _check_optional_seconds("load_timeout", load_timeout, positive=True)
+        _check_callback("on_update", on_update)
+        _check_callback("on_drift", on_drift)
         self._session_or_raise()
         live = LiveOfferBook(self, base, counter, page_limit=page_limit, stream_limit=stream_limit,
                              min_repage_interval=min_repage_interval)
@@ -1513,7 +2043,8 @@ class Horizon:
             self.metrics.watch(live)
         live._start()
         try:
-            await asyncio.wait_for(live._loaded.wait(), load_timeout)
+            async with _deadline(load_timeout):
+                await live._loaded.wait()
         except asyncio.TimeoutError:
             err = live.last_error
             await live.close()
@@ -1563,49 +2094,94 @@ class Horizon:
         on_error: Callable[[HorizonError], Any] | None = None,
     ) -> tuple[bytes, Mapping[str, str]]:
         """GET a REST resource: the body bytes and headers. Honours the rate budget; retries 429 /
-        5xx / connection errors ``retries`` times with backoff (``on_error(error)`` hears of each
-        failed attempt); raises :class:`HorizonError`."""
+        5xx / connection errors / timeouts / oversized bodies ``retries`` times with backoff
+        (``on_error(error)`` hears of each failed attempt); each attempt has ``request_timeout`` s
+        and ``max_body_bytes``. Raises :class:`HorizonError` (at once for a 4xx or a redirect)."""
+        return await self._get(path, params, retries=retries, on_error=on_error)
+
+    async def _get(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        retries: int = 5,
+        on_error: Callable[[HorizonError], Any] | None = None,
+        owner: _Live | None = None,
+    ) -> tuple[bytes, Mapping[str, str]]:
+        """get_json, counting what goes wrong on ``owner``'s counters (and showing its rate-limit waits)."""
         session = self._session_or_raise()
         backoff = Backoff(self.backoff_base, self.backoff_cap)
         url = path if path.startswith("http") else self.url + path
+        c = owner.counters if owner is not None else None
         last: HorizonError | None = None
         for _ in range(retries + 1):
-            await self.budget.acquire()
+            await self.budget.acquire(owner)
             try:
-                async with session.get(url, params=params, timeout=self._rest_timeout,
-                                       headers={"Accept": "application/hal+json"}) as resp:
-                    self.budget.observe(resp.headers)
-                    if resp.status == 200:
-                        return await resp.read(), resp.headers
-                    err = await _problem_error(resp, url)
-                    if resp.status == 429:
-                        wait = self.budget.retry_after(resp.headers)
-                        assert isinstance(err, RateLimitedError)
-                        err.retry_after = wait
-                        self.budget.block(wait)
-                        last = err
-                        if on_error is not None:
-                            on_error(err)
-                        continue
-                    if resp.status < 500 and resp.status != 408:
-                        raise err
-                    last = err
-            except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as e:
-                last = HorizonError(f"cannot reach Horizon at {self.url}: {e}")
+                async with _deadline(self.request_timeout):
+                    return await self._get_once(session, url, params, owner)
+            except RateLimitedError as e:
+                last = e
+                if c is not None:
+                    c.rate_limited += 1
+                if on_error is not None:
+                    on_error(e)
+                continue  # budget.acquire() waits the block out
+            except LimitExceededError as e:
+                last = e
+                if c is not None:
+                    c.limits_exceeded += 1
+                if self.metrics is not None and owner is not None:
+                    self.metrics.limit(owner, e.limit)
+            except HorizonError as e:
+                if c is not None:
+                    c.http_errors += 1
+                    if e.status is not None and _is_redirect(e.status):
+                        c.redirects += 1
+                if e.status is not None and (e.status < 500 and e.status not in (408, 499)):
+                    raise  # 3xx, 4xx: asking again gets the same answer
+                last = e
+            except asyncio.TimeoutError:
+                if c is not None:
+                    c.timeouts += 1
+                last = HorizonError(f"{url}: no complete answer within request_timeout={self.request_timeout:g} s")
+            except (aiohttp.ClientError, ConnectionError, OSError) as e:
+                if c is not None:
+                    c.connection_errors += 1
+                last = HorizonError(f"cannot reach Horizon at {self.url}: {e!r}")
             if on_error is not None:
                 on_error(last)
             await asyncio.sleep(backoff.next())
         assert last is not None
         raise last
 
+    async def _get_once(self, session: aiohttp.ClientSession, url: str, params: Mapping[str, str] | None,
+                        owner: _Live | None) -> tuple[bytes, Mapping[str, str]]:
+        async with session.get(url, params=params, timeout=self._rest_timeout, allow_redirects=False,
+                               headers={"Accept": "application/hal+json"}) as resp:
+            bad = self.budget.observe(resp.headers)
+            if bad and owner is not None:
+                owner.counters.bad_headers += len(bad)
+                owner._surface(ParseError(f"{url}: ignored unreadable headers: {', '.join(bad)}"))
+            if resp.status == 200:
+                return await _read_capped(resp, self.max_body_bytes, url), resp.headers
+            if _is_redirect(resp.status):
+                raise _redirect_error(resp, url)
+            err = await _problem_error(resp, url)
+            if resp.status == 429:
+                wait = self.budget.retry_after(resp.headers)
+                self.budget.block(wait)
+                assert isinstance(err, RateLimitedError)
+                err.retry_after = wait
+            raise err
+
     async def snapshot(self, base: Any, counter: Any, depth: int = 200) -> Snapshot:
         """One REST /order_book read: an OrderBook and the Latest-Ledger it is from."""
         from stellar_ob import Asset, OrderBook
 
+        depth = _check_int("depth", depth, 1, 200, " (Horizon's /order_book maximum)")
         b, c = Asset.parse(base), Asset.parse(counter)
         params = {**b.horizon_params("selling"), **c.horizon_params("buying"), "limit": str(depth)}
         body, headers = await self.get_json("/order_book", params)
         book = OrderBook(b, c)
         book.apply_horizon(body)
-        ll = headers.get("Latest-Ledger")
-        return Snapshot(book, int(ll) if ll and ll.isdigit() else None, time.time())
+        return Snapshot(book, _uint(headers.get("Latest-Ledger"), 2**32 - 1), time.time())

@@ -11,11 +11,14 @@ True
 :class:`LocalHorizon` serves /order_book (REST and SSE), /offers, /trades, /ledgers and
 /liquidity_pools in Horizon's exact wire format from a :class:`SimulatedMarket`, with fault
 switches (:class:`Faults`) for rate limits, error events, early goodbyes, cuts mid-event,
-malformed JSON, stalls, slow responses and restarts.
+malformed JSON, stalls, slow responses and restarts, and for a hostile server (:data:`HOSTILE`:
+endless lines, empty goodbyes, comment-only streams, absurd headers and fields, deep, crossed or
+overflowing documents, /offers that never end, trickled bodies, redirects).
+:mod:`stellar_ob.testing.chaos` runs them all at random against many live books.
 """
 
 from stellar_ob.testing.market import SimulatedMarket, SimulatedPair, account_id, default_pairs
-from stellar_ob.testing.server import Faults, LocalHorizon, RequestRecord
+from stellar_ob.testing.server import HOSTILE, Faults, LocalHorizon, RequestRecord
 
-__all__ = ["LocalHorizon", "Faults", "RequestRecord", "SimulatedMarket", "SimulatedPair", "account_id",
+__all__ = ["LocalHorizon", "Faults", "HOSTILE", "RequestRecord", "SimulatedMarket", "SimulatedPair", "account_id",
            "default_pairs"]

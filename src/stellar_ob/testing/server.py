@@ -18,7 +18,15 @@ What it mirrors (stellar/stellar-horizon, internal/render/sse, internal/httpx/ha
 
 Fault switches live on :attr:`LocalHorizon.faults` (:class:`Faults`) and can be flipped while
 the server runs; they apply to object and page streams alike (``page_byebye_after`` only to page
-streams), REST answers get the rate limit, 503s and slowness.
+streams), REST answers get the rate limit, 503s and slowness. Beyond what a real Horizon does,
+they also make it *hostile* (a buggy Horizon, or a proxy in front of one): endless lines and
+events, goodbyes with no data, comment-only streams, absurd ``retry:``/``id:`` fields and
+rate-limit headers, deeply nested or crossed or overflowing documents, /offers pages that ignore
+the cursor or never end, trickled and padded REST bodies, and redirects. :data:`HOSTILE` names
+the hostile switches with a value that turns each on (the chaos test draws from it).
+
+The REST /order_book bodies are cached per (pair, limit, format) in a bounded LRU
+(:attr:`LocalHorizon.cache_size` entries), so any number of distinct queries costs bounded memory.
 
 /trades also answers a pair asked the other way round (base and counter swapped), as Horizon
 does: the record's base/counter columns swap, ``base_is_seller`` and the price are inverted.
@@ -37,6 +45,7 @@ import json
 import math
 import socket
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -47,7 +56,7 @@ from stellar_ob.assets import Asset
 from stellar_ob.errors import AssetError
 from stellar_ob.testing.market import SimulatedMarket, SimulatedPair
 
-__all__ = ["LocalHorizon", "Faults", "RequestRecord"]
+__all__ = ["LocalHorizon", "Faults", "RequestRecord", "HOSTILE"]
 
 _SSE_HEADERS = {
     "Content-Type": "text/event-stream; charset=utf-8",
@@ -57,6 +66,7 @@ _SSE_HEADERS = {
 }
 _HELLO = b'retry: 1000\nevent: open\ndata: "hello"\n\n'
 _BYEBYE = b'retry: 10\nevent: close\ndata: "byebye"\n\n'
+_DEEP = 100_000  # nesting of the deep_json fault (Python's json recursion limit is ~1,000)
 _PROBLEM_BASE = "https://stellar.org/horizon-errors/"
 
 
@@ -91,6 +101,43 @@ class Faults:
     #: stream connection timeout in seconds (Horizon's --connection-timeout default 55 s)
     connection_timeout: float = 55.0
 
+    # ---- hostile behaviour (no real Horizon does this; a buggy one or a proxy might) ----------
+    #: data events a stream sends normally before an ``endless_*`` / ``comments_only`` fault starts
+    hostile_after: int = 1
+    #: then write one ``data:`` line this many bytes long with no line end, and cut (0 = off)
+    endless_line: int = 0
+    #: then write 1 KiB ``data:`` lines adding up to this many bytes with no blank line, and cut
+    endless_event: int = 0
+    #: then send nothing but ``:`` comments, one every this many seconds, forever (0 = off)
+    comments_only: float = 0.0
+    #: streams say goodbye right after the hello, with no data event
+    empty_byebye: bool = False
+    #: the ``retry:`` of the goodbye (Horizon: 10 ms)
+    goodbye_retry: int = 10
+    #: the hello's ``retry:`` is this many 9s instead of Horizon's 1000 (0 = off)
+    retry_digits: int = 0
+    #: page streams (/trades, /ledgers) send this as every event's ``id:`` (e.g. "²")
+    stream_id: str | None = None
+    #: data events of these streams and bodies of these REST paths are JSON nested 100,000 deep
+    #: (e.g. ``{"/trades", "/ledgers", "/offers"}``)
+    deep_json: frozenset = frozenset()
+    #: /order_book documents get a bid level priced above the best ask (strictly crossed)
+    crossed: bool = False
+    #: /order_book documents get two more asks at the best ask's price whose amounts sum past uint64
+    overflow_levels: bool = False
+    #: /offers ignores ``cursor`` and answers the first page again
+    offers_ignore_cursor: bool = False
+    #: /offers answers every request with a full page of made-up offers after the cursor, forever
+    offers_endless: bool = False
+    #: bytes of whitespace appended to every REST body (still valid JSON)
+    rest_padding: int = 0
+    #: REST bodies are written one byte every this many seconds (0 = off)
+    trickle: float = 0.0
+    #: every request gets ``302 Found`` to this origin (+ the request's path and query)
+    redirect: str | None = None
+    #: headers set on every answer, replacing the server's own (e.g. ``{"Retry-After": "inf"}``)
+    extra_headers: dict = field(default_factory=dict)
+
     def rate_limit(self, seconds: float, retry_after: int | None = None) -> None:
         """Answer 429 to every request for the next ``seconds``."""
         self.rate_limited_until = time.monotonic() + seconds
@@ -103,6 +150,29 @@ class Faults:
     def clear(self) -> None:
         """Every switch back to normal Horizon behaviour."""
         self.__init__()  # type: ignore[misc]
+
+
+#: Each hostile switch of :class:`Faults` with a value that turns it on (values sized for tests:
+#: a client with caps of a few MiB drops these streams long before the server runs out of bytes).
+HOSTILE: dict[str, Any] = {
+    "endless_line": 16 << 20,
+    "endless_event": 16 << 20,
+    "comments_only": 0.05,
+    "empty_byebye": True,
+    "goodbye_retry": 0,
+    "retry_digits": 5000,
+    "stream_id": "\u00b2",
+    "deep_json": frozenset({"/trades", "/ledgers", "/offers", "/liquidity_pools"}),
+    "crossed": True,
+    "overflow_levels": True,
+    "offers_ignore_cursor": True,
+    "offers_endless": True,
+    "rest_padding": 8 << 20,
+    "trickle": 0.05,
+    "redirect": "http://127.0.0.1:9",
+    "extra_headers": {"X-RateLimit-Limit": "inf", "X-RateLimit-Remaining": "nan",
+                      "X-RateLimit-Reset": "1" * 5000, "Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"},
+}
 
 
 @dataclass(frozen=True)
@@ -126,6 +196,7 @@ class _Stats:
     errors_sent: int = 0
     cuts: int = 0
     rate_limited: int = 0
+    hostile_bytes: int = 0  #: bytes of endless lines and events the clients accepted before hanging up
 
 
 def _problem(status: int, kind: str, title: str, detail: str, extras: dict | None = None, headers=None) -> web.Response:
@@ -186,7 +257,8 @@ class LocalHorizon:
 
     ``ledger_interval`` is the seconds between ledger closes (Horizon's real cadence is 5 s;
     tests use 0.02-0.2 s; ``None`` = only when :meth:`close_ledger` is called). ``port=0`` picks a
-    free port; :meth:`restart` comes back on the same one.
+    free port; :meth:`restart` comes back on the same one. ``cache_size``: REST and stream
+    /order_book bodies kept (LRU).
     """
 
     def __init__(
@@ -201,6 +273,7 @@ class LocalHorizon:
         levels: int = 20,
         faults: Faults | None = None,
         rate_limit_per_hour: int | None = None,
+        cache_size: int = 1024,
     ) -> None:
         self.market = market if market is not None else SimulatedMarket(markets, seed=seed, levels=levels)
         self.ledger_interval = ledger_interval
@@ -215,9 +288,12 @@ class LocalHorizon:
         self._next_ledger: asyncio.Future | None = None
         self._closing: asyncio.Future | None = None
         self._transports: set[Any] = set()
-        self._cache: dict[tuple[tuple[str, str], int, bool], tuple[int, bytes]] = {}
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[tuple[str, str], int, bool], tuple[int, bytes]] = OrderedDict()
         #: called with (pair key, perf_counter_ns() taken just before the write) per order_book event
         self.on_event_written: Any = None
+        #: called with (time.monotonic(), path, query string, is_stream) as each request arrives
+        self.on_request: Any = None
 
     # ---- lifecycle ---------------------------------------------------------------------------------
     @property
@@ -333,12 +409,36 @@ class LocalHorizon:
         pair = self.market.pairs.get((str(base), str(counter)))
         version = pair.version if pair is not None else -1
         key = ((str(base), str(counter)), depth, compact)
-        hit = self._cache.get(key)
+        cache = self._cache
+        hit = cache.get(key)
         if hit is not None and hit[0] == version:
+            cache.move_to_end(key)
             return hit[1]
         body = self._render_order_book(pair, base, counter, depth, compact)
-        self._cache[key] = (version, body)
+        cache[key] = (version, body)
+        cache.move_to_end(key)
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
         return body
+
+    def _served_order_book(self, base: Asset, counter: Asset, depth: int, *, compact: bool) -> bytes:
+        """What /order_book sends: :meth:`order_book_body` unless a fault changes the document."""
+        f = self.faults
+        body = self.order_book_body(base, counter, depth, compact=compact)
+        if not (f.crossed or f.overflow_levels):
+            return body
+        doc = json.loads(body)
+        asks = doc["asks"]
+        if asks and f.crossed:  # a bid strictly better than the best ask: an impossible book
+            n, d = asks[0]["price_r"]["n"], asks[0]["price_r"]["d"]
+            n, d = (n + 1, d) if n < 2**31 - 1 else (n, d - 1)
+            doc["bids"].insert(0, {"price_r": {"n": n, "d": d}, "price": price_string(n, d), "amount": "1.0000000"})
+        if asks and f.overflow_levels:  # the same price twice more: the level's total passes uint64
+            top = dict(asks[0], amount="1844674407370.9551615")
+            doc["asks"][1:1] = [top, dict(top)]
+        if compact:
+            return json.dumps(doc, separators=(",", ":")).encode()
+        return json.dumps(doc, indent=2).encode()
 
     def _render_order_book(self, pair: SimulatedPair | None, base: Asset, counter: Asset, depth: int,
                            compact: bool) -> bytes:
@@ -371,6 +471,17 @@ class LocalHorizon:
             "last_modified_ledger": o.last_modified_ledger,
             "last_modified_time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(o.last_modified_time)),
         }
+
+    def _made_up_offers(self, selling: Asset, buying: Asset, cursor: int | None, limit: int) -> list[dict[str, Any]]:
+        """``limit`` offers that exist nowhere, with ids right after ``cursor`` (offers_endless)."""
+        from stellar_ob.testing.market import account_id
+
+        start = (cursor if cursor is not None else 1 << 40) + 1
+        seller = account_id("endless")
+        return [{"id": str(i), "paging_token": str(i), "seller": seller, "selling": selling.to_horizon_json(),
+                 "buying": buying.to_horizon_json(), "amount": "1.0000000", "price_r": {"n": 1, "d": 1},
+                 "price": "1.0000000", "last_modified_ledger": self.market.ledger}
+                for i in range(start, start + limit)]
 
     def _page(self, request: web.Request, records: list[dict[str, Any]], path: str) -> web.Response:
         q = request.query
@@ -411,6 +522,8 @@ class LocalHorizon:
         stream = _wants_stream(request)
         f = self.faults
         self.stats.requests += 1
+        if self.on_request is not None:
+            self.on_request(started, request.path, request.query_string, stream)
         if request.transport is not None:
             self._transports.add(request.transport)
         status = 500
@@ -418,10 +531,12 @@ class LocalHorizon:
             if f.slow:
                 await asyncio.sleep(f.slow)
             now = time.monotonic()
-            if now < f.rate_limited_until:
+            if f.redirect:
+                resp: web.StreamResponse = web.Response(status=302, headers={"Location": f.redirect + request.path_qs})
+            elif now < f.rate_limited_until:
                 self.stats.rate_limited += 1
                 reset = max(1, math.ceil(f.rate_limited_until - now))
-                resp: web.StreamResponse = _problem(
+                resp = _problem(
                     429, "rate_limit_exceeded", "Rate Limit Exceeded",
                     "The rate limit for the requesting IP address is over its alloted limit.  The allowed "
                     "limit and requests left per time period are communicated to clients via the http "
@@ -445,6 +560,8 @@ class LocalHorizon:
                                     "for one of two reasons:  The url requested is not valid, or no data in "
                                     "our database could be found with the parameters provided.")
             status = resp.status
+            if not resp.prepared:
+                resp = await self._hostile_rest(request, resp)
             return resp
         finally:
             self.requests.append(RequestRecord(started, request.path, request.query_string, stream, status,
@@ -453,6 +570,43 @@ class LocalHorizon:
                 del self.requests[:50_000]
             if request.transport is not None:
                 self._transports.discard(request.transport)
+
+    async def _hostile_rest(self, request: web.Request, resp: web.StreamResponse) -> web.StreamResponse:
+        """Apply the REST faults to an answer not sent yet: headers, deep JSON, padding, trickle."""
+        f = self.faults
+        if f.extra_headers:
+            resp.headers.update(f.extra_headers)
+        if not isinstance(resp, web.Response) or resp.status != 200:
+            return resp
+        body = resp.body
+        if not isinstance(body, (bytes, bytearray)):
+            return resp
+        if request.path in f.deep_json:
+            body = _deep_json()
+            resp.body = body
+        if not (f.trickle or f.rest_padding):
+            return resp
+        # written piece by piece: the server holds one piece, whatever the padding or the pace
+        out = web.StreamResponse(status=resp.status, headers={k: v for k, v in resp.headers.items()
+                                                              if k.lower() not in ("content-length", "transfer-encoding")})
+        if not f.rest_padding:
+            out.content_length = len(body)  # trickled: a known length, as a slow Horizon would send
+        await out.prepare(request)  # padded: chunked, so the client finds out only by reading
+        try:
+            if f.trickle:
+                for i in range(len(body)):
+                    await out.write(body[i:i + 1])
+                    await asyncio.sleep(f.trickle)
+            else:
+                await out.write(body)
+            left, blank = f.rest_padding, b" " * 65536
+            while left > 0:
+                await out.write(blank[:left])
+                left -= len(blank)
+            await out.write_eof()
+        except (ConnectionError, RuntimeError):  # the client gave up: nothing more to send
+            pass
+        return out
 
     async def _root(self, request: web.Request) -> web.Response:
         return self._json({"horizon_version": "stellar-ob local", "history_latest_ledger": self.market.ledger,
@@ -471,7 +625,7 @@ class LocalHorizon:
             raise _BadParam("limit", "limit argument must be between 1 and 200")
         if not _wants_stream(request):
             return web.Response(
-                body=self.order_book_body(base, counter, limit, compact=False),
+                body=self._served_order_book(base, counter, limit, compact=False),
                 content_type="application/hal+json", charset="utf-8",
                 headers={"Latest-Ledger": str(self.market.ledger)},
             )
@@ -479,11 +633,10 @@ class LocalHorizon:
 
     async def _object_stream(self, request: web.Request, base: Asset, counter: Asset, limit: int) -> web.StreamResponse:
         f = self.faults
-        resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
-        await resp.prepare(request)
-        self.stats.streams_opened += 1
+        resp, go_on = await self._open_stream(request)
+        if not go_on:
+            return resp
         transport = request.transport
-        await resp.write(_HELLO)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + f.connection_timeout
         key = (str(base), str(counter))
@@ -499,7 +652,11 @@ class LocalHorizon:
                     if not await self._wait_ledger_or_close(f.stalled_until - time.monotonic()):
                         if self._closing is not None and self._closing.done():
                             return resp
-                body = self.order_book_body(base, counter, limit)
+                if await self._hostile_end(resp, transport, sent):
+                    return resp
+                body = self._served_order_book(base, counter, limit, compact=True)
+                if "/order_book" in f.deep_json:
+                    body = _deep_json()
                 if body != last:
                     if f.cut_after is not None and sent >= f.cut_after:
                         frame = b"data: " + body + b"\n\n"
@@ -526,6 +683,8 @@ class LocalHorizon:
                     if sent >= f.byebye_after:
                         await self._goodbye(resp)
                         return resp
+                if await self._hostile_end(resp, transport, sent):
+                    return resp
                 if not await self._wait_ledger_or_close(deadline - loop.time()):
                     if self._closing is not None and not self._closing.done():
                         # connection timeout: ctx.Done() -> stream.Done() writes the goodbye
@@ -534,10 +693,56 @@ class LocalHorizon:
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
 
+    async def _open_stream(self, request: web.Request) -> tuple[web.StreamResponse, bool]:
+        """Start an SSE answer: headers, then the hello (``retry: 1000`` / ``event: open``), and
+        whether it went out (False: the client hung up first)."""
+        f = self.faults
+        resp = web.StreamResponse(status=200, headers={**_SSE_HEADERS, **f.extra_headers})
+        try:
+            await resp.prepare(request)
+            self.stats.streams_opened += 1
+            if f.retry_digits:
+                await resp.write(b"retry: " + b"9" * f.retry_digits + b'\nevent: open\ndata: "hello"\n\n')
+            else:
+                await resp.write(_HELLO)
+            if f.empty_byebye:
+                await self._goodbye(resp)
+                return resp, False
+        except (ConnectionError, RuntimeError):
+            return resp, False
+        return resp, True
+
     async def _goodbye(self, resp: web.StreamResponse) -> None:
         """Horizon's goodbye (retry: 10 / event: close / data: "byebye"), counted."""
-        await resp.write(_BYEBYE)
+        retry = self.faults.goodbye_retry
+        await resp.write(_BYEBYE if retry == 10 else b'retry: %d\nevent: close\ndata: "byebye"\n\n' % retry)
         self.stats.byebyes += 1
+
+    async def _hostile_end(self, resp: web.StreamResponse, transport: Any, sent: int) -> bool:
+        """Once ``sent`` data events went out, write the ending a hostile switch asks for: an endless
+        line or event (then cut), or comments forever. True when the stream is over."""
+        f = self.faults
+        if sent < f.hostile_after or not (f.endless_line or f.endless_event or f.comments_only):
+            return False
+        if f.endless_line or f.endless_event:
+            if f.endless_line:
+                left, line = f.endless_line, b"x" * 65536
+                await resp.write(b"data: ")
+            else:
+                left, line = f.endless_event, b"data: " + b"x" * 1017 + b"\n"
+            while left > 0:
+                piece = line[:left]
+                await resp.write(piece)
+                self.stats.hostile_bytes += len(piece)
+                left -= len(piece)
+            self.stats.cuts += 1
+            if transport is not None:
+                transport.abort()
+            return True
+        while f.comments_only and not (self._closing is not None and self._closing.done()):
+            await resp.write(b": still here\n")
+            await asyncio.sleep(f.comments_only)
+        return True  # the switch went off: end this stream without a goodbye
 
     # ---- /offers ---------------------------------------------------------------------------------------
     async def _offers(self, request: web.Request) -> web.StreamResponse:
@@ -554,7 +759,9 @@ class LocalHorizon:
                 if (selling is None or selling == s) and (buying is None or buying == b):
                     recs.extend((o.offer_id, pair, o) for o in pair.offers.values() if o.side == side)
         recs.sort(key=lambda r: r[0], reverse=(order == "desc"))
-        c = int(cursor) if cursor not in ("", None) else None
+        c = int(cursor) if cursor not in ("", None) and not self.faults.offers_ignore_cursor else None
+        if self.faults.offers_endless and selling is not None and buying is not None:
+            return self._page(request, self._made_up_offers(selling, buying, c, limit), "/offers")
         if c is not None:
             recs = [r for r in recs if (r[0] > c if order == "asc" else r[0] < c)]
         return self._page(request, [self._offer_record(p, o) for _, p, o in recs[:limit]], "/offers")
@@ -638,11 +845,10 @@ class LocalHorizon:
         if not stream:
             return self._page(request, after(cursor)[:limit], path)
         f = self.faults
-        resp = web.StreamResponse(status=200, headers=_SSE_HEADERS)
-        await resp.prepare(request)
-        self.stats.streams_opened += 1
+        resp, go_on = await self._open_stream(request)
+        if not go_on:
+            return resp
         transport = request.transport
-        await resp.write(_HELLO)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + f.connection_timeout
         cap = limit if f.page_byebye_after is None else max(1, min(limit, f.page_byebye_after))
@@ -657,9 +863,13 @@ class LocalHorizon:
                     if not await self._wait_ledger_or_close(f.stalled_until - time.monotonic()):
                         if self._closing is not None and self._closing.done():
                             return resp
+                if await self._hostile_end(resp, transport, sent):
+                    return resp
                 for rec in after(cursor)[: cap - sent]:
-                    token = rec["paging_token"].encode()
+                    token = rec["paging_token"].encode() if f.stream_id is None else f.stream_id.encode()
                     body = json.dumps(_public(rec), separators=(",", ":")).encode()
+                    if path in f.deep_json:
+                        body = _deep_json()
                     frame = b"id: " + token + b"\ndata: " + body + b"\n\n"
                     if f.cut_after is not None and sent >= f.cut_after:
                         await resp.write(frame[: len(frame) // 2])
@@ -681,12 +891,19 @@ class LocalHorizon:
                 if sent >= cap:
                     await self._goodbye(resp)
                     return resp
+                if await self._hostile_end(resp, transport, sent):
+                    return resp
                 if not await self._wait_ledger_or_close(deadline - loop.time()):
                     if self._closing is not None and not self._closing.done():
                         await self._goodbye(resp)
                     return resp
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
+
+
+def _deep_json() -> bytes:
+    """Valid JSON nested far deeper than any parser should follow."""
+    return b'{"a":' * _DEEP + b"0" + b"}" * _DEEP
 
 
 def _public(rec: dict[str, Any]) -> dict[str, Any]:
