@@ -43,8 +43,10 @@ static size_t grown_cap(size_t cap, size_t need) {
  * and every size computation below fits. */
 #define SIDE_MAX (UINT32_MAX / 2)
 
-/* Insert x at index i of the side (0 <= i <= len), moving the shorter part out of its way. */
-static sob_status side_insert_at(sob_side *s, uint32_t i, sob_level x) {
+/* Insert x at index i of the side (0 <= i <= len), moving the shorter part out of its way:
+ * every case but the common one (see side_insert_at), kept out of line so that set_level
+ * stays small. */
+static __attribute__((noinline)) sob_status side_insert_slow(sob_side *s, uint32_t i, sob_level x) {
     uint32_t len = s->len, left = i, right = len - i;
     if (len == s->cap) {
         /* Full: a new allocation, the run written around the new level in one pass. */
@@ -89,6 +91,18 @@ static sob_status side_insert_at(sob_side *s, uint32_t i, sob_level x) {
     s->lv[i] = x;
     s->len = len + 1;
     return SOB_OK;
+}
+
+static inline sob_status side_insert_at(sob_side *s, uint32_t i, sob_level x) {
+    uint32_t len = s->len, right = len - i;
+    if (right <= i && len < s->cap && s->lv + len < s->mem + s->cap) {
+        /* The common case (in the top half, room after the run): what a plain array does. */
+        memmove(s->lv + i + 1, s->lv + i, (size_t)right * sizeof *s->lv);
+        s->lv[i] = x;
+        s->len = len + 1;
+        return SOB_OK;
+    }
+    return side_insert_slow(s, i, x);
 }
 
 /* Remove index i, closing the gap from the shorter side. Never reallocates. */
@@ -155,18 +169,20 @@ sob_status sob_book_set_level(sob_book *b, int side, int32_t n, int32_t d, uint6
 /* Best bid == best ask is a legal Stellar book: a passive offer rests at the opposite side's
  * price (core crosses a passive offer only against a strictly better price), so only a bid above
  * the ask is impossible. */
-int sob_book_crossed(const sob_book *b) {
+static inline int book_crossed(const sob_book *b) {
     const sob_side *bid = &b->side[SOB_SIDE_BID], *ask = &b->side[SOB_SIDE_ASK];
     if (!bid->len || !ask->len) return 0;
     const sob_level *bb = &bid->lv[bid->len - 1], *ba = &ask->lv[ask->len - 1];
-    return sob_price_cmp(bb->n, bb->d, ba->n, ba->d) > 0;
+    return (int64_t)bb->n * ba->d > (int64_t)ba->n * bb->d;
 }
+
+int sob_book_crossed(const sob_book *b) { return book_crossed(b); }
 
 sob_status sob_book_set_level_checked(sob_book *b, int side, int32_t n, int32_t d, uint64_t amount, sob_level *prev) {
     sob_level old;
     sob_status st = sob_book_set_level(b, side, n, d, amount, &old);
     if (st) return st;
-    if (sob_book_crossed(b)) {
+    if (book_crossed(b)) {
         /* Only a new level can cross a book that was not crossed: removing it restores it. */
         sob_book_set_level(b, side, old.n, old.d, old.amount, NULL);
         return SOB_E_CROSSED;
@@ -270,10 +286,42 @@ static void lower_bounds(const sob_side *s, int side, const sob_set *c, const ui
 #define KEY_POS(key) ((uint32_t)((key) >> 32) & 0x7FFFFFFFu)
 #define KEY_SIDE(key) ((int)((key) >> 63))
 
-/* LSD radix sort of the keys on their upper 32 bits; stable, so the batch order (already the
- * order of the input) is kept among changes at the same position. Bytes that are the same in
- * every key are skipped. */
+/* Sort the keys (unique: each holds its index in the batch). A bottom-up merge sort for the
+ * usual batch (tens to hundreds of changes), an LSD radix sort on the upper 32 bits for big
+ * ones (stable, so the batch order of changes at one position is kept either way). */
 static void sort_keys(uint64_t *v, uint64_t *tmp, size_t k) {
+    if (k < 512) {
+        for (size_t i = 1; i < k; i++) { /* runs of 4 by insertion */
+            uint64_t x = v[i];
+            size_t j = i;
+            while (j > i - i % 4 && v[j - 1] > x) {
+                v[j] = v[j - 1];
+                j--;
+            }
+            v[j] = x;
+        }
+        uint64_t *src = v, *dst = tmp;
+        for (size_t w = 4; w < k; w *= 2) {
+            for (size_t lo = 0; lo < k; lo += 2 * w) {
+                size_t mid = lo + w < k ? lo + w : k, hi = lo + 2 * w < k ? lo + 2 * w : k;
+                size_t a = lo, b = mid, o = lo;
+                while (a < mid && b < hi) {
+                    uint64_t x = src[a], y = src[b];
+                    int take_b = y < x;
+                    dst[o++] = take_b ? y : x;
+                    a += !take_b;
+                    b += take_b;
+                }
+                while (a < mid) dst[o++] = src[a++];
+                while (b < hi) dst[o++] = src[b++];
+            }
+            uint64_t *t = src;
+            src = dst;
+            dst = t;
+        }
+        if (src != v) memcpy(v, src, k * sizeof *v);
+        return;
+    }
     uint64_t all_or = 0, all_and = ~(uint64_t)0;
     for (size_t i = 0; i < k; i++) {
         all_or |= v[i];
@@ -501,16 +549,19 @@ static sob_status apply_batch_planned(sob_book *b, const sob_set *c, size_t k, s
     planned_level *lvl = (planned_level *)(tmp + k);
     uint32_t *hist = (uint32_t *)(lvl + k);
 
-    /* Locate every change in its side as it was (tmp is free until the sort). */
+    /* Locate every change in its side as it was (tmp is free until the sort); the bids' keys
+     * go first, then the asks', each sorted on its own (fewer bytes of position to sort). */
     uint32_t *idx = (uint32_t *)tmp, *pos = idx + k;
+    size_t at = 0, first[3] = {0, 0, k};
     for (int side = 0; side < 2; side++) {
         size_t m = 0;
         for (size_t j = 0; j < k; j++)
             if (c[j].side == side) idx[m++] = (uint32_t)j;
         lower_bounds(&b->side[side], side, c, idx, m, pos);
-        for (size_t i = 0; i < m; i++) keys[idx[i]] = (uint64_t)side << 63 | (uint64_t)pos[i] << 32 | idx[i];
+        for (size_t i = 0; i < m; i++) keys[at++] = (uint64_t)side << 63 | (uint64_t)pos[i] << 32 | idx[i];
+        first[side + 1] = at;
     }
-    sort_keys(keys, tmp, k);
+    for (int side = 0; side < 2; side++) sort_keys(keys + first[side], tmp, first[side + 1] - first[side]);
 
     side_plan plan[2];
     memset(plan, 0, sizeof plan);
@@ -616,7 +667,7 @@ sob_status sob_book_apply_batch(sob_book *b, const sob_set *c, size_t k, sob_lev
         st = sob_book_set_level(b, c[done].side, c[done].n, c[done].d, c[done].amount, &undo[done]);
         if (st) break;
     }
-    if (!st && sob_book_crossed(b)) st = SOB_E_CROSSED;
+    if (!st && book_crossed(b)) st = SOB_E_CROSSED;
     if (st) {
         /* Undo in reverse. A removal leaves a free slot, so re-inserting cannot fail. */
         while (done > 0) {
@@ -868,5 +919,5 @@ sob_status sob_book_check(const sob_book *b) {
             if (i && good_cmp(side, s->lv[i - 1].n, s->lv[i - 1].d, l->n, l->d) >= 0) return SOB_E_INVALID;
         }
     }
-    return sob_book_crossed(b) ? SOB_E_CROSSED : SOB_OK;
+    return book_crossed(b) ? SOB_E_CROSSED : SOB_OK;
 }

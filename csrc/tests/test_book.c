@@ -158,7 +158,7 @@ static void test_random_against_invariants(void) {
 
 /* ---- deep books against the reference (book_ref.h) ------------------------------------------
  *
- * Seeded random programs of set_level (checked and not), batches of 1..600 changes (duplicates,
+ * Seeded random programs of set_level (checked and not), batches of 1..1200 changes (duplicates,
  * other spellings of the same price, removals of absent levels, invalid changes, crossing
  * attempts, every change at one position), snapshots and copies, on books of 0 to 50,000 levels
  * a side (some lopsided: one deep side, one tiny or empty), compared with the reference after
@@ -265,10 +265,10 @@ static void deep_case_run(size_t depth, size_t ask_depth, uint64_t seed, int ste
     c.mid = 1 << 24;
     sob_book_init(&c.b);
     ref_init(&c.ref);
-    size_t room = 2 * (depth > ask_depth ? depth : ask_depth) + 700;
+    size_t room = 2 * (depth > ask_depth ? depth : ask_depth) + 1300;
     sob_level *bids = malloc(room * sizeof *bids), *asks = malloc(room * sizeof *asks);
-    sob_set *set = malloc(700 * sizeof *set);
-    sob_level *undo = malloc(700 * sizeof *undo), *undo_ref = malloc(700 * sizeof *undo_ref);
+    sob_set *set = malloc(1300 * sizeof *set);
+    sob_level *undo = malloc(1300 * sizeof *undo), *undo_ref = malloc(1300 * sizeof *undo_ref);
     if (!bids || !asks || !set || !undo || !undo_ref) abort();
     size_t nb = make_side(&c.r, SOB_SIDE_BID, c.mid, depth, bids);
     size_t na = make_side(&c.r, SOB_SIDE_ASK, c.mid, ask_depth, asks);
@@ -298,7 +298,7 @@ static void deep_case_run(size_t depth, size_t ask_depth, uint64_t seed, int ste
             if (s1 != s2 || memcmp(&p1, &p2, sizeof p1) != 0) DEEP_FAIL(&c, depth, seed, step, "set_level");
         } else if (op < 80) { /* a batch */
             uint64_t sz = rbelow(&c.r, 10);
-            size_t k = sz < 4 ? 1 + rbelow(&c.r, 8) : sz < 8 ? 9 + rbelow(&c.r, 112) : 121 + rbelow(&c.r, 480);
+            size_t k = sz < 4 ? 1 + rbelow(&c.r, 8) : sz < 8 ? 9 + rbelow(&c.r, 112) : 121 + rbelow(&c.r, 1080);
             int one_side = rbelow(&c.r, 3) == 0 ? (int)rbelow(&c.r, 2) : -1;
             int crossing = rbelow(&c.r, 100) < 8;
             int hostile = rbelow(&c.r, 100) < 5; /* every change at one position */
