@@ -522,21 +522,17 @@ static size_t plan_head(const sob_side *s, const side_plan *p, uint32_t *hist) {
         }
     }
     hist[d + R] += s->len - src;
-    /* The run may start anywhere in [0, cap - new_len]; staying still means head - d. */
-    int64_t head = side_front(s), hi_head = (int64_t)s->cap - (int64_t)p->new_len;
-    int64_t best_d = 0, best = -1;
-    for (int64_t x = -(int64_t)R; x <= (int64_t)I; x++) {
-        int64_t h = head - x;
-        if (h < 0 || h > hi_head) continue;
-        if ((int64_t)hist[x + R] > best) {
-            best = hist[x + R];
-            best_d = x;
-        }
-    }
-    if (best < 0) { /* no shift keeps anything still: centre the run */
-        return centred(s->cap, p->new_len);
-    }
-    return (size_t)(head - best_d);
+    /* The run may start anywhere in [0, cap - new_len]; for the levels that shift by x to stay
+     * where they are, it starts at head - x: a valid start for x in [head - hi, head]. That
+     * range meets [-R, I] (head <= cap - len gives head - hi <= I - R): pick the x in both that
+     * keeps the most levels still. */
+    int64_t head = side_front(s), hi = (int64_t)s->cap - (int64_t)p->new_len;
+    int64_t lo_x = head - hi > -(int64_t)R ? head - hi : -(int64_t)R;
+    int64_t hi_x = head < (int64_t)I ? head : (int64_t)I;
+    int64_t best_x = lo_x;
+    for (int64_t x = lo_x + 1; x <= hi_x; x++)
+        if (hist[x + R] > hist[best_x + R]) best_x = x;
+    return (size_t)(head - best_x);
 }
 
 static sob_status apply_batch_planned(sob_book *b, const sob_set *c, size_t k, sob_level *undo, size_t *bad_index) {
