@@ -801,6 +801,12 @@ sob_status sob_book_assign(sob_book *b, const sob_level *bids, size_t nb, const 
     return SOB_OK;
 }
 
+sob_status sob_book_copy(sob_book *dst, const sob_book *src) {
+    if (dst == src) return SOB_OK;
+    const sob_side *b = &src->side[SOB_SIDE_BID], *a = &src->side[SOB_SIDE_ASK];
+    return sob_book_assign(dst, b->lv, b->len, a->lv, a->len);
+}
+
 static sob_status changes_push(sob_changes *out, int side, int32_t n, int32_t d, uint64_t old_amount, uint64_t new_amount) {
     if (out->len == out->cap) {
         size_t cap = out->cap ? out->cap * 2 : 64;

@@ -98,6 +98,20 @@ sob_status sob_book_assign(sob_book *b, const sob_level *bids, size_t nb, const 
 /* Append to `out` the changes that turn side `side` of the book into `next` (normalised). */
 sob_status sob_side_diff(const sob_book *b, int side, const sob_level *next, size_t k, sob_changes *out);
 
+/* Reads that do not depend on the layout. The bindings read `lv`/`len` directly today, which
+ * pins each side to one sorted run (see the top of this file); code that uses these instead
+ * keeps working whatever the side becomes. `side` must be SOB_SIDE_BID or SOB_SIDE_ASK. */
+static inline uint32_t sob_book_len(const sob_book *b, int side) { return b->side[side].len; }
+
+/* The best level of a side, or NULL if it is empty. O(1). Valid until the book changes. */
+static inline const sob_level *sob_book_best(const sob_book *b, int side) {
+    const sob_side *s = &b->side[side];
+    return s->len ? &s->lv[s->len - 1] : NULL;
+}
+
+/* Make dst a copy of src (src unchanged; dst as it was on error). dst == src is a no-op. */
+sob_status sob_book_copy(sob_book *dst, const sob_book *src);
+
 /* Copy the best `depth` levels of a side into out, best first. Returns the count copied. */
 size_t sob_book_copy_best(const sob_book *b, int side, size_t depth, sob_level *out);
 

@@ -446,6 +446,35 @@ static void test_deep_insert_moves_the_shorter_part(void) {
     sob_book_free(&b);
 }
 
+/* The layout-free reads and the copy agree with the side's run, deep or empty. */
+static void test_len_best_copy(void) {
+    sob_book b, c;
+    sob_book_init(&b);
+    sob_book_init(&c);
+    CHECK(sob_book_len(&b, SOB_SIDE_BID) == 0 && sob_book_best(&b, SOB_SIDE_ASK) == NULL);
+    CHECK(sob_book_copy(&c, &b) == SOB_OK && sob_book_len(&c, SOB_SIDE_BID) == 0 && sob_book_check(&c) == SOB_OK);
+    static sob_level bids[5000];
+    for (int i = 0; i < 5000; i++) bids[i] = (sob_level){1 + i, 7, 3}; /* worst first */
+    sob_level ask = {5000, 7, 9};                                      /* touching the best bid */
+    CHECK(sob_book_assign(&b, bids, 5000, &ask, 1) == SOB_OK);
+    CHECK(sob_book_set_level(&b, SOB_SIDE_BID, 1, 14, 4, NULL) == SOB_OK); /* a new worst bid */
+    CHECK(sob_book_len(&b, SOB_SIDE_BID) == 5001 && sob_book_len(&b, SOB_SIDE_ASK) == 1);
+    CHECK(sob_book_best(&b, SOB_SIDE_BID)->n == 5000 && sob_book_best(&b, SOB_SIDE_ASK)->amount == 9);
+    CHECK(sob_book_copy(&c, &b) == SOB_OK && sob_book_check(&c) == SOB_OK);
+    CHECK(sob_book_len(&c, SOB_SIDE_BID) == 5001 &&
+          memcmp(c.side[SOB_SIDE_BID].lv, b.side[SOB_SIDE_BID].lv, 5001 * sizeof(sob_level)) == 0);
+    CHECK(sob_book_copy(&b, &b) == SOB_OK && sob_book_len(&b, SOB_SIDE_BID) == 5001 && sob_book_check(&b) == SOB_OK);
+    sob_level crossing = {5001, 7, 1}; /* a source crossed by unchecked set_level: refused, dst kept */
+    sob_book x;
+    sob_book_init(&x);
+    CHECK(sob_book_set_level(&x, SOB_SIDE_BID, crossing.n, crossing.d, 1, NULL) == SOB_OK);
+    CHECK(sob_book_set_level(&x, SOB_SIDE_ASK, 1, 1, 1, NULL) == SOB_OK && sob_book_crossed(&x));
+    CHECK(sob_book_copy(&c, &x) == SOB_E_CROSSED && sob_book_len(&c, SOB_SIDE_BID) == 5001);
+    sob_book_free(&x);
+    sob_book_free(&b);
+    sob_book_free(&c);
+}
+
 /* A deep batch that ends crossed is refused before anything moves: same block, same bytes. */
 static void test_deep_batch_refused_untouched(void) {
     sob_book b;
@@ -484,6 +513,7 @@ int main(void) {
     test_quotes_round_for_the_maker();
     test_random_against_invariants();
     test_deep_insert_moves_the_shorter_part();
+    test_len_best_copy();
     test_deep_batch_refused_untouched();
     test_deep_books_against_reference();
     printf("test_book: %d passed, %d failed\n", passed, failed);
