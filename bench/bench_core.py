@@ -9,6 +9,8 @@ runs on the same seeded 200+200 book, or the real 20x20 fixture where it says so
 best bid and ask <= 150 ns; apply_diff of 100 changes <= 3 us; apply_snapshot of 200+200 from
 numpy <= 5 us; quote_buy across 50 levels <= 1 us; to_numpy of the top 20 per side <= 1 us;
 apply_horizon of a changed 200+200 book <= 25 us; an /offers page of 200 records <= 40 us.
+Deep books (issue 18, the ``*_deep`` rows: 10,000 levels a side, changes at uniform positions):
+apply_diff of 100 changes >= 2x faster than Hummingbot in the same run.
 bench/report.py holds the same targets and checks the medians; no test here asserts on time.
 """
 
@@ -18,11 +20,13 @@ import pytest
 
 from bench.conftest import (
     BOOK_IMPLS,
+    DEEP_LEVELS,
     SCALE,
     MarketGenerator,
     fixture_horizon_pair,
     horizon_pair,
     offers_page,
+    uniform_generator,
 )
 
 PARSE_IMPLS = ("c", "py", "hummingbot", "json+float", "orjson+float", "orjson")
@@ -108,12 +112,34 @@ def test_insert_or_remove_best_x1000(benchmark, impl, book_data):
     _check_same_book(impl, book, book_data)
 
 
-def _apply_diff_cycled(benchmark, impl, book_data, k, count):
+@pytest.mark.benchmark(group="apply_diff: 100 changes at depth 10,000, uniform positions + best bid/ask")
+@impls(*BOOK_IMPLS)
+def test_apply_diff_100_deep(benchmark, impl, deep_book_data):
+    """Issue 18's deep book: 10,000 levels a side (as the ledger delivers them, no 200-level
+    cap), 100 changes per batch spread uniformly over each side (60% updates, 20% new prices,
+    20% removals), so most inserts and removals land far from the top."""
+    _apply_diff_cycled(benchmark, impl, deep_book_data, 100, 8, uniform_generator(1, DEEP_LEVELS))
+
+
+@pytest.mark.benchmark(group="stream at depth 10,000: 1,000 x (set_level + best bid/ask), uniform positions")
+@impls(*BOOK_IMPLS)
+def test_replay_1000_changes_deep(benchmark, impl, deep_book_data):
+    """One change per call at uniform positions of a 10,000-level side: 500 changes, then each
+    undone in reverse order. Per change = median / 1000."""
+    book = impl.load(deep_book_data)
+    changes = uniform_generator(1, DEEP_LEVELS).stream(500)
+    benchmark.extra_info["changes_per_call"] = len(changes)
+    benchmark(impl.replay(book, changes))
+    _check_same_book(impl, book, deep_book_data)
+
+
+def _apply_diff_cycled(benchmark, impl, book_data, k, count, gen=None):
     """apply_diff of k changes, then read best bid and ask, per call; cycling through ``count`` batches and their inverses.
     A whole cycle leaves the book as it was: checked on a fresh book (the benchmark's own call
-    count is not a whole number of cycles)."""
+    count is not a whole number of cycles). ``gen`` draws the batches (default: the 200-level
+    generator, 90% of the changes in the top 20)."""
     book = impl.load(book_data)
-    batches = MarketGenerator(1).batches(k, count)
+    batches = (gen or MarketGenerator(1)).batches(k, count)
     benchmark.extra_info["changes_per_call"] = k
     benchmark(impl.apply_batches(book, batches))
     fresh = impl.load(book_data)

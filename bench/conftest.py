@@ -55,6 +55,7 @@ SCALE = 10_000_000  # prices on Stellar's 7-decimal grid; also stroops per unit
 LEVELS = 200
 TOP = 20
 TOP_SHARE = 0.9
+DEEP_LEVELS = 10_000  # a full-depth book: the ledger has no 200-level cap
 
 Row = Tuple[int, int, int]  # (n, d, stroops)
 Change = Tuple[str, int, int, int]  # (side, n, d, stroops); 0 stroops removes the level
@@ -158,6 +159,9 @@ class MarketGenerator:
     """Seeded realistic books and change streams (see the module docstring)."""
 
     def __init__(self, seed: int = 1, levels: int = LEVELS, top: int = TOP, top_share: float = TOP_SHARE) -> None:
+        """``levels`` a side; ``top_share`` of the changes fall in the best ``top`` levels, the
+        rest uniformly below them (``top=0``: every change at a uniform position, see
+        :func:`uniform_generator`). The book itself depends on ``seed`` and ``levels`` only."""
         self.rng = random.Random(seed)
         self.levels, self.top, self.top_share = levels, top, top_share
         rng = self.rng
@@ -237,6 +241,13 @@ class MarketGenerator:
             forward.append(c)
             backward.append((*c[:3], prev))
         return forward + backward[::-1]
+
+
+def uniform_generator(seed: int = 1, levels: int = DEEP_LEVELS) -> MarketGenerator:
+    """A deep book whose changes land at uniform positions over the whole side (no top bias):
+    the worst case for a side kept as one sorted array, where an insert or a removal in the
+    middle moves half of it. ``.book()`` equals ``MarketGenerator(seed, levels).book()``."""
+    return MarketGenerator(seed, levels=levels, top=0, top_share=0.0)
 
 
 def horizon_pair(seed: int = 3, changes: int = 10) -> Tuple[bytes, bytes]:
@@ -783,6 +794,12 @@ def impl(request: pytest.FixtureRequest) -> Impl:
 def book_data() -> BookData:
     """The seeded 200+200 book every L2 benchmark starts from."""
     return MarketGenerator(1).book()
+
+
+@pytest.fixture(scope="session")
+def deep_book_data() -> BookData:
+    """The seeded 10,000+10,000 book of the deep-book benchmarks (``uniform_generator(1)``'s)."""
+    return uniform_generator(1).book()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,19 @@
  * level is keyed by the value of n/d (2/4 and 1/2 are the same level) and keeps the n/d it was
  * first given. Units follow Horizon's /order_book: bid amounts are counter, ask amounts are base,
  * and both sides quote counter per base.
+ *
+ * Deep books (issue 18: the ledger delivers whole books, no 200-level cap). The array has free
+ * slots at BOTH ends (`lv` points into the allocation `mem`), so an insert or removal moves the
+ * shorter part: the levels below it (toward the worst end) or above it (toward the best end).
+ * A batch (sob_book_apply_batch) on a deep side is planned first and applied in ONE pass: every
+ * change is located in the side as it was, the net shift of each run of untouched levels is
+ * known, and each level moves at most once (runs whose shift is zero do not move at all). The
+ * crossing check is made on the plan, so a refused batch never touches the book.
+ *
+ * Why one dense run and not chunks or a B+tree: the Python bindings (and every reader of this
+ * header) use `lv`/`len` directly: `lv[len - 1]` is the O(1) best level and `lv[0..len)` is what
+ * a copy hands to sob_book_assign. Keeping that contract rules out any layout whose levels are
+ * not one sorted run in memory.
  */
 #ifndef SOB_BOOK_H
 #define SOB_BOOK_H
@@ -13,9 +26,10 @@
 #include "sob_common.h"
 
 typedef struct sob_side {
-    sob_level *lv;  /* owned; sorted worst first; lv[len-1] is the best level */
+    sob_level *lv;  /* the levels, sorted worst first; lv[len-1] is the best. Points into mem. */
     uint32_t len;
-    uint32_t cap;
+    uint32_t cap;   /* levels allocated at mem (free slots: lv - mem before, the rest after) */
+    sob_level *mem; /* owned allocation (NULL while cap is 0) */
 } sob_side;
 
 typedef struct sob_book {
@@ -84,6 +98,20 @@ sob_status sob_book_assign(sob_book *b, const sob_level *bids, size_t nb, const 
 /* Append to `out` the changes that turn side `side` of the book into `next` (normalised). */
 sob_status sob_side_diff(const sob_book *b, int side, const sob_level *next, size_t k, sob_changes *out);
 
+/* Reads that do not depend on the layout. The bindings read `lv`/`len` directly today, which
+ * pins each side to one sorted run (see the top of this file); code that uses these instead
+ * keeps working whatever the side becomes. `side` must be SOB_SIDE_BID or SOB_SIDE_ASK. */
+static inline uint32_t sob_book_len(const sob_book *b, int side) { return b->side[side].len; }
+
+/* The best level of a side, or NULL if it is empty. O(1). Valid until the book changes. */
+static inline const sob_level *sob_book_best(const sob_book *b, int side) {
+    const sob_side *s = &b->side[side];
+    return s->len ? &s->lv[s->len - 1] : NULL;
+}
+
+/* Make dst a copy of src (src unchanged; dst as it was on error). dst == src is a no-op. */
+sob_status sob_book_copy(sob_book *dst, const sob_book *src);
+
 /* Copy the best `depth` levels of a side into out, best first. Returns the count copied. */
 size_t sob_book_copy_best(const sob_book *b, int side, size_t depth, sob_level *out);
 
@@ -93,7 +121,8 @@ size_t sob_book_copy_best(const sob_book *b, int side, size_t depth, sob_level *
 sob_status sob_book_quote_buy(const sob_book *b, uint64_t base_amount, sob_quote *q);
 sob_status sob_book_quote_sell(const sob_book *b, uint64_t base_amount, sob_quote *q);
 
-/* Every invariant: valid prices, strictly sorted, no zero amounts, not crossed, len <= cap. */
+/* Every invariant: valid prices, strictly sorted, no zero amounts, not crossed, the run of len
+ * levels inside its block of cap (no block while cap is 0). O(len). */
 sob_status sob_book_check(const sob_book *b);
 
 void sob_changes_init(sob_changes *c);

@@ -11,7 +11,9 @@
  * machine is.
  *
  * The data mirror bench/conftest.py: 200 levels a side on Stellar's grids (asks t/10^7, bids
- * 10^7/q as Horizon reports them), amounts 0.1-10,000 units, 90% of changes in the top 20.
+ * 10^7/q as Horizon reports them), amounts 0.1-10,000 units, 90% of changes in the top 20. The
+ * deep_* workloads (issue 18) use 10,000 (or 50,000) levels a side and changes at uniform
+ * positions, like bench_core.py's deep rows.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -347,6 +349,129 @@ static void teardown_offers_page(void) {
     free(offers_page);
 }
 
+/* ---- deep books (issue 18): 10,000 levels a side, changes at uniform positions ---- */
+
+#define DEEP_LEVELS 10000
+
+/* A side of `levels` levels on the same grids as make_levels, best first; m is the best ask's
+ * tick (both sides get the same one, so the bids stay below the asks). */
+static void make_deep_side(int side, int64_t m, sob_level *out, size_t levels) {
+    if (side == SOB_SIDE_ASK) {
+        int64_t t = m;
+        for (size_t i = 0; i < levels; i++) {
+            out[i] = level_of(t, SCALE, rnd_amount());
+            t += (int64_t)rnd_range(2, 4);
+        }
+    } else {
+        int64_t q = SCALE * SCALE / m + (int64_t)rnd_range(20, 60);
+        for (size_t i = 0; i < levels; i++) {
+            out[i] = level_of(SCALE, q, rnd_amount());
+            q += (int64_t)rnd_range(20, 80);
+        }
+    }
+}
+
+static sob_level *deep_bids, *deep_asks; /* best first */
+static size_t deep_levels;
+
+static void load_deep_book(sob_book *b) {
+    sob_level *bids = malloc(deep_levels * sizeof *bids), *asks = malloc(deep_levels * sizeof *asks);
+    size_t nb, na, bad;
+    memcpy(bids, deep_bids, deep_levels * sizeof *bids);
+    memcpy(asks, deep_asks, deep_levels * sizeof *asks);
+    if (sob_levels_normalize(bids, deep_levels, SOB_SIDE_BID, &nb, &bad) ||
+        sob_levels_normalize(asks, deep_levels, SOB_SIDE_ASK, &na, &bad) || sob_book_assign(b, bids, nb, asks, na)) {
+        fprintf(stderr, "load_deep_book failed\n");
+        exit(2);
+    }
+    free(bids);
+    free(asks);
+}
+
+/* draw_change's mix (60% updates, 20% new prices, 20% removals, each side within 10 levels of
+ * its depth) at a uniform position of the whole side. */
+static void draw_deep_change(sob_book *m, sob_set *c, sob_set *undo) {
+    int side = (int)(rnd() & 1);
+    sob_side *s = &m->side[side];
+    uint32_t i = (uint32_t)(rnd() % s->len);
+    uint64_t r = rnd() % 10;
+    sob_level *l = nth_best(m, side, i), prev;
+    c->side = side;
+    if (r < 2 && s->len > deep_levels - 10) {
+        c->n = l->n, c->d = l->d, c->amount = 0;
+    } else if (r < 4 && s->len < deep_levels + 10 && i + 1 < s->len &&
+               (int64_t)l->n + nth_best(m, side, i + 1)->n < INT32_MAX / 2 &&
+               (int64_t)l->d + nth_best(m, side, i + 1)->d < INT32_MAX / 2) {
+        sob_level *next = nth_best(m, side, i + 1);
+        c->n = l->n + next->n, c->d = l->d + next->d, c->amount = rnd_amount();
+    } else {
+        c->n = l->n, c->d = l->d, c->amount = rnd_amount();
+    }
+    if (sob_book_set_level(m, side, c->n, c->d, c->amount, &prev)) exit(2);
+    undo->side = side, undo->n = prev.n, undo->d = prev.d, undo->amount = prev.amount;
+}
+
+static void setup_deep(size_t levels) {
+    deep_levels = levels;
+    deep_bids = malloc(levels * sizeof *deep_bids);
+    deep_asks = malloc(levels * sizeof *deep_asks);
+    int64_t m = (int64_t)rnd_range(1000000, 9000000);
+    make_deep_side(SOB_SIDE_BID, m, deep_bids, levels);
+    make_deep_side(SOB_SIDE_ASK, m, deep_asks, levels);
+    sob_book_init(&book);
+    load_deep_book(&book);
+}
+
+/* batches of k uniform changes and their undo batches, as setup_batches */
+static void setup_deep_batches(size_t levels, size_t k, size_t count) {
+    setup_deep(levels);
+    sob_book_init(&model);
+    load_deep_book(&model);
+    batch_k = k, batch_count = count;
+    batches = malloc(2 * count * k * sizeof *batches);
+    undo_scratch = malloc(k * sizeof *undo_scratch);
+    sob_set *undo = malloc(k * sizeof *undo);
+    for (size_t b = 0; b < count; b++) {
+        sob_set *fwd = batches + b * k, *back = batches + (2 * count - 1 - b) * k;
+        for (size_t j = 0; j < k; j++) draw_deep_change(&model, &fwd[j], &undo[j]);
+        for (size_t j = 0; j < k; j++) back[j] = undo[k - 1 - j];
+    }
+    free(undo);
+    sob_book_free(&model);
+}
+static void setup_deep_batch_100(void) { setup_deep_batches(DEEP_LEVELS, 100, 4); }
+static void setup_deep_batch_10(void) { setup_deep_batches(DEEP_LEVELS, 10, 16); }
+static void setup_deep_batch_100_50000(void) { setup_deep_batches(5 * DEEP_LEVELS, 100, 2); }
+static void teardown_deep(void) {
+    if (sob_book_check(&book)) exit(4);
+    free(batches);
+    free(undo_scratch);
+    free(deep_bids);
+    free(deep_asks);
+    batches = NULL, undo_scratch = NULL;
+    teardown_book();
+}
+
+/* one new price at a uniform position of a 10,000-level side, inserted then removed (checked,
+ * as set_level does), cycling through 64 prepared prices */
+static sob_set deep_ins[64];
+static void setup_deep_insert(void) {
+    setup_deep(DEEP_LEVELS);
+    for (int j = 0; j < 64; j++) {
+        int side = j & 1;
+        sob_side *s = &book.side[side];
+        uint32_t i = (uint32_t)(rnd() % (s->len - 1));
+        sob_level *a = nth_best(&book, side, i), *b = nth_best(&book, side, i + 1);
+        deep_ins[j] = (sob_set){side, a->n + b->n, a->d + b->d, 123456789};
+    }
+}
+static void body_deep_insert_remove(int i) {
+    const sob_set *c = &deep_ins[i & 63];
+    if (sob_book_set_level_checked(&book, c->side, c->n, c->d, c->amount, NULL) ||
+        sob_book_set_level_checked(&book, c->side, c->n, c->d, 0, NULL))
+        exit(3);
+}
+
 /* ---- per-offer book ---- */
 
 static sob_offerbook ob;
@@ -411,6 +536,10 @@ static const workload WORKLOADS[] = {
     {"offerbook_add_remove_10000", 20000, 1, setup_add_remove, body_add_remove, teardown_offerbook},
     {"simulate_50", 4000, 1, setup_simulate_50, body_simulate, teardown_offerbook},
     {"simulate_1000", 400, 1, setup_simulate_1000, body_simulate, teardown_offerbook},
+    {"deep_apply_batch_100_10000", 200, 1, setup_deep_batch_100, body_batch, teardown_deep},
+    {"deep_apply_batch_10_10000", 800, 1, setup_deep_batch_10, body_batch, teardown_deep},
+    {"deep_apply_batch_100_50000", 40, 1, setup_deep_batch_100_50000, body_batch, teardown_deep},
+    {"deep_insert_remove_10000", 4000, 2, setup_deep_insert, body_deep_insert_remove, teardown_deep},
 };
 
 /* Everything inside this function, and only that, is counted (--toggle-collect=gate_run). */

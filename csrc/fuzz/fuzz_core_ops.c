@@ -9,11 +9,19 @@
  * bounded by what the books hold at their peak (the seller handles, the id hash, the chunk lists
  * and the level arrays). Every buffer handed to the core is sized exactly by what the core
  * promises to write (a copy of depth 2^63 gets room for the side's length only), so ASan sees
- * any overrun. The core never crashes. */
+ * any overrun. The core never crashes.
+ *
+ * The L2 book is also checked against the reference of csrc/tests/book_ref.h (the flat layout,
+ * one change at a time): every set_level, batch, snapshot and copy must give the same status,
+ * prev/undo entries and levels. Snapshots can be deep ladders (up to 16,384 levels a side, made
+ * from a few bytes), batch changes can pick existing levels by index, and a batch can hold up
+ * to 1,100 generated changes, so the planned batch path of deep sides (book.c) is reached with
+ * bounded memory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../tests/book_ref.h"
 #include "book.h"
 #include "exchange.h"
 #include "offerbook.h"
@@ -92,15 +100,125 @@ static uint64_t fingerprint(const sob_offerbook *b) {
     return h;
 }
 
+/* ---- L2 book: deep ladders and the reference ---------------------------------------------- */
+
+#define DEEP_MAX 16384
+
+/* A price on `side`: an existing level picked by index (sometimes respelled: 2/4 for 1/2), or
+ * price_part's. */
+static void book_price(reader *r, const ref_book *ref, int side, int32_t *n, int32_t *d) {
+    uint8_t how = (uint8_t)take(r, 1);
+    const ref_side *s = (side == SOB_SIDE_BID || side == SOB_SIDE_ASK) ? &ref->side[side] : NULL;
+    if (how < 110 && s && s->len) {
+        const sob_level *l = &s->v[take(r, 2) % s->len];
+        int64_t m = 1 + how % 3;
+        *n = l->n;
+        *d = l->d;
+        if ((int64_t)l->n * m <= INT32_MAX && (int64_t)l->d * m <= INT32_MAX) {
+            *n = (int32_t)(l->n * m);
+            *d = (int32_t)(l->d * m);
+        }
+        return;
+    }
+    *n = price_part(r);
+    *d = price_part(r);
+}
+
+/* A ladder snapshot: up to DEEP_MAX levels a side, n/D with the bids' numerators below the
+ * split and the asks' from it up, in steps of 1..4, from a few bytes. Applied to the book and
+ * the reference alike; the statuses must agree. */
+static void deep_snapshot(reader *r, sob_book *book, ref_book *ref, sob_changes *ch) {
+    uint8_t size_mode = (uint8_t)take(r, 1);
+    size_t nb = size_mode < 128 ? take(r, 2) % 1100 : take(r, 2) % (DEEP_MAX + 1);
+    size_t na = size_mode & 1 ? take(r, 2) % (DEEP_MAX + 1) : take(r, 1) % 4;
+    if (size_mode & 2) { /* the deep side may be either */
+        size_t t = nb;
+        nb = na;
+        na = t;
+    }
+    int32_t dd = 1 + (int32_t)(take(r, 2) % 4096), step = 1 + (int32_t)(take(r, 1) % 4);
+    int64_t split = 1 + (int64_t)take(r, 3) % 200000 + (int64_t)nb * step;
+    uint64_t amount_seed = take(r, 8) | 1;
+    sob_level *bids = malloc((nb ? nb : 1) * sizeof *bids), *asks = malloc((na ? na : 1) * sizeof *asks);
+    if (!bids || !asks) DIE();
+    for (size_t i = 0; i < nb; i++) { /* best first */
+        amount_seed = amount_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        bids[i] = (sob_level){(int32_t)(split - 1 - (int64_t)i * step), dd, amount_seed >> (amount_seed & 63)};
+    }
+    for (size_t i = 0; i < na; i++) {
+        amount_seed = amount_seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        int64_t n = split + (int64_t)i * step;
+        asks[i] = (sob_level){(int32_t)(n > INT32_MAX ? INT32_MAX : n), dd, amount_seed >> (amount_seed & 63)};
+    }
+    size_t bad;
+    if (sob_levels_normalize(bids, nb, SOB_SIDE_BID, &nb, &bad) == SOB_OK &&
+        sob_levels_normalize(asks, na, SOB_SIDE_ASK, &na, &bad) == SOB_OK) {
+        ch->len = 0;
+        if (sob_side_diff(book, SOB_SIDE_BID, bids, nb, ch) != SOB_OK) DIE();
+        if (sob_side_diff(book, SOB_SIDE_ASK, asks, na, ch) != SOB_OK) DIE();
+        if (sob_book_assign(book, bids, nb, asks, na) != ref_assign(ref, bids, nb, asks, na)) DIE();
+    }
+    free(bids);
+    free(asks);
+}
+
+/* A batch of up to 1,100 changes from a few bytes (the input is too short to spell them one by
+ * one): existing levels picked by index, new prices crowded next to one price (many changes at
+ * one position), amounts and removals from a generator; sometimes a change at the other side's
+ * best (touching or crossing). Compared with the reference like any batch. */
+#define BIG_BATCH 1100
+static void big_batch(reader *r, sob_book *book, ref_book *ref) {
+    static sob_set c[BIG_BATCH];
+    static sob_level undo[BIG_BATCH], undo_ref[BIG_BATCH];
+    size_t k = take(r, 2) % (BIG_BATCH + 1);
+    uint8_t sides = (uint8_t)take(r, 1);
+    int32_t bn, bd;
+    book_price(r, ref, sides & 1, &bn, &bd);
+    uint64_t g = take(r, 8) | 1;
+    for (size_t i = 0; i < k; i++) {
+        g = g * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint32_t x = (uint32_t)(g >> 33);
+        int side = (sides & 6) == 0 ? (sides & 1) : (sides & 6) == 2 ? (int)(i & 1) : (int)(x & 1);
+        const ref_side *s = &ref->side[side], *o = &ref->side[!side];
+        uint32_t kind = (x >> 1) % 100;
+        int64_t n, d;
+        if (kind < 50 && s->len) {
+            const sob_level *l = &s->v[(x >> 8) % s->len];
+            int64_t m = 1 + (x >> 4) % 2;
+            n = l->n * m <= INT32_MAX && l->d * m <= INT32_MAX ? l->n * m : l->n;
+            d = n == l->n ? l->d : l->d * m;
+        } else if (kind < 80) { /* crowded: bn/bd nudged by a few units of 1/(8 bd) */
+            n = (int64_t)bn * 8 + (int64_t)((x >> 8) % 5) - 2;
+            d = (int64_t)bd * 8;
+        } else if (kind < 98 || !o->len) {
+            n = 1 + (x >> 8) % 13;
+            d = 1 + (x >> 12) % 13;
+        } else {
+            n = o->v[o->len - 1].n;
+            d = o->v[o->len - 1].d;
+            if ((x >> 8) & 1 && n < INT32_MAX) n += side == SOB_SIDE_BID ? 1 : -1;
+        }
+        if (n < 1 || n > INT32_MAX || d < 1 || d > INT32_MAX) n = d = 1;
+        c[i] = (sob_set){side, (int32_t)n, (int32_t)d, (x >> 20) % 10 < 3 ? 0 : (g >> (g & 31))};
+    }
+    size_t bad = 0, bad_ref = 0;
+    sob_status s1 = sob_book_apply_batch(book, c, k, undo, &bad);
+    if (s1 != ref_apply_batch(ref, c, k, undo_ref, &bad_ref)) DIE();
+    if (s1 != SOB_OK && bad != bad_ref) DIE();
+    if (s1 == SOB_OK && k && memcmp(undo, undo_ref, k * sizeof *undo) != 0) DIE();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     reader r = {data, size};
     sob_book book;
     sob_offerbook ob;
     sob_changes ch;
     sob_book_init(&book);
+    ref_book ref;
+    ref_init(&ref);
     sob_offerbook_init(&ob);
     sob_changes_init(&ch);
-    static sob_level lv[64], lv2[64], undo[32];
+    static sob_level lv[64], lv2[64], undo[32], undo_ref[32];
     static sob_set sets[32];
     uint64_t handle[HANDLES] = {0}; /* the harness's sellers: 0 = none yet */
     size_t peak_handles = 0, peak_used = 0, peak_len[2] = {0, 0}, peak_nc[2] = {0, 0};
@@ -108,22 +226,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         uint8_t op = (uint8_t)take(&r, 1) % 16;
         int side = (int)take(&r, 1) % 3; /* 2 is an invalid side on purpose */
         switch (op) {
-        case 0:
-            sob_book_set_level_checked(&book, side, price_part(&r), price_part(&r), amount(&r), NULL);
+        case 0: {
+            int32_t n, d;
+            book_price(&r, &ref, side, &n, &d);
+            uint64_t a = amount(&r);
+            sob_level p1, p2;
+            sob_status s1 = sob_book_set_level_checked(&book, side, n, d, a, &p1);
+            if (s1 != ref_set_level_checked(&ref, side, n, d, a, &p2)) DIE();
+            if (s1 == SOB_OK && memcmp(&p1, &p2, sizeof p1) != 0) DIE();
             break;
+        }
         case 1: {
+            if ((take(&r, 1) & 7) == 0) {
+                big_batch(&r, &book, &ref);
+                break;
+            }
             size_t k = take(&r, 1) % 32;
             for (size_t i = 0; i < k; i++) {
                 sets[i].side = (int32_t)take(&r, 1) % 3;
-                sets[i].n = price_part(&r);
-                sets[i].d = price_part(&r);
+                book_price(&r, &ref, sets[i].side, &sets[i].n, &sets[i].d);
                 sets[i].amount = amount(&r);
             }
-            size_t bad;
-            sob_book_apply_batch(&book, sets, k, undo, &bad);
+            size_t bad = 0, bad_ref = 0;
+            sob_status s1 = sob_book_apply_batch(&book, sets, k, undo, &bad);
+            if (s1 != ref_apply_batch(&ref, sets, k, undo_ref, &bad_ref)) DIE();
+            if (s1 != SOB_OK && bad != bad_ref) DIE();
+            if (s1 == SOB_OK && k && memcmp(undo, undo_ref, k * sizeof *undo) != 0) DIE();
             break;
         }
-        case 2: { /* snapshot: normalise both sides, assign */
+        case 2: { /* snapshot: normalise both sides, assign; or a deep ladder */
+            if ((take(&r, 1) & 3) == 0) {
+                deep_snapshot(&r, &book, &ref, &ch);
+                break;
+            }
             size_t nb = take(&r, 1) % 64, na = take(&r, 1) % 64, bad;
             for (size_t i = 0; i < nb; i++) lv[i] = (sob_level){price_part(&r), price_part(&r), amount(&r)};
             for (size_t i = 0; i < na; i++) lv2[i] = (sob_level){price_part(&r), price_part(&r), amount(&r)};
@@ -134,6 +269,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (sob_side_diff(&book, SOB_SIDE_ASK, lv2, na, &ch) != SOB_OK) DIE();
                 sob_status st = sob_book_assign(&book, lv, nb, lv2, na);
                 if (st != SOB_OK && st != SOB_E_CROSSED) DIE();
+                if (st != ref_assign(&ref, lv, nb, lv2, na)) DIE();
                 /* bid == ask is a legal book; only bid > ask is refused */
                 if (st == SOB_E_CROSSED && !(nb && na && sob_price_cmp(lv[nb - 1].n, lv[nb - 1].d, lv2[na - 1].n,
                                                                           lv2[na - 1].d) > 0))
@@ -157,6 +293,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (got != min_size(depth, len)) DIE();
             for (size_t i = 1; i < got; i++)
                 if (sob_price_cmp(out[i - 1].n, out[i - 1].d, out[i].n, out[i].d) == (s == SOB_SIDE_BID ? -1 : 1)) DIE();
+            for (size_t i = 0; i < got; i++) /* the reference's best levels, in order */
+                if (memcmp(&out[i], &ref.side[s].v[ref.side[s].len - 1 - i], sizeof *out) != 0) DIE();
             free(out);
             break;
         }
@@ -307,6 +445,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             if (handle[i] && (handle[i] >= ob.sellers.cap || ob.sellers.slot[handle[i]].state != SOB_SELLER_LIVE))
                 handle[i] = 0;
         if (sob_book_check(&book) != SOB_OK) DIE();
+        if (!ref_same(&ref, &book)) DIE();
         if (sob_offerbook_check(&ob) != SOB_OK) DIE();
         /* memory follows what the books hold at their peak, never what they have ever seen */
         size_t in_use = ob.sellers.cap ? ob.sellers.cap - 1 - ob.sellers.nfree : 0;
@@ -327,5 +466,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     sob_changes_free(&ch);
     sob_offerbook_free(&ob);
     sob_book_free(&book);
+    ref_free(&ref);
     return 0;
 }
