@@ -17,6 +17,7 @@
  * to stop: core threw (s->thrown) or memory ran out (s->nomem).
  */
 #include "dex.h"
+#include "exchange_inline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,10 @@ struct sob_dex_scratch {
     int no_source; /* the source account does not exist (txNO_ACCOUNT): SOB_E_NOT_FOUND */
     sob_hmap acc; /* key -> sob_account: known accounts read so far, current values */
     sob_hmap tl;  /* (key, asset) -> sob_trustline */
+    /* what this call put in acc and tl, so that reading and clearing them is O(entries), not
+     * O(capacity) (a large earlier call leaves large maps behind) */
+    uint64_t *touched; /* (kind, k1, k2) triples: kind 0 account, 1 trust line */
+    size_t ntouched, cap_touched;
     ov_side sides[SOB_MAX_HOPS + 1];
     size_t nsides;
     ov_pool pools[SOB_MAX_HOPS + 1];
@@ -70,6 +75,7 @@ struct sob_dex_scratch {
     size_t nhop_claims, cap_hop_claims;
     sob_claim *claims;
     size_t nclaims, cap_claims;
+    int claims_reordered; /* strict receive: the result's claims are in s->claims, else the hops' */
     sob_hop hops[SOB_MAX_HOPS];
     size_t nhops;
     const sob_venue *venues;
@@ -80,7 +86,7 @@ struct sob_dex_scratch {
     size_t ntl_out, cap_tl_out;
     sob_offer_change *off_out;
     size_t noff_out, cap_off_out;
-    sob_hmap off_index; /* (book address, offer id) -> index into off_out */
+    int64_t excluded; /* manage update: the source's offer, gone from the ledger (not an offer change) */
     sob_pool_change pool_out[SOB_MAX_HOPS + 1];
     size_t npool_out;
 };
@@ -114,7 +120,6 @@ sob_dex_scratch *sob_dex_scratch_new(void) {
     if (!s) return NULL;
     sob_hmap_init(&s->acc, sizeof(sob_account));
     sob_hmap_init(&s->tl, sizeof(sob_trustline));
-    sob_hmap_init(&s->off_index, sizeof(uint64_t));
     return s;
 }
 
@@ -122,8 +127,8 @@ void sob_dex_scratch_free(sob_dex_scratch *s) {
     if (!s) return;
     sob_hmap_free(&s->acc);
     sob_hmap_free(&s->tl);
-    sob_hmap_free(&s->off_index);
     free(s->undo);
+    free(s->touched);
     free(s->hop_claims);
     free(s->claims);
     free(s->acc_out);
@@ -140,10 +145,20 @@ static void scratch_reset(S *s, const sob_dex_ctx *ctx) {
     s->thrown = SOB_THROW_NONE;
     s->nomem = 0;
     s->no_source = 0;
-    if (s->acc.used) sob_hmap_clear(&s->acc);
-    if (s->tl.used) sob_hmap_clear(&s->tl);
-    if (s->off_index.used) sob_hmap_clear(&s->off_index);
+    /* empty the overlay maps: entry by entry when few, else all at once */
+    if (s->acc.used + s->tl.used) {
+        if (8 * s->ntouched / 3 < s->acc.mask + s->tl.mask) {
+            for (size_t i = 0; i < s->ntouched; i += 3)
+                sob_hmap_remove(s->touched[i] ? &s->tl : &s->acc, s->touched[i + 1], s->touched[i + 2]);
+        } else {
+            sob_hmap_clear(&s->acc);
+            sob_hmap_clear(&s->tl);
+        }
+    }
+    s->ntouched = 0;
+    s->excluded = -1;
     s->nsides = s->npools = s->nundo = s->nhop_claims = s->nclaims = s->nhops = 0;
+    s->claims_reordered = 0;
     s->nacc_out = s->ntl_out = s->noff_out = s->npool_out = 0;
     s->venues = NULL;
     s->nvenues = 0;
@@ -164,11 +179,14 @@ static sob_account *acc_get(S *s, uint64_t key) {
     if (a) return a;
     const sob_account *base = sob_hmap_get(&s->table->accounts, key, 0);
     if (!base) return NULL;
-    a = sob_hmap_put(&s->acc, key, 0, NULL);
-    if (!a) {
+    if (!grow_array((void **)&s->touched, &s->cap_touched, s->ntouched + 3, sizeof *s->touched) ||
+        !(a = sob_hmap_put(&s->acc, key, 0, NULL))) {
         s->nomem = 1;
         return NULL;
     }
+    s->touched[s->ntouched++] = 0;
+    s->touched[s->ntouched++] = key;
+    s->touched[s->ntouched++] = 0;
     *a = *base;
     return a;
 }
@@ -179,11 +197,14 @@ static sob_trustline *tl_get(S *s, uint64_t key, uint32_t asset) {
     if (t) return t;
     const sob_trustline *base = sob_hmap_get(&s->table->trustlines, key, asset);
     if (!base) return NULL;
-    t = sob_hmap_put(&s->tl, key, asset, NULL);
-    if (!t) {
+    if (!grow_array((void **)&s->touched, &s->cap_touched, s->ntouched + 3, sizeof *s->touched) ||
+        !(t = sob_hmap_put(&s->tl, key, asset, NULL))) {
         s->nomem = 1;
         return NULL;
     }
+    s->touched[s->ntouched++] = 1;
+    s->touched[s->ntouched++] = key;
+    s->touched[s->ntouched++] = asset;
     *t = *base;
     return t;
 }
@@ -451,15 +472,17 @@ static int can_buy_at_most(S *s, uint64_t key, uint32_t asset, int64_t *out) {
 
 /* ---- offers ------------------------------------------------------------------------------- */
 
-static int exchange(S *s, int32_t n, int32_t d, int64_t ws, int64_t wr, int64_t ss, int64_t sr, sob_rounding r,
-                    sob_exchange *ex) {
-    sob_throw t;
-    if (sob_exchange_v10_checked(n, d, ws, wr, ss, sr, r, ex, &t) != SOB_OK) return fail(s, SOB_THROW_ASSERT);
+/* exchangeV10 (OfferExchange.cpp:551-781). Every caller passes n, d > 0 and maxima >= 0 (offers in
+ * a book, clamped funds, limits that only shrink), the domain where sob_xv10_fast is exact. */
+static SOB_ALWAYS_INLINE int exchange(S *s, int32_t n, int32_t d, int64_t ws, int64_t wr, int64_t ss, int64_t sr, sob_rounding r,
+                           sob_exchange *ex) {
+    if ((ws | wr | ss | sr) < 0) return fail(s, SOB_THROW_ASSERT);
+    sob_throw t = sob_xv10_fast(n, d, ws, wr, ss, sr, r, ex);
     return t ? fail(s, t) : 0;
 }
 
 /* adjustOffer(price, maxWheatSend, maxSheepReceive) (OfferExchange.cpp:921-928) */
-static int adjust(S *s, int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_sheep_receive, int64_t *out) {
+static SOB_ALWAYS_INLINE int adjust(S *s, int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_sheep_receive, int64_t *out) {
     sob_exchange ex;
     if (exchange(s, n, d, max_wheat_send, MAXI, MAXI, max_sheep_receive, SOB_ROUND_NORMAL, &ex)) return 1;
     *out = ex.wheat;
@@ -470,7 +493,7 @@ static int adjust(S *s, int32_t n, int32_t d, int64_t max_wheat_send, int64_t ma
 static int offer_liabilities(S *s, int32_t n, int32_t d, int64_t amount, int64_t *selling, int64_t *buying) {
     sob_exchange ex;
     sob_throw t;
-    if (sob_exchange_v10_raw(n, d, amount, MAXI, MAXI, MAXI, SOB_ROUND_NORMAL, &ex, &t) != SOB_OK)
+    if (sob_xv10_raw(n, d, amount, MAXI, MAXI, MAXI, SOB_ROUND_NORMAL, &ex, &t) != SOB_OK)
         return fail(s, SOB_THROW_ASSERT);
     if (t) return fail(s, t);
     *selling = ex.wheat;
@@ -611,13 +634,13 @@ static inline int locate(const sob_offer_side *sd, uint64_t p, size_t *ci, uint3
 /* crossOfferV10 (OfferExchange.cpp:1103-1234) for the offer `o` (its current amount `amount`,
  * `adjusted` = adjustOffer(price, amount, INT64_MAX) when known, else -1). Returns the new amount
  * (0 = taken) in *left. */
-static int cross_offer(S *s, const hop_args *h, const sob_offer *o, uint64_t seller, int64_t amount, int64_t adjusted,
+__attribute__((noinline)) static int cross_offer(S *s, const hop_args *h, const sob_offer *o, uint64_t seller,
+                                                int64_t amount, int64_t adjusted,
                        int64_t max_wheat_receive, int64_t max_sheep_send, sob_exchange *ex, int64_t *left) {
     if (max_wheat_receive <= 0 || max_sheep_send <= 0) return fail(s, SOB_THROW_ASSERT); /* l.1110-1111 */
     uint32_t wheat = h->wheat, sheep = h->sheep;
     int32_t n = o->n, d = o->d;
-    int fast = s->table == NULL && !s->missing; /* every seller unknown and funded */
-    if (fast || unknown_funded(s, seller)) {
+    if (unknown_funded(s, seller)) {
         /* canSellAtMost = canBuyAtMost = INT64_MAX; liabilities and balances are no-ops */
         if (adjusted < 0 && adjust(s, n, d, amount, MAXI, &adjusted)) return 1; /* l.1140-1143 */
         if (exchange(s, n, d, adjusted, max_wheat_receive, max_sheep_send, MAXI, h->round, ex)) return 1;
@@ -626,7 +649,7 @@ static int cross_offer(S *s, const hop_args *h, const sob_offer *o, uint64_t sel
         } else {
             *left = 0;
         }
-        if (*left == 0 && !fast && s->table) {
+        if (*left == 0 && s->table) {
             uint64_t sponsor = sob_accounts_sponsor(s->table, o->id);
             if (remove_offer_entry(s, seller, sponsor)) return 1;
         }
@@ -693,7 +716,8 @@ static int walk(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_whe
     }
     const sob_offer_side *sd = &book->side[h->v->side];
     const walk_filter *f = h->f;
-    int look_up_seller = f->self != 0 || s->table != NULL || s->missing;
+    const int fast = s->table == NULL && !s->missing; /* every seller unknown and funded */
+    int look_up_seller = f->self != 0 || !fast;
     int claim_type = s->protocol >= 18 ? SOB_CLAIM_ORDER_BOOK : SOB_CLAIM_V0;
     uint64_t p = s->sides[si].consumed;
     size_t ci;
@@ -702,73 +726,208 @@ static int walk(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_whe
         w->result = SOB_CONVERT_PARTIAL; /* l.1517-1520: no offer left */
         return 0;
     }
-    for (;;) {
-        const sob_offer *o = &sd->c[ci]->e[pi];
-        ov_side *os = &s->sides[si];
-        if (o->id == f->excluded) { /* deleted from the ledger by the update, before the walk */
-            if (p == os->consumed) {
-                os->consumed = p + 1;
-                os->has_partial = 0;
+    /* room for every claim this walk can make: one per offer left, at most the budget */
+    uint64_t room = sd->count - p;
+    if ((sob_i128)room > (sob_i128)budget) room = (uint64_t)budget;
+    if (!grow_array((void **)&s->hop_claims, &s->cap_hop_claims, s->nhop_claims + room + 1, sizeof *s->hop_claims)) {
+        s->nomem = 1;
+        return 1;
+    }
+    /* everything the loop touches as locals (no aliasing through s, w, f); written back at the end */
+    uint64_t consumed = s->sides[si].consumed;
+    int has_partial = s->sides[si].has_partial;
+    int64_t partial = s->sides[si].partial;
+    const int64_t excluded = f->excluded;
+    const sob_rounding round = h->round;
+    const int has_price = f->has_price, passive = f->passive;
+    const int64_t mwp_n = f->mwp_n, mwp_d = f->mwp_d;
+    const uint64_t self = f->self;
+    const uint32_t wheat_asset = h->wheat, sheep_asset = h->sheep;
+    const int32_t venue_index = h->venue;
+    sob_claim *claims = s->hop_claims;
+    size_t nclaims = s->nhop_claims;
+    uint64_t crossed = 0;
+    int64_t sheep_sent = 0, wheat_received = 0;
+    int result = SOB_CONVERT_PARTIAL; /* l.1617-1626: the book ran out while more was needed */
+    int stop = 0;
+    if (fast) {
+        /* Every seller unknown and funded (no table): crossOfferV10 with INT64_MAX funds, so no
+         * liabilities or balances move. The same steps as the general loop below, kept apart so
+         * the compiler keeps this one tight. */
+        for (;;) {
+            const sob_offer *o = &sd->c[ci]->e[pi];
+            if (o->id != excluded) {
+                uint64_t seller = self ? sob_offerbook_offer_account(book, o) : 0;
+                if (has_price) { /* ManageOfferOpFrameBase.cpp:362-383 */
+                    int64_t lhs = (int64_t)o->n * mwp_d, rhs = mwp_n * o->d;
+                    if (lhs > rhs || (passive && lhs == rhs)) {
+                        result = SOB_CONVERT_STOP_BAD_PRICE;
+                        break;
+                    }
+                }
+                if (self && seller == self) {
+                    result = SOB_CONVERT_STOP_CROSS_SELF;
+                    break;
+                }
+                if ((int64_t)crossed >= budget) { /* l.1565-1569 */
+                    result = SOB_CONVERT_CROSSED_TOO_MANY;
+                    break;
+                }
+                /* the preventative adjustOffer(price, amount, INT64_MAX) (l.1140-1143): cached */
+                int64_t adjusted = o->adjusted;
+                sob_exchange ex;
+                int partial_here = p == consumed && has_partial;
+                if (partial_here && adjust(s, o->n, o->d, partial, MAXI, &adjusted)) {
+                    stop = 1;
+                    break;
+                }
+                /* Taken whole (wheatValue <= sheepValue): exchangeV10 gives W = adjusted and S = the
+                 * offer's buying liabilities, cached as o->cost. Both depend only on wheatValue =
+                 * min(adjusted*n, INT64_MAX*d), the expression the liabilities use, and the taken
+                 * branch does not depend on the rounding; the pair passes the price-error
+                 * thresholds because adjustOffer is a fixed point (adjustOffer(adjusted) ==
+                 * adjusted > 0 means the 1% bound held for it). No division for offers crossed
+                 * whole; the last one goes through exchangeV10. */
+                sob_u128 wheat_value = sob_min128_(sob_mul64_(adjusted, o->n), sob_mul64_(MAXI, o->d));
+                if (!partial_here && adjusted > 0 && wheat_value <= sob_mul64_(max_sheep_send, o->d) &&
+                    wheat_value <= sob_mul64_(max_wheat_receive, o->n)) {
+                    ex.wheat = adjusted;
+                    ex.sheep = o->cost;
+                    ex.wheat_stays = 0;
+                } else if (exchange(s, o->n, o->d, adjusted, max_wheat_receive, max_sheep_send, MAXI, round, &ex)) {
+                    stop = 1;
+                    break;
+                }
+                int64_t left = 0;
+                if (ex.wheat_stays && adjust(s, o->n, o->d, adjusted - ex.wheat, MAXI, &left)) { /* l.1195 */
+                    stop = 1;
+                    break;
+                }
+                sob_claim *c = &claims[nclaims++]; /* room reserved above */
+                c->offer_id = o->id;
+                c->seller = seller ? seller : sob_offerbook_offer_account(book, o);
+                c->amount_sold = ex.wheat;
+                c->amount_bought = ex.sheep;
+                c->remaining = left;
+                c->asset_sold = wheat_asset;
+                c->asset_bought = sheep_asset;
+                c->type = claim_type;
+                c->venue = venue_index;
+                crossed++;
+                sheep_sent += ex.sheep;
+                max_sheep_send -= ex.sheep;
+                wheat_received += ex.wheat;
+                max_wheat_receive -= ex.wheat;
+                if (left == 0) {
+                    consumed = p + 1;
+                    has_partial = 0;
+                } else {
+                    has_partial = 1;
+                    partial = left;
+                }
+                if (ex.wheat_stays || max_wheat_receive <= 0 || max_sheep_send <= 0) { /* l.1581, 1607 */
+                    result = SOB_CONVERT_OK;
+                    break;
+                }
+                if (left != 0) {
+                    result = SOB_CONVERT_PARTIAL;
+                    break;
+                }
+            } else if (p == consumed) { /* deleted from the ledger by the update, before the walk */
+                consumed = p + 1;
+                has_partial = 0;
             }
-            goto next;
-        }
-        uint64_t seller = look_up_seller ? sob_offerbook_offer_account(book, o) : 0;
-        if (f->has_price) { /* ManageOfferOpFrameBase.cpp:362-383 */
-            int64_t lhs = (int64_t)o->n * f->mwp_d, rhs = (int64_t)f->mwp_n * o->d;
-            if (lhs > rhs || (f->passive && lhs == rhs)) {
-                w->result = SOB_CONVERT_STOP_BAD_PRICE;
-                return 0;
+            p++;
+            if (++pi == sd->c[ci]->len) {
+                pi = 0;
+                if (++ci == sd->nc) break;
             }
         }
-        if (f->self && seller == f->self) { /* both filters: the source's own offer */
-            w->result = SOB_CONVERT_STOP_CROSS_SELF;
-            return 0;
-        }
-        if ((sob_i128)w->crossed >= (sob_i128)budget) { /* l.1565-1569 */
-            w->result = SOB_CONVERT_CROSSED_TOO_MANY;
-            return 0;
-        }
-        int partial = p == os->consumed && os->has_partial;
-        int64_t amount = partial ? os->partial : o->amount;
-        int64_t adjusted = partial ? -1 : o->adjusted;
-        sob_exchange ex;
-        int64_t left;
-        if (cross_offer(s, h, o, seller, amount, adjusted, max_wheat_receive, max_sheep_send, &ex, &left)) return 1;
-        os = &s->sides[si];
-        if (left == 0) {
-            os->consumed = p + 1;
-            os->has_partial = 0;
-        } else {
-            os->has_partial = 1;
-            os->partial = left;
-        }
-        sob_claim c = {o->id, seller, ex.wheat, ex.sheep, left, h->wheat, h->sheep, claim_type, h->venue};
-        if (PUSH(s, hop_claims, nhop_claims, cap_hop_claims, c)) return 1;
-        w->crossed++;
-        if (ex.sheep < 0 || ex.sheep > max_sheep_send || ex.wheat < 0 || ex.wheat > max_wheat_receive)
-            return fail(s, SOB_THROW_ASSERT); /* l.1590-1593 */
-        w->sheep += ex.sheep;
-        max_sheep_send -= ex.sheep;
-        w->wheat += ex.wheat;
-        max_wheat_receive -= ex.wheat;
-        need_more = !ex.wheat_stays && max_wheat_receive > 0 && max_sheep_send > 0; /* l.1581, 1607 */
-        if (!need_more) {
-            w->result = SOB_CONVERT_OK;
-            return 0;
-        }
-        if (left != 0) {
-            w->result = SOB_CONVERT_PARTIAL;
-            return 0;
-        }
-    next:
-        p++;
-        if (++pi == sd->c[ci]->len) {
-            pi = 0;
-            if (++ci == sd->nc) break;
+    } else {
+        for (;;) {
+            const sob_offer *o = &sd->c[ci]->e[pi];
+            if (o->id == excluded) { /* deleted from the ledger by the update, before the walk */
+                if (p == consumed) {
+                    consumed = p + 1;
+                    has_partial = 0;
+                }
+                goto next;
+            }
+            uint64_t seller = look_up_seller ? sob_offerbook_offer_account(book, o) : 0;
+            if (has_price) { /* ManageOfferOpFrameBase.cpp:362-383: o.price > maxWheatPrice (>= if passive) */
+                int64_t lhs = (int64_t)o->n * mwp_d, rhs = mwp_n * o->d;
+                if (lhs > rhs || (passive && lhs == rhs)) {
+                    result = SOB_CONVERT_STOP_BAD_PRICE;
+                    break;
+                }
+            }
+            if (self && seller == self) { /* both filters: the source's own offer */
+                result = SOB_CONVERT_STOP_CROSS_SELF;
+                break;
+            }
+            if ((int64_t)crossed >= budget) { /* l.1565-1569 */
+                result = SOB_CONVERT_CROSSED_TOO_MANY;
+                break;
+            }
+            int partial_here = p == consumed && has_partial;
+            int64_t amount = partial_here ? partial : o->amount;
+            sob_exchange ex;
+            int64_t left;
+            if (cross_offer(s, h, o, seller, amount, partial_here ? -1 : o->adjusted, max_wheat_receive,
+                                   max_sheep_send, &ex, &left)) {
+                stop = 1;
+                break;
+            }
+            if (left == 0) {
+                consumed = p + 1;
+                has_partial = 0;
+            } else {
+                has_partial = 1;
+                partial = left;
+            }
+            sob_claim *c = &claims[nclaims++]; /* room reserved above */
+            c->offer_id = o->id;
+            c->seller = seller;
+            c->amount_sold = ex.wheat;
+            c->amount_bought = ex.sheep;
+            c->remaining = left;
+            c->asset_sold = wheat_asset;
+            c->asset_bought = sheep_asset;
+            c->type = claim_type;
+            c->venue = venue_index;
+            crossed++;
+            sheep_sent += ex.sheep;
+            max_sheep_send -= ex.sheep;
+            wheat_received += ex.wheat;
+            max_wheat_receive -= ex.wheat;
+            /* (numSheepSend / numWheatReceived in range, l.1590-1593: exchangeV10's bounds, see
+             * sob_xv10_fast) */
+            if (ex.wheat_stays || max_wheat_receive <= 0 || max_sheep_send <= 0) { /* l.1581, 1607 */
+                result = SOB_CONVERT_OK;
+                break;
+            }
+            if (left != 0) {
+                result = SOB_CONVERT_PARTIAL;
+                break;
+            }
+        next:
+            p++;
+            if (++pi == sd->c[ci]->len) {
+                pi = 0;
+                if (++ci == sd->nc) break;
+            }
         }
     }
-    w->result = SOB_CONVERT_PARTIAL; /* l.1617-1626: the book ran out while more was needed */
-    return 0;
+    s->nhop_claims = nclaims;
+    w->crossed = crossed;
+    w->sheep = sheep_sent;
+    w->wheat = wheat_received;
+    ov_side *os = &s->sides[si];
+    os->consumed = consumed;
+    os->has_partial = has_partial;
+    os->partial = partial;
+    w->result = result;
+    return stop;
 }
 
 /* exchangeWithPool on the state (OfferExchange.cpp:1381-1479). *ok = 0 when the pool does not
@@ -934,7 +1093,8 @@ void sob_dex_ctx_init(sob_dex_ctx *ctx) {
 
 static sob_status check_ctx(const sob_dex_ctx *ctx) {
     if (!ctx || ctx->protocol < SOB_PROTOCOL_MIN || ctx->max_offers_to_cross < 0 || ctx->id_pool < 0 ||
-        ctx->id_pool == MAXI || (ctx->flags & ~(SOB_CTX_POOL_TRADING_DISABLED | SOB_CTX_UNKNOWN_MISSING)))
+        ctx->id_pool == MAXI ||
+        (ctx->flags & ~(SOB_CTX_POOL_TRADING_DISABLED | SOB_CTX_UNKNOWN_MISSING | SOB_CTX_SKIP_CHANGES)))
         return SOB_E_INVALID;
     return SOB_OK;
 }
@@ -963,41 +1123,36 @@ static void result_views(S *s, sob_op_result *out) {
 
 /* What a successful operation changes: entries that differ from the table / books / pools. */
 static int collect_changes(S *s, sob_op_result *out) {
-    for (size_t i = 0; s->acc.slots && i <= s->acc.mask; i++) {
-        uint64_t key;
-        const sob_account *a = sob_hmap_at(&s->acc, i, &key, NULL);
-        if (!a) continue;
-        const sob_account *base = sob_hmap_get(&s->table->accounts, key, 0);
-        if (base && memcmp(base, a, sizeof *a) == 0) continue;
-        sob_account_change c = {key, *a};
-        if (PUSH(s, acc_out, nacc_out, cap_acc_out, c)) return 1;
-    }
-    for (size_t i = 0; s->tl.slots && i <= s->tl.mask; i++) {
-        uint64_t key, asset;
-        const sob_trustline *t = sob_hmap_at(&s->tl, i, &key, &asset);
-        if (!t) continue;
-        const sob_trustline *base = sob_hmap_get(&s->table->trustlines, key, asset);
-        if (base && memcmp(base, t, sizeof *t) == 0) continue;
-        sob_trustline_change c = {key, (uint32_t)asset, 0, *t};
-        if (PUSH(s, tl_out, ntl_out, cap_tl_out, c)) return 1;
-    }
-    /* offers: the last claim of each offer says what is left of it */
-    for (size_t i = 0; i < s->nhop_claims; i++) {
-        const sob_claim *c = &s->hop_claims[i];
-        if (c->type == SOB_CLAIM_LIQUIDITY_POOL) continue;
-        const sob_venue *v = &s->venues[c->venue];
-        int fresh;
-        uint64_t *idx = sob_hmap_put(&s->off_index, (uint64_t)(uintptr_t)v->book, (uint64_t)c->offer_id, &fresh);
-        if (!idx) {
-            s->nomem = 1;
-            return 1;
-        }
-        if (fresh) {
-            sob_offer_change oc = {v->book, v->side, 0, c->offer_id, c->remaining};
-            *idx = s->noff_out;
-            if (PUSH(s, off_out, noff_out, cap_off_out, oc)) return 1;
+    for (size_t i = 0; i < s->ntouched; i += 3) {
+        uint64_t key = s->touched[i + 1], asset = s->touched[i + 2];
+        if (s->touched[i] == 0) {
+            const sob_account *a = sob_hmap_get(&s->acc, key, 0);
+            const sob_account *base = sob_hmap_get(&s->table->accounts, key, 0);
+            if (!a || (base && memcmp(base, a, sizeof *a) == 0)) continue;
+            sob_account_change c = {key, *a};
+            if (PUSH(s, acc_out, nacc_out, cap_acc_out, c)) return 1;
         } else {
-            s->off_out[*idx].amount = c->remaining;
+            const sob_trustline *t = sob_hmap_get(&s->tl, key, asset);
+            const sob_trustline *base = sob_hmap_get(&s->table->trustlines, key, asset);
+            if (!t || (base && memcmp(base, t, sizeof *t) == 0)) continue;
+            sob_trustline_change c = {key, (uint32_t)asset, 0, *t};
+            if (PUSH(s, tl_out, ntl_out, cap_tl_out, c)) return 1;
+        }
+    }
+    /* offers: per book side crossed, the prefix consumed is gone and the next offer may have less */
+    for (size_t i = 0; i < s->nsides; i++) {
+        const ov_side *os = &s->sides[i];
+        const sob_offer_side *sd = &os->book->side[os->side];
+        uint64_t p = 0, end = os->consumed + (os->has_partial ? 1 : 0);
+        for (size_t ci = 0; ci < sd->nc && p < end; ci++) {
+            const sob_chunk *c = sd->c[ci];
+            for (uint32_t j = 0; j < c->len && p < end; j++, p++) {
+                const sob_offer *o = &c->e[j];
+                int64_t left = p < os->consumed ? 0 : os->partial;
+                if (o->id == s->excluded || left == o->amount) continue;
+                sob_offer_change oc = {os->book, os->side, 0, o->id, left};
+                if (PUSH(s, off_out, noff_out, cap_off_out, oc)) return 1;
+            }
         }
     }
     for (size_t i = 0; i < s->npools; i++) {
@@ -1030,7 +1185,10 @@ static sob_status finish(S *s, sob_op_result *out, int stopped) {
         return SOB_OK;
     }
     if (sob_result_success(out->code)) {
-        if (collect_changes(s, out)) return s->nomem ? SOB_E_NOMEM : SOB_OK;
+        out->claims = s->claims_reordered ? s->claims : s->hop_claims;
+        out->nclaims = s->claims_reordered ? s->nclaims : s->nhop_claims;
+        if (!(s->ctx->flags & SOB_CTX_SKIP_CHANGES) && collect_changes(s, out))
+            return s->nomem ? SOB_E_NOMEM : SOB_OK;
     } else {
         out->offer_effect = SOB_OFFER_NONE;
         out->old_offer_removed = 0;
@@ -1153,6 +1311,7 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
         if (max_wheat_receive == 0) return CODE(M_LINE_FULL); /* l.341-346 */
         int64_t budget = P >= 11 ? s->ctx->max_offers_to_cross : MAXI; /* l.348-354 */
         walk_filter f = {1, passive, pd, pn, source, offer_id ? offer_id : -1}; /* maxWheatPrice = (d, n), l.358 */
+        s->excluded = f.excluded;
         hop_args h = {0, venue, sheep, wheat, SOB_ROUND_NORMAL, &f};
         if (convert(s, &h, max_sheep_send, max_wheat_receive, &budget, &s->hops[0])) return 1;
         s->nhops = 1;
@@ -1215,9 +1374,7 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
     out->amounts_known = 1;
     out->sent = sheep_sent;
     out->received = wheat_received;
-    for (size_t i = 0; i < s->nhop_claims; i++) /* the result's offers are the hop's (l.401-406) */
-        if (PUSH(s, claims, nclaims, cap_claims, s->hop_claims[i])) return 1;
-    return CODE(M_SUCCESS);
+    return CODE(M_SUCCESS); /* the result's offers are the hop's (l.401-406): see finish() */
 #undef CODE
 }
 
@@ -1236,9 +1393,7 @@ sob_status sob_manage_offer(const sob_dex_ctx *ctx, const sob_manage_op *op, con
     s->nvenues = 1;
     int stopped = manage(s, op, venue, existing, out);
     if (s->no_source) return s->nomem ? SOB_E_NOMEM : SOB_E_NOT_FOUND;
-    sob_status r = finish(s, out, stopped);
-    if (sob_result_success(out->code)) out->nclaims = s->nclaims;
-    return r;
+    return finish(s, out, stopped);
 }
 
 /* ---- path payments -------------------------------------------------------------------------- */
@@ -1397,9 +1552,7 @@ static int path(S *s, const sob_path_op *op, const sob_venue *venues, sob_op_res
         if (amount < op->dest) return CODE(P_LAST); /* UNDER_DESTMIN, l.120-124 */
         if (credit_destination(s, op->destination, dest_asset, amount, bypass, &code)) return 1;
         if (code >= 0) return CODE(code);
-        for (size_t i = 0; i < s->nhop_claims; i++)
-            if (PUSH(s, claims, nclaims, cap_claims, s->hop_claims[i])) return 1;
-        return CODE(P_SUCCESS);
+        return CODE(P_SUCCESS); /* claims in execution order: the hops' (see finish()) */
     }
     if (credit_destination(s, op->destination, dest_asset, op->dest, bypass, &code)) return 1; /* l.73-77 */
     if (code >= 0) return CODE(code);
@@ -1429,11 +1582,16 @@ static int path(S *s, const sob_path_op *op, const sob_venue *venues, sob_op_res
     if (debit_source(s, op->source, send_asset, amount, bypass, &code)) return 1;
     if (code >= 0) return CODE(code);
     /* claims in path order: each hop's inserted in front (l.124-127) */
+    if (!grow_array((void **)&s->claims, &s->cap_claims, s->nhop_claims, sizeof *s->claims)) {
+        s->nomem = 1;
+        return 1;
+    }
     for (size_t k = s->nhops; k-- > 0;) {
         const sob_hop *hp = &s->hops[k];
-        for (uint64_t i = 0; i < hp->claims_count; i++)
-            if (PUSH(s, claims, nclaims, cap_claims, s->hop_claims[hp->claims_start + i])) return 1;
+        memcpy(s->claims + s->nclaims, s->hop_claims + hp->claims_start, hp->claims_count * sizeof *s->claims);
+        s->nclaims += hp->claims_count;
     }
+    s->claims_reordered = 1;
     return CODE(P_SUCCESS);
 #undef CODE
 }
@@ -1454,9 +1612,7 @@ sob_status sob_path_payment(const sob_dex_ctx *ctx, const sob_path_op *op, const
     s->nvenues = op->nassets - 1;
     int stopped = path(s, op, venues, out);
     if (s->no_source) return s->nomem ? SOB_E_NOMEM : SOB_E_NOT_FOUND;
-    sob_status r = finish(s, out, stopped);
-    if (sob_result_success(out->code)) out->nclaims = s->nclaims;
-    return r;
+    return finish(s, out, stopped);
 }
 
 sob_status sob_convert_hop(const sob_dex_ctx *ctx, const sob_hop_op *op, const sob_venue *venue, sob_dex_scratch *s,
@@ -1490,13 +1646,8 @@ sob_status sob_convert_hop(const sob_dex_ctx *ctx, const sob_hop_op *op, const s
             out->code = SOB_R_opEXCEEDED_WORK_LIMIT;
         else
             out->code = (sob_result)(base + (code >= 0 ? code : P_SUCCESS));
-        if (code == -1)
-            for (size_t i = 0; i < s->nhop_claims; i++)
-                if (PUSH(s, claims, nclaims, cap_claims, s->hop_claims[i])) break;
     }
-    sob_status r = finish(s, out, stopped);
-    if (sob_result_success(out->code)) out->nclaims = s->nclaims;
-    return r;
+    return finish(s, out, stopped);
 }
 
 sob_status sob_accounts_apply_result(sob_accounts *t, const sob_op_result *r) {

@@ -172,6 +172,9 @@ typedef struct sob_dex_ctx {
 /* An account not in the table is missing, as in core (a crossed offer of a missing seller throws,
  * a missing destination is NO_DESTINATION), instead of unknown and fully funded. */
 #define SOB_CTX_UNKNOWN_MISSING 2u
+/* Leave out the state afterwards (sob_op_result.accounts / trustlines / offers / pools stay empty):
+ * for quotes, which need only the code, the amounts and the claims. */
+#define SOB_CTX_SKIP_CHANGES 4u
 
 void sob_dex_ctx_init(sob_dex_ctx *ctx);
 
@@ -317,7 +320,8 @@ typedef struct sob_op_result {
     /* manage operations: what rests (offer valid for CREATED / UPDATED) */
     int32_t offer_effect;     /* sob_offer_effect */
     sob_offer_entry offer;
-    /* the state afterwards (empty unless SUCCESS): entries whose value changes */
+    /* the state afterwards (empty unless SUCCESS, and with SOB_CTX_SKIP_CHANGES): entries whose
+     * value changes */
     const sob_account_change *accounts;
     size_t naccounts;
     const sob_trustline_change *trustlines;

@@ -1,6 +1,7 @@
 /* exchange.c: stellar-core's exchangeV10, adjustOffer and exchangeWithPool, exactly.
  * Mirrors core src/transactions/OfferExchange.cpp; comments name the core function. */
 #include "exchange.h"
+#include "exchange_inline.h"
 
 static inline sob_u128 mul64(int64_t a, int64_t b) { return (sob_u128)(uint64_t)a * (uint64_t)b; }
 
@@ -179,126 +180,18 @@ const char *sob_throw_message(sob_throw t) {
 
 const char *sob_throw_where(sob_throw t) { return ((unsigned)t < SOB_THROW_COUNT) ? THROWS[t].where : "unknown"; }
 
-/* bigDivide (numeric.cpp:15-45): A*B/C rounded; 0 when the result exceeds INT64_MAX. */
-static inline int big_divide(int64_t *res, int64_t a, int64_t b, int64_t c, int round_up) {
-    sob_u128 x = mul64(a, b);
-    sob_u128 q;
-    if ((uint64_t)(x >> 64) == 0) {
-        uint64_t lo = (uint64_t)x;
-        q = lo / (uint64_t)c + (round_up && lo % (uint64_t)c != 0);
-    } else {
-        q = x / (uint64_t)c;
-        if (round_up && x % (uint64_t)c != 0) q += 1;
-    }
-    if (q > (sob_u128)INT64_MAX) return 0;
-    *res = (int64_t)q;
-    return 1;
-}
-
-/* bigDivide128 (numeric.cpp:58-105) rounding down: a/B; 0 when the result exceeds INT64_MAX. */
-static inline int big_divide_128_down(int64_t *res, sob_u128 a, int64_t b) {
-    sob_u128 q = ((uint64_t)(a >> 64) == 0) ? (sob_u128)((uint64_t)a / (uint64_t)b) : a / (uint64_t)b;
-    if (q > (sob_u128)INT64_MAX) return 0;
-    *res = (int64_t)q;
-    return 1;
-}
-
 sob_status sob_exchange_v10_raw(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_wheat_receive,
                                 int64_t max_sheep_send, int64_t max_sheep_receive, sob_rounding round,
                                 sob_exchange *out, sob_throw *thrown) {
-    *thrown = SOB_THROW_NONE;
-    out->wheat = out->sheep = 0;
-    out->wheat_stays = 0;
-    if (n <= 0 || d <= 0 || max_wheat_send < 0 || max_wheat_receive < 0 || max_sheep_send < 0 ||
-        max_sheep_receive < 0 || (unsigned)round > SOB_ROUND_STRICT_RECEIVE)
-        return SOB_E_INVALID;
-    /* exchangeV10WithoutPriceErrorThresholds (OfferExchange.cpp:631-699); calculateOfferValue l.218 */
-    sob_u128 wheat_value = min128(mul64(max_wheat_send, n), mul64(max_sheep_receive, d));
-    sob_u128 sheep_value = min128(mul64(max_sheep_send, d), mul64(max_wheat_receive, n));
-    int wheat_stays = wheat_value > sheep_value;
-    int64_t wheat = 0, sheep = 0;
-    int ok;
-    if (wheat_stays) {
-        if (round == SOB_ROUND_STRICT_SEND) { /* l.648-652 */
-            ok = big_divide_128_down(&wheat, sheep_value, n);
-            if (!ok) goto overflow128;
-            sheep = min64(max_sheep_send, max_sheep_receive);
-        } else if (n > d || round == SOB_ROUND_STRICT_RECEIVE) { /* l.653-659: wheat is more valuable */
-            if (!big_divide_128_down(&wheat, sheep_value, n)) goto overflow128;
-            if (!big_divide(&sheep, wheat, n, d, 1)) goto overflow;
-        } else { /* l.660-665: sheep is more valuable */
-            if (!big_divide_128_down(&sheep, sheep_value, d)) goto overflow128;
-            if (!big_divide(&wheat, sheep, d, n, 0)) goto overflow;
-        }
-    } else if (n > d) { /* l.669-674 */
-        if (!big_divide_128_down(&wheat, wheat_value, n)) goto overflow128;
-        if (!big_divide(&sheep, wheat, n, d, 0)) goto overflow;
-    } else { /* l.675-680 */
-        if (!big_divide_128_down(&sheep, wheat_value, d)) goto overflow128;
-        if (!big_divide(&wheat, sheep, d, n, 1)) goto overflow;
-    }
-    /* l.683-692: "Neither of these should ever throw." */
-    if (wheat < 0 || wheat > min64(max_wheat_receive, max_wheat_send)) {
-        *thrown = SOB_THROW_WHEAT_OUT_OF_BOUNDS;
-        return SOB_OK;
-    }
-    if (sheep < 0 || sheep > min64(max_sheep_receive, max_sheep_send)) {
-        *thrown = SOB_THROW_SHEEP_OUT_OF_BOUNDS;
-        return SOB_OK;
-    }
-    out->wheat = wheat;
-    out->sheep = sheep;
-    out->wheat_stays = wheat_stays;
-    return SOB_OK;
-overflow:
-    *thrown = SOB_THROW_BIG_DIVIDE;
-    return SOB_OK;
-overflow128:
-    *thrown = SOB_THROW_BIG_DIVIDE_128;
-    return SOB_OK;
-}
-
-/* checkPriceErrorBound (OfferExchange.cpp:186-216): |100nW - 100dS| <= nW; with canFavorWheat a
- * taker paying more than the price (100dS > 100nW) always passes. */
-static inline int price_error_ok(int32_t n, int32_t d, int64_t wheat, int64_t sheep, int can_favor_wheat) {
-    sob_u128 lhs = mul64(100 * (int64_t)n, wheat);
-    sob_u128 rhs = mul64(100 * (int64_t)d, sheep);
-    if (can_favor_wheat && rhs > lhs) return 1;
-    sob_u128 diff = lhs > rhs ? lhs - rhs : rhs - lhs;
-    return diff <= mul64(n, wheat);
+    return sob_xv10_raw(n, d, max_wheat_send, max_wheat_receive, max_sheep_send, max_sheep_receive, round, out,
+                        thrown);
 }
 
 sob_status sob_exchange_v10_checked(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_wheat_receive,
                                     int64_t max_sheep_send, int64_t max_sheep_receive, sob_rounding round,
                                     sob_exchange *out, sob_throw *thrown) {
-    sob_status st = sob_exchange_v10_raw(n, d, max_wheat_send, max_wheat_receive, max_sheep_send, max_sheep_receive,
-                                         round, out, thrown);
-    if (st != SOB_OK || *thrown) return st;
-    /* applyPriceErrorThresholds (OfferExchange.cpp:701-781) */
-    int64_t wheat = out->wheat, sheep = out->sheep;
-    if (wheat > 0 && sheep > 0) {
-        sob_u128 wheat_value = mul64(wheat, n), sheep_value = mul64(sheep, d);
-        if (out->wheat_stays && sheep_value < wheat_value) {
-            *thrown = SOB_THROW_FAVORED_SHEEP;
-        } else if (!out->wheat_stays && sheep_value > wheat_value) {
-            *thrown = SOB_THROW_FAVORED_WHEAT;
-        } else if (round == SOB_ROUND_NORMAL) { /* l.723-732: more than 1% off: no trade */
-            if (!price_error_ok(n, d, wheat, sheep, 0)) wheat = sheep = 0;
-        } else if (!price_error_ok(n, d, wheat, sheep, 1)) { /* l.733-748 */
-            *thrown = SOB_THROW_PRICE_ERROR_BOUND;
-        }
-    } else if (round == SOB_ROUND_STRICT_SEND) { /* l.754-764 */
-        if (sheep == 0) *thrown = SOB_THROW_INVALID_SHEEP_SENT;
-    } else { /* l.765-772 */
-        wheat = sheep = 0;
-    }
-    if (*thrown) {
-        out->wheat = out->sheep = 0;
-        return SOB_OK;
-    }
-    out->wheat = wheat;
-    out->sheep = sheep;
-    return SOB_OK;
+    return sob_xv10_checked(n, d, max_wheat_send, max_wheat_receive, max_sheep_send, max_sheep_receive, round, out,
+                            thrown);
 }
 
 /* hugeDivide (numeric.cpp:285-332): a*B/C for a int32 >= 0 and B, C uint128; 0 past INT64_MAX. */

@@ -246,7 +246,11 @@ class CWorld:
     """The C state of one reference Ledger: a table, a book per asset pair, a pool per pool.
     Identities are interned: account ids -> keys 1.., assets -> ids (native 0)."""
 
-    def __init__(self, clib: CLib, L: cr.Ledger) -> None:
+    def __init__(self, clib: CLib, L: cr.Ledger, no_table: bool = False) -> None:
+        """no_table: pass no accounts table to the C core (every account unknown). Only for a
+        ledger with no accounts and unknown accounts funded, where it must change nothing."""
+        if no_table and (L.accounts or not L.unknown_accounts_funded):
+            raise ValueError("no_table needs a ledger without accounts, unknown accounts funded")
         self.c, self.L = clib, L
         lib = clib.lib
         self.keys: dict[str, int] = {}
@@ -300,7 +304,7 @@ class CWorld:
         self.ctx.account_subentry_limit = L.account_subentry_limit
         self.ctx.flags = (1 if L.pool_trading_disabled else 0) | (0 if L.unknown_accounts_funded else 2)
         self.ctx.id_pool = L.id_pool
-        self.ctx.accounts = self.table
+        self.ctx.accounts = None if no_table else self.table
 
     def _ok(self, st: int, what: str) -> None:
         if st != SOB_OK:
@@ -529,18 +533,30 @@ class Stats:
         self.hops: collections.Counter = collections.Counter()
         self.math = 0
         self.by_profile: collections.Counter = collections.Counter()
+        self.no_table = 0  # cases also run with no accounts table
         self.diffs: list[str] = []
 
 
 def compare_op(clib: CLib, L: cr.Ledger, kind: str, args: tuple, stats: Stats, label: str = "") -> list[str]:
-    """Run one operation on the reference and on the C core; record and return the differences."""
+    """Run one operation on the reference and on the C core; record and return the differences.
+    A ledger that knows no account is run twice on the C core: with an (empty) accounts table and
+    with none (the walk's fast path for unknown sellers); both must agree with the reference."""
+    if not L.accounts and L.unknown_accounts_funded:
+        d1 = _compare_op(clib, L, kind, args, stats, label, False)
+        stats.no_table += 1
+        return d1 + _compare_op(clib, L, kind, args, stats, label + " (no table)", True, count=False)
+    return _compare_op(clib, L, kind, args, stats, label, False)
+
+
+def _compare_op(clib: CLib, L: cr.Ledger, kind: str, args: tuple, stats: Stats, label: str, no_table: bool,
+                count: bool = True) -> list[str]:
     snapshot = L.copy()
     if kind in ("sell", "buy", "passive"):
         src, selling, buying, amount, n, d, *rest = args
         offer_id = rest[0] if rest else 0
         fn = {"sell": cr.manage_sell_offer, "buy": cr.manage_buy_offer, "passive": cr.create_passive_sell_offer}[kind]
         ref = ref_view(lambda: fn(L, *args) if kind != "passive" else fn(L, src, selling, buying, amount, n, d))
-        world = CWorld(clib, L)
+        world = CWorld(clib, L, no_table)
         try:
             got = world.manage(kind, src, selling, buying, amount, n, d, 0 if kind == "passive" else offer_id)
             world.check()
@@ -550,7 +566,7 @@ def compare_op(clib: CLib, L: cr.Ledger, kind: str, args: tuple, stats: Stats, l
         src, send_asset, send, dest_acc, dest_asset, dest, path = args
         fn = cr.path_payment_strict_send if kind == "send" else cr.path_payment_strict_receive
         ref = ref_view(lambda: fn(L, *args))
-        world = CWorld(clib, L)
+        world = CWorld(clib, L, no_table)
         try:
             got = world.path(kind, src, send_asset, send, dest_acc, dest_asset, dest, tuple(path))
             world.check()
@@ -559,6 +575,10 @@ def compare_op(clib: CLib, L: cr.Ledger, kind: str, args: tuple, stats: Stats, l
     if _ledger_state(L) != _ledger_state(snapshot):
         raise AssertionError("the reference changed its input ledger")
     diffs = differences(ref, got)
+    if not count:
+        if diffs:
+            stats.diffs.append(f"{label} {kind}{args!r} protocol {L.protocol}:\n    " + "\n    ".join(diffs))
+        return diffs
     stats.cases += 1
     stats.by_kind[kind] += 1
     stats.by_protocol[L.protocol] += 1
@@ -715,7 +735,8 @@ ISSUERS = ["I1", "I2", "I3"]
 CREDIT = ["AAA:I1", "BBB:I1", "CCC:I2", "DDDDD:I2", "EEE:I3"]
 MAKERS = ["m0", "m1", "m2", "m3", "m4"]
 UNKNOWN = ["u0", "u1", "u2"]
-PROFILES = ["liquid", "liquid", "tight", "tight", "hostile", "budget", "pools", "extreme", "overflow", "unfunded"]
+PROFILES = ["liquid", "liquid", "tight", "tight", "hostile", "budget", "pools", "extreme", "overflow", "unfunded",
+            "anonymous", "anonymous"]
 
 
 def _amount(rnd: random.Random, scale: int = 10**9) -> int:
@@ -740,6 +761,27 @@ def _price(rnd: random.Random, near_one: bool = False) -> tuple[int, int]:
         return rnd.randint(1, 1000), rnd.randint(1, 1000)
     return rnd.choice([1, 2, 3, cr.INT32_MAX, cr.INT32_MAX - 1, rnd.randint(1, cr.INT32_MAX)]), \
         rnd.choice([1, 2, 7, cr.INT32_MAX, rnd.randint(1, cr.INT32_MAX)])
+
+
+def anonymous_ledger(rnd: random.Random) -> cr.Ledger:
+    """stellar_ob's default model: no account known, every seller (and the taker) unknown and fully
+    funded. Books over 2-4 assets with prices near 1 or anywhere, deep or thin, pools or not, and
+    sometimes the taker's own offers."""
+    L = cr.Ledger(protocol=rnd.choice([10, 12, 14, 17, 18, 20, 23, 26, 27, 28, 28]),
+                  max_offers_to_cross=rnd.choice([1000] * 6 + [1, 2, 5, 10]),
+                  pool_trading_disabled=rnd.random() < 0.03)
+    assets = [cr.NATIVE] + rnd.sample(CREDIT, rnd.randint(1, 3))
+    near_one = rnd.random() < 0.7
+    for oid in range(1, rnd.choice([1, 5, 20, 50, 120]) + 1):
+        selling, buying = rnd.sample(assets, 2)
+        seller = "t" if rnd.random() < 0.03 else f"s{rnd.randint(0, 30)}"
+        amount = rnd.choice([rnd.randint(1, 100), rnd.randint(1, 10**9), _amount(rnd, 10**12)])
+        L.add_offer(seller, oid, selling, buying, amount, *_price(rnd, near_one), passive=rnd.random() < 0.05)
+    for i, x in enumerate(assets):
+        for y in assets[i + 1:]:
+            if rnd.random() < 0.4:
+                L.set_pool(x, y, rnd.choice([1, 1000, 10**9, 10**12, M - 10]), rnd.choice([1, 1000, 10**9, 10**12]))
+    return L
 
 
 def overflow_ledger(rnd: random.Random) -> cr.Ledger:
@@ -799,6 +841,8 @@ def random_ledger(rnd: random.Random, profile: str) -> cr.Ledger:
         return overflow_ledger(rnd)
     if profile == "unfunded":
         return unfunded_ledger(rnd)
+    if profile == "anonymous":
+        return anonymous_ledger(rnd)
     protocol = rnd.choice([10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 28, 28])
     if profile == "pools":
         protocol = rnd.choice([17, 18, 20, 23, 26, 27, 28, 28])
@@ -1016,6 +1060,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print("by protocol:", dict(sorted(stats.by_protocol.items())))
     print("random profiles:", dict(stats.by_profile))
     print("hops per operation:", dict(sorted(stats.hops.items())))
+    print(f"also run with no accounts table (every account unknown): {stats.no_table}")
     print("result codes:")
     for code, n in stats.by_code.most_common():
         print(f"  {n:6d}  {code}")
