@@ -6,7 +6,8 @@
 
 /* ---- the map ------------------------------------------------------------------------------- */
 
-/* slot layout: k1 (8 bytes), k2 (8), occupied (8, 0 or 1), value (value_size, rounded up to 8) */
+/* slot layout: k1 (8 bytes), k2 (8), occupied (8: the map's epoch when it holds an entry), value
+ * (value_size, rounded up to 8). Clearing the map is a new epoch: O(1), whatever its capacity. */
 #define SLOT_HEAD 24
 
 typedef struct slot_head {
@@ -24,21 +25,30 @@ static inline size_t mix(uint64_t k1, uint64_t k2) {
 }
 
 static inline slot_head *slot(const sob_hmap *m, size_t i) { return (slot_head *)(m->slots + i * m->slot_size); }
+static inline int live(const sob_hmap *m, const slot_head *h) { return h->occupied == m->epoch; }
 
 void sob_hmap_init(sob_hmap *m, size_t value_size) {
     memset(m, 0, sizeof *m);
     m->value_size = value_size;
     m->slot_size = SLOT_HEAD + ((value_size + 7) & ~(size_t)7);
+    m->epoch = 1;
 }
 
 void sob_hmap_free(sob_hmap *m) {
     free(m->slots);
+    uint64_t gen = m->gen + 1;
     sob_hmap_init(m, m->value_size);
+    m->gen = gen;
 }
 
 void sob_hmap_clear(sob_hmap *m) {
-    if (m->slots) memset(m->slots, 0, (m->mask + 1) * m->slot_size);
+    m->epoch++;
+    if (m->epoch == 0) { /* after 2^64 clears: start the marks again */
+        if (m->slots) memset(m->slots, 0, (m->mask + 1) * m->slot_size);
+        m->epoch = 1;
+    }
     m->used = 0;
+    m->gen++;
 }
 
 void *sob_hmap_get(const sob_hmap *m, uint64_t k1, uint64_t k2) {
@@ -46,16 +56,18 @@ void *sob_hmap_get(const sob_hmap *m, uint64_t k1, uint64_t k2) {
     size_t i = mix(k1, k2) & m->mask;
     for (;;) {
         slot_head *s = slot(m, i);
-        if (!s->occupied) return NULL;
+        if (!live(m, s)) return NULL;
         if (s->k1 == k1 && s->k2 == k2) return (unsigned char *)s + SLOT_HEAD;
         i = (i + 1) & m->mask;
     }
 }
 
+/* into fresh (zeroed) slots, marked with epoch 1 */
 static void put_raw(unsigned char *slots, size_t mask, size_t slot_size, const slot_head *src) {
     size_t i = mix(src->k1, src->k2) & mask;
     while (((slot_head *)(slots + i * slot_size))->occupied) i = (i + 1) & mask;
     memcpy(slots + i * slot_size, src, slot_size);
+    ((slot_head *)(slots + i * slot_size))->occupied = 1;
 }
 
 static int grow(sob_hmap *m) {
@@ -66,12 +78,22 @@ static int grow(sob_hmap *m) {
     if (!ns) return 0;
     for (size_t i = 0; i < size; i++) {
         slot_head *s = slot(m, i);
-        if (s->occupied) put_raw(ns, nsize - 1, m->slot_size, s);
+        if (live(m, s)) put_raw(ns, nsize - 1, m->slot_size, s);
     }
     free(m->slots);
     m->slots = ns;
     m->mask = nsize - 1;
+    m->epoch = 1;
+    m->gen++;
     return 1;
+}
+
+int sob_hmap_reserve(sob_hmap *m, size_t extra) {
+    for (;;) {
+        size_t size = m->slots ? m->mask + 1 : 0;
+        if (extra <= SIZE_MAX / 2 - m->used && (m->used + extra) * 2 <= size) return 1;
+        if (extra > SIZE_MAX / 4 || !grow(m)) return 0;
+    }
 }
 
 void *sob_hmap_put(sob_hmap *m, uint64_t k1, uint64_t k2, int *fresh) {
@@ -80,17 +102,21 @@ void *sob_hmap_put(sob_hmap *m, uint64_t k1, uint64_t k2, int *fresh) {
         if (fresh) *fresh = 0;
         return v;
     }
+    if (fresh) *fresh = 1;
+    return sob_hmap_insert_new(m, k1, k2);
+}
+
+void *sob_hmap_insert_new(sob_hmap *m, uint64_t k1, uint64_t k2) {
     size_t size = m->slots ? m->mask + 1 : 0;
     if ((m->used + 1) * 2 > size && !grow(m)) return NULL; /* load <= 1/2 */
     size_t i = mix(k1, k2) & m->mask;
-    while (slot(m, i)->occupied) i = (i + 1) & m->mask;
+    while (live(m, slot(m, i))) i = (i + 1) & m->mask;
     slot_head *s = slot(m, i);
     memset(s, 0, m->slot_size);
     s->k1 = k1;
     s->k2 = k2;
-    s->occupied = 1;
+    s->occupied = m->epoch;
     m->used++;
-    if (fresh) *fresh = 1;
     return (unsigned char *)s + SLOT_HEAD;
 }
 
@@ -102,7 +128,7 @@ int sob_hmap_remove(sob_hmap *m, uint64_t k1, uint64_t k2) {
     for (;;) {
         j = (j + 1) & m->mask;
         slot_head *sj = slot(m, j);
-        if (!sj->occupied) break;
+        if (!live(m, sj)) break;
         size_t home = mix(sj->k1, sj->k2) & m->mask;
         int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
@@ -110,15 +136,16 @@ int sob_hmap_remove(sob_hmap *m, uint64_t k1, uint64_t k2) {
             i = j;
         }
     }
-    memset(slot(m, i), 0, m->slot_size);
+    slot(m, i)->occupied = 0;
     m->used--;
+    m->gen++;
     return 1;
 }
 
 void *sob_hmap_at(const sob_hmap *m, size_t i, uint64_t *k1, uint64_t *k2) {
     if (!m->slots || i > m->mask) return NULL;
     slot_head *s = slot(m, i);
-    if (!s->occupied) return NULL;
+    if (!live(m, s)) return NULL;
     if (k1) *k1 = s->k1;
     if (k2) *k2 = s->k2;
     return (unsigned char *)s + SLOT_HEAD;

@@ -66,6 +66,8 @@ typedef struct sob_hmap {
     size_t used;
     size_t value_size;
     size_t slot_size;
+    uint64_t gen;   /* bumped whenever stored values may move (a rehash, a removal, a clear) */
+    uint64_t epoch; /* a slot holds an entry iff its mark equals epoch: clearing is epoch + 1 */
 } sob_hmap;
 
 typedef struct sob_accounts {
@@ -119,8 +121,13 @@ void sob_hmap_clear(sob_hmap *m);
 /* The value stored for (k1, k2), or NULL. */
 void *sob_hmap_get(const sob_hmap *m, uint64_t k1, uint64_t k2);
 /* The value for (k1, k2), inserted (zeroed, *fresh = 1) if absent; NULL when out of memory. Any
- * pointer obtained earlier may move when an insert grows the map. */
+ * pointer obtained earlier may move when an insert grows the map (gen changes then). */
 void *sob_hmap_put(sob_hmap *m, uint64_t k1, uint64_t k2, int *fresh);
+/* Insert (k1, k2), known to be absent (a zeroed value); NULL when out of memory. */
+void *sob_hmap_insert_new(sob_hmap *m, uint64_t k1, uint64_t k2);
+/* Room for `extra` more entries without a rehash (values do not move during those inserts):
+ * 1, or 0 when out of memory. */
+int sob_hmap_reserve(sob_hmap *m, size_t extra);
 /* 1 if (k1, k2) was present and is now removed. */
 int sob_hmap_remove(sob_hmap *m, uint64_t k1, uint64_t k2);
 /* Iteration: for (i = 0; i <= mask; i++) if (sob_hmap_at(m, i, &k1, &k2)) ... ; the value pointer

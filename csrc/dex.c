@@ -59,12 +59,19 @@ struct sob_dex_scratch {
     sob_throw thrown;
     int nomem;
     int no_source; /* the source account does not exist (txNO_ACCOUNT): SOB_E_NOT_FOUND */
-    sob_hmap acc; /* key -> sob_account: known accounts read so far, current values */
-    sob_hmap tl;  /* (key, asset) -> sob_trustline */
+    int saving;    /* open savepoints: changes are logged in undo only while one may be rolled back */
+    sob_hmap acc; /* key -> sob_account[2]: known accounts read so far: current value, base */
+    sob_hmap tl;  /* (key, asset) -> sob_trustline[2]: current value, base */
     /* what this call put in acc and tl, so that reading and clearing them is O(entries), not
      * O(capacity) (a large earlier call leaves large maps behind) */
     uint64_t *touched; /* (kind, k1, k2) triples: kind 0 account, 1 trust line */
     size_t ntouched, cap_touched;
+    /* the last lookups (a crossing reads one seller's account and two lines many times): valid
+     * while the overlay map's gen is unchanged; the table does not change during a call */
+    struct { uint64_t key, gen; sob_account *p; } acc_cache[2];
+    struct { uint64_t key, gen; uint32_t asset; sob_trustline *p; } tl_cache[4];
+    struct { uint32_t asset; uint64_t issuer; } issuer_cache[4];
+    unsigned acc_next, tl_next, issuer_next;
     ov_side sides[SOB_MAX_HOPS + 1];
     size_t nsides;
     ov_pool pools[SOB_MAX_HOPS + 1];
@@ -118,8 +125,8 @@ static int grow_array(void **p, size_t *cap, size_t need, size_t elem) {
 sob_dex_scratch *sob_dex_scratch_new(void) {
     S *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    sob_hmap_init(&s->acc, sizeof(sob_account));
-    sob_hmap_init(&s->tl, sizeof(sob_trustline));
+    sob_hmap_init(&s->acc, 2 * sizeof(sob_account));   /* current value, then the table's */
+    sob_hmap_init(&s->tl, 2 * sizeof(sob_trustline)); /* current value, then the table's */
     return s;
 }
 
@@ -145,17 +152,13 @@ static void scratch_reset(S *s, const sob_dex_ctx *ctx) {
     s->thrown = SOB_THROW_NONE;
     s->nomem = 0;
     s->no_source = 0;
-    /* empty the overlay maps: entry by entry when few, else all at once */
-    if (s->acc.used + s->tl.used) {
-        if (8 * s->ntouched / 3 < s->acc.mask + s->tl.mask) {
-            for (size_t i = 0; i < s->ntouched; i += 3)
-                sob_hmap_remove(s->touched[i] ? &s->tl : &s->acc, s->touched[i + 1], s->touched[i + 2]);
-        } else {
-            sob_hmap_clear(&s->acc);
-            sob_hmap_clear(&s->tl);
-        }
-    }
+    if (s->acc.used) sob_hmap_clear(&s->acc); /* O(1): a new epoch */
+    if (s->tl.used) sob_hmap_clear(&s->tl);
     s->ntouched = 0;
+    s->saving = 0;
+    memset(s->acc_cache, 0, sizeof s->acc_cache); /* key 0 is never looked up */
+    memset(s->tl_cache, 0, sizeof s->tl_cache);
+    for (int i = 0; i < 4; i++) s->issuer_cache[i].asset = SOB_ASSET_NATIVE; /* never looked up */
     s->excluded = -1;
     s->nsides = s->npools = s->nundo = s->nhop_claims = s->nclaims = s->nhops = 0;
     s->claims_reordered = 0;
@@ -173,49 +176,83 @@ static inline int fail(S *s, sob_throw t) {
 
 /* The current value of a known account (in the table), or NULL. The pointer is valid until the
  * next acc_get. */
-static sob_account *acc_get(S *s, uint64_t key) {
+static sob_account *acc_lookup(S *s, uint64_t key);
+
+static inline sob_account *acc_get(S *s, uint64_t key) {
     if (!key || !s->table) return NULL;
+    for (int i = 0; i < 2; i++)
+        if (s->acc_cache[i].key == key && s->acc_cache[i].gen == s->acc.gen) return s->acc_cache[i].p;
+    sob_account *a = acc_lookup(s, key);
+    if (!s->nomem) {
+        unsigned i = s->acc_next++ & 1;
+        s->acc_cache[i].key = key;
+        s->acc_cache[i].gen = s->acc.gen; /* after the insert: a grow bumps it */
+        s->acc_cache[i].p = a;            /* NULL (not in the table) is cached too */
+    }
+    return a;
+}
+
+static sob_account *acc_lookup(S *s, uint64_t key) {
     sob_account *a = sob_hmap_get(&s->acc, key, 0);
     if (a) return a;
     const sob_account *base = sob_hmap_get(&s->table->accounts, key, 0);
     if (!base) return NULL;
     if (!grow_array((void **)&s->touched, &s->cap_touched, s->ntouched + 3, sizeof *s->touched) ||
-        !(a = sob_hmap_put(&s->acc, key, 0, NULL))) {
+        !(a = sob_hmap_insert_new(&s->acc, key, 0))) {
         s->nomem = 1;
         return NULL;
     }
     s->touched[s->ntouched++] = 0;
     s->touched[s->ntouched++] = key;
     s->touched[s->ntouched++] = 0;
-    *a = *base;
+    a[0] = a[1] = *base;
     return a;
 }
 
-static sob_trustline *tl_get(S *s, uint64_t key, uint32_t asset) {
+static sob_trustline *tl_lookup(S *s, uint64_t key, uint32_t asset);
+
+static inline sob_trustline *tl_get(S *s, uint64_t key, uint32_t asset) {
     if (!key || !s->table) return NULL;
+    for (int i = 0; i < 4; i++)
+        if (s->tl_cache[i].key == key && s->tl_cache[i].asset == asset && s->tl_cache[i].gen == s->tl.gen)
+            return s->tl_cache[i].p;
+    sob_trustline *t = tl_lookup(s, key, asset);
+    if (!s->nomem) {
+        unsigned i = s->tl_next++ & 3;
+        s->tl_cache[i].key = key;
+        s->tl_cache[i].asset = asset;
+        s->tl_cache[i].gen = s->tl.gen;
+        s->tl_cache[i].p = t;
+    }
+    return t;
+}
+
+static sob_trustline *tl_lookup(S *s, uint64_t key, uint32_t asset) {
     sob_trustline *t = sob_hmap_get(&s->tl, key, asset);
     if (t) return t;
     const sob_trustline *base = sob_hmap_get(&s->table->trustlines, key, asset);
     if (!base) return NULL;
     if (!grow_array((void **)&s->touched, &s->cap_touched, s->ntouched + 3, sizeof *s->touched) ||
-        !(t = sob_hmap_put(&s->tl, key, asset, NULL))) {
+        !(t = sob_hmap_insert_new(&s->tl, key, asset))) {
         s->nomem = 1;
         return NULL;
     }
     s->touched[s->ntouched++] = 1;
     s->touched[s->ntouched++] = key;
     s->touched[s->ntouched++] = asset;
-    *t = *base;
+    t[0] = t[1] = *base;
     return t;
 }
 
 static int save_acc(S *s, uint64_t key, const sob_account *a) {
+    if (!s->saving) return 0;
     undo_rec u = {.kind = U_ACC, .key = key};
     u.v.a = *a;
     return PUSH(s, undo, nundo, cap_undo, u);
 }
 
 static int save_tl(S *s, uint64_t key, uint32_t asset, const sob_trustline *t) {
+    if (!s->saving) return 0;
     undo_rec u = {.kind = U_TL, .asset = asset, .key = key};
     u.v.t = *t;
     return PUSH(s, undo, nundo, cap_undo, u);
@@ -243,23 +280,59 @@ static inline int known(S *s, uint64_t key) { return acc_get(s, key) != NULL; }
 static inline int unknown_funded(S *s, uint64_t key) { return !s->missing && !known(s, key); }
 static inline int account_exists(S *s, uint64_t key) { return !s->missing || known(s, key); }
 
-/* isIssuer (util/types.h:69) with the table's issuer registry. */
-static inline int is_issuer(S *s, uint64_t key, uint32_t asset) {
-    return asset != SOB_ASSET_NATIVE && key && s->table && sob_accounts_issuer(s->table, asset) == key;
+/* The table's issuer of an asset (0: none known), through a small cache. */
+static inline uint64_t issuer_of(S *s, uint32_t asset) {
+    if (asset == SOB_ASSET_NATIVE || !s->table) return 0;
+    for (int i = 0; i < 4; i++)
+        if (s->issuer_cache[i].asset == asset) return s->issuer_cache[i].issuer;
+    uint64_t issuer = sob_accounts_issuer(s->table, asset);
+    unsigned i = s->issuer_next++ & 3;
+    s->issuer_cache[i].asset = asset;
+    s->issuer_cache[i].issuer = issuer;
+    return issuer;
 }
+
+/* isIssuer (util/types.h:69) with the table's issuer registry. */
+static inline int is_issuer(S *s, uint64_t key, uint32_t asset) { return key && issuer_of(s, asset) == key; }
 
 /* ---- TrustLineWrapper / the native account for one (account, asset) ----------------------- */
 
 enum { L_NONE = 0, L_UNKNOWN, L_ISSUER, L_NATIVE, L_TRUST };
 
+/* One (account, asset) as core's TrustLineWrapper / loaded account sees it, resolved once. The
+ * entry pointers point into the overlay maps: they stay valid until an entry is inserted into the
+ * same map, so a caller holding several lines reserves room first (pin()). */
+typedef struct line {
+    int kind; /* L_* */
+    uint32_t asset;
+    uint64_t key;
+    sob_account *acc;  /* L_NATIVE */
+    sob_trustline *tl; /* L_TRUST */
+} line;
+
+/* Room for `accounts` and `lines` more overlay entries without a rehash (pointers stay put). */
+static inline void pin(S *s, size_t accounts, size_t lines) {
+    if (!s->table) return;
+    if (!sob_hmap_reserve(&s->acc, accounts) || !sob_hmap_reserve(&s->tl, lines)) s->nomem = 1;
+}
+
 /* loadAccount / loadTrustLine / TrustLineWrapper (TransactionUtils.cpp:392-398,
  * TrustLineWrapper.cpp:80-104; issuers: IssuerImpl l.296-373). */
-static int line_kind(S *s, uint64_t key, uint32_t asset) {
-    int is_known = known(s, key);
-    if (!s->missing && !is_known) return L_UNKNOWN;
-    if (asset == SOB_ASSET_NATIVE) return is_known ? L_NATIVE : L_NONE;
-    if (is_issuer(s, key, asset)) return L_ISSUER;
-    return tl_get(s, key, asset) ? L_TRUST : L_NONE;
+static void load(S *s, uint64_t key, uint32_t asset, line *ln) {
+    ln->key = key;
+    ln->asset = asset;
+    ln->acc = acc_get(s, key);
+    ln->tl = NULL;
+    if (!s->missing && !ln->acc) {
+        ln->kind = L_UNKNOWN;
+    } else if (asset == SOB_ASSET_NATIVE) {
+        ln->kind = ln->acc ? L_NATIVE : L_NONE;
+    } else if (is_issuer(s, key, asset)) {
+        ln->kind = L_ISSUER;
+    } else {
+        ln->tl = tl_get(s, key, asset);
+        ln->kind = ln->tl ? L_TRUST : L_NONE;
+    }
 }
 
 /* getMinBalance (TransactionUtils.cpp:870-912): sponsorship counts from protocol 14. */
@@ -278,18 +351,16 @@ static inline int check_auth(S *s, const sob_trustline *t) {
 }
 
 /* getAvailableBalance (TransactionUtils.cpp:751-778) */
-static int available_balance(S *s, int kind, uint64_t key, uint32_t asset, sob_i128 *out) {
-    if (kind == L_NATIVE) {
-        const sob_account *a = acc_get(s, key);
+static int available_balance(S *s, const line *ln, sob_i128 *out) {
+    if (ln->kind == L_NATIVE) {
         sob_i128 mb;
-        if (min_balance(s, a, &mb)) return 1;
-        *out = (sob_i128)a->balance - mb - a->selling_liabilities;
+        if (min_balance(s, ln->acc, &mb)) return 1;
+        *out = (sob_i128)ln->acc->balance - mb - ln->acc->selling_liabilities;
         return 0;
     }
-    if (kind == L_TRUST) {
-        const sob_trustline *t = tl_get(s, key, asset);
-        if (check_auth(s, t)) return 1;
-        *out = (sob_i128)t->balance - t->selling_liabilities;
+    if (ln->kind == L_TRUST) {
+        if (check_auth(s, ln->tl)) return 1;
+        *out = (sob_i128)ln->tl->balance - ln->tl->selling_liabilities;
         return 0;
     }
     *out = MAXI;
@@ -297,16 +368,14 @@ static int available_balance(S *s, int kind, uint64_t key, uint32_t asset, sob_i
 }
 
 /* getMaxAmountReceive (TransactionUtils.cpp:821-855) */
-static int max_receive(S *s, int kind, uint64_t key, uint32_t asset, sob_i128 *out) {
-    if (kind == L_NATIVE) {
-        const sob_account *a = acc_get(s, key);
-        *out = (sob_i128)MAXI - ((sob_i128)a->balance + a->buying_liabilities);
+static int max_receive(S *s, const line *ln, sob_i128 *out) {
+    if (ln->kind == L_NATIVE) {
+        *out = (sob_i128)MAXI - ((sob_i128)ln->acc->balance + ln->acc->buying_liabilities);
         return 0;
     }
-    if (kind == L_TRUST) {
-        const sob_trustline *t = tl_get(s, key, asset);
-        if (check_auth(s, t)) return 1;
-        *out = (sob_i128)t->limit - t->balance - t->buying_liabilities;
+    if (ln->kind == L_TRUST) {
+        if (check_auth(s, ln->tl)) return 1;
+        *out = (sob_i128)ln->tl->limit - ln->tl->balance - ln->tl->buying_liabilities;
         return 0;
     }
     *out = MAXI;
@@ -334,30 +403,25 @@ static int add_balance_int64(S *s, int64_t balance, int64_t delta, sob_i128 max,
 
 /* addBalance(header, entry, delta) (TransactionUtils.cpp:564-643); issuers and unknown accounts:
  * a no-op that succeeds (IssuerImpl::addBalance). */
-static int add_balance(S *s, int kind, uint64_t key, uint32_t asset, int64_t delta, int *ok) {
+static int add_balance(S *s, const line *ln, int64_t delta, int *ok) {
     *ok = 1;
-    if (delta == 0 || (kind != L_NATIVE && kind != L_TRUST)) return 0;
+    if (delta == 0 || (ln->kind != L_NATIVE && ln->kind != L_TRUST)) return 0;
     int64_t nb;
-    if (kind == L_NATIVE) {
-        sob_account *a = acc_get(s, key);
+    if (ln->kind == L_NATIVE) {
+        sob_account *a = ln->acc;
         if (add_balance_int64(s, a->balance, delta, MAXI, &nb, ok)) return 1;
         if (!*ok) return 0;
         sob_i128 mb;
         if (min_balance(s, a, &mb)) return 1;
-        if (delta < 0 && (sob_i128)nb - mb < a->selling_liabilities) {
+        if ((delta < 0 && (sob_i128)nb - mb < a->selling_liabilities) || nb > MAXI - a->buying_liabilities) {
             *ok = 0;
             return 0;
         }
-        if (nb > MAXI - a->buying_liabilities) {
-            *ok = 0;
-            return 0;
-        }
-        if (save_acc(s, key, a)) return 1;
-        a = acc_get(s, key);
+        if (save_acc(s, ln->key, a)) return 1;
         a->balance = nb;
         return 0;
     }
-    sob_trustline *t = tl_get(s, key, asset);
+    sob_trustline *t = ln->tl;
     if (check_auth(s, t)) return 1;
     if (add_balance_int64(s, t->balance, delta, t->limit, &nb, ok)) return 1;
     if (!*ok) return 0;
@@ -365,41 +429,40 @@ static int add_balance(S *s, int kind, uint64_t key, uint32_t asset, int64_t del
         *ok = 0;
         return 0;
     }
-    if (save_tl(s, key, asset, t)) return 1;
-    t = tl_get(s, key, asset);
+    if (save_tl(s, ln->key, ln->asset, t)) return 1;
     t->balance = nb;
     return 0;
 }
 
 /* addBuyingLiabilities (TransactionUtils.cpp:645-690) */
-static int add_buying_liabilities(S *s, int kind, uint64_t key, uint32_t asset, int64_t delta, int *ok) {
+static int add_buying_liabilities(S *s, const line *ln, int64_t delta, int *ok) {
     *ok = 1;
-    if (delta == 0 || (kind != L_NATIVE && kind != L_TRUST)) return 0;
+    if (delta == 0 || (ln->kind != L_NATIVE && ln->kind != L_TRUST)) return 0;
     int64_t r;
-    if (kind == L_NATIVE) {
-        sob_account *a = acc_get(s, key);
+    if (ln->kind == L_NATIVE) {
+        sob_account *a = ln->acc;
         if (add_balance_int64(s, a->buying_liabilities, delta, (sob_i128)MAXI - a->balance, &r, ok) || !*ok)
             return s->thrown != SOB_THROW_NONE;
-        if (save_acc(s, key, a)) return 1;
-        acc_get(s, key)->buying_liabilities = r;
+        if (save_acc(s, ln->key, a)) return 1;
+        a->buying_liabilities = r;
         return 0;
     }
-    sob_trustline *t = tl_get(s, key, asset);
+    sob_trustline *t = ln->tl;
     if (check_auth(s, t)) return 1;
     if (add_balance_int64(s, t->buying_liabilities, delta, (sob_i128)t->limit - t->balance, &r, ok) || !*ok)
         return s->thrown != SOB_THROW_NONE;
-    if (save_tl(s, key, asset, t)) return 1;
-    tl_get(s, key, asset)->buying_liabilities = r;
+    if (save_tl(s, ln->key, ln->asset, t)) return 1;
+    t->buying_liabilities = r;
     return 0;
 }
 
 /* addSellingLiabilities (TransactionUtils.cpp:692-743) */
-static int add_selling_liabilities(S *s, int kind, uint64_t key, uint32_t asset, int64_t delta, int *ok) {
+static int add_selling_liabilities(S *s, const line *ln, int64_t delta, int *ok) {
     *ok = 1;
-    if (delta == 0 || (kind != L_NATIVE && kind != L_TRUST)) return 0;
+    if (delta == 0 || (ln->kind != L_NATIVE && ln->kind != L_TRUST)) return 0;
     int64_t r;
-    if (kind == L_NATIVE) {
-        sob_account *a = acc_get(s, key);
+    if (ln->kind == L_NATIVE) {
+        sob_account *a = ln->acc;
         sob_i128 mb;
         if (min_balance(s, a, &mb)) return 1;
         sob_i128 max = (sob_i128)a->balance - mb;
@@ -409,46 +472,44 @@ static int add_selling_liabilities(S *s, int kind, uint64_t key, uint32_t asset,
         }
         if (add_balance_int64(s, a->selling_liabilities, delta, max, &r, ok) || !*ok)
             return s->thrown != SOB_THROW_NONE;
-        if (save_acc(s, key, a)) return 1;
-        acc_get(s, key)->selling_liabilities = r;
+        if (save_acc(s, ln->key, a)) return 1;
+        a->selling_liabilities = r;
         return 0;
     }
-    sob_trustline *t = tl_get(s, key, asset);
+    sob_trustline *t = ln->tl;
     if (check_auth(s, t)) return 1;
     if (add_balance_int64(s, t->selling_liabilities, delta, t->balance, &r, ok) || !*ok)
         return s->thrown != SOB_THROW_NONE;
-    if (save_tl(s, key, asset, t)) return 1;
-    tl_get(s, key, asset)->selling_liabilities = r;
+    if (save_tl(s, ln->key, ln->asset, t)) return 1;
+    t->selling_liabilities = r;
     return 0;
 }
 
-static inline int line_authorized(S *s, int kind, uint64_t key, uint32_t asset) {
-    return kind != L_TRUST || (tl_get(s, key, asset)->flags & SOB_TL_AUTHORIZED);
+/* isAuthorized / isAuthorizedToMaintainLiabilities (TransactionUtils.cpp:1037-1069) */
+static inline int line_authorized(const line *ln) { return ln->kind != L_TRUST || (ln->tl->flags & SOB_TL_AUTHORIZED); }
+
+static inline int line_maintains(const line *ln) {
+    return ln->kind != L_TRUST ||
+           (ln->tl->flags & (SOB_TL_AUTHORIZED | SOB_TL_AUTHORIZED_TO_MAINTAIN_LIABILITIES));
 }
 
-static inline int line_maintains(S *s, int kind, uint64_t key, uint32_t asset) {
-    return kind != L_TRUST ||
-           (tl_get(s, key, asset)->flags & (SOB_TL_AUTHORIZED | SOB_TL_AUTHORIZED_TO_MAINTAIN_LIABILITIES));
-}
-
-static inline int64_t line_balance(S *s, int kind, uint64_t key, uint32_t asset) {
-    if (kind == L_NATIVE) return acc_get(s, key)->balance;
-    if (kind == L_TRUST) return tl_get(s, key, asset)->balance;
+static inline int64_t line_balance(const line *ln) {
+    if (ln->kind == L_NATIVE) return ln->acc->balance;
+    if (ln->kind == L_TRUST) return ln->tl->balance;
     return MAXI;
 }
 
 /* canSellAtMost (OfferExchange.cpp:54-70) */
-static int can_sell_at_most(S *s, uint64_t key, uint32_t asset, int64_t *out) {
-    int kind = line_kind(s, key, asset);
+static int can_sell_at_most(S *s, const line *ln, int64_t *out) {
     sob_i128 v;
-    if (asset == SOB_ASSET_NATIVE) {
-        if (kind == L_NONE) return fail(s, SOB_THROW_SELL_NO_ACCOUNT);
-        if (available_balance(s, kind, key, asset, &v)) return 1;
+    if (ln->asset == SOB_ASSET_NATIVE) {
+        if (ln->kind == L_NONE) return fail(s, SOB_THROW_SELL_NO_ACCOUNT);
+        if (available_balance(s, ln, &v)) return 1;
         *out = clamp0(v);
         return 0;
     }
-    if (kind != L_NONE && line_maintains(s, kind, key, asset)) {
-        if (available_balance(s, kind, key, asset, &v)) return 1;
+    if (ln->kind != L_NONE && line_maintains(ln)) {
+        if (available_balance(s, ln, &v)) return 1;
         *out = clamp0(v);
         return 0;
     }
@@ -457,15 +518,14 @@ static int can_sell_at_most(S *s, uint64_t key, uint32_t asset, int64_t *out) {
 }
 
 /* canBuyAtMost (OfferExchange.cpp:90-104) */
-static int can_buy_at_most(S *s, uint64_t key, uint32_t asset, int64_t *out) {
-    int kind = line_kind(s, key, asset);
+static int can_buy_at_most(S *s, const line *ln, int64_t *out) {
     sob_i128 v;
-    if (kind == L_NONE) {
-        if (asset == SOB_ASSET_NATIVE) return fail(s, SOB_THROW_BUY_NO_ACCOUNT);
+    if (ln->kind == L_NONE) {
+        if (ln->asset == SOB_ASSET_NATIVE) return fail(s, SOB_THROW_BUY_NO_ACCOUNT);
         *out = 0;
         return 0;
     }
-    if (max_receive(s, kind, key, asset, &v)) return 1;
+    if (max_receive(s, ln, &v)) return 1;
     *out = clamp0(v);
     return 0;
 }
@@ -501,25 +561,35 @@ static int offer_liabilities(S *s, int32_t n, int32_t d, int64_t amount, int64_t
     return 0;
 }
 
-/* acquireOrReleaseLiabilities (TransactionUtils.cpp:484-555); a no-op for unknown sellers. */
+/* acquireOrReleaseLiabilities (TransactionUtils.cpp:484-555) on the seller's two lines, already
+ * loaded (selling: the line of what the offer sells). A no-op for unknown sellers. */
+static int move_liabilities(S *s, const line *sell_line, const line *buy_line, int64_t sl, int64_t bl, int acquire) {
+    int ok;
+    if (sell_line->asset == buy_line->asset) return fail(s, SOB_THROW_SAME_ASSET);
+    if (sell_line->kind == L_UNKNOWN) return 0;
+    if (buy_line->kind == L_NONE)
+        return fail(s, buy_line->asset == SOB_ASSET_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
+    if (add_buying_liabilities(s, buy_line, acquire ? bl : -bl, &ok)) return 1;
+    if (!ok) return fail(s, SOB_THROW_BUYING_LIABILITIES);
+    if (sell_line->kind == L_NONE)
+        return fail(s, sell_line->asset == SOB_ASSET_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
+    if (add_selling_liabilities(s, sell_line, acquire ? sl : -sl, &ok)) return 1;
+    if (!ok) return fail(s, SOB_THROW_SELLING_LIABILITIES);
+    return 0;
+}
+
+/* The same for an offer given by value (the taker's existing or new offer). */
 static int offer_liabilities_move(S *s, uint64_t seller, uint32_t selling, uint32_t buying, int32_t n, int32_t d,
                                   int64_t amount, int acquire) {
     if (selling == buying) return fail(s, SOB_THROW_SAME_ASSET);
     if (unknown_funded(s, seller)) return 0;
     int64_t sl, bl;
-    int ok;
     if (offer_liabilities(s, n, d, amount, &sl, &bl)) return 1;
-    int kind = line_kind(s, seller, buying);
-    if (kind == L_NONE)
-        return fail(s, buying == SOB_ASSET_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
-    if (add_buying_liabilities(s, kind, seller, buying, acquire ? bl : -bl, &ok)) return 1;
-    if (!ok) return fail(s, SOB_THROW_BUYING_LIABILITIES);
-    kind = line_kind(s, seller, selling);
-    if (kind == L_NONE)
-        return fail(s, selling == SOB_ASSET_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
-    if (add_selling_liabilities(s, kind, seller, selling, acquire ? sl : -sl, &ok)) return 1;
-    if (!ok) return fail(s, SOB_THROW_SELLING_LIABILITIES);
-    return 0;
+    line sell_line, buy_line;
+    pin(s, 1, 2);
+    load(s, seller, buying, &buy_line);
+    load(s, seller, selling, &sell_line);
+    return move_liabilities(s, &sell_line, &buy_line, sl, bl, acquire);
 }
 
 /* removeEntryWithPossibleSponsorship for an offer (SponsorshipUtils.cpp:808-847): the owner's
@@ -561,7 +631,9 @@ static int can_create_offer(S *s, uint64_t key, int *res) {
         return 0;
     }
     sob_i128 avail;
-    if (available_balance(s, L_NATIVE, key, SOB_ASSET_NATIVE, &avail)) return 1;
+    line native;
+    load(s, key, SOB_ASSET_NATIVE, &native);
+    if (available_balance(s, &native, &avail)) return 1;
     *res = avail < (sob_i128)s->ctx->base_reserve ? 2 : 0;
     return 0;
 }
@@ -631,65 +703,102 @@ static inline int locate(const sob_offer_side *sd, uint64_t p, size_t *ci, uint3
     return 1;
 }
 
-/* crossOfferV10 (OfferExchange.cpp:1103-1234) for the offer `o` (its current amount `amount`,
- * `adjusted` = adjustOffer(price, amount, INT64_MAX) when known, else -1). Returns the new amount
- * (0 = taken) in *left. */
+/* An offer taken whole from a seller whose receive headroom `can_buy` does not bind: wheatValue =
+ * min(adjusted*n, can_buy*d) = adjusted*n, the value its cached buying liabilities (sob_offer.cost)
+ * were computed from, so exchangeV10 gives W = adjusted, S = cost, and the thresholds pass
+ * (adjustOffer(adjusted) == adjusted > 0: see walk()). 1 if it applies (the taker's limits take
+ * the whole offer) and *ex is set. */
+static inline int taken_whole(const sob_offer *o, int64_t adjusted, int64_t can_buy, int64_t max_wheat_receive,
+                              int64_t max_sheep_send, sob_exchange *ex) {
+    if (adjusted <= 0 || adjusted != o->adjusted) return 0;
+    sob_u128 wheat_value = sob_mul64_(adjusted, o->n);
+    if (wheat_value > sob_mul64_(can_buy, o->d)) return 0; /* the seller's headroom binds (or overflow) */
+    if (wheat_value > sob_mul64_(max_sheep_send, o->d) || wheat_value > sob_mul64_(max_wheat_receive, o->n)) return 0;
+    ex->wheat = adjusted;
+    ex->sheep = o->cost;
+    ex->wheat_stays = 0;
+    return 1;
+}
+
+/* crossOfferV10 (OfferExchange.cpp:1103-1234) for the offer `o` whose current amount is `amount`
+ * (`partial`: not its stored amount, left by an earlier hop of this call). The new amount (0 =
+ * taken) in *left. */
 __attribute__((noinline)) static int cross_offer(S *s, const hop_args *h, const sob_offer *o, uint64_t seller,
-                                                int64_t amount, int64_t adjusted,
-                       int64_t max_wheat_receive, int64_t max_sheep_send, sob_exchange *ex, int64_t *left) {
+                                                int partial, int64_t amount, int64_t max_wheat_receive,
+                                                int64_t max_sheep_send, sob_exchange *ex, int64_t *left) {
     if (max_wheat_receive <= 0 || max_sheep_send <= 0) return fail(s, SOB_THROW_ASSERT); /* l.1110-1111 */
-    uint32_t wheat = h->wheat, sheep = h->sheep;
-    int32_t n = o->n, d = o->d;
-    if (unknown_funded(s, seller)) {
-        /* canSellAtMost = canBuyAtMost = INT64_MAX; liabilities and balances are no-ops */
-        if (adjusted < 0 && adjust(s, n, d, amount, MAXI, &adjusted)) return 1; /* l.1140-1143 */
-        if (exchange(s, n, d, adjusted, max_wheat_receive, max_sheep_send, MAXI, h->round, ex)) return 1;
-        if (ex->wheat_stays) {
-            if (adjust(s, n, d, adjusted - ex->wheat, MAXI, left)) return 1; /* l.1195-1199 */
-        } else {
-            *left = 0;
-        }
-        if (*left == 0 && s->table) {
+    const int32_t n = o->n, d = o->d;
+    if (!s->missing && !acc_get(s, seller)) {
+        /* unknown and funded: canSellAtMost = canBuyAtMost = INT64_MAX, liabilities and balances
+         * are no-ops */
+        int64_t adjusted = o->adjusted;
+        if (partial && adjust(s, n, d, amount, MAXI, &adjusted)) return 1; /* l.1140-1143 */
+        if (partial || !taken_whole(o, adjusted, MAXI, max_wheat_receive, max_sheep_send, ex))
+            if (exchange(s, n, d, adjusted, max_wheat_receive, max_sheep_send, MAXI, h->round, ex)) return 1;
+        *left = 0;
+        if (ex->wheat_stays && adjust(s, n, d, adjusted - ex->wheat, MAXI, left)) return 1; /* l.1195-1199 */
+        if (*left == 0 && s->table && s->table->sponsors.used) {
             uint64_t sponsor = sob_accounts_sponsor(s->table, o->id);
             if (remove_offer_entry(s, seller, sponsor)) return 1;
         }
         return 0;
     }
-    if (!account_exists(s, seller)) return fail(s, SOB_THROW_NO_SELLER); /* l.1120-1124 */
-    if (offer_liabilities_move(s, seller, wheat, sheep, n, d, amount, 0)) return 1; /* releaseLiabilities */
+    /* the seller's lines of what the offer sells (wheat) and buys (sheep), resolved once, with room
+     * reserved so their pointers stay valid until the sponsorship at the end */
+    line wl, sl;
+    pin(s, 2, 2);
+    load(s, seller, h->wheat, &wl);
+    load(s, seller, h->sheep, &sl);
+    if (s->nomem) return 1;
+    if (!wl.acc) return fail(s, SOB_THROW_NO_SELLER); /* l.1120-1124: a missing seller */
+    /* a stored offer at a fixed point of adjustOffer (every ledger-valid offer): its liabilities are
+     * the cached (adjusted, cost) */
+    const int whole = !partial && amount == o->adjusted && amount > 0;
+    int64_t lsell, lbuy;
+    if (whole) {
+        lsell = amount;
+        lbuy = o->cost;
+    } else if (offer_liabilities(s, n, d, amount, &lsell, &lbuy)) {
+        return 1;
+    }
+    if (move_liabilities(s, &wl, &sl, lsell, lbuy, 0)) return 1; /* releaseLiabilities, l.1126-1128 */
     int64_t can_sell, can_buy;
-    /* the "preventative" adjustOffer (l.1140-1143): reduces an offer its seller cannot fund */
-    if (can_sell_at_most(s, seller, wheat, &can_sell) || can_buy_at_most(s, seller, sheep, &can_buy)) return 1;
-    if (adjust(s, n, d, amount < can_sell ? amount : can_sell, can_buy, &amount)) return 1;
-    if (can_sell_at_most(s, seller, wheat, &can_sell) || can_buy_at_most(s, seller, sheep, &can_buy)) return 1;
-    int64_t max_wheat_send = amount < can_sell ? amount : can_sell; /* l.1145-1149 */
-    if (exchange(s, n, d, max_wheat_send, max_wheat_receive, max_sheep_send, can_buy, h->round, ex)) return 1;
+    if (can_sell_at_most(s, &wl, &can_sell) || can_buy_at_most(s, &sl, &can_buy)) return 1;
+    /* the "preventative" adjustOffer (l.1140-1143): reduces an offer its seller cannot fund; for a
+     * whole offer its seller can fund (and receive for), adjustOffer gives it back unchanged */
+    int64_t max_wheat_send = amount < can_sell ? amount : can_sell;
+    if (!(whole && max_wheat_send == amount && sob_mul64_(amount, n) <= sob_mul64_(can_buy, d)))
+        if (adjust(s, n, d, max_wheat_send, can_buy, &amount)) return 1;
+    /* l.1145-1149: canSellAtMost / canBuyAtMost again, on the same state */
+    max_wheat_send = amount < can_sell ? amount : can_sell;
+    if (!(whole && max_wheat_send == o->adjusted &&
+          taken_whole(o, max_wheat_send, can_buy, max_wheat_receive, max_sheep_send, ex)))
+        if (exchange(s, n, d, max_wheat_send, max_wheat_receive, max_sheep_send, can_buy, h->round, ex)) return 1;
     int ok;
     if (ex->sheep != 0) { /* l.1159-1175 */
-        int kind = line_kind(s, seller, sheep);
-        if (kind == L_NONE) return fail(s, SOB_THROW_SHEEP_BALANCE);
-        if (add_balance(s, kind, seller, sheep, ex->sheep, &ok)) return 1;
+        if (sl.kind == L_NONE) return fail(s, SOB_THROW_SHEEP_BALANCE);
+        if (add_balance(s, &sl, ex->sheep, &ok)) return 1;
         if (!ok) return fail(s, SOB_THROW_SHEEP_BALANCE);
     }
     if (ex->wheat != 0) { /* l.1177-1193 */
-        int kind = line_kind(s, seller, wheat);
-        if (kind == L_NONE) return fail(s, SOB_THROW_WHEAT_BALANCE);
-        if (add_balance(s, kind, seller, wheat, -ex->wheat, &ok)) return 1;
+        if (wl.kind == L_NONE) return fail(s, SOB_THROW_WHEAT_BALANCE);
+        if (add_balance(s, &wl, -ex->wheat, &ok)) return 1;
         if (!ok) return fail(s, SOB_THROW_WHEAT_BALANCE);
     }
     if (ex->wheat_stays) { /* l.1195-1204 */
         amount -= ex->wheat;
-        if (can_sell_at_most(s, seller, wheat, &can_sell) || can_buy_at_most(s, seller, sheep, &can_buy)) return 1;
+        if (can_sell_at_most(s, &wl, &can_sell) || can_buy_at_most(s, &sl, &can_buy)) return 1;
         if (adjust(s, n, d, amount < can_sell ? amount : can_sell, can_buy, &amount)) return 1;
     } else {
         amount = 0;
     }
     *left = amount;
     if (amount == 0) { /* l.1212-1218 */
-        uint64_t sponsor = s->table ? sob_accounts_sponsor(s->table, o->id) : 0;
+        uint64_t sponsor = s->table->sponsors.used ? sob_accounts_sponsor(s->table, o->id) : 0;
         return remove_offer_entry(s, seller, sponsor);
     }
-    return offer_liabilities_move(s, seller, wheat, sheep, n, d, amount, 1); /* l.1219-1222 */
+    if (offer_liabilities(s, n, d, amount, &lsell, &lbuy)) return 1;
+    return move_liabilities(s, &wl, &sl, lsell, lbuy, 1); /* l.1219-1222 */
 }
 
 /* convertWithOffers (OfferExchange.cpp:1481-1627) over the venue's book side. */
@@ -709,7 +818,7 @@ static int walk(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_whe
     }
     size_t si;
     if (side_index(s, book, h->v->side, &si)) return 1;
-    {
+    if (s->saving) {
         undo_rec u = {.kind = U_SIDE, .key = si};
         u.v.side = s->sides[si];
         if (PUSH(s, undo, nundo, cap_undo, u)) return 1;
@@ -873,8 +982,7 @@ static int walk(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_whe
             int64_t amount = partial_here ? partial : o->amount;
             sob_exchange ex;
             int64_t left;
-            if (cross_offer(s, h, o, seller, amount, partial_here ? -1 : o->adjusted, max_wheat_receive,
-                                   max_sheep_send, &ex, &left)) {
+            if (cross_offer(s, h, o, seller, partial_here, amount, max_wheat_receive, max_sheep_send, &ex, &left)) {
                 stop = 1;
                 break;
             }
@@ -952,9 +1060,11 @@ static int pool_exchange(S *s, const hop_args *h, int64_t max_send, int64_t max_
     if (!*ok) return 0;
     if (*to_pool > MAXI - *r_to || *from_pool > *r_from) return fail(s, SOB_THROW_POOL_RESERVES_UPDATE);
     if (!commit) return 0;
-    undo_rec u = {.kind = U_POOL, .key = pi};
-    u.v.pool = *p;
-    if (PUSH(s, undo, nundo, cap_undo, u)) return 1;
+    if (s->saving) {
+        undo_rec u = {.kind = U_POOL, .key = pi};
+        u.v.pool = *p;
+        if (PUSH(s, undo, nundo, cap_undo, u)) return 1;
+    }
     p = &s->pools[pi];
     r_to = v->pool_a_is_send ? &p->ra : &p->rb;
     r_from = v->pool_a_is_send ? &p->rb : &p->ra;
@@ -979,10 +1089,13 @@ static int convert(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_
     out->pool_quoted = pq_ok;
     out->pool_send = pq_to;
     out->pool_recv = pq_from;
-    /* the book, committed only if chosen (l.1685-1707) */
+    /* the book, committed only if chosen (l.1685-1707): a savepoint when the pool could win */
     size_t undo_mark = s->nundo, claims_mark = s->nhop_claims;
     walk_out w;
-    if (walk(s, h, max_sheep_send, max_wheat_receive, *budget, &w)) return 1;
+    s->saving += pq_ok;
+    int stopped = walk(s, h, max_sheep_send, max_wheat_receive, *budget, &w);
+    s->saving -= pq_ok;
+    if (stopped) return 1;
     out->book_send = w.sheep;
     out->book_recv = w.wheat;
     out->book_result = w.result;
@@ -1126,15 +1239,13 @@ static int collect_changes(S *s, sob_op_result *out) {
     for (size_t i = 0; i < s->ntouched; i += 3) {
         uint64_t key = s->touched[i + 1], asset = s->touched[i + 2];
         if (s->touched[i] == 0) {
-            const sob_account *a = sob_hmap_get(&s->acc, key, 0);
-            const sob_account *base = sob_hmap_get(&s->table->accounts, key, 0);
-            if (!a || (base && memcmp(base, a, sizeof *a) == 0)) continue;
+            const sob_account *a = sob_hmap_get(&s->acc, key, 0); /* a[1]: as the table holds it */
+            if (!a || memcmp(&a[1], a, sizeof *a) == 0) continue;
             sob_account_change c = {key, *a};
             if (PUSH(s, acc_out, nacc_out, cap_acc_out, c)) return 1;
         } else {
             const sob_trustline *t = sob_hmap_get(&s->tl, key, asset);
-            const sob_trustline *base = sob_hmap_get(&s->table->trustlines, key, asset);
-            if (!t || (base && memcmp(base, t, sizeof *t) == 0)) continue;
+            if (!t || memcmp(&t[1], t, sizeof *t) == 0) continue;
             sob_trustline_change c = {key, (uint32_t)asset, 0, *t};
             if (PUSH(s, tl_out, ntl_out, cap_tl_out, c)) return 1;
         }
@@ -1242,15 +1353,15 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
         for (int which = 0; which < 2; which++) {
             uint32_t asset = which == 0 ? sheep : wheat;
             if (asset == SOB_ASSET_NATIVE) continue;
-            int kind = line_kind(s, source, asset);
             if (P < 13) {
-                uint64_t issuer = s->table ? sob_accounts_issuer(s->table, asset) : 0;
+                uint64_t issuer = issuer_of(s, asset);
                 if (!account_exists(s, issuer)) return CODE(which == 0 ? M_SELL_NO_ISSUER : M_BUY_NO_ISSUER);
             }
-            if (kind == L_NONE) return CODE(which == 0 ? M_SELL_NO_TRUST : M_BUY_NO_TRUST);
-            if (which == 0 && line_balance(s, kind, source, asset) == 0) return CODE(M_UNDERFUNDED);
-            if (!line_authorized(s, kind, source, asset))
-                return CODE(which == 0 ? M_SELL_NOT_AUTHORIZED : M_BUY_NOT_AUTHORIZED);
+            line ln;
+            load(s, source, asset, &ln);
+            if (ln.kind == L_NONE) return CODE(which == 0 ? M_SELL_NO_TRUST : M_BUY_NO_TRUST);
+            if (which == 0 && line_balance(&ln) == 0) return CODE(M_UNDERFUNDED);
+            if (!line_authorized(&ln)) return CODE(which == 0 ? M_SELL_NOT_AUTHORIZED : M_BUY_NOT_AUTHORIZED);
         }
     }
     int creating = 0, passive;
@@ -1283,6 +1394,7 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
     if (!is_delete) {
         /* computeOfferExchangeParameters (l.107-213), on a LedgerTxn that is rolled back */
         size_t mark = s->nundo;
+        s->saving++;
         if (P < 14 && creating && known(s, source)) {
             int res;
             if (can_create_offer(s, source, &res)) return 1;
@@ -1293,15 +1405,19 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
             acc_get(s, source)->num_sub_entries += 1;
         }
         int64_t max_wheat_receive, max_sheep_send;
-        if (can_buy_at_most(s, source, wheat, &max_wheat_receive)) return 1;
-        if (can_sell_at_most(s, source, sheep, &max_sheep_send)) return 1;
-        int wheat_kind = line_kind(s, source, wheat), sheep_kind = line_kind(s, source, sheep);
+        line wl, sl;
+        pin(s, 1, 2);
+        load(s, source, wheat, &wl);
+        load(s, source, sheep, &sl);
+        if (can_buy_at_most(s, &wl, &max_wheat_receive)) return 1;
+        if (can_sell_at_most(s, &sl, &max_sheep_send)) return 1;
         sob_i128 lim;
-        if (max_receive(s, wheat_kind, source, wheat, &lim)) return 1; /* l.170-173 */
-        if (lim < op_buying_liab) return CODE(M_LINE_FULL);            /* l.174-178 */
-        if (available_balance(s, sheep_kind, source, sheep, &lim)) return 1; /* l.195-198 */
-        if (lim < op_selling_liab) return CODE(M_UNDERFUNDED);                /* l.199-203 */
+        if (max_receive(s, &wl, &lim)) return 1;         /* l.170-173 */
+        if (lim < op_buying_liab) return CODE(M_LINE_FULL); /* l.174-178 */
+        if (available_balance(s, &sl, &lim)) return 1;      /* l.195-198 */
+        if (lim < op_selling_liab) return CODE(M_UNDERFUNDED); /* l.199-203 */
         rollback(s, mark);
+        s->saving--;
         /* applyOperationSpecificLimits (l.205) */
         if (is_buy) {
             if (amount_field < max_wheat_receive) max_wheat_receive = amount_field;
@@ -1321,20 +1437,22 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
         int sheep_stays = hop->result != SOB_CONVERT_OK; /* l.389-399 */
         sheep_sent = hop->amount_send;
         wheat_received = hop->amount_recv;
+        /* the taker's lines again: the walk may have added overlay entries (moving them) */
+        pin(s, 1, 2);
+        load(s, source, wheat, &wl);
+        load(s, source, sheep, &sl);
         if (wheat_received > 0) { /* l.417-456 */
-            int ok, kind = line_kind(s, source, wheat);
-            if (kind == L_NONE) return fail(s, SOB_THROW_CLAIMED_OVER_LIMIT);
-            if (add_balance(s, kind, source, wheat, wheat_received, &ok)) return 1;
+            int ok;
+            if (wl.kind == L_NONE) return fail(s, SOB_THROW_CLAIMED_OVER_LIMIT);
+            if (add_balance(s, &wl, wheat_received, &ok)) return 1;
             if (!ok) return fail(s, SOB_THROW_CLAIMED_OVER_LIMIT);
-            kind = line_kind(s, source, sheep);
-            if (kind == L_NONE) return fail(s, SOB_THROW_SOLD_OVER_BALANCE);
-            if (add_balance(s, kind, source, sheep, -sheep_sent, &ok)) return 1;
+            if (sl.kind == L_NONE) return fail(s, SOB_THROW_SOLD_OVER_BALANCE);
+            if (add_balance(s, &sl, -sheep_sent, &ok)) return 1;
             if (!ok) return fail(s, SOB_THROW_SOLD_OVER_BALANCE);
         }
         if (sheep_stays) { /* l.461-477 */
             int64_t sell_limit, buy_limit;
-            if (can_sell_at_most(s, source, sheep, &sell_limit) || can_buy_at_most(s, source, wheat, &buy_limit))
-                return 1;
+            if (can_sell_at_most(s, &sl, &sell_limit) || can_buy_at_most(s, &wl, &buy_limit)) return 1;
             if (is_buy) {
                 if (amount_field - wheat_received < buy_limit) buy_limit = amount_field - wheat_received;
             } else if (amount_field - sheep_sent < sell_limit) {
@@ -1404,38 +1522,39 @@ enum { P_SUCCESS = 0, P_MALFORMED, P_UNDERFUNDED, P_SRC_NO_TRUST, P_SRC_NOT_AUTH
 /* checkIssuer (PathPaymentOpFrameBase.cpp:76-91): before protocol 13 the issuer must exist. */
 static int issuer_ok(S *s, uint32_t asset) {
     if (asset == SOB_ASSET_NATIVE || s->protocol >= 13) return 1;
-    return account_exists(s, s->table ? sob_accounts_issuer(s->table, asset) : 0);
+    return account_exists(s, issuer_of(s, asset));
 }
 
 /* updateSourceBalance (PathPaymentOpFrameBase.cpp:167-237): *code = -1 or the failure. */
 static int debit_source(S *s, uint64_t source, uint32_t asset, int64_t amount, int bypass, int *code) {
     *code = -1;
     int ok;
+    line ln;
     if (asset == SOB_ASSET_NATIVE) {
-        int kind = line_kind(s, source, asset);
+        load(s, source, asset, &ln);
         sob_i128 avail;
-        if (available_balance(s, kind, source, asset, &avail)) return 1;
+        if (available_balance(s, &ln, &avail)) return 1;
         if (amount > avail) {
             *code = P_UNDERFUNDED;
             return 0;
         }
-        if (add_balance(s, kind, source, asset, -amount, &ok)) return 1;
+        if (add_balance(s, &ln, -amount, &ok)) return 1;
         return ok ? 0 : fail(s, SOB_THROW_SOURCE_DEBIT);
     }
     if (!bypass && !issuer_ok(s, asset)) {
         *code = P_NO_ISSUER;
         return 0;
     }
-    int kind = line_kind(s, source, asset);
-    if (kind == L_NONE) {
+    load(s, source, asset, &ln);
+    if (ln.kind == L_NONE) {
         *code = P_SRC_NO_TRUST;
         return 0;
     }
-    if (!line_authorized(s, kind, source, asset)) {
+    if (!line_authorized(&ln)) {
         *code = P_SRC_NOT_AUTHORIZED;
         return 0;
     }
-    if (add_balance(s, kind, source, asset, -amount, &ok)) return 1;
+    if (add_balance(s, &ln, -amount, &ok)) return 1;
     if (!ok) *code = P_UNDERFUNDED;
     return 0;
 }
@@ -1444,10 +1563,11 @@ static int debit_source(S *s, uint64_t source, uint32_t asset, int64_t amount, i
 static int credit_destination(S *s, uint64_t dest, uint32_t asset, int64_t amount, int bypass, int *code) {
     *code = -1;
     int ok;
+    line ln;
     if (asset == SOB_ASSET_NATIVE) {
-        int kind = line_kind(s, dest, asset);
-        if (kind == L_NONE) return fail(s, SOB_THROW_ASSERT); /* the destination exists (checked) */
-        if (add_balance(s, kind, dest, asset, amount, &ok)) return 1;
+        load(s, dest, asset, &ln);
+        if (ln.kind == L_NONE) return fail(s, SOB_THROW_ASSERT); /* the destination exists (checked) */
+        if (add_balance(s, &ln, amount, &ok)) return 1;
         if (!ok) *code = s->protocol >= 11 ? P_LINE_FULL : P_MALFORMED; /* l.251-264 */
         return 0;
     }
@@ -1455,16 +1575,16 @@ static int credit_destination(S *s, uint64_t dest, uint32_t asset, int64_t amoun
         *code = P_NO_ISSUER;
         return 0;
     }
-    int kind = line_kind(s, dest, asset);
-    if (kind == L_NONE) {
+    load(s, dest, asset, &ln);
+    if (ln.kind == L_NONE) {
         *code = P_NO_TRUST;
         return 0;
     }
-    if (!line_authorized(s, kind, dest, asset)) {
+    if (!line_authorized(&ln)) {
         *code = P_NOT_AUTHORIZED;
         return 0;
     }
-    if (add_balance(s, kind, dest, asset, amount, &ok)) return 1;
+    if (add_balance(s, &ln, amount, &ok)) return 1;
     if (!ok) *code = P_LINE_FULL;
     return 0;
 }
