@@ -203,7 +203,7 @@ sob_status sob_accounts_remove_account(sob_accounts *t, uint64_t key) {
 }
 
 sob_status sob_accounts_set_trustline(sob_accounts *t, uint64_t key, uint32_t asset, const sob_trustline *tl) {
-    if (key == 0 || asset == SOB_ASSET_NATIVE || !sob_trustline_valid(tl)) return SOB_E_INVALID;
+    if (key == 0 || asset == SOB_ASSET_ID_NATIVE || !sob_trustline_valid(tl)) return SOB_E_INVALID;
     sob_trustline *v = sob_hmap_put(&t->trustlines, key, asset, NULL);
     if (!v) return SOB_E_NOMEM;
     *v = *tl;
@@ -211,7 +211,7 @@ sob_status sob_accounts_set_trustline(sob_accounts *t, uint64_t key, uint32_t as
 }
 
 sob_status sob_accounts_get_trustline(const sob_accounts *t, uint64_t key, uint32_t asset, sob_trustline *out) {
-    const sob_trustline *v = (key && asset != SOB_ASSET_NATIVE) ? sob_hmap_get(&t->trustlines, key, asset) : NULL;
+    const sob_trustline *v = (key && asset != SOB_ASSET_ID_NATIVE) ? sob_hmap_get(&t->trustlines, key, asset) : NULL;
     if (!v) return SOB_E_NOT_FOUND;
     *out = *v;
     return SOB_OK;
@@ -222,7 +222,7 @@ sob_status sob_accounts_remove_trustline(sob_accounts *t, uint64_t key, uint32_t
 }
 
 sob_status sob_accounts_set_issuer(sob_accounts *t, uint32_t asset, uint64_t issuer) {
-    if (asset == SOB_ASSET_NATIVE) return SOB_E_INVALID;
+    if (asset == SOB_ASSET_ID_NATIVE) return SOB_E_INVALID;
     if (issuer == 0) {
         sob_hmap_remove(&t->issuers, asset, 0);
         return SOB_OK;
@@ -234,7 +234,7 @@ sob_status sob_accounts_set_issuer(sob_accounts *t, uint32_t asset, uint64_t iss
 }
 
 uint64_t sob_accounts_issuer(const sob_accounts *t, uint32_t asset) {
-    const uint64_t *v = asset == SOB_ASSET_NATIVE ? NULL : sob_hmap_get(&t->issuers, asset, 0);
+    const uint64_t *v = asset == SOB_ASSET_ID_NATIVE ? NULL : sob_hmap_get(&t->issuers, asset, 0);
     return v ? *v : 0;
 }
 
@@ -281,7 +281,7 @@ sob_status sob_accounts_check(const sob_accounts *t) {
     for (size_t i = 0; t->trustlines.slots && i <= t->trustlines.mask; i++) {
         uint64_t k, asset;
         const sob_trustline *tl = sob_hmap_at(&t->trustlines, i, &k, &asset);
-        if (tl && (k == 0 || asset == SOB_ASSET_NATIVE || asset > UINT32_MAX || !sob_trustline_valid(tl)))
+        if (tl && (k == 0 || asset == SOB_ASSET_ID_NATIVE || asset > UINT32_MAX || !sob_trustline_valid(tl)))
             return SOB_E_INVALID;
     }
     return SOB_OK;

@@ -10,7 +10,7 @@
  * Identities are numbers the caller chooses, so one table serves one book or thousands:
  *   - an account is a nonzero uint64 *account key* (0 means "no account"); a book learns the key
  *     of each of its seller handles with sob_offerbook_seller_set_account();
- *   - an asset is a uint32 *asset id*; SOB_ASSET_NATIVE (0) is the native asset. The issuer of a
+ *   - an asset is a uint32 *asset id*; SOB_ASSET_ID_NATIVE (0) is the native asset. The issuer of a
  *     credit asset is registered with sob_accounts_set_issuer() (an unregistered asset has no
  *     known issuer: no account is treated as its issuer).
  * Nothing here is read by crossing unless a table is passed in the operation's context
@@ -31,7 +31,7 @@
 
 #include "sob_common.h"
 
-#define SOB_ASSET_NATIVE 0u
+#define SOB_ASSET_ID_NATIVE 0u
 
 /* TrustLineFlags (XDR Stellar-ledger-entries.x) */
 #define SOB_TL_AUTHORIZED 1u
@@ -87,7 +87,7 @@ sob_status sob_accounts_set_account(sob_accounts *t, uint64_t key, const sob_acc
 sob_status sob_accounts_get_account(const sob_accounts *t, uint64_t key, sob_account *out); /* SOB_E_NOT_FOUND */
 sob_status sob_accounts_remove_account(sob_accounts *t, uint64_t key);                    /* SOB_E_NOT_FOUND */
 
-/* A trust line of a credit asset (asset != SOB_ASSET_NATIVE). An issuer needs none for its own
+/* A trust line of a credit asset (asset != SOB_ASSET_ID_NATIVE). An issuer needs none for its own
  * asset (core's IssuerImpl): one stored for it is never read. */
 sob_status sob_accounts_set_trustline(sob_accounts *t, uint64_t key, uint32_t asset, const sob_trustline *tl);
 sob_status sob_accounts_get_trustline(const sob_accounts *t, uint64_t key, uint32_t asset, sob_trustline *out);

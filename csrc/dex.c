@@ -158,7 +158,7 @@ static void scratch_reset(S *s, const sob_dex_ctx *ctx) {
     s->saving = 0;
     memset(s->acc_cache, 0, sizeof s->acc_cache); /* key 0 is never looked up */
     memset(s->tl_cache, 0, sizeof s->tl_cache);
-    for (int i = 0; i < 4; i++) s->issuer_cache[i].asset = SOB_ASSET_NATIVE; /* never looked up */
+    for (int i = 0; i < 4; i++) s->issuer_cache[i].asset = SOB_ASSET_ID_NATIVE; /* never looked up */
     s->excluded = -1;
     s->nsides = s->npools = s->nundo = s->nhop_claims = s->nclaims = s->nhops = 0;
     s->claims_reordered = 0;
@@ -282,7 +282,7 @@ static inline int account_exists(S *s, uint64_t key) { return !s->missing || kno
 
 /* The table's issuer of an asset (0: none known), through a small cache. */
 static inline uint64_t issuer_of(S *s, uint32_t asset) {
-    if (asset == SOB_ASSET_NATIVE || !s->table) return 0;
+    if (asset == SOB_ASSET_ID_NATIVE || !s->table) return 0;
     for (int i = 0; i < 4; i++)
         if (s->issuer_cache[i].asset == asset) return s->issuer_cache[i].issuer;
     uint64_t issuer = sob_accounts_issuer(s->table, asset);
@@ -325,7 +325,7 @@ static void load(S *s, uint64_t key, uint32_t asset, line *ln) {
     ln->tl = NULL;
     if (!s->missing && !ln->acc) {
         ln->kind = L_UNKNOWN;
-    } else if (asset == SOB_ASSET_NATIVE) {
+    } else if (asset == SOB_ASSET_ID_NATIVE) {
         ln->kind = ln->acc ? L_NATIVE : L_NONE;
     } else if (is_issuer(s, key, asset)) {
         ln->kind = L_ISSUER;
@@ -502,7 +502,7 @@ static inline int64_t line_balance(const line *ln) {
 /* canSellAtMost (OfferExchange.cpp:54-70) */
 static int can_sell_at_most(S *s, const line *ln, int64_t *out) {
     sob_i128 v;
-    if (ln->asset == SOB_ASSET_NATIVE) {
+    if (ln->asset == SOB_ASSET_ID_NATIVE) {
         if (ln->kind == L_NONE) return fail(s, SOB_THROW_SELL_NO_ACCOUNT);
         if (available_balance(s, ln, &v)) return 1;
         *out = clamp0(v);
@@ -521,7 +521,7 @@ static int can_sell_at_most(S *s, const line *ln, int64_t *out) {
 static int can_buy_at_most(S *s, const line *ln, int64_t *out) {
     sob_i128 v;
     if (ln->kind == L_NONE) {
-        if (ln->asset == SOB_ASSET_NATIVE) return fail(s, SOB_THROW_BUY_NO_ACCOUNT);
+        if (ln->asset == SOB_ASSET_ID_NATIVE) return fail(s, SOB_THROW_BUY_NO_ACCOUNT);
         *out = 0;
         return 0;
     }
@@ -568,11 +568,11 @@ static int move_liabilities(S *s, const line *sell_line, const line *buy_line, i
     if (sell_line->asset == buy_line->asset) return fail(s, SOB_THROW_SAME_ASSET);
     if (sell_line->kind == L_UNKNOWN) return 0;
     if (buy_line->kind == L_NONE)
-        return fail(s, buy_line->asset == SOB_ASSET_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
+        return fail(s, buy_line->asset == SOB_ASSET_ID_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
     if (add_buying_liabilities(s, buy_line, acquire ? bl : -bl, &ok)) return 1;
     if (!ok) return fail(s, SOB_THROW_BUYING_LIABILITIES);
     if (sell_line->kind == L_NONE)
-        return fail(s, sell_line->asset == SOB_ASSET_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
+        return fail(s, sell_line->asset == SOB_ASSET_ID_NATIVE ? SOB_THROW_LIAB_NO_ACCOUNT : SOB_THROW_LIAB_NO_TRUSTLINE);
     if (add_selling_liabilities(s, sell_line, acquire ? sl : -sl, &ok)) return 1;
     if (!ok) return fail(s, SOB_THROW_SELLING_LIABILITIES);
     return 0;
@@ -632,7 +632,7 @@ static int can_create_offer(S *s, uint64_t key, int *res) {
     }
     sob_i128 avail;
     line native;
-    load(s, key, SOB_ASSET_NATIVE, &native);
+    load(s, key, SOB_ASSET_ID_NATIVE, &native);
     if (available_balance(s, &native, &avail)) return 1;
     *res = avail < (sob_i128)s->ctx->base_reserve ? 2 : 0;
     return 0;
@@ -703,11 +703,16 @@ static inline int locate(const sob_offer_side *sd, uint64_t p, size_t *ci, uint3
     return 1;
 }
 
+/* What taking all of a fixed point A of adjustOffer pays (its buying liabilities, what
+ * exchangeV10(price, A, MAX, MAX, MAX) gives as S when the offer is taken): floor(A*n/d) in both
+ * branches of l.669-680 (n > d: W = A, S = floor(W*n/d); n <= d: S = floor(min(A*n, MAX*d)/d),
+ * which is floor(A*n/d) as A*n/d <= A), and W = A, as A is a fixed point. One division. */
+static inline int64_t take_cost(const sob_offer *o, int64_t a) { return sob_div_down_(sob_mul64_(a, o->n), o->d); }
+
 /* An offer taken whole from a seller whose receive headroom `can_buy` does not bind: wheatValue =
- * min(adjusted*n, can_buy*d) = adjusted*n, the value its cached buying liabilities (sob_offer.cost)
- * were computed from, so exchangeV10 gives W = adjusted, S = cost, and the thresholds pass
- * (adjustOffer(adjusted) == adjusted > 0: see walk()). 1 if it applies (the taker's limits take
- * the whole offer) and *ex is set. */
+ * min(adjusted*n, can_buy*d) = adjusted*n, the value of the unlimited case, so exchangeV10 gives
+ * W = adjusted and S = take_cost(), and the thresholds pass (adjustOffer(adjusted) == adjusted > 0:
+ * see walk()). 1 if it applies (the taker's limits take the whole offer) and *ex is set. */
 static inline int taken_whole(const sob_offer *o, int64_t adjusted, int64_t can_buy, int64_t max_wheat_receive,
                               int64_t max_sheep_send, sob_exchange *ex) {
     if (adjusted <= 0 || adjusted != o->adjusted) return 0;
@@ -715,7 +720,7 @@ static inline int taken_whole(const sob_offer *o, int64_t adjusted, int64_t can_
     if (wheat_value > sob_mul64_(can_buy, o->d)) return 0; /* the seller's headroom binds (or overflow) */
     if (wheat_value > sob_mul64_(max_sheep_send, o->d) || wheat_value > sob_mul64_(max_wheat_receive, o->n)) return 0;
     ex->wheat = adjusted;
-    ex->sheep = o->cost;
+    ex->sheep = take_cost(o, adjusted);
     ex->wheat_stays = 0;
     return 1;
 }
@@ -752,12 +757,12 @@ __attribute__((noinline)) static int cross_offer(S *s, const hop_args *h, const 
     if (s->nomem) return 1;
     if (!wl.acc) return fail(s, SOB_THROW_NO_SELLER); /* l.1120-1124: a missing seller */
     /* a stored offer at a fixed point of adjustOffer (every ledger-valid offer): its liabilities are
-     * the cached (adjusted, cost) */
+     * (amount, take_cost) */
     const int whole = !partial && amount == o->adjusted && amount > 0;
     int64_t lsell, lbuy;
     if (whole) {
         lsell = amount;
-        lbuy = o->cost;
+        lbuy = take_cost(o, amount);
     } else if (offer_liabilities(s, n, d, amount, &lsell, &lbuy)) {
         return 1;
     }
@@ -890,18 +895,18 @@ static int walk(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_whe
                     stop = 1;
                     break;
                 }
-                /* Taken whole (wheatValue <= sheepValue): exchangeV10 gives W = adjusted and S = the
-                 * offer's buying liabilities, cached as o->cost. Both depend only on wheatValue =
+                /* Taken whole (wheatValue <= sheepValue): exchangeV10 gives W = adjusted and S =
+                 * take_cost() (its buying liabilities). Both depend only on wheatValue =
                  * min(adjusted*n, INT64_MAX*d), the expression the liabilities use, and the taken
                  * branch does not depend on the rounding; the pair passes the price-error
                  * thresholds because adjustOffer is a fixed point (adjustOffer(adjusted) ==
-                 * adjusted > 0 means the 1% bound held for it). No division for offers crossed
+                 * adjusted > 0 means the 1% bound held for it). One division for an offer crossed
                  * whole; the last one goes through exchangeV10. */
                 sob_u128 wheat_value = sob_min128_(sob_mul64_(adjusted, o->n), sob_mul64_(MAXI, o->d));
                 if (!partial_here && adjusted > 0 && wheat_value <= sob_mul64_(max_sheep_send, o->d) &&
                     wheat_value <= sob_mul64_(max_wheat_receive, o->n)) {
                     ex.wheat = adjusted;
-                    ex.sheep = o->cost;
+                    ex.sheep = take_cost(o, adjusted);
                     ex.wheat_stays = 0;
                 } else if (exchange(s, o->n, o->d, adjusted, max_wheat_receive, max_sheep_send, MAXI, round, &ex)) {
                     stop = 1;
@@ -1352,7 +1357,7 @@ static int manage(S *s, const sob_manage_op *op, const sob_venue *venue, const s
     if (!is_delete) {
         for (int which = 0; which < 2; which++) {
             uint32_t asset = which == 0 ? sheep : wheat;
-            if (asset == SOB_ASSET_NATIVE) continue;
+            if (asset == SOB_ASSET_ID_NATIVE) continue;
             if (P < 13) {
                 uint64_t issuer = issuer_of(s, asset);
                 if (!account_exists(s, issuer)) return CODE(which == 0 ? M_SELL_NO_ISSUER : M_BUY_NO_ISSUER);
@@ -1521,7 +1526,7 @@ enum { P_SUCCESS = 0, P_MALFORMED, P_UNDERFUNDED, P_SRC_NO_TRUST, P_SRC_NOT_AUTH
 
 /* checkIssuer (PathPaymentOpFrameBase.cpp:76-91): before protocol 13 the issuer must exist. */
 static int issuer_ok(S *s, uint32_t asset) {
-    if (asset == SOB_ASSET_NATIVE || s->protocol >= 13) return 1;
+    if (asset == SOB_ASSET_ID_NATIVE || s->protocol >= 13) return 1;
     return account_exists(s, issuer_of(s, asset));
 }
 
@@ -1530,7 +1535,7 @@ static int debit_source(S *s, uint64_t source, uint32_t asset, int64_t amount, i
     *code = -1;
     int ok;
     line ln;
-    if (asset == SOB_ASSET_NATIVE) {
+    if (asset == SOB_ASSET_ID_NATIVE) {
         load(s, source, asset, &ln);
         sob_i128 avail;
         if (available_balance(s, &ln, &avail)) return 1;
@@ -1564,7 +1569,7 @@ static int credit_destination(S *s, uint64_t dest, uint32_t asset, int64_t amoun
     *code = -1;
     int ok;
     line ln;
-    if (asset == SOB_ASSET_NATIVE) {
+    if (asset == SOB_ASSET_ID_NATIVE) {
         load(s, dest, asset, &ln);
         if (ln.kind == L_NONE) return fail(s, SOB_THROW_ASSERT); /* the destination exists (checked) */
         if (add_balance(s, &ln, amount, &ok)) return 1;
@@ -1619,7 +1624,7 @@ static int path_convert(S *s, const hop_args *h, int64_t max_send, int64_t max_r
 /* shouldBypassIssuerCheck (PathPaymentOpFrameBase.cpp:154-165) */
 static int bypass_issuer(S *s, const sob_path_op *op) {
     uint32_t send = op->assets[0], dest = op->assets[op->nassets - 1];
-    return dest != SOB_ASSET_NATIVE && op->nassets == 2 && send == dest && s->table &&
+    return dest != SOB_ASSET_ID_NATIVE && op->nassets == 2 && send == dest && s->table &&
            sob_accounts_issuer(s->table, dest) == op->destination && op->destination != 0;
 }
 

@@ -22,7 +22,7 @@
  * earlier effects, as core does. The result lists what would change (accounts, trust lines,
  * offers, pools); the caller may apply it (sob_offerbook_apply_fills, sob_accounts_apply_result).
  *
- * Identities: assets are uint32 ids (SOB_ASSET_NATIVE = 0), accounts are nonzero uint64 keys
+ * Identities: assets are uint32 ids (SOB_ASSET_ID_NATIVE = 0), accounts are nonzero uint64 keys
  * (accounts.h). A seller handle's key is set on its book (sob_offerbook_seller_set_account); an
  * account with key 0, or one not in the table, is *unknown*: fully funded, unlimited headroom.
  *

@@ -17,16 +17,6 @@ static inline int cmp_pos(double ka, int64_t ia, double kb, int64_t ib) { /* ord
     return (ia > ib) - (ia < ib);
 }
 
-void sob_offer_cache(sob_offer *o) {
-    o->adjusted = sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX);
-    sob_exchange ex;
-    sob_throw t;
-    o->cost = sob_exchange_v10_raw(o->n, o->d, o->adjusted, INT64_MAX, INT64_MAX, INT64_MAX, SOB_ROUND_NORMAL, &ex, &t) ==
-                          SOB_OK && !t
-                  ? ex.sheep
-                  : 0;
-}
-
 /* ---- id hash ------------------------------------------------------------------------------- */
 
 static inline size_t hash_id(int64_t id) {
@@ -336,8 +326,7 @@ static sob_status offer_insert(sob_offerbook *b, int64_t id, int side, int32_t n
     if (slot_find(b, id)) return SOB_E_EXISTS;
     sob_status st = slot_reserve(b);
     if (st != SOB_OK) return st;
-    sob_offer o = {order_key(n, d), id, amount, seller, 0, n, d, 0};
-    sob_offer_cache(&o);
+    sob_offer o = {order_key(n, d), id, amount, seller, sob_adjust_offer(n, d, amount, INT64_MAX), n, d};
     st = side_insert(&b->side[side], &o);
     if (st != SOB_OK) return st;
     sob_id_slot v = {id, o.key, side};
@@ -406,7 +395,7 @@ sob_status sob_offerbook_update(sob_offerbook *b, int64_t id, int64_t amount, in
             o->n = n;
             o->d = d;
         }
-        sob_offer_cache(o);
+        o->adjusted = sob_adjust_offer(o->n, o->d, amount, INT64_MAX);
         return SOB_OK;
     }
     /* the same offer, moved to its new place: its seller keeps its count */
@@ -428,7 +417,7 @@ sob_status sob_offerbook_apply_fill(sob_offerbook *b, int64_t id, int64_t sold, 
     *left = rest;
     if (rest == 0) return sob_offerbook_remove(b, id, NULL, NULL);
     o->amount = rest;
-    sob_offer_cache(o);
+    o->adjusted = sob_adjust_offer(o->n, o->d, rest, INT64_MAX);
     return SOB_OK;
 }
 
@@ -553,7 +542,7 @@ sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, si
             sob_offer *o = find_offer(b, fills[i].offer_id, NULL);
             if (!o) return SOB_E_NOT_FOUND;
             o->amount = fills[i].remaining;
-            sob_offer_cache(o);
+            o->adjusted = sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX);
         }
     }
     return SOB_OK;
@@ -622,9 +611,7 @@ sob_status sob_offerbook_check(const sob_offerbook *b) {
                 const sob_offer *o = &c->e[i];
                 if (o->n <= 0 || o->d <= 0 || o->amount <= 0 || o->id < 0) return SOB_E_INVALID;
                 if (o->key != order_key(o->n, o->d)) return SOB_E_INVALID; /* order key */
-                sob_offer c = *o;
-                sob_offer_cache(&c);
-                if (o->adjusted != c.adjusted || o->cost != c.cost) return SOB_E_INVALID;
+                if (o->adjusted != sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX)) return SOB_E_INVALID;
                 if (prev && cmp_pos(prev->key, prev->id, o->key, o->id) >= 0) return SOB_E_INVALID;
                 sob_id_slot *sl = slot_find(b, o->id);
                 if (!sl || sl->side != side || sl->key != o->key) return SOB_E_INVALID; /* order key */

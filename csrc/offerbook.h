@@ -26,9 +26,6 @@ typedef struct sob_offer {
     uint64_t seller; /* handle of the seller account (0 = unknown); see sob_sellers */
     int64_t adjusted; /* adjustOffer(n, d, amount), cached: core's preventive adjust in crossing */
     int32_t n, d;    /* the offer's own price, as given (not reduced) */
-    int64_t cost;    /* what taking all of `adjusted` pays a seller with unlimited funds: its buying
-                      * liabilities, exchangeV10WithoutPriceErrorThresholds(n/d, adjusted, MAX, MAX,
-                      * MAX).sheepSend (see walk() in dex.c), cached */
 } sob_offer;
 
 typedef struct sob_chunk {
@@ -155,9 +152,6 @@ void sob_offerbook_seller_drop(sob_offerbook *b, uint64_t handle);
 /* Take one released handle (its last offer left the book): 1 and *handle, or 0 when none is left.
  * The handle is free again afterwards; the caller forgets the account it stood for. */
 int sob_offerbook_take_released(sob_offerbook *b, uint64_t *handle);
-/* The cached adjustOffer and cost of an offer (sob_offer.adjusted / cost) for its amount and price. */
-void sob_offer_cache(sob_offer *o);
-
 /* The account key (accounts.h) a seller handle stands for: what crossing uses to find the
  * seller's funds in an accounts table and to recognise the taker's own offers (CROSS_SELF) in
  * the operations of dex.h. A new handle has key 0 (no account: unknown, fully funded, never the

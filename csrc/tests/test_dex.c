@@ -19,7 +19,7 @@ static int failures = 0;
 #define CODE(w, name) CHECK(strcmp(sob_result_name((w)->r.code), name) == 0)
 
 #define M INT64_MAX
-#define NATIVE SOB_ASSET_NATIVE
+#define NATIVE SOB_ASSET_ID_NATIVE
 
 /* ---- a small world: books per asset pair, pools, a table --------------------------------------- */
 
