@@ -264,8 +264,22 @@ sob_status sob_offerbook_seller_new(sob_offerbook *b, uint64_t *handle) {
     uint64_t h = s->free_stack[--s->nfree];
     s->slot[h].state = SOB_SELLER_RESERVED;
     s->slot[h].offers = 0;
+    s->slot[h].account = 0;
     *handle = h;
     return SOB_OK;
+}
+
+sob_status sob_offerbook_seller_set_account(sob_offerbook *b, uint64_t h, uint64_t account) {
+    sob_sellers *s = &b->sellers;
+    if (h == 0 || h >= s->cap || s->slot[h].state == SOB_SELLER_FREE) return SOB_E_INVALID;
+    s->slot[h].account = account;
+    return SOB_OK;
+}
+
+uint64_t sob_offerbook_seller_account(const sob_offerbook *b, uint64_t h) {
+    const sob_sellers *s = &b->sellers;
+    if (h == 0 || h >= s->cap || s->slot[h].state == SOB_SELLER_FREE) return 0;
+    return s->slot[h].account;
 }
 
 void sob_offerbook_seller_drop(sob_offerbook *b, uint64_t h) {

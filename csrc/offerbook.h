@@ -55,9 +55,10 @@ typedef struct sob_id_slot {
 enum { SOB_SELLER_FREE = 0, SOB_SELLER_RESERVED = 1, SOB_SELLER_LIVE = 2, SOB_SELLER_RELEASED = 3 };
 
 typedef struct sob_seller_slot {
-    uint32_t offers; /* offers in the book with this handle */
-    uint8_t state;   /* SOB_SELLER_* */
-    uint8_t queued;  /* 1 while the handle is in the released queue */
+    uint64_t account; /* the seller's account key (accounts.h), 0 = none; reset when the handle is new */
+    uint32_t offers;  /* offers in the book with this handle */
+    uint8_t state;    /* SOB_SELLER_* */
+    uint8_t queued;   /* 1 while the handle is in the released queue */
 } sob_seller_slot;
 
 typedef struct sob_sellers {
@@ -151,6 +152,18 @@ void sob_offerbook_seller_drop(sob_offerbook *b, uint64_t handle);
 /* Take one released handle (its last offer left the book): 1 and *handle, or 0 when none is left.
  * The handle is free again afterwards; the caller forgets the account it stood for. */
 int sob_offerbook_take_released(sob_offerbook *b, uint64_t *handle);
+/* The account key (accounts.h) a seller handle stands for: what crossing uses to find the
+ * seller's funds in an accounts table and to recognise the taker's own offers (CROSS_SELF) in
+ * the operations of dex.h. A new handle has key 0 (no account: unknown, fully funded, never the
+ * taker). SOB_E_INVALID for a handle that is 0, free or out of range. */
+sob_status sob_offerbook_seller_set_account(sob_offerbook *b, uint64_t handle, uint64_t account);
+/* The key of a handle (0 for none, or for a handle that is not in use). */
+uint64_t sob_offerbook_seller_account(const sob_offerbook *b, uint64_t handle);
+/* The key of an offer's seller (0 for none): the lookup crossing does. */
+static inline uint64_t sob_offerbook_offer_account(const sob_offerbook *b, const sob_offer *o) {
+    return (o->seller && o->seller < b->sellers.cap) ? b->sellers.slot[o->seller].account : 0;
+}
+
 /* Seller handles holding at least one offer. */
 size_t sob_offerbook_sellers_live(const sob_offerbook *b);
 

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "book.h"
+#include "dex.h"
 #include "horizon_json.h"
 #include "offerbook.h"
 
@@ -522,6 +523,84 @@ static void body_simulate(int i) {
     if (sob_offerbook_simulate(&ob, &sim, fills, &sim_out) || sim_out.nfills != sim_expect) exit(3);
 }
 
+/* DEX operations (dex.h), quotes (no state afterwards): three books of 50 asks chained A->B->C->D,
+ * each holding a little more than taking all of the next costs, so every hop crosses 50 offers. */
+static sob_offerbook dex_books[3];
+static sob_accounts dex_table;
+static sob_venue dex_venues[3];
+static sob_dex_scratch *dex_scratch;
+static sob_dex_ctx dex_ctx;
+static sob_path_op dex_path;
+static sob_manage_op dex_manage;
+static sob_op_result dex_res;
+
+static void setup_dex(int known) {
+    sob_accounts_init(&dex_table);
+    int64_t need = 0;
+    for (int h = 2; h >= 0; h--) {
+        sob_offerbook_init(&dex_books[h]);
+        int64_t amounts[50], wsum = 0, cost = 0;
+        for (int i = 0; i < 50; i++) wsum += amounts[i] = (int64_t)rnd_range(10000000, 1000000000);
+        if (need) {
+            int64_t t = 0;
+            for (int i = 0; i < 49; i++) t += amounts[i] = (int64_t)((__int128)amounts[i] * need / wsum);
+            amounts[49] = need + 5000 - t;
+        }
+        for (int i = 0; i < 50; i++) {
+            uint64_t handle, key = (uint64_t)(h * 1000 + i + 1);
+            if (sob_offerbook_seller_new(&dex_books[h], &handle) || sob_offerbook_seller_set_account(&dex_books[h], handle, key) ||
+                sob_offerbook_add(&dex_books[h], key, SOB_SIDE_ASK, 1000 + i, 1000, amounts[i], handle))
+                exit(2);
+            sob_exchange ex;
+            sob_throw t;
+            sob_exchange_v10_raw(1000 + i, 1000, amounts[i], INT64_MAX, INT64_MAX, INT64_MAX, SOB_ROUND_NORMAL, &ex, &t);
+            cost += ex.sheep;
+            if (known) { /* the seller as a ledger holds it: funded, its offer's liabilities */
+                sob_account a = {100000000000LL, 0, 0, 3, 0, 0, 0};
+                sob_trustline sell = {amounts[i] + 1000, INT64_MAX / 2, 0, ex.wheat, SOB_TL_AUTHORIZED, 0};
+                sob_trustline buy = {0, INT64_MAX / 2, ex.sheep, 0, SOB_TL_AUTHORIZED, 0};
+                if (sob_accounts_set_account(&dex_table, key, &a) ||
+                    sob_accounts_set_trustline(&dex_table, key, (uint32_t)(h + 2), &sell) ||
+                    sob_accounts_set_trustline(&dex_table, key, (uint32_t)(h + 1), &buy))
+                    exit(2);
+            }
+        }
+        need = cost;
+        dex_venues[h] = (sob_venue){&dex_books[h], SOB_SIDE_ASK, 0, NULL};
+    }
+    dex_scratch = sob_dex_scratch_new();
+    sob_dex_ctx_init(&dex_ctx);
+    dex_ctx.flags = SOB_CTX_SKIP_CHANGES;
+    dex_ctx.accounts = known ? &dex_table : NULL;
+    sob_offer o;
+    int64_t total0 = 0, total2 = 0;
+    for (int i = 0; i < 50; i++) {
+        sob_offerbook_get(&dex_books[0], i + 1, &o, NULL);
+        total0 += o.amount;
+        sob_offerbook_get(&dex_books[2], 2000 + i + 1, &o, NULL);
+        total2 += o.amount;
+    }
+    dex_manage = (sob_manage_op){SOB_OP_MANAGE_BUY_OFFER, 0, 0, 1, 2, total0 - 1, 2, 1, 0};
+    dex_path = (sob_path_op){SOB_OP_PATH_PAYMENT_STRICT_RECEIVE, 4, {1, 2, 3, 4}, 0, 0, INT64_MAX, total2 - 1};
+}
+static void setup_dex_plain(void) { setup_dex(0); }
+static void setup_dex_known(void) { setup_dex(1); }
+static void body_dex_manage(int i) {
+    if (sob_manage_offer(&dex_ctx, &dex_manage, &dex_venues[0], NULL, dex_scratch, &dex_res) ||
+        dex_res.code != SOB_R_MANAGE_BUY_OFFER_SUCCESS || dex_res.nclaims != 50)
+        exit(3);
+}
+static void body_dex_path(int i) {
+    if (sob_path_payment(&dex_ctx, &dex_path, dex_venues, dex_scratch, &dex_res) ||
+        dex_res.code != SOB_R_PATH_PAYMENT_STRICT_RECEIVE_SUCCESS || dex_res.nclaims != 150)
+        exit(3);
+}
+static void teardown_dex(void) {
+    for (int h = 0; h < 3; h++) sob_offerbook_free(&dex_books[h]);
+    sob_accounts_free(&dex_table);
+    sob_dex_scratch_free(dex_scratch);
+}
+
 static const workload WORKLOADS[] = {
     {"set_level_existing", 20000, 1, setup_book, body_set_level, teardown_book},
     {"insert_best_remove", 20000, 1, setup_insert, body_insert_remove, teardown_book},
@@ -540,6 +619,9 @@ static const workload WORKLOADS[] = {
     {"deep_apply_batch_10_10000", 800, 1, setup_deep_batch_10, body_batch, teardown_deep},
     {"deep_apply_batch_100_50000", 40, 1, setup_deep_batch_100_50000, body_batch, teardown_deep},
     {"deep_insert_remove_10000", 4000, 2, setup_deep_insert, body_deep_insert_remove, teardown_deep},
+    {"dex_manage_buy_50", 4000, 1, setup_dex_plain, body_dex_manage, teardown_dex},
+    {"dex_path_receive_3x50", 2000, 1, setup_dex_plain, body_dex_path, teardown_dex},
+    {"dex_path_receive_3x50_known_sellers", 200, 1, setup_dex_known, body_dex_path, teardown_dex},
 };
 
 /* Everything inside this function, and only that, is counted (--toggle-collect=gate_run). */

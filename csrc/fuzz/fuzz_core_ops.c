@@ -1,4 +1,4 @@
-/* fuzz_core_ops.c: libFuzzer harness for the book and execution APIs of the C core.
+/* fuzz_core_ops.c: libFuzzer harness for the book, execution and DEX-operation APIs of the C core.
  *
  * The input is read as a program of operations on one L2 book and one per-offer book (set_level,
  * batches, snapshots, diffs, quotes, copies of any depth; add/update/remove/fill offers with ids
@@ -16,14 +16,26 @@
  * prev/undo entries and levels. Snapshots can be deep ladders (up to 16,384 levels a side, made
  * from a few bytes), batch changes can pick existing levels by index, and a batch can hold up
  * to 1,100 generated changes, so the planned batch path of deep sides (book.c) is reached with
- * bounded memory. */
+ * bounded memory.
+ *
+ * The DEX operations of dex.h (issue 12) run on the same program: a second book, two pools and an
+ * accounts table filled with hostile values (refused ones must leave it as it was), manage offers,
+ * path payments of up to 9 assets (7 allowed) and single hops under any context (protocol 0..40,
+ * budgets of any sign, any flags). A simulation must change nothing it reads; its result must be
+ * self-consistent (claims inside the hops, each hop's claims summing to its amounts, a success's
+ * claims being the hops'); and a success is applied back (table, books through
+ * sob_offerbook_apply_fills, pools), after which every invariant must still hold, so programs
+ * evolve their world the way a ledger does. The walk's exchangeV10 (sob_xv10_fast, which omits
+ * the checks core proves unreachable) must equal the checked one on arbitrary inputs. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../tests/book_ref.h"
 #include "book.h"
+#include "dex.h"
 #include "exchange.h"
+#include "exchange_inline.h"
 #include "offerbook.h"
 
 typedef struct reader {
@@ -208,6 +220,114 @@ static void big_batch(reader *r, sob_book *book, ref_book *ref) {
     if (s1 == SOB_OK && k && memcmp(undo, undo_ref, k * sizeof *undo) != 0) DIE();
 }
 
+/* A fingerprint of the accounts table (equal before and after a refused change or a simulation). */
+static uint64_t table_fingerprint(const sob_accounts *t) {
+    uint64_t h = 1469598103934665603ULL;
+    const sob_hmap *maps[4] = {&t->accounts, &t->trustlines, &t->issuers, &t->sponsors};
+    for (int m = 0; m < 4; m++) {
+        for (size_t i = 0; maps[m]->slots && i <= maps[m]->mask; i++) {
+            uint64_t k1, k2;
+            const unsigned char *v = sob_hmap_at(maps[m], i, &k1, &k2);
+            if (!v) continue;
+            uint64_t e = k1 * 31 + k2;
+            for (size_t j = 0; j < maps[m]->value_size; j++) e = (e ^ v[j]) * 1099511628211ULL;
+            h += e; /* order-free: the same entries give the same sum, wherever they sit */
+        }
+        h = (h ^ maps[m]->used) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static int64_t any_i64(reader *r) {
+    uint8_t mode = (uint8_t)take(r, 1);
+    if (mode < 100) return (int64_t)take(r, 2);
+    if (mode < 160) return (int64_t)take(r, 8) & INT64_MAX;
+    if (mode < 200) return INT64_MAX - (int64_t)take(r, 1);
+    if (mode < 230) return -(int64_t)take(r, 1) - 1;
+    return (int64_t)take(r, 8);
+}
+
+static uint64_t account_key(reader *r) { return take(r, 1) % 9; } /* 0 (none) and 8 accounts */
+static uint32_t asset_id(reader *r) { return (uint32_t)(take(r, 1) % 6); } /* native and 5 credits */
+
+/* What a DEX simulation may write at most: one claim per offer of the venues' sides, and a pool
+ * claim per hop; at most 6 hops. */
+static void check_dex_result(const sob_op_result *r, size_t offers_bound) {
+    if (sob_result_name(r->code)[0] == 0) DIE();
+    if (r->code == SOB_R_CORE_WOULD_THROW && (r->thrown <= SOB_THROW_NONE || r->thrown >= SOB_THROW_COUNT)) DIE();
+    if (r->code != SOB_R_CORE_WOULD_THROW && r->thrown != SOB_THROW_NONE) DIE();
+    if (r->nhops > SOB_MAX_HOPS || r->nhop_claims > offers_bound + SOB_MAX_HOPS) DIE();
+    if (r->code == SOB_R_CORE_WOULD_THROW) return;
+    for (size_t i = 0; i < r->nhops; i++) {
+        const sob_hop *h = &r->hops[i];
+        if (h->claims_start > r->nhop_claims || h->claims_count > r->nhop_claims - h->claims_start) DIE();
+        if (h->amount_send < 0 || h->amount_recv < 0 || h->budget_after > h->budget_before) DIE();
+        sob_i128 sold = 0, bought = 0;
+        for (uint64_t k = 0; k < h->claims_count; k++) {
+            const sob_claim *c = &r->hop_claims[h->claims_start + k];
+            if (c->amount_sold < 0 || c->amount_bought < 0 || c->asset_sold != h->recv_asset ||
+                c->asset_bought != h->send_asset)
+                DIE();
+            sold += c->amount_sold;
+            bought += c->amount_bought;
+        }
+        if (h->venue != SOB_VENUE_NONE && (sold != h->amount_recv || bought != h->amount_send)) DIE();
+        if (h->venue == SOB_VENUE_NONE && h->claims_count != 0) DIE();
+    }
+    if (sob_result_success(r->code)) {
+        if (!r->amounts_known || r->nclaims != r->nhop_claims || r->sent < 0 || r->received < 0) DIE();
+    } else if (r->nclaims != 0 || r->naccounts || r->ntrustlines || r->noffers || r->npools) {
+        DIE(); /* a failure changes nothing */
+    }
+}
+
+/* Apply a successful result the way a ledger would: the table, each book through
+ * sob_offerbook_apply_fills, the pools. Every step must succeed. */
+static void apply_dex_result(const sob_op_result *r, sob_accounts *tab, sob_offerbook **books, int nbooks) {
+    if (!sob_result_success(r->code)) return;
+    if (sob_accounts_apply_result(tab, r) != SOB_OK) DIE();
+    for (int b = 0; b < nbooks; b++) {
+        size_t k = 0;
+        for (size_t i = 0; i < r->noffers; i++)
+            if (r->offers[i].book == books[b]) k++;
+        if (!k) continue;
+        sob_fill *f = malloc(k * sizeof *f);
+        if (!f) DIE();
+        k = 0;
+        for (size_t i = 0; i < r->noffers; i++)
+            if (r->offers[i].book == books[b]) {
+                sob_offer o;
+                int side;
+                if (sob_offerbook_get(books[b], r->offers[i].offer_id, &o, &side) != SOB_OK) DIE();
+                if (side != r->offers[i].side || r->offers[i].amount < 0 || r->offers[i].amount > o.amount) DIE();
+                f[k++] = (sob_fill){r->offers[i].offer_id, 0, 0, r->offers[i].amount};
+            }
+        if (sob_offerbook_apply_fills(books[b], f, k) != SOB_OK) DIE();
+        free(f);
+    }
+    for (size_t i = 0; i < r->npools; i++) {
+        sob_pool *p = (sob_pool *)r->pools[i].pool;
+        if (r->pools[i].reserve_a < 0 || r->pools[i].reserve_b < 0) DIE();
+        p->reserve_a = r->pools[i].reserve_a;
+        p->reserve_b = r->pools[i].reserve_b;
+    }
+}
+
+static sob_dex_ctx any_ctx(reader *r, const sob_accounts *tab) {
+    sob_dex_ctx c;
+    sob_dex_ctx_init(&c);
+    uint8_t mode = (uint8_t)take(r, 1);
+    c.protocol = mode < 200 ? 10 + mode % 19 : (uint32_t)take(r, 1) % 41;
+    c.base_reserve = (take(r, 1) & 1) ? 5000000 : (uint32_t)take(r, 4);
+    uint8_t b = (uint8_t)take(r, 1);
+    c.max_offers_to_cross = b < 150 ? 1000 : b < 240 ? (int64_t)(b % 9) : any_i64(r);
+    c.account_subentry_limit = (take(r, 1) & 3) ? 1000 : (uint32_t)take(r, 2);
+    c.flags = (uint32_t)take(r, 1) & ((take(r, 1) & 7) ? 7u : 0xffu);
+    c.id_pool = (take(r, 1) & 3) ? 0 : any_i64(r);
+    c.accounts = (take(r, 1) & 3) ? tab : NULL;
+    return c;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     reader r = {data, size};
     sob_book book;
@@ -221,9 +341,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static sob_level lv[64], lv2[64], undo[32], undo_ref[32];
     static sob_set sets[32];
     uint64_t handle[HANDLES] = {0}; /* the harness's sellers: 0 = none yet */
+    /* the DEX world: a second book, two pools, an accounts table, per-input scratch */
+    sob_offerbook ob2;
+    sob_offerbook_init(&ob2);
+    uint64_t handle2[HANDLES] = {0};
+    sob_accounts tab;
+    sob_accounts_init(&tab);
+    sob_pool pools[2] = {{1000000, 2000000, 30, 0}, {5000, 5000, 30, 0}};
+    sob_dex_scratch *scratch = sob_dex_scratch_new();
+    if (!scratch) DIE();
+    sob_offerbook *books[2] = {&ob, &ob2};
+    size_t peak_used2 = 0, peak_sponsors = 0;
     size_t peak_handles = 0, peak_used = 0, peak_len[2] = {0, 0}, peak_nc[2] = {0, 0};
     while (r.left) {
-        uint8_t op = (uint8_t)take(&r, 1) % 16;
+        uint8_t op = (uint8_t)take(&r, 1) % 24;
         int side = (int)take(&r, 1) % 3; /* 2 is an invalid side on purpose */
         switch (op) {
         case 0: {
@@ -423,6 +554,164 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             sob_adjust_offer(n, d, a, b);
             break;
         }
+        case 16: { /* the accounts table: hostile accounts and trust lines; refused changes change nothing */
+            uint64_t key = account_key(&r), before = table_fingerprint(&tab);
+            uint8_t what = (uint8_t)take(&r, 1) % 6;
+            sob_status st;
+            if (what == 0) {
+                sob_account a = {any_i64(&r), any_i64(&r) & 0xffffff, any_i64(&r) & 0xffffff, (uint32_t)take(&r, 1),
+                                 (uint32_t)take(&r, 1) % 4, (uint32_t)take(&r, 1) % 4, 0};
+                if (take(&r, 1) & 1) a.num_sub_entries = (uint32_t)take(&r, 4);
+                st = sob_accounts_set_account(&tab, key, &a);
+                sob_account g;
+                if (st == SOB_OK && (sob_accounts_get_account(&tab, key, &g) != SOB_OK || memcmp(&g, &a, sizeof g))) DIE();
+            } else if (what == 1) {
+                int64_t bal = any_i64(&r);
+                int64_t room = (int64_t)take(&r, 2);
+                int64_t lim = (take(&r, 1) & 1) || bal > INT64_MAX - room ? INT64_MAX : bal + room;
+                sob_trustline t = {bal, lim, any_i64(&r) & 0xffff,
+                                   any_i64(&r) & 0xffff, (uint32_t)take(&r, 1) % 4, 0};
+                st = sob_accounts_set_trustline(&tab, key, asset_id(&r), &t);
+            } else if (what == 2) {
+                st = sob_accounts_remove_account(&tab, key);
+            } else if (what == 3) {
+                st = sob_accounts_remove_trustline(&tab, key, asset_id(&r));
+            } else if (what == 4) {
+                st = sob_accounts_set_issuer(&tab, asset_id(&r), account_key(&r));
+            } else {
+                st = sob_accounts_set_sponsor(&tab, offer_id(&r), account_key(&r));
+            }
+            if (st != SOB_OK && st != SOB_E_INVALID && st != SOB_E_NOT_FOUND) DIE();
+            if (st != SOB_OK && table_fingerprint(&tab) != before) DIE();
+            break;
+        }
+        case 17: { /* a seller handle of either book gets an account key (0..8), or a bad handle */
+            sob_offerbook *b = books[take(&r, 1) & 1];
+            uint64_t *hs = b == &ob ? handle : handle2;
+            uint64_t h = (take(&r, 1) & 7) ? hs[take(&r, 1) % HANDLES] : take(&r, 8);
+            sob_status st = sob_offerbook_seller_set_account(b, h, account_key(&r));
+            if (st != SOB_OK && st != SOB_E_INVALID) DIE();
+            if (st == SOB_OK && (h == 0 || h >= b->sellers.cap)) DIE();
+            break;
+        }
+        case 18: { /* an offer in the second book, its seller new or known */
+            uint8_t who = (uint8_t)take(&r, 1);
+            uint64_t h = 0;
+            int fresh = 0;
+            if (who >= 64 && who < 192 && handle2[who % HANDLES]) {
+                h = handle2[who % HANDLES];
+            } else if (who >= 192) {
+                if (sob_offerbook_seller_new(&ob2, &h) != SOB_OK) break;
+                fresh = 1;
+                sob_offerbook_seller_set_account(&ob2, h, account_key(&r));
+            }
+            int32_t n = price_part(&r), d = price_part(&r);
+            sob_status st = sob_offerbook_add(&ob2, offer_id(&r), side, n, d, (int64_t)amount(&r), h);
+            if (fresh) {
+                if (st == SOB_OK)
+                    handle2[who % HANDLES] = h;
+                else
+                    sob_offerbook_seller_drop(&ob2, h);
+            }
+            if (take(&r, 1) % 5 == 0) /* now and then pools get new reserves (any, even <= 0) */
+                pools[take(&r, 1) & 1] = (sob_pool){any_i64(&r), any_i64(&r), (int32_t)(take(&r, 2) % 10002), 0};
+            break;
+        }
+        case 19:
+        case 20:
+        case 21: { /* a DEX operation: manage offer, path payment, or one hop */
+            sob_dex_ctx ctx = any_ctx(&r, &tab);
+            if (take(&r, 1) & 1) ctx.flags &= ~SOB_CTX_SKIP_CHANGES;
+            uint64_t fp_books[2] = {fingerprint(&ob), fingerprint(&ob2)}, fp_tab = table_fingerprint(&tab);
+            sob_pool pools_before[2] = {pools[0], pools[1]};
+            sob_venue venues[9];
+            size_t bound = 0;
+            for (int i = 0; i < 9; i++) {
+                uint8_t v = (uint8_t)take(&r, 1);
+                venues[i].book = (v & 3) == 3 ? NULL : books[v & 1];
+                venues[i].side = (int32_t)((v >> 2) % 3 == 2 && (v & 0x80) ? 2 : (v >> 2) & 1);
+                venues[i].pool_a_is_send = (int32_t)((v >> 4) & 1);
+                venues[i].pool = (v >> 5) == 7 ? NULL : &pools[(v >> 5) & 1];
+                if (venues[i].book && venues[i].side < 2) bound += sob_offerbook_count(venues[i].book, venues[i].side);
+            }
+            sob_op_result res;
+            sob_status st;
+            if (op == 19) {
+                sob_manage_op mo = {(int32_t)(take(&r, 1) % 5), 0, account_key(&r), asset_id(&r), asset_id(&r),
+                                    any_i64(&r), price_part(&r), price_part(&r), (take(&r, 1) & 3) ? 0 : offer_id(&r)};
+                if (take(&r, 1) % 9 == 0) mo.n = mo.n == INT32_MIN ? 0 : -mo.n;
+                sob_offer_entry ex = {mo.offer_id, account_key(&r), account_key(&r), asset_id(&r), asset_id(&r),
+                                      (int64_t)amount(&r), price_part(&r), price_part(&r), (uint32_t)take(&r, 1) & 1, 0};
+                st = sob_manage_offer(&ctx, &mo, &venues[0], (take(&r, 1) & 1) ? &ex : NULL, scratch, &res);
+                bound = venues[0].book && venues[0].side < 2 ? sob_offerbook_count(venues[0].book, venues[0].side) : 0;
+            } else if (op == 20) {
+                sob_path_op po = {(int32_t)(take(&r, 1) % 7), (uint32_t)(take(&r, 1) % 10), {0}, account_key(&r),
+                                  account_key(&r), any_i64(&r), (take(&r, 1) & 1) ? 1 : any_i64(&r)};
+                for (int i = 0; i < 7; i++) po.assets[i] = asset_id(&r);
+                st = sob_path_payment(&ctx, &po, venues, scratch, &res);
+                if (st == SOB_OK && (po.nassets < 2 || po.nassets > 7)) DIE();
+            } else {
+                sob_hop_op ho = {(int32_t)(take(&r, 1) % 4), asset_id(&r), asset_id(&r), 0, account_key(&r), any_i64(&r),
+                                 (take(&r, 1) & 1) ? 1000 : any_i64(&r)};
+                st = sob_convert_hop(&ctx, &ho, &venues[0], scratch, &res);
+                bound = venues[0].book && venues[0].side < 2 ? sob_offerbook_count(venues[0].book, venues[0].side) : 0;
+            }
+            if (st != SOB_OK && st != SOB_E_INVALID && st != SOB_E_NOT_FOUND) DIE();
+            /* a simulation changes nothing it reads */
+            if (fingerprint(&ob) != fp_books[0] || fingerprint(&ob2) != fp_books[1] ||
+                table_fingerprint(&tab) != fp_tab || memcmp(pools, pools_before, sizeof pools))
+                DIE();
+            if (st != SOB_OK) break;
+            check_dex_result(&res, bound);
+            if (ctx.accounts == &tab && !(ctx.flags & SOB_CTX_SKIP_CHANGES) && (take(&r, 1) & 1)) {
+                apply_dex_result(&res, &tab, books, 2);
+                if (sob_accounts_check(&tab) != SOB_OK) DIE();
+            }
+            break;
+        }
+        case 22: { /* the walk's exchangeV10 equals the checked one wherever inputs are valid */
+            sob_exchange a, b;
+            sob_throw ta;
+            int32_t n = price_part(&r), d = price_part(&r);
+            int64_t ws = (int64_t)amount(&r), wr = (int64_t)amount(&r), ss = (int64_t)amount(&r),
+                    sr = (int64_t)amount(&r);
+            if (take(&r, 1) & 1) sr = INT64_MAX;
+            sob_rounding rd = (sob_rounding)(take(&r, 1) % 3);
+            if (n <= 0 || d <= 0 || ws < 0 || wr < 0 || ss < 0 || sr < 0) break;
+            if (sob_exchange_v10_checked(n, d, ws, wr, ss, sr, rd, &a, &ta) != SOB_OK) DIE();
+            sob_throw tb = sob_xv10_fast(n, d, ws, wr, ss, sr, rd, &b);
+            if (ta != tb) DIE(); /* every throw the fast version leaves out is unreachable */
+            if (!ta && (a.wheat != b.wheat || a.sheep != b.sheep || a.wheat_stays != b.wheat_stays)) DIE();
+            /* a fixed point A of adjustOffer taken whole pays floor(A*n/d) (dex.c take_cost) */
+            int64_t adj = sob_adjust_offer(n, d, ws ? ws : 1, INT64_MAX);
+            sob_exchange t;
+            if (adj > 0) {
+                if (sob_exchange_v10_checked(n, d, adj, INT64_MAX, INT64_MAX, INT64_MAX, rd, &t, &ta) != SOB_OK || ta ||
+                    t.wheat != adj || t.sheep != (int64_t)((sob_u128)adj * (uint64_t)n / (uint64_t)d) || t.wheat_stays)
+                    DIE();
+                if (sob_adjust_offer(n, d, adj, INT64_MAX) != adj) DIE(); /* a fixed point */
+            }
+            break;
+        }
+        case 23: { /* the checked pool math against the old one where both apply */
+            int64_t rt = any_i64(&r), rf = any_i64(&r), amt = (int64_t)amount(&r), to, from, y;
+            int32_t fee = (int32_t)(take(&r, 2) % 10001);
+            int ok, ok2;
+            sob_throw t;
+            sob_rounding rd = (take(&r, 1) & 1) ? SOB_ROUND_STRICT_SEND : SOB_ROUND_STRICT_RECEIVE;
+            sob_status st = sob_pool_exchange_checked(rt, rd == SOB_ROUND_STRICT_SEND ? amt : INT64_MAX, rf,
+                                                      rd == SOB_ROUND_STRICT_SEND ? INT64_MAX : amt, fee, rd, &to, &from,
+                                                      &ok, &t);
+            if (st != SOB_OK && st != SOB_E_INVALID) DIE();
+            if (st != SOB_OK || t) break;
+            if (ok && (to < 0 || from < 0 || from > rf)) DIE();
+            if (rd == SOB_ROUND_STRICT_SEND) {
+                if (sob_pool_strict_send(rt, rf, fee, amt, &y, &ok2) != SOB_OK || ok2 != ok || (ok && y != from)) DIE();
+            } else if (amt > 0) {
+                if (sob_pool_strict_receive(rt, rf, fee, amt, &y, &ok2) != SOB_OK || ok2 != ok || (ok && y != to)) DIE();
+            }
+            break;
+        }
         default: {
             int64_t out;
             int ok;
@@ -441,6 +730,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             for (int i = 0; i < HANDLES; i++)
                 if (handle[i] == gone) handle[i] = 0;
         }
+        while (sob_offerbook_take_released(&ob2, &gone)) {
+            for (int i = 0; i < HANDLES; i++)
+                if (handle2[i] == gone) handle2[i] = 0;
+        }
+        for (int i = 0; i < HANDLES; i++)
+            if (handle2[i] && (handle2[i] >= ob2.sellers.cap || ob2.sellers.slot[handle2[i]].state != SOB_SELLER_LIVE))
+                handle2[i] = 0;
+        if (sob_offerbook_check(&ob2) != SOB_OK) DIE();
+        if (sob_accounts_check(&tab) != SOB_OK) DIE();
+        if (ob2.used > peak_used2) peak_used2 = ob2.used;
+        if (ob2.slots && ob2.mask + 1 > 64 && ob2.mask + 1 > 4 * (peak_used2 + 1)) DIE();
+        /* the table's key space is 8 accounts x 6 assets: its maps stay small */
+        if (tab.sponsors.used > peak_sponsors) peak_sponsors = tab.sponsors.used;
+        if (tab.accounts.mask > 63 || tab.trustlines.mask > 255 || tab.issuers.mask > 63 ||
+            tab.sponsors.mask + 1 > 4 * (peak_sponsors + 16))
+            DIE();
         for (int i = 0; i < HANDLES; i++) /* a handle the harness holds is live (or was dropped) */
             if (handle[i] && (handle[i] >= ob.sellers.cap || ob.sellers.slot[handle[i]].state != SOB_SELLER_LIVE))
                 handle[i] = 0;
@@ -465,6 +770,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     sob_changes_free(&ch);
     sob_offerbook_free(&ob);
+    sob_offerbook_free(&ob2);
+    sob_accounts_free(&tab);
+    sob_dex_scratch_free(scratch);
     sob_book_free(&book);
     ref_free(&ref);
     return 0;

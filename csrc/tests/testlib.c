@@ -1,0 +1,57 @@
+/* testlib.c: helpers for driving the C core from ctypes (tools/c_vs_reference.py). Built only into
+ * the shared test library (CMake -DSOB_BUILD_SHARED_TESTLIB=ON), never into the package.
+ * ctypes cannot size the core's opaque structs, so they are allocated here; the sizes of the
+ * fixed records are exported so the harness checks its mirrors of them. */
+#include <stdlib.h>
+
+#include "dex.h"
+
+sob_offerbook *sob_test_offerbook_new(void) {
+    sob_offerbook *b = malloc(sizeof *b);
+    if (b) sob_offerbook_init(b);
+    return b;
+}
+
+void sob_test_offerbook_free(sob_offerbook *b) {
+    if (!b) return;
+    sob_offerbook_free(b);
+    free(b);
+}
+
+sob_accounts *sob_test_accounts_new(void) {
+    sob_accounts *t = malloc(sizeof *t);
+    if (t) sob_accounts_init(t);
+    return t;
+}
+
+void sob_test_accounts_free(sob_accounts *t) {
+    if (!t) return;
+    sob_accounts_free(t);
+    free(t);
+}
+
+/* The size of each record the harness mirrors, by name ("" -> 0). */
+size_t sob_test_sizeof(const char *name) {
+#define SZ(T)                                                                                  \
+    if (__builtin_strcmp(name, #T) == 0) return sizeof(T)
+    SZ(sob_account);
+    SZ(sob_trustline);
+    SZ(sob_dex_ctx);
+    SZ(sob_pool);
+    SZ(sob_venue);
+    SZ(sob_offer_entry);
+    SZ(sob_manage_op);
+    SZ(sob_path_op);
+    SZ(sob_hop_op);
+    SZ(sob_claim);
+    SZ(sob_hop);
+    SZ(sob_account_change);
+    SZ(sob_trustline_change);
+    SZ(sob_offer_change);
+    SZ(sob_pool_change);
+    SZ(sob_op_result);
+    SZ(sob_exchange);
+    SZ(sob_offer);
+#undef SZ
+    return 0;
+}
