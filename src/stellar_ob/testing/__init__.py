@@ -11,7 +11,7 @@ True
 :class:`LocalHorizon` serves /order_book (REST and SSE), /offers, /trades, /ledgers and
 /liquidity_pools in Horizon's exact wire format from a :class:`SimulatedMarket`, with fault
 switches (:class:`Faults`) for rate limits, error events, early goodbyes, cuts mid-event,
-malformed JSON, stalls, slow responses and restarts, and for a hostile server (:data:`HOSTILE`:
+malformed JSON, stalls, slow responses and restarts, and for a hostile server (:data:`~stellar_ob.testing.HOSTILE`:
 endless lines, empty goodbyes, comment-only streams, absurd headers and fields, deep, crossed or
 overflowing documents, /offers that never end, trickled bodies, redirects).
 :mod:`stellar_ob.testing.chaos` runs them all at random against many live books.
