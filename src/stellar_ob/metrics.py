@@ -18,6 +18,7 @@ and only those.
 - ``stellar_ob_limits_exceeded_total{limit}`` (the :class:`~stellar_ob.sync.Horizon` option whose
   cap a server went past: max_line_bytes, max_event_bytes, max_body_bytes, max_offer_pages)
 - ``stellar_ob_book_age_seconds`` (since the server last confirmed the book; computed at scrape)
+- ``stellar_ob_book_live`` (1 while the book's status is ``live``, else 0; computed at scrape)
 - ``stellar_ob_levels{side}``
 - per-offer (L3) books: ``stellar_ob_offers{side}``, ``stellar_ob_repages_total``,
   ``stellar_ob_drift_total{kind}`` (offers a re-page added, removed or changed; "pool" when the
@@ -64,6 +65,7 @@ class SyncMetrics:
         self.errors = Counter("errors", "Errors surfaced, by kind", m + ["kind"], **kw)
         self.limits = Counter("limits_exceeded", "Caps a server went past, by Horizon option", m + ["limit"], **kw)
         self.book_age = Gauge("book_age_seconds", "Seconds since the server last confirmed the book", m, **kw)
+        self.book_live = Gauge("book_live", "1 while the book's status is live, else 0", m, **kw)
         self.levels = Gauge("levels", "Levels per side", m + ["side"], **kw)
         self.info = Gauge("book_info", "Assets of each market label", m + ["base", "counter", "name"], **kw)
         self.offers = Gauge("offers", "Offers per side of a per-offer (L3) book", m + ["side"], **kw)
@@ -104,6 +106,11 @@ class SyncMetrics:
             return float("nan") if live.confirmed_at is None else time.time() - live.confirmed_at
 
         self._child(self.book_age, live).set_function(age)
+
+        def is_live() -> float:
+            return 1.0 if str(live.status) == "live" else 0.0
+
+        self._child(self.book_live, live).set_function(is_live)
 
     def unwatch(self, live: Any) -> None:
         """Remove every series of ``live`` (and free its labels for a later watch)."""
