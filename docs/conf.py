@@ -121,3 +121,6 @@ html_title = f"stellar_ob {release}"
 html_show_sourcelink = False
 pygments_style = "friendly"
 pygments_dark_style = "monokai"
+
+# the example flame graph of docs/profiling.md
+html_static_path = ["_static"]
