@@ -44,6 +44,7 @@ UNITS = [
     "stellar_ob.testing.market",
     "stellar_ob.hummingbot_convert",
     "stellar_ob.service",
+    "stellar_ob.plot",
 ]
 
 # Units whose examples fail today, with the reason: xfail(strict=True), so fixing the docstring
