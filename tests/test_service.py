@@ -242,3 +242,58 @@ def test_promtool_checks_and_fires_every_rule():
     tested = set(re.findall(r"alertname: (\w+)", (RULES.parent / "alerts_test.yml").read_text()))
     defined = set(re.findall(r"- alert: (\w+)", RULES.read_text()))
     assert tested == defined, f"alerts without a promtool test: {sorted(defined - tested)}"
+
+
+# ---- the Grafana dashboard ---------------------------------------------------------------------------
+
+DASHBOARD = ROOT / "deploy" / "grafana" / "stellar-ob.json"
+
+
+def _dashboard_exprs() -> list[str]:
+    import json
+
+    doc = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in doc["panels"] for t in p["targets"]]
+    exprs += [v["definition"] for v in doc["templating"]["list"] if v.get("type") == "query"]
+    return exprs
+
+
+def test_dashboard_names_only_exported_series():
+    import json
+
+    doc = json.loads(DASHBOARD.read_text())
+    exprs = _dashboard_exprs()
+    assert len(doc["panels"]) >= 10 and len(exprs) >= 15
+    names = {m for e in exprs for m in re.findall(r"\bstellar_ob_[a-z_]+", e)}
+    exported = _exported_names()
+    assert names <= exported, sorted(names - exported)
+    # every metric family the sync and runtime exporters register is on the dashboard
+    from stellar_ob.metrics import SyncMetrics
+
+    registry = prometheus_client.CollectorRegistry()
+    SyncMetrics(registry=registry)
+    RuntimeMetrics(registry=registry)
+    families = {family.name for family in registry.collect()}
+    missing = {f for f in families if not any(m == f or m.startswith(f + "_") for m in names)}
+    assert not missing, f"metrics not on the dashboard: {sorted(missing)}"
+    ids = [p["id"] for p in doc["panels"]]
+    assert len(ids) == len(set(ids))
+    for p in doc["panels"]:
+        assert {"x", "y", "w", "h"} <= set(p["gridPos"]) and p["targets"]
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None and os.environ.get("STELLAR_OB_REQUIRE_PROMTOOL") != "1",
+                    reason="promtool not installed (Debian: apt-get install prometheus)")
+def test_dashboard_queries_are_valid_promql(tmp_path):
+    """promtool parses every panel query (as recording rules: `check rules` parses their PromQL)."""
+    import json
+
+    promtool = shutil.which("promtool")
+    assert promtool, "STELLAR_OB_REQUIRE_PROMTOOL=1 but promtool is not installed"
+    rules = [{"record": f"dashboard:query_{i}", "expr": e.replace("$market", ".*")}
+             for i, e in enumerate(q for q in _dashboard_exprs() if not q.startswith("label_values"))]
+    path = tmp_path / "dashboard_rules.yml"
+    path.write_text(json.dumps({"groups": [{"name": "dashboard", "rules": rules}]}))
+    check = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert f"SUCCESS: {len(rules)} rules found" in check.stdout
