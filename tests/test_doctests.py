@@ -43,6 +43,7 @@ UNITS = [
     "stellar_ob.testing",
     "stellar_ob.testing.market",
     "stellar_ob.hummingbot_convert",
+    "stellar_ob.ledger.datalake",
 ]
 
 # Units whose examples fail today, with the reason: xfail(strict=True), so fixing the docstring

@@ -520,7 +520,7 @@ class LedgerStream:
                 self._next = await self.source.latest_ledger()
                 self.start = self._next
             page = await self.source.read(self._next)
-        except (RetentionError, NetworkMismatchError) as e:
+        except (RetentionError, NetworkMismatchError, ArgumentError) as e:
             if isinstance(e, RetentionError):
                 c.retention_errors += 1
             self._fail(e)
