@@ -11,4 +11,5 @@ from stellar_ob.ledger.stream import (  # noqa: E402
     LedgerStream,
     NetworkMismatchError,
     RetentionError,
+    read_ledger_header,
 )

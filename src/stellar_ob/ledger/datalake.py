@@ -154,12 +154,12 @@ def _decompress(data: bytes, cap: int, what: str) -> bytes:
 
 
 class DataLake:
-    """A SEP-54 data lake as a ledger source for :class:`~stellar_ob.ledger.LedgerStream`.
+    """A SEP-54 data lake as a ledger source for :class:`~stellar_ob.ledger.stream.LedgerStream`.
 
     ``url_or_path``: an ``http(s)://`` URL of the lake's root, or a local directory (a path or
     ``file://``). ``passphrase``: the network expected (checked against ``.config.json``; None =
     not checked). A stream with no start begins at the newest file of a local lake; over HTTP it
-    needs a start (a bucket is not listed). Options as :class:`~stellar_ob.ledger.Rpc`, plus
+    needs a start (a bucket is not listed). Options as :class:`~stellar_ob.ledger.rpc.Rpc`, plus
     ``max_file_bytes`` (64 MiB compressed) and ``max_batch_bytes`` (1 GiB decompressed).
     """
 

@@ -28,6 +28,7 @@ Redirects are not followed.
 from __future__ import annotations
 
 import asyncio
+import base64
 import binascii
 import itertools
 import json
@@ -89,7 +90,11 @@ def _b64(v: Any, what: str) -> bytes:
     if not isinstance(v, str):
         raise ParseError(f"{what} must be base64 text, got {type(v).__name__}")
     try:
-        return binascii.a2b_base64(v.encode("ascii"), strict_mode=True)
+        data = v.encode("ascii")
+        try:
+            return binascii.a2b_base64(data, strict_mode=True)
+        except TypeError:  # Python 3.10: no strict_mode; validate= checks the alphabet and padding
+            return base64.b64decode(data, validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as e:
         raise ParseError(f"{what} is not strict base64: {e}") from None
 
@@ -122,7 +127,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> byt
 
 
 class Rpc:
-    """A Stellar RPC endpoint as a ledger source (for :class:`~stellar_ob.ledger.LedgerStream`),
+    """A Stellar RPC endpoint as a ledger source (for :class:`~stellar_ob.ledger.stream.LedgerStream`),
     and a small client of the methods it uses::
 
         rpc = Rpc("http://127.0.0.1:8000", passphrase=PUBLIC_PASSPHRASE)

@@ -75,6 +75,7 @@ __all__ = [
     "NetworkMismatchError",
     "LedgerHeaderInfo",
     "read_ledger_header",
+    "Page",
 ]
 
 log = logging.getLogger("stellar_ob.ledger")
@@ -360,7 +361,7 @@ class LedgerStream:
 
     Status and counters like a ``LiveBook``: :attr:`status` (``stellar_ob.sync.Status``),
     :attr:`counters` (:class:`LedgerCounters`), :attr:`last_error`, :meth:`on_error`,
-    :attr:`latest_ledger` (the source's tip as last seen), :attr:`acknowledged`.
+    ``latest_ledger`` (the source's tip as last seen), :attr:`acknowledged`.
     """
 
     def __init__(

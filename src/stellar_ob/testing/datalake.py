@@ -85,7 +85,7 @@ def _take(f: LakeFaults, name: str) -> bool:
 
 
 class LocalDataLake:
-    """Serve the lake directory ``path`` on 127.0.0.1 (``url``), with :attr:`faults`."""
+    """Serve the lake directory ``path`` on 127.0.0.1 (``url``), with ``faults`` (:class:`LakeFaults`)."""
 
     def __init__(self, path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self.path = Path(path)

@@ -1,7 +1,7 @@
 """A local Stellar RPC on 127.0.0.1 serving given ledgers, with fault switches (loopback only).
 
 It speaks JSON-RPC 2.0 over ``POST /`` as stellar/stellar-rpc does (cmd/stellar-rpc/internal/
-methods/*.go, types of go-stellar-sdk protocols/rpc): ``getHealth``, ``getNetwork``,
+methods/, types of go-stellar-sdk protocols/rpc): ``getHealth``, ``getNetwork``,
 ``getLatestLedger`` and ``getLedgers`` with its retention window, ``startLedger`` or
 ``pagination.cursor`` (not both), ``pagination.limit`` (default 50, at most 200), the cursor of an
 answer being its last ledger's sequence, and the same errors: -32600 for a start outside
@@ -35,11 +35,29 @@ from aiohttp import web
 
 from stellar_ob.ledger.stream import read_ledger_header
 
-__all__ = ["LocalRpc", "RpcFaults", "restamp_ledger"]
+__all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger"]
 
 STANDALONE_PASSPHRASE = "Standalone Network ; February 2017"
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
+
+
+def empty_ledger(sequence: int, close_time: int = 1_700_000_000, previous_hash: bytes = bytes(32),
+                 protocol_version: int = 19) -> bytes:
+    """A valid ``LedgerCloseMeta`` (v0) of a ledger with no transactions: the header (its hash
+    computed), an empty transaction set, no results, upgrades or SCP messages. For examples and
+    tests that need ledgers but no particular content.
+    """
+    header = b"".join([
+        struct.pack(">I", protocol_version), previous_hash,
+        bytes(32), struct.pack(">Q", close_time), struct.pack(">I", 0), struct.pack(">I", 0),  # scpValue
+        bytes(32), bytes(32),  # txSetResultHash, bucketListHash
+        struct.pack(">IqqIQIII", sequence, 100_000_000_000 * 10_000_000, 0, 0, 0, 100, 5_000_000, 1000),
+        bytes(32 * 4), struct.pack(">I", 0),  # skipList, ext
+    ])
+    entry = hashlib.sha256(header).digest() + header + struct.pack(">I", 0)
+    tx_set = previous_hash + struct.pack(">I", 0)
+    return struct.pack(">I", 0) + entry + tx_set + struct.pack(">III", 0, 0, 0)
 
 
 def restamp_ledger(meta: bytes, sequence: int, close_time: int | None = None,
