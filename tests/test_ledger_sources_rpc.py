@@ -329,19 +329,25 @@ async def test_stuck_cursor_forever_then_startledger():
 
 
 async def test_retry_after_is_capped():
-    """Retry-After: 10**12 is waited at most max_retry_wait (here 50 ms), and the status says so
-    while it lasts."""
-    statuses = []
+    """Retry-After: 10**12 is waited at most max_retry_wait (here 50 ms) each time, every request
+    of the source waits the block out (sync.RateBudget), and the status says RATE_LIMITED meanwhile."""
+    errors: list[BaseException] = []
+    statuses: list[Status] = []
     async with LocalRpc(chain(FIRST, 10)) as server:
         server.faults.rate_limited = 2
         server.faults.retry_after = "1000000000000"
-        s = stream(rpc(server, max_retry_wait=0.05), FIRST, end=FIRST + 9)
-        s.on_error(lambda st, _e: statuses.append(st.status))
+        client = rpc(server, max_retry_wait=0.05)
+        s = stream(client, FIRST, end=FIRST + 9)
+        s.on_error(lambda _s, e: errors.append(e))
+        real = s._rate_limited
+        s._rate_limited = lambda seconds: (real(seconds), statuses.append(s.status))  # type: ignore[method-assign]
         async with s:
             got = await asyncio.wait_for(_collect(s), GUARD)
     assert [g.sequence for g in got] == list(range(FIRST, FIRST + 10))
-    assert s.counters.rate_limited == 2
-    assert any(isinstance(e, LedgerSourceError) and e.status == 429 for e in [s.last_error]) or statuses
+    assert s.counters.rate_limited == 2 and server.stats.faults == 2
+    assert [e.status for e in errors] == [429, 429]
+    assert client.budget.waits >= 2 and client.budget.wait_seconds <= 2 * 0.05 + 0.01
+    assert statuses and set(statuses) == {Status.RATE_LIMITED}
 
 
 async def _collect(s):
@@ -453,3 +459,25 @@ async def test_bad_arguments():
         with pytest.raises(ArgumentError):
             LedgerStream(object(), 1)
         await client.close()
+
+
+async def test_resume_from_the_acknowledged_ledger_after_a_restart():
+    """The consumer stops mid-page (a crash, a restart): the last ledger it finished is
+    ``acknowledged``; a new stream from acknowledged + 1 hands over the rest, nothing twice."""
+    data = full_chain(30)
+    async with LocalRpc(chain(FIRST, 30)) as server:
+        async with stream(rpc(server, page_limit=8), FIRST) as s:
+            first_part = []
+            async for item in s:
+                first_part.append(item)
+                if item.sequence == FIRST + 12:
+                    s.ack(item.sequence)
+                    break
+            assert s.acknowledged == FIRST + 12
+            with pytest.raises(ArgumentError):
+                s.ack(FIRST + 3)
+        async with stream(rpc(server), s.acknowledged + 1, end=FIRST + 29) as s2:
+            rest = await asyncio.wait_for(_collect(s2), GUARD)
+    assert_exactly_once(first_part + rest, data, FIRST, FIRST + 29)
+    seq, meta = rest[0]
+    assert (seq, meta) == (FIRST + 13, data[FIRST + 13])
