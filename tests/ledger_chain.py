@@ -25,10 +25,11 @@ def template() -> bytes:
     return raw[12:]
 
 
-def chain(first: int, count: int, close_time: int = 1_700_000_000) -> list[tuple[int, bytes]]:
-    """``count`` consecutive ledgers from ``first``, each hash-linked to the one before."""
+def chain(first: int, count: int, close_time: int = 1_700_000_000,
+          prev: bytes = bytes(32)) -> list[tuple[int, bytes]]:
+    """``count`` consecutive ledgers from ``first``, each hash-linked to the one before (``prev``:
+    the hash of the ledger before ``first``)."""
     out: list[tuple[int, bytes]] = []
-    prev = bytes(32)
     for seq in range(first, first + count):
         meta = restamp_ledger(template(), seq, close_time + 5 * (seq - first), prev)
         prev = meta[8:40]  # v1: int v + LedgerCloseMetaExt v=0, then the entry's hash

@@ -442,7 +442,8 @@ async def test_memory_stays_bounded():
                     server.faults.cuts += 1
                     server.faults.duplicate_ledger += 1
                 if item.sequence == server.latest and count < n:
-                    server.append(chain(server.latest + 1, 50, close_time=1_800_000_000 + item.sequence))
+                    server.append(chain(server.latest + 1, 50, close_time=1_800_000_000 + item.sequence,
+                                        prev=bytes.fromhex(item.hash)))
                 if count == n:
                     break
         assert count == n and base is not None
@@ -481,3 +482,25 @@ async def test_resume_from_the_acknowledged_ledger_after_a_restart():
     assert_exactly_once(first_part + rest, data, FIRST, FIRST + 29)
     seq, meta = rest[0]
     assert (seq, meta) == (FIRST + 13, data[FIRST + 13])
+
+
+async def test_a_ledger_of_another_chain_is_refused():
+    """Each RPC ledger must name the ledger handed over before it as its previous ledger. Given
+    the wrong hash for the ledger before the start (``after_hash``), the first page is refused as
+    corrupted, again and again, and nothing is handed over; with the right one it streams."""
+    data = full_chain(10)
+    async with LocalRpc(chain(FIRST, 10)) as server:
+        refused = asyncio.Event()
+        async with stream(rpc(server), FIRST + 4, after_hash="11" * 32) as s:
+            s.on_error(lambda st, e: refused.set() if st.counters.parse_errors >= 3 else None)
+            nxt = asyncio.ensure_future(s.__anext__())
+            await asyncio.wait_for(refused.wait(), GUARD)
+            assert not nxt.done() and s.status is Status.BACKING_OFF
+            assert "does not follow ledger 1003" in str(s.last_error)
+            nxt.cancel()
+        right = read_ledger_header(data[FIRST + 3]).hash.hex()
+        async with stream(rpc(server), FIRST + 4, end=FIRST + 9, after_hash=right) as s:
+            got = await asyncio.wait_for(_collect(s), GUARD)
+    assert_exactly_once(got, data, FIRST + 4, FIRST + 9)
+    with pytest.raises(ArgumentError):
+        LedgerStream(Rpc("http://127.0.0.1:1/"), 5, after_hash="AB" * 32)

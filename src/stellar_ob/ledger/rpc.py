@@ -430,5 +430,5 @@ class Rpc:
             raise ParseError(f"ledger {seq}: headerXdr is not the metadata's header")
         if close_time != hdr.close_time:
             raise ParseError(f"ledger {seq}: ledgerCloseTime {close_time} is not the header's {hdr.close_time}")
-        return Ledger(seq, meta, h, close_time)
+        return Ledger(seq, meta, h, close_time, hdr.previous_hash.hex())
 

@@ -35,7 +35,8 @@ The checks every RPC ledger passes before it is handed over: strict base64; the
 ``LedgerCloseMeta`` version (0, 1, 2) and its ``LedgerHeaderHistoryEntry`` read strictly;
 ``sha256(LedgerHeader) == hash`` (the header is what the ledger hash covers); the header's
 ``ledgerSeq`` equals the sequence RPC reported and the one expected next; RPC's ``hash`` and
-``headerXdr`` equal the meta's. The rest of the meta (transactions, entry changes) is the
+``headerXdr`` equal the meta's; its ``previousLedgerHash`` is the hash of the ledger handed over
+before it (one chain). The rest of the meta (transactions, entry changes) is the
 decoder's job: pass ``check=`` a function that decodes and raises ``ParseError`` (the C decoder,
 once bound) to refuse a corrupted or truncated ledger before it reaches the book.
 
@@ -123,6 +124,7 @@ class Ledger:
     meta: bytes
     hash: str  #: hex of the ledger hash (sha256 of the XDR LedgerHeader)
     close_time: int  #: unix seconds (the header's scpValue.closeTime)
+    previous_hash: str = ""  #: hex of the header's previousLedgerHash (the ledger before's hash)
 
     def __iter__(self):  # ``seq, meta = ledger``
         return iter((self.sequence, self.meta))
@@ -200,6 +202,7 @@ class LedgerHeaderInfo:
     header_end: int = 0
     sequence_offset: int = 0  #: where ledgerSeq and closeTime are (uint32, uint64 big-endian)
     close_time_offset: int = 0
+    previous_hash: bytes = b""  #: LedgerHeader.previousLedgerHash: the hash of the ledger before
 
 
 class _XdrReader:
@@ -265,7 +268,7 @@ def read_ledger_header(meta: bytes) -> LedgerHeaderInfo:
     ledger_hash = r.take(32, "LedgerHeaderHistoryEntry.hash")
     header_start = r.pos
     protocol = r.u32("ledgerVersion")
-    r.take(32, "previousLedgerHash")
+    previous_hash = r.take(32, "previousLedgerHash")
     r.take(32, "txSetHash")
     close_time_offset = r.pos
     close_time = r.u64("closeTime")
@@ -289,7 +292,7 @@ def read_ledger_header(meta: bytes) -> LedgerHeaderInfo:
     r.void_union((0,), "LedgerHeaderHistoryEntry.ext")
     ok = hashlib.sha256(r.b[header_start:header_end]).digest() == ledger_hash
     return LedgerHeaderInfo(version, seq, ledger_hash, close_time, protocol, entry_start, r.pos, ok,
-                            header_start, header_end, sequence_offset, close_time_offset)
+                            header_start, header_end, sequence_offset, close_time_offset, previous_hash)
 
 
 # ---- the source interface ---------------------------------------------------------------------------
@@ -359,6 +362,11 @@ class LedgerStream:
     (60 s, None = off): tip standing still that long is surfaced; ``backoff_base`` /
     ``backoff_cap`` (0.1 / 30 s): jittered exponential backoff after errors.
 
+    RPC ledgers must form one chain: each one's ``previousLedgerHash`` is the hash of the ledger
+    handed over before it (``after_hash``: the hash of the ledger before ``start``, to check the
+    first one too, e.g. the book's last applied ledger's); a ledger that does not follow is refused
+    like a corrupted one (another chain: a lagging or forked node behind a load balancer).
+
     Status and counters like a ``LiveBook``: :attr:`status` (``stellar_ob.sync.Status``),
     :attr:`counters` (:class:`LedgerCounters`), :attr:`last_error`, :meth:`on_error`,
     ``latest_ledger`` (the source's tip as last seen), :attr:`acknowledged`.
@@ -375,7 +383,11 @@ class LedgerStream:
         stall_timeout: float | None = 60.0,
         backoff_base: float = 0.1,
         backoff_cap: float = 30.0,
+        after_hash: str | None = None,
     ) -> None:
+        if after_hash is not None and (not isinstance(after_hash, str) or len(after_hash) != 64
+                                       or after_hash.strip("0123456789abcdef")):
+            raise ArgumentError("after_hash must be the 64 lowercase hex digits of a ledger hash, or None")
         for attr in ("read", "latest_ledger", "open", "close", "counters"):
             if not hasattr(source, attr):
                 raise ArgumentError(f"source must be an Rpc or a DataLake, got {type(source).__name__}")
@@ -397,6 +409,7 @@ class LedgerStream:
         self.latest_ledger: int | None = None
         self.acknowledged: int | None = None  #: last ledger the consumer finished with
         self._next: int | None = self.start  # next ledger to receive from the source
+        self._last_hash: str | None = after_hash  # hash of the ledger before _next, when known
         self._buffer: list[Item] = []
         self._handed: Item | None = None
         self._error_callbacks: list[Callable[["LedgerStream", BaseException], Any]] = []
@@ -580,6 +593,7 @@ class LedgerStream:
         c = self.counters
         assert self._next is not None
         expect = self._next
+        last_hash = self._last_hash
         fresh: list[Item] = []
         for item in page.items:
             if isinstance(item, LedgerBatch):
@@ -593,6 +607,7 @@ class LedgerStream:
                     item = LedgerBatch(item.start, item.end, item.data, expect, item.name)
                 fresh.append(item)
                 expect = item.end + 1
+                last_hash = None  # the ledgers inside a batch are the decoder's to read
             else:
                 if item.sequence < expect:
                     c.duplicates += 1
@@ -600,8 +615,13 @@ class LedgerStream:
                 if item.sequence > expect:
                     self._gap(expect, item.sequence)
                     break
+                if last_hash is not None and item.previous_hash and item.previous_hash != last_hash:
+                    raise ParseError(f"ledger {item.sequence} does not follow ledger {item.sequence - 1} as "
+                                     f"handed over (previousLedgerHash {item.previous_hash[:16]}... is not "
+                                     f"{last_hash[:16]}...): another chain, or corrupted")
                 fresh.append(item)
                 expect = item.sequence + 1
+                last_hash = item.hash
             if self.end is not None and expect > self.end:
                 break
         if self.check is not None:
@@ -609,4 +629,5 @@ class LedgerStream:
                 self.check(item)  # ParseError: the whole page is dropped
         self._buffer.extend(fresh)
         self._next = expect
+        self._last_hash = last_hash
         return bool(fresh)

@@ -35,7 +35,7 @@ from aiohttp import web
 
 from stellar_ob.ledger.stream import read_ledger_header
 
-__all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger"]
+__all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger", "empty_chain"]
 
 STANDALONE_PASSPHRASE = "Standalone Network ; February 2017"
 MAX_LIMIT = 200
@@ -58,6 +58,18 @@ def empty_ledger(sequence: int, close_time: int = 1_700_000_000, previous_hash: 
     entry = hashlib.sha256(header).digest() + header + struct.pack(">I", 0)
     tx_set = previous_hash + struct.pack(">I", 0)
     return struct.pack(">I", 0) + entry + tx_set + struct.pack(">III", 0, 0, 0)
+
+
+def empty_chain(first: int, count: int, close_time: int = 1_700_000_000,
+                previous_hash: bytes = bytes(32)) -> list[tuple[int, bytes]]:
+    """``count`` ledgers made by :func:`empty_ledger` from ``first``, 5 s apart, each linked to the one before
+    by its previousLedgerHash (``previous_hash``: the hash before the first)."""
+    out: list[tuple[int, bytes]] = []
+    for seq in range(first, first + count):
+        meta = empty_ledger(seq, close_time + 5 * (seq - first), previous_hash)
+        previous_hash = read_ledger_header(meta).hash
+        out.append((seq, meta))
+    return out
 
 
 def restamp_ledger(meta: bytes, sequence: int, close_time: int | None = None,
