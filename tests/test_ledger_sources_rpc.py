@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import os
 
 import aiohttp
@@ -504,3 +505,50 @@ async def test_a_ledger_of_another_chain_is_refused():
     assert_exactly_once(got, data, FIRST + 4, FIRST + 9)
     with pytest.raises(ArgumentError):
         LedgerStream(Rpc("http://127.0.0.1:1/"), 5, after_hash="AB" * 32)
+
+
+def hostile_answers(server: LocalRpc) -> list[bytes]:
+    """Answers a broken RPC or a hostile proxy could send instead of the right one."""
+    good = {"ledgers": [], "latestLedger": FIRST, "latestLedgerCloseTime": 0, "oldestLedger": FIRST,
+            "oldestLedgerCloseTime": 0, "cursor": "1"}
+
+    def answer(result, rid=1, **extra) -> bytes:
+        return json.dumps({"jsonrpc": "2.0", "id": rid, "result": result, **extra}).encode()
+
+    return [
+        b"<html>502 Bad Gateway</html>",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"jsonrpc": "2.0", "id": 1, "result": {"latestLedger": NaN}}',
+        answer(good, rid=999_999),
+        json.dumps({"jsonrpc": "1.0", "id": 1, "result": good}).encode(),
+        answer(None),
+        answer({**good, "latestLedger": True}),
+        answer({**good, "latestLedger": 2**32}),
+        answer({**good, "cursor": "\u00b2"}),
+        answer({**good, "cursor": 12}),
+        answer({**good, "ledgers": {"0": 1}}),
+        answer({**good, "ledgers": [{"sequence": FIRST}]}),
+        answer({**good, "ledgers": [None] * 201}),
+        answer({**good, "ledgers": [{"sequence": FIRST, "hash": "AB" * 32, "ledgerCloseTime": "1",
+                                     "headerXdr": "", "metadataXdr": ""}]}),
+        json.dumps({"jsonrpc": "2.0", "id": 1, "error": "boom"}).encode(),
+        json.dumps({"jsonrpc": "2.0", "id": 1, "error": {"code": True, "message": ["x"]}}).encode(),
+    ]
+
+
+async def test_hostile_answers_are_refused_and_the_stream_recovers():
+    """Every hostile answer is refused with a clear error of the package (never a crash, never a
+    ledger handed over); the stream asks again and gets every ledger once."""
+    data = full_chain(20)
+    errors: list[BaseException] = []
+    async with LocalRpc(chain(FIRST, 20)) as server:
+        client = rpc(server)
+        client._ids = iter([1] * 10_000)  # the hostile answers carry id 1, as the request they answer
+        async with stream(client, FIRST, end=FIRST + 19) as s:
+            s.on_error(lambda _s, e: errors.append(e))
+            server.faults.raw_answers = hostile_answers(server)
+            got = await asyncio.wait_for(_collect(s), GUARD)
+    assert_exactly_once(got, data, FIRST, FIRST + 19)
+    assert len(errors) == len(hostile_answers(server))
+    assert all(isinstance(e, StellarOBError) for e in errors), errors
+    assert s.counters.parse_errors + s.counters.rpc_errors >= len(errors) and s.counters.unexpected_errors == 0

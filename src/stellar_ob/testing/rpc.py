@@ -106,8 +106,11 @@ class RpcFaults:
     stuck_cursor: int = 0  #: getLedgers: the answer is the page the first stuck request got, with its cursor
     missing_ledger: int = 0  #: getLedgers: the page's second ledger left out (a gap)
     duplicate_ledger: int = 0  #: getLedgers: the page's first ledger sent twice
-    oversized: int = 0  #: getLedgers: the answer padded with this many bytes of whitespace (once)
+    oversized: int = 0  #: getLedgers: the answer padded with ``oversized_bytes`` of whitespace
     oversized_bytes: int = 0
+    #: bodies sent instead of the next answers, one per request (a hostile server or proxy: not
+    #: JSON, 100,000-deep nesting, a wrong id, fields of the wrong type ...)
+    raw_answers: list = field(default_factory=list)
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -115,7 +118,8 @@ class RpcFaults:
     def any(self) -> bool:
         return any(getattr(self, f) for f in ("rate_limited", "server_errors", "rpc_errors", "cuts", "stalls",
                                               "truncated_xdr", "corrupted_base64", "corrupted_xdr", "stuck_cursor",
-                                              "missing_ledger", "duplicate_ledger", "oversized"))
+                                              "missing_ledger", "duplicate_ledger", "oversized",
+                                              "raw_answers"))
 
 
 @dataclass
@@ -241,6 +245,9 @@ class LocalRpc:
         if _take(f, "server_errors"):
             self.stats.faults += 1
             return web.Response(status=503, text="service unavailable")
+        if f.raw_answers:
+            self.stats.faults += 1
+            return web.Response(body=f.raw_answers.pop(0), content_type="application/json")
         try:
             req = json.loads(await request.read())
         except ValueError:
