@@ -250,3 +250,25 @@ async def test_all_faults_together_over_http(tmp_path):
     for counter in set(FAULTS.values()):
         assert getattr(s.counters, counter) > 0, (counter, s.counters)
     assert http.spoiled >= 14
+
+
+async def test_a_file_past_max_file_bytes_is_refused(tmp_path):
+    """Over HTTP and from a directory, a compressed file larger than max_file_bytes is refused at
+    the cap (the body is not read past it), counted, and reading it again gives the same answer."""
+    import os
+
+    root = tmp_path / "lake"
+    write_data_lake(root, [])
+    key = object_key(FIRST, 1, 64000)
+    (root / key).parent.mkdir(parents=True)
+    body = struct.pack(">III", FIRST, FIRST, 1) + os.urandom(3 << 20)  # incompressible: 3 MiB on the wire
+    (root / key).write_bytes(zstandard.ZstdCompressor().compress(body))
+    async with LocalDataLake(root) as http:
+        for where in (root, http.url):
+            lake = DataLake(where, max_file_bytes=1 << 20)
+            for _ in range(2):
+                with pytest.raises(LedgerSourceError) as ei:
+                    await lake.read(FIRST)
+                assert ei.value.limit == "max_file_bytes"
+            assert lake.counters.limits_exceeded == 2
+            await lake.close()

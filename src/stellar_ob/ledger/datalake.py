@@ -285,7 +285,11 @@ class DataLake:
             if resp.status != 200:
                 c.http_errors += 1
                 raise LedgerSourceError(f"{self.url}{key}: HTTP {resp.status}", status=resp.status)
-            data = await _read_capped(resp, cap, self.url + key)
+            try:
+                data = await _read_capped(resp, cap, self.url + key)
+            except LedgerSourceError as e:
+                raise LedgerSourceError(f"{self.url}{key}: over {cap:,} bytes (max_file_bytes, or 64 KiB for "
+                                        f".config.json)", limit="max_file_bytes") from e
         if resp.content_length is not None and len(data) != resp.content_length:
             c.connection_errors += 1
             raise LedgerSourceError(f"{self.url}{key}: {len(data)} of {resp.content_length} bytes")
