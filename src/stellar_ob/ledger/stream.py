@@ -388,7 +388,7 @@ class LedgerStream:
         if after_hash is not None and (not isinstance(after_hash, str) or len(after_hash) != 64
                                        or after_hash.strip("0123456789abcdef")):
             raise ArgumentError("after_hash must be the 64 lowercase hex digits of a ledger hash, or None")
-        for attr in ("read", "latest_ledger", "open", "close", "counters"):
+        for attr in ("read", "latest_ledger", "open", "close", "counters", "attach", "forget_cursor"):
             if not hasattr(source, attr):
                 raise ArgumentError(f"source must be an Rpc or a DataLake, got {type(source).__name__}")
         self.source = source
