@@ -103,7 +103,7 @@ def setup(app):
 # "Known gaps in the docstrings", lists them for the docstring pass).
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(fractions|decimal|asyncio|collections|typing|enum|numpy|np|npt|aiohttp|prometheus_client)\..*"),
+    (r"py:.*", r"(fractions|decimal|asyncio|collections|typing|enum|os|pathlib|numpy|np|npt|aiohttp|prometheus_client)\..*"),
     (r"py:class", r"(Fraction|Decimal|ClientSession|ClientResponse|Random)"),
     # a string annotation autodoc cannot evaluate (``dict[int, _Offer]`` of SimulatedPair.offers)
     (r"py:class", r"dict\[int"),

@@ -34,7 +34,7 @@ import pytest
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 # The pages whose examples must run. The API reference pages are generated from the docstrings,
 # whose examples tests/test_doctests.py runs.
-PAGES = ("index.md", "concepts.md", "stellar.md", "recipes.md", "service.md", "about.md")
+PAGES = ("index.md", "concepts.md", "stellar.md", "recipes.md", "ledger.md", "service.md", "about.md")
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^\n`]*)$")
 _SKIP = re.compile(r"^%\s*docs-test:\s*skip\b\s*(?P<reason>.*)$")

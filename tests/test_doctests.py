@@ -45,6 +45,7 @@ UNITS = [
     "stellar_ob.hummingbot_convert",
     "stellar_ob.service",
     "stellar_ob.plot",
+    "stellar_ob.ledger.datalake",
 ]
 
 # Units whose examples fail today, with the reason: xfail(strict=True), so fixing the docstring
