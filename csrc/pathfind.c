@@ -329,6 +329,94 @@ static int64_t hop_lower(const pf_env *e, uint32_t mi, int64_t y) {
     return b;
 }
 
+/* The least input a strict-send hop needs for its upper bound to reach W >= 1 (a lower bound of
+ * min{x : hop_upper(x) >= W}; PF_INF: never). */
+static int64_t hop_upper_inverse(const pf_env *e, uint32_t mi, int64_t W) {
+    if (W <= 0) return 1;
+    if (W == PF_INF) return PF_INF;
+    const pf_depth *d = &e->g->dep[mi];
+    const sob_venue *v = &e->g->m[mi].venue;
+    int64_t best = PF_INF;
+    uint64_t K = eff_k(d, e->budget);
+    if (K > d->len) {
+        best = 1; /* no bound for this book */
+    } else if (K > 0 && (sob_u128)(uint64_t)W <= d->cw[K]) {
+        uint64_t lo = 0, hi = K - 1; /* the j with cw[j] < W <= cw[j + 1] */
+        while (lo < hi) {
+            uint64_t mid = (lo + hi + 1) / 2;
+            if (d->cw[mid] < (sob_u128)(uint64_t)W)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        sob_u128 rest = (sob_u128)(uint64_t)W - d->cw[lo];
+        sob_u128 num = (rest * (uint32_t)d->qn[lo]) << FX;
+        sob_u128 x2 = d->ce[lo] + num / (uint32_t)d->qd[lo] + (num % (uint32_t)d->qd[lo] != 0);
+        if (x2 > d->ce[lo + 1]) x2 = d->ce[lo + 1];
+        sob_u128 x = (x2 >> FX) + ((x2 & (((sob_u128)1 << FX) - 1)) != 0); /* ceil(x2 / 2^32) */
+        if (x <= K)
+            best = 1;
+        else if (x - K < (sob_u128)PF_INF)
+            best = (int64_t)(x - K);
+    }
+    if (pool_usable(e, v)) {
+        int64_t rt = v->pool_a_is_send ? v->pool->reserve_a : v->pool->reserve_b;
+        int64_t rf = v->pool_a_is_send ? v->pool->reserve_b : v->pool->reserve_a;
+        int64_t x = PF_INF;
+        int ok = 0;
+        if (W <= rf) {
+            /* hop_upper gives rf beyond what core accepts; below, the formula: its exact strict
+             * receive input, less one for rounding, bounds the least input from below */
+            x = rt < INT64_MAX ? INT64_MAX - rt : 1;
+            if (W < rf && sob_pool_strict_receive(rt, rf, v->pool->fee_bp, W, &x, &ok) == SOB_OK && ok) x = x - 1;
+            else if (W < rf) x = INT64_MAX - rt - 1 > 0 ? INT64_MAX - rt - 1 : 1;
+            if (x < 1) x = 1;
+        }
+        if (x < best) best = x;
+    }
+    return best;
+}
+
+/* The most a strict-receive hop can deliver while its lower bound stays <= A (an upper bound of
+ * max{y : hop_lower(y) <= A}; -1: nothing). */
+static int64_t hop_lower_inverse(const pf_env *e, uint32_t mi, int64_t A) {
+    if (A < 0) return -1;
+    const pf_depth *d = &e->g->dep[mi];
+    const sob_venue *v = &e->g->m[mi].venue;
+    int64_t best = -1;
+    uint64_t K = eff_k(d, e->budget);
+    if (K > d->len) {
+        best = PF_INF - 1;
+    } else if (K > 0) {
+        sob_u128 T2 = ((sob_u128)(uint64_t)A + K + 1) << FX; /* hop_lower(y) <= A iff Lhat(y) < T2 */
+        uint64_t lo = 0, hi = K; /* the largest j with ce[j] < T2 */
+        while (lo < hi) {
+            uint64_t mid = (lo + hi + 1) / 2;
+            if (d->ce[mid] < T2)
+                lo = mid;
+            else
+                hi = mid - 1;
+        }
+        sob_u128 y;
+        if (lo == K) {
+            y = d->cw[K];
+        } else {
+            y = d->cw[lo] + ((T2 - d->ce[lo]) * (uint32_t)d->qd[lo]) / ((sob_u128)(uint32_t)d->qn[lo] << FX);
+            if (y > d->cw[lo + 1]) y = d->cw[lo + 1];
+        }
+        best = y >= (sob_u128)(PF_INF - 1) ? PF_INF - 1 : (int64_t)y;
+    }
+    if (pool_usable(e, v)) {
+        int64_t rt = v->pool_a_is_send ? v->pool->reserve_a : v->pool->reserve_b;
+        int64_t rf = v->pool_a_is_send ? v->pool->reserve_b : v->pool->reserve_a;
+        int64_t y = rf;
+        int ok;
+        if (A <= INT64_MAX - rt && sob_pool_strict_send(rt, rf, v->pool->fee_bp, A, &y, &ok) == SOB_OK) y = y + 1;
+        if (y > best) best = y;
+    }
+    return best;
+}
+
 static void env_init(pf_env *e, const sob_pf_graph *g, const sob_dex_ctx *ctx, int exclude_pools, int strict_send) {
     e->g = g;
     e->pools = !exclude_pools && ctx->protocol >= 18 && !(ctx->flags & SOB_CTX_POOL_TRADING_DISABLED);
@@ -371,6 +459,9 @@ struct sob_pf_scratch {
     int64_t *dom;        /* (asset, depth) -> best amount this round */
     uint32_t *dom_gen;
     uint32_t dgen;
+    int64_t *lim;        /* (left, asset) -> pruning threshold (limit_at) */
+    uint32_t *lim_gen;
+    uint32_t lgen;
     uint32_t *queue;
     sob_pf_path *slots;  /* ntargets * limit */
     uint32_t *nslot;
@@ -398,6 +489,8 @@ void sob_pf_scratch_free(sob_pf_scratch *s) {
     free(s->tix);
     free(s->dom);
     free(s->dom_gen);
+    free(s->lim);
+    free(s->lim_gen);
     free(s->queue);
     free(s->slots);
     free(s->nslot);
@@ -419,7 +512,13 @@ static int scratch_size(sob_pf_scratch *s, uint32_t nassets, size_t ntargets, si
         if (dg) s->dom_gen = dg;
         uint32_t *qu = realloc(s->queue, (size_t)nassets * sizeof *qu);
         if (qu) s->queue = qu;
-        if (!dist || !vis || !tix || !dom || !dg || !qu) return 0;
+        int64_t *lim = realloc(s->lim, (size_t)nassets * NH * sizeof *lim);
+        if (lim) s->lim = lim;
+        uint32_t *lg = realloc(s->lim_gen, (size_t)nassets * NH * sizeof *lg);
+        if (lg) s->lim_gen = lg;
+        if (!dist || !vis || !tix || !dom || !dg || !qu || !lim || !lg) return 0;
+        memset(s->lim_gen, 0, (size_t)nassets * NH * sizeof *lg);
+        s->lgen = 0;
         memset(s->vis, 0, (size_t)nassets * sizeof *vis);
         memset(s->dom_gen, 0, (size_t)nassets * NH * sizeof *dg);
         for (uint32_t i = 0; i < nassets; i++) s->tix[i] = -1;
@@ -482,45 +581,71 @@ static inline int64_t hop_bound(const pf_run *r, uint32_t mi, int64_t a) {
     return r->send ? hop_upper(&r->env, mi, a) : hop_lower(&r->env, mi, a);
 }
 
-/* Can a path from w (not on the prefix; its bound amount u), in exactly `left` more hops, beat a
- * target's list? Exact when it says no; left >= 3 is not bounded. */
-static int can_beat(pf_run *r, uint32_t w, int64_t u, uint32_t left) {
+/* The pruning thresholds, per (hops left, asset): strict send, the least amount at the asset from
+ * which some target's list could still be entered in exactly `left` more hops (PF_INF: none);
+ * strict receive, the most that may be needed at the asset (-1: none). A backward recursion over
+ * the inverses of the monotone hop bounds, ignoring which assets the prefix visited (a relaxation:
+ * still a valid threshold), computed on demand and kept until a list's threshold moves. */
+static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
     sob_pf_scratch *s = r->s;
-    if (r->send ? u <= 0 : u == PF_INF) return 0;
-    if (left == 0) return s->tix[w] >= 0 && beats(r, s->tix[w], u);
-    if (left >= 3) return 1;
     const sob_pf_graph *g = r->g;
-    const uint32_t *adj = r->send ? g->out_m : g->in_m;
-    const uint32_t *st = r->send ? g->out_start : g->in_start;
-    if (left == 1) {
-        uint32_t deg = st[w + 1] - st[w];
-        if (deg <= r->q->ntargets) {
-            for (uint32_t k = st[w]; k < st[w + 1]; k++) {
-                uint32_t mi = adj[k], x = other_end(r, mi);
-                if (s->tix[x] < 0 || s->vis[x] == s->vgen) continue;
-                if (beats(r, s->tix[x], hop_bound(r, mi, u))) return 1;
-            }
-        } else {
-            for (uint32_t i = 0; i < r->q->ntargets; i++) {
-                uint32_t t = r->q->targets[i];
-                if (s->vis[t] == s->vgen || t == w) continue;
-                int64_t mi = r->send ? find_market(g, w, t) : find_market(g, t, w);
-                if (mi >= 0 && beats(r, (int32_t)i, hop_bound(r, (uint32_t)mi, u))) return 1;
+    size_t idx = (size_t)left * g->nassets + x;
+    if (s->lim_gen[idx] == s->lgen) return s->lim[idx];
+    const int64_t none = r->send ? PF_INF : -1;
+    int64_t v = none;
+    if (left == 0) {
+        int32_t i = s->tix[x];
+        if (i >= 0) {
+            if (s->nslot[i] < r->q->limit) {
+                v = r->send ? 1 : PF_INF - 1;
+            } else {
+                const sob_pf_path *worst = &s->slots[(size_t)i * r->q->limit + r->q->limit - 1];
+                v = r->send ? (worst->received < PF_INF ? worst->received + 1 : PF_INF) : worst->sent - 1;
             }
         }
-        return 0;
+    } else {
+        const uint32_t *adj = r->send ? g->out_m : g->in_m;
+        const uint32_t *st = r->send ? g->out_start : g->in_start;
+        if (left == 1 && st[x + 1] - st[x] > r->q->ntargets) {
+            for (uint32_t i = 0; i < r->q->ntargets; i++) {
+                uint32_t t = r->q->targets[i];
+                int64_t mi = r->send ? find_market(g, x, t) : find_market(g, t, x);
+                if (mi < 0) continue;
+                int64_t lt = limit_at(r, 0, t);
+                if (lt == none) continue;
+                int64_t c = r->send ? hop_upper_inverse(&r->env, (uint32_t)mi, lt)
+                                    : hop_lower_inverse(&r->env, (uint32_t)mi, lt);
+                if (r->send ? c < v : c > v) v = c;
+            }
+        } else {
+            for (uint32_t k = st[x]; k < st[x + 1]; k++) {
+                uint32_t mi = adj[k], y = other_end(r, mi);
+                if (s->dist[y] > left - 1) continue;
+                int64_t ly = limit_at(r, left - 1, y);
+                if (ly == none) continue;
+                int64_t c = r->send ? hop_upper_inverse(&r->env, mi, ly) : hop_lower_inverse(&r->env, mi, ly);
+                if (r->send ? c < v : c > v) v = c;
+            }
+        }
     }
-    /* left == 2 */
-    uint32_t saved = s->vis[w];
-    s->vis[w] = s->vgen;
-    int res = 0;
-    for (uint32_t k = st[w]; k < st[w + 1] && !res; k++) {
-        uint32_t mi = adj[k], x = other_end(r, mi);
-        if (s->vis[x] == s->vgen || s->dist[x] > 1) continue;
-        res = can_beat(r, x, hop_bound(r, mi, u), 1);
+    s->lim_gen[idx] = s->lgen;
+    s->lim[idx] = v;
+    return v;
+}
+
+/* Can a path from w (not on the prefix), reached with bound amount u, enter a list in exactly
+ * `left` more hops? Exact when it says no. */
+static int can_beat(pf_run *r, uint32_t w, int64_t u, uint32_t left) {
+    if (r->send ? u <= 0 : u == PF_INF) return 0;
+    int64_t l = limit_at(r, left, w);
+    return r->send ? u >= l : u <= l;
+}
+
+static void thresholds_moved(sob_pf_scratch *s, uint32_t nassets) {
+    if (++s->lgen == 0) {
+        memset(s->lim_gen, 0, (size_t)nassets * NH * sizeof *s->lim_gen);
+        s->lgen = 1;
     }
-    s->vis[w] = saved;
-    return res;
 }
 
 static sob_venue venue_of(const pf_run *r, uint32_t mi) {
@@ -650,6 +775,7 @@ static void try_path(pf_run *r, uint32_t k) {
     memmove(&list[pos + 1], &list[pos], (keep - pos) * sizeof *list);
     list[pos] = p;
     s->nslot[ti] = keep + 1;
+    if (s->nslot[ti] == r->q->limit) thresholds_moved(s, r->g->nassets);
 }
 
 /* 1 if an earlier prefix of this round reached w with at least as good an amount in <= d hops */
@@ -751,6 +877,7 @@ sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const so
             }
         }
     }
+    thresholds_moved(s, g->nassets);
     if (++s->vgen == 0) { /* wrapped: clear the stamps */
         memset(s->vis, 0, (size_t)g->nassets * sizeof *s->vis);
         s->vgen = 1;
