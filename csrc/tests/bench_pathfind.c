@@ -13,8 +13,32 @@
  * and one hub). Each line gives p50 / p99 / max of the time per search, the mean work (hops and
  * paths executed) and how many searches were complete (provably optimal, see pathfind.h).
  *
- * Measured on the 2-core development machine (shared with other jobs), gcc -O2, 200 queries:
- *   (filled in below by the run reported in the commit; see the report)
+ * PF_LIMIT=k in the environment sets the paths kept per target (default 1: the best path per target).
+ *
+ * Measured 2026-11-30 on the 2-core development machine while other jobs ran on it (load average
+ * about 4: a search descheduled for one 4 ms tick shows in the p99), gcc -O2 via CMake Release:
+ *   build/ctest/bench_pathfind 200                                   (limit 1)
+ *     DEX: 10000 books (20000 directed markets), 995037 offers, 6671 assets
+ *     strict send    max_hops=1 10k   p50 0.004 ms  p99  0.296 ms
+ *     strict receive max_hops=1 10k   p50 0.003 ms  p99  0.048 ms
+ *     strict send    max_hops=2 10k   p50 0.135 ms  p99  4.194 ms
+ *     strict receive max_hops=2 10k   p50 0.158 ms  p99  4.421 ms
+ *     strict send    max_hops=3 10k   p50 0.925 ms  p99  8.737 ms   (complete 100%: optimal)
+ *     strict receive max_hops=3 10k   p50 1.046 ms  p99 18.794 ms   (complete 100%)
+ *     strict send    max_hops=4 10k   p50 4.297 ms  p99 14.780 ms   (complete 99%)
+ *     strict receive max_hops=4 10k   p50 3.853 ms  p99 21.728 ms   (complete 97%)
+ *     strict send    max_hops=5 10k   p50 9.285 ms  p99 22.949 ms
+ *     strict receive max_hops=5 10k   p50 5.534 ms  p99 21.842 ms
+ *     DEX: 1000 books, 99501 offers:
+ *     strict send    max_hops=4 1k    p50 0.232 ms  p99  4.460 ms
+ *     strict receive max_hops=4 1k    p50 0.231 ms  p99  4.391 ms
+ *   PF_LIMIT=5 build/ctest/bench_pathfind 200                        (5 paths per target)
+ *     max_hops=3 10k: send p50 10.2 ms p99 154 ms, receive p50 7.5 ms p99 152 ms (complete 100%)
+ *     max_hops=4 10k: send p50 15.1 ms p99 36.8 ms, receive p50 20.9 ms p99 64.1 ms (complete 0%)
+ *     max_hops=5 10k: send p50 54.7 ms p99 156 ms, receive p50 61.6 ms p99 131 ms
+ *     max_hops=4 1k:  send p50 1.4 ms p99 19.1 ms, receive p50 1.2 ms p99 10.5 ms
+ *   With limit 5 most targets have fewer than 5 successful paths within reach, so they never get a
+ *   threshold and every path to them is executed (13,000 hops per search at 4 hops).
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
