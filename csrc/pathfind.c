@@ -642,8 +642,9 @@ static int can_beat(pf_run *r, uint32_t w, int64_t u, uint32_t left) {
 }
 
 static void thresholds_moved(sob_pf_scratch *s, uint32_t nassets) {
-    if (++s->lgen == 0) {
-        memset(s->lim_gen, 0, (size_t)nassets * NH * sizeof *s->lim_gen);
+    (void)nassets;
+    if (++s->lgen == 0) { /* wrapped: clear every stamp (a larger graph may have used more) */
+        memset(s->lim_gen, 0, (size_t)s->cap_assets * NH * sizeof *s->lim_gen);
         s->lgen = 1;
     }
 }
@@ -879,7 +880,7 @@ sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const so
     }
     thresholds_moved(s, g->nassets);
     if (++s->vgen == 0) { /* wrapped: clear the stamps */
-        memset(s->vis, 0, (size_t)g->nassets * sizeof *s->vis);
+        memset(s->vis, 0, (size_t)s->cap_assets * sizeof *s->vis);
         s->vgen = 1;
     }
     r.path[0] = q->from;
@@ -889,7 +890,7 @@ sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const so
     for (r.L = 1; r.L <= q->max_hops && !r.stop; r.L++) {
         if (s->dist[q->from] > r.L) continue;
         if (++s->dgen == 0) {
-            memset(s->dom_gen, 0, (size_t)g->nassets * NH * sizeof *s->dom_gen);
+            memset(s->dom_gen, 0, (size_t)s->cap_assets * NH * sizeof *s->dom_gen);
             s->dgen = 1;
         }
         dfs(&r, 0);
