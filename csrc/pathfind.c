@@ -779,14 +779,15 @@ static void try_path(pf_run *r, uint32_t k) {
     if (s->nslot[ti] == r->q->limit) thresholds_moved(s, r->g->nassets);
 }
 
-/* 1 if an earlier prefix of this round reached w with at least as good an amount in <= d hops */
+/* 1 if an earlier prefix of this round reached w in as many hops with at least as good an amount
+ * (best amount per (asset, hop count)); otherwise w's best at this hop count becomes `a`. (Comparing
+ * with fewer hops too cuts more and loses more: 1.86% of targets instead of 1.42% in test_pathfind.) */
 static int dominated(pf_run *r, uint32_t w, uint32_t d, int64_t a) {
     sob_pf_scratch *s = r->s;
-    size_t base = (size_t)w * NH;
-    for (uint32_t j = 1; j <= d; j++)
-        if (s->dom_gen[base + j] == s->dgen && (r->send ? s->dom[base + j] >= a : s->dom[base + j] <= a)) return 1;
-    s->dom_gen[base + d] = s->dgen;
-    s->dom[base + d] = a;
+    size_t i = (size_t)w * NH + d;
+    if (s->dom_gen[i] == s->dgen && (r->send ? s->dom[i] >= a : s->dom[i] <= a)) return 1;
+    s->dom_gen[i] = s->dgen;
+    s->dom[i] = a;
     return 0;
 }
 

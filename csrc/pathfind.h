@@ -26,8 +26,8 @@
  * amount for each target equals that of an exhaustive search, the best over every simple path of
  * at most max_hops hops run through sob_path_payment (csrc/tests/test_pathfind.c checks it against
  * brute force on thousands of random graphs). With max_hops >= 4 and no SOB_PF_EXHAUSTIVE, a
- * fourth, heuristic rule also prunes: a prefix reaching an asset with no more than a prefix of at
- * most the same length already reached there in this round (best amount per (asset, hop count)).
+ * fourth, heuristic rule also prunes: a prefix reaching an asset with no more than a prefix of the
+ * same length already reached there in this round (best amount per (asset, hop count)).
  * What it gives up: the pruned prefix may have visited different assets (a continuation it could
  * take is blocked for the other), used less of the 1000-offer work budget, or (with an accounts
  * table) left sellers' funds differently. test_pathfind.c measures how often the best amount then
