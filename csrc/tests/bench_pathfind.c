@@ -15,30 +15,39 @@
  *
  * PF_LIMIT=k in the environment sets the paths kept per target (default 1: the best path per target).
  *
- * Measured 2026-11-30 on the 2-core development machine while other jobs ran on it (load average
- * about 4: a search descheduled for one 4 ms tick shows in the p99), gcc -O2 via CMake Release:
- *   build/ctest/bench_pathfind 200                                   (limit 1)
+ * Each line gives wall-clock p50 / p99 and this thread's CPU time p50 / p99 / max per search (CPU
+ * time leaves out the time the search waited for a core: on a shared machine the wall p99 mostly
+ * measures the other jobs). Measured 2026-11-30 10:02 UTC on the 2-core development machine while
+ * other helpers' builds ran (load average 3.9 to 5.5), gcc -O2 (CMake Release), 200 queries:
+ *   build/ctest/bench_pathfind 200                       (limit 1: the best path per target)
  *     DEX: 10000 books (20000 directed markets), 995037 offers, 6671 assets
- *     strict send    max_hops=1 10k   p50 0.004 ms  p99  0.296 ms
- *     strict receive max_hops=1 10k   p50 0.003 ms  p99  0.048 ms
- *     strict send    max_hops=2 10k   p50 0.135 ms  p99  4.194 ms
- *     strict receive max_hops=2 10k   p50 0.158 ms  p99  4.421 ms
- *     strict send    max_hops=3 10k   p50 0.925 ms  p99  8.737 ms   (complete 100%: optimal)
- *     strict receive max_hops=3 10k   p50 1.046 ms  p99 18.794 ms   (complete 100%)
- *     strict send    max_hops=4 10k   p50 4.297 ms  p99 14.780 ms   (complete 99%)
- *     strict receive max_hops=4 10k   p50 3.853 ms  p99 21.728 ms   (complete 97%)
- *     strict send    max_hops=5 10k   p50 9.285 ms  p99 22.949 ms
- *     strict receive max_hops=5 10k   p50 5.534 ms  p99 21.842 ms
- *     DEX: 1000 books, 99501 offers:
- *     strict send    max_hops=4 1k    p50 0.232 ms  p99  4.460 ms
- *     strict receive max_hops=4 1k    p50 0.231 ms  p99  4.391 ms
- *   PF_LIMIT=5 build/ctest/bench_pathfind 200                        (5 paths per target)
- *     max_hops=3 10k: send p50 10.2 ms p99 154 ms, receive p50 7.5 ms p99 152 ms (complete 100%)
- *     max_hops=4 10k: send p50 15.1 ms p99 36.8 ms, receive p50 20.9 ms p99 64.1 ms (complete 0%)
- *     max_hops=5 10k: send p50 54.7 ms p99 156 ms, receive p50 61.6 ms p99 131 ms
- *     max_hops=4 1k:  send p50 1.4 ms p99 19.1 ms, receive p50 1.2 ms p99 10.5 ms
+ *                                   wall p50  wall p99 | cpu p50  cpu p99  cpu max | complete
+ *     strict send    max_hops=1 10k   0.004     0.250  |  0.003    0.070    0.247  | 100%
+ *     strict receive max_hops=1 10k   0.003     0.032  |  0.002    0.032    0.032  | 100%
+ *     strict send    max_hops=2 10k   0.099     5.184  |  0.099    1.156    1.184  | 100%
+ *     strict receive max_hops=2 10k   0.175     5.744  |  0.173    1.885    2.155  | 100%
+ *     strict send    max_hops=3 10k   0.898     9.358  |  0.641    5.055    5.353  | 100%
+ *     strict receive max_hops=3 10k   0.950    14.006  |  0.761    5.916    8.084  | 100%
+ *     strict send    max_hops=4 10k   6.329    21.865  |  2.713   10.778   14.986  |  99%
+ *     strict receive max_hops=4 10k   5.679    14.606  |  2.320    7.404    7.440  |  97%
+ *     strict send    max_hops=5 10k   7.632    37.961  |  3.793   18.466   35.382  |  98%
+ *     strict receive max_hops=5 10k   8.485    19.571  |  4.415    9.382    9.567  |  98%
+ *     DEX: 1000 books (2000 directed markets), 99501 offers, 671 assets
+ *     strict send    max_hops=4 1k    0.302     8.286  |  0.300    0.728    0.741  |  98%
+ *     strict receive max_hops=4 1k    0.243     4.473  |  0.242    0.688    0.730  |  93%
+ *   (all in ms; an earlier run at 10:00 UTC, load 3.5, gave wall p50 / p99 of 2.97 / 20.2 ms for
+ *   strict send and 2.58 / 7.35 ms for strict receive at max_hops=4: the wall figures move by 2x
+ *   between runs on this machine, the CPU figures much less)
+ *   PF_LIMIT=5 build/ctest/bench_pathfind 200            (5 paths per target)
+ *     max_hops=3 10k: cpu p50 / p99  send 5.3 / 78 ms, receive 5.4 / 96 ms (complete 100%)
+ *     max_hops=4 10k: cpu p50 / p99  send 14.4 / 43 ms, receive 18.2 / 41 ms (complete 0%)
+ *     max_hops=5 10k: cpu p50 / p99  send 35.8 / 72 ms, receive 46.4 / 101 ms
+ *     max_hops=4 1k:  cpu p50 / p99  send 0.86 / 3.9 ms, receive 1.16 / 3.0 ms
  *   With limit 5 most targets have fewer than 5 successful paths within reach, so they never get a
- *   threshold and every path to them is executed (13,000 hops per search at 4 hops).
+ *   threshold and every path to them is executed (about 12,000 hops per search at 4 hops).
+ * Growth: with limit 1 the cost is dominated by scanning the hub assets' thousands of markets with
+ * the bounds, not by executing hops (2 to 4 per search); it grows about 3-4x per extra hop from 2
+ * to 4 hops and 1.5x from 4 to 5, and 10x from 1k to 10k markets at 4 hops.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -61,6 +70,12 @@ static int64_t rr(int64_t lo, int64_t hi) { return lo + (int64_t)(rnd() % (uint6
 static double now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static double cpu_ns(void) { /* this thread's CPU time: not the time it waited for a core */
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -246,12 +261,13 @@ static void query_set_free(query_set *qs) {
 static void run(const char *label, const dex *d, const query_set *qs, sob_pf_scratch *s) {
     sob_dex_ctx ctx;
     sob_dex_ctx_init(&ctx);
-    double *t = malloc(qs->n * sizeof *t);
+    double *t = malloc(qs->n * sizeof *t), *c = malloc(qs->n * sizeof *c);
     uint64_t hops = 0, paths = 0, found = 0, complete = 0;
     for (size_t i = 0; i < qs->n; i++) {
         sob_pf_result res;
-        double t0 = now_ns();
+        double t0 = now_ns(), c0 = cpu_ns();
         sob_status st = sob_find_paths(d->g, &qs->q[i], &ctx, s, &res);
+        c[i] = cpu_ns() - c0;
         t[i] = now_ns() - t0;
         if (st != SOB_OK) {
             fprintf(stderr, "search: status %d\n", (int)st);
@@ -263,11 +279,15 @@ static void run(const char *label, const dex *d, const query_set *qs, sob_pf_scr
         complete += (uint64_t)res.complete;
     }
     qsort(t, qs->n, sizeof *t, cmp_double);
-    double p50 = t[qs->n / 2], p99 = t[(qs->n * 99) / 100 < qs->n ? (qs->n * 99) / 100 : qs->n - 1];
-    printf("%-44s p50 %8.3f ms  p99 %8.3f ms  max %8.3f ms  hops %7.0f  paths %6.0f  found %5.1f  complete %3.0f%%\n",
-           label, p50 / 1e6, p99 / 1e6, t[qs->n - 1] / 1e6, (double)hops / (double)qs->n,
-           (double)paths / (double)qs->n, (double)found / (double)qs->n, 100.0 * (double)complete / (double)qs->n);
+    qsort(c, qs->n, sizeof *c, cmp_double);
+    size_t i99 = (qs->n * 99) / 100 < qs->n ? (qs->n * 99) / 100 : qs->n - 1;
+    printf("%-40s wall p50 %7.3f p99 %7.3f ms | cpu p50 %7.3f p99 %7.3f max %7.3f ms | hops %6.0f paths %5.0f "
+           "found %4.1f complete %3.0f%%\n",
+           label, t[qs->n / 2] / 1e6, t[i99] / 1e6, c[qs->n / 2] / 1e6, c[i99] / 1e6, c[qs->n - 1] / 1e6,
+           (double)hops / (double)qs->n, (double)paths / (double)qs->n, (double)found / (double)qs->n,
+           100.0 * (double)complete / (double)qs->n);
     free(t);
+    free(c);
 }
 
 int main(int argc, char **argv) {
