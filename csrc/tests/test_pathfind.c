@@ -591,6 +591,30 @@ static void test_inputs(void) {
     r.amount = 10;
     CHECK(sob_find_paths(g, &r, &ctx, s, &res) == SOB_OK && res.npaths == 1 && res.paths[0].sent == 10 &&
           res.paths[0].assets[0] == 1 && res.paths[0].assets[1] == 0);
+    /* a source account that does not exist (unknown accounts are missing): txNO_ACCOUNT, a status */
+    sob_accounts empty;
+    sob_accounts_init(&empty);
+    sob_dex_ctx cm = ctx;
+    cm.accounts = &empty;
+    cm.flags |= SOB_CTX_UNKNOWN_MISSING;
+    b = q;
+    b.source = 5;
+    CHECK(sob_find_paths(g, &b, &cm, s, &res) == SOB_E_NOT_FOUND && res.npaths == 0);
+    /* ... and a missing destination: every path fails with NO_DESTINATION, none is returned */
+    sob_account acc = {100000000, 0, 0, 0, 0, 0, 0};
+    CHECK(sob_accounts_set_account(&empty, 5, &acc) == SOB_OK);
+    b.destination = 6;
+    CHECK(sob_find_paths(g, &b, &cm, s, &res) == SOB_OK && res.npaths == 0);
+    b.destination = 5; /* paying itself XLM -> asset 1 needs a trust line it lacks: NO_TRUST, nothing */
+    CHECK(sob_find_paths(g, &b, &cm, s, &res) == SOB_OK && res.npaths == 0);
+    sob_trustline tl = {0, 1000000, 0, 0, SOB_TL_AUTHORIZED, 0};
+    CHECK(sob_accounts_set_trustline(&empty, 5, 1, &tl) == SOB_OK);
+    /* the trust line is there now, but the offers' seller has no account, missing too: crossing it
+     * throws in core (OfferExchange.cpp:1122), so there is still no path */
+    CHECK(sob_find_paths(g, &b, &cm, s, &res) == SOB_OK && res.npaths == 0);
+    cm.flags &= ~SOB_CTX_UNKNOWN_MISSING; /* unknown sellers funded again: the path exists */
+    CHECK(sob_find_paths(g, &b, &cm, s, &res) == SOB_OK && res.npaths == 1 && res.paths[0].received == 100);
+    sob_accounts_free(&empty);
     /* the evaluation cap stops the search and says so */
     b = q;
     b.max_evaluations = 1;
