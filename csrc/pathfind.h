@@ -40,7 +40,10 @@
  * ctx->accounts (unknown accounts are fully funded, see accounts.h).
  *
  * Bounded: memory is O(assets * hops + markets + cached offers) (the scratch grows to the largest
- * graph it served), time is bounded by max_evaluations; no recursion deeper than 6 frames. Every
+ * graph it served). Time: at most max_evaluations hop and path executions (each bounded by the work
+ * budget), between two of them at most one pass over the markets of the asset being expanded, and
+ * after each of the at most max_evaluations paths recorded one rebuild of the thresholds,
+ * O(markets * max_hops). No recursion deeper than 6 frames. Every
  * input is checked: a status, never a crash. Not thread-safe per scratch; a graph can serve
  * concurrent searches (each with its own scratch) while nobody changes it or its books.
  */
