@@ -41,7 +41,8 @@
  *
  * Bounded: memory is O(assets * hops + markets + cached offers) (the scratch grows to the largest
  * graph it served). Time: at most max_evaluations hop and path executions (each bounded by the work
- * budget), between two of them at most one pass over the markets of the asset being expanded, and
+ * budget), between two of them at most one pass over the markets of each asset of the current
+ * prefix (<= 6), and
  * after each of the at most max_evaluations paths recorded one rebuild of the thresholds,
  * O(markets * max_hops). No recursion deeper than 6 frames. Every
  * input is checked: a status, never a crash. Not thread-safe per scratch; a graph can serve
