@@ -2,8 +2,9 @@
 # Builds the Horizon JSON fuzzer with clang (libFuzzer + ASan + UBSan) and runs it for $1 seconds
 # (default 60) starting from csrc/fuzz/corpus. New inputs go to a temp copy so the committed seed
 # corpus stays small. Exits non-zero if the fuzzer finds a crash, leak or invariant failure.
-# Then the book/exchange operations fuzzer (stage 2) and the LedgerCloseMeta decoder fuzzer (stage 3,
-# fuzz_ledger.c, from csrc/fuzz/corpus_ledger), each for half the time.
+# Then the book/exchange operations fuzzer (stage 2) and the path finder fuzzer (stage 4,
+# fuzz_pathfind.c), each for a quarter of the time, and the LedgerCloseMeta decoder fuzzer (stage 3,
+# fuzz_ledger.c, from csrc/fuzz/corpus_ledger) for half the time.
 # Needs clang and its libFuzzer runtime (Debian: apt-get install -y clang libclang-rt-14-dev).
 set -eu
 SECS="${1:-60}"
@@ -103,8 +104,9 @@ fi
 echo "run_fuzz.sh: no crash in ${SECS}s"
 
 # Stage 2: the book and execution APIs driven by arbitrary operation programs (fuzz_core_ops.c),
-# for half the time, from an empty corpus (inputs are op programs; any bytes are valid).
-OPS_SECS=$(( (SECS + 1) / 2 ))
+# for a quarter of the time (stage 4 has the other quarter of what was stage 2's half), from an
+# empty corpus (inputs are op programs; any bytes are valid).
+OPS_SECS=$(( (SECS + 3) / 4 ))
 "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$CSRC" \
     "$HERE/fuzz_core_ops.c" "$CSRC"/*.c -o "$WORK/fuzz_core_ops"
@@ -149,3 +151,25 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 echo "run_fuzz.sh: no crash in ${LEDGER_SECS}s of ledger inputs"
+
+# Stage 4: the path finder (fuzz_pathfind.c: a small DEX, a context and a query from the bytes; every
+# returned path re-executed, the state unchanged, brute force for max_hops <= 3) for a quarter of the
+# time, from an empty corpus (any bytes build a DEX).
+PF_SECS=$(( (SECS + 3) / 4 ))
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" \
+    "$HERE/fuzz_pathfind.c" "$CSRC"/*.c -o "$WORK/fuzz_pathfind"
+mkdir -p "$WORK/pf_corpus"
+echo "run_fuzz.sh: fuzzing the path finder for ${PF_SECS}s"
+set +e
+"$WORK/fuzz_pathfind" -max_total_time="$PF_SECS" -max_len=512 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$WORK/pf_corpus" > "$WORK/fuzz_pf.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_pf.log" >&2; else tail -n 12 "$WORK/fuzz_pf.log"; fi
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: path finder fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${PF_SECS}s of path searches"
