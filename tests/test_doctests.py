@@ -43,6 +43,9 @@ UNITS = [
     "stellar_ob.testing",
     "stellar_ob.testing.market",
     "stellar_ob.hummingbot_convert",
+    "stellar_ob.ledger.dexbook",
+    "stellar_ob.ledger.records",
+    "stellar_ob.ledger.replay",
 ]
 
 # Units whose examples fail today, with the reason: xfail(strict=True), so fixing the docstring
