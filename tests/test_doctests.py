@@ -45,6 +45,7 @@ UNITS = [
     "stellar_ob.hummingbot_convert",
     "stellar_ob.ledger.dexbook",
     "stellar_ob.ledger.records",
+    "stellar_ob.ledger.files",
     "stellar_ob.ledger.replay",
 ]
 

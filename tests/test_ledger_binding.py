@@ -22,7 +22,7 @@ import pytest
 
 from stellar_ob.errors import ParseError
 from stellar_ob.ledger import FORM_BATCH, FORM_META, FORM_STREAM, LedgerReader, decode, decode_changes
-from stellar_ob.ledger.replay import detect_form, open_ledgers, read_ledger_file
+from stellar_ob.ledger.files import detect_form, open_ledgers, read_ledger_file
 
 twin = pytest.importorskip("stellar_ob.ledger._sdk_twin", reason="needs the sdk extra (stellar-sdk)")
 

@@ -5,7 +5,7 @@ from ._ledger import FORM_BATCH, FORM_META, FORM_STREAM, LedgerReader, decode, d
 from .dexbook import DexBook, DexMarket, LedgerUpdate, MarketUpdate  # noqa: E402
 from .errors import BrokenDexBookError, LedgerGapError  # noqa: E402
 from .records import LedgerAsset  # noqa: E402
-from .replay import open_ledgers, read_ledger_file  # noqa: E402
+from .files import open_ledgers, read_ledger_file  # noqa: E402
 
 __all__ = [
     "decode", "decode_changes", "LedgerReader", "FORM_META", "FORM_BATCH", "FORM_STREAM",

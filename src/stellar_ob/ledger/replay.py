@@ -12,89 +12,22 @@ that changed (offers added/updated/removed, L2 levels, pools, trades) and the tr
 
 Ledgers must follow each other across files (a gap stops the replay unless ``--resync``).
 
->>> from stellar_ob.ledger.replay import detect_form
->>> detect_form("FCD285FF--53312000.xdr.zst", b"")
-1
+>>> from stellar_ob.ledger.replay import main
+>>> main(["--quiet", "--no-progress", "tests/data/ledger/FFFFFC18--999.xdr"])  # doctest: +SKIP
+1 ledger(s) replayed; 0 offers in 0 markets, 0 pools
+0
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import Any, Optional, Sequence, TextIO
 
-from ._ledger import FORM_BATCH, FORM_META, FORM_STREAM, LedgerReader
+from .files import open_ledgers
 
-__all__ = ["read_ledger_file", "open_ledgers", "detect_form", "main", "DEFAULT_MAX_BYTES"]
-
-DEFAULT_MAX_BYTES = 4 << 30  # decompressed bytes one file may hold
-_DATALAKE_NAME = re.compile(r"^[0-9A-Fa-f]{8}--\d+(-\d+)?\.xdr(\.zstd?)?$")
-
-
-def _zstd_decompress(raw: bytes, max_bytes: int) -> bytes:
-    """zstd frames -> bytes, refusing more than ``max_bytes`` (a bomb cannot exhaust memory)."""
-    from ..errors import ParseError
-
-    try:
-        from compression import zstd as _std  # Python 3.14+
-
-        d = _std.ZstdDecompressor()
-        out = d.decompress(raw, max_length=max_bytes + 1)
-        if len(out) > max_bytes or not d.eof and d.needs_input is False:
-            raise ParseError(f"zstd: more than {max_bytes} bytes decompressed")
-        return out
-    except ImportError:
-        pass
-    try:
-        import zstandard
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("reading .zst files needs Python 3.14's compression.zstd or the zstandard package "
-                          "(pip install zstandard)") from exc
-    dobj = zstandard.ZstdDecompressor().decompressobj()
-    parts: List[bytes] = []
-    total = 0
-    step = 1 << 20
-    try:
-        for i in range(0, len(raw), step):
-            piece = dobj.decompress(raw[i:i + step])
-            total += len(piece)
-            if total > max_bytes:
-                raise ParseError(f"zstd: more than {max_bytes} bytes decompressed")
-            parts.append(piece)
-    except zstandard.ZstdError as exc:
-        raise ParseError(f"zstd: {exc}") from exc
-    if not dobj.eof:
-        raise ParseError("zstd: truncated frame")
-    return b"".join(parts)
-
-
-def read_ledger_file(path: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
-    """The XDR bytes of a ledger file (zstd-decompressed when its name ends in .zst/.zstd or its
-    bytes start with the zstd magic)."""
-    with open(path, "rb") as fh:
-        raw = fh.read()
-    if path.endswith((".zst", ".zstd")) or raw[:4] == b"\x28\xb5\x2f\xfd":
-        return _zstd_decompress(raw, max_bytes)
-    return raw
-
-
-def detect_form(path: str, data: bytes) -> int:
-    """FORM_BATCH for data-lake names (``XXXXXXXX--SEQ[-SEQ].xdr[.zst]``) and for inputs whose
-    first word is not a record mark; FORM_STREAM when it is one (high bit set)."""
-    if _DATALAKE_NAME.match(os.path.basename(path)):
-        return FORM_BATCH
-    if len(data) >= 4 and data[0] & 0x80:
-        return FORM_STREAM
-    return FORM_BATCH
-
-
-def open_ledgers(path: str, form: Optional[int] = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LedgerReader:
-    """A :class:`LedgerReader` over a ledger file (form detected unless given)."""
-    data = read_ledger_file(path, max_bytes=max_bytes)
-    return LedgerReader(data, detect_form(path, data) if form is None else form)
-
+__all__ = ["main"]
 
 def _fmt_amount(stroops: int) -> str:
     from .._amounts import format_amount
