@@ -16,6 +16,7 @@ asset codes are the 12 bytes sent (zero padded), amounts are exact ``int`` stroo
 from __future__ import annotations
 
 import base64
+from functools import lru_cache
 from typing import List, NamedTuple, Optional, Union
 
 __all__ = [
@@ -47,13 +48,14 @@ def _crc16_xmodem(data: bytes) -> int:
     return crc
 
 
+@lru_cache(maxsize=1 << 16)  # the same sellers and issuers come back ledger after ledger
 def encode_account(key: bytes) -> str:
     """A 32-byte ed25519 key as its ``G...`` StrKey.
 
     >>> encode_account(bytes(32))
     'GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF'
     """
-    if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
+    if type(key) is not bytes or len(key) != 32:
         raise ValueError("an account key is 32 bytes")
     payload = bytes([_ACCOUNT_VERSION]) + bytes(key)
     return base64.b32encode(payload + _crc16_xmodem(payload).to_bytes(2, "little")).decode()
