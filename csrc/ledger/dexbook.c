@@ -117,11 +117,97 @@ static void intern_truncate(intern *t, uint32_t len) {
 
 /* ---- the book --------------------------------------------------------------------------------- */
 
-typedef struct offer_ref { /* the offer index's value */
+/* The offer index: offer id -> market and seller, 16 bytes a slot, open addressing with linear
+ * probing at a load of at most 7/8 and a size that grows by 3/2 (any size: the home slot is the
+ * hash scaled to the size), so a million offers take ~19-27 MB, not the 64-128 MB of a generic map.
+ * Ids are > 0 (checked), so id 0 marks an empty slot. Deletion shifts back (no tombstones). */
+typedef struct offer_slot {
+    int64_t id;
     uint32_t market;
-    uint32_t seller;
-    uint32_t flags;
-} offer_ref;
+    uint32_t seller_flags; /* seller account index (< 2^31) | PASSIVE_FLAG << 31 */
+} offer_slot;
+
+typedef struct offer_index {
+    offer_slot *s; /* owned; size slots */
+    size_t size, used;
+} offer_index;
+
+static inline size_t oi_home(const offer_index *x, int64_t id) {
+    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (size_t)(((sob_u128)h * x->size) >> 64);
+}
+
+static offer_slot *oi_find(const offer_index *x, int64_t id) {
+    if (!x->size || id <= 0) return NULL;
+    size_t i = oi_home(x, id);
+    for (;;) {
+        offer_slot *sl = &x->s[i];
+        if (sl->id == id) return sl;
+        if (!sl->id) return NULL;
+        if (++i == x->size) i = 0;
+    }
+}
+
+static int oi_rehash(offer_index *x, size_t size) {
+    offer_slot *ns = calloc(size, sizeof *ns);
+    if (!ns) return 0;
+    offer_index nx = {ns, size, 0};
+    for (size_t i = 0; i < x->size; i++) {
+        if (!x->s[i].id) continue;
+        size_t j = oi_home(&nx, x->s[i].id);
+        while (ns[j].id) if (++j == size) j = 0;
+        ns[j] = x->s[i];
+        nx.used++;
+    }
+    free(x->s);
+    *x = nx;
+    return 1;
+}
+
+/* Room for `extra` more ids without a rehash: 1, or 0 when out of memory. */
+static int oi_reserve(offer_index *x, size_t extra) {
+    size_t need = x->used + extra;
+    if (need < x->used || need > SIZE_MAX / 16) return 0;
+    if (need <= x->size - x->size / 8 && x->size) return 1;
+    size_t size = x->size ? x->size : 64;
+    while (need > size - size / 8) size = size + size / 2;
+    return oi_rehash(x, size);
+}
+
+/* The slot of id, inserted (market and seller 0) if absent; room must have been reserved. */
+static offer_slot *oi_put(offer_index *x, int64_t id) {
+    offer_slot *sl = oi_find(x, id);
+    if (sl) return sl;
+    if (!oi_reserve(x, 1)) return NULL;
+    size_t i = oi_home(x, id);
+    while (x->s[i].id) if (++i == x->size) i = 0;
+    x->s[i].id = id;
+    x->s[i].market = 0;
+    x->s[i].seller_flags = 0;
+    x->used++;
+    return &x->s[i];
+}
+
+static void oi_remove(offer_index *x, int64_t id) {
+    offer_slot *sl = oi_find(x, id);
+    if (!sl) return;
+    size_t i = (size_t)(sl - x->s), j = i;
+    for (;;) {
+        if (++j == x->size) j = 0;
+        if (!x->s[j].id) break;
+        size_t home = oi_home(x, x->s[j].id);
+        int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!in_range) {
+            x->s[i] = x->s[j];
+            i = j;
+        }
+    }
+    x->s[i].id = 0;
+    x->used--;
+}
 
 typedef struct ostate {
     int64_t amount;
@@ -161,7 +247,7 @@ struct sob_dexbook {
     sob_dex_market *markets; /* owned */
     uint32_t nmarkets, cap_markets;
     sob_hmap market_of; /* (base, counter) -> uint32 market */
-    sob_hmap offer_of;  /* (offer id, 0) -> offer_ref */
+    offer_index offer_of;
     sob_accounts acc;
     uint32_t ledger_seq;
     uint8_t complete_all, broken;
@@ -239,7 +325,6 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
     intern_init(&dx->accounts, 32);
     intern_init(&dx->pool_ids, 32);
     sob_hmap_init(&dx->market_of, sizeof(uint32_t));
-    sob_hmap_init(&dx->offer_of, sizeof(offer_ref));
     sob_hmap_init(&dx->touched, sizeof(uint32_t));
     sob_hmap_init(&dx->level_of, sizeof(uint32_t));
     sob_accounts_init(&dx->acc);
@@ -266,7 +351,7 @@ void sob_dexbook_free(sob_dexbook *dx) {
     intern_free(&dx->accounts);
     intern_free(&dx->pool_ids);
     sob_hmap_free(&dx->market_of);
-    sob_hmap_free(&dx->offer_of);
+    free(dx->offer_of.s);
     sob_hmap_free(&dx->touched);
     sob_hmap_free(&dx->level_of);
     sob_accounts_free(&dx->acc);
@@ -348,6 +433,7 @@ static sob_status offer_value(applyctx *c, const sob_ledger_offer *o, ostate *v)
     if (o->offer_id <= 0) return fail(c, SOB_E_INVALID, "offer id <= 0");
     if (o->amount <= 0) return fail(c, SOB_E_INVALID, "offer amount <= 0");
     if (o->n <= 0 || o->d <= 0) return fail(c, SOB_E_INVALID, "offer price n or d <= 0");
+    if (o->flags & ~1u) return fail(c, SOB_E_INVALID, "offer flags other than PASSIVE_FLAG");
     uint32_t s, b;
     sob_status st;
     if ((st = asset_id(c, &o->selling, &s)) || (st = asset_id(c, &o->buying, &b))) return st;
@@ -392,7 +478,7 @@ static int pool_eq(const sob_dex_pool *a, const sob_dex_pool *b) {
 
 /* The state the book holds for an offer now (outside of this ledger). */
 static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
-    const offer_ref *r = sob_hmap_get(&dx->offer_of, (uint64_t)id, 0);
+    const offer_slot *r = oi_find(&dx->offer_of, id);
     if (!r) return 0;
     sob_offer o;
     int side;
@@ -402,8 +488,8 @@ static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
     v->n = o.n;
     v->d = o.d;
     v->market = r->market;
-    v->seller = r->seller;
-    v->flags = r->flags;
+    v->seller = r->seller_flags & 0x7fffffffu;
+    v->flags = r->seller_flags >> 31;
     v->side = side;
     return 1;
 }
@@ -658,22 +744,21 @@ static sob_status force_offer(sob_dexbook *dx, int64_t id, uint32_t m1, uint32_t
     if (m1 < dx->nmarkets) sob_offerbook_remove(&dx->markets[m1].offers, id, NULL, NULL);
     if (m2 < dx->nmarkets && m2 != m1) sob_offerbook_remove(&dx->markets[m2].offers, id, NULL, NULL);
     if (!has) {
-        sob_hmap_remove(&dx->offer_of, (uint64_t)id, 0);
+        oi_remove(&dx->offer_of, id);
         return SOB_OK;
     }
     sob_status st = sob_offerbook_add(&dx->markets[v->market].offers, id, v->side, v->n, v->d, v->amount, 0);
     if (st != SOB_OK) {
-        sob_hmap_remove(&dx->offer_of, (uint64_t)id, 0);
+        oi_remove(&dx->offer_of, id);
         return st;
     }
-    offer_ref *r = sob_hmap_put(&dx->offer_of, (uint64_t)id, 0, NULL); /* reserved in phase 1 */
+    offer_slot *r = oi_put(&dx->offer_of, id); /* reserved in phase 1 */
     if (!r) {
         sob_offerbook_remove(&dx->markets[v->market].offers, id, NULL, NULL);
         return SOB_E_NOMEM;
     }
     r->market = v->market;
-    r->seller = v->seller;
-    r->flags = v->flags;
+    r->seller_flags = v->seller | (v->flags << 31);
     return SOB_OK;
 }
 
@@ -750,7 +835,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         }
     }
     res->offers_.len = res->pools_.len = 0; /* capacity reserved */
-    if (!sob_hmap_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
+    if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
         !sob_hmap_reserve(&dx->acc.trustlines, new_trustlines) ||
         !sob_hmap_reserve(&dx->acc.issuers, dx->assets.len - c.assets0))
         goto nomem;
@@ -1068,13 +1153,13 @@ sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32]
 
 sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
                              uint32_t *flags, int *side, sob_offer *out) {
-    const offer_ref *r = sob_hmap_get(&dx->offer_of, (uint64_t)offer_id, 0);
+    const offer_slot *r = oi_find(&dx->offer_of, offer_id);
     if (!r) return SOB_E_NOT_FOUND;
     sob_status st = sob_offerbook_get(&dx->markets[r->market].offers, offer_id, out, side);
     if (st) return st;
     *market = r->market;
-    *seller = r->seller;
-    *flags = r->flags;
+    *seller = r->seller_flags & 0x7fffffffu;
+    *flags = r->seller_flags >> 31;
     return SOB_OK;
 }
 
@@ -1096,7 +1181,7 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
     m += (size_t)dx->pool_ids.len * sizeof(sob_dex_pool);
     m += (size_t)dx->cap_markets * sizeof(sob_dex_market);
     m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
-    m += (dx->offer_of.slots ? (dx->offer_of.mask + 1) * dx->offer_of.slot_size : 0);
+    m += dx->offer_of.size * sizeof(offer_slot);
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
         const sob_dex_market *mk = &dx->markets[i];
         for (int s = 0; s < 2; s++) {
@@ -1139,7 +1224,7 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
             sob_book_init(&agg);
             sob_status st = SOB_OK;
             for (size_t k = 0; k < cnt && !st; k++) {
-                const offer_ref *r = sob_hmap_get(&dx->offer_of, (uint64_t)v[k].id, 0);
+                const offer_slot *r = oi_find(&dx->offer_of, v[k].id);
                 if (!r || r->market != i) st = SOB_E_INVALID;
                 ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s};
                 int32_t n, d;
