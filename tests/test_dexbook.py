@@ -604,3 +604,30 @@ def test_market_views_flip(mainnet):
         dex.market("XLM", "NOPE:GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF")
     with pytest.raises(ValueError):
         dex.market(*dex.markets()[0]).offers("both")
+
+
+def test_full_snapshot_is_complete_and_reports_missing_offers():
+    data = _read("sample-changes.xdr")  # 100 real mainnet offers (with accounts and trust lines): a snapshot
+    dex = DexBook.from_snapshot(data, 1000)
+    dex.check()
+    assert dex.offer_count == 100 and dex.ledger_seq == 1000
+    assert len(dex.complete_markets()) == dex.market_count > 0
+    with pytest.raises(InvalidBookError):  # a full snapshot goes into an empty book only
+        dex._c.seed(data, 1000, True)
+    # a ledger updating an offer the complete book does not hold: drift "missing" in its market
+    changes = twin.decode_changes(data)
+    o = next(c.entry for c in changes if c.entry_type == twin.ENTRY_OFFER)
+    unknown = twin.Offer(o.seller, 9_999_999_999, o.selling, o.buying, 5, o.n, o.d, o.flags)
+    tx = {"fee": [], "meta_v": 2, "before": [], "ops": [[("updated", unknown)]], "after": [], "post": [], "ok": True,
+          "claims": []}
+    (meta,) = X.LedgerCloseMetaBatch.from_xdr_bytes(_read("FFFFFC18--999.xdr")).ledger_close_metas
+    upd = dex.apply_ledger(x_meta(meta.v1, 1, 1001, [tx], []))
+    assert [(d.entry_type, d.kind, d.key) for d in upd.drift] == [("offer", "missing", 9_999_999_999)]
+    assert upd.drift[0].market in upd.markets
+    assert dex.offer_count == 101
+    # an empty book learns the same offer without drift, and never calls its market complete
+    empty = DexBook()
+    upd = empty.apply_ledger(x_meta(meta.v1, 1, 1001, [tx], []))
+    assert upd.drift == [] and empty.complete_markets() == []
+    (mu,) = upd.markets.values()
+    assert [(c.offer_id, c.kind, c.learned) for c in mu.offers] == [(9_999_999_999, "added", True)]
