@@ -63,10 +63,19 @@ cdef bytes _raw(object data):
 
 # ---- records --------------------------------------------------------------------------------------
 
+# Records are named tuples built with tuple.__new__ (every field given): a C call, not the
+# Python-level __new__ of namedtuple, which is most of the cost of a ledger's thousands of records.
+_tuple_new = tuple.__new__
+
+
+cdef inline object _mk(object cls, tuple values):
+    return _tuple_new(cls, values)
+
+
 cdef object _asset(const sob_ledger_asset *a):
     if a.type == 0:
         return NATIVE
-    return LedgerAsset(a.type, (<const char *>a.code)[:12], (<const char *>a.issuer)[:32])
+    return _mk(LedgerAsset, (a.type, (<const char *>a.code)[:12], (<const char *>a.issuer)[:32]))
 
 
 cdef object _key(const uint8_t *k):
@@ -82,37 +91,37 @@ cdef object _change(const sob_ledger_change *c):
     if c.entry_type == SOB_ENTRY_OFFER:
         o = &c.u.offer
         if c.key_only:
-            e = OfferEntry(_key(o.seller), o.offer_id)
+            e = _mk(OfferEntry, (_key(o.seller), o.offer_id, NATIVE, NATIVE, 0, 0, 0, 0))
         else:
-            e = OfferEntry(_key(o.seller), o.offer_id, _asset(&o.selling), _asset(&o.buying), o.amount, o.n, o.d,
-                           o.flags)
+            e = _mk(OfferEntry, (_key(o.seller), o.offer_id, _asset(&o.selling), _asset(&o.buying), o.amount, o.n,
+                                 o.d, o.flags))
     elif c.entry_type == SOB_ENTRY_LIQUIDITY_POOL:
         p = &c.u.pool
         if c.key_only:
-            e = PoolEntry(_key(p.pool_id))
+            e = _mk(PoolEntry, (_key(p.pool_id), NATIVE, NATIVE, 0, 0, 0, 0, 0))
         else:
-            e = PoolEntry(_key(p.pool_id), _asset(&p.asset_a), _asset(&p.asset_b), p.fee_bp, p.reserve_a, p.reserve_b,
-                          p.total_shares, p.trustline_count)
+            e = _mk(PoolEntry, (_key(p.pool_id), _asset(&p.asset_a), _asset(&p.asset_b), p.fee_bp, p.reserve_a,
+                                p.reserve_b, p.total_shares, p.trustline_count))
     elif c.entry_type == SOB_ENTRY_TRUSTLINE:
         t = &c.u.trustline
         if c.key_only:
-            e = TrustLineEntry(_key(t.account), _asset(&t.asset))
+            e = _mk(TrustLineEntry, (_key(t.account), _asset(&t.asset), 0, 0, 0, 0, 0, 0))
         else:
-            e = TrustLineEntry(_key(t.account), _asset(&t.asset), t.balance, t.limit, t.flags, t.pool_use_count,
-                               t.buying_liabilities, t.selling_liabilities)
+            e = _mk(TrustLineEntry, (_key(t.account), _asset(&t.asset), t.balance, t.limit, t.flags, t.pool_use_count,
+                                     t.buying_liabilities, t.selling_liabilities))
     else:
         a = &c.u.account
         if c.key_only:
-            e = AccountEntry(_key(a.account))
+            e = _mk(AccountEntry, (_key(a.account), 0, 0, 0, 0, 0, 0, 0, 0))
         else:
-            e = AccountEntry(_key(a.account), a.balance, a.seq_num, a.num_sub_entries, a.flags, a.buying_liabilities,
-                             a.selling_liabilities, a.num_sponsored, a.num_sponsoring)
-    return Change(c.change, c.entry_type, c.phase, c.key_only, c.tx_index, c.op_index, c.last_modified, e)
+            e = _mk(AccountEntry, (_key(a.account), a.balance, a.seq_num, a.num_sub_entries, a.flags,
+                                   a.buying_liabilities, a.selling_liabilities, a.num_sponsored, a.num_sponsoring))
+    return _mk(Change, (c.change, c.entry_type, c.phase, c.key_only, c.tx_index, c.op_index, c.last_modified, e))
 
 
 cdef object _trade(const sob_ledger_trade *t):
-    return Trade(t.tx_index, t.op_index, t.op_type, t.claim_type, _key(t.seller), t.offer_id, _asset(&t.asset_sold),
-                 t.amount_sold, _asset(&t.asset_bought), t.amount_bought)
+    return _mk(Trade, (t.tx_index, t.op_index, t.op_type, t.claim_type, _key(t.seller), t.offer_id,
+                       _asset(&t.asset_sold), t.amount_sold, _asset(&t.asset_bought), t.amount_bought))
 
 
 cdef object _ledger(const sob_ledger_out *out, bint with_header):
@@ -120,11 +129,12 @@ cdef object _ledger(const sob_ledger_out *out, bint with_header):
     cdef const sob_ledger_header *h = &out.header
     header = None
     if with_header:
-        header = Header(h.meta_version, h.ledger_seq, h.protocol_version, h.close_time, h.base_fee, h.base_reserve,
-                        h.max_tx_set_size, h.total_coins, h.fee_pool, _key(h.hash), _key(h.previous_hash),
-                        h.tx_count, h.upgrade_count, h.meta_offset, h.meta_size)
-    txs = [Tx(_key(out.txs[i].hash), out.txs[i].fee_charged, out.txs[i].result_code, out.txs[i].inner_result_code,
-              out.txs[i].successful, out.txs[i].op_count) for i in range(out.n_txs)]
+        header = _mk(Header, (h.meta_version, h.ledger_seq, h.protocol_version, h.close_time, h.base_fee,
+                              h.base_reserve, h.max_tx_set_size, h.total_coins, h.fee_pool, _key(h.hash),
+                              _key(h.previous_hash), h.tx_count, h.upgrade_count, h.meta_offset, h.meta_size))
+    txs = [_mk(Tx, (_key(out.txs[i].hash), out.txs[i].fee_charged, out.txs[i].result_code,
+                    out.txs[i].inner_result_code, out.txs[i].successful, out.txs[i].op_count))
+           for i in range(out.n_txs)]
     changes = [_change(&out.changes[i]) for i in range(out.n_changes)]
     trades = [_trade(&out.trades[i]) for i in range(out.n_trades)]
     return Ledger(header, txs, changes, trades)
