@@ -46,6 +46,10 @@ UNITS = [
     "stellar_ob.service",
     "stellar_ob.plot",
     "stellar_ob.ledger.datalake",
+    "stellar_ob.ledger.dexbook",
+    "stellar_ob.ledger.records",
+    "stellar_ob.ledger.files",
+    "stellar_ob.ledger.replay",
 ]
 
 # Units whose examples fail today, with the reason: xfail(strict=True), so fixing the docstring

@@ -2,9 +2,9 @@
 # Builds the Horizon JSON fuzzer with clang (libFuzzer + ASan + UBSan) and runs it for $1 seconds
 # (default 60) starting from csrc/fuzz/corpus. New inputs go to a temp copy so the committed seed
 # corpus stays small. Exits non-zero if the fuzzer finds a crash, leak or invariant failure.
-# Then the book/exchange operations fuzzer (stage 2) and the path finder fuzzer (stage 4,
-# fuzz_pathfind.c), each for a quarter of the time, and the LedgerCloseMeta decoder fuzzer (stage 3,
-# fuzz_ledger.c, from csrc/fuzz/corpus_ledger) for half the time.
+# Then, each for a quarter of the time: the book/exchange operations fuzzer (stage 2), the
+# LedgerCloseMeta decoder fuzzer (stage 3, fuzz_ledger.c, from csrc/fuzz/corpus_ledger), the path
+# finder fuzzer (stage 4, fuzz_pathfind.c) and the whole-DEX book fuzzer (stage 5, fuzz_dexbook.c).
 # Needs clang and its libFuzzer runtime (Debian: apt-get install -y clang libclang-rt-14-dev).
 set -eu
 SECS="${1:-60}"
@@ -125,12 +125,14 @@ if [ "$rc" -ne 0 ]; then
 fi
 echo "run_fuzz.sh: no crash in ${OPS_SECS}s of operation programs"
 
-# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for half
-# the time, from csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes).
-LEDGER_SECS=$(( (SECS + 1) / 2 ))
+# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for a
+# quarter of the time (stage 4 takes the other quarter of what was stage 3's half), from
+# csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes). csrc/ledger/ holds
+# the DexBook too, which needs the rest of the core: every csrc/*.c is linked.
+LEDGER_SECS=$(( (SECS + 3) / 4 ))
 "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
-    "$HERE/fuzz_ledger.c" "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_ledger"
+    "$HERE/fuzz_ledger.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_ledger"
 mkdir -p "$WORK/ledger_corpus"
 cp "$HERE"/corpus_ledger/* "$WORK/ledger_corpus/"
 # XDR words that steer mutations to discriminants, lengths and record marks.
@@ -173,3 +175,31 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 echo "run_fuzz.sh: no crash in ${PF_SECS}s of path searches"
+
+# Stage 5: the whole-DEX book (fuzz_dexbook.c) for a quarter: real metas (the ledger corpus,
+# each prefixed by an even byte) applied to a book that lives across inputs, and programs of
+# synthetic ledgers (odd first byte); every apply keeps every invariant, a refused one changes nothing.
+DEX_SECS=$(( (SECS + 3) / 4 ))
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
+    "$HERE/fuzz_dexbook.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_dexbook"
+mkdir -p "$WORK/dex_corpus"
+for f in "$HERE"/corpus_ledger/*.xdr; do
+    { printf '\000'; cat "$f"; } > "$WORK/dex_corpus/meta_$(basename "$f")"
+done
+printf '\001\000\001\002\003\004\005\006\007\001\002\003\004\005\006\007\010\377\000\000\000\000\000\000\000' \
+    > "$WORK/dex_corpus/program_seed"
+echo "run_fuzz.sh: fuzzing the DexBook for ${DEX_SECS}s"
+set +e
+"$WORK/fuzz_dexbook" -max_total_time="$DEX_SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
+    "$WORK/dex_corpus" > "$WORK/fuzz_dexbook.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_dexbook.log" >&2; else tail -n 12 "$WORK/fuzz_dexbook.log"; fi
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: DexBook fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${DEX_SECS}s of DexBook inputs"

@@ -1,0 +1,229 @@
+"""Issue 13's numbers, side by side with stellar-sdk's decoder in the same run.
+
+    pytest bench/bench_ledger.py -p no:cacheprovider             # the full run
+    pytest bench/bench_ledger.py -p no:cacheprovider --benchmark-disable   # each body once (CI)
+
+- ``test_ledger_decode_*``: the mainnet ledger 53,312,000 (372 KB): our C decoder through the
+  binding, building every record (``decode``) and without records (``LedgerReader.next_ledger``,
+  what a DexBook uses), against stellar-sdk's ``LedgerCloseMeta.from_xdr_bytes`` (target: <= 1 ms;
+  stellar-sdk ~150 ms);
+- ``test_ledger_decode_apply``: decode + apply into a DexBook seeded from the ledger's STATE
+  entries (target <= 1.5 ms);
+- ``test_ledger_replay_*``: replay throughput in MB/s of decompressed XDR (extra_info ``mb_s``):
+  the mainnet data-lake file, the protocol-23/24 load-test streams and the three small data-lake
+  files, each into a new DexBook that learns as it goes (target >= 300 MB/s);
+- ``test_dexbook_memory``: a DexBook of 1,000,000 offers over 10,000 markets built in a child
+  process; its RSS growth per offer (extra_info ``bytes_per_offer``; target <= 100);
+- ``test_dexbook_best_*``: best bid / ask of a random market from Python (the C call alone is in
+  csrc/tests/bench_dexbook.c; target <= 100 ns).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from stellar_ob.ledger import FORM_BATCH, FORM_STREAM, DexBook, LedgerReader, decode
+from stellar_ob.ledger.files import read_ledger_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "tests", "data", "ledger")
+MAINNET = os.path.join(DATA, "FCD285FF--53312000.xdr")
+
+
+def _mainnet_meta() -> bytes:
+    with open(MAINNET, "rb") as fh:
+        return fh.read()[12:]
+
+
+def test_ledger_decode_c_records(benchmark):
+    raw = _mainnet_meta()
+    led = benchmark(decode, raw)
+    assert led.header.ledger_seq == 53_312_000
+
+
+def test_ledger_decode_c_no_records(benchmark):
+    raw = _mainnet_meta()
+
+    def run():
+        r = LedgerReader(raw, 0)
+        return r.next_ledger()
+
+    assert benchmark(run)
+
+
+def test_ledger_decode_stellar_sdk(benchmark):
+    xdr = pytest.importorskip("stellar_sdk.xdr")
+    raw = _mainnet_meta()
+    meta = benchmark.pedantic(xdr.LedgerCloseMeta.from_xdr_bytes, args=(raw,), rounds=3, iterations=1)
+    assert meta.v == 1
+
+
+def _seeded_reader():
+    with open(MAINNET, "rb") as fh:
+        data = fh.read()
+    r = LedgerReader(data, FORM_BATCH)
+    assert r.next_ledger()
+    dex = DexBook()
+    dex.seed_from_states(r)
+    return dex
+
+
+def test_ledger_decode_apply(benchmark):
+    raw = _mainnet_meta()
+
+    def setup():
+        return (_seeded_reader(), raw), {}
+
+    upd = benchmark.pedantic(lambda dex, meta: dex.apply_ledger(meta), setup=setup, rounds=50, iterations=1)
+    assert upd.drift == []
+
+
+def _replay(data: bytes, form: int) -> int:
+    dex = DexBook()
+    r = LedgerReader(data, form)
+    n = 0
+    while r.next_ledger():
+        dex.apply_reader(r, resync=True)
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("name", ["FCD285FF--53312000.xdr", "load-test-ledgers-v23-standalone.xdr.zstd",
+                                  "load-test-ledgers-v24.xdr.zstd", "datalake-997-999"])
+def test_ledger_replay_throughput(benchmark, name):
+    pytest.importorskip("zstandard")
+    if name == "datalake-997-999":
+        parts = [read_ledger_file(os.path.join(DATA, f"FFFFFC{x}--{s}.xdr.zst")) for x, s in (("1A", 997), ("19", 998), ("18", 999))]
+        # one batch of the three (consecutive) ledgers: the metas after each file's 12-byte prologue
+        data = struct.pack(">III", 997, 999, 3) + b"".join(p[12:] for p in parts)
+        form = FORM_BATCH
+    else:
+        data = read_ledger_file(os.path.join(DATA, name))
+        form = FORM_BATCH if name.startswith("FCD285FF") else FORM_STREAM
+    n = benchmark(_replay, data, form)
+    assert n > 0
+    stats = getattr(benchmark, "stats", None)
+    if stats is not None and getattr(stats, "stats", None) is not None:
+        benchmark.extra_info["mb_s"] = round(len(data) / stats.stats.median / 1e6, 1)
+    benchmark.extra_info["bytes"] = len(data)
+    benchmark.extra_info["ledgers"] = n
+
+
+# ---- memory: a child process builds the book -------------------------------------------------------
+
+_CHILD = r"""
+import json, os, struct, sys
+from stellar_ob.ledger import DexBook
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+markets, per_market = int(sys.argv[1]), int(sys.argv[2])
+ISSUER = struct.pack(">I", 0) + bytes([1]) * 32
+
+def credit(i):
+    return struct.pack(">I", 1) + struct.pack(">I", i) + ISSUER
+
+NATIVE = struct.pack(">I", 0)
+dex = DexBook()
+base = rss()
+oid = 1
+batch = []
+def flush():
+    global batch
+    dex.seed(struct.pack(">I", len(batch)) + b"".join(batch), 1)
+    batch = []
+for m in range(markets):
+    c = credit(m + 1)
+    for o in range(per_market):
+        seller = struct.pack(">I", 0) + struct.pack(">I", (oid * 2654435761) % 100000) + bytes(28)
+        if o % 2:
+            selling, buying, n, d = c, NATIVE, 1000 + o // 2, 1000
+        else:
+            selling, buying, n, d = NATIVE, c, 1000, 999 - o // 2
+        entry = (struct.pack(">III", 3, 1, 2) + seller + struct.pack(">q", oid) + selling + buying
+                 + struct.pack(">qiiII", 1 + (oid * 7919) % 10**9, n, d, 0, 0) + struct.pack(">I", 0))
+        batch.append(entry)
+        oid += 1
+        if len(batch) == 10000:
+            flush()
+if batch:
+    flush()
+print(json.dumps({"offers": dex.offer_count, "markets": dex.market_count, "rss": rss() - base,
+                  "c_bytes": dex.memory()}))
+"""
+
+
+def test_dexbook_memory(benchmark):
+    full = not getattr(benchmark, "disabled", False)
+    markets, per_market = (10_000, 100) if full else (100, 100)
+    out = subprocess.run([sys.executable, "-c", _CHILD, str(markets), str(per_market)], capture_output=True, text=True,
+                         timeout=1200, check=True).stdout
+    res = json.loads(out)
+    assert res["offers"] == markets * per_market and res["markets"] == markets
+    benchmark.extra_info.update(offers=res["offers"], markets=res["markets"],
+                                bytes_per_offer=round(res["rss"] / res["offers"], 1),
+                                c_bytes_per_offer=round(res["c_bytes"] / res["offers"], 1))
+    benchmark(lambda: None)
+
+
+@pytest.fixture(scope="module")
+def big_book():
+    """1,000 markets of 20 offers (enough for the lookups; the size does not change O(1) reads)."""
+    issuer = struct.pack(">I", 0) + bytes([1]) * 32
+    native = struct.pack(">I", 0)
+
+    def credit(i: int) -> bytes:
+        return struct.pack(">I", 1) + struct.pack(">I", i) + issuer
+
+    dex = DexBook()
+    entries = []
+    oid = 1
+    for m in range(1000):
+        for o in range(20):
+            seller = struct.pack(">I", 0) + bytes(31) + bytes([o])
+            selling, buying, n, d = (credit(m + 1), native, 1000 + o, 1000) if o % 2 else (native, credit(m + 1), 1000, 999 - o)
+            entries.append(struct.pack(">III", 3, 1, 2) + seller + struct.pack(">q", oid) + selling + buying
+                           + struct.pack(">qiiII", 10**7, n, d, 0, 0) + struct.pack(">I", 0))
+            oid += 1
+    dex.seed(struct.pack(">I", len(entries)) + b"".join(entries), 1)
+    return dex, [a for a, _b in dex.markets()], [b for _a, b in dex.markets()]
+
+
+def test_dexbook_best_bid_python(benchmark, big_book):
+    dex, bases, counters = big_book
+    markets = [dex.market(b, c) for b, c in zip(bases, counters)]
+    rng = random.Random(1)
+    picks = [rng.choice(markets) for _ in range(1000)]
+
+    def run():
+        for m in picks:
+            m.best_bid()
+            m.best_ask()
+
+    benchmark(run)
+    benchmark.extra_info["calls_per_round"] = 2000
+
+
+def test_dexbook_best_raw_binding(benchmark, big_book):
+    dex, bases, counters = big_book
+    c = dex._c
+    ids = [random.Random(2).randrange(dex.market_count) for _ in range(1000)]
+
+    def run():
+        best = c.best
+        for m in ids:
+            best(m, False, 0)
+            best(m, False, 1)
+
+    benchmark(run)
+    benchmark.extra_info["calls_per_round"] = 2000

@@ -1,0 +1,1255 @@
+/* dexbook.c: the whole DEX from LedgerCloseMeta (see dexbook.h).
+ *
+ * One apply = phase 1 (walk every change against an overlay of the entries touched, validate,
+ * detect drift, compute the net L2 level changes, reserve memory) + phase 2 (commit the net
+ * effect per entry; only the per-market books can fail there, with SOB_E_NOMEM, and are then put
+ * back entry by entry). Names interned in phase 1 and markets it created are dropped on failure.
+ */
+#include "dexbook.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- interning of fixed-size names (32-byte keys, assets) --------------------------------- */
+
+typedef struct intern {
+    uint8_t *rec;    /* owned; len records of rsz bytes */
+    size_t rsz;
+    uint32_t len, cap;
+    uint32_t *idx;   /* owned; open addressing of id + 1 (0 = empty), load <= 1/2 */
+    size_t mask;
+} intern;
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h ^= w;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 29;
+    }
+    for (; i < n; i++) {
+        h ^= p[i];
+        h *= 0x94d049bb133111ebULL;
+    }
+    h ^= h >> 31;
+    h *= 0x94d049bb133111ebULL;
+    h ^= h >> 29;
+    return h;
+}
+
+static void intern_init(intern *t, size_t rsz) {
+    memset(t, 0, sizeof *t);
+    t->rsz = rsz;
+}
+
+static void intern_free(intern *t) {
+    free(t->rec);
+    free(t->idx);
+    intern_init(t, t->rsz);
+}
+
+static int64_t intern_find(const intern *t, const void *key) {
+    if (!t->idx) return -1;
+    size_t i = (size_t)hash_bytes(key, t->rsz) & t->mask;
+    for (;;) {
+        uint32_t v = t->idx[i];
+        if (!v) return -1;
+        if (!memcmp(t->rec + (size_t)(v - 1) * t->rsz, key, t->rsz)) return (int64_t)(v - 1);
+        i = (i + 1) & t->mask;
+    }
+}
+
+static int intern_rehash(intern *t, size_t size) {
+    uint32_t *ni = calloc(size, sizeof *ni);
+    if (!ni) return 0;
+    for (uint32_t id = 0; id < t->len; id++) {
+        size_t i = (size_t)hash_bytes(t->rec + (size_t)id * t->rsz, t->rsz) & (size - 1);
+        while (ni[i]) i = (i + 1) & (size - 1);
+        ni[i] = id + 1;
+    }
+    free(t->idx);
+    t->idx = ni;
+    t->mask = size - 1;
+    return 1;
+}
+
+/* find or add; *id; *added = 1 when new */
+static sob_status intern_put(intern *t, const void *key, uint32_t *id, int *added) {
+    int64_t f = intern_find(t, key);
+    if (added) *added = 0;
+    if (f >= 0) {
+        *id = (uint32_t)f;
+        return SOB_OK;
+    }
+    if (t->len >= UINT32_MAX - 2) return SOB_E_LIMIT;
+    if (t->len == t->cap) {
+        uint32_t cap = t->cap ? (t->cap > UINT32_MAX / 2 ? UINT32_MAX - 1 : t->cap * 2) : 16;
+        uint8_t *nr = realloc(t->rec, (size_t)cap * t->rsz);
+        if (!nr) return SOB_E_NOMEM;
+        t->rec = nr;
+        t->cap = cap;
+    }
+    size_t size = t->idx ? t->mask + 1 : 0;
+    if (((size_t)t->len + 1) * 2 > size && !intern_rehash(t, size ? size * 2 : 32)) return SOB_E_NOMEM;
+    memcpy(t->rec + (size_t)t->len * t->rsz, key, t->rsz);
+    size_t i = (size_t)hash_bytes(key, t->rsz) & t->mask;
+    while (t->idx[i]) i = (i + 1) & t->mask;
+    t->idx[i] = t->len + 1;
+    *id = t->len++;
+    if (added) *added = 1;
+    return SOB_OK;
+}
+
+/* Forget every name from `len` on (rollback of a failed ledger). The index keeps its size. */
+static void intern_truncate(intern *t, uint32_t len) {
+    if (len >= t->len) return;
+    t->len = len;
+    memset(t->idx, 0, (t->mask + 1) * sizeof *t->idx);
+    for (uint32_t id = 0; id < t->len; id++) {
+        size_t i = (size_t)hash_bytes(t->rec + (size_t)id * t->rsz, t->rsz) & t->mask;
+        while (t->idx[i]) i = (i + 1) & t->mask;
+        t->idx[i] = id + 1;
+    }
+}
+
+/* ---- the book --------------------------------------------------------------------------------- */
+
+/* The offer index: offer id -> market and seller, 16 bytes a slot, open addressing with linear
+ * probing at a load of at most 7/8 and a size that grows by 3/2 (any size: the home slot is the
+ * hash scaled to the size), so a million offers take ~19-27 MB, not the 64-128 MB of a generic map.
+ * Ids are > 0 (checked), so id 0 marks an empty slot. Deletion shifts back (no tombstones). */
+typedef struct offer_slot {
+    int64_t id;
+    uint32_t market;
+    uint32_t seller_flags; /* seller account index (< 2^31) | PASSIVE_FLAG << 31 */
+} offer_slot;
+
+typedef struct offer_index {
+    offer_slot *s; /* owned; size slots */
+    size_t size, used;
+} offer_index;
+
+static inline size_t oi_home(const offer_index *x, int64_t id) {
+    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (size_t)(((sob_u128)h * x->size) >> 64);
+}
+
+static offer_slot *oi_find(const offer_index *x, int64_t id) {
+    if (!x->size || id <= 0) return NULL;
+    size_t i = oi_home(x, id);
+    for (;;) {
+        offer_slot *sl = &x->s[i];
+        if (sl->id == id) return sl;
+        if (!sl->id) return NULL;
+        if (++i == x->size) i = 0;
+    }
+}
+
+static int oi_rehash(offer_index *x, size_t size) {
+    offer_slot *ns = calloc(size, sizeof *ns);
+    if (!ns) return 0;
+    offer_index nx = {ns, size, 0};
+    for (size_t i = 0; i < x->size; i++) {
+        if (!x->s[i].id) continue;
+        size_t j = oi_home(&nx, x->s[i].id);
+        while (ns[j].id) if (++j == size) j = 0;
+        ns[j] = x->s[i];
+        nx.used++;
+    }
+    free(x->s);
+    *x = nx;
+    return 1;
+}
+
+/* Room for `extra` more ids without a rehash: 1, or 0 when out of memory. */
+static int oi_reserve(offer_index *x, size_t extra) {
+    size_t need = x->used + extra;
+    if (need < x->used || need > SIZE_MAX / 16) return 0;
+    if (need <= x->size - x->size / 8 && x->size) return 1;
+    size_t size = x->size ? x->size : 64;
+    while (need > size - size / 8) size = size + size / 2;
+    return oi_rehash(x, size);
+}
+
+/* The slot of id, inserted (market and seller 0) if absent; room must have been reserved. */
+static offer_slot *oi_put(offer_index *x, int64_t id) {
+    offer_slot *sl = oi_find(x, id);
+    if (sl) return sl;
+    if (!oi_reserve(x, 1)) return NULL;
+    size_t i = oi_home(x, id);
+    while (x->s[i].id) if (++i == x->size) i = 0;
+    x->s[i].id = id;
+    x->s[i].market = 0;
+    x->s[i].seller_flags = 0;
+    x->used++;
+    return &x->s[i];
+}
+
+static void oi_remove(offer_index *x, int64_t id) {
+    offer_slot *sl = oi_find(x, id);
+    if (!sl) return;
+    size_t i = (size_t)(sl - x->s), j = i;
+    for (;;) {
+        if (++j == x->size) j = 0;
+        if (!x->s[j].id) break;
+        size_t home = oi_home(x, x->s[j].id);
+        int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
+        if (!in_range) {
+            x->s[i] = x->s[j];
+            i = j;
+        }
+    }
+    x->s[i].id = 0;
+    x->used--;
+}
+
+typedef struct ostate {
+    int64_t amount;
+    int32_t n, d;
+    uint32_t market, seller, flags;
+    int32_t side;
+} ostate;
+
+#define K_OFFER 1u
+#define K_POOL 2u
+#define K_ACCOUNT 3u
+#define K_TRUSTLINE 4u
+
+typedef struct touch {
+    uint8_t kind, had, has, learned;
+    uint32_t asset; /* trust lines */
+    int64_t id;     /* offer id; pool / account index */
+    union {
+        ostate o;
+        sob_dex_pool p;
+        sob_account a;
+        sob_trustline t;
+    } before, cur;
+} touch;
+
+typedef struct level_acc {
+    uint32_t market;
+    int32_t side, n, d;
+    sob_i128 delta;
+} level_acc;
+
+struct sob_dexbook {
+    intern assets;   /* sob_ledger_asset (normalised) -> asset id; id 0 is native */
+    intern accounts; /* 32-byte key -> account index */
+    intern pool_ids; /* 32-byte pool id -> pool index */
+    sob_dex_pool *pools; /* owned; pool_ids.cap entries */
+    sob_dex_market *markets; /* owned */
+    uint32_t nmarkets, cap_markets;
+    sob_hmap market_of; /* (base, counter) -> uint32 market */
+    offer_index offer_of;
+    sob_accounts acc;
+    uint32_t ledger_seq;
+    uint8_t complete_all, broken;
+    /* per-apply scratch */
+    sob_hmap touched; /* (kind | asset << 8, id) -> uint32 index in touches */
+    touch *touches;
+    size_t ntouches, cap_touches;
+    sob_hmap level_of; /* (market << 1 | side, n << 32 | d) -> uint32 index in levels */
+    level_acc *levels;
+    size_t nlevels, cap_levels;
+};
+
+static void *grow_array(void *p, size_t *cap, size_t need, size_t rec) {
+    if (need <= *cap) return p;
+    size_t c = *cap ? *cap : 16;
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / rec) return NULL;
+        c *= 2;
+    }
+    void *np = realloc(p, c * rec);
+    if (!np) return NULL;
+    *cap = c;
+    return np;
+}
+
+static void *vec_push(sob_dex_vec *v, size_t rec) {
+    if (v->len == v->cap) {
+        void *np = grow_array(v->v, &v->cap, v->len + 1, rec);
+        if (!np) return NULL;
+        v->v = np;
+    }
+    return (char *)v->v + rec * v->len++;
+}
+
+void sob_dex_result_init(sob_dex_result *r) { memset(r, 0, sizeof *r); }
+
+void sob_dex_result_free(sob_dex_result *r) {
+    free(r->offers_.v);
+    free(r->levels_.v);
+    free(r->pools_.v);
+    free(r->trades_.v);
+    free(r->drift_.v);
+    memset(r, 0, sizeof *r);
+}
+
+static void result_reset(sob_dex_result *r) {
+    r->offers_.len = r->levels_.len = r->pools_.len = r->trades_.len = r->drift_.len = 0;
+    r->ledger_seq = 0;
+    r->n_accounts = r->n_trustlines = 0;
+    r->offers = NULL;
+    r->levels = NULL;
+    r->pools = NULL;
+    r->trades = NULL;
+    r->drift = NULL;
+    r->n_offers = r->n_levels = r->n_pools = r->n_trades = r->n_drift = 0;
+}
+
+static void result_publish(sob_dex_result *r) {
+    r->offers = r->offers_.v;
+    r->n_offers = r->offers_.len;
+    r->levels = r->levels_.v;
+    r->n_levels = r->levels_.len;
+    r->pools = r->pools_.v;
+    r->n_pools = r->pools_.len;
+    r->trades = r->trades_.v;
+    r->n_trades = r->trades_.len;
+    r->drift = r->drift_.v;
+    r->n_drift = r->drift_.len;
+}
+
+sob_status sob_dexbook_new(sob_dexbook **out) {
+    sob_dexbook *dx = calloc(1, sizeof *dx);
+    if (!dx) return SOB_E_NOMEM;
+    intern_init(&dx->assets, sizeof(sob_ledger_asset));
+    intern_init(&dx->accounts, 32);
+    intern_init(&dx->pool_ids, 32);
+    sob_hmap_init(&dx->market_of, sizeof(uint32_t));
+    sob_hmap_init(&dx->touched, sizeof(uint32_t));
+    sob_hmap_init(&dx->level_of, sizeof(uint32_t));
+    sob_accounts_init(&dx->acc);
+    sob_ledger_asset native;
+    memset(&native, 0, sizeof native);
+    uint32_t id;
+    if (intern_put(&dx->assets, &native, &id, NULL) != SOB_OK) {
+        sob_dexbook_free(dx);
+        return SOB_E_NOMEM;
+    }
+    *out = dx;
+    return SOB_OK;
+}
+
+void sob_dexbook_free(sob_dexbook *dx) {
+    if (!dx) return;
+    for (uint32_t i = 0; i < dx->nmarkets; i++) {
+        sob_offerbook_free(&dx->markets[i].offers);
+        sob_book_free(&dx->markets[i].l2);
+    }
+    free(dx->markets);
+    free(dx->pools);
+    intern_free(&dx->assets);
+    intern_free(&dx->accounts);
+    intern_free(&dx->pool_ids);
+    sob_hmap_free(&dx->market_of);
+    free(dx->offer_of.s);
+    sob_hmap_free(&dx->touched);
+    sob_hmap_free(&dx->level_of);
+    sob_accounts_free(&dx->acc);
+    free(dx->touches);
+    free(dx->levels);
+    free(dx);
+}
+
+/* ---- phase 1 helpers ---------------------------------------------------------------------- */
+
+typedef struct applyctx {
+    sob_dexbook *dx;
+    sob_dex_result *res;
+    int seeding;
+    uint32_t assets0, accounts0, pools0, markets0; /* name counts before: rollback points */
+    size_t change; /* index of the change being walked (error offset) */
+    const char *why;
+} applyctx;
+
+static sob_status fail(applyctx *c, sob_status st, const char *why) {
+    c->why = why;
+    return st;
+}
+
+static sob_status asset_id(applyctx *c, const sob_ledger_asset *a, uint32_t *id) {
+    if (a->type > SOB_LEDGER_ASSET_ALPHANUM12) return fail(c, SOB_E_INVALID, "not a tradable asset");
+    sob_ledger_asset k;
+    memset(&k, 0, sizeof k);
+    k.type = a->type;
+    if (a->type != SOB_LEDGER_ASSET_NATIVE) {
+        memcpy(k.code, a->code, a->type == SOB_LEDGER_ASSET_ALPHANUM4 ? 4 : 12);
+        memcpy(k.issuer, a->issuer, 32);
+    }
+    sob_status st = intern_put(&c->dx->assets, &k, id, NULL);
+    return st == SOB_OK ? SOB_OK : fail(c, st, "asset table");
+}
+
+static sob_status account_index(applyctx *c, const uint8_t key[32], uint32_t *index) {
+    sob_status st = intern_put(&c->dx->accounts, key, index, NULL);
+    if (st == SOB_OK && *index >= 0x7fffffffu) return fail(c, SOB_E_LIMIT, "too many accounts");
+    return st == SOB_OK ? SOB_OK : fail(c, st, "account table");
+}
+
+static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *market) {
+    sob_dexbook *dx = c->dx;
+    if (a == b) return fail(c, SOB_E_INVALID, "an offer or pool with the same asset on both sides");
+    uint32_t base = a < b ? a : b, counter = a < b ? b : a;
+    uint32_t *m = sob_hmap_get(&dx->market_of, base, counter);
+    if (m) {
+        *market = *m;
+        return SOB_OK;
+    }
+    if (dx->nmarkets == dx->cap_markets) {
+        size_t cap = dx->cap_markets;
+        void *nm = grow_array(dx->markets, &cap, (size_t)dx->nmarkets + 1, sizeof *dx->markets);
+        if (!nm || cap > UINT32_MAX - 1) return fail(c, SOB_E_NOMEM, "market table");
+        dx->markets = nm;
+        dx->cap_markets = (uint32_t)cap;
+    }
+    m = sob_hmap_insert_new(&dx->market_of, base, counter);
+    if (!m) return fail(c, SOB_E_NOMEM, "market table");
+    sob_dex_market *mk = &dx->markets[dx->nmarkets];
+    memset(mk, 0, sizeof *mk);
+    mk->base = base;
+    mk->counter = counter;
+    mk->complete = dx->complete_all;
+    sob_offerbook_init(&mk->offers);
+    sob_book_init(&mk->l2);
+    *m = dx->nmarkets;
+    *market = dx->nmarkets++;
+    return SOB_OK;
+}
+
+static int market_complete(const sob_dexbook *dx, uint32_t market) {
+    return market < dx->nmarkets ? dx->markets[market].complete : dx->complete_all;
+}
+
+static sob_status offer_value(applyctx *c, const sob_ledger_offer *o, ostate *v) {
+    if (o->offer_id <= 0) return fail(c, SOB_E_INVALID, "offer id <= 0");
+    if (o->amount <= 0) return fail(c, SOB_E_INVALID, "offer amount <= 0");
+    if (o->n <= 0 || o->d <= 0) return fail(c, SOB_E_INVALID, "offer price n or d <= 0");
+    if (o->flags & ~1u) return fail(c, SOB_E_INVALID, "offer flags other than PASSIVE_FLAG");
+    uint32_t s, b;
+    sob_status st;
+    if ((st = asset_id(c, &o->selling, &s)) || (st = asset_id(c, &o->buying, &b))) return st;
+    memset(v, 0, sizeof *v);
+    if ((st = market_of(c, s, b, &v->market))) return st;
+    if ((st = account_index(c, o->seller, &v->seller))) return st;
+    v->amount = o->amount;
+    v->n = o->n;
+    v->d = o->d;
+    v->flags = o->flags;
+    v->side = s < b ? SOB_SIDE_ASK : SOB_SIDE_BID;
+    return SOB_OK;
+}
+
+static sob_status pool_value(applyctx *c, const sob_ledger_pool *p, sob_dex_pool *v) {
+    if (p->reserve_a < 0 || p->reserve_b < 0 || p->total_shares < 0 || p->trustline_count < 0)
+        return fail(c, SOB_E_INVALID, "pool reserve, shares or trust line count < 0");
+    if (p->fee_bp < 0 || p->fee_bp > 10000) return fail(c, SOB_E_INVALID, "pool fee out of range");
+    memset(v, 0, sizeof *v);
+    sob_status st;
+    if ((st = asset_id(c, &p->asset_a, &v->asset_a)) || (st = asset_id(c, &p->asset_b, &v->asset_b))) return st;
+    if ((st = market_of(c, v->asset_a, v->asset_b, &v->market))) return st;
+    v->live = 1;
+    v->fee_bp = p->fee_bp;
+    v->reserve_a = p->reserve_a;
+    v->reserve_b = p->reserve_b;
+    v->total_shares = p->total_shares;
+    v->trustline_count = p->trustline_count;
+    return SOB_OK;
+}
+
+static int ostate_eq(const ostate *a, const ostate *b) {
+    return a->amount == b->amount && a->n == b->n && a->d == b->d && a->market == b->market &&
+           a->seller == b->seller && a->flags == b->flags && a->side == b->side;
+}
+
+static int pool_eq(const sob_dex_pool *a, const sob_dex_pool *b) {
+    return a->live == b->live && a->market == b->market && a->asset_a == b->asset_a && a->asset_b == b->asset_b &&
+           a->fee_bp == b->fee_bp && a->reserve_a == b->reserve_a && a->reserve_b == b->reserve_b &&
+           a->total_shares == b->total_shares && a->trustline_count == b->trustline_count;
+}
+
+/* The state the book holds for an offer now (outside of this ledger). */
+static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
+    const offer_slot *r = oi_find(&dx->offer_of, id);
+    if (!r) return 0;
+    sob_offer o;
+    int side;
+    if (sob_offerbook_get(&dx->markets[r->market].offers, id, &o, &side) != SOB_OK) return 0;
+    memset(v, 0, sizeof *v);
+    v->amount = o.amount;
+    v->n = o.n;
+    v->d = o.d;
+    v->market = r->market;
+    v->seller = r->seller_flags & 0x7fffffffu;
+    v->flags = r->seller_flags >> 31;
+    v->side = side;
+    return 1;
+}
+
+static sob_status touch_get(applyctx *c, unsigned kind, uint32_t asset, int64_t id, touch **out) {
+    sob_dexbook *dx = c->dx;
+    uint64_t k1 = kind | ((uint64_t)asset << 8);
+    uint32_t *ix = sob_hmap_get(&dx->touched, k1, (uint64_t)id);
+    if (ix) {
+        *out = &dx->touches[*ix];
+        return SOB_OK;
+    }
+    void *nt = grow_array(dx->touches, &dx->cap_touches, dx->ntouches + 1, sizeof *dx->touches);
+    if (!nt) return fail(c, SOB_E_NOMEM, "scratch");
+    dx->touches = nt;
+    ix = sob_hmap_insert_new(&dx->touched, k1, (uint64_t)id);
+    if (!ix) return fail(c, SOB_E_NOMEM, "scratch");
+    *ix = (uint32_t)dx->ntouches;
+    touch *t = &dx->touches[dx->ntouches++];
+    memset(t, 0, sizeof *t);
+    t->kind = (uint8_t)kind;
+    t->asset = asset;
+    t->id = id;
+    switch (kind) {
+    case K_OFFER:
+        t->had = (uint8_t)book_offer(dx, id, &t->before.o);
+        break;
+    case K_POOL:
+        t->had = (uint8_t)((uint32_t)id < c->pools0 && dx->pools[id].live);
+        if (t->had) t->before.p = dx->pools[id];
+        break;
+    case K_ACCOUNT:
+        t->had = sob_accounts_get_account(&dx->acc, (uint64_t)id + 1, &t->before.a) == SOB_OK;
+        break;
+    default:
+        t->had = sob_accounts_get_trustline(&dx->acc, (uint64_t)id + 1, asset, &t->before.t) == SOB_OK;
+        break;
+    }
+    t->has = t->had;
+    t->cur = t->before;
+    *out = t;
+    return SOB_OK;
+}
+
+static sob_status drift(applyctx *c, uint32_t market, int entry_type, int kind, int64_t id, uint32_t asset) {
+    sob_dex_drift *d = vec_push(&c->res->drift_, sizeof *d);
+    if (!d) return fail(c, SOB_E_NOMEM, "result");
+    memset(d, 0, sizeof *d);
+    d->market = market;
+    d->entry_type = (uint8_t)entry_type;
+    d->kind = (uint8_t)kind;
+    d->id = id;
+    d->asset = asset;
+    return SOB_OK;
+}
+
+/* Walk one change into the overlay. */
+static sob_status walk_change(applyctx *c, const sob_ledger_change *ch) {
+    sob_dexbook *dx = c->dx;
+    sob_status st;
+    touch *t;
+    uint32_t index, asset = 0;
+    unsigned kind;
+    int64_t id;
+    union {
+        ostate o;
+        sob_dex_pool p;
+        sob_account a;
+        sob_trustline t;
+    } v;
+    uint32_t market = SOB_DEX_NONE;
+    if (c->seeding && ch->key_only) return fail(c, SOB_E_INVALID, "a snapshot holds no removed entries");
+    switch (ch->entry_type) {
+    case SOB_ENTRY_OFFER:
+        kind = K_OFFER;
+        id = ch->u.offer.offer_id;
+        if (!ch->key_only) {
+            if ((st = offer_value(c, &ch->u.offer, &v.o))) return st;
+            market = v.o.market;
+        } else if (id <= 0) {
+            return fail(c, SOB_E_INVALID, "offer id <= 0");
+        }
+        break;
+    case SOB_ENTRY_LIQUIDITY_POOL:
+        kind = K_POOL;
+        if ((st = intern_put(&dx->pool_ids, ch->u.pool.pool_id, &index, NULL))) return fail(c, st, "pool table");
+        id = index;
+        if (!ch->key_only) {
+            if ((st = pool_value(c, &ch->u.pool, &v.p))) return st;
+            market = v.p.market;
+        }
+        break;
+    case SOB_ENTRY_ACCOUNT:
+        kind = K_ACCOUNT;
+        if ((st = account_index(c, ch->u.account.account, &index))) return st;
+        id = index;
+        if (!ch->key_only) {
+            const sob_ledger_account *a = &ch->u.account;
+            memset(&v.a, 0, sizeof v.a);
+            v.a.balance = a->balance;
+            v.a.buying_liabilities = a->buying_liabilities;
+            v.a.selling_liabilities = a->selling_liabilities;
+            v.a.num_sub_entries = a->num_sub_entries;
+            v.a.num_sponsoring = a->num_sponsoring;
+            v.a.num_sponsored = a->num_sponsored;
+            v.a.flags = a->flags;
+            if (!sob_account_valid(&v.a)) return fail(c, SOB_E_INVALID, "account entry fails the funds checks");
+        }
+        break;
+    case SOB_ENTRY_TRUSTLINE: {
+        kind = K_TRUSTLINE;
+        const sob_ledger_trustline *l = &ch->u.trustline;
+        if (l->asset.type == SOB_LEDGER_ASSET_POOL_SHARE) return SOB_OK; /* pool shares: not funds */
+        if (l->asset.type == SOB_LEDGER_ASSET_NATIVE) return fail(c, SOB_E_INVALID, "a native trust line");
+        if ((st = asset_id(c, &l->asset, &asset)) || (st = account_index(c, l->account, &index))) return st;
+        id = index;
+        if (!ch->key_only) {
+            memset(&v.t, 0, sizeof v.t);
+            v.t.balance = l->balance;
+            v.t.limit = l->limit;
+            v.t.buying_liabilities = l->buying_liabilities;
+            v.t.selling_liabilities = l->selling_liabilities;
+            v.t.flags = l->flags;
+            if (!sob_trustline_valid(&v.t)) return fail(c, SOB_E_INVALID, "trust line entry fails the funds checks");
+        }
+        break;
+    }
+    default:
+        return SOB_OK;
+    }
+    if ((st = touch_get(c, kind, asset, id, &t))) return st;
+    int etype = ch->entry_type;
+    if (ch->key_only) { /* REMOVED, evicted */
+        if (!t->has && dx->complete_all && (st = drift(c, SOB_DEX_NONE, etype, SOB_DRIFT_MISSING, id, asset)))
+            return st;
+        t->has = 0;
+        return SOB_OK;
+    }
+    if (c->seeding) {
+        memcpy(&t->cur, &v, sizeof v);
+        t->has = 1;
+        return SOB_OK;
+    }
+    int same = 0;
+    if (t->has) {
+        switch (kind) {
+        case K_OFFER: same = ostate_eq(&t->cur.o, &v.o); break;
+        case K_POOL: same = pool_eq(&t->cur.p, &v.p); break;
+        case K_ACCOUNT: same = !memcmp(&t->cur.a, &v.a, sizeof v.a); break;
+        default: same = !memcmp(&t->cur.t, &v.t, sizeof v.t); break;
+        }
+    }
+    uint32_t dm = (kind == K_OFFER || kind == K_POOL) ? market : SOB_DEX_NONE;
+    int complete = (kind == K_OFFER || kind == K_POOL) ? market_complete(dx, market) : dx->complete_all;
+    switch (ch->change) {
+    case SOB_CHANGE_STATE:
+        if (t->has) {
+            if (!same && (st = drift(c, dm, etype, SOB_DRIFT_DIFFERS, id, asset))) return st;
+        } else if (complete) {
+            if ((st = drift(c, dm, etype, SOB_DRIFT_MISSING, id, asset))) return st;
+        } else if (!t->had) {
+            t->learned = 1;
+        }
+        break;
+    case SOB_CHANGE_CREATED:
+        if (t->has && (st = drift(c, dm, etype, SOB_DRIFT_UNEXPECTED, id, asset))) return st;
+        break;
+    default: /* UPDATED, RESTORED */
+        if (!t->has) {
+            if (complete) {
+                if ((st = drift(c, dm, etype, SOB_DRIFT_MISSING, id, asset))) return st;
+            } else if (!t->had) {
+                t->learned = 1;
+            }
+        }
+        break;
+    }
+    memcpy(&t->cur, &v, sizeof v);
+    t->has = 1;
+    return SOB_OK;
+}
+
+/* ---- L2 ------------------------------------------------------------------------------------ */
+
+static int32_t gcd32(int32_t a, int32_t b) {
+    while (b) {
+        int32_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* The L2 level of an offer: side, price counter per base (reduced). */
+static void offer_level(const ostate *o, int32_t *n, int32_t *d) {
+    int32_t g = gcd32(o->n, o->d);
+    if (o->side == SOB_SIDE_ASK) {
+        *n = o->n / g;
+        *d = o->d / g;
+    } else {
+        *n = o->d / g;
+        *d = o->n / g;
+    }
+}
+
+static sob_status level_add(applyctx *c, const ostate *o, int sign) {
+    sob_dexbook *dx = c->dx;
+    int32_t n, d;
+    offer_level(o, &n, &d);
+    uint64_t k1 = ((uint64_t)o->market << 1) | (uint64_t)o->side;
+    uint64_t k2 = ((uint64_t)(uint32_t)n << 32) | (uint32_t)d;
+    uint32_t *ix = sob_hmap_get(&dx->level_of, k1, k2);
+    if (!ix) {
+        void *nl = grow_array(dx->levels, &dx->cap_levels, dx->nlevels + 1, sizeof *dx->levels);
+        if (!nl) return fail(c, SOB_E_NOMEM, "scratch");
+        dx->levels = nl;
+        ix = sob_hmap_insert_new(&dx->level_of, k1, k2);
+        if (!ix) return fail(c, SOB_E_NOMEM, "scratch");
+        *ix = (uint32_t)dx->nlevels;
+        level_acc *l = &dx->levels[dx->nlevels++];
+        l->market = o->market;
+        l->side = o->side;
+        l->n = n;
+        l->d = d;
+        l->delta = 0;
+    }
+    dx->levels[*ix].delta += sign * (sob_i128)o->amount;
+    return SOB_OK;
+}
+
+/* A level's amount in an L2 side (0 if absent): binary search on the worst-first run. */
+static uint64_t level_amount(const sob_book *b, int side, int32_t n, int32_t d) {
+    const sob_side *s = &b->side[side];
+    size_t lo = 0, hi = s->len;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const sob_level *l = &s->lv[mid];
+        int cmp = sob_price_cmp(l->n, l->d, n, d);
+        if (side == SOB_SIDE_ASK) cmp = -cmp; /* asks: worst (highest) first */
+        if (cmp == 0) return l->amount;
+        if (cmp < 0) lo = mid + 1; /* bids worst (lowest) first: l below the target */
+        else hi = mid;
+    }
+    return 0;
+}
+
+/* ---- commit / undo of offers -------------------------------------------------------------- */
+
+/* Make the book hold `v` for offer `id` (or nothing when !has), whatever it holds now in markets
+ * m1/m2. Removal never fails; an add may run out of memory. */
+static sob_status force_offer(sob_dexbook *dx, int64_t id, uint32_t m1, uint32_t m2, int has, const ostate *v) {
+    if (m1 < dx->nmarkets) sob_offerbook_remove(&dx->markets[m1].offers, id, NULL, NULL);
+    if (m2 < dx->nmarkets && m2 != m1) sob_offerbook_remove(&dx->markets[m2].offers, id, NULL, NULL);
+    if (!has) {
+        oi_remove(&dx->offer_of, id);
+        return SOB_OK;
+    }
+    sob_status st = sob_offerbook_add(&dx->markets[v->market].offers, id, v->side, v->n, v->d, v->amount, 0);
+    if (st != SOB_OK) {
+        oi_remove(&dx->offer_of, id);
+        return st;
+    }
+    offer_slot *r = oi_put(&dx->offer_of, id); /* reserved in phase 1 */
+    if (!r) {
+        sob_offerbook_remove(&dx->markets[v->market].offers, id, NULL, NULL);
+        return SOB_E_NOMEM;
+    }
+    r->market = v->market;
+    r->seller_flags = v->seller | (v->flags << 31);
+    return SOB_OK;
+}
+
+static int offer_changed(const touch *t) {
+    return t->had != t->has || (t->has && !ostate_eq(&t->before.o, &t->cur.o));
+}
+
+/* ---- apply ------------------------------------------------------------------------------------ */
+
+static void rollback_names(applyctx *c) {
+    sob_dexbook *dx = c->dx;
+    while (dx->nmarkets > c->markets0) {
+        sob_dex_market *m = &dx->markets[--dx->nmarkets];
+        sob_hmap_remove(&dx->market_of, m->base, m->counter);
+        sob_offerbook_free(&m->offers);
+        sob_book_free(&m->l2);
+    }
+    intern_truncate(&dx->assets, c->assets0);
+    intern_truncate(&dx->accounts, c->accounts0);
+    intern_truncate(&dx->pool_ids, c->pools0);
+}
+
+static void scratch_reset(sob_dexbook *dx) {
+    sob_hmap_clear(&dx->touched);
+    sob_hmap_clear(&dx->level_of);
+    dx->ntouches = 0;
+    dx->nlevels = 0;
+}
+
+static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch, const sob_ledger_out *led,
+                      int seeding, uint32_t seq, sob_dex_result *res, sob_ledger_error *err) {
+    applyctx c;
+    memset(&c, 0, sizeof c);
+    c.dx = dx;
+    c.res = res;
+    c.seeding = seeding;
+    c.assets0 = dx->assets.len;
+    c.accounts0 = dx->accounts.len;
+    c.pools0 = dx->pool_ids.len;
+    c.markets0 = dx->nmarkets;
+    scratch_reset(dx);
+    result_reset(res);
+    sob_status st = SOB_OK;
+    size_t i = 0;
+    /* phase 1 */
+    for (; i < nch; i++) {
+        if ((st = walk_change(&c, &chs[i]))) goto fail;
+    }
+    i = nch;
+    /* the pool array follows the pool names */
+    if (dx->pool_ids.len > c.pools0) {
+        sob_dex_pool *np = realloc(dx->pools, (size_t)dx->pool_ids.len * sizeof *np);
+        if (!np) {
+            st = fail(&c, SOB_E_NOMEM, "pool table");
+            goto fail;
+        }
+        dx->pools = np;
+        memset(np + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *np);
+    }
+    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0;
+    for (size_t k = 0; k < dx->ntouches; k++) {
+        const touch *t = &dx->touches[k];
+        if (t->kind == K_OFFER && offer_changed(t)) {
+            new_offers += !t->had && t->has;
+            if (t->had && (st = level_add(&c, &t->before.o, -1))) goto fail;
+            if (t->has && (st = level_add(&c, &t->cur.o, +1))) goto fail;
+            if (!vec_push(&res->offers_, sizeof(sob_dex_offer_event))) goto nomem;
+        } else if (t->kind == K_POOL) {
+            if (!vec_push(&res->pools_, sizeof(sob_dex_pool_event))) goto nomem;
+        } else if (t->kind == K_ACCOUNT) {
+            new_accounts += !t->had && t->has;
+        } else if (t->kind == K_TRUSTLINE) {
+            new_trustlines += !t->had && t->has;
+        }
+    }
+    res->offers_.len = res->pools_.len = 0; /* capacity reserved */
+    if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
+        !sob_hmap_reserve(&dx->acc.trustlines, new_trustlines) ||
+        !sob_hmap_reserve(&dx->acc.issuers, dx->assets.len - c.assets0))
+        goto nomem;
+    /* net L2 levels: checked before anything changes */
+    for (size_t k = 0; k < dx->nlevels; k++) {
+        const level_acc *l = &dx->levels[k];
+        if (l->delta == 0) continue;
+        uint64_t old = level_amount(&dx->markets[l->market].l2, l->side, l->n, l->d);
+        sob_i128 nw = (sob_i128)old + l->delta;
+        if (nw < 0) {
+            st = fail(&c, SOB_E_INVALID, "internal: an L2 level would go negative");
+            goto fail;
+        }
+        if (nw > (sob_i128)UINT64_MAX) {
+            st = fail(&c, SOB_E_OVERFLOW, "an L2 level's total passes 2^64 - 1 stroops");
+            goto fail;
+        }
+        sob_dex_level_event *e = vec_push(&res->levels_, sizeof *e);
+        if (!e) goto nomem;
+        e->market = l->market;
+        e->side = l->side;
+        e->n = l->n;
+        e->d = l->d;
+        e->old_amount = old;
+        e->new_amount = (uint64_t)nw;
+    }
+    if (led) {
+        for (size_t k = 0; k < led->n_trades; k++) {
+            const sob_ledger_trade *tr = &led->trades[k];
+            sob_dex_trade_event *e = vec_push(&res->trades_, sizeof *e);
+            if (!e) goto nomem;
+            e->trade = (uint32_t)k;
+            e->market = SOB_DEX_NONE;
+            uint32_t a, b;
+            if (sob_dexbook_find_asset(dx, &tr->asset_sold, &a) == SOB_OK &&
+                sob_dexbook_find_asset(dx, &tr->asset_bought, &b) == SOB_OK && a != b) {
+                uint32_t *m = sob_hmap_get(&dx->market_of, a < b ? a : b, a < b ? b : a);
+                if (m) e->market = *m;
+            }
+        }
+    }
+
+    /* phase 2: offers (may run out of memory: undone), then L2 (likewise), then the rest */
+    size_t k = 0;
+    for (; k < dx->ntouches; k++) {
+        const touch *t = &dx->touches[k];
+        if (t->kind != K_OFFER || !offer_changed(t)) continue;
+        uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
+        if ((st = force_offer(dx, t->id, m1, m2, t->has, &t->cur.o))) break;
+    }
+    if (st) {
+        for (size_t u = 0; u <= k && u < dx->ntouches; u++) {
+            const touch *t = &dx->touches[u];
+            if (t->kind != K_OFFER || !offer_changed(t)) continue;
+            uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
+            if (force_offer(dx, t->id, m1, m2, t->had, &t->before.o)) dx->broken = 1;
+        }
+        c.why = "out of memory";
+        goto fail;
+    }
+    size_t nl = res->levels_.len;
+    sob_dex_level_event *lev = res->levels_.v;
+    for (k = 0; k < nl; k++) {
+        sob_level prev;
+        if ((st = sob_book_set_level(&dx->markets[lev[k].market].l2, lev[k].side, lev[k].n, lev[k].d,
+                                     lev[k].new_amount, &prev)))
+            break;
+    }
+    if (st) {
+        for (size_t u = 0; u < k; u++)
+            if (sob_book_set_level(&dx->markets[lev[u].market].l2, lev[u].side, lev[u].n, lev[u].d,
+                                   lev[u].old_amount, NULL))
+                dx->broken = 1;
+        for (size_t u = 0; u < dx->ntouches; u++) {
+            const touch *t = &dx->touches[u];
+            if (t->kind != K_OFFER || !offer_changed(t)) continue;
+            uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
+            if (force_offer(dx, t->id, m1, m2, t->had, &t->before.o)) dx->broken = 1;
+        }
+        c.why = "out of memory";
+        goto fail;
+    }
+    /* nothing below can fail: memory was reserved */
+    for (k = 0; k < dx->ntouches; k++) {
+        const touch *t = &dx->touches[k];
+        switch (t->kind) {
+        case K_OFFER: {
+            if (!offer_changed(t)) break;
+            sob_dex_offer_event *e = vec_push(&res->offers_, sizeof *e); /* reserved */
+            memset(e, 0, sizeof *e);
+            const ostate *o = t->has ? &t->cur.o : &t->before.o;
+            e->market = o->market;
+            e->kind = !t->had && t->has ? SOB_DEX_ADDED : t->has ? SOB_DEX_UPDATED : SOB_DEX_REMOVED;
+            e->side = (uint8_t)o->side;
+            e->learned = t->learned;
+            e->seller = o->seller;
+            e->offer_id = t->id;
+            e->n = o->n;
+            e->d = o->d;
+            e->old_amount = t->had ? t->before.o.amount : 0;
+            e->new_amount = t->has ? t->cur.o.amount : 0;
+            break;
+        }
+        case K_POOL: {
+            const sob_dex_pool *b = t->had ? &t->before.p : NULL, *a = t->has ? &t->cur.p : NULL;
+            if (t->had == t->has && (!t->has || pool_eq(b, a))) break;
+            sob_dex_pool_event *e = vec_push(&res->pools_, sizeof *e); /* reserved */
+            memset(e, 0, sizeof *e);
+            e->pool = (uint32_t)t->id;
+            e->market = (a ? a : b)->market;
+            e->kind = !t->had ? SOB_DEX_ADDED : t->has ? SOB_DEX_UPDATED : SOB_DEX_REMOVED;
+            if (b) {
+                e->old_reserve_a = b->reserve_a;
+                e->old_reserve_b = b->reserve_b;
+                if (!a) dx->markets[b->market].npools--;
+            }
+            if (a) {
+                e->new_reserve_a = a->reserve_a;
+                e->new_reserve_b = a->reserve_b;
+                if (!b) dx->markets[a->market].npools++;
+                dx->pools[t->id] = *a;
+            } else {
+                dx->pools[t->id].live = 0;
+            }
+            break;
+        }
+        case K_ACCOUNT:
+            if (t->has) {
+                if (sob_accounts_set_account(&dx->acc, (uint64_t)t->id + 1, &t->cur.a)) dx->broken = 1;
+            } else if (t->had) {
+                sob_accounts_remove_account(&dx->acc, (uint64_t)t->id + 1);
+            }
+            res->n_accounts += t->has || t->had;
+            break;
+        default:
+            if (t->has) {
+                if (sob_accounts_set_trustline(&dx->acc, (uint64_t)t->id + 1, t->asset, &t->cur.t)) dx->broken = 1;
+            } else if (t->had) {
+                sob_accounts_remove_trustline(&dx->acc, (uint64_t)t->id + 1, t->asset);
+            }
+            res->n_trustlines += t->has || t->had;
+            break;
+        }
+    }
+    /* issuers of the assets first seen in this ledger */
+    for (uint32_t a = c.assets0; a < dx->assets.len; a++) {
+        const sob_ledger_asset *as = sob_dexbook_asset(dx, a);
+        int64_t acct = intern_find(&dx->accounts, as->issuer);
+        if (acct >= 0) sob_accounts_set_issuer(&dx->acc, a, (uint64_t)acct + 1);
+    }
+    res->ledger_seq = seq;
+    result_publish(res);
+    scratch_reset(dx);
+    return SOB_OK;
+
+nomem:
+    st = fail(&c, SOB_E_NOMEM, "out of memory");
+fail:
+    rollback_names(&c);
+    scratch_reset(dx);
+    result_reset(res);
+    if (err) {
+        err->offset = i;
+        err->reason = c.why ? c.why : "invalid";
+    }
+    return st;
+}
+
+sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigned flags, sob_dex_result *res,
+                             sob_ledger_error *err) {
+    result_reset(res);
+    if (dx->broken) {
+        if (err) {
+            err->offset = 0;
+            err->reason = "the book is broken (out of memory during an undo): reseed it";
+        }
+        return SOB_E_LIMIT;
+    }
+    uint32_t seq = led->header.ledger_seq;
+    int gap = dx->ledger_seq != 0 && seq != dx->ledger_seq + 1;
+    if (gap && !(flags & SOB_DEX_RESYNC)) {
+        if (err) {
+            err->offset = 0;
+            err->reason = "ledger gap: not the next ledger";
+        }
+        return SOB_E_MISMATCH;
+    }
+    uint8_t complete_all = dx->complete_all;
+    uint8_t *saved = NULL;
+    if (gap && complete_all) dx->complete_all = 0; /* walk as an incomplete book */
+    if (gap) {
+        saved = malloc(dx->nmarkets ? dx->nmarkets : 1);
+        if (!saved) {
+            dx->complete_all = complete_all;
+            return SOB_E_NOMEM;
+        }
+        for (uint32_t m = 0; m < dx->nmarkets; m++) {
+            saved[m] = dx->markets[m].complete;
+            dx->markets[m].complete = 0;
+        }
+    }
+    uint32_t nm = dx->nmarkets;
+    sob_status st = run(dx, led->changes, led->n_changes, led, 0, seq, res, err);
+    if (st == SOB_OK) {
+        dx->ledger_seq = seq;
+    } else if (gap) {
+        dx->complete_all = complete_all;
+        for (uint32_t m = 0; m < nm && m < dx->nmarkets; m++) dx->markets[m].complete = saved[m];
+    }
+    free(saved);
+    return st;
+}
+
+sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t n, uint32_t ledger_seq, int complete,
+                            sob_ledger_error *err) {
+    if (dx->broken && !complete) {
+        if (err) {
+            err->offset = 0;
+            err->reason = "the book is broken: seed a full snapshot into a new book";
+        }
+        return SOB_E_LIMIT;
+    }
+    if (complete && (dx->offer_of.used || dx->nmarkets || dx->accounts.len || dx->pool_ids.len)) {
+        if (err) {
+            err->offset = 0;
+            err->reason = "a full snapshot is loaded into an empty book";
+        }
+        return SOB_E_INVALID;
+    }
+    sob_dex_result scratch;
+    sob_dex_result_init(&scratch);
+    if (complete) dx->complete_all = 1;
+    sob_status st = run(dx, ch, n, NULL, 1, ledger_seq, &scratch, err);
+    sob_dex_result_free(&scratch);
+    if (st) {
+        if (complete) dx->complete_all = 0;
+        return st;
+    }
+    if (complete)
+        for (uint32_t m = 0; m < dx->nmarkets; m++) dx->markets[m].complete = 1;
+    dx->ledger_seq = ledger_seq;
+    return SOB_OK;
+}
+
+/* ---- reads ---------------------------------------------------------------------------------- */
+
+uint32_t sob_dexbook_ledger_seq(const sob_dexbook *dx) { return dx->ledger_seq; }
+int sob_dexbook_broken(const sob_dexbook *dx) { return dx->broken; }
+size_t sob_dexbook_offer_count(const sob_dexbook *dx) { return dx->offer_of.used; }
+uint32_t sob_dexbook_market_count(const sob_dexbook *dx) { return dx->nmarkets; }
+uint32_t sob_dexbook_pool_count(const sob_dexbook *dx) { return dx->pool_ids.len; }
+uint32_t sob_dexbook_asset_count(const sob_dexbook *dx) { return dx->assets.len; }
+uint32_t sob_dexbook_account_count(const sob_dexbook *dx) { return dx->accounts.len; }
+
+const sob_dex_market *sob_dexbook_market(const sob_dexbook *dx, uint32_t market) {
+    return market < dx->nmarkets ? &dx->markets[market] : NULL;
+}
+
+sob_status sob_dexbook_find_asset(const sob_dexbook *dx, const sob_ledger_asset *a, uint32_t *id) {
+    if (a->type > SOB_LEDGER_ASSET_ALPHANUM12) return SOB_E_NOT_FOUND;
+    sob_ledger_asset k;
+    memset(&k, 0, sizeof k);
+    k.type = a->type;
+    if (a->type != SOB_LEDGER_ASSET_NATIVE) {
+        memcpy(k.code, a->code, a->type == SOB_LEDGER_ASSET_ALPHANUM4 ? 4 : 12);
+        memcpy(k.issuer, a->issuer, 32);
+    }
+    int64_t f = intern_find(&dx->assets, &k);
+    if (f < 0) return SOB_E_NOT_FOUND;
+    *id = (uint32_t)f;
+    return SOB_OK;
+}
+
+sob_status sob_dexbook_find_market(const sob_dexbook *dx, const sob_ledger_asset *base, const sob_ledger_asset *counter,
+                                   uint32_t *market, int *flipped) {
+    uint32_t a, b;
+    if (sob_dexbook_find_asset(dx, base, &a) || sob_dexbook_find_asset(dx, counter, &b) || a == b)
+        return SOB_E_NOT_FOUND;
+    const uint32_t *m = sob_hmap_get(&dx->market_of, a < b ? a : b, a < b ? b : a);
+    if (!m) return SOB_E_NOT_FOUND;
+    *market = *m;
+    *flipped = a > b;
+    return SOB_OK;
+}
+
+int sob_dexbook_best(const sob_dexbook *dx, uint32_t market, int flipped, int side, sob_level *out) {
+    if (market >= dx->nmarkets || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK)) return 0;
+    const sob_level *l = sob_book_best(&dx->markets[market].l2, flipped ? 1 - side : side);
+    if (!l) return 0;
+    if (flipped) {
+        out->n = l->d;
+        out->d = l->n;
+    } else {
+        out->n = l->n;
+        out->d = l->d;
+    }
+    out->amount = l->amount;
+    return 1;
+}
+
+const sob_ledger_asset *sob_dexbook_asset(const sob_dexbook *dx, uint32_t id) {
+    return id < dx->assets.len ? (const sob_ledger_asset *)(dx->assets.rec + (size_t)id * dx->assets.rsz) : NULL;
+}
+
+const uint8_t *sob_dexbook_account_key(const sob_dexbook *dx, uint32_t index) {
+    return index < dx->accounts.len ? dx->accounts.rec + (size_t)index * 32 : NULL;
+}
+
+sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32], uint32_t *index) {
+    int64_t f = intern_find(&dx->accounts, key);
+    if (f < 0) return SOB_E_NOT_FOUND;
+    *index = (uint32_t)f;
+    return SOB_OK;
+}
+
+sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
+                             uint32_t *flags, int *side, sob_offer *out) {
+    const offer_slot *r = oi_find(&dx->offer_of, offer_id);
+    if (!r) return SOB_E_NOT_FOUND;
+    sob_status st = sob_offerbook_get(&dx->markets[r->market].offers, offer_id, out, side);
+    if (st) return st;
+    *market = r->market;
+    *seller = r->seller_flags & 0x7fffffffu;
+    *flags = r->seller_flags >> 31;
+    return SOB_OK;
+}
+
+const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index) {
+    return index < dx->pool_ids.len ? &dx->pools[index] : NULL;
+}
+
+const uint8_t *sob_dexbook_pool_id(const sob_dexbook *dx, uint32_t index) {
+    return index < dx->pool_ids.len ? dx->pool_ids.rec + (size_t)index * 32 : NULL;
+}
+
+const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx) { return &dx->acc; }
+
+size_t sob_dexbook_memory(const sob_dexbook *dx) {
+    size_t m = sizeof *dx;
+    m += (size_t)dx->assets.cap * dx->assets.rsz + (dx->assets.idx ? (dx->assets.mask + 1) * 4 : 0);
+    m += (size_t)dx->accounts.cap * 32 + (dx->accounts.idx ? (dx->accounts.mask + 1) * 4 : 0);
+    m += (size_t)dx->pool_ids.cap * 32 + (dx->pool_ids.idx ? (dx->pool_ids.mask + 1) * 4 : 0);
+    m += (size_t)dx->pool_ids.len * sizeof(sob_dex_pool);
+    m += (size_t)dx->cap_markets * sizeof(sob_dex_market);
+    m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
+    m += dx->offer_of.size * sizeof(offer_slot);
+    for (uint32_t i = 0; i < dx->nmarkets; i++) {
+        const sob_dex_market *mk = &dx->markets[i];
+        for (int s = 0; s < 2; s++) {
+            m += mk->offers.side[s].cap * sizeof(void *) + mk->offers.side[s].nc * sizeof(sob_chunk);
+            m += (size_t)mk->l2.side[s].cap * sizeof(sob_level);
+        }
+        m += mk->offers.slots ? (mk->offers.mask + 1) * sizeof(sob_id_slot) : 0;
+        m += mk->offers.sellers.cap * (sizeof(sob_seller_slot) + 16);
+    }
+    return m;
+}
+
+sob_status sob_dexbook_check(const sob_dexbook *dx) {
+    size_t total = 0;
+    for (uint32_t i = 0; i < dx->nmarkets; i++) {
+        const sob_dex_market *mk = &dx->markets[i];
+        /* the L2 view: each side strictly sorted worst first, valid prices, no empty level (a
+         * ledger's book may touch at equal prices: passive offers; crossing is not checked) */
+        if (sob_offerbook_check(&mk->offers)) return SOB_E_INVALID;
+        for (int s = 0; s < 2; s++) {
+            const sob_side *sd = &mk->l2.side[s];
+            for (uint32_t k = 0; k < sd->len; k++) {
+                if (!sob_price_valid(sd->lv[k].n, sd->lv[k].d) || !sd->lv[k].amount) return SOB_E_INVALID;
+                if (k && sob_price_cmp(sd->lv[k - 1].n, sd->lv[k - 1].d, sd->lv[k].n, sd->lv[k].d) !=
+                             (s == SOB_SIDE_BID ? -1 : 1))
+                    return SOB_E_INVALID;
+            }
+        }
+        if (mk->base >= mk->counter || mk->counter >= dx->assets.len) return SOB_E_INVALID;
+        const uint32_t *m = sob_hmap_get(&dx->market_of, mk->base, mk->counter);
+        if (!m || *m != i) return SOB_E_INVALID;
+        /* the L2 view is the aggregation of the offers */
+        for (int s = 0; s < 2; s++) {
+            size_t cnt = sob_offerbook_count(&mk->offers, s);
+            total += cnt;
+            sob_offer *v = cnt ? malloc(cnt * sizeof *v) : NULL;
+            if (cnt && !v) return SOB_E_NOMEM;
+            sob_offerbook_copy(&mk->offers, s, 0, cnt, v);
+            sob_book agg;
+            sob_book_init(&agg);
+            sob_status st = SOB_OK;
+            for (size_t k = 0; k < cnt && !st; k++) {
+                const offer_slot *r = oi_find(&dx->offer_of, v[k].id);
+                if (!r || r->market != i) st = SOB_E_INVALID;
+                ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s};
+                int32_t n, d;
+                offer_level(&o, &n, &d);
+                uint64_t old = level_amount(&agg, s, n, d);
+                if (!st && old > UINT64_MAX - (uint64_t)v[k].amount) st = SOB_E_OVERFLOW;
+                if (!st) st = sob_book_set_level(&agg, s, n, d, old + (uint64_t)v[k].amount, NULL);
+            }
+            free(v);
+            if (!st) {
+                const sob_side *x = &agg.side[s], *y = &mk->l2.side[s];
+                if (x->len != y->len) st = SOB_E_INVALID;
+                for (uint32_t k = 0; !st && k < x->len; k++)
+                    if (x->lv[k].amount != y->lv[k].amount ||
+                        sob_price_cmp(x->lv[k].n, x->lv[k].d, y->lv[k].n, y->lv[k].d))
+                        st = SOB_E_INVALID;
+            }
+            sob_book_free(&agg);
+            if (st) return st;
+        }
+    }
+    if (total != dx->offer_of.used) return SOB_E_INVALID;
+    for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
+        const sob_dex_pool *pl = &dx->pools[p];
+        if (pl->live && (pl->market >= dx->nmarkets)) return SOB_E_INVALID;
+    }
+    return sob_accounts_check(&dx->acc);
+}
