@@ -344,3 +344,180 @@ async def test_local_stack_rpc_through_ledger_stream_with_faults(tmp_path):
                 lake[b.start + i] = lcm.to_xdr_bytes()
         metas = dict(m.metas)
         assert all(lake[s] == metas[s] for s in range(first, first + 12))
+
+
+# ---- the repository's C decoder (csrc/ledger), built here and driven through ctypes -------------------
+
+import ctypes as C  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+CSRC = Path(__file__).resolve().parent.parent / "csrc"
+
+
+class _Asset(C.Structure):
+    _fields_ = [("type", C.c_uint8), ("code", C.c_uint8 * 12), ("issuer", C.c_uint8 * 32), ("pad_", C.c_uint8 * 3)]
+
+
+class _Offer(C.Structure):
+    _fields_ = [("seller", C.c_uint8 * 32), ("offer_id", C.c_int64), ("selling", _Asset), ("buying", _Asset),
+                ("amount", C.c_int64), ("n", C.c_int32), ("d", C.c_int32), ("flags", C.c_uint32)]
+
+
+class _Pool(C.Structure):
+    _fields_ = [("pool_id", C.c_uint8 * 32), ("asset_a", _Asset), ("asset_b", _Asset), ("fee_bp", C.c_int32),
+                ("reserve_a", C.c_int64), ("reserve_b", C.c_int64), ("total_shares", C.c_int64),
+                ("trustline_count", C.c_int64)]
+
+
+class _TrustLine(C.Structure):
+    _fields_ = [("account", C.c_uint8 * 32), ("asset", _Asset), ("balance", C.c_int64), ("limit", C.c_int64),
+                ("flags", C.c_uint32), ("pool_use_count", C.c_int32), ("buying", C.c_int64), ("selling", C.c_int64)]
+
+
+class _Account(C.Structure):
+    _fields_ = [("account", C.c_uint8 * 32), ("balance", C.c_int64), ("seq_num", C.c_int64),
+                ("num_sub_entries", C.c_uint32), ("flags", C.c_uint32), ("buying", C.c_int64),
+                ("selling", C.c_int64), ("num_sponsored", C.c_uint32), ("num_sponsoring", C.c_uint32)]
+
+
+class _U(C.Union):
+    _fields_ = [("offer", _Offer), ("pool", _Pool), ("trustline", _TrustLine), ("account", _Account)]
+
+
+class _Change(C.Structure):
+    _fields_ = [("change", C.c_uint8), ("entry_type", C.c_uint8), ("phase", C.c_uint8), ("key_only", C.c_uint8),
+                ("tx_index", C.c_int32), ("op_index", C.c_int32), ("last_modified", C.c_uint32), ("u", _U)]
+
+
+class _Trade(C.Structure):
+    _fields_ = [("tx_index", C.c_int32), ("op_index", C.c_int32), ("op_type", C.c_uint8), ("claim_type", C.c_uint8),
+                ("seller", C.c_uint8 * 32), ("offer_id", C.c_int64), ("asset_sold", _Asset),
+                ("amount_sold", C.c_int64), ("asset_bought", _Asset), ("amount_bought", C.c_int64)]
+
+
+class _Tx(C.Structure):
+    _fields_ = [("hash", C.c_uint8 * 32), ("fee_charged", C.c_int64), ("result_code", C.c_int32),
+                ("inner_result_code", C.c_int32), ("successful", C.c_uint8), ("op_count", C.c_uint32)]
+
+
+class _Header(C.Structure):
+    _fields_ = [("meta_version", C.c_uint32), ("ledger_seq", C.c_uint32), ("protocol_version", C.c_uint32),
+                ("close_time", C.c_uint64), ("base_fee", C.c_uint32), ("base_reserve", C.c_uint32),
+                ("max_tx_set_size", C.c_uint32), ("total_coins", C.c_int64), ("fee_pool", C.c_int64),
+                ("hash", C.c_uint8 * 32), ("previous_hash", C.c_uint8 * 32), ("tx_count", C.c_uint32),
+                ("upgrade_count", C.c_uint32), ("meta_offset", C.c_size_t), ("meta_size", C.c_size_t)]
+
+
+class _Vec(C.Structure):
+    _fields_ = [("v", C.c_void_p), ("len", C.c_size_t), ("cap", C.c_size_t)]
+
+
+class _Out(C.Structure):
+    _fields_ = [("header", _Header), ("changes", C.POINTER(_Change)), ("n_changes", C.c_size_t),
+                ("trades", C.POINTER(_Trade)), ("n_trades", C.c_size_t), ("txs", C.POINTER(_Tx)),
+                ("n_txs", C.c_size_t), ("vecs", _Vec * 5)]
+
+
+class _Err(C.Structure):
+    _fields_ = [("offset", C.c_size_t), ("reason", C.c_char_p)]
+
+
+_SIZES = {"sob_ledger_change": _Change, "sob_ledger_trade": _Trade, "sob_ledger_tx": _Tx,
+          "sob_ledger_header": _Header, "sob_ledger_out": _Out, "sob_ledger_error": _Err}
+
+
+@pytest.fixture(scope="module")
+def c_decoder(tmp_path_factory):
+    """libledger.so from csrc/ledger + csrc/xdr (the package does not export the decoder yet), with
+    a sizeof() helper so the ctypes mirrors above are checked against the C structs."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None or not (CSRC / "ledger" / "ledger.c").exists():
+        pytest.skip("needs a C compiler and the source tree's csrc/")
+    d = tmp_path_factory.mktemp("cledger")
+    helper = d / "sizes.c"
+    helper.write_text('#include <string.h>\n#include "ledger.h"\nsize_t t_sizeof(const char *n) {\n'
+                      + "".join(f'    if (!strcmp(n, "{k}")) return sizeof({k});\n' for k in _SIZES)
+                      + "    return 0;\n}\n")
+    lib = d / "libledger.so"
+    srcs = sorted(str(p) for p in (CSRC / "ledger").glob("*.c")) + sorted(str(p) for p in (CSRC / "xdr").glob("*.c"))
+    subprocess.run([cc, "-O1", "-shared", "-fPIC", "-std=c11", f"-I{CSRC}", f"-I{CSRC / 'xdr'}",
+                    f"-I{CSRC / 'ledger'}", *srcs, str(helper), "-o", str(lib)], check=True)
+    so = C.CDLL(str(lib))
+    so.t_sizeof.restype = C.c_size_t
+    so.t_sizeof.argtypes = [C.c_char_p]
+    for name, mirror in _SIZES.items():
+        assert so.t_sizeof(name.encode()) == C.sizeof(mirror), name
+    so.sob_ledger_decode.argtypes = [C.c_char_p, C.c_size_t, C.POINTER(_Out), C.POINTER(_Err)]
+    so.sob_ledger_decode.restype = C.c_int
+    so.sob_ledger_out_init.argtypes = so.sob_ledger_out_free.argtypes = [C.POINTER(_Out)]
+    return so
+
+
+def _asset_bytes(a: _Asset) -> bytes:
+    """The C record's asset as Asset XDR (to compare with the market's)."""
+    if a.type == 0:
+        return b"\0\0\0\0"
+    code = bytes(a.code)[: 4 if a.type == 1 else 12]
+    return a.type.to_bytes(4, "big") + code + b"\0\0\0\0" + bytes(a.issuer)
+
+
+@pytest.mark.parametrize("version", [0, 1, 2])
+def test_c_decoder_replays_the_market(c_decoder, version):
+    m = LedgerMarket(markets=4, seed=11 + version, meta_version=version, start_time=T0, upgrade_every=10,
+                     failed_probability=0.2)
+    out, err = _Out(), _Err()
+    c_decoder.sob_ledger_out_init(C.byref(out))
+    offers: dict = {}
+    pools: dict = {}
+    prev = bytes(32)
+    kinds = set()
+    try:
+        for _ in range(150):
+            seq, meta = m.close_ledger_meta()
+            st = c_decoder.sob_ledger_decode(meta, len(meta), C.byref(out), C.byref(err))
+            assert st == 0, (seq, err.offset, err.reason)
+            h = out.header
+            assert (h.meta_version, h.ledger_seq, bytes(h.previous_hash)) == (version, seq, prev)
+            assert h.meta_size == len(meta) and h.base_fee in (100, 200)
+            prev = bytes(h.hash)
+            assert prev.hex() == m.ledgers[-1]["hash"]  # the hash Horizon's /ledgers reports
+            for i in range(out.n_changes):
+                c = out.changes[i]
+                kinds.add((c.change, c.entry_type))
+                if c.entry_type == 2:
+                    o = c.u.offer
+                    key = (bytes(o.seller), o.offer_id)
+                    if c.change == 2:
+                        del offers[key]
+                    elif c.change == 3:
+                        assert offers[key] == (_asset_bytes(o.selling), _asset_bytes(o.buying), o.amount, o.n, o.d,
+                                               o.flags)
+                    else:
+                        assert (key in offers) == (c.change == 1)
+                        offers[key] = (_asset_bytes(o.selling), _asset_bytes(o.buying), o.amount, o.n, o.d, o.flags)
+                elif c.entry_type == 5:
+                    p = c.u.pool
+                    if c.change != 3:
+                        pools[bytes(p.pool_id)] = (p.reserve_a, p.reserve_b, p.total_shares)
+            assert offers == m.offer_state()
+            assert pools == m.pool_state()
+            claims = []
+            for i in range(out.n_trades):
+                t = out.trades[i]
+                if t.claim_type == 1:
+                    claims.append(("book", t.offer_id, t.amount_sold, t.amount_bought))
+                else:
+                    assert t.claim_type == 2 and bytes(t.seller).hex() in {p.pool_id for p in m.pairs.values()}
+                    claims.append(("pool", t.amount_sold, t.amount_bought))
+            assert sorted(claims) == sorted(horizon_claims(m, seq))
+            failed = [out.txs[i] for i in range(out.n_txs) if not out.txs[i].successful]
+            assert all(t.result_code == -1 and t.fee_charged > 0 for t in failed)
+            kinds.add(("failed", bool(failed)))
+        # a truncated ledger is refused by the C decoder, not misread
+        bad = meta[: len(meta) - 3]
+        assert c_decoder.sob_ledger_decode(bad, len(bad), C.byref(out), C.byref(err)) != 0
+    finally:
+        c_decoder.sob_ledger_out_free(C.byref(out))
+    assert {(0, 2), (1, 2), (2, 2), (3, 2), (0, 5), (1, 5), (3, 5), ("failed", True)} <= kinds
