@@ -326,14 +326,30 @@ async def test_local_stack_rpc_through_ledger_stream_with_faults(tmp_path):
         # the same market seen through Horizon: /ledgers reports the ledger hashes of the meta
         import aiohttp
 
+        from stellar_ob import parse_amount
+
         async with aiohttp.ClientSession() as http:
             async with http.get(stack.horizon.url + "/ledgers?order=desc&limit=1") as r:
                 doc = await r.json()
-        rec = doc["_embedded"]["records"][0]
-        header = X.LedgerCloseMeta.from_xdr_bytes(dict(m.metas)[rec["sequence"]]).v1.ledger_header.header
-        assert rec["sequence"] == m.ledger
-        assert rec["hash"] == hashlib.sha256(header.to_xdr_bytes()).hexdigest()
-        assert rec["prev_hash"] == header.previous_ledger_hash.hash.hex()
+            rec = doc["_embedded"]["records"][0]
+            header = X.LedgerCloseMeta.from_xdr_bytes(dict(m.metas)[rec["sequence"]]).v1.ledger_header.header
+            assert rec["sequence"] == m.ledger
+            assert rec["hash"] == hashlib.sha256(header.to_xdr_bytes()).hexdigest()
+            assert rec["prev_hash"] == header.previous_ledger_hash.hash.hex()
+            # every offer Horizon's /offers reports is the one the RPC ledgers built, and no other
+            horizon_offers, cursor = {}, ""
+            while True:
+                async with http.get(stack.horizon.url + f"/offers?limit=200&cursor={cursor}") as r:
+                    records = (await r.json())["_embedded"]["records"]
+                if not records:
+                    break
+                for o in records:
+                    horizon_offers[(account_key(o["seller"]), int(o["id"]))] = (
+                        parse_amount(o["amount"]), o["price_r"]["n"], o["price_r"]["d"], o["last_modified_ledger"])
+                cursor = records[-1]["paging_token"]
+        from_rpc = {k: (v[2], v[3], v[4], replay.offer_lm[k]) for k, v in replay.offers.items()}
+        assert m.ledger == upto and len(from_rpc) > 50
+        assert horizon_offers == from_rpc
         # and the data lake holds the same ledgers (complete files only)
         async with LedgerStream(DataLake(tmp_path / "lake"), first, end=first + 11, poll_interval=0.005) as s:
             batches = [b async for b in s]
