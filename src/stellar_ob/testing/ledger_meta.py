@@ -328,7 +328,7 @@ class LedgerMarket(SimulatedMarket):
     def __init__(self, markets: int | Sequence[tuple[Any, Any]] = 1, *, meta_version: int = 1,
                  protocol_version: int = 23, passphrase: str = STANDALONE_PASSPHRASE,
                  failed_probability: float = 0.05, upgrade_every: int = 50, start_time: int | None = None,
-                 previous_hash: bytes = bytes(32), keep: int = 1000, **kwargs: Any) -> None:
+                 previous_hash: bytes = bytes(32), keep: int = 100, **kwargs: Any) -> None:
         if meta_version not in (0, 1, 2):
             raise XdrEncodeError(f"meta_version must be 0, 1 or 2, got {meta_version!r}")
         if meta_version >= 1 and protocol_version < 20:
