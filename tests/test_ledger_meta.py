@@ -537,3 +537,28 @@ def test_c_decoder_replays_the_market(c_decoder, version):
     finally:
         c_decoder.sob_ledger_out_free(C.byref(out))
     assert {(0, 2), (1, 2), (2, 2), (3, 2), (0, 5), (1, 5), (3, 5), ("failed", True)} <= kinds
+
+
+@pytest.mark.network
+async def test_local_stack_on_a_clock_and_its_retention_window():
+    """With ledger_interval the local Horizon's clock closes ledgers and the RPC follows the same
+    tip; the RPC keeps only ``retention`` ledgers, and a start before them is a RetentionError."""
+    from stellar_ob.ledger.rpc import Rpc
+    from stellar_ob.ledger.stream import LedgerStream, RetentionError
+
+    async with LocalStack(markets=2, seed=8, ledger_interval=0.01, retention=5) as stack:
+        first = stack.market.metas[0][0]
+
+        async def advanced() -> None:
+            while (stack.rpc.latest or 0) < first + 12:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(advanced(), 30)
+        assert stack.rpc.latest == stack.market.ledger  # the RPC gets each ledger as it closes
+        assert stack.rpc.latest - stack.rpc.oldest + 1 == 5
+        seq = stack.rpc.latest
+        assert dict(stack.market.metas)[seq] == stack.rpc._ledgers[seq][0]
+        with pytest.raises(RetentionError):
+            async with LedgerStream(Rpc(stack.rpc.url), first, backoff_base=0.001, backoff_cap=0.01) as s:
+                async for _ in s:
+                    pass
