@@ -66,9 +66,9 @@ UINT64_MAX = 2**64 - 1
 
 # enum values (Stellar-ledger-entries.x, Stellar-transaction.x, Stellar-ledger.x)
 _ENTRY_OFFER, _ENTRY_POOL = 2, 5
-_CREATED, _UPDATED, _REMOVED, _STATE = 0, 1, 2, 3
+_CREATED, _UPDATED, _STATE = 0, 1, 3  # LedgerEntryChangeType (REMOVED = 2: _REMOVED4)
 _OP_CHANGE_TRUST, _OP_MANAGE_SELL_OFFER, _OP_PATH_PAYMENT_STRICT_SEND, _OP_POOL_DEPOSIT = 6, 3, 13, 22
-_CLAIM_ORDER_BOOK, _CLAIM_LIQUIDITY_POOL = 1, 2
+_CLAIM_LIQUIDITY_POOL = 2  # ClaimAtomType (ORDER_BOOK = 1: _CLAIM_OB4)
 _EFFECT_CREATED, _EFFECT_UPDATED, _EFFECT_DELETED = 0, 1, 2
 _MANAGE_SELL_OFFER_UNDERFUNDED = -7
 _TX_SUCCESS, _TX_FAILED = 0, -1
@@ -259,10 +259,6 @@ def _ledger_entry(last_modified: int, entry_type: int, body: bytes) -> bytes:
 
 def _change(kind: int, payload: bytes) -> bytes:
     return _U32(kind) + payload
-
-
-def _offer_key(seller: str, offer_id: int) -> bytes:
-    return _U32(_ENTRY_OFFER) + _account_id(seller) + i64(offer_id)
 
 
 def _pool_entry(pool_id: bytes, params: bytes, ra: int, rb: int, shares: int, tl_count: int) -> bytes:
