@@ -650,7 +650,10 @@ class LocalStack:
     SAME :class:`LedgerMarket`: a test watches one market through Horizon and through RPC.
 
     ``ledger_interval``: seconds between closes (None: only :meth:`close_ledger`). ``retention``:
-    the RPC's retention window. Other keyword arguments go to :class:`LedgerMarket`::
+    the RPC's retention window. ``ledgers_per_file``: the lake's ledgers per file; a file is written
+    when its last ledger closes (the first may hold fewer; a lake never sees half a file). The
+    RPC's first ledger is closed on :meth:`start` if none was yet. Other keyword arguments go to
+    :class:`LedgerMarket`::
 
         async with LocalStack(markets=3, seed=1, ledger_interval=None) as stack:
             stack.close_ledger()
