@@ -42,6 +42,7 @@ UNITS = [
     "stellar_ob.sse",
     "stellar_ob.testing",
     "stellar_ob.testing.market",
+    "stellar_ob.testing.ledger_meta",
     "stellar_ob.hummingbot_convert",
     "stellar_ob.service",
     "stellar_ob.plot",

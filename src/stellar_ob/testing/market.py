@@ -20,7 +20,7 @@ import base64
 import hashlib
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
@@ -130,6 +130,10 @@ class SimulatedMarket:
         self._next_op = 0
         self.trades: list[dict[str, Any]] = []  # oldest first; paging tokens increase
         self.ledgers: list[dict[str, Any]] = []
+        # A list (set by stellar_ob.testing.ledger_meta.LedgerMarket) gets one event per book or
+        # pool change, with copies of the offers before and after, so each ledger's meta can be
+        # written; None (the default) records nothing.
+        self.journal: list[tuple] | None = getattr(self, "journal", None)
         for base, counter in pairs:
             self.add_pair(base, counter)
 
@@ -169,21 +173,28 @@ class SimulatedMarket:
         seller = rng.choice(self.makers)
         pair.book.add_offer(offer_id, side, n, d, amount, seller=seller)
         pair.offers[offer_id] = _Offer(offer_id, side, n, d, amount, seller, self.ledger + 1, time.time())
+        if self.journal is not None:
+            self.journal.append(("create", pair, replace(pair.offers[offer_id])))
         return offer_id
 
     def _cancel(self, pair: SimulatedPair, offer_id: int) -> None:
         pair.book.remove_offer(offer_id)
+        if self.journal is not None:
+            self.journal.append(("remove", pair, replace(pair.offers[offer_id])))
         del pair.offers[offer_id]
 
     def _change(self, pair: SimulatedPair, offer_id: int, amount: int | None = None) -> None:
         # manage_sell_offer with an existing id: same id, new amount (stellar-core keeps the id)
         o = pair.offers[offer_id]
+        before = replace(o) if self.journal is not None else None
         if amount is None:
             amount = self.rng.randint(1, 5_000) * 1_000_000
         o.amount = _adjust_offer(o.n, o.d, amount) or amount
         o.last_modified_ledger = self.ledger + 1
         o.last_modified_time = time.time()
         pair.book.update_offer(offer_id, o.amount)
+        if before is not None and self.journal is not None:
+            self.journal.append(("update", pair, before, replace(o)))
 
     def _take(self, pair: SimulatedPair, close_time: float) -> None:
         rng = self.rng
@@ -194,10 +205,12 @@ class SimulatedMarket:
         self._next_op += 1
         op_id = ((self.ledger + 1) << 32) | (self._next_op << 12)
         taker = rng.choice(self.takers)
+        fills: list[tuple] = []
         for i, fill in enumerate(execution.fills):
             offer = pair.offers.get(fill.offer_id)
             if offer is None:
                 continue
+            before = replace(offer) if self.journal is not None else None
             remaining = fill.remaining
             if remaining:
                 offer.amount = remaining
@@ -205,7 +218,11 @@ class SimulatedMarket:
                 offer.last_modified_time = close_time
             else:
                 del pair.offers[fill.offer_id]
+            if before is not None:
+                fills.append((before, fill.wheat, fill.sheep, replace(offer) if remaining else None))
             self.trades.append(self._trade_record(pair, offer, fill.wheat, fill.sheep, taker, op_id, i, close_time))
+        if self.journal is not None and fills:
+            self.journal.append(("take", pair, taker, taker_sells, amount, fills))
 
     def _swap(self, pair: SimulatedPair, close_time: float) -> None:
         """A path payment through the pair's pool (pools trade only in path payments): the pool's
@@ -219,6 +236,7 @@ class SimulatedMarket:
         y = _pool_strict_send(pair.pool_reserves[to_i], pair.pool_reserves[1 - to_i], 30, x)
         if y is None:
             return
+        before, lm_before = list(pair.pool_reserves), pair.pool_last_modified
         pair.pool_reserves[to_i] += x
         pair.pool_reserves[1 - to_i] -= y
         pair.pool_last_modified = self.ledger + 1
@@ -245,6 +263,10 @@ class SimulatedMarket:
         rec["price"] = {"n": str(counter_amount // g), "d": str(base_amount // g)}
         rec["_pair"] = pair.key
         self.trades.append(rec)
+        if self.journal is not None:
+            taker = rec.get("base_account") or rec.get("counter_account")
+            self.journal.append(("swap", pair, taker, taker_sells_base, x, y, before, list(pair.pool_reserves),
+                                 lm_before))
 
     # ---- actions a test can take (apply them and close_ledger() without awaiting in between, so no
     # ---- request sees the change before its ledger closes) ---------------------------------------
@@ -271,9 +293,13 @@ class SimulatedMarket:
 
     def deposit(self, pair: SimulatedPair, base_amount: int, counter_amount: int) -> None:
         """Someone deposits into the pool: its reserves grow and no trade is reported."""
+        before, lm_before = list(pair.pool_reserves), pair.pool_last_modified
         pair.pool_reserves[0] += base_amount
         pair.pool_reserves[1] += counter_amount
         pair.pool_last_modified = self.ledger + 1
+        if self.journal is not None:
+            self.journal.append(("deposit", pair, base_amount, counter_amount, before, list(pair.pool_reserves),
+                                 lm_before))
 
     def take(self, pair: SimulatedPair) -> int:
         """A taker crosses the book (a manage_sell_offer without a price limit): /trades gets one
