@@ -457,7 +457,8 @@ def c_decoder(tmp_path_factory):
                       + "".join(f'    if (!strcmp(n, "{k}")) return sizeof({k});\n' for k in _SIZES)
                       + "    return 0;\n}\n")
     lib = d / "libledger.so"
-    srcs = sorted(str(p) for p in (CSRC / "ledger").glob("*.c")) + sorted(str(p) for p in (CSRC / "xdr").glob("*.c"))
+    # the ledger directory also holds the DexBook, which links the rest of the core
+    srcs = [str(p) for d in (CSRC, CSRC / "ledger", CSRC / "xdr") for p in sorted(d.glob("*.c"))]
     subprocess.run([cc, "-O1", "-shared", "-fPIC", "-std=c11", f"-I{CSRC}", f"-I{CSRC / 'xdr'}",
                     f"-I{CSRC / 'ledger'}", *srcs, str(helper), "-o", str(lib)], check=True)
     so = C.CDLL(str(lib))
