@@ -23,6 +23,7 @@ from fractions import Fraction
 from . import _amounts
 from ._amounts import count_arg, exact_str
 from ._amounts import parse_amount, format_amount, price_string
+from ._diffs import merge_diffs
 from ._dtypes import level_dtype, diff_dtype
 from .assets import Asset
 from .errors import (
@@ -449,8 +450,7 @@ cdef class BookDiff:
 
     def merge(self, other):
         """The change from the state before ``self`` to the state after ``other``."""
-        from ._pure import _merge_diffs
-        return _merge_diffs(self, other, BookDiff, LevelChange, Price)
+        return merge_diffs(self, other, BookDiff, LevelChange, Price)
 
     def to_numpy(self):
         """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""

@@ -18,9 +18,8 @@ from _horizon_decl cimport *
 
 from .assets import Asset
 from .errors import ParseError
-from ._horizon_pure import (
-    LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, _asset_of, offer_dtype,
-)
+from ._json import _asset_of
+from ._records import LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, offer_dtype
 
 IMPLEMENTATION = "c"
 

@@ -32,7 +32,7 @@ from .errors import (
     StellarOBError,
 )
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
-from . import _offers_pure as _py
+from . import _offers_common as _common
 from ._amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
 
 __all__ = [
@@ -128,7 +128,7 @@ cdef int64_t _amount(value, what="amount") except -1:
         a = PyLong_AsLongLongAndOverflow(value, &overflow)
         if overflow == 0 and a > 0:
             return a
-    return _py._amount(value, what)
+    return _common._amount(value, what)
 
 
 cdef int32_t _price_part(value, what) except -1:
@@ -138,7 +138,7 @@ cdef int32_t _price_part(value, what) except -1:
         v = PyLong_AsLongLongAndOverflow(value, &overflow)
         if overflow == 0 and 0 < v <= INT32_MAX:
             return <int32_t>v
-    return _py._price_part(value, what)
+    return _common._price_part(value, what)
 
 
 cdef int64_t _offer_id(value) except -1:
@@ -319,8 +319,8 @@ cdef class OfferBook:
         self._sellers = [None]
 
     def __init__(self, base, counter):
-        self.base = _py._parse_asset(base)
-        self.counter = _py._parse_asset(counter)
+        self.base = _common._parse_asset(base)
+        self.counter = _common._parse_asset(counter)
 
     def __dealloc__(self):
         sob_offerbook_free(&self._b)
@@ -406,7 +406,7 @@ cdef class OfferBook:
         cdef int64_t a = 0
         cdef int32_t nn = 0, dd = 0
         cdef sob_status st
-        a0 = _py._int(amount, "amount")
+        a0 = _common._int(amount, "amount")
         if a0 != 0:
             a = _amount(a0)
         if (n is None) != (d is None):
@@ -451,7 +451,7 @@ cdef class OfferBook:
         as the twin does. Records of another market raise AssetMismatchError before anything
         changes. Returns the number loaded."""
         if not isinstance(page, (bytes, bytearray, memoryview, str)):
-            return _py.OfferBook.load_horizon_offers(self, page)
+            return _common.load_horizon_offers(self, page)
         cdef sob_offers o
         sob_offers_init(&o)
         try:
@@ -473,8 +473,8 @@ cdef class OfferBook:
             r = &o.v[i]
             if not ((_asset_eq(&r.selling, &base) and _asset_eq(&r.buying, &counter))
                     or (_asset_eq(&r.selling, &counter) and _asset_eq(&r.buying, &base))):
-                sell = _py._parse_asset("native" if r.selling.type == 0 else f"{r.selling.code.decode()}:{r.selling.issuer.decode()}")
-                buy = _py._parse_asset("native" if r.buying.type == 0 else f"{r.buying.code.decode()}:{r.buying.issuer.decode()}")
+                sell = _common._parse_asset("native" if r.selling.type == 0 else f"{r.selling.code.decode()}:{r.selling.issuer.decode()}")
+                buy = _common._parse_asset("native" if r.buying.type == 0 else f"{r.buying.code.decode()}:{r.buying.issuer.decode()}")
                 raise AssetMismatchError(f"offer {r.id} trades {sell}/{buy}, not {self.base}/{self.counter}")
         cdef sob_offer cur
         cdef int cur_side
@@ -510,7 +510,7 @@ cdef class OfferBook:
         bytearray, memoryview or str go through the C scanner; dicts are read as the twin does."""
         cdef int applied = 0
         if not isinstance(records, (bytes, bytearray, memoryview, str)):
-            for oid, sold in _py._trade_fills(records):  # every record checked first
+            for oid, sold in _common._trade_fills(records):  # every record checked first
                 if oid not in self or sold == 0:
                     continue
                 self.apply_fill(oid, min(sold, self.get(oid).amount))
@@ -625,7 +625,7 @@ cdef class OfferBook:
                 if <size_t>len(out) >= want:
                     break
                 last_key = buf[i].key  # order key
-                n, d = _py._reduce(buf[i].n, buf[i].d)
+                n, d = _common._reduce(buf[i].n, buf[i].d)
                 if s == 0:
                     n, d = d, n
                 out.append((n, d, buf[i].amount))
@@ -635,7 +635,7 @@ cdef class OfferBook:
 
     def to_order_book(self, limit=200):
         """The body Horizon's GET /order_book would return for this book (see the twin)."""
-        return _py.OfferBook.to_order_book(self, limit)
+        return _common.to_order_book(self, limit)
 
     def _check(self):
         """Assert every invariant of the C book (O(n)), and that the seller map holds exactly the
@@ -720,7 +720,7 @@ cdef class OfferBook:
             if price_limit is not None or is_passive:
                 raise InvalidBookError("path payments carry no price limit (use max_send / the result)")
         elif price_limit is not None:
-            pn, pd = _py._price_of(price_limit)
+            pn, pd = _common._price_of(price_limit)
             has_limit = True
         cdef str who = _account(taker, "taker")
         cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
@@ -833,7 +833,7 @@ cdef class LiquidityPool:
     cdef readonly int fee_bp
 
     def __init__(self, reserve_a, reserve_b, fee_bp=30):
-        p = _py.LiquidityPool(reserve_a, reserve_b, fee_bp)  # the twin's checks and messages
+        p = _common.LiquidityPool(reserve_a, reserve_b, fee_bp)  # the twin's checks and messages
         self.reserve_a = p.reserve_a
         self.reserve_b = p.reserve_b
         self.fee_bp = p.fee_bp
@@ -842,8 +842,8 @@ cdef class LiquidityPool:
         """(reserve the taker sends to, reserve it receives from), checked as the twin checks
         them (the reserves are public attributes: anything may have been put there)."""
         if _taker_side(taker_sells) == 0:
-            return _py._reserve(self.reserve_a), _py._reserve(self.reserve_b)
-        return _py._reserve(self.reserve_b), _py._reserve(self.reserve_a)
+            return _common._reserve(self.reserve_a), _common._reserve(self.reserve_b)
+        return _common._reserve(self.reserve_b), _common._reserve(self.reserve_a)
 
     def strict_send(self, amount, *, taker_sells="base"):
         """Send exactly ``amount``: what comes out, or None when core would refuse."""

@@ -14,7 +14,8 @@ from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
-from . import _amounts
+from . import _amounts, _impl
+from ._diffs import merge_diffs as _merge_diffs
 from ._amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
 from ._dtypes import diff_dtype, level_dtype
 from .assets import Asset
@@ -206,23 +207,6 @@ class BookDiff:
 
 def _changes_key(diff: Any) -> List[Tuple[str, Fraction, int, int]]:
     return [(c.side, Fraction(c.price.n, c.price.d), c.old_amount, c.new_amount) for c in list(diff.bids) + list(diff.asks)]
-
-
-def _merge_diffs(first: Any, second: Any, diff_cls: Any, change_cls: Any, price_cls: Any) -> Any:
-    merged: dict = {}
-    for c in list(first) + list(second):
-        key = (c.side, Fraction(c.price.n, c.price.d))
-        if key in merged:
-            merged[key] = (c.price, merged[key][1], c.new_amount)
-        else:
-            merged[key] = (c.price, c.old_amount, c.new_amount)
-    out: dict = {BID: [], ASK: []}
-    for (side, value), (price, old, new) in merged.items():
-        if old != new:
-            out[side].append((value, change_cls(side, price_cls(price.n, price.d), old, new)))
-    out[BID].sort(key=lambda t: t[0], reverse=True)
-    out[ASK].sort(key=lambda t: t[0])
-    return diff_cls([c for _, c in out[BID]], [c for _, c in out[ASK]])
 
 
 class Quote:
@@ -614,8 +598,7 @@ class OrderBook:
         """Replace the book with a Horizon /order_book body (bytes, str or memoryview) and
         return what changed. Raises ParseError or AssetMismatchError and leaves the book as it
         was on bad input."""
-        from ._horizon_pure import parse_order_book_doc
-
+        parse_order_book_doc = _impl.twin("horizon").parse_order_book_doc
         base, counter, bids, asks = parse_order_book_doc(data)
         if base != self._base or counter != self._counter:
             raise AssetMismatchError(
@@ -631,8 +614,7 @@ class OrderBook:
     @classmethod
     def from_horizon(cls, data: Any) -> "OrderBook":
         """A new book from a Horizon /order_book body."""
-        from ._horizon_pure import parse_order_book_doc
-
+        parse_order_book_doc = _impl.twin("horizon").parse_order_book_doc
         base, counter, _, _ = parse_order_book_doc(data)
         book = cls(base, counter)
         book.apply_horizon(data)

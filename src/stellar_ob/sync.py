@@ -509,7 +509,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> byt
 async def _problem_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
     """The error an unsuccessful answer stands for, from its problem+json body when there is one
     (read up to 64 KiB with the strict decoder; anything unreadable leaves just the status)."""
-    from stellar_ob._horizon_pure import loads
+    from stellar_ob._json import loads
 
     try:
         text = await _read_capped(resp, _PROBLEM_BYTES, what)
@@ -1307,26 +1307,11 @@ class OfferBookUpdate:
 
 
 def _offer_impl() -> tuple[Any, Any]:
-    """(OfferBook, LiquidityPool) of the implementation the package uses (compiled unless
-    STELLAR_OB_PURE=1 or missing)."""
-    import stellar_ob
+    """(OfferBook, LiquidityPool) of the implementation the package uses (``stellar_ob._impl``)."""
+    from stellar_ob import _impl
 
-    book = getattr(stellar_ob, "OfferBook", None)
-    pool = getattr(stellar_ob, "LiquidityPool", None)
-    if book is not None and pool is not None:
-        return book, pool
-    import os
-
-    if os.environ.get("STELLAR_OB_PURE", "") in ("", "0"):
-        try:
-            from stellar_ob import _offers
-
-            return _offers.OfferBook, _offers.LiquidityPool
-        except ImportError:
-            pass
-    from stellar_ob import _offers_pure
-
-    return _offers_pure.OfferBook, _offers_pure.LiquidityPool
+    offers = _impl.module("offers")
+    return offers.OfferBook, offers.LiquidityPool
 
 
 def _token_ledger(token: Any) -> int | None:

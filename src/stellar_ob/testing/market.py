@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
-from stellar_ob._offers_pure import adjust_offer as _adjust_offer
-from stellar_ob._offers_pure import pool_strict_send as _pool_strict_send
+from stellar_ob._offers_common import adjust_offer as _adjust_offer
+from stellar_ob._offers_common import pool_strict_send as _pool_strict_send
 from stellar_ob.assets import Asset, _crc16_xmodem
 
 __all__ = ["SimulatedMarket", "SimulatedPair", "account_id", "default_pairs"]
@@ -111,9 +111,10 @@ class SimulatedMarket:
         start_ledger: int = 1000,
         makers: int = 8,
     ) -> None:
-        from stellar_ob._offers_pure import OfferBook
+        from stellar_ob import _impl
 
-        self._offer_book_cls = OfferBook
+        # the network's books: the reference twin, whichever implementation the package runs
+        self._offer_book_cls = _impl.twin("offers").OfferBook
         self.rng = random.Random(seed)
         self.levels = levels
         self.changes_per_ledger = changes_per_ledger
