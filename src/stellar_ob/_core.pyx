@@ -6,6 +6,9 @@ Same API as stellar_ob._pure (the twin); see that module for the semantics in pl
 
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
+from stellar_ob._c.book cimport *
+from stellar_ob._c.horizon_json cimport *
+from stellar_ob._c.sob_common cimport *
 from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
@@ -33,25 +36,15 @@ from .errors import (
 
 IMPLEMENTATION = "c"
 
+include "_c/glue.pxi"
+
 cdef str BID = "bid"
 cdef str ASK = "ask"
 
 
 # ---------------------------------------------------------------------------------------------
-# status codes -> exceptions: the one place the C core's errors become Python's
+# status codes -> exceptions: _raise of _c/glue.pxi, the one place C statuses become exceptions
 
-cdef int _raise(sob_status st, str what) except -1:
-    if st == SOB_E_CROSSED:
-        raise CrossedBookError(f"{what}: the book would be crossed (best bid > best ask)")
-    if st == SOB_E_OVERFLOW:
-        raise AmountOverflowError(f"{what}: amount out of range")
-    if st == SOB_E_INVALID:
-        raise InvalidBookError(f"{what}: invalid level")
-    if st == SOB_E_NOMEM:
-        raise MemoryError(what)
-    if st == SOB_E_PARSE:
-        raise ParseError(what)
-    raise StellarOBError(f"{what}: status {<int>st}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -594,16 +587,6 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
     return 0
 
 
-cdef void *_alloc_array(size_t count, size_t size) except NULL:
-    """malloc for ``count`` items of ``size`` bytes, refusing a product that would wrap."""
-    if size and count > (<size_t>-1) // size:
-        raise MemoryError()
-    cdef void *p = malloc(count * size if count else 1)
-    if p == NULL:
-        raise MemoryError()
-    return p
-
-
 cdef object _np_empty = None
 
 
@@ -1009,71 +992,25 @@ cdef class OrderBook:
 
 cdef int _parse_doc(object data, sob_order_book_doc *doc) except -1:
     """Parse a Horizon /order_book document into ``doc`` (this call's own)."""
-    cdef const char *buf
-    cdef Py_ssize_t n
+    cdef _Input inp
     cdef Py_buffer view
-    cdef bint has_view = False
     cdef sob_parse_error err
     cdef sob_status st
-    if type(data) is bytes:
-        buf = PyBytes_AS_STRING(data)
-        n = PyBytes_GET_SIZE(data)
-    elif isinstance(data, str):
-        try:
-            buf = PyUnicode_AsUTF8AndSize(data, &n)
-        except UnicodeEncodeError as e:  # a lone surrogate: no UTF-8 form, so not a document
-            raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(exact_str(data)[:e.start].encode("utf-8", "surrogatepass"))) from None
-    elif isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except BufferError:  # a strided memoryview: read its bytes in order, as the twin does
-            data = memoryview(data).tobytes()
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-        buf = <const char *>view.buf
-        n = view.len
-        has_view = True
-    else:
-        raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    owner = _input(data, &inp, &view)
     # A level takes at least 38 bytes of JSON: start both sides near what this document can hold
     # (the scanner still grows them if needed), so a 200-level book is one allocation per side.
-    cdef size_t cap = <size_t>n // 38 + 1
+    cdef size_t cap = <size_t>inp.len // 38 + 1
     if cap > 512:
         cap = 512
-    if doc.bids.v == NULL and doc.asks.v == NULL:
-        doc.bids.v = <sob_level *>malloc(cap * sizeof(sob_level))
-        doc.asks.v = <sob_level *>malloc(cap * sizeof(sob_level))
-        doc.bids.cap = cap if doc.bids.v != NULL else 0
-        doc.asks.cap = cap if doc.asks.v != NULL else 0
-    st = sob_parse_order_book(buf, n, doc, &err)
-    if has_view:
-        PyBuffer_Release(&view)
-    if st == SOB_E_NOMEM:
-        raise MemoryError("parsing a Horizon order book")
-    if st:
-        raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    try:
+        _presize(<void **>&doc.bids.v, &doc.bids.cap, cap, sizeof(sob_level))
+        _presize(<void **>&doc.asks.v, &doc.asks.cap, cap, sizeof(sob_level))
+        st = sob_parse_order_book(inp.buf, inp.len, doc, &err)
+    finally:
+        _input_release(&inp, &view)
+    if st != SOB_OK:
+        _raise(st, "order book", &err)
     return 0
-
-
-cdef int _asset_to_c(object asset, sob_asset *out) except -1:
-    """Copy an Asset into the C struct, checking the lengths the struct holds (an Asset's
-    attributes can be forced by object.__setattr__: never trust them for a memcpy)."""
-    memset(out, 0, sizeof(sob_asset))
-    if asset.issuer is None:
-        out.type = 0
-        return 0
-    code = exact_str(asset.code).encode()
-    issuer = exact_str(asset.issuer).encode()
-    if not 1 <= len(code) <= 12 or len(issuer) != 56:
-        raise AssetError(f"not a Stellar asset: {asset!r}")
-    out.type = 1 if len(code) <= 4 else 2
-    memcpy(out.code, <const char *>code, len(code))
-    memcpy(out.issuer, <const char *>issuer, len(issuer))
-    return 0
-
-
-cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
-    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
 
 
 cdef object _asset_from_c(const sob_asset *a):

@@ -14,12 +14,10 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, 
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
 
-from _offers_core cimport *
-from _horizon_decl cimport (
-    sob_hz_status, SOB_HZ_OK, SOB_HZ_E_NOMEM, SOB_TRADE_LIQUIDITY_POOL, sob_asset, sob_parse_error,
-    sob_offer_rec, sob_offers, sob_offers_init, sob_offers_free, sob_parse_offers,
-    sob_trade_rec, sob_trades, sob_trades_init, sob_trades_free, sob_parse_trades,
-)
+from stellar_ob._c.exchange cimport *
+from stellar_ob._c.horizon_json cimport *
+from stellar_ob._c.offerbook cimport *
+from stellar_ob._c.sob_common cimport *
 
 from .errors import (
     AmountOverflowError,
@@ -59,24 +57,7 @@ cdef tuple _RESULTS = ("filled", "price_limit", "no_offers", "too_many_offers", 
 cdef tuple _SIDE_NAMES = ("bid", "ask")
 cdef _new_execution = Execution._from_packed
 
-
-cdef int _raise(sob_status st, what) except -1:
-    """The one place C statuses become exceptions (stellar_ob.errors)."""
-    if st == SOB_E_NOT_FOUND:
-        raise OfferNotFoundError(f"offer {what} is not in the book")
-    if st == SOB_E_EXISTS:
-        raise DuplicateOfferError(f"offer {what} is already in the book")
-    if st == SOB_E_INVALID:
-        raise InvalidBookError(f"invalid {what}")
-    if st == SOB_E_OVERFLOW:
-        raise AmountOverflowError(f"{what} does not fit int64")
-    if st == SOB_E_NOMEM:
-        raise MemoryError()
-    if st == SOB_E_CROSS_SELF:
-        raise CrossSelfError(f"the taker would cross its own offer {what}")
-    if st == SOB_E_PARSE:
-        raise ParseError(str(what))
-    raise StellarOBError(f"unexpected status {<int>st} ({what})")
+include "_c/glue.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,78 +202,25 @@ def pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp
 cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
     """Parse /offers (into o) or /trades (into t) JSON: bytes, bytearray, memoryview (any buffer;
     one that is not contiguous is copied first) or str (as UTF-8)."""
-    cdef const char *buf
-    cdef Py_ssize_t n
+    cdef _Input inp
     cdef Py_buffer view
-    cdef bint has_view = False
     cdef sob_parse_error err
-    cdef sob_hz_status st
-    if type(data) is bytes:
-        buf = PyBytes_AS_STRING(data)
-        n = PyBytes_GET_SIZE(data)
-    elif isinstance(data, str):
-        try:
-            buf = PyUnicode_AsUTF8AndSize(data, &n)
-        except UnicodeEncodeError as e:
-            raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
-    else:
-        try:
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except BufferError:  # a strided memoryview: read its bytes in order, as the twin does
-            data = memoryview(data).tobytes()
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-        buf = <const char *>view.buf
-        n = view.len
-        has_view = True
+    cdef sob_status st
+    owner = _input(data, &inp, &view)
     # The scanners grow their vectors as they go; start them at a size no page of this length
     # exceeds by much, so a 200-record page is one allocation.
-    if o != NULL:
-        _reserve_records(<void **>&o.v, &o.cap, <size_t>n // 160 + 1, sizeof(sob_offer_rec))
-        st = sob_parse_offers(buf, n, o, &err)
-    else:
-        _reserve_records(<void **>&t.v, &t.cap, <size_t>n // 200 + 1, sizeof(sob_trade_rec))
-        st = sob_parse_trades(buf, n, t, &err)
-    if has_view:
-        PyBuffer_Release(&view)
-    if st == SOB_HZ_E_NOMEM:
-        raise MemoryError("parsing a Horizon document")
-    if st != SOB_HZ_OK:
-        raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    try:
+        if o != NULL:
+            _presize(<void **>&o.v, &o.cap, <size_t>inp.len // 160 + 1, sizeof(sob_offer_rec))
+            st = sob_parse_offers(inp.buf, inp.len, o, &err)
+        else:
+            _presize(<void **>&t.v, &t.cap, <size_t>inp.len // 200 + 1, sizeof(sob_trade_rec))
+            st = sob_parse_trades(inp.buf, inp.len, t, &err)
+    finally:
+        _input_release(&inp, &view)
+    if st != SOB_OK:
+        _raise(st, "Horizon document", &err)
     return 0
-
-
-cdef int _reserve_records(void **v, size_t *cap, size_t want, size_t size) except -1:
-    """A first capacity for a scanner vector (a hint: the scanner still grows it as needed)."""
-    cdef void *p
-    if v[0] != NULL:
-        return 0
-    if want > 4096:  # a bigger document grows its vector as it is read
-        want = 4096
-    p = malloc(want * size)
-    if p == NULL:
-        raise MemoryError()
-    v[0] = p
-    cap[0] = want
-    return 0
-
-
-cdef int _asset_to_c(object asset, sob_asset *out) except -1:
-    memset(out, 0, sizeof(sob_asset))
-    if asset.issuer is None:
-        return 0
-    code = asset.code.encode()
-    issuer = asset.issuer.encode()
-    if len(code) > 12 or len(issuer) != 56:
-        raise InvalidBookError(f"not a Stellar asset: {asset!r}")
-    out.type = 1 if len(code) <= 4 else 2
-    memcpy(out.code, <const char *>code, len(code))
-    memcpy(out.issuer, <const char *>issuer, 56)
-    return 0
-
-
-cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
-    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
 
 
 @cython.final
@@ -390,14 +318,14 @@ cdef class OfferBook:
         cdef str who = _account(seller, "seller")
         cdef sob_status st = self._add(oid, s, nn, dd, a, who)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
 
     def remove_offer(self, offer_id):
         """Remove one offer. O(log n). OfferNotFoundError if absent."""
         cdef int64_t oid = _offer_id(offer_id)
         cdef sob_status st = sob_offerbook_remove(&self._b, oid, NULL, NULL)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
         self._forget_released()
 
     def update_offer(self, offer_id, amount, n=None, d=None):
@@ -419,7 +347,7 @@ cdef class OfferBook:
         else:
             st = sob_offerbook_update(&self._b, oid, a, nn, dd)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
         self._forget_released()
 
     def apply_fill(self, offer_id, amount_sold):
@@ -430,12 +358,12 @@ cdef class OfferBook:
         cdef sob_offer cur
         cdef int side
         if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
-            _raise(SOB_E_NOT_FOUND, oid)
+            _raise(SOB_E_NOT_FOUND, f"offer {oid}")
         if sold > cur.amount:
             raise InvalidBookError(f"offer {oid} has {cur.amount}, cannot sell {sold}")
         cdef sob_status st = sob_offerbook_apply_fill(&self._b, oid, sold, &left)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
         self._forget_released()
         return left
 
@@ -494,13 +422,13 @@ cdef class OfferBook:
                     elif <int64_t>r.amount != cur.amount:
                         st = sob_offerbook_update(&self._b, r.id, <int64_t>r.amount, 0, 0)
                         if st != SOB_OK:
-                            _raise(st, r.id)
+                            _raise(st, f"offer {r.id}")
                     continue
                 sob_offerbook_remove(&self._b, r.id, NULL, NULL)  # replace: absent is fine
                 if r.amount > 0:
                     st = self._add(r.id, side, r.n, r.d, <int64_t>r.amount, seller)
                     if st != SOB_OK:
-                        _raise(st, r.id)
+                        _raise(st, f"offer {r.id}")
         finally:
             self._forget_released()
         return o.len
@@ -545,7 +473,7 @@ cdef class OfferBook:
                     continue
                 st = sob_offerbook_apply_fill(&self._b, oid, <int64_t>sold if sold < <uint64_t>cur.amount else cur.amount, &left)
                 if st != SOB_OK:
-                    _raise(st, oid)
+                    _raise(st, f"offer {oid}")
                 applied += 1
         finally:
             self._forget_released()
@@ -570,7 +498,7 @@ cdef class OfferBook:
         cdef sob_offer cur
         cdef int side
         if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
-            _raise(SOB_E_NOT_FOUND, oid)
+            _raise(SOB_E_NOT_FOUND, f"offer {oid}")
         return self._offer_obj(&cur, side)
 
     cdef list _copy(self, int s, size_t depth):
