@@ -9,19 +9,27 @@ from stellar_ob._c.sob_common cimport sob_level
 
 cdef class Price:
     cdef readonly int32_t n
+    """Numerator: an int32 > 0, kept as given (not reduced)."""
     cdef readonly int32_t d
+    """Denominator: an int32 > 0, kept as given (not reduced)."""
 
 
 cdef class Level:
     cdef readonly Price price
+    """The level's price (:class:`Price`, counter per base) as Horizon or the caller gave it."""
     cdef readonly object amount
+    """Stroops at that price: base for asks, counter for bids (uint64: may exceed int64)."""
 
 
 cdef class LevelChange:
     cdef readonly str side
+    """``"bid"`` or ``"ask"``."""
     cdef readonly Price price
+    """The level's price (:class:`Price`)."""
     cdef readonly object old_amount
+    """Stroops at that price before the change (0: the level is new)."""
     cdef readonly object new_amount
+    """Stroops at that price after the change (0: the level was removed)."""
 
 
 cdef class BookDiff:
@@ -36,10 +44,16 @@ cdef class BookDiff:
 
 cdef class Quote:
     cdef readonly object base
+    """Base stroops filled (the whole amount asked when :attr:`complete`)."""
     cdef readonly object counter
+    """Counter stroops paid (``quote_buy``, rounded up per level) or received (``quote_sell``,
+    rounded down per level)."""
     cdef readonly object worst_price
+    """The price of the last level touched (:class:`Price`), None when nothing filled."""
     cdef readonly int levels
+    """How many levels the walk touched."""
     cdef readonly bint complete
+    """True when the book held enough to fill the whole amount."""
 
 
 cdef class OrderBook:

@@ -23,7 +23,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 import sys
 from fractions import Fraction
 
-from . import _amounts
+from . import _amounts, _args
 from ._amounts import count_arg, exact_str
 from ._amounts import parse_amount, format_amount, price_string
 from ._diffs import merge_diffs
@@ -204,10 +204,16 @@ cdef class Price:
         return cls(price.n, price.d)
 
     def to_sdk(self):
+        """The same n/d as a ``stellar_sdk.Price`` (needs stellar-sdk). O(1)."""
         from stellar_sdk import Price as SdkPrice
         return SdkPrice(self.n, self.d)
 
     def as_fraction(self):
+        """The exact value n/d as a :class:`fractions.Fraction` (reduced). O(1).
+
+        >>> Price(2, 4).as_fraction()
+        Fraction(1, 2)
+        """
         return Fraction(self.n, self.d)
 
     def __float__(self):
@@ -403,6 +409,7 @@ cdef class BookDiff:
 
     @property
     def bids(self):
+        """The bid changes (list of :class:`LevelChange`), best price first."""
         if self._bids_cache is None:
             raw = self._raw
             out = self._changes(True)
@@ -413,6 +420,7 @@ cdef class BookDiff:
 
     @property
     def asks(self):
+        """The ask changes (list of :class:`LevelChange`), best price first."""
         if self._asks_cache is None:
             raw = self._raw
             out = self._changes(False)
@@ -482,6 +490,8 @@ cdef class Quote:
 
     @property
     def average_price(self):
+        """``counter / base`` as an exact Fraction (counter stroops per base stroop); None when
+        nothing filled."""
         return Fraction(self.counter, self.base) if self.base else None
 
     def __eq__(self, other):
@@ -626,10 +636,7 @@ cdef class OrderBook:
         sob_book_init(&self._book)
 
     def __init__(self, base, counter):
-        b = Asset.parse(base)
-        c = Asset.parse(counter)
-        if b == c:
-            raise AssetError(f"base and counter must differ (both {b})")
+        b, c = _args.book_assets(base, counter)
         _asset_to_c(b, &self._cbase)
         _asset_to_c(c, &self._ccounter)
         self._base = b
@@ -640,10 +647,13 @@ cdef class OrderBook:
 
     @property
     def base(self):
+        """The base asset (:class:`~stellar_ob.Asset`): asks sell it, amounts of asks are in it."""
         return self._base
 
     @property
     def counter(self):
+        """The counter asset (:class:`~stellar_ob.Asset`): prices are counter per base, bid amounts
+        are in it."""
         return self._counter
 
     # -- changes ----------------------------------------------------------------------------
@@ -750,6 +760,13 @@ cdef class OrderBook:
             _raise(st, "apply_diff")
 
     def clear(self):
+        """Remove every level of both sides (the assets stay). O(1).
+
+        >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+        >>> book.set_level("ask", 11, 100, 5)
+        >>> book.clear(); len(book)
+        0
+        """
         sob_book_assign(&self._book, NULL, 0, NULL, 0)
 
     # -- reads ------------------------------------------------------------------------------
@@ -799,6 +816,14 @@ cdef class OrderBook:
         return Fraction(t[2], t[3]) - Fraction(t[0], t[1])
 
     def mid(self):
+        """The exact midpoint ``(best bid + best ask) / 2`` as a Fraction (counter per base), or None
+        when a side is empty. O(1).
+
+        >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+        >>> book.apply_snapshot(bids=[(1, 10, 5)], asks=[(11, 100, 5)])
+        >>> book.mid()
+        Fraction(21, 200)
+        """
         cdef int32_t t[4]
         if not self._tops(t):
             return None
@@ -853,6 +878,7 @@ cdef class OrderBook:
                 f"asks={self._book.side[1].len} ({IMPLEMENTATION})>")
 
     def copy(self):
+        """An independent book with the same assets and levels. O(levels)."""
         cdef OrderBook other = OrderBook(self._base, self._counter)
         other._copy_from(self)
         return other

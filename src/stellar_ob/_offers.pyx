@@ -30,6 +30,7 @@ from .errors import (
     StellarOBError,
 )
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
+from . import _args
 from . import _offers_common as _common
 from ._amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
 
@@ -70,9 +71,9 @@ cdef inline int _side_of(side) except -1:
         if not isinstance(side, str):
             raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
         side = exact_str(side)
-    if side == "ask" or side == "asks":
+    if side == "ask":
         return 1
-    if side == "bid" or side == "bids":
+    if side == "bid":
         return 0
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
@@ -82,9 +83,9 @@ cdef inline int _taker_side(taker_sells) except -1:
         if not isinstance(taker_sells, str):
             raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
         taker_sells = exact_str(taker_sells)
-    if taker_sells == "base" or taker_sells == "a":
+    if taker_sells == "base":
         return 0
-    if taker_sells == "counter" or taker_sells == "b":
+    if taker_sells == "counter":
         return 1
     raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
 
@@ -225,12 +226,19 @@ cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
 
 @cython.final
 cdef class OfferBook:
-    """A per-offer (L3) book of one market in stellar-core's crossing order (see the twin).
+    """A per-offer (L3) book of one market, ordered exactly as stellar-core orders it.
 
-    add/remove/update by id: O(log n); simulate: O(offers crossed).
+    Each side is sorted by ``float(n)/float(d)`` of the offers' own prices, ties by lower offer
+    id (core LedgerTxnOfferSQL.cpp isBetterOffer), so the first offer of a side is the one core
+    crosses first. add/remove/update are O(log n); ``simulate`` is O(offers crossed).
 
     One book is not safe for concurrent mutation from two threads (lock around it if you share
-    it); even then nothing can crash and no other book can change.
+    it); even then no other book can change.
+
+    >>> b = OfferBook("native", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+    >>> b.add_offer(1, "ask", 1, 10, 1_000_0000000)   # sells 1000 XLM at 0.1 USDC each
+    >>> b.simulate("buy", 10_0000000, taker_sells="counter").sent   # buy 10 XLM
+    10000000
     """
 
     cdef sob_offerbook _b
@@ -239,7 +247,9 @@ cdef class OfferBook:
     cdef dict _seller_ids          # seller account (exact str) -> handle
     cdef list _sellers             # handle -> seller account (None: free); index 0 unused
     cdef readonly object base
+    """The base asset (:class:`~stellar_ob.Asset`): ``"ask"`` offers sell it."""
     cdef readonly object counter
+    """The counter asset (:class:`~stellar_ob.Asset`): ``"bid"`` offers sell it."""
 
     def __cinit__(self, *args, **kwargs):
         sob_offerbook_init(&self._b)
@@ -247,8 +257,7 @@ cdef class OfferBook:
         self._sellers = [None]
 
     def __init__(self, base, counter):
-        self.base = _common._parse_asset(base)
-        self.counter = _common._parse_asset(counter)
+        self.base, self.counter = _args.book_assets(base, counter)
 
     def __dealloc__(self):
         sob_offerbook_free(&self._b)
@@ -368,16 +377,17 @@ cdef class OfferBook:
         return left
 
     def clear(self):
-        """Remove every offer (and forget every seller)."""
+        """Remove every offer (and forget every seller); the assets stay. O(n)."""
         sob_offerbook_clear(&self._b)
         self._seller_ids.clear()
         del self._sellers[1:]
 
     def load_horizon_offers(self, page):
-        """Add or replace offers from Horizon /offers records (see the twin). JSON bytes, bytearray,
-        memoryview or str go through the C scanner; a page dict or list of records is converted
-        as the twin does. Records of another market raise AssetMismatchError before anything
-        changes. Returns the number loaded."""
+        """Add or replace offers from Horizon /offers records (JSON bytes/str, a page dict, a list).
+
+        Records selling base for counter become asks, counter for base bids; records of another
+        market raise AssetMismatchError before anything changes. Returns the number loaded.
+        """
         if not isinstance(page, (bytes, bytearray, memoryview, str)):
             return _common.load_horizon_offers(self, page)
         cdef sob_offers o
@@ -434,8 +444,13 @@ cdef class OfferBook:
         return o.len
 
     def apply_horizon_trades(self, records):
-        """Apply Horizon /trades records to the resting offers (see the twin). JSON bytes,
-        bytearray, memoryview or str go through the C scanner; dicts are read as the twin does."""
+        """Apply Horizon /trades records: each takes its amount from the resting (seller) offer.
+
+        In a trade record the base party sold ``base_amount`` and the counter party
+        ``counter_amount``; ``base_is_seller`` says which of them was the resting offer (horizon
+        trades_processor.go). Trades of offers not in this book (or with pools) are skipped.
+        Returns the number of fills applied.
+        """
         cdef int applied = 0
         if not isinstance(records, (bytes, bytearray, memoryview, str)):
             for oid, sold in _common._trade_fills(records):  # every record checked first
@@ -533,7 +548,13 @@ cdef class OfferBook:
         return self._offer_obj(&o, s)
 
     def levels(self, side, depth=None):
-        """Aggregated levels grouped as Horizon groups them: (n, d, amount), best first (see the twin)."""
+        """Aggregated (L2) levels as Horizon's /order_book shows them: ``(n, d, amount)``, best first.
+
+        Offers are grouped by the float64 of their own n/d (horizon orderbook.go: GROUP BY the
+        double ``price`` column); a level reports the n/d of its first offer (lowest id), reduced,
+        inverted for bids so both sides quote counter per base. Amounts: base for asks, counter
+        for bids (Horizon's units); a level's sum may exceed int64, as in Horizon.
+        """
         cdef int s = _side_of(side)
         cdef size_t want = _count(depth, "depth", <size_t>-1)  # first: it may run the caller's code
         cdef size_t total = sob_offerbook_count(&self._b, s)
@@ -562,17 +583,24 @@ cdef class OfferBook:
         return out
 
     def to_order_book(self, limit=200):
-        """The body Horizon's GET /order_book would return for this book (see the twin)."""
+        """The body Horizon's GET /order_book would return for this book (``limit`` levels a side).
+
+        Prices and amounts as Horizon prints them (7 decimals); base/counter as stored.
+        """
         return _common.to_order_book(self, limit)
 
     def _check(self):
         """Assert every invariant of the C book (O(n)), and that the seller map holds exactly the
         sellers with offers in the book."""
-        assert sob_offerbook_check(&self._b) == SOB_OK
-        assert self._b.sellers.nreleased == 0
-        assert <size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)
+        if not (sob_offerbook_check(&self._b) == SOB_OK):
+            raise AssertionError("OfferBook invariant broken: sob_offerbook_check(&self._b) == SOB_OK")
+        if not (self._b.sellers.nreleased == 0):
+            raise AssertionError("OfferBook invariant broken: self._b.sellers.nreleased == 0")
+        if not (<size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)):
+            raise AssertionError("OfferBook invariant broken: <size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)")
         for seller, h in self._seller_ids.items():
-            assert type(seller) is str and self._sellers[h] is seller
+            if not (type(seller) is str and self._sellers[h] is seller):
+                raise AssertionError("OfferBook invariant broken: type(seller) is str and self._sellers[h] is seller")
 
     def _seller_count(self):
         """Sellers the book remembers (those with at least one offer): bounded by the book."""
@@ -754,11 +782,21 @@ cdef class OfferBook:
 
 @cython.final
 cdef class LiquidityPool:
-    """A constant-product pool (CAP-0038); ``a`` is the book's base with quote_hop (see the twin)."""
+    """A constant-product pool (CAP-0038) holding ``reserve_a`` and ``reserve_b`` stroops.
+
+    With :func:`quote_hop`, ``a`` is the book's base and ``b`` its counter. Quotes are exact
+    (core exchangeWithPool); None when core would not trade with the pool.
+
+    >>> LiquidityPool(1000_0000000, 2000_0000000).strict_send(1_0000000)
+    PoolQuote(sent=10000000, received=19920139)
+    """
 
     cdef public object reserve_a
+    """Stroops of asset a (the book's base with :func:`quote_hop`) in the pool."""
     cdef public object reserve_b
+    """Stroops of asset b (the book's counter with :func:`quote_hop`) in the pool."""
     cdef readonly int fee_bp
+    """The pool's fee in basis points (30 on Stellar today): 0 <= fee_bp < 10000."""
 
     def __init__(self, reserve_a, reserve_b, fee_bp=30):
         p = _common.LiquidityPool(reserve_a, reserve_b, fee_bp)  # the twin's checks and messages
@@ -802,7 +840,14 @@ cdef class LiquidityPool:
 
 def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_send=None,
               max_offers=MAX_OFFERS_TO_CROSS, apply=False):
-    """One path-payment hop routed as core routes it (see the twin's quote_hop)."""
+    """One path-payment hop routed as core routes it (convertWithOffersAndPools).
+
+    Core quotes the pool, then walks the whole book; it takes the book only if the book
+    converts completely (``eOK``) and its price is strictly better
+    (pool.sent * book.received > pool.received * book.sent), else the whole hop goes to the
+    pool. Never split. ``kind`` is "strict_send" or "strict_receive"; the pool's ``a`` is the
+    book's base. With ``apply`` the chosen venue is changed.
+    """
     cdef int ki = _kind_of(kind)
     if ki != 2 and ki != 3:
         raise InvalidBookError("quote_hop is for path payments: kind must be 'strict_send' or 'strict_receive'")
@@ -826,6 +871,6 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
             pq_sent = exact_int(pq.sent, "pool quote sent")
             pq_received = exact_int(pq.received, "pool quote received")
     if book is None:
-        book = OfferBook(None, None)
+        book = OfferBook.__new__(OfferBook)  # an empty book: the hop goes to the pool or nowhere
     return (<OfferBook>book)._hop(side, rounding, amt, cap, who, mo, do_apply, pool, pq, pq_sent, pq_received,
                                   taker_sells)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import _impl
+from . import _args, _impl
 from ._amounts import exact_int, exact_str, format_amount, parse_amount, price_string
 from .errors import AmountOverflowError, AssetMismatchError, InvalidBookError, ParseError
 from .execution import PoolQuote
@@ -35,7 +35,7 @@ _KINDS = {
     "strict_send": STRICT_SEND,  # path_payment_strict_send
     "strict_receive": STRICT_RECEIVE,  # path_payment_strict_receive
 }
-_SIDES = {"bid": 0, "bids": 0, "ask": 1, "asks": 1}
+_SIDES = {"bid": 0, "ask": 1}
 _SIDE_NAMES = ("bid", "ask")
 
 
@@ -188,23 +188,12 @@ def _price_of(obj: Any) -> Tuple[int, int]:
 
 
 def _side(side: Any) -> int:
-    if isinstance(side, str):  # a str subclass is read as the str it holds: no method of it runs
-        side = exact_str(side)
-        s = _SIDES.get(side)
-        if s is not None:
-            return s
-    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+    return _args.side_index(side)
 
 
 def _taker_side(taker_sells: Any) -> int:
     """The book side a taker crosses: selling base hits the bids, selling counter the asks."""
-    if isinstance(taker_sells, str):
-        taker_sells = exact_str(taker_sells)
-        if taker_sells in ("base", "a"):
-            return 0
-        if taker_sells in ("counter", "b"):
-            return 1
-    raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
+    return _args.taker_side(taker_sells)
 
 
 def _kind(kind: Any) -> Any:

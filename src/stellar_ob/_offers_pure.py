@@ -45,7 +45,7 @@ from ._offers_common import (  # noqa: F401  (shared with the compiled module; r
     _price_part, _record_int, _records, _reduce, _reserve, _side, _stroops, _taker_side,
     _trade_fills, adjust_offer, exchange_v10, pool_strict_receive, pool_strict_send,
 )
-from . import _offers_common
+from . import _args, _offers_common
 
 
 
@@ -69,12 +69,19 @@ class OfferBook:
     __slots__ = ("base", "counter", "_offers", "_sides")
 
     def __init__(self, base: Any, counter: Any) -> None:
-        self.base = _parse_asset(base)
-        self.counter = _parse_asset(counter)
+        self.base, self.counter = _args.book_assets(base, counter)
         # offer_id -> [side, n, d, amount, seller, key]
         self._offers: Dict[int, list] = {}
         # per side: SortedList of (float(n)/float(d), offer_id)
         self._sides = (SortedList(), SortedList())
+
+    @classmethod
+    def _empty(cls) -> "OfferBook":
+        """A book of no market with no offers (quote_hop's stand-in for ``book=None``)."""
+        book = cls.__new__(cls)
+        book.base = book.counter = None
+        book._offers, book._sides = {}, (SortedList(), SortedList())
+        return book
 
     # -- maintenance ---------------------------------------------------------------------------
 
@@ -150,6 +157,7 @@ class OfferBook:
         return left
 
     def clear(self) -> None:
+        """Remove every offer; the assets stay. O(n)."""
         self._offers.clear()
         for s in self._sides:
             s.clear()
@@ -254,17 +262,22 @@ class OfferBook:
         """Assert every invariant (O(n)): the sides hold exactly the offers, in core's order."""
         total = 0
         for rec in self._offers.values():
-            assert rec[4] is None or type(rec[4]) is str
+            if not (rec[4] is None or type(rec[4]) is str):
+                raise AssertionError("OfferBook invariant broken: rec[4] is None or type(rec[4]) is str")
         for si, s in enumerate(self._sides):
             prev = None
             for key, oid in s:
                 rec = self._offers[oid]
-                assert rec[0] == si and rec[5] == key == float(rec[1]) / float(rec[2])
-                assert 0 < rec[3] <= INT64_MAX and 0 < rec[1] <= INT32_MAX and 0 < rec[2] <= INT32_MAX
-                assert prev is None or prev < (key, oid)
+                if not (rec[0] == si and rec[5] == key == float(rec[1]) / float(rec[2])):
+                    raise AssertionError("OfferBook invariant broken: rec[0] == si and rec[5] == key == float(rec[1]) / float(rec[2])")
+                if not (0 < rec[3] <= INT64_MAX and 0 < rec[1] <= INT32_MAX and 0 < rec[2] <= INT32_MAX):
+                    raise AssertionError("OfferBook invariant broken: 0 < rec[3] <= INT64_MAX and 0 < rec[1] <= INT32_MAX and 0 < rec[2] <= INT32_MAX")
+                if not (prev is None or prev < (key, oid)):
+                    raise AssertionError("OfferBook invariant broken: prev is None or prev < (key, oid)")
                 prev = (key, oid)
             total += len(s)
-        assert total == len(self._offers)
+        if not (total == len(self._offers)):
+            raise AssertionError("OfferBook invariant broken: total == len(self._offers)")
 
     def _seller_count(self) -> int:
         """Distinct sellers with offers in the book (the compiled book counts the handles it keeps)."""
@@ -476,7 +489,7 @@ def quote_hop(
         if pq is not None:  # read as exact ints now: nothing of the pool's runs after the walk
             pq_sent, pq_received = exact_int(pq.sent, "pool quote sent"), exact_int(pq.received, "pool quote received")
     if book is None:
-        book = OfferBook(None, None)
+        book = OfferBook._empty()  # the hop goes to the pool or nowhere
     if rounding == STRICT_SEND:
         max_sheep, max_wheat = amt, INT64_MAX
     else:

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
-from . import _amounts, _impl
+from . import _amounts, _args, _impl
 from ._diffs import merge_diffs as _merge_diffs
 from ._amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
 from ._dtypes import diff_dtype, level_dtype
@@ -243,14 +243,8 @@ class Quote:
 
 
 def _side_index(side: object) -> str:
-    """"bid" or "ask" (a str subclass is compared as the str it holds, never by its __eq__)."""
-    if isinstance(side, str):
-        side = exact_str(side)  # (the message below shows it too: no caller __repr__ runs)
-        if side == BID:
-            return BID
-        if side == ASK:
-            return ASK
-    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+    """"bid" or "ask" (the books' shared vocabulary, stellar_ob._args)."""
+    return _args.side(side)
 
 
 def _level_price_part(v: object, name: str) -> int:
@@ -330,10 +324,7 @@ class OrderBook:
     """
 
     def __init__(self, base: Any, counter: Any) -> None:
-        self._base = Asset.parse(base)
-        self._counter = Asset.parse(counter)
-        if self._base == self._counter:
-            raise AssetError(f"base and counter must differ (both {self._base})")
+        self._base, self._counter = _args.book_assets(base, counter)
         # Keys: Fraction value; values: [n, d, amount] with the n/d first given for that value.
         self._bids: SortedDict = SortedDict(_neg)
         self._asks: SortedDict = SortedDict()
@@ -451,6 +442,7 @@ class OrderBook:
             raise CrossedBookError("the batch would cross the book")
 
     def clear(self) -> None:
+        """Remove every level of both sides (the assets stay). O(1)."""
         self._bids.clear()
         self._asks.clear()
 
