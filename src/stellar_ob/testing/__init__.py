@@ -17,8 +17,8 @@ overflowing documents, /offers that never end, trickled bodies, redirects).
 :mod:`stellar_ob.testing.chaos` runs them all at random against many live books.
 """
 
-from stellar_ob.testing.market import SimulatedMarket, SimulatedPair, account_id, default_pairs
+from stellar_ob.testing.market import SimulatedMarket, SimulatedOffer, SimulatedPair, account_id, default_pairs
 from stellar_ob.testing.server import HOSTILE, Faults, LocalHorizon, RequestRecord
 
-__all__ = ["LocalHorizon", "Faults", "HOSTILE", "RequestRecord", "SimulatedMarket", "SimulatedPair", "account_id",
+__all__ = ["LocalHorizon", "Faults", "HOSTILE", "RequestRecord", "SimulatedMarket", "SimulatedPair", "SimulatedOffer", "account_id",
            "default_pairs"]
