@@ -6,7 +6,7 @@ like mainnet's 10000000/416041), amounts 0.1-10,000 units in stroops, and change
 of the changes hit the top 20 levels (updates 60%, new prices 20%, removals 20%). Every stream is
 played forwards then backwards (each change undone in reverse order), so a benchmark can replay it
 in a loop and the book is the same at the start of every round. The real Horizon fixtures
-(``STELLAR_OB_FIXTURES``, default ``../shared/fixtures/horizon``) are used where they exist.
+(``tests/data/horizon``, sources in ``tests/data/NOTICE``) are part of the repository.
 
 Implementations. One ``impl`` fixture, parametrised by id:
 
@@ -46,7 +46,7 @@ from typing import Any, Callable, Dict, List, Sequence, Tuple
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("STELLAR_OB_FIXTURES", REPO.parent / "shared" / "fixtures" / "horizon"))
+FIXTURES = REPO / "tests" / "data" / "horizon"  # recorded Horizon data, see tests/data/NOTICE
 REQUIRE_C = os.environ.get("STELLAR_OB_REQUIRE_C") == "1"
 
 BASE = "native"
@@ -298,7 +298,7 @@ def offers_page(seed: int = 4, records: int = 200) -> bytes:
 def fixture_path(name: str) -> Path:
     path = FIXTURES / name
     if not path.is_file():
-        pytest.skip(f"Horizon fixture {name} not found in {FIXTURES} (set STELLAR_OB_FIXTURES)")
+        raise FileNotFoundError(f"Horizon fixture {name} missing from the repository: {path}")
     return path
 
 

@@ -51,10 +51,12 @@ python_use_unqualified_type_names = True
 # ``stellar_ob.Horizon``, ...). Docstrings may name an object by the module that defines it
 # (``stellar_ob.errors.ParseError``, ``stellar_ob.sync.Horizon``) or relative to that module
 # (``quote_hop`` in stellar_ob.execution, ``Horizon.watch_offers`` in stellar_ob.sync): such references are sent to the public path.
-_DEFINED_IN = ("stellar_ob.errors.", "stellar_ob.sync.", "stellar_ob.assets.", "stellar_ob.execution.",
+_DEFINED_IN = ("stellar_ob.errors.", "stellar_ob.sync.http.", "stellar_ob.sync.budget.", "stellar_ob.sync.stream.",
+               "stellar_ob.sync.l2.", "stellar_ob.sync.l3.", "stellar_ob.sync.client.", "stellar_ob.sync.",
+               "stellar_ob.assets.", "stellar_ob.execution.", "stellar_ob._offers_common.", "stellar_ob._records.",
                "stellar_ob._core.", "stellar_ob._pure.", "stellar_ob._offers.", "stellar_ob._offers_pure.",
                "stellar_ob._amounts.")
-_PUBLIC_MODULES = ("stellar_ob.execution.", "stellar_ob.sync.")
+_PUBLIC_MODULES = ("stellar_ob.execution.", "stellar_ob.sync.", "stellar_ob.horizon.")
 
 
 def _public_reference(app, env, node, contnode):
@@ -105,14 +107,12 @@ nitpicky = True
 nitpick_ignore_regex = [
     (r"py:.*", r"(fractions|decimal|asyncio|collections|typing|enum|os|pathlib|numpy|np|npt|aiohttp|prometheus_client)\..*"),
     (r"py:class", r"(Fraction|Decimal|ClientSession|ClientResponse|Random)"),
-    # a string annotation autodoc cannot evaluate (``dict[int, _Offer]`` of SimulatedPair.offers)
+    # a string annotation autodoc cannot evaluate (``dict[int, SimulatedOffer]`` of SimulatedPair.offers)
     (r"py:class", r"dict\[int"),
     # a dataclass's string annotations as autodoc splits them (ChaosConfig's ``tuple[float, float]``)
     (r"py:class", r"'tuple\[(float|int)"),
-    # private types in public signatures and attributes
-    (r"py:class", r"stellar_ob\.(sync\._UpdateStream|sync\._Live|testing\.market\._Offer)"),
-    # attributes LiveBook's docstring names but the class does not declare
-    (r"py:attr", r"(status|last_error|counters|confirmed_at)"),
+    # the base class of the live books, named by their signatures' owner annotations
+    (r"py:class", r"(stellar_ob\.sync\.(stream\.)?)?_Live"),
 ]
 
 # ---- HTML -------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import pytest
 from stellar_ob import _pure
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = Path(os.environ.get("STELLAR_OB_FIXTURES", REPO.parent / "shared" / "fixtures" / "horizon"))
+FIXTURES = REPO / "tests" / "data" / "horizon"  # recorded Horizon data, see tests/data/NOTICE
 REQUIRE_C = os.environ.get("STELLAR_OB_REQUIRE_C") == "1"
 
 USDC = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
@@ -36,6 +36,6 @@ def impl(request: pytest.FixtureRequest) -> ModuleType:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    if not FIXTURES.is_dir():
-        pytest.skip(f"Horizon fixtures not found at {FIXTURES} (set STELLAR_OB_FIXTURES)")
+    """tests/data/horizon: part of the repository, so a missing folder is a failure, not a skip."""
+    assert FIXTURES.is_dir(), f"Horizon fixtures missing from the repository: {FIXTURES}"
     return FIXTURES

@@ -20,9 +20,7 @@ I64 = ref.I64
 I32 = 2**31 - 1
 BASE = "native"
 COUNTER = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
-FIXTURES = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "fixtures", "horizon")
-if not os.path.isdir(FIXTURES):
-    FIXTURES = "/work/shared/fixtures/horizon"
+FIXTURES = os.path.join(os.path.dirname(__file__), "data", "horizon")
 
 REASON = {"ok": "filled", "bad_price": "price_limit", "too_many": "too_many_offers", "partial": "no_offers"}
 

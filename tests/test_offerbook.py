@@ -22,7 +22,7 @@ I64 = ref.I64
 I32 = 2**31 - 1
 BASE = "native"
 COUNTER = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
-FIXTURES = "/work/shared/fixtures/horizon"
+FIXTURES = os.path.join(os.path.dirname(__file__), "data", "horizon")
 
 
 @pytest.fixture(params=["c", "py"], ids=["c", "py"])

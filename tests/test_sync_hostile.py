@@ -411,7 +411,7 @@ async def test_a_quiet_page_stream_timing_out_is_not_a_storm(server, monkeypatch
     reconnects at once without growing the backoff."""
     from stellar_ob import sync
 
-    monkeypatch.setattr(sync, "_QUIET_CLOSE", 0.3)
+    monkeypatch.setattr(sync.stream, "_QUIET_CLOSE", 0.3)
     server.faults.connection_timeout = 0.5
     async with client(server, backoff_base=1.0, backoff_cap=5.0) as h:
         live = await start(h, server, "l3")

@@ -38,7 +38,7 @@ def offer_impl(request, monkeypatch):
     if request.param == "py":
         from stellar_ob import _offers_pure
 
-        monkeypatch.setattr(sync, "_offer_impl", lambda: (_offers_pure.OfferBook, _offers_pure.LiquidityPool))
+        monkeypatch.setattr(sync.l3, "_offer_impl", lambda: (_offers_pure.OfferBook, _offers_pure.LiquidityPool))
     else:
         from conftest import load_c
 

@@ -24,7 +24,7 @@ PROGRAM = textwrap.dedent('''
     avg: Optional[Fraction] = q.average_price
     diff: sob.BookDiff = book.apply_horizon(b"{}")
     changes: list[sob.LevelChange] = diff.bids
-    offers = sob.OfferBook("XLM", "native")
+    offers = sob.OfferBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     ex: sob.Execution = offers.simulate("sell", 100, taker_sells="base")
     pool = sob.LiquidityPool(10, 20)
     pq: Optional[sob.PoolQuote] = pool.strict_send(5)

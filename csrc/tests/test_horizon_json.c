@@ -1043,17 +1043,17 @@ int main(void) {
     sob_trades_init(&g_trades);
     sob_pools_init(&g_pools);
 
-    g_fixdir = getenv("STELLAR_OB_FIXTURES");
-    if (!g_fixdir || !*g_fixdir) g_fixdir = "../shared/fixtures/horizon";
+    /* CTest runs from the repository root; the recorded fixtures are part of the repository. */
+    g_fixdir = "tests/data/horizon";
     char probe[1100];
     snprintf(probe, sizeof probe, "%s/go_horizonclient_orderbook_20x20.json", g_fixdir);
     FILE *f = fopen(probe, "rb");
-    if (f) {
-        fclose(f);
-        test_fixtures();
-    } else {
-        printf("test_horizon_json: fixtures not found at %s (set STELLAR_OB_FIXTURES); skipping fixture tests\n", g_fixdir);
+    if (!f) {
+        fprintf(stderr, "test_horizon_json: fixtures missing at %s (run from the repository root)\n", g_fixdir);
+        return 1;
     }
+    fclose(f);
+    test_fixtures();
 
     test_helpers();
     test_book_edges();

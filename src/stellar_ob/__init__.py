@@ -13,25 +13,17 @@ or the extension is missing, in which case the pure-Python twin (same API) is us
 
 from __future__ import annotations
 
-import os as _os
 from typing import Any
 
+from . import _impl
 from ._amounts import format_amount, parse_amount
 from .assets import Asset
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
 
-_core_impl = _offers_impl = None
-if _os.environ.get("STELLAR_OB_PURE", "") in ("", "0"):
-    try:
-        from . import _core as _core_impl
-        from . import _offers as _offers_impl
-    except ImportError:  # no compiled extension: fall back to the twin
-        _core_impl = _offers_impl = None
-if _core_impl is None or _offers_impl is None:
-    from . import _offers_pure as _offers_impl
-    from . import _pure as _core_impl
+_core_impl = _impl.module("core")
+_offers_impl = _impl.module("offers")
 
 Price = _core_impl.Price
 Level = _core_impl.Level
@@ -43,7 +35,7 @@ OfferBook = _offers_impl.OfferBook
 LiquidityPool = _offers_impl.LiquidityPool
 quote_hop = _offers_impl.quote_hop
 #: "c" for the compiled core, "py" for the pure-Python twin.
-IMPLEMENTATION: str = _core_impl.IMPLEMENTATION
+IMPLEMENTATION: str = _impl.IMPLEMENTATION
 
 __version__ = "0.1.0"
 

@@ -1,113 +1,35 @@
-# Declarations of the C core (csrc/) used by the bindings, and the layout of the core's classes
-# so that other Cython modules can cimport them.
-from libc.stdint cimport int32_t, uint32_t, uint64_t, int64_t
+# The layout of the L2 core's classes, so that other Cython modules can cimport them; the C
+# declarations are in _c/ (one .pxd per csrc header).
+from libc.stdint cimport int32_t
 
-cdef extern from "sob_common.h":
-    ctypedef enum sob_status:
-        SOB_OK
-        SOB_E_PARSE
-        SOB_E_INVALID
-        SOB_E_OVERFLOW
-        SOB_E_NOMEM
-        SOB_E_CROSSED
-        SOB_E_NOT_FOUND
-        SOB_E_EXISTS
-        SOB_E_CROSS_SELF
-        SOB_E_MISMATCH
-        SOB_E_LIMIT
-    int SOB_SIDE_BID
-    int SOB_SIDE_ASK
-    ctypedef struct sob_level:
-        int32_t n
-        int32_t d
-        uint64_t amount
-    int sob_price_cmp(int32_t n1, int32_t d1, int32_t n2, int32_t d2)
-
-cdef extern from "book.h":
-    ctypedef struct sob_side:
-        sob_level *lv
-        uint32_t len
-        uint32_t cap
-    ctypedef struct sob_book:
-        sob_side side[2]
-    ctypedef struct sob_level_change:
-        int32_t side
-        int32_t n
-        int32_t d
-        uint64_t old_amount
-        uint64_t new_amount
-    ctypedef struct sob_changes:
-        sob_level_change *v
-        size_t len
-        size_t cap
-    ctypedef struct sob_set:
-        int32_t side
-        int32_t n
-        int32_t d
-        uint64_t amount
-    ctypedef struct sob_quote:
-        uint64_t base
-        uint32_t levels
-        int32_t worst_n
-        int32_t worst_d
-        int complete
-
-    void sob_book_init(sob_book *b)
-    void sob_book_free(sob_book *b)
-    sob_status sob_book_set_level(sob_book *b, int side, int32_t n, int32_t d, uint64_t amount, sob_level *prev)
-    sob_status sob_book_set_level_checked(sob_book *b, int side, int32_t n, int32_t d, uint64_t amount, sob_level *prev)
-    sob_status sob_book_apply_batch(sob_book *b, const sob_set *c, size_t k, sob_level *undo, size_t *bad_index)
-    int sob_book_crossed(const sob_book *b)
-    sob_status sob_levels_normalize(sob_level *v, size_t k, int side, size_t *out_len, size_t *bad_index)
-    sob_status sob_book_assign(sob_book *b, const sob_level *bids, size_t nb, const sob_level *asks, size_t na)
-    sob_status sob_side_diff(const sob_book *b, int side, const sob_level *next, size_t k, sob_changes *out)
-    size_t sob_book_copy_best(const sob_book *b, int side, size_t depth, sob_level *out)
-    sob_status sob_book_quote_buy(const sob_book *b, uint64_t base_amount, sob_quote *q)
-    sob_status sob_book_quote_sell(const sob_book *b, uint64_t base_amount, sob_quote *q)
-    sob_status sob_book_check(const sob_book *b)
-    void sob_changes_init(sob_changes *c)
-    void sob_changes_free(sob_changes *c)
-    uint64_t sob_quote_counter_hi(const sob_quote *q)
-    uint64_t sob_quote_counter_lo(const sob_quote *q)
-
-
-cdef extern from "horizon_json.h":
-    ctypedef struct sob_asset:
-        unsigned char type
-        char code[13]
-        char issuer[57]
-    ctypedef struct sob_parse_error:
-        size_t offset
-        const char *reason
-    ctypedef struct sob_levels:
-        sob_level *v
-        size_t len
-        size_t cap
-    ctypedef struct sob_order_book_doc:
-        sob_asset base
-        sob_asset counter
-        sob_levels bids
-        sob_levels asks
-    void sob_order_book_doc_init(sob_order_book_doc *doc)
-    void sob_order_book_doc_free(sob_order_book_doc *doc)
-    sob_status sob_parse_order_book(const char *buf, size_t len, sob_order_book_doc *out, sob_parse_error *err)
+from stellar_ob._c.book cimport sob_book
+from stellar_ob._c.horizon_json cimport sob_asset, sob_order_book_doc
+from stellar_ob._c.sob_common cimport sob_level
 
 
 cdef class Price:
     cdef readonly int32_t n
+    """Numerator: an int32 > 0, kept as given (not reduced)."""
     cdef readonly int32_t d
+    """Denominator: an int32 > 0, kept as given (not reduced)."""
 
 
 cdef class Level:
     cdef readonly Price price
+    """The level's price (:class:`Price`, counter per base) as Horizon or the caller gave it."""
     cdef readonly object amount
+    """Stroops at that price: base for asks, counter for bids (uint64: may exceed int64)."""
 
 
 cdef class LevelChange:
     cdef readonly str side
+    """``"bid"`` or ``"ask"``."""
     cdef readonly Price price
+    """The level's price (:class:`Price`)."""
     cdef readonly object old_amount
+    """Stroops at that price before the change (0: the level is new)."""
     cdef readonly object new_amount
+    """Stroops at that price after the change (0: the level was removed)."""
 
 
 cdef class BookDiff:
@@ -122,10 +44,16 @@ cdef class BookDiff:
 
 cdef class Quote:
     cdef readonly object base
+    """Base stroops filled (the whole amount asked when :attr:`complete`)."""
     cdef readonly object counter
+    """Counter stroops paid (``quote_buy``, rounded up per level) or received (``quote_sell``,
+    rounded down per level)."""
     cdef readonly object worst_price
+    """The price of the last level touched (:class:`Price`), None when nothing filled."""
     cdef readonly int levels
+    """How many levels the walk touched."""
     cdef readonly bint complete
+    """True when the book held enough to fill the whole amount."""
 
 
 cdef class OrderBook:

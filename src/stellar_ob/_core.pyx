@@ -6,6 +6,9 @@ Same API as stellar_ob._pure (the twin); see that module for the semantics in pl
 
 cimport cython
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_WRITABLE, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
+from stellar_ob._c.book cimport *
+from stellar_ob._c.horizon_json cimport *
+from stellar_ob._c.sob_common cimport *
 from cpython.object cimport PyObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_AsUnsignedLongLong
@@ -20,9 +23,10 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 import sys
 from fractions import Fraction
 
-from . import _amounts
+from . import _amounts, _args
 from ._amounts import count_arg, exact_str
 from ._amounts import parse_amount, format_amount, price_string
+from ._diffs import merge_diffs
 from ._dtypes import level_dtype, diff_dtype
 from .assets import Asset
 from .errors import (
@@ -32,25 +36,15 @@ from .errors import (
 
 IMPLEMENTATION = "c"
 
+include "_c/glue.pxi"
+
 cdef str BID = "bid"
 cdef str ASK = "ask"
 
 
 # ---------------------------------------------------------------------------------------------
-# status codes -> exceptions: the one place the C core's errors become Python's
+# status codes -> exceptions: _raise of _c/glue.pxi, the one place C statuses become exceptions
 
-cdef int _raise(sob_status st, str what) except -1:
-    if st == SOB_E_CROSSED:
-        raise CrossedBookError(f"{what}: the book would be crossed (best bid > best ask)")
-    if st == SOB_E_OVERFLOW:
-        raise AmountOverflowError(f"{what}: amount out of range")
-    if st == SOB_E_INVALID:
-        raise InvalidBookError(f"{what}: invalid level")
-    if st == SOB_E_NOMEM:
-        raise MemoryError(what)
-    if st == SOB_E_PARSE:
-        raise ParseError(what)
-    raise StellarOBError(f"{what}: status {<int>st}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,10 +204,16 @@ cdef class Price:
         return cls(price.n, price.d)
 
     def to_sdk(self):
+        """The same n/d as a ``stellar_sdk.Price`` (needs stellar-sdk). O(1)."""
         from stellar_sdk import Price as SdkPrice
         return SdkPrice(self.n, self.d)
 
     def as_fraction(self):
+        """The exact value n/d as a :class:`fractions.Fraction` (reduced). O(1).
+
+        >>> Price(2, 4).as_fraction()
+        Fraction(1, 2)
+        """
         return Fraction(self.n, self.d)
 
     def __float__(self):
@@ -409,6 +409,7 @@ cdef class BookDiff:
 
     @property
     def bids(self):
+        """The bid changes (list of :class:`LevelChange`), best price first."""
         if self._bids_cache is None:
             raw = self._raw
             out = self._changes(True)
@@ -419,6 +420,7 @@ cdef class BookDiff:
 
     @property
     def asks(self):
+        """The ask changes (list of :class:`LevelChange`), best price first."""
         if self._asks_cache is None:
             raw = self._raw
             out = self._changes(False)
@@ -449,8 +451,7 @@ cdef class BookDiff:
 
     def merge(self, other):
         """The change from the state before ``self`` to the state after ``other``."""
-        from ._pure import _merge_diffs
-        return _merge_diffs(self, other, BookDiff, LevelChange, Price)
+        return merge_diffs(self, other, BookDiff, LevelChange, Price)
 
     def to_numpy(self):
         """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
@@ -489,6 +490,8 @@ cdef class Quote:
 
     @property
     def average_price(self):
+        """``counter / base`` as an exact Fraction (counter stroops per base stroop); None when
+        nothing filled."""
         return Fraction(self.counter, self.base) if self.base else None
 
     def __eq__(self, other):
@@ -594,16 +597,6 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
     return 0
 
 
-cdef void *_alloc_array(size_t count, size_t size) except NULL:
-    """malloc for ``count`` items of ``size`` bytes, refusing a product that would wrap."""
-    if size and count > (<size_t>-1) // size:
-        raise MemoryError()
-    cdef void *p = malloc(count * size if count else 1)
-    if p == NULL:
-        raise MemoryError()
-    return p
-
-
 cdef object _np_empty = None
 
 
@@ -643,10 +636,7 @@ cdef class OrderBook:
         sob_book_init(&self._book)
 
     def __init__(self, base, counter):
-        b = Asset.parse(base)
-        c = Asset.parse(counter)
-        if b == c:
-            raise AssetError(f"base and counter must differ (both {b})")
+        b, c = _args.book_assets(base, counter)
         _asset_to_c(b, &self._cbase)
         _asset_to_c(c, &self._ccounter)
         self._base = b
@@ -657,10 +647,13 @@ cdef class OrderBook:
 
     @property
     def base(self):
+        """The base asset (:class:`~stellar_ob.Asset`): asks sell it, amounts of asks are in it."""
         return self._base
 
     @property
     def counter(self):
+        """The counter asset (:class:`~stellar_ob.Asset`): prices are counter per base, bid amounts
+        are in it."""
         return self._counter
 
     # -- changes ----------------------------------------------------------------------------
@@ -767,6 +760,13 @@ cdef class OrderBook:
             _raise(st, "apply_diff")
 
     def clear(self):
+        """Remove every level of both sides (the assets stay). O(1).
+
+        >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+        >>> book.set_level("ask", 11, 100, 5)
+        >>> book.clear(); len(book)
+        0
+        """
         sob_book_assign(&self._book, NULL, 0, NULL, 0)
 
     # -- reads ------------------------------------------------------------------------------
@@ -816,6 +816,14 @@ cdef class OrderBook:
         return Fraction(t[2], t[3]) - Fraction(t[0], t[1])
 
     def mid(self):
+        """The exact midpoint ``(best bid + best ask) / 2`` as a Fraction (counter per base), or None
+        when a side is empty. O(1).
+
+        >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+        >>> book.apply_snapshot(bids=[(1, 10, 5)], asks=[(11, 100, 5)])
+        >>> book.mid()
+        Fraction(21, 200)
+        """
         cdef int32_t t[4]
         if not self._tops(t):
             return None
@@ -870,6 +878,7 @@ cdef class OrderBook:
                 f"asks={self._book.side[1].len} ({IMPLEMENTATION})>")
 
     def copy(self):
+        """An independent book with the same assets and levels. O(levels)."""
         cdef OrderBook other = OrderBook(self._base, self._counter)
         other._copy_from(self)
         return other
@@ -1009,71 +1018,25 @@ cdef class OrderBook:
 
 cdef int _parse_doc(object data, sob_order_book_doc *doc) except -1:
     """Parse a Horizon /order_book document into ``doc`` (this call's own)."""
-    cdef const char *buf
-    cdef Py_ssize_t n
+    cdef _Input inp
     cdef Py_buffer view
-    cdef bint has_view = False
     cdef sob_parse_error err
     cdef sob_status st
-    if type(data) is bytes:
-        buf = PyBytes_AS_STRING(data)
-        n = PyBytes_GET_SIZE(data)
-    elif isinstance(data, str):
-        try:
-            buf = PyUnicode_AsUTF8AndSize(data, &n)
-        except UnicodeEncodeError as e:  # a lone surrogate: no UTF-8 form, so not a document
-            raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(exact_str(data)[:e.start].encode("utf-8", "surrogatepass"))) from None
-    elif isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except BufferError:  # a strided memoryview: read its bytes in order, as the twin does
-            data = memoryview(data).tobytes()
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-        buf = <const char *>view.buf
-        n = view.len
-        has_view = True
-    else:
-        raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
+    owner = _input(data, &inp, &view)
     # A level takes at least 38 bytes of JSON: start both sides near what this document can hold
     # (the scanner still grows them if needed), so a 200-level book is one allocation per side.
-    cdef size_t cap = <size_t>n // 38 + 1
+    cdef size_t cap = <size_t>inp.len // 38 + 1
     if cap > 512:
         cap = 512
-    if doc.bids.v == NULL and doc.asks.v == NULL:
-        doc.bids.v = <sob_level *>malloc(cap * sizeof(sob_level))
-        doc.asks.v = <sob_level *>malloc(cap * sizeof(sob_level))
-        doc.bids.cap = cap if doc.bids.v != NULL else 0
-        doc.asks.cap = cap if doc.asks.v != NULL else 0
-    st = sob_parse_order_book(buf, n, doc, &err)
-    if has_view:
-        PyBuffer_Release(&view)
-    if st == SOB_E_NOMEM:
-        raise MemoryError("parsing a Horizon order book")
-    if st:
-        raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    try:
+        _presize(<void **>&doc.bids.v, &doc.bids.cap, cap, sizeof(sob_level))
+        _presize(<void **>&doc.asks.v, &doc.asks.cap, cap, sizeof(sob_level))
+        st = sob_parse_order_book(inp.buf, inp.len, doc, &err)
+    finally:
+        _input_release(&inp, &view)
+    if st != SOB_OK:
+        _raise(st, "order book", &err)
     return 0
-
-
-cdef int _asset_to_c(object asset, sob_asset *out) except -1:
-    """Copy an Asset into the C struct, checking the lengths the struct holds (an Asset's
-    attributes can be forced by object.__setattr__: never trust them for a memcpy)."""
-    memset(out, 0, sizeof(sob_asset))
-    if asset.issuer is None:
-        out.type = 0
-        return 0
-    code = exact_str(asset.code).encode()
-    issuer = exact_str(asset.issuer).encode()
-    if not 1 <= len(code) <= 12 or len(issuer) != 56:
-        raise AssetError(f"not a Stellar asset: {asset!r}")
-    out.type = 1 if len(code) <= 4 else 2
-    memcpy(out.code, <const char *>code, len(code))
-    memcpy(out.issuer, <const char *>issuer, len(issuer))
-    return 0
-
-
-cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
-    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
 
 
 cdef object _asset_from_c(const sob_asset *a):

@@ -14,77 +14,21 @@ from libc.stdlib cimport malloc
 from libc.string cimport memcpy, strcmp, strlen
 
 from stellar_ob._core cimport Price, Level
-from _horizon_decl cimport *
+from stellar_ob._c.horizon_json cimport *
+from stellar_ob._c.sob_common cimport *
 
 from .assets import Asset
 from .errors import ParseError
-from ._horizon_pure import (
-    LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, _asset_of, offer_dtype,
-)
+from ._json import _asset_of
+from ._records import LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, offer_dtype
 
 IMPLEMENTATION = "c"
 
-
-# ---------------------------------------------------------------------------------------------
-# Input: bytes, bytearray, memoryview (any buffer; one that is not contiguous is read in order,
-# as the twin reads it) or str (as UTF-8)
-
-cdef struct _Input:
-    const char *buf
-    Py_ssize_t len
-    bint has_view
-
-
-cdef object _input(object data, _Input *inp, Py_buffer *view):
-    """Point ``inp`` at the document's bytes; returns the object that owns them (keep it alive
-    while ``inp`` is used: it may be a contiguous copy of a strided memoryview)."""
-    inp.has_view = False
-    if type(data) is bytes:
-        inp.buf = PyBytes_AS_STRING(data)
-        inp.len = PyBytes_GET_SIZE(data)
-    elif isinstance(data, str):
-        try:
-            inp.buf = PyUnicode_AsUTF8AndSize(data, &inp.len)
-        except UnicodeEncodeError as e:
-            raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(str.__str__(data)[:e.start].encode("utf-8", "surrogatepass"))) from None
-    elif isinstance(data, (bytes, bytearray, memoryview)):
-        try:
-            PyObject_GetBuffer(data, view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except BufferError:
-            data = memoryview(data).tobytes()
-            PyObject_GetBuffer(data, view, PyBUF_SIMPLE)
-        inp.buf = <const char *>view.buf
-        inp.len = view.len
-        inp.has_view = True
-    else:
-        raise ParseError(f"expected bytes, bytearray, memoryview or str, got {type(data).__name__}")
-    return data
-
-
-cdef int _presize(void **v, size_t *cap, size_t want, size_t size) except -1:
-    """A first capacity for a scanner vector of this call (a hint: the scanner grows it if a
-    document holds more), so a usual page is one allocation."""
-    if v[0] != NULL:
-        return 0
-    if want > 4096:
-        want = 4096
-    v[0] = malloc(want * size)
-    if v[0] == NULL:
-        raise MemoryError()
-    cap[0] = want
-    return 0
-
-
-cdef int _raise_parse(sob_hz_status st, sob_parse_error *err, str what) except -1:
-    """The one place the scanner's statuses become exceptions."""
-    if st == SOB_HZ_E_NOMEM:
-        raise MemoryError(f"parsing a Horizon {what}")
-    raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else f"invalid {what}", err.offset)
+include "_c/glue.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
-# Values: the scanner has validated every field, so objects are made without re-checking
+# Input (_input), statuses (_raise), assets and this call's scratch (_presize): _c/glue.pxi
 
 cdef inline Price _price(int32_t n, int32_t d):
     cdef Price p = Price.__new__(Price)
@@ -110,10 +54,6 @@ cdef list _aobjs = [None] * _ACACHE
 cdef int _anext = 0
 
 
-cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
-    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
-
-
 cdef object _asset(const sob_asset *a):
     global _anext
     cdef int i
@@ -135,31 +75,30 @@ cdef object _asset(const sob_asset *a):
 
 def parse_order_book(data):
     """A Horizon /order_book body as an OrderBookDoc (levels in document order, price_r as sent)."""
-    cdef sob_hz_order_book_doc doc
-    sob_hz_order_book_doc_init(&doc)
+    cdef sob_order_book_doc doc
+    sob_order_book_doc_init(&doc)
     try:
         _scan_book(data, &doc)
         return OrderBookDoc(_asset(&doc.base), _asset(&doc.counter), _levels(&doc.bids), _levels(&doc.asks))
     finally:
-        sob_hz_order_book_doc_free(&doc)
+        sob_order_book_doc_free(&doc)
 
 
-cdef int _scan_book(object data, sob_hz_order_book_doc *doc) except -1:
+cdef int _scan_book(object data, sob_order_book_doc *doc) except -1:
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
     owner = _input(data, &inp, &view)
-    _presize(<void **>&doc.bids.v, &doc.bids.cap, <size_t>inp.len // 38 + 1, sizeof(sob_hz_level))
-    _presize(<void **>&doc.asks.v, &doc.asks.cap, <size_t>inp.len // 38 + 1, sizeof(sob_hz_level))
-    cdef sob_hz_status st = sob_hz_parse_order_book(inp.buf, inp.len, doc, &err)
-    if inp.has_view:
-        PyBuffer_Release(&view)
-    if st != SOB_HZ_OK:
-        _raise_parse(st, &err, "order book")
+    _presize(<void **>&doc.bids.v, &doc.bids.cap, <size_t>inp.len // 38 + 1, sizeof(sob_level))
+    _presize(<void **>&doc.asks.v, &doc.asks.cap, <size_t>inp.len // 38 + 1, sizeof(sob_level))
+    cdef sob_status st = sob_parse_order_book(inp.buf, inp.len, doc, &err)
+    _input_release(&inp, &view)
+    if st != SOB_OK:
+        _raise(st, "order book", &err)
     return 0
 
 
-cdef list _levels(const sob_hz_levels *v):
+cdef list _levels(const sob_levels *v):
     cdef list out = []
     cdef size_t i
     cdef Level lv
@@ -179,11 +118,10 @@ cdef int _scan_offers(object data, sob_offers *o) except -1:
     cdef sob_parse_error err
     owner = _input(data, &inp, &view)
     _presize(<void **>&o.v, &o.cap, <size_t>inp.len // 160 + 1, sizeof(sob_offer_rec))
-    cdef sob_hz_status st = sob_parse_offers(inp.buf, inp.len, o, &err)
-    if inp.has_view:
-        PyBuffer_Release(&view)
-    if st != SOB_HZ_OK:
-        _raise_parse(st, &err, "offers document")
+    cdef sob_status st = sob_parse_offers(inp.buf, inp.len, o, &err)
+    _input_release(&inp, &view)
+    if st != SOB_OK:
+        _raise(st, "offers document", &err)
     return 0
 
 
@@ -296,17 +234,16 @@ def parse_trades(data):
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
-    cdef sob_hz_status st
+    cdef sob_status st
     cdef size_t i
     sob_trades_init(&t)
     try:
         owner = _input(data, &inp, &view)
         _presize(<void **>&t.v, &t.cap, <size_t>inp.len // 200 + 1, sizeof(sob_trade_rec))
         st = sob_parse_trades(inp.buf, inp.len, &t, &err)
-        if inp.has_view:
-            PyBuffer_Release(&view)
-        if st != SOB_HZ_OK:
-            _raise_parse(st, &err, "trades document")
+        _input_release(&inp, &view)
+        if st != SOB_OK:
+            _raise(st, "trades document", &err)
         return [_trade(&t.v[i]) for i in range(t.len)]
     finally:
         sob_trades_free(&t)
@@ -343,17 +280,16 @@ def parse_liquidity_pools(data):
     cdef _Input inp
     cdef Py_buffer view
     cdef sob_parse_error err
-    cdef sob_hz_status st
+    cdef sob_status st
     cdef const sob_pool_rec *r
     cdef size_t i
     sob_pools_init(&p)
     try:
         owner = _input(data, &inp, &view)
         st = sob_parse_liquidity_pools(inp.buf, inp.len, &p, &err)
-        if inp.has_view:
-            PyBuffer_Release(&view)
-        if st != SOB_HZ_OK:
-            _raise_parse(st, &err, "liquidity pools document")
+        _input_release(&inp, &view)
+        if st != SOB_OK:
+            _raise(st, "liquidity pools document", &err)
         out = []
         for i in range(p.len):
             r = &p.v[i]

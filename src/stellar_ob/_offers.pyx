@@ -14,12 +14,10 @@ from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, 
 from cpython.long cimport PyLong_AsLongLongAndOverflow
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
 
-from _offers_core cimport *
-from _horizon_decl cimport (
-    sob_hz_status, SOB_HZ_OK, SOB_HZ_E_NOMEM, SOB_TRADE_LIQUIDITY_POOL, sob_asset, sob_parse_error,
-    sob_offer_rec, sob_offers, sob_offers_init, sob_offers_free, sob_parse_offers,
-    sob_trade_rec, sob_trades, sob_trades_init, sob_trades_free, sob_parse_trades,
-)
+from stellar_ob._c.exchange cimport *
+from stellar_ob._c.horizon_json cimport *
+from stellar_ob._c.offerbook cimport *
+from stellar_ob._c.sob_common cimport *
 
 from .errors import (
     AmountOverflowError,
@@ -32,7 +30,8 @@ from .errors import (
     StellarOBError,
 )
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
-from . import _offers_pure as _py
+from . import _args
+from . import _offers_common as _common
 from ._amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
 
 __all__ = [
@@ -59,24 +58,7 @@ cdef tuple _RESULTS = ("filled", "price_limit", "no_offers", "too_many_offers", 
 cdef tuple _SIDE_NAMES = ("bid", "ask")
 cdef _new_execution = Execution._from_packed
 
-
-cdef int _raise(sob_status st, what) except -1:
-    """The one place C statuses become exceptions (stellar_ob.errors)."""
-    if st == SOB_E_NOT_FOUND:
-        raise OfferNotFoundError(f"offer {what} is not in the book")
-    if st == SOB_E_EXISTS:
-        raise DuplicateOfferError(f"offer {what} is already in the book")
-    if st == SOB_E_INVALID:
-        raise InvalidBookError(f"invalid {what}")
-    if st == SOB_E_OVERFLOW:
-        raise AmountOverflowError(f"{what} does not fit int64")
-    if st == SOB_E_NOMEM:
-        raise MemoryError()
-    if st == SOB_E_CROSS_SELF:
-        raise CrossSelfError(f"the taker would cross its own offer {what}")
-    if st == SOB_E_PARSE:
-        raise ParseError(str(what))
-    raise StellarOBError(f"unexpected status {<int>st} ({what})")
+include "_c/glue.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,9 +71,9 @@ cdef inline int _side_of(side) except -1:
         if not isinstance(side, str):
             raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
         side = exact_str(side)
-    if side == "ask" or side == "asks":
+    if side == "ask":
         return 1
-    if side == "bid" or side == "bids":
+    if side == "bid":
         return 0
     raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
 
@@ -101,9 +83,9 @@ cdef inline int _taker_side(taker_sells) except -1:
         if not isinstance(taker_sells, str):
             raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
         taker_sells = exact_str(taker_sells)
-    if taker_sells == "base" or taker_sells == "a":
+    if taker_sells == "base":
         return 0
-    if taker_sells == "counter" or taker_sells == "b":
+    if taker_sells == "counter":
         return 1
     raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
 
@@ -128,7 +110,7 @@ cdef int64_t _amount(value, what="amount") except -1:
         a = PyLong_AsLongLongAndOverflow(value, &overflow)
         if overflow == 0 and a > 0:
             return a
-    return _py._amount(value, what)
+    return _common._amount(value, what)
 
 
 cdef int32_t _price_part(value, what) except -1:
@@ -138,7 +120,7 @@ cdef int32_t _price_part(value, what) except -1:
         v = PyLong_AsLongLongAndOverflow(value, &overflow)
         if overflow == 0 and 0 < v <= INT32_MAX:
             return <int32_t>v
-    return _py._price_part(value, what)
+    return _common._price_part(value, what)
 
 
 cdef int64_t _offer_id(value) except -1:
@@ -221,88 +203,42 @@ def pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp
 cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
     """Parse /offers (into o) or /trades (into t) JSON: bytes, bytearray, memoryview (any buffer;
     one that is not contiguous is copied first) or str (as UTF-8)."""
-    cdef const char *buf
-    cdef Py_ssize_t n
+    cdef _Input inp
     cdef Py_buffer view
-    cdef bint has_view = False
     cdef sob_parse_error err
-    cdef sob_hz_status st
-    if type(data) is bytes:
-        buf = PyBytes_AS_STRING(data)
-        n = PyBytes_GET_SIZE(data)
-    elif isinstance(data, str):
-        try:
-            buf = PyUnicode_AsUTF8AndSize(data, &n)
-        except UnicodeEncodeError as e:
-            raise ParseError("input is not UTF-8 (lone surrogate)",
-                             len(data[:e.start].encode("utf-8", "surrogatepass"))) from None
-    else:
-        try:
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except BufferError:  # a strided memoryview: read its bytes in order, as the twin does
-            data = memoryview(data).tobytes()
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-        buf = <const char *>view.buf
-        n = view.len
-        has_view = True
+    cdef sob_status st
+    owner = _input(data, &inp, &view)
     # The scanners grow their vectors as they go; start them at a size no page of this length
     # exceeds by much, so a 200-record page is one allocation.
-    if o != NULL:
-        _reserve_records(<void **>&o.v, &o.cap, <size_t>n // 160 + 1, sizeof(sob_offer_rec))
-        st = sob_parse_offers(buf, n, o, &err)
-    else:
-        _reserve_records(<void **>&t.v, &t.cap, <size_t>n // 200 + 1, sizeof(sob_trade_rec))
-        st = sob_parse_trades(buf, n, t, &err)
-    if has_view:
-        PyBuffer_Release(&view)
-    if st == SOB_HZ_E_NOMEM:
-        raise MemoryError("parsing a Horizon document")
-    if st != SOB_HZ_OK:
-        raise ParseError((<bytes>err.reason).decode() if err.reason != NULL else "invalid document", err.offset)
+    try:
+        if o != NULL:
+            _presize(<void **>&o.v, &o.cap, <size_t>inp.len // 160 + 1, sizeof(sob_offer_rec))
+            st = sob_parse_offers(inp.buf, inp.len, o, &err)
+        else:
+            _presize(<void **>&t.v, &t.cap, <size_t>inp.len // 200 + 1, sizeof(sob_trade_rec))
+            st = sob_parse_trades(inp.buf, inp.len, t, &err)
+    finally:
+        _input_release(&inp, &view)
+    if st != SOB_OK:
+        _raise(st, "Horizon document", &err)
     return 0
-
-
-cdef int _reserve_records(void **v, size_t *cap, size_t want, size_t size) except -1:
-    """A first capacity for a scanner vector (a hint: the scanner still grows it as needed)."""
-    cdef void *p
-    if v[0] != NULL:
-        return 0
-    if want > 4096:  # a bigger document grows its vector as it is read
-        want = 4096
-    p = malloc(want * size)
-    if p == NULL:
-        raise MemoryError()
-    v[0] = p
-    cap[0] = want
-    return 0
-
-
-cdef int _asset_to_c(object asset, sob_asset *out) except -1:
-    memset(out, 0, sizeof(sob_asset))
-    if asset.issuer is None:
-        return 0
-    code = asset.code.encode()
-    issuer = asset.issuer.encode()
-    if len(code) > 12 or len(issuer) != 56:
-        raise InvalidBookError(f"not a Stellar asset: {asset!r}")
-    out.type = 1 if len(code) <= 4 else 2
-    memcpy(out.code, <const char *>code, len(code))
-    memcpy(out.issuer, <const char *>issuer, 56)
-    return 0
-
-
-cdef inline bint _asset_eq(const sob_asset *a, const sob_asset *b):
-    return a.type == b.type and strcmp(a.code, b.code) == 0 and strcmp(a.issuer, b.issuer) == 0
 
 
 @cython.final
 cdef class OfferBook:
-    """A per-offer (L3) book of one market in stellar-core's crossing order (see the twin).
+    """A per-offer (L3) book of one market, ordered exactly as stellar-core orders it.
 
-    add/remove/update by id: O(log n); simulate: O(offers crossed).
+    Each side is sorted by ``float(n)/float(d)`` of the offers' own prices, ties by lower offer
+    id (core LedgerTxnOfferSQL.cpp isBetterOffer), so the first offer of a side is the one core
+    crosses first. add/remove/update are O(log n); ``simulate`` is O(offers crossed).
 
     One book is not safe for concurrent mutation from two threads (lock around it if you share
-    it); even then nothing can crash and no other book can change.
+    it); even then no other book can change.
+
+    >>> b = OfferBook("native", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+    >>> b.add_offer(1, "ask", 1, 10, 1_000_0000000)   # sells 1000 XLM at 0.1 USDC each
+    >>> b.simulate("buy", 10_0000000, taker_sells="counter").sent   # buy 10 XLM
+    10000000
     """
 
     cdef sob_offerbook _b
@@ -311,7 +247,9 @@ cdef class OfferBook:
     cdef dict _seller_ids          # seller account (exact str) -> handle
     cdef list _sellers             # handle -> seller account (None: free); index 0 unused
     cdef readonly object base
+    """The base asset (:class:`~stellar_ob.Asset`): ``"ask"`` offers sell it."""
     cdef readonly object counter
+    """The counter asset (:class:`~stellar_ob.Asset`): ``"bid"`` offers sell it."""
 
     def __cinit__(self, *args, **kwargs):
         sob_offerbook_init(&self._b)
@@ -319,8 +257,7 @@ cdef class OfferBook:
         self._sellers = [None]
 
     def __init__(self, base, counter):
-        self.base = _py._parse_asset(base)
-        self.counter = _py._parse_asset(counter)
+        self.base, self.counter = _args.book_assets(base, counter)
 
     def __dealloc__(self):
         sob_offerbook_free(&self._b)
@@ -390,14 +327,14 @@ cdef class OfferBook:
         cdef str who = _account(seller, "seller")
         cdef sob_status st = self._add(oid, s, nn, dd, a, who)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
 
     def remove_offer(self, offer_id):
         """Remove one offer. O(log n). OfferNotFoundError if absent."""
         cdef int64_t oid = _offer_id(offer_id)
         cdef sob_status st = sob_offerbook_remove(&self._b, oid, NULL, NULL)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
         self._forget_released()
 
     def update_offer(self, offer_id, amount, n=None, d=None):
@@ -406,7 +343,7 @@ cdef class OfferBook:
         cdef int64_t a = 0
         cdef int32_t nn = 0, dd = 0
         cdef sob_status st
-        a0 = _py._int(amount, "amount")
+        a0 = _common._int(amount, "amount")
         if a0 != 0:
             a = _amount(a0)
         if (n is None) != (d is None):
@@ -419,7 +356,7 @@ cdef class OfferBook:
         else:
             st = sob_offerbook_update(&self._b, oid, a, nn, dd)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
         self._forget_released()
 
     def apply_fill(self, offer_id, amount_sold):
@@ -430,28 +367,29 @@ cdef class OfferBook:
         cdef sob_offer cur
         cdef int side
         if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
-            _raise(SOB_E_NOT_FOUND, oid)
+            _raise(SOB_E_NOT_FOUND, f"offer {oid}")
         if sold > cur.amount:
             raise InvalidBookError(f"offer {oid} has {cur.amount}, cannot sell {sold}")
         cdef sob_status st = sob_offerbook_apply_fill(&self._b, oid, sold, &left)
         if st != SOB_OK:
-            _raise(st, oid)
+            _raise(st, f"offer {oid}")
         self._forget_released()
         return left
 
     def clear(self):
-        """Remove every offer (and forget every seller)."""
+        """Remove every offer (and forget every seller); the assets stay. O(n)."""
         sob_offerbook_clear(&self._b)
         self._seller_ids.clear()
         del self._sellers[1:]
 
     def load_horizon_offers(self, page):
-        """Add or replace offers from Horizon /offers records (see the twin). JSON bytes, bytearray,
-        memoryview or str go through the C scanner; a page dict or list of records is converted
-        as the twin does. Records of another market raise AssetMismatchError before anything
-        changes. Returns the number loaded."""
+        """Add or replace offers from Horizon /offers records (JSON bytes/str, a page dict, a list).
+
+        Records selling base for counter become asks, counter for base bids; records of another
+        market raise AssetMismatchError before anything changes. Returns the number loaded.
+        """
         if not isinstance(page, (bytes, bytearray, memoryview, str)):
-            return _py.OfferBook.load_horizon_offers(self, page)
+            return _common.load_horizon_offers(self, page)
         cdef sob_offers o
         sob_offers_init(&o)
         try:
@@ -473,8 +411,8 @@ cdef class OfferBook:
             r = &o.v[i]
             if not ((_asset_eq(&r.selling, &base) and _asset_eq(&r.buying, &counter))
                     or (_asset_eq(&r.selling, &counter) and _asset_eq(&r.buying, &base))):
-                sell = _py._parse_asset("native" if r.selling.type == 0 else f"{r.selling.code.decode()}:{r.selling.issuer.decode()}")
-                buy = _py._parse_asset("native" if r.buying.type == 0 else f"{r.buying.code.decode()}:{r.buying.issuer.decode()}")
+                sell = _common._parse_asset("native" if r.selling.type == 0 else f"{r.selling.code.decode()}:{r.selling.issuer.decode()}")
+                buy = _common._parse_asset("native" if r.buying.type == 0 else f"{r.buying.code.decode()}:{r.buying.issuer.decode()}")
                 raise AssetMismatchError(f"offer {r.id} trades {sell}/{buy}, not {self.base}/{self.counter}")
         cdef sob_offer cur
         cdef int cur_side
@@ -494,23 +432,28 @@ cdef class OfferBook:
                     elif <int64_t>r.amount != cur.amount:
                         st = sob_offerbook_update(&self._b, r.id, <int64_t>r.amount, 0, 0)
                         if st != SOB_OK:
-                            _raise(st, r.id)
+                            _raise(st, f"offer {r.id}")
                     continue
                 sob_offerbook_remove(&self._b, r.id, NULL, NULL)  # replace: absent is fine
                 if r.amount > 0:
                     st = self._add(r.id, side, r.n, r.d, <int64_t>r.amount, seller)
                     if st != SOB_OK:
-                        _raise(st, r.id)
+                        _raise(st, f"offer {r.id}")
         finally:
             self._forget_released()
         return o.len
 
     def apply_horizon_trades(self, records):
-        """Apply Horizon /trades records to the resting offers (see the twin). JSON bytes,
-        bytearray, memoryview or str go through the C scanner; dicts are read as the twin does."""
+        """Apply Horizon /trades records: each takes its amount from the resting (seller) offer.
+
+        In a trade record the base party sold ``base_amount`` and the counter party
+        ``counter_amount``; ``base_is_seller`` says which of them was the resting offer (horizon
+        trades_processor.go). Trades of offers not in this book (or with pools) are skipped.
+        Returns the number of fills applied.
+        """
         cdef int applied = 0
         if not isinstance(records, (bytes, bytearray, memoryview, str)):
-            for oid, sold in _py._trade_fills(records):  # every record checked first
+            for oid, sold in _common._trade_fills(records):  # every record checked first
                 if oid not in self or sold == 0:
                     continue
                 self.apply_fill(oid, min(sold, self.get(oid).amount))
@@ -545,7 +488,7 @@ cdef class OfferBook:
                     continue
                 st = sob_offerbook_apply_fill(&self._b, oid, <int64_t>sold if sold < <uint64_t>cur.amount else cur.amount, &left)
                 if st != SOB_OK:
-                    _raise(st, oid)
+                    _raise(st, f"offer {oid}")
                 applied += 1
         finally:
             self._forget_released()
@@ -570,7 +513,7 @@ cdef class OfferBook:
         cdef sob_offer cur
         cdef int side
         if sob_offerbook_get(&self._b, oid, &cur, &side) != SOB_OK:
-            _raise(SOB_E_NOT_FOUND, oid)
+            _raise(SOB_E_NOT_FOUND, f"offer {oid}")
         return self._offer_obj(&cur, side)
 
     cdef list _copy(self, int s, size_t depth):
@@ -605,7 +548,13 @@ cdef class OfferBook:
         return self._offer_obj(&o, s)
 
     def levels(self, side, depth=None):
-        """Aggregated levels grouped as Horizon groups them: (n, d, amount), best first (see the twin)."""
+        """Aggregated (L2) levels as Horizon's /order_book shows them: ``(n, d, amount)``, best first.
+
+        Offers are grouped by the float64 of their own n/d (horizon orderbook.go: GROUP BY the
+        double ``price`` column); a level reports the n/d of its first offer (lowest id), reduced,
+        inverted for bids so both sides quote counter per base. Amounts: base for asks, counter
+        for bids (Horizon's units); a level's sum may exceed int64, as in Horizon.
+        """
         cdef int s = _side_of(side)
         cdef size_t want = _count(depth, "depth", <size_t>-1)  # first: it may run the caller's code
         cdef size_t total = sob_offerbook_count(&self._b, s)
@@ -625,7 +574,7 @@ cdef class OfferBook:
                 if <size_t>len(out) >= want:
                     break
                 last_key = buf[i].key  # order key
-                n, d = _py._reduce(buf[i].n, buf[i].d)
+                n, d = _common._reduce(buf[i].n, buf[i].d)
                 if s == 0:
                     n, d = d, n
                 out.append((n, d, buf[i].amount))
@@ -634,17 +583,24 @@ cdef class OfferBook:
         return out
 
     def to_order_book(self, limit=200):
-        """The body Horizon's GET /order_book would return for this book (see the twin)."""
-        return _py.OfferBook.to_order_book(self, limit)
+        """The body Horizon's GET /order_book would return for this book (``limit`` levels a side).
+
+        Prices and amounts as Horizon prints them (7 decimals); base/counter as stored.
+        """
+        return _common.to_order_book(self, limit)
 
     def _check(self):
         """Assert every invariant of the C book (O(n)), and that the seller map holds exactly the
         sellers with offers in the book."""
-        assert sob_offerbook_check(&self._b) == SOB_OK
-        assert self._b.sellers.nreleased == 0
-        assert <size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)
+        if not (sob_offerbook_check(&self._b) == SOB_OK):
+            raise AssertionError("OfferBook invariant broken: sob_offerbook_check(&self._b) == SOB_OK")
+        if not (self._b.sellers.nreleased == 0):
+            raise AssertionError("OfferBook invariant broken: self._b.sellers.nreleased == 0")
+        if not (<size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)):
+            raise AssertionError("OfferBook invariant broken: <size_t>len(self._seller_ids) == sob_offerbook_sellers_live(&self._b)")
         for seller, h in self._seller_ids.items():
-            assert type(seller) is str and self._sellers[h] is seller
+            if not (type(seller) is str and self._sellers[h] is seller):
+                raise AssertionError("OfferBook invariant broken: type(seller) is str and self._sellers[h] is seller")
 
     def _seller_count(self):
         """Sellers the book remembers (those with at least one offer): bounded by the book."""
@@ -720,7 +676,7 @@ cdef class OfferBook:
             if price_limit is not None or is_passive:
                 raise InvalidBookError("path payments carry no price limit (use max_send / the result)")
         elif price_limit is not None:
-            pn, pd = _py._price_of(price_limit)
+            pn, pd = _common._price_of(price_limit)
             has_limit = True
         cdef str who = _account(taker, "taker")
         cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
@@ -826,14 +782,24 @@ cdef class OfferBook:
 
 @cython.final
 cdef class LiquidityPool:
-    """A constant-product pool (CAP-0038); ``a`` is the book's base with quote_hop (see the twin)."""
+    """A constant-product pool (CAP-0038) holding ``reserve_a`` and ``reserve_b`` stroops.
+
+    With :func:`quote_hop`, ``a`` is the book's base and ``b`` its counter. Quotes are exact
+    (core exchangeWithPool); None when core would not trade with the pool.
+
+    >>> LiquidityPool(1000_0000000, 2000_0000000).strict_send(1_0000000)
+    PoolQuote(sent=10000000, received=19920139)
+    """
 
     cdef public object reserve_a
+    """Stroops of asset a (the book's base with :func:`quote_hop`) in the pool."""
     cdef public object reserve_b
+    """Stroops of asset b (the book's counter with :func:`quote_hop`) in the pool."""
     cdef readonly int fee_bp
+    """The pool's fee in basis points (30 on Stellar today): 0 <= fee_bp < 10000."""
 
     def __init__(self, reserve_a, reserve_b, fee_bp=30):
-        p = _py.LiquidityPool(reserve_a, reserve_b, fee_bp)  # the twin's checks and messages
+        p = _common.LiquidityPool(reserve_a, reserve_b, fee_bp)  # the twin's checks and messages
         self.reserve_a = p.reserve_a
         self.reserve_b = p.reserve_b
         self.fee_bp = p.fee_bp
@@ -842,8 +808,8 @@ cdef class LiquidityPool:
         """(reserve the taker sends to, reserve it receives from), checked as the twin checks
         them (the reserves are public attributes: anything may have been put there)."""
         if _taker_side(taker_sells) == 0:
-            return _py._reserve(self.reserve_a), _py._reserve(self.reserve_b)
-        return _py._reserve(self.reserve_b), _py._reserve(self.reserve_a)
+            return _common._reserve(self.reserve_a), _common._reserve(self.reserve_b)
+        return _common._reserve(self.reserve_b), _common._reserve(self.reserve_a)
 
     def strict_send(self, amount, *, taker_sells="base"):
         """Send exactly ``amount``: what comes out, or None when core would refuse."""
@@ -874,7 +840,14 @@ cdef class LiquidityPool:
 
 def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_send=None,
               max_offers=MAX_OFFERS_TO_CROSS, apply=False):
-    """One path-payment hop routed as core routes it (see the twin's quote_hop)."""
+    """One path-payment hop routed as core routes it (convertWithOffersAndPools).
+
+    Core quotes the pool, then walks the whole book; it takes the book only if the book
+    converts completely (``eOK``) and its price is strictly better
+    (pool.sent * book.received > pool.received * book.sent), else the whole hop goes to the
+    pool. Never split. ``kind`` is "strict_send" or "strict_receive"; the pool's ``a`` is the
+    book's base. With ``apply`` the chosen venue is changed.
+    """
     cdef int ki = _kind_of(kind)
     if ki != 2 and ki != 3:
         raise InvalidBookError("quote_hop is for path payments: kind must be 'strict_send' or 'strict_receive'")
@@ -898,6 +871,6 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
             pq_sent = exact_int(pq.sent, "pool quote sent")
             pq_received = exact_int(pq.received, "pool quote received")
     if book is None:
-        book = OfferBook(None, None)
+        book = OfferBook.__new__(OfferBook)  # an empty book: the hop goes to the pool or nowhere
     return (<OfferBook>book)._hop(side, rounding, amt, cap, who, mo, do_apply, pool, pq, pq_sent, pq_received,
                                   taker_sells)

@@ -17,23 +17,13 @@ book order key ``float(n) / float(d)``, because that is how core orders offers.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from sortedcontainers import SortedList
 
-from .errors import (
-    AmountOverflowError,
-    AssetMismatchError,
-    CrossSelfError,
-    DuplicateOfferError,
-    InvalidBookError,
-    OfferNotFoundError,
-    ParseError,
-)
-from ._amounts import account_arg, count_arg, exact_int, exact_str, format_amount, offer_id_arg, parse_amount, price_string
-from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
+from .errors import CrossSelfError, DuplicateOfferError, InvalidBookError, OfferNotFoundError
+from ._amounts import account_arg, count_arg, exact_int, offer_id_arg
+from .execution import Execution, Fill, HopQuote, Offer
 
 __all__ = [
     "OfferBook",
@@ -49,341 +39,15 @@ __all__ = [
     "MAX_OFFERS_TO_CROSS",
 ]
 
-INT32_MAX = 2**31 - 1
-INT64_MAX = 2**63 - 1
-MAX_OFFERS_TO_CROSS = 1000  # core TransactionUtils.cpp MAX_OFFERS_TO_CROSS
-
-# core RoundingType
-NORMAL = 0
-STRICT_SEND = 1
-STRICT_RECEIVE = 2
-
-_KINDS = {
-    "sell": NORMAL,  # manage_sell_offer
-    "buy": NORMAL,  # manage_buy_offer
-    "strict_send": STRICT_SEND,  # path_payment_strict_send
-    "strict_receive": STRICT_RECEIVE,  # path_payment_strict_receive
-}
-_SIDES = {"bid": 0, "bids": 0, "ask": 1, "asks": 1}
-_SIDE_NAMES = ("bid", "ask")
+from ._offers_common import (  # noqa: F401  (shared with the compiled module; re-exported for the tests)
+    _KINDS, _SIDE_NAMES, _SIDES, INT32_MAX, INT64_MAX, MAX_OFFERS_TO_CROSS, NORMAL, STRICT_RECEIVE,
+    STRICT_SEND, LiquidityPool, _amount, _int, _kind, _offer_rows, _parse_asset, _price_of,
+    _price_part, _record_int, _records, _reduce, _reserve, _side, _stroops, _taker_side,
+    _trade_fills, adjust_offer, exchange_v10, pool_strict_receive, pool_strict_send,
+)
+from . import _args, _offers_common
 
 
-# ---------------------------------------------------------------------------------------------
-# The crossing math (core OfferExchange.cpp). Python ints are exact: they stand for core's
-# 128-bit products directly.
-
-
-def exchange_v10(
-    n: int, d: int, max_wheat_send: int, max_wheat_receive: int, max_sheep_send: int, max_sheep_receive: int,
-    rounding: int,
-) -> Tuple[int, int, bool]:
-    """core exchangeV10: ``(wheat_received, sheep_send, wheat_stays)`` for one offer at price n/d.
-
-    wheat = what the resting offer sells; sheep = what the taker pays. O(1).
-
-    >>> exchange_v10(3, 2, 100, INT64_MAX, 10, INT64_MAX, NORMAL)
-    (6, 9, True)
-    """
-    # exchangeV10WithoutPriceErrorThresholds
-    wheat_value = min(max_wheat_send * n, max_sheep_receive * d)
-    sheep_value = min(max_sheep_send * d, max_wheat_receive * n)
-    wheat_stays = wheat_value > sheep_value
-    if wheat_stays:
-        if rounding == STRICT_SEND:
-            wheat = sheep_value // n
-            sheep = min(max_sheep_send, max_sheep_receive)
-        elif n > d or rounding == STRICT_RECEIVE:
-            wheat = sheep_value // n
-            sheep = -(-(wheat * n) // d)  # ceil
-        else:
-            sheep = sheep_value // d
-            wheat = (sheep * d) // n
-    else:
-        if n > d:
-            wheat = wheat_value // n
-            sheep = (wheat * n) // d
-        else:
-            sheep = wheat_value // d
-            wheat = -(-(sheep * d) // n)  # ceil
-    # applyPriceErrorThresholds
-    if wheat > 0 and sheep > 0:
-        if rounding == NORMAL:
-            # checkPriceErrorBound(canFavorWheat=false): at most 1% off the offer's price
-            lhs = 100 * n * wheat
-            rhs = 100 * d * sheep
-            if abs(lhs - rhs) > n * wheat:
-                wheat = sheep = 0
-    elif rounding != STRICT_SEND:
-        # strict send may pay sheep for no wheat; otherwise both are zero together
-        wheat = sheep = 0
-    return wheat, sheep, wheat_stays
-
-
-def adjust_offer(n: int, d: int, max_wheat_send: int, max_sheep_receive: int = INT64_MAX) -> int:
-    """core adjustOffer: the amount an offer can really deliver (may shrink it, never grows it)."""
-    return exchange_v10(n, d, max_wheat_send, INT64_MAX, INT64_MAX, max_sheep_receive, NORMAL)[0]
-
-
-def _huge_divide(a: int, b: int, c: int, round_up: bool) -> Optional[int]:
-    """core hugeDivide: a*b/c rounded, or None if it does not fit int64."""
-    num = a * b
-    q = -(-num // c) if round_up else num // c
-    return q if q <= INT64_MAX else None
-
-
-def pool_strict_send(reserve_to: int, reserve_from: int, fee_bp: int, to_pool: int) -> Optional[int]:
-    """core exchangeWithPool, PATH_PAYMENT_STRICT_SEND: what the pool pays for ``to_pool``, or None.
-
-    y = floor((10000-fee)*Y*x / (10000*X + (10000-fee)*x)); fails when y == 0 or X+x overflows.
-    """
-    if reserve_to <= 0 or reserve_from <= 0 or to_pool <= 0:
-        return None
-    if to_pool > INT64_MAX - reserve_to:
-        return None
-    keep = 10000 - fee_bp
-    from_pool = _huge_divide(keep, reserve_from * to_pool, 10000 * reserve_to + keep * to_pool, False)
-    if from_pool is None or from_pool == 0:
-        return None
-    return from_pool
-
-
-def pool_strict_receive(reserve_to: int, reserve_from: int, fee_bp: int, from_pool: int) -> Optional[int]:
-    """core exchangeWithPool, PATH_PAYMENT_STRICT_RECEIVE: what the pool wants for ``from_pool``, or None.
-
-    Needs y < Y; x = ceil(10000*X*y / ((Y-y)*(10000-fee))), and X+x must fit int64.
-    """
-    if reserve_to <= 0 or reserve_from <= 0 or from_pool <= 0:
-        return None
-    if from_pool >= reserve_from:
-        return None
-    to_pool = _huge_divide(10000, reserve_to * from_pool, (reserve_from - from_pool) * (10000 - fee_bp), True)
-    if to_pool is None or to_pool > INT64_MAX - reserve_to:
-        return None
-    return to_pool
-
-
-# ---------------------------------------------------------------------------------------------
-# Argument checks shared by the book and the pool.
-
-
-def _int(value: Any, what: str) -> int:
-    """An exact int (an int subclass is read as the int it holds; objects with ``__index__``, such
-    as numpy integers, are asked once); InvalidBookError for anything else, bool included."""
-    if type(value) is int:
-        return value
-    if isinstance(value, bool):
-        raise InvalidBookError(f"{what} must be an int, got bool")
-    try:
-        return exact_int(value, what)
-    except TypeError:
-        raise InvalidBookError(f"{what} must be an int, got {type(value).__name__}") from None
-
-
-def _amount(value: Any, what: str = "amount") -> int:
-    a = _int(value, what)
-    if a > INT64_MAX:
-        raise AmountOverflowError(f"{what} {a} does not fit int64")
-    if a <= 0:
-        raise InvalidBookError(f"{what} must be > 0, got {a}")
-    return a
-
-
-def _price_part(value: Any, what: str) -> int:
-    v = _int(value, what)
-    if not 0 < v <= INT32_MAX:
-        raise InvalidBookError(f"{what} must be an int32 > 0, got {v}")
-    return v
-
-
-def _reserve(value: Any) -> int:
-    """A pool reserve: an int64 >= 0 (the reserves are public attributes: checked when used)."""
-    r = _int(value, "reserve")
-    if r < 0:
-        raise InvalidBookError(f"reserves must be >= 0, got {r}")
-    if r > INT64_MAX:
-        raise AmountOverflowError(f"reserve {r} does not fit int64")
-    return r
-
-
-def _price_of(obj: Any) -> Tuple[int, int]:
-    """(n, d) from an object with .n/.d (stellar_ob.Price, stellar_sdk.Price) or a 2-tuple."""
-    if hasattr(obj, "n") and hasattr(obj, "d"):
-        n, d = obj.n, obj.d
-    elif isinstance(obj, tuple) and len(obj) == 2:
-        n, d = obj
-    else:
-        raise InvalidBookError(f"price must have .n and .d (or be an (n, d) tuple), got {obj!r}")
-    return _price_part(n, "price n"), _price_part(d, "price d")
-
-
-def _side(side: Any) -> int:
-    if isinstance(side, str):  # a str subclass is read as the str it holds: no method of it runs
-        side = exact_str(side)
-        s = _SIDES.get(side)
-        if s is not None:
-            return s
-    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
-
-
-def _taker_side(taker_sells: Any) -> int:
-    """The book side a taker crosses: selling base hits the bids, selling counter the asks."""
-    if isinstance(taker_sells, str):
-        taker_sells = exact_str(taker_sells)
-        if taker_sells in ("base", "a"):
-            return 0
-        if taker_sells in ("counter", "b"):
-            return 1
-    raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {taker_sells!r}")
-
-
-def _kind(kind: Any) -> Any:
-    """The kind of operation as (name, rounding); InvalidBookError if unknown."""
-    if isinstance(kind, str):
-        kind = exact_str(kind)
-        if kind in _KINDS:
-            return kind, _KINDS[kind]
-    raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
-
-
-def _stroops(text: Any) -> int:
-    """Exact stroops from a Horizon amount ("12.3456789", parsed strictly), a Decimal (as
-    json.loads(parse_float=Decimal) gives) or an int; ParseError otherwise."""
-    if isinstance(text, str):
-        return parse_amount(text)
-    if isinstance(text, int) and not isinstance(text, bool):
-        v = exact_int(text, "amount")
-        if v < 0:
-            raise ParseError(f"amount must not be negative: {v}")
-        if v > INT64_MAX:
-            raise AmountOverflowError(f"amount {v} does not fit int64 stroops")
-        return v
-    if isinstance(text, Decimal):
-        scaled = text * 10_000_000
-        if not text.is_finite() or scaled != scaled.to_integral_value():
-            raise ParseError(f"bad amount {text!r} (more than 7 decimals or not finite)")
-        v = int(scaled)
-        if v > INT64_MAX or v < 0:
-            raise AmountOverflowError(f"amount {text!r} does not fit int64 stroops")
-        return v
-    raise ParseError(f"amount must be a decimal string, got {text!r}")
-
-
-def _record_int(v: Any, lo: int, hi: int, what: str) -> int:
-    """An integer field of a record given as a dict: a JSON integer or a string of its digits
-    (Horizon sends int64 ids as strings), in lo..hi; ParseError otherwise (a float is not
-    truncated into an id)."""
-    if isinstance(v, str):
-        v = exact_str(v)
-        if not (0 < len(v) <= 20 and v.isascii() and v.isdigit()):
-            raise ParseError(f"{what} must be an integer, got {v!r}")
-        v = int(v)
-    elif isinstance(v, int) and not isinstance(v, bool):
-        v = exact_int(v, what)
-    else:
-        raise ParseError(f"{what} must be an integer, got {type(v).__name__}")
-    if not lo <= v <= hi:
-        raise ParseError(f"{what} out of range: {v}")
-    return v
-
-
-def _parse_asset(obj: Any) -> Any:
-    """Asset.parse if stellar_ob.assets exists (the lead's module), else the value as given."""
-    if obj is None:
-        return None
-    try:
-        from .assets import Asset
-    except ImportError:  # pragma: no cover - assets.py is being written concurrently
-        return obj
-    if isinstance(obj, dict):
-        return Asset.from_horizon_json(obj)
-    return Asset.parse(obj)
-
-
-def _records(doc: Any) -> List[Dict[str, Any]]:
-    """The records of a Horizon page given as a page dict, a list or one record (bytes and str
-    go through the strict parsers in stellar_ob._horizon_pure instead)."""
-    if isinstance(doc, (bytes, bytearray, memoryview, str)):
-        from ._horizon_pure import loads
-
-        doc = loads(doc)
-    if isinstance(doc, dict):
-        if "_embedded" in doc:
-            return list(doc["_embedded"].get("records", []))
-        return [doc]
-    return list(doc)
-
-
-def _offer_rows(page: Any) -> List[Tuple[int, Any, Any, int, int, int, Any]]:
-    """(id, selling, buying, n, d, amount, seller) of each /offers record. Bytes and str are
-    parsed strictly (stellar_ob._horizon_pure, the C scanner's twin); dicts are converted
-    leniently, as before."""
-    if isinstance(page, (bytes, bytearray, memoryview, str)):
-        from ._horizon_pure import parse_offers
-
-        return [(o.id, o.selling, o.buying, o.price.n, o.price.d, o.amount, o.seller)
-                for o in parse_offers(page)]
-    # Every record is converted to plain values here, before the book changes: a record that
-    # cannot be loaded fails the whole call with the book as it was.
-    rows = []
-    for r in _records(page):
-        try:
-            selling = _parse_asset(r["selling"])
-            buying = _parse_asset(r["buying"])
-            pr = r["price_r"]
-            n = _record_int(pr["n"], 1, INT32_MAX, "price_r.n")
-            d = _record_int(pr["d"], 1, INT32_MAX, "price_r.d")
-            oid = _record_int(r["id"], 0, INT64_MAX, "offer id")
-            amount = _stroops(r["amount"])
-            seller = r.get("seller")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, (ParseError, AmountOverflowError)):
-                raise
-            raise ParseError(f"not a Horizon offer record: {exc!r}") from None
-        if seller is not None and not isinstance(seller, str):
-            raise ParseError(f"offer {oid}: seller must be a string, got {type(seller).__name__}")
-        rows.append((oid, selling, buying, n, d, amount, None if seller is None else exact_str(seller)))
-    return rows
-
-
-def _trade_fills(records: Any) -> List[Tuple[int, int]]:
-    """(resting offer id, amount it sold) of each order-book trade in Horizon /trades records;
-    pool trades and trades without the resting offer's id are left out. Bytes and str are
-    parsed strictly (stellar_ob._horizon_pure), dicts leniently, as before."""
-    out = []
-    if isinstance(records, (bytes, bytearray, memoryview, str)):
-        from ._horizon_pure import parse_trades
-
-        for t in parse_trades(records):
-            if t.trade_type == "liquidity_pool":
-                continue
-            oid = t.base_offer_id if t.base_is_seller else t.counter_offer_id
-            if oid is not None:
-                out.append((oid, t.base_amount if t.base_is_seller else t.counter_amount))
-        return out
-    for r in _records(records):
-        try:
-            if r.get("trade_type") == "liquidity_pool":
-                continue
-            seller_is_base = r.get("base_is_seller", True)
-            oid = r.get("base_offer_id" if seller_is_base else "counter_offer_id")
-            if oid is None or oid == "":
-                continue
-            oid = _record_int(oid, 0, INT64_MAX, "offer id")
-            sold = _stroops(r["base_amount" if seller_is_base else "counter_amount"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, (ParseError, AmountOverflowError)):
-                raise
-            raise ParseError(f"not a Horizon trade record: {exc!r}") from None
-        out.append((oid, sold))
-    return out
-
-
-def _reduce(n: int, d: int) -> Tuple[int, int]:
-    f = Fraction(n, d)
-    return f.numerator, f.denominator
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 class OfferBook:
@@ -405,12 +69,19 @@ class OfferBook:
     __slots__ = ("base", "counter", "_offers", "_sides")
 
     def __init__(self, base: Any, counter: Any) -> None:
-        self.base = _parse_asset(base)
-        self.counter = _parse_asset(counter)
+        self.base, self.counter = _args.book_assets(base, counter)
         # offer_id -> [side, n, d, amount, seller, key]
         self._offers: Dict[int, list] = {}
         # per side: SortedList of (float(n)/float(d), offer_id)
         self._sides = (SortedList(), SortedList())
+
+    @classmethod
+    def _empty(cls) -> "OfferBook":
+        """A book of no market with no offers (quote_hop's stand-in for ``book=None``)."""
+        book = cls.__new__(cls)
+        book.base = book.counter = None
+        book._offers, book._sides = {}, (SortedList(), SortedList())
+        return book
 
     # -- maintenance ---------------------------------------------------------------------------
 
@@ -486,6 +157,7 @@ class OfferBook:
         return left
 
     def clear(self) -> None:
+        """Remove every offer; the assets stay. O(n)."""
         self._offers.clear()
         for s in self._sides:
             s.clear()
@@ -496,21 +168,7 @@ class OfferBook:
         Records selling base for counter become asks, counter for base bids; records of another
         market raise AssetMismatchError before anything changes. Returns the number loaded.
         """
-        rows = []
-        for oid, selling, buying, n, d, amount, seller in _offer_rows(page):
-            if selling == self.base and buying == self.counter:
-                side = "ask"
-            elif selling == self.counter and buying == self.base:
-                side = "bid"
-            else:
-                raise AssetMismatchError(f"offer {oid} trades {selling}/{buying}, not {self.base}/{self.counter}")
-            rows.append((oid, side, n, d, amount, seller))
-        for oid, side, n, d, amount, seller in rows:
-            if oid in self:
-                self.remove_offer(oid)
-            if amount > 0:
-                self.add_offer(oid, side, n, d, amount, seller)
-        return len(rows)
+        return _offers_common.load_horizon_offers(self, page)
 
     def apply_horizon_trades(self, records: Any) -> int:
         """Apply Horizon /trades records: each takes its amount from the resting (seller) offer.
@@ -598,33 +256,28 @@ class OfferBook:
 
         Prices and amounts as Horizon prints them (7 decimals); base/counter as stored.
         """
-
-        def side(name: str) -> List[Dict[str, Any]]:
-            return [
-                {"price_r": {"n": n, "d": d}, "price": price_string(n, d), "amount": format_amount(a)}
-                for n, d, a in self.levels(name, limit)
-            ]
-
-        def asset(a: Any) -> Any:
-            return a.to_horizon_json() if hasattr(a, "to_horizon_json") else a
-
-        return {"bids": side("bid"), "asks": side("ask"), "base": asset(self.base), "counter": asset(self.counter)}
+        return _offers_common.to_order_book(self, limit)
 
     def _check(self) -> None:
         """Assert every invariant (O(n)): the sides hold exactly the offers, in core's order."""
         total = 0
         for rec in self._offers.values():
-            assert rec[4] is None or type(rec[4]) is str
+            if not (rec[4] is None or type(rec[4]) is str):
+                raise AssertionError("OfferBook invariant broken: rec[4] is None or type(rec[4]) is str")
         for si, s in enumerate(self._sides):
             prev = None
             for key, oid in s:
                 rec = self._offers[oid]
-                assert rec[0] == si and rec[5] == key == float(rec[1]) / float(rec[2])
-                assert 0 < rec[3] <= INT64_MAX and 0 < rec[1] <= INT32_MAX and 0 < rec[2] <= INT32_MAX
-                assert prev is None or prev < (key, oid)
+                if not (rec[0] == si and rec[5] == key == float(rec[1]) / float(rec[2])):
+                    raise AssertionError("OfferBook invariant broken: rec[0] == si and rec[5] == key == float(rec[1]) / float(rec[2])")
+                if not (0 < rec[3] <= INT64_MAX and 0 < rec[1] <= INT32_MAX and 0 < rec[2] <= INT32_MAX):
+                    raise AssertionError("OfferBook invariant broken: 0 < rec[3] <= INT64_MAX and 0 < rec[1] <= INT32_MAX and 0 < rec[2] <= INT32_MAX")
+                if not (prev is None or prev < (key, oid)):
+                    raise AssertionError("OfferBook invariant broken: prev is None or prev < (key, oid)")
                 prev = (key, oid)
             total += len(s)
-        assert total == len(self._offers)
+        if not (total == len(self._offers)):
+            raise AssertionError("OfferBook invariant broken: total == len(self._offers)")
 
     def _seller_count(self) -> int:
         """Distinct sellers with offers in the book (the compiled book counts the handles it keeps)."""
@@ -794,62 +447,6 @@ class OfferBook:
         return s[index][1] if index < len(s) else None
 
 
-class LiquidityPool:
-    """A constant-product pool (CAP-0038) holding ``reserve_a`` and ``reserve_b`` stroops.
-
-    With :func:`quote_hop`, ``a`` is the book's base and ``b`` its counter. Quotes are exact
-    (core exchangeWithPool); None when core would not trade with the pool.
-
-    >>> LiquidityPool(1000_0000000, 2000_0000000).strict_send(1_0000000)
-    PoolQuote(sent=10000000, received=19920139)
-    """
-
-    __slots__ = ("reserve_a", "reserve_b", "fee_bp")
-
-    def __init__(self, reserve_a: int, reserve_b: int, fee_bp: int = 30) -> None:
-        ra, rb = _int(reserve_a, "reserve_a"), _int(reserve_b, "reserve_b")  # exact ints
-        for r in (ra, rb):
-            if r < 0:
-                raise InvalidBookError(f"reserves must be >= 0, got {r}")
-            if r > INT64_MAX:
-                raise AmountOverflowError(f"reserve {r} does not fit int64")
-        fee = _int(fee_bp, "fee_bp")
-        if not 0 <= fee < 10000:
-            raise InvalidBookError(f"fee_bp must be in [0, 10000), got {fee}")
-        self.reserve_a, self.reserve_b, self.fee_bp = ra, rb, fee
-
-    def _reserves(self, taker_sells: str) -> Tuple[int, int]:
-        """(reserve the taker sends to, reserve it receives from), checked (public attributes)."""
-        a, b = (self.reserve_a, self.reserve_b) if _taker_side(taker_sells) == 0 else (self.reserve_b, self.reserve_a)
-        return _reserve(a), _reserve(b)
-
-    def strict_send(self, amount: int, *, taker_sells: str = "base") -> Optional[PoolQuote]:
-        """Send exactly ``amount`` of a (taker_sells="base") or b: what comes out, or None."""
-        amt = _amount(amount)
-        to_r, from_r = self._reserves(taker_sells)
-        y = pool_strict_send(to_r, from_r, self.fee_bp, amt)
-        return None if y is None else PoolQuote(amt, y)
-
-    def strict_receive(self, amount: int, *, taker_sells: str = "base") -> Optional[PoolQuote]:
-        """Receive exactly ``amount`` of the other asset: what must go in, or None."""
-        amt = _amount(amount)
-        to_r, from_r = self._reserves(taker_sells)
-        x = pool_strict_receive(to_r, from_r, self.fee_bp, amt)
-        return None if x is None else PoolQuote(x, amt)
-
-    def apply(self, quote: PoolQuote, *, taker_sells: str = "base") -> None:
-        """Move the reserves as the exchange ``quote`` would."""
-        if _taker_side(taker_sells) == 0:
-            self.reserve_a += quote.sent
-            self.reserve_b -= quote.received
-        else:
-            self.reserve_b += quote.sent
-            self.reserve_a -= quote.received
-
-    def __repr__(self) -> str:
-        return f"LiquidityPool(reserve_a={self.reserve_a}, reserve_b={self.reserve_b}, fee_bp={self.fee_bp})"
-
-
 def quote_hop(
     book: Optional[OfferBook],
     pool: Optional[LiquidityPool],
@@ -892,7 +489,7 @@ def quote_hop(
         if pq is not None:  # read as exact ints now: nothing of the pool's runs after the walk
             pq_sent, pq_received = exact_int(pq.sent, "pool quote sent"), exact_int(pq.received, "pool quote received")
     if book is None:
-        book = OfferBook(None, None)
+        book = OfferBook._empty()  # the hop goes to the pool or nowhere
     if rounding == STRICT_SEND:
         max_sheep, max_wheat = amt, INT64_MAX
     else:

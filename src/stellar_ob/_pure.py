@@ -14,7 +14,8 @@ from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
-from . import _amounts
+from . import _amounts, _args, _impl
+from ._diffs import merge_diffs as _merge_diffs
 from ._amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
 from ._dtypes import diff_dtype, level_dtype
 from .assets import Asset
@@ -208,23 +209,6 @@ def _changes_key(diff: Any) -> List[Tuple[str, Fraction, int, int]]:
     return [(c.side, Fraction(c.price.n, c.price.d), c.old_amount, c.new_amount) for c in list(diff.bids) + list(diff.asks)]
 
 
-def _merge_diffs(first: Any, second: Any, diff_cls: Any, change_cls: Any, price_cls: Any) -> Any:
-    merged: dict = {}
-    for c in list(first) + list(second):
-        key = (c.side, Fraction(c.price.n, c.price.d))
-        if key in merged:
-            merged[key] = (c.price, merged[key][1], c.new_amount)
-        else:
-            merged[key] = (c.price, c.old_amount, c.new_amount)
-    out: dict = {BID: [], ASK: []}
-    for (side, value), (price, old, new) in merged.items():
-        if old != new:
-            out[side].append((value, change_cls(side, price_cls(price.n, price.d), old, new)))
-    out[BID].sort(key=lambda t: t[0], reverse=True)
-    out[ASK].sort(key=lambda t: t[0])
-    return diff_cls([c for _, c in out[BID]], [c for _, c in out[ASK]])
-
-
 class Quote:
     """The result of walking one side of the book for ``base`` of the base asset.
 
@@ -259,14 +243,8 @@ class Quote:
 
 
 def _side_index(side: object) -> str:
-    """"bid" or "ask" (a str subclass is compared as the str it holds, never by its __eq__)."""
-    if isinstance(side, str):
-        side = exact_str(side)  # (the message below shows it too: no caller __repr__ runs)
-        if side == BID:
-            return BID
-        if side == ASK:
-            return ASK
-    raise InvalidBookError(f"side must be 'bid' or 'ask', got {side!r}")
+    """"bid" or "ask" (the books' shared vocabulary, stellar_ob._args)."""
+    return _args.side(side)
 
 
 def _level_price_part(v: object, name: str) -> int:
@@ -346,10 +324,7 @@ class OrderBook:
     """
 
     def __init__(self, base: Any, counter: Any) -> None:
-        self._base = Asset.parse(base)
-        self._counter = Asset.parse(counter)
-        if self._base == self._counter:
-            raise AssetError(f"base and counter must differ (both {self._base})")
+        self._base, self._counter = _args.book_assets(base, counter)
         # Keys: Fraction value; values: [n, d, amount] with the n/d first given for that value.
         self._bids: SortedDict = SortedDict(_neg)
         self._asks: SortedDict = SortedDict()
@@ -467,6 +442,7 @@ class OrderBook:
             raise CrossedBookError("the batch would cross the book")
 
     def clear(self) -> None:
+        """Remove every level of both sides (the assets stay). O(1)."""
         self._bids.clear()
         self._asks.clear()
 
@@ -614,8 +590,7 @@ class OrderBook:
         """Replace the book with a Horizon /order_book body (bytes, str or memoryview) and
         return what changed. Raises ParseError or AssetMismatchError and leaves the book as it
         was on bad input."""
-        from ._horizon_pure import parse_order_book_doc
-
+        parse_order_book_doc = _impl.twin("horizon").parse_order_book_doc
         base, counter, bids, asks = parse_order_book_doc(data)
         if base != self._base or counter != self._counter:
             raise AssetMismatchError(
@@ -631,8 +606,7 @@ class OrderBook:
     @classmethod
     def from_horizon(cls, data: Any) -> "OrderBook":
         """A new book from a Horizon /order_book body."""
-        from ._horizon_pure import parse_order_book_doc
-
+        parse_order_book_doc = _impl.twin("horizon").parse_order_book_doc
         base, counter, _, _ = parse_order_book_doc(data)
         book = cls(base, counter)
         book.apply_horizon(data)

@@ -18,7 +18,7 @@ the same rules for nesting, numbers, duplicate keys and UTF-8, and a ParseError 
 
 The compiled module is used unless ``STELLAR_OB_PURE=1`` is set or it is missing; the pure-Python
 twin (``stellar_ob._horizon_pure``) gives the same results, without byte offsets for errors in
-well-formed JSON.
+well-formed JSON. ``stellar_ob._impl`` makes the choice, once, for the whole package.
 
 >>> doc = parse_order_book(b'{"bids": [], "asks": [{"price_r": {"n": 2, "d": 4}, "price": "0.5",'
 ...                        b' "amount": "1.5"}], "base": {"asset_type": "native"},'
@@ -30,18 +30,12 @@ well-formed JSON.
 
 from __future__ import annotations
 
-import os as _os
 from dataclasses import dataclass
 from typing import Any, List, Optional, Union
 
-from ._horizon_pure import (
-    LiquidityPoolRecord,
-    Offer,
-    OffersTable,
-    OrderBookDoc,
-    Trade,
-    offer_dtype,
-)
+from . import _impl as _implementation
+from . import _json
+from ._records import LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, offer_dtype
 from .errors import ParseError
 
 __all__ = [
@@ -52,14 +46,7 @@ __all__ = [
 
 Body = Union[bytes, bytearray, memoryview, str]
 
-_impl: Any = None
-if _os.environ.get("STELLAR_OB_PURE", "") in ("", "0"):
-    try:
-        from . import _horizon as _impl
-    except ImportError:  # no compiled extension: the twin
-        _impl = None
-if _impl is None:
-    from . import _horizon_pure as _impl
+_impl = _implementation.module("horizon")
 
 IMPLEMENTATION: str = _impl.IMPLEMENTATION
 
@@ -123,8 +110,7 @@ _LEDGER_KEYS = frozenset({"sequence", "paging_token", "hash", "closed_at"})
 
 
 def _ledger(r: Any) -> LedgerRecord:
-    from . import _horizon_pure as p
-
+    p = _json
     p._required(r, ("sequence", "paging_token"))
     seq = p._int(r["sequence"], 1, p.UINT32_MAX, False, "sequence must be an integer 1..UINT32_MAX")
     token = r["paging_token"]
@@ -148,9 +134,7 @@ def parse_ledgers(data: Body) -> List[LedgerRecord]:
     >>> parse_ledgers(b'{"sequence": 7, "paging_token": "30064771072"}')[0].sequence
     7
     """
-    from . import _horizon_pure as p
-
-    return [_ledger(r) for r in p._records(data, _LEDGER_KEYS)]
+    return [_ledger(r) for r in _json._records(data, _LEDGER_KEYS)]
 
 
 def parse_ledger(data: Body) -> LedgerRecord:

@@ -10,8 +10,8 @@ core/cpp/OrderBookEntry.cpp): one C++ ``std::set`` per side, ordered by a **doub
 entry is (price, amount, update_id) with the amount in **base** units as a double; a diff row
 with amount 0 deletes the price, any other row replaces the entry at that double.
 
-* **Bids become base amounts.** Horizon reports bid amounts in counter units (DOMAIN.md,
-  "GET /order_book"); a bid level of ``c`` counter stroops at ``n/d`` counter per base is
+* **Bids become base amounts.** Horizon reports bid amounts in counter units (see the docs,
+  :ref:`stellar-order-book-units`); a bid level of ``c`` counter stroops at ``n/d`` counter per base is
   ``c*d/n`` base stroops, an exact rational.
 * **One rounding, to nearest.** Every price (``n/d``) and amount (stroops / 10^7, or the bid's
   ``c*d/(n*10^7)``) is computed exactly as a rational and rounded once to the nearest double

@@ -1,8 +1,11 @@
 """Optional Prometheus metrics for the sync layer (``pip install stellar-ob[metrics]``).
 
->>> from prometheus_client import CollectorRegistry            # doctest: +SKIP
->>> metrics = SyncMetrics(registry=CollectorRegistry())          # doctest: +SKIP
->>> horizon = Horizon(url, metrics=metrics)                      # doctest: +SKIP
+>>> from prometheus_client import CollectorRegistry
+>>> from stellar_ob.sync import Horizon
+>>> metrics = SyncMetrics(registry=CollectorRegistry())
+>>> horizon = Horizon("http://127.0.0.1:8000", metrics=metrics)   # nothing is sent until a watch
+>>> horizon.metrics is metrics
+True
 
 Every series is labelled by ``market`` and ``book``. ``market`` is the pair with full assets,
 ``native/USDC:GA5Z...`` (issuers included: two USDC issuers are two markets); ``book`` is ``l2``

@@ -2,7 +2,7 @@
 
 Horizon streams (``Accept: text/event-stream``) are read byte for byte by this parser instead of
 an SSE client library, because the stellar-sdk clients drop ``event: error`` and non-JSON data
-(see DOMAIN.md, "stellar-sdk"). The parser follows the WHATWG "event stream interpretation":
+(see the Stellar page of the docs, :ref:`stellar-sdk`). The parser follows the WHATWG "event stream interpretation":
 
 * fields ``event``, ``data``, ``id`` and ``retry``; unknown fields and ``:`` comments are ignored;
 * lines end with CRLF, LF or CR (a CR at the very end of a chunk may be the first half of a CRLF

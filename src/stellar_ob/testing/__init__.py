@@ -17,11 +17,10 @@ overflowing documents, /offers that never end, trickled bodies, redirects).
 :mod:`stellar_ob.testing.chaos` runs them all at random against many live books.
 """
 
-from stellar_ob.testing.market import SimulatedMarket, SimulatedPair, account_id, default_pairs
+from stellar_ob.testing.market import SimulatedMarket, SimulatedOffer, SimulatedPair, account_id, default_pairs
 from stellar_ob.testing.server import HOSTILE, Faults, LocalHorizon, RequestRecord
 
-# ---- issue 14: the market's LedgerCloseMeta, one market served as Horizon, RPC and a data lake ----------
 from stellar_ob.testing.ledger_meta import LedgerMarket, LocalStack, XdrEncodeError  # noqa: E402
 
-__all__ = ["LocalHorizon", "Faults", "HOSTILE", "RequestRecord", "SimulatedMarket", "SimulatedPair", "account_id",
-           "default_pairs", "LedgerMarket", "LocalStack", "XdrEncodeError"]
+__all__ = ["LocalHorizon", "Faults", "HOSTILE", "RequestRecord", "SimulatedMarket", "SimulatedPair", "SimulatedOffer",
+           "account_id", "default_pairs", "LedgerMarket", "LocalStack", "XdrEncodeError"]

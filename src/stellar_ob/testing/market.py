@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
-from stellar_ob._offers_pure import adjust_offer as _adjust_offer
-from stellar_ob._offers_pure import pool_strict_send as _pool_strict_send
+from stellar_ob._offers_common import adjust_offer as _adjust_offer
+from stellar_ob._offers_common import pool_strict_send as _pool_strict_send
 from stellar_ob.assets import Asset, _crc16_xmodem
 
 __all__ = ["SimulatedMarket", "SimulatedPair", "account_id", "default_pairs"]
@@ -61,7 +61,11 @@ def _iso(ts: float) -> str:
 
 
 @dataclass
-class _Offer:
+class SimulatedOffer:
+    """One offer of a :class:`SimulatedPair`, as the local Horizon's /offers reports it: its own
+    price ``n/d`` (what it buys per unit of what it sells) and ``amount`` in stroops of what it
+    sells; ``last_modified_ledger`` and ``last_modified_time`` (unix seconds) of its last change."""
+
     offer_id: int
     side: str  # "ask" sells base, "bid" sells counter
     n: int
@@ -72,6 +76,9 @@ class _Offer:
     last_modified_time: float
 
 
+_Offer = SimulatedOffer  # the name before issue 11
+
+
 @dataclass
 class SimulatedPair:
     """One market: its per-offer book, the offers as /offers reports them, its pool."""
@@ -80,7 +87,7 @@ class SimulatedPair:
     counter: Asset
     mid_ticks: int
     book: Any  # stellar_ob._offers_pure.OfferBook
-    offers: dict[int, _Offer] = field(default_factory=dict)
+    offers: dict[int, SimulatedOffer] = field(default_factory=dict)
     pool_reserves: list[int] = field(default_factory=lambda: [0, 0])
     pool_id: str = ""
     version: int = 0  # bumped whenever the book changes
@@ -111,9 +118,10 @@ class SimulatedMarket:
         start_ledger: int = 1000,
         makers: int = 8,
     ) -> None:
-        from stellar_ob._offers_pure import OfferBook
+        from stellar_ob import _impl
 
-        self._offer_book_cls = OfferBook
+        # the network's books: the reference twin, whichever implementation the package runs
+        self._offer_book_cls = _impl.twin("offers").OfferBook
         self.rng = random.Random(seed)
         self.levels = levels
         self.changes_per_ledger = changes_per_ledger

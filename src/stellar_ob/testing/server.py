@@ -377,7 +377,8 @@ class LocalHorizon:
             self._clock = asyncio.create_task(self._ledger_clock())
 
     async def _ledger_clock(self) -> None:
-        assert self.ledger_interval
+        if not self.ledger_interval:
+            return
         loop = asyncio.get_running_loop()
         next_at = loop.time()
         while True:
@@ -398,7 +399,8 @@ class LocalHorizon:
 
     async def _wait_ledger_or_close(self, timeout: float) -> bool:
         """Wait for the next ledger; False when the server closes or ``timeout`` passes."""
-        assert self._next_ledger is not None and self._closing is not None
+        if self._next_ledger is None or self._closing is None:
+            return False  # not started, or already closed
         done, _ = await asyncio.wait((self._next_ledger, self._closing), timeout=max(0.0, timeout),
                                      return_when=asyncio.FIRST_COMPLETED)
         return bool(done) and not self._closing.done()

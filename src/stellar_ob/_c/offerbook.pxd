@@ -1,37 +1,8 @@
-# Declarations of the C core used by _offers.pyx (csrc/exchange.h, csrc/offerbook.h) only.
+# csrc/offerbook.h: the per-offer (L3) book and its simulate walk.
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
-cdef extern from "sob_common.h":
-    ctypedef enum sob_status:
-        SOB_OK
-        SOB_E_PARSE
-        SOB_E_INVALID
-        SOB_E_OVERFLOW
-        SOB_E_NOMEM
-        SOB_E_CROSSED
-        SOB_E_NOT_FOUND
-        SOB_E_EXISTS
-        SOB_E_CROSS_SELF
-        SOB_E_MISMATCH
-        SOB_E_LIMIT
-
-cdef extern from "exchange.h":
-    ctypedef enum sob_rounding:
-        SOB_ROUND_NORMAL
-        SOB_ROUND_STRICT_SEND
-        SOB_ROUND_STRICT_RECEIVE
-    ctypedef struct sob_exchange:
-        int64_t wheat
-        int64_t sheep
-        int wheat_stays
-    sob_status sob_exchange_v10(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_wheat_receive,
-                                int64_t max_sheep_send, int64_t max_sheep_receive, sob_rounding round,
-                                sob_exchange *out) nogil
-    int64_t sob_adjust_offer(int32_t n, int32_t d, int64_t max_wheat_send, int64_t max_sheep_receive) nogil
-    sob_status sob_pool_strict_send(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp, int64_t to_pool,
-                                    int64_t *from_pool, int *ok) nogil
-    sob_status sob_pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp, int64_t from_pool,
-                                       int64_t *to_pool, int *ok) nogil
+from stellar_ob._c.exchange cimport sob_rounding
+from stellar_ob._c.sob_common cimport sob_status
 
 cdef extern from "offerbook.h":
     ctypedef struct sob_offer:

@@ -1,20 +1,12 @@
-# Declarations of the Horizon JSON scanner (csrc/horizon_json.h) used by _horizon.pyx and
-# _offers.pyx: only what those modules use. Extern declarations only, so cimporting this file
-# adds no runtime import.
+# csrc/horizon_json.h: the Horizon JSON scanner (sob_asset declared here, once, with C's types).
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
-cdef extern from "sob_common.h":
-    ctypedef enum sob_hz_status "sob_status":
-        pass
-    sob_hz_status SOB_HZ_OK "SOB_OK"
-    sob_hz_status SOB_HZ_E_NOMEM "SOB_E_NOMEM"
-    ctypedef struct sob_hz_level "sob_level":
-        int32_t n
-        int32_t d
-        uint64_t amount
+from stellar_ob._c.sob_common cimport sob_level, sob_status
 
 cdef extern from "horizon_json.h":
     int SOB_ASSET_NATIVE
+    int SOB_ASSET_CREDIT_ALPHANUM4
+    int SOB_ASSET_CREDIT_ALPHANUM12
     int SOB_TRADE_LIQUIDITY_POOL
 
     ctypedef struct sob_asset:
@@ -26,19 +18,18 @@ cdef extern from "horizon_json.h":
         const char *reason
 
     # /order_book
-    ctypedef struct sob_hz_levels "sob_levels":
-        sob_hz_level *v
+    ctypedef struct sob_levels:
+        sob_level *v
         size_t len
         size_t cap
-    ctypedef struct sob_hz_order_book_doc "sob_order_book_doc":
+    ctypedef struct sob_order_book_doc:
         sob_asset base
         sob_asset counter
-        sob_hz_levels bids
-        sob_hz_levels asks
-    void sob_hz_order_book_doc_init "sob_order_book_doc_init"(sob_hz_order_book_doc *doc)
-    void sob_hz_order_book_doc_free "sob_order_book_doc_free"(sob_hz_order_book_doc *doc)
-    sob_hz_status sob_hz_parse_order_book "sob_parse_order_book"(
-        const char *buf, size_t len, sob_hz_order_book_doc *out, sob_parse_error *err)
+        sob_levels bids
+        sob_levels asks
+    void sob_order_book_doc_init(sob_order_book_doc *doc)
+    void sob_order_book_doc_free(sob_order_book_doc *doc)
+    sob_status sob_parse_order_book(const char *buf, size_t len, sob_order_book_doc *out, sob_parse_error *err)
 
     # /offers
     ctypedef struct sob_offer_rec:
@@ -56,7 +47,7 @@ cdef extern from "horizon_json.h":
         size_t cap
     void sob_offers_init(sob_offers *o)
     void sob_offers_free(sob_offers *o)
-    sob_hz_status sob_parse_offers(const char *buf, size_t len, sob_offers *out, sob_parse_error *err)
+    sob_status sob_parse_offers(const char *buf, size_t len, sob_offers *out, sob_parse_error *err)
 
     # /trades
     ctypedef struct sob_trade_rec:
@@ -84,7 +75,7 @@ cdef extern from "horizon_json.h":
         size_t cap
     void sob_trades_init(sob_trades *t)
     void sob_trades_free(sob_trades *t)
-    sob_hz_status sob_parse_trades(const char *buf, size_t len, sob_trades *out, sob_parse_error *err)
+    sob_status sob_parse_trades(const char *buf, size_t len, sob_trades *out, sob_parse_error *err)
 
     # /liquidity_pools
     ctypedef struct sob_pool_rec:
@@ -100,5 +91,5 @@ cdef extern from "horizon_json.h":
         size_t cap
     void sob_pools_init(sob_pools *p)
     void sob_pools_free(sob_pools *p)
-    sob_hz_status sob_parse_liquidity_pools(const char *buf, size_t len, sob_pools *out,
+    sob_status sob_parse_liquidity_pools(const char *buf, size_t len, sob_pools *out,
                                             sob_parse_error *err)

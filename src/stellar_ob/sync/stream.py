@@ -1,0 +1,628 @@
+"""The SSE connection loop every live book runs (caps, deadlines, reconnects), live-book states,
+counters and the coalescing update stream.
+
+Part of the :mod:`stellar_ob.sync` package, which re-exports the public names."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import inspect
+import logging
+import math
+import time
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
+
+import aiohttp
+
+from stellar_ob.errors import (
+    HorizonError,
+    ParseError,
+    RateLimitedError,
+    StreamError,
+)
+from stellar_ob.sse import SSEParser, SSELimitError
+
+from stellar_ob.sync.http import CallbackError, _check_callback, _deadline, _is_redirect, _problem_error, _redirect_error
+from stellar_ob.sync.budget import Backoff
+
+if TYPE_CHECKING:
+    from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
+
+log = logging.getLogger("stellar_ob.sync")
+
+
+class Status(str, enum.Enum):
+    """Where a live book stands. ``str`` so it prints and compares as its value.
+
+    ``RATE_LIMITED``: waiting for the end of a rate-limit block (Retry-After / X-RateLimit-Reset)
+    before the next request; :attr:`LiveBook.rate_limited_until` says when it ends.
+    """
+
+    CONNECTING = "connecting"
+    LIVE = "live"
+    BACKING_OFF = "backing off"
+    RATE_LIMITED = "rate limited"
+    FAILED = "failed"
+    CLOSED = "closed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Counters:
+    """What happened to one live book since it started (all monotonically increasing)."""
+
+    connections: int = 0  #: HTTP requests that opened (or tried to open) a stream
+    reconnects: int = 0  #: connections after the first
+    events: int = 0  #: data events applied (including unchanged books)
+    updates: int = 0  #: non-empty diffs published
+    coalesced: int = 0  #: updates merged into a pending one because a consumer was behind
+    byebyes: int = 0  #: server goodbyes (every 10 events; connection timeout)
+    empty_goodbyes: int = 0  #: goodbyes of a connection that delivered no data event (backoff follows)
+    error_events: int = 0  #: ``event: error`` received
+    parse_errors: int = 0  #: data, ids or documents the parsers rejected (book left unchanged; resynced)
+    crossed: int = 0  #: /order_book documents with best bid > best ask (skipped; the book kept)
+    http_errors: int = 0  #: non-2xx answers other than 429 (redirects included)
+    redirects: int = 0  #: 3xx answers (never followed)
+    connection_errors: int = 0  #: resets, refusals, cuts mid-event, idle timeouts
+    timeouts: int = 0  #: REST requests and re-pages past their deadline
+    stalls: int = 0  #: streams with no event for ``stall_timeout`` s
+    limits_exceeded: int = 0  #: lines, events, bodies or page counts past their cap
+    bad_headers: int = 0  #: rate-limit headers that were not readable numbers (ignored)
+    rate_limited: int = 0  #: 429s and rate-limit error events
+    callback_errors: int = 0  #: exceptions raised by callbacks (reported, swallowed)
+    unexpected_errors: int = 0  #: anything else raised while syncing (logged; reconnect after backoff)
+    bytes_received: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A REST /order_book answer: the book and the ``Latest-Ledger`` it was read at."""
+
+    book: Any
+    latest_ledger: int | None
+    fetched_at: float
+
+
+class _Reconnect(Exception):
+    """Internal: end this connection; ``delay`` None = use backoff, 0 = at once. ``permanent``:
+    the error cannot heal (the owner fails with it instead of reconnecting)."""
+
+    def __init__(self, delay: float | None, error: BaseException | None = None, permanent: bool = False) -> None:
+        self.delay = delay
+        self.error = error
+        self.permanent = permanent
+
+
+class UpdateStream:
+    """What :meth:`LiveBook.updates` and :meth:`LiveOfferBook.updates` return: an ``async for``
+    over the book's updates (:class:`BookUpdate` or :class:`OfferBookUpdate`) with a one-slot
+    coalescing buffer. A slow consumer never makes the book wait or grow a queue: the updates it
+    has not taken yet are merged into one (``coalesced`` counts the merged ones), so memory is
+    O(1) per consumer. The iteration ends when the live book closes.
+    """
+
+    def __init__(self, live: "_Live") -> None:
+        self._live = live
+        self._pending: Any = None
+        self._wake = asyncio.Event()
+        self._closed = False
+
+    def _push(self, update: Any) -> None:
+        if self._pending is None:
+            self._pending = update
+        else:
+            self._pending = self._pending.merged(update)
+            self._live.counters.coalesced += 1
+        self._wake.set()
+
+    def _end(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    def __aiter__(self) -> "UpdateStream":
+        return self
+
+    async def __anext__(self) -> Any:
+        while True:
+            u = self._pending
+            if u is not None:
+                self._pending = None
+                return u
+            live = self._live
+            if live.status is Status.FAILED and live.last_error is not None:
+                self.close()
+                raise live.last_error
+            if self._closed or live.status is Status.CLOSED:
+                self.close()
+                raise StopAsyncIteration
+            self._wake.clear()
+            await self._wake.wait()
+
+    def close(self) -> None:
+        """Stop receiving updates (also what ``break`` out of the loop should be followed by)."""
+        self._closed = True
+        self._live._streams.discard(self)
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+_UpdateStream = UpdateStream  # the name before issue 11
+
+
+class _Live:
+    """What every live book shares: status, counters, consumers, error surfacing, tasks, close."""
+
+    book: Any
+
+    def __init__(self, horizon: "Horizon", name: str, counters: Counters) -> None:
+        self.horizon = horizon
+        self.name = name
+        self._status = Status.CONNECTING
+        self.rate_limited_until: float | None = None  #: time.time() a rate-limit wait ends (status RATE_LIMITED)
+        self.confirmed_at: float | None = None
+        self.confirmed_ns: int | None = None
+        self.last_error: BaseException | None = None
+        self.counters = counters
+        self.server_retry_ms: int | None = None
+        self._callbacks: list[Callable[[Any], Any]] = []
+        self._error_callbacks: list[Callable[[Any, BaseException], Any]] = []
+        self._streams: "weakref.WeakSet[UpdateStream]" = weakref.WeakSet()
+        self._ready = False  # loaded once (the book holds the server's state or a later one)
+        self._loaded = asyncio.Event()  # wakes the watch() waiting for the load: loaded, or failed
+        self._changed = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+
+    @property
+    def status(self) -> Status:
+        """:class:`Status` of the book (``rate_limited_until`` is set while RATE_LIMITED). FAILED
+        is final."""
+        return self._status
+
+    @status.setter
+    def status(self, value: Status) -> None:
+        if self._status is Status.FAILED:
+            return  # final: a task that has not seen its cancellation yet must not hide it
+        if value is not Status.RATE_LIMITED:
+            self.rate_limited_until = None
+        self._status = value
+
+    def _set_loaded(self) -> None:
+        self._ready = True
+        self._loaded.set()
+
+    @property
+    def loaded(self) -> bool:
+        """True once the book has been loaded from the server (it stays True)."""
+        return self._ready
+
+    @property
+    def age(self) -> float | None:
+        """Seconds since the server last confirmed this book (None before the first event)."""
+        return None if self.confirmed_at is None else time.time() - self.confirmed_at
+
+    # ---- consuming changes ---------------------------------------------------------------------------
+    def updates(self) -> UpdateStream:
+        """An async iterator of updates, one slot deep: a slow consumer gets the latest book and the
+        merged change (``update.coalesced`` says how many were merged), never a growing queue.
+        Ends when the book is closed; raises the error if the book fails."""
+        s = UpdateStream(self)
+        self._streams.add(s)
+        return s
+
+    def on_update(self, callback: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``callback(update)`` synchronously for every change (no coalescing). Whatever it
+        raises (any exception, even ``CancelledError`` or ``KeyboardInterrupt``) is caught, counted
+        (``callback_errors``), logged and handed to ``on_error`` callbacks as a
+        :class:`CallbackError`: a callback never stops the sync. Returns a function that unregisters it."""
+        _check_callback("callback", callback)
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback) if callback in self._callbacks else None
+
+    def on_error(self, callback: Callable[[Any, BaseException], Any]) -> Callable[[], None]:
+        """Call ``callback(live, error)`` for every error surfaced (error events, parse errors,
+        rate limits, connection drops, caps, callback errors); the book keeps syncing unless it is a
+        permanent failure. What the callback raises is caught, counted and logged."""
+        _check_callback("callback", callback)
+        self._error_callbacks.append(callback)
+        return lambda: self._error_callbacks.remove(callback) if callback in self._error_callbacks else None
+
+    async def wait_for(self, predicate: Callable[[Any], bool], timeout: float | None = None) -> None:
+        """Wait until ``predicate(book)`` holds (checked now, after every applied event, goodbye and error).
+
+        Raises ``asyncio.TimeoutError`` after ``timeout`` s, the error if the book fails."""
+
+        async def wait() -> None:
+            while not predicate(self.book):
+                if self.status is Status.FAILED and self.last_error is not None:
+                    raise self.last_error
+                if self.status is Status.CLOSED:
+                    raise HorizonError(f"{self.name}: the live book was closed")
+                self._changed.clear()
+                await self._changed.wait()
+
+        async with _deadline(timeout):
+            await wait()
+
+    async def close(self) -> None:
+        """Stop syncing this market and release its connections (idempotent)."""
+        tasks, self._tasks = self._tasks, []
+        pending = {t for t in tasks if not t.done()}
+        while pending:  # cancel again should a task ever swallow one (it would outlive the book)
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
+        for task in tasks:
+            if not task.cancelled() and task.exception() is not None:  # _guard lets nothing out; be sure
+                log.error("%s: a sync task ended with %r", self.name, task.exception())
+        if self.status is not Status.FAILED:
+            self.status = Status.CLOSED
+        self._end_streams()
+        self.horizon._forget(self)
+
+    # ---- internals -----------------------------------------------------------------------------------
+    def _end_streams(self) -> None:
+        for s in list(self._streams):
+            s._end()
+        self._changed.set()
+
+    def _spawn(self, run: Callable[[], Any], what: str) -> None:
+        self._tasks.append(asyncio.create_task(self._guard(run, what),
+                                               name=f"stellar-ob {self.name} {what}".rstrip()))
+
+    async def _guard(self, run: Callable[[], Any], what: str) -> None:
+        """Run one of this book's tasks (``run()`` makes its coroutine). Each task handles what a
+        server can do; should anything else escape (a bug), it is logged with its traceback, counted
+        (``unexpected_errors``), surfaced, and the task starts over after backoff: nothing a server
+        sends can stop a book for good."""
+        backoff = Backoff(self.horizon.backoff_base, self.horizon.backoff_cap)
+        while True:
+            try:
+                await run()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                log.exception("%s: %s task failed; restarting it after backoff", self.name, what or "sync")
+                self.counters.unexpected_errors += 1
+                self._surface(e)
+                if self.status is Status.FAILED:
+                    return
+                self.status = Status.BACKING_OFF
+                await asyncio.sleep(backoff.next())
+
+    def _fail(self, error: BaseException) -> None:
+        """A permanent failure: FAILED, surfaced, consumers ended, the book's other tasks stopped."""
+        self.status = Status.FAILED
+        self._surface(error)
+        self._end_streams()
+        self._loaded.set()
+        me = asyncio.current_task()
+        for t in self._tasks:
+            if t is not me:
+                t.cancel()
+
+    def _rate_limited(self, seconds: float) -> None:
+        """A request of this book waits ``seconds`` for a rate-limit block to end."""
+        self.status = Status.RATE_LIMITED
+        self.rate_limited_until = time.time() + seconds
+        self._changed.set()
+
+    def _surface(self, error: BaseException) -> None:
+        self.last_error = error
+        self._report(error)
+
+    def _report(self, error: BaseException) -> None:
+        """Tell metrics and on_error callbacks about ``error`` (without making it ``last_error``)."""
+        self._changed.set()
+        m = self.horizon.metrics
+        if m is not None:
+            m.error(self, type(error).__name__)
+        for cb in list(self._error_callbacks):
+            self._call(cb, "on_error", self, error, report=False)
+
+    def _call(self, cb: Callable[..., Any], what: str, *args: Any, report: bool = True) -> None:
+        """Call a user callback; nothing it raises or returns can reach the sync task."""
+        try:
+            result = cb(*args)
+        except BaseException as e:  # noqa: BLE001 - a callback must never stop the sync (see on_update)
+            if isinstance(e, asyncio.CancelledError) and _cancelling():
+                raise  # this task is being cancelled (close()): that cancellation is ours, not the callback's
+            self.counters.callback_errors += 1
+            log.error("%s: %s callback %r raised %r", self.name, what, cb, e, exc_info=e)
+            if report:
+                err = CallbackError(f"{self.name}: {what} callback raised {e!r}")
+                err.__cause__ = e
+                self._report(err)
+            return
+        if inspect.isawaitable(result):  # called synchronously: an awaitable would never run
+            close = getattr(result, "close", None)
+            if close is not None:
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - whatever the awaitable does on close
+                    pass
+            self.counters.callback_errors += 1
+            log.error("%s: %s callback %r returned an awaitable; callbacks are called synchronously", self.name,
+                      what, cb)
+            if report:
+                self._report(CallbackError(f"{self.name}: {what} callback returned an awaitable that would never "
+                                           "run (callbacks are called synchronously; use updates() to await)"))
+
+    def _publish(self, update: Any) -> None:
+        self.counters.updates += 1
+        for cb in list(self._callbacks):
+            self._call(cb, "on_update", update)
+        for s in list(self._streams):
+            s._push(update)
+
+    def _confirm(self, applied_ns: int) -> None:
+        self.confirmed_at = time.time()
+        self.confirmed_ns = applied_ns
+
+
+def _cancelling() -> bool:
+    """True when the running task has a cancellation pending (Python 3.11+: Task.cancelling())."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return bool(cancelling()) if cancelling is not None else False
+
+
+_QUIET_CLOSE = 10.0  # s: an empty goodbye after a connection this old is a quiet stream timing out, not a storm
+
+
+class _SSEStream:
+    """One Horizon SSE stream of a live book, kept open for as long as the book lives.
+
+    ``on_data(data, received_ns, first)`` gets each data event (``first``: the first of this
+    connection); it raises :class:`_Reconnect` to drop the connection (e.g. unparseable data).
+    Page streams (``page=True``) remember the id of the last event ``on_data`` accepted and resume
+    from it; ``valid_id(id)`` says whether an ``id:`` the server sent can be sent back (an event
+    with an id that cannot is refused before ``on_data`` sees it); ``resume(stream)`` may choose
+    the ``(cursor, last_event_id)`` of the next connection (default: ``("now", last id)``).
+    ``on_open(stream)`` runs on the server's hello.
+
+    Reconnects: at once after a goodbye that followed at least one data event (Horizon's normal
+    close every 10 events or ``limit``), or that ended a connection open for ``_QUIET_CLOSE`` s or
+    more (Horizon's 55 s timeout of a page stream with nothing new); after backoff for anything
+    else, a goodbye right after the hello included; and never two connection starts of one stream
+    closer than ``Horizon.min_reconnect_interval``.
+    """
+
+    def __init__(
+        self,
+        owner: _Live,
+        path: str,
+        params: dict[str, str],
+        on_data: Callable[[bytes, int, bool], None],
+        *,
+        what: str,
+        page: bool = False,
+        resume: Callable[["_SSEStream"], tuple[str, str | None]] | None = None,
+        on_open: Callable[["_SSEStream"], None] | None = None,
+        valid_id: Callable[[str], bool] | None = None,
+    ) -> None:
+        horizon = owner.horizon
+        self.owner = owner
+        self.url = horizon.url + path
+        self.params = params
+        self.on_data = on_data
+        self.what = what
+        self.page = page
+        self.resume = resume
+        self.on_open = on_open
+        self.valid_id = valid_id
+        self.backoff = Backoff(horizon.backoff_base, horizon.backoff_cap)
+        self.connected_once = False
+        self.server_retry_ms: int | None = None
+        self.last_id: str | None = None  #: page streams: id of the last event applied
+        self.cursor_used: str | None = None  #: page streams: the cursor of the current connection
+        self.last_id_used: str | None = None  #: page streams: the Last-Event-ID it was opened with
+        self.data_events = 0  #: data events of the current connection
+        self._last_start = -math.inf  # time.monotonic() of the last connection start
+
+    async def run(self) -> None:
+        """Connect, read, reconnect (see the class docstring) until cancelled; a permanent failure
+        (a 4xx other than 408/429 on the stream, a redirect before the book loaded) fails the owner."""
+        owner = self.owner
+        horizon = owner.horizon
+        while True:
+            delay: float | None
+            try:
+                await self._connect_once()
+                if self.data_events or time.monotonic() - self._last_start >= _QUIET_CLOSE:
+                    delay = 0.0  # a clean goodbye after events or a quiet while: Horizon's normal close
+                    self.backoff.reset()
+                else:  # a goodbye with nothing before it: reconnecting at once would hammer the server
+                    owner.counters.empty_goodbyes += 1
+                    delay = None
+            except _Reconnect as r:
+                if r.permanent:
+                    owner._fail(r.error if r.error is not None else HorizonError(f"{self.what}: failed"))
+                    return
+                delay = r.delay
+                if r.error is not None:
+                    owner._surface(r.error)
+            if delay is None:
+                delay = self.backoff.next()
+                if horizon.honor_server_retry and self.server_retry_ms:
+                    delay = max(delay, min(self.server_retry_ms / 1000.0, horizon.backoff_cap))
+            if delay > 0:
+                owner.status = Status.BACKING_OFF
+                await asyncio.sleep(delay)
+            elif self.server_retry_ms is not None and self.server_retry_ms <= 100:
+                await asyncio.sleep(self.server_retry_ms / 1000.0)  # Horizon's goodbye: retry: 10
+
+    async def _pace(self) -> None:
+        """Keep connection starts of this stream ``min_reconnect_interval`` apart."""
+        wait = self._last_start + self.owner.horizon.min_reconnect_interval - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+
+    async def _connect_once(self) -> None:
+        owner = self.owner
+        horizon = owner.horizon
+        counters = owner.counters
+        self.data_events = 0
+        await self._pace()
+        await horizon.budget.acquire(owner)
+        self._last_start = time.monotonic()
+        if self.connected_once:
+            counters.reconnects += 1
+            if horizon.metrics is not None:
+                horizon.metrics.reconnect(owner)
+        self.connected_once = True
+        counters.connections += 1
+        if owner.status is not Status.LIVE:
+            owner.status = Status.CONNECTING
+        session = horizon._session_or_raise()
+        params = self.params
+        headers = {"Accept": "text/event-stream"}
+        if self.page:
+            cursor, last_id = self.resume(self) if self.resume is not None else ("now", self.last_id)
+            params = {**params, "cursor": cursor}
+            if last_id is not None:
+                headers["Last-Event-ID"] = last_id  # wins over ?cursor (horizon actions/helpers.go)
+            self.cursor_used, self.last_id_used = cursor, last_id
+        try:
+            # The answer's head must arrive within request_timeout (sock_read alone lets a server
+            # trickle one header byte a minute); the body is then read for as long as the stream lives.
+            async with _deadline(horizon.request_timeout):
+                resp = await session.get(self.url, params=params, headers=headers, timeout=horizon._stream_timeout,
+                                         allow_redirects=False)
+        except asyncio.TimeoutError:
+            counters.timeouts += 1
+            counters.connection_errors += 1
+            raise _Reconnect(None, StreamError(f"{self.what}: no answer within {horizon.request_timeout:g} s")) from None
+        except (aiohttp.ClientError, ConnectionError, OSError) as e:
+            counters.connection_errors += 1
+            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+        try:
+            self._observe(resp)
+            status = resp.status
+            if status == 429:
+                wait = horizon.budget.retry_after(resp.headers)
+                horizon.budget.block(wait)
+                err = await self._error_of(resp)
+                if isinstance(err, RateLimitedError):
+                    err.retry_after = wait
+                counters.rate_limited += 1
+                if horizon.metrics is not None:
+                    horizon.metrics.rate_limit_wait(owner, wait)
+                raise _Reconnect(0.0, err)  # budget.acquire() does the waiting
+            if _is_redirect(status):
+                counters.http_errors += 1
+                counters.redirects += 1
+                raise _Reconnect(None, _redirect_error(resp, self.what), permanent=not owner.loaded)
+            if status >= 500 or status in (408, 499):
+                counters.http_errors += 1
+                raise _Reconnect(None, await self._error_of(resp))
+            if status != 200:
+                counters.http_errors += 1
+                raise _Reconnect(None, await self._error_of(resp), permanent=True)
+            await self._read_stream(resp)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, OSError) as e:
+            counters.connection_errors += 1
+            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+        except (_Reconnect, asyncio.CancelledError):
+            raise
+        except Exception as e:  # a bug, or a value no check anticipated: never the end of the book
+            log.exception("%s: unexpected error", self.what)
+            counters.unexpected_errors += 1
+            raise _Reconnect(None, e) from None
+        finally:
+            resp.close()  # never back to the pool: a half-read stream is no use to anyone
+
+    def _observe(self, resp: aiohttp.ClientResponse) -> None:
+        bad = self.owner.horizon.budget.observe(resp.headers)
+        if bad:
+            self.owner.counters.bad_headers += len(bad)
+            self.owner._surface(ParseError(f"{self.what}: ignored unreadable headers: {', '.join(bad)}"))
+
+    async def _error_of(self, resp: aiohttp.ClientResponse) -> HorizonError:
+        try:
+            async with _deadline(self.owner.horizon.request_timeout):
+                return await _problem_error(resp, self.what)
+        except asyncio.TimeoutError:
+            return HorizonError(f"Horizon answered {resp.status} for {self.what}", status=resp.status)
+
+    async def _read_stream(self, resp: aiohttp.ClientResponse) -> None:
+        owner = self.owner
+        horizon = owner.horizon
+        parser = SSEParser(horizon.max_line_bytes, horizon.max_event_bytes)
+        counters = owner.counters
+        on_data = self.on_data
+        page = self.page
+        valid_id = self.valid_id
+        first = True
+        content = resp.content
+        perf = time.perf_counter_ns
+        stall = horizon.stall_timeout
+        last_event = time.monotonic()
+        while True:
+            if stall is None:
+                chunk = await content.readany()
+            else:
+                left = last_event + stall - time.monotonic()
+                try:
+                    if left <= 0:
+                        raise asyncio.TimeoutError
+                    async with _deadline(left):
+                        chunk = await content.readany()
+                except asyncio.TimeoutError:
+                    counters.stalls += 1
+                    raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
+                                                       "treated as stalled")) from None
+            if not chunk:
+                break
+            t = perf()
+            counters.bytes_received += len(chunk)
+            try:
+                events = parser.feed(chunk)
+            except SSELimitError as e:
+                counters.limits_exceeded += 1
+                if horizon.metrics is not None:
+                    horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
+                raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
+            if events:
+                last_event = time.monotonic()
+            if parser.retry is not None:
+                self.server_retry_ms = owner.server_retry_ms = parser.retry
+            for ev in events:
+                kind = ev.event
+                if kind == "message":
+                    if page and ev.id is not None and valid_id is not None and not valid_id(ev.id):
+                        counters.parse_errors += 1
+                        raise _Reconnect(None, ParseError(f"{self.what}: an event id that cannot be sent back: "
+                                                          f"{ev.id[:40]!r}"))
+                    on_data(ev.data, t, first)
+                    first = False
+                    self.data_events += 1
+                    if page and ev.id is not None:
+                        self.last_id = ev.id
+                elif kind == "open":
+                    if owner.loaded:
+                        owner.status = Status.LIVE
+                    if self.on_open is not None:
+                        self.on_open(self)
+                elif kind == "close":
+                    counters.byebyes += 1
+                    owner._changed.set()
+                    return
+                elif kind == "error":
+                    counters.error_events += 1
+                    text = ev.data[:500].decode("utf-8", "replace")
+                    if "rate limit" in text.lower():
+                        counters.rate_limited += 1
+                        err: StreamError = StreamError(f"{self.what}: Horizon stream error: {text}", status=429)
+                    else:
+                        err = StreamError(f"{self.what}: Horizon stream error: {text}")
+                    raise _Reconnect(None, err)
+        # EOF without a goodbye: the server went away (a partial event in the parser is dropped)
+        counters.connection_errors += 1
+        raise _Reconnect(None, StreamError(f"{self.what}: stream ended without a goodbye"))

@@ -1,0 +1,90 @@
+"""The package's layout rules, checked on its source (issue 11).
+
+* The twins (``_pure``, ``_offers_pure``, ``_horizon_pure``, ``ledger._sdk_twin``) are references:
+  no module of the package imports one, except ``_impl`` (which hands them out) -- the compiled
+  modules in particular take what they share with their twin from plain modules.
+* ``STELLAR_OB_PURE`` is read in one place, ``_impl``.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PKG = Path(__file__).resolve().parent.parent / "src" / "stellar_ob"
+TWINS = {"_pure", "_offers_pure", "_horizon_pure", "_sdk_twin"}
+# a cimport/import line of a .pyx: the module named after from/import
+PYX_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+c?import\s+([\w ,()*]+)|c?import\s+([\w., ]+))", re.M)
+
+
+def _sources():
+    files = sorted(p for p in PKG.rglob("*") if p.suffix in (".py", ".pyx", ".pxd", ".pxi"))
+    assert len(files) > 20, files  # the walk found the package
+    return files
+
+
+def _imported(path: Path):
+    """Every module name an import statement of ``path`` names (dotted parts split)."""
+    names = []
+    text = path.read_text()
+    if path.suffix == ".py":
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                names += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names.append(node.module or "")
+                names += [a.name for a in node.names]
+    else:
+        for m in PYX_IMPORT.finditer(text):
+            names.append(m.group(1) or m.group(3) or "")
+            if m.group(2):
+                names += [n.strip(" ()") for n in m.group(2).split(",")]
+    return [part for name in names for part in re.split(r"[.,\s]+", name) if part]
+
+
+def test_no_module_imports_a_twin_except_impl():
+    offenders = {}
+    for path in _sources():
+        if path.name == "_impl.py":
+            continue
+        hits = TWINS.intersection(_imported(path))
+        if hits:
+            offenders[str(path.relative_to(PKG))] = sorted(hits)
+    assert offenders == {}
+
+
+def test_the_checker_sees_twin_imports(tmp_path):
+    """The check above can fail: each import form it must catch is caught."""
+    for i, line in enumerate(["from . import _pure", "from stellar_ob._offers_pure import quote_hop",
+                              "import stellar_ob._horizon_pure as h", "from .ledger import _sdk_twin"]):
+        p = tmp_path / f"m{i}.py"
+        p.write_text(line + "\n")
+        assert TWINS.intersection(_imported(p)), line
+    p = tmp_path / "m.pyx"
+    p.write_text("from . import _offers_pure as _py\n")
+    assert TWINS.intersection(_imported(p))
+
+
+def test_implementation_choice_is_read_once():
+    readers = [str(p.relative_to(PKG)) for p in _sources()
+               if re.search(r"environ[^\n]*STELLAR_OB_PURE|getenv\([^\n]*STELLAR_OB_PURE", p.read_text())]
+    assert readers == ["_impl.py"]
+
+
+@pytest.mark.parametrize("domain", ["core", "offers", "horizon"])
+def test_every_module_uses_the_implementation_impl_chose(domain):
+    import stellar_ob
+    from stellar_ob import _impl, horizon
+
+    mod = _impl.module(domain)
+    assert _impl.IMPLEMENTATION == stellar_ob.IMPLEMENTATION == horizon.IMPLEMENTATION
+    assert mod.__name__.endswith(("_core", "_offers", "_horizon") if _impl.IMPLEMENTATION == "c" else "_pure")
+    if domain == "core":
+        assert stellar_ob.OrderBook is mod.OrderBook
+    elif domain == "offers":
+        assert stellar_ob.OfferBook is mod.OfferBook
+    else:
+        assert horizon._impl is mod
