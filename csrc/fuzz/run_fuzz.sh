@@ -123,9 +123,12 @@ if [ "$rc" -ne 0 ]; then
 fi
 echo "run_fuzz.sh: no crash in ${OPS_SECS}s of operation programs"
 
-# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for half
-# the time, from csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes).
-LEDGER_SECS=$(( (SECS + 1) / 2 ))
+# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input), from
+# csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes). Stages 3 and 4
+# share half the time (stage 4 is the bucket reader), so the total stays what it was.
+LEDGER_HALF=$(( (SECS + 1) / 2 ))
+LEDGER_SECS=$(( (LEDGER_HALF + 1) / 2 ))
+BUCKET_SECS=$(( LEDGER_HALF - LEDGER_SECS ))
 "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
     "$HERE/fuzz_ledger.c" "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_ledger"
@@ -149,3 +152,27 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 echo "run_fuzz.sh: no crash in ${LEDGER_SECS}s of ledger inputs"
+
+# Stage 4: the bucket reader and merge (fuzz_bucket.c: whole and in pieces, merged), for the other
+# part of stage 3's half, from csrc/fuzz/corpus_bucket (small buckets of every entry kind).
+if [ "$BUCKET_SECS" -gt 0 ]; then
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
+    "$HERE/fuzz_bucket.c" "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_bucket"
+mkdir -p "$WORK/bucket_corpus"
+cp "$HERE"/corpus_bucket/* "$WORK/bucket_corpus/"
+echo "run_fuzz.sh: fuzzing the bucket reader for ${BUCKET_SECS}s"
+set +e
+"$WORK/fuzz_bucket" -max_total_time="$BUCKET_SECS" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
+    "$WORK/bucket_corpus" > "$WORK/fuzz_bucket.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_bucket.log" >&2; else tail -n 12 "$WORK/fuzz_bucket.log"; fi
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: bucket fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${BUCKET_SECS}s of bucket inputs"
+fi
