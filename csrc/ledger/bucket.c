@@ -345,14 +345,17 @@ void sob_bucket_key(const sob_ledger_change *c, uint8_t key[SOB_BUCKET_KEY_SIZE]
 }
 
 static uint64_t key_hash(const uint8_t *k) {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a, then a final mix */
-    for (int i = 0; i < SOB_BUCKET_KEY_SIZE; i++) {
-        h ^= k[i];
-        h *= 1099511628211ull;
+    /* 8 bytes at a time (88 = 11 words), multiply-xorshift, then a final avalanche. */
+    uint64_t h = 0x243f6a8885a308d3ull;
+    for (int i = 0; i < SOB_BUCKET_KEY_SIZE; i += 8) {
+        uint64_t w;
+        memcpy(&w, k + i, 8);
+        h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 32;
     }
-    h ^= h >> 31;
-    h *= 0x9e3779b97f4a7c15ull;
-    return h ^ (h >> 29);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
 }
 
 static void keyset_free(sob_bucket_keyset *s) {
@@ -361,20 +364,25 @@ static void keyset_free(sob_bucket_keyset *s) {
     memset(s, 0, sizeof *s);
 }
 
-/* Slot of key k: where it is, or the empty slot where it would go. */
-static size_t keyset_slot(const sob_bucket_keyset *s, const uint8_t *k) {
-    size_t mask = s->cap - 1, i = (size_t)key_hash(k) & mask;
-    while (s->tags[i] && memcmp(s->keys + i * SOB_BUCKET_KEY_SIZE, k, SOB_BUCKET_KEY_SIZE) != 0)
+/* Slot of key k (hash h): where it is, or the empty slot where it would go. The probe compares
+ * the 32 hash bits kept beside each tag first, so it rarely touches the keys themselves. */
+static size_t keyset_slot_h(const sob_bucket_keyset *s, const uint8_t *k, uint64_t h) {
+    size_t mask = s->cap - 1, i = (size_t)h & mask;
+    uint32_t h32 = (uint32_t)(h >> 32);
+    while (s->tags[2 * i] &&
+           (s->tags[2 * i + 1] != h32 || memcmp(s->keys + i * SOB_BUCKET_KEY_SIZE, k, SOB_BUCKET_KEY_SIZE) != 0))
         i = (i + 1) & mask;
     return i;
 }
+
+static size_t keyset_slot(const sob_bucket_keyset *s, const uint8_t *k) { return keyset_slot_h(s, k, key_hash(k)); }
 
 static int keyset_grow(sob_bucket_keyset *s) {
     size_t cap = s->cap ? s->cap * 2 : 1024;
     if (cap > SIZE_MAX / SOB_BUCKET_KEY_SIZE) return -1;
     sob_bucket_keyset n = {0};
     n.keys = (uint8_t *)malloc(cap * SOB_BUCKET_KEY_SIZE);
-    n.tags = (uint32_t *)calloc(cap, sizeof(uint32_t));
+    n.tags = (uint32_t *)calloc(cap, 2 * sizeof(uint32_t));
     if (!n.keys || !n.tags) {
         free(n.keys);
         free(n.tags);
@@ -382,10 +390,11 @@ static int keyset_grow(sob_bucket_keyset *s) {
     }
     n.cap = cap;
     for (size_t i = 0; i < s->cap; i++) {
-        if (!s->tags[i]) continue;
+        if (!s->tags[2 * i]) continue;
         size_t j = keyset_slot(&n, s->keys + i * SOB_BUCKET_KEY_SIZE);
         memcpy(n.keys + j * SOB_BUCKET_KEY_SIZE, s->keys + i * SOB_BUCKET_KEY_SIZE, SOB_BUCKET_KEY_SIZE);
-        n.tags[j] = s->tags[i];
+        n.tags[2 * j] = s->tags[2 * i];
+        n.tags[2 * j + 1] = s->tags[2 * i + 1];
     }
     n.len = s->len;
     keyset_free(s);
@@ -396,14 +405,16 @@ static int keyset_grow(sob_bucket_keyset *s) {
 /* Finds or inserts k. Returns the slot, with *found set; (size_t)-1 when out of memory. */
 static size_t keyset_put(sob_bucket_keyset *s, const uint8_t *k, uint32_t tag, int *found) {
     if ((s->len + 1) * 4 > s->cap * 3 && keyset_grow(s)) return (size_t)-1; /* load <= 3/4 */
-    size_t i = keyset_slot(s, k);
-    if (s->tags[i]) {
+    uint64_t h = key_hash(k);
+    size_t i = keyset_slot_h(s, k, h);
+    if (s->tags[2 * i]) {
         *found = 1;
         return i;
     }
     *found = 0;
     memcpy(s->keys + i * SOB_BUCKET_KEY_SIZE, k, SOB_BUCKET_KEY_SIZE);
-    s->tags[i] = tag;
+    s->tags[2 * i] = tag;
+    s->tags[2 * i + 1] = (uint32_t)(h >> 32);
     s->len++;
     return i;
 }
@@ -412,7 +423,7 @@ int sob_bucket_keyset_has(const sob_bucket_keyset *s, const sob_ledger_change *c
     if (!s->cap) return 0;
     uint8_t k[SOB_BUCKET_KEY_SIZE];
     sob_bucket_key(c, k);
-    return s->tags[keyset_slot(s, k)] != 0;
+    return s->tags[2 * keyset_slot(s, k)] != 0;
 }
 
 /* ---- merge ---- */
@@ -453,13 +464,13 @@ sob_status sob_bucket_merge_add(sob_bucket_merge *m, const sob_ledger_change *re
         const sob_ledger_change *c = &recs[i];
         sob_bucket_key(c, k);
         if (m->use_wanted && c->entry_type < 32 && (m->want_mask & (1u << c->entry_type))) {
-            if (!m->wanted.cap || !m->wanted.tags[keyset_slot(&m->wanted, k)]) continue;
+            if (!m->wanted.cap || !m->wanted.tags[2 * keyset_slot(&m->wanted, k)]) continue;
         }
         int found;
         size_t slot = keyset_put(&m->seen, k, m->bucket, &found);
         if (slot == (size_t)-1) return SOB_E_NOMEM;
         if (found) {
-            if (m->seen.tags[slot] == m->bucket) {
+            if (m->seen.tags[2 * slot] == m->bucket) {
                 if (err) {
                     err->offset = 0;
                     err->reason = "the same key twice in one bucket";

@@ -91,7 +91,7 @@ void sob_bucket_key(const sob_ledger_change *c, uint8_t key[SOB_BUCKET_KEY_SIZE]
 
 typedef struct sob_bucket_keyset {
     uint8_t *keys;  /* cap * SOB_BUCKET_KEY_SIZE */
-    uint32_t *tags; /* 0: empty slot */
+    uint32_t *tags; /* per slot: [2i] tag (0: empty), [2i+1] 32 bits of the key's hash */
     size_t len, cap;
 } sob_bucket_keyset;
 
