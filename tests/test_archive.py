@@ -223,3 +223,21 @@ async def test_hostile_has_and_arguments(tmp_path):
         with pytest.raises(ArgumentError):
             await ar.fetch_bucket("0" * 64)
     assert checkpoint_of(0) == 63 and checkpoint_of(63) == 63 and checkpoint_of(64) == 127
+
+
+async def test_progress_bar(tmp_path):
+    import io
+
+    from stellar_ob.ledger.archive import ArchiveProgress, ProgressBar
+
+    bar = ProgressBar(io.StringIO(), width=10)
+    assert bar.line(ArchiveProgress("download", 2, 12, "c3131b94" + "0" * 56, 500_000, 1_000_000)) == \
+        "download      3/12 [#####.....]  50%  0.5 MB / 1.0 MB  bucket-c3131b94"
+    assert "??????????" in bar.line(ArchiveProgress("download", 0, 1, "ab" * 32, 10, None))
+    build(tmp_path / "archive")
+    out = io.StringIO()
+    async with LocalArchive(tmp_path / "archive") as server:
+        async with HistoryArchive(server.url, cache_dir=tmp_path / "cache", progress=ProgressBar(out)) as ar:
+            await ar.load()
+    text = out.getvalue()
+    assert "100%" in text and "read-accounts" in text and text.count("\n") >= 3

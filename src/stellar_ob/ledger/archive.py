@@ -41,7 +41,7 @@ from stellar_ob.errors import ParseError
 from stellar_ob.ledger.stream import LedgerSourceError, _deadline, check_seconds
 from stellar_ob.sync import ArgumentError
 
-__all__ = ["HistoryArchive", "ArchiveState", "BucketRef", "ArchiveProgress", "DexSnapshot",
+__all__ = ["HistoryArchive", "ArchiveState", "BucketRef", "ArchiveProgress", "DexSnapshot", "ProgressBar",
            "ArchiveError", "BucketHashError", "checkpoint_of", "bucket_path", "has_path", "ZERO_HASH"]
 
 ZERO_HASH = "0" * 64
@@ -160,6 +160,45 @@ class DexSnapshot:
     pools: list[dict] = field(default_factory=list)
     trustlines: list[dict] = field(default_factory=list)
     accounts: list[dict] = field(default_factory=list)
+
+
+class ProgressBar:
+    """A one-line text progress bar for :class:`HistoryArchive` (``progress=ProgressBar()``)::
+
+        download  3/12 [############............]  50%   1.2 MB / 2.4 MB  bucket-c3131b94
+
+    Written to ``stream`` (default: sys.stderr) with a carriage return; a new line when the phase
+    or the bucket changes. ``width``: characters of the bar."""
+
+    def __init__(self, stream: Any = None, width: int = 24) -> None:
+        import sys
+
+        self.stream = stream if stream is not None else sys.stderr
+        self.width = width
+        self._last: tuple[str, int] | None = None
+
+    @staticmethod
+    def _mb(n: int) -> str:
+        return f"{n / 1e6:.1f} MB"
+
+    def line(self, p: ArchiveProgress) -> str:
+        if p.total:
+            frac = min(max(p.done / p.total, 0.0), 1.0)
+            filled = int(frac * self.width)
+            bar = "#" * filled + "." * (self.width - filled)
+            amount = f"{frac * 100:3.0f}%  {self._mb(p.done)} / {self._mb(p.total)}"
+        else:
+            bar = "?" * self.width
+            amount = f"{self._mb(p.done)}"
+        return f"{p.phase:<13} {p.bucket + 1}/{p.buckets} [{bar}] {amount}  bucket-{p.hash[:8]}"
+
+    def __call__(self, p: ArchiveProgress) -> None:
+        key = (p.phase, p.bucket)
+        if self._last is not None and key != self._last:
+            self.stream.write("\n")
+        self._last = key
+        self.stream.write("\r" + self.line(p))
+        self.stream.flush()
 
 
 def _gunzip_chunks(chunks: Iterable[bytes], max_bytes: int, what: str) -> Iterator[bytes]:
