@@ -241,3 +241,28 @@ async def test_progress_bar(tmp_path):
             await ar.load()
     text = out.getvalue()
     assert "100%" in text and "read-accounts" in text and text.count("\n") >= 3
+
+
+async def test_network_passphrase_checked(tmp_path):
+    from stellar_ob.ledger.stream import NetworkMismatchError
+
+    build(tmp_path)
+    async with HistoryArchive(tmp_path, passphrase="Standalone Network ; February 2017") as ar:
+        assert (await ar.state()).network_passphrase == "Standalone Network ; February 2017"
+    async with HistoryArchive(tmp_path, passphrase="Public Global Stellar Network ; September 2015") as ar:
+        with pytest.raises(NetworkMismatchError):
+            await ar.state()
+        with pytest.raises(NetworkMismatchError):
+            await ar.load(127)
+    with pytest.raises(ArgumentError):
+        HistoryArchive(tmp_path, passphrase=b"x")  # type: ignore[arg-type]
+
+
+async def test_unwritable_cache_is_an_archive_error(tmp_path):
+    build(tmp_path / "archive")
+    cache = tmp_path / "cache"
+    cache.write_text("a file, not a directory")
+    async with LocalArchive(tmp_path / "archive") as server:
+        async with HistoryArchive(server.url, cache_dir=cache, retry_delay=0.0) as ar:
+            with pytest.raises(ArchiveError):
+                await ar.load()

@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, Iterator
 import aiohttp
 
 from stellar_ob.errors import ParseError
-from stellar_ob.ledger.stream import LedgerSourceError, _deadline, check_seconds
+from stellar_ob.ledger.stream import LedgerSourceError, NetworkMismatchError, _deadline, check_seconds
 from stellar_ob.sync import ArgumentError
 
 __all__ = ["HistoryArchive", "ArchiveState", "BucketRef", "ArchiveProgress", "DexSnapshot", "ProgressBar",
@@ -245,7 +245,9 @@ class HistoryArchive:
     """A history archive at ``url_or_path`` (``http(s)://...`` or a directory).
 
     ``cache_dir``: where downloaded buckets are kept (required for HTTP archives; buckets of a
-    local archive are read in place). ``progress``: called with :class:`ArchiveProgress`.
+    local archive are read in place). ``progress``: called with :class:`ArchiveProgress` (from a
+    worker thread while buckets are read). ``passphrase``: the network expected; a HAS that names
+    another one raises :class:`~stellar_ob.ledger.stream.NetworkMismatchError` (None: not checked).
     """
 
     def __init__(self, url_or_path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
@@ -253,7 +255,11 @@ class HistoryArchive:
                  retry_delay: float = 0.5, max_has_bytes: int = 1 * _MiB,
                  max_bucket_bytes: int = 1 << 40, chunk_bytes: int = _MiB,
                  session: aiohttp.ClientSession | None = None,
-                 progress: Callable[[ArchiveProgress], None] | None = None) -> None:
+                 progress: Callable[[ArchiveProgress], None] | None = None,
+                 passphrase: str | None = None) -> None:
+        if passphrase is not None and not isinstance(passphrase, str):
+            raise ArgumentError("passphrase must be a string or None")
+        self.passphrase = passphrase
         if isinstance(url_or_path, str) and url_or_path.startswith(("http://", "https://")):
             self.url: str | None = url_or_path if url_or_path.endswith("/") else url_or_path + "/"
             self.path: Path | None = None
@@ -317,6 +323,10 @@ class HistoryArchive:
             raise ParseError(f"{key}: currentLedger is {st.current_ledger}, not {checkpoint}")
         if (st.current_ledger + 1) % CHECKPOINT_FREQUENCY:
             raise ParseError(f"{key}: currentLedger {st.current_ledger} is not a checkpoint ledger")
+        if self.passphrase is not None and st.network_passphrase is not None \
+                and st.network_passphrase != self.passphrase:
+            raise NetworkMismatchError(f"{key}: the archive is of network {st.network_passphrase!r}, "
+                                       f"not {self.passphrase!r}")
         return st
 
     async def _get_small(self, key: str) -> bytes:
@@ -390,7 +400,10 @@ class HistoryArchive:
         final = self.cache_dir / f"bucket-{hash_hex}.xdr.gz"
         if final.is_file():
             return final
-        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ArchiveError(f"cache_dir {self.cache_dir}: {e}") from e
         part = final.with_name(final.name + ".part")
         last: Exception | None = None
         for attempt in range(self.retries + 1):
@@ -414,6 +427,8 @@ class HistoryArchive:
                 last = e
             except (aiohttp.ClientError, ConnectionError) as e:
                 last = ArchiveError(f"bucket {hash_hex}: {e!r}")
+            except OSError as e:  # the cache directory (disk full, permissions): not retried
+                raise ArchiveError(f"bucket {hash_hex}: cannot write {part}: {e}") from e
         assert last is not None
         raise last
 
