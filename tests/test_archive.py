@@ -266,3 +266,32 @@ async def test_unwritable_cache_is_an_archive_error(tmp_path):
         async with HistoryArchive(server.url, cache_dir=cache, retry_delay=0.0) as ar:
             with pytest.raises(ArchiveError):
                 await ar.load()
+
+
+async def test_stalled_download_times_out_and_resumes(tmp_path):
+    newest, _ = build(tmp_path / "archive", seed=13)
+    async with LocalArchive(tmp_path / "archive") as server:
+        server.faults.stalls = 1
+        async with HistoryArchive(server.url, cache_dir=tmp_path / "cache", retry_delay=0.0,
+                                  read_timeout=0.3) as ar:
+            assert as_maps(await ar.load()) == expected(newest)
+        assert server.spoiled == 1
+        assert any(r is not None for _k, r in server.requests), "the stalled download resumed with a Range"
+
+
+async def test_resume_after_a_restart(tmp_path):
+    """A .part file left in the cache by an earlier run is continued, not downloaded again."""
+    from stellar_ob.ledger.archive import bucket_path
+
+    newest, _ = build(tmp_path / "archive", seed=14)
+    async with HistoryArchive(tmp_path / "archive") as local:
+        first = (await local.state()).buckets()[0].hash
+    gz = (tmp_path / "archive" / bucket_path(first)).read_bytes()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / f"bucket-{first}.xdr.gz.part").write_bytes(gz[: len(gz) // 2])
+    async with LocalArchive(tmp_path / "archive") as server:
+        async with HistoryArchive(server.url, cache_dir=cache) as ar:
+            assert as_maps(await ar.load()) == expected(newest)
+        asked = [(k, r) for k, r in server.requests if first in k]
+        assert asked == [(bucket_path(first), f"bytes={len(gz) // 2}-")]

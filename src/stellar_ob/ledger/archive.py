@@ -19,8 +19,10 @@ level 0 snap, ..., level 10 snap -- in two passes: offers and pools first, then 
 and trustlines of the offers' sellers (bucket entries are sorted by type, accounts before offers,
 so the sellers are not known during the first pass). Memory: what is kept plus one record.
 
-Every request has ``request_timeout``; 5xx, cut connections, timeouts and a bucket that does not
-match its hash are retried ``retries`` times (resuming where possible); 404 is not.
+A HAS request has ``request_timeout`` in all; a bucket download has no total limit but fails when
+nothing arrives for ``read_timeout``. 5xx, cut connections, timeouts and a bucket that does not
+match its hash are retried ``retries`` times (a download resumes with Range, also after a restart:
+the ``.part`` file stays in ``cache_dir``); 404 is not.
 """
 
 from __future__ import annotations
@@ -251,7 +253,8 @@ class HistoryArchive:
     """
 
     def __init__(self, url_or_path: str | os.PathLike, *, cache_dir: str | os.PathLike | None = None,
-                 request_timeout: float = 600.0, connect_timeout: float = 10.0, retries: int = 3,
+                 request_timeout: float = 60.0, read_timeout: float = 60.0, connect_timeout: float = 10.0,
+                 retries: int = 3,
                  retry_delay: float = 0.5, max_has_bytes: int = 1 * _MiB,
                  max_bucket_bytes: int = 1 << 40, chunk_bytes: int = _MiB,
                  session: aiohttp.ClientSession | None = None,
@@ -272,6 +275,7 @@ class HistoryArchive:
             raise ArgumentError(f"url_or_path must be an http(s) URL or a directory, got {type(url_or_path).__name__}")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.request_timeout = check_seconds("request_timeout", request_timeout, positive=True)
+        self.read_timeout = check_seconds("read_timeout", read_timeout, positive=True)
         self.connect_timeout = check_seconds("connect_timeout", connect_timeout, positive=True)
         self.retry_delay = check_seconds("retry_delay", retry_delay)
         for name, v in (("retries", retries), ("max_has_bytes", max_has_bytes),
@@ -419,8 +423,7 @@ class HistoryArchive:
                 part.replace(final)
                 return final
             except asyncio.TimeoutError:
-                last = ArchiveError(f"bucket {hash_hex}: no complete answer within "
-                                    f"request_timeout={self.request_timeout:g} s")
+                last = ArchiveError(f"bucket {hash_hex}: nothing received for read_timeout={self.read_timeout:g} s")
             except ArchiveError as e:
                 if e.status == 404 or (e.limit is not None and e.limit != "max_bucket_bytes"):
                     raise
@@ -437,40 +440,41 @@ class HistoryArchive:
         key = bucket_path(hash_hex)
         have = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={have}-"} if have else {}
-        timeout = aiohttp.ClientTimeout(total=self.request_timeout, connect=self.connect_timeout)
+        # No total limit (a mainnet bucket is gigabytes): a read that waits over read_timeout
+        # fails the attempt, and the next one resumes where it stopped.
+        timeout = aiohttp.ClientTimeout(total=None, connect=self.connect_timeout, sock_read=self.read_timeout)
         self.requests += 1
-        async with _deadline(self.request_timeout):
-            async with self._http().get(self.url + key, headers=headers, timeout=timeout, allow_redirects=False,
-                                        auto_decompress=False) as resp:
-                if resp.status == 416 and have:
-                    return  # nothing after what we have: let the hash decide
-                if resp.status == 200:
-                    have = 0  # the server sends the whole file
-                elif resp.status == 206 and have:
-                    cr = resp.headers.get("Content-Range", "")
-                    m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", cr)
-                    if not m or int(m.group(1)) != have:
-                        raise ArchiveError(f"{key}: Content-Range {cr!r} does not continue at byte {have}")
-                else:
-                    raise ArchiveError(f"{self.url}{key}: HTTP {resp.status}", status=resp.status)
-                total = None if resp.content_length is None else have + resp.content_length
-                got = 0
-                with open(part, "r+b" if have else "wb") as f:
-                    f.seek(have)
-                    f.truncate()
-                    self._notify("download", index, count, hash_hex, have, total)
-                    while True:
-                        chunk = await resp.content.readany()
-                        if not chunk:
-                            break
-                        got += len(chunk)
-                        if have + got > self.max_bucket_bytes:
-                            raise ArchiveError(f"{key}: over max_bucket_bytes", limit="max_bucket_bytes")
-                        f.write(chunk)
-                        self.bytes_received += len(chunk)
-                        self._notify("download", index, count, hash_hex, have + got, total)
-                if resp.content_length is not None and got != resp.content_length:
-                    raise ArchiveError(f"{key}: {got} of {resp.content_length} bytes (connection cut)")
+        async with self._http().get(self.url + key, headers=headers, timeout=timeout, allow_redirects=False,
+                                    auto_decompress=False) as resp:
+            if resp.status == 416 and have:
+                return  # nothing after what we have: let the hash decide
+            if resp.status == 200:
+                have = 0  # the server sends the whole file
+            elif resp.status == 206 and have:
+                cr = resp.headers.get("Content-Range", "")
+                m = re.fullmatch(r"bytes (\d+)-(\d+)/(\d+|\*)", cr)
+                if not m or int(m.group(1)) != have:
+                    raise ArchiveError(f"{key}: Content-Range {cr!r} does not continue at byte {have}")
+            else:
+                raise ArchiveError(f"{self.url}{key}: HTTP {resp.status}", status=resp.status)
+            total = None if resp.content_length is None else have + resp.content_length
+            got = 0
+            with open(part, "r+b" if have else "wb") as f:
+                f.seek(have)
+                f.truncate()
+                self._notify("download", index, count, hash_hex, have, total)
+                while True:
+                    chunk = await resp.content.readany()
+                    if not chunk:
+                        break
+                    got += len(chunk)
+                    if have + got > self.max_bucket_bytes:
+                        raise ArchiveError(f"{key}: over max_bucket_bytes", limit="max_bucket_bytes")
+                    f.write(chunk)
+                    self.bytes_received += len(chunk)
+                    self._notify("download", index, count, hash_hex, have + got, total)
+            if resp.content_length is not None and got != resp.content_length:
+                raise ArchiveError(f"{key}: {got} of {resp.content_length} bytes (connection cut)")
 
     async def fetch_buckets(self, state: ArchiveState) -> list[Path]:
         refs = state.buckets()

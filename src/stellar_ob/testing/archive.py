@@ -116,6 +116,7 @@ class ArchiveFaults:
     truncated: int = 0  #: the first half of the file, with a matching Content-Length
     wrong_hash: int = 0  #: another bucket's file served under this name
     ignore_range: int = 0  #: a Range request answered with the whole file (200)
+    stalls: int = 0  #: half of what was asked, then nothing more (until the server stops)
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -140,6 +141,7 @@ class LocalArchive:
         self.requests: list[tuple[str, str | None]] = []  #: (path, Range header)
         self.spoiled = 0
         self._runner: web.AppRunner | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -164,6 +166,7 @@ class LocalArchive:
         await web.SockSite(self._runner, sock).start()
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -211,6 +214,14 @@ class LocalArchive:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
+        if key.startswith("bucket/") and _take(f, "stalls"):
+            self.spoiled += 1
+            resp = web.StreamResponse(status=status, headers={"Content-Type": "application/gzip", **headers})
+            resp.content_length = len(body)
+            await resp.prepare(request)
+            await resp.write(body[: len(body) // 2])
+            await self._stopping.wait()
+            return resp
         if key.startswith("bucket/") and _take(f, "cuts"):
             self.spoiled += 1
             resp = web.StreamResponse(status=status, headers={"Content-Type": "application/gzip", **headers})
