@@ -3,7 +3,8 @@
 # (default 60) starting from csrc/fuzz/corpus. New inputs go to a temp copy so the committed seed
 # corpus stays small. Exits non-zero if the fuzzer finds a crash, leak or invariant failure.
 # Then the book/exchange operations fuzzer (stage 2) and the LedgerCloseMeta decoder fuzzer (stage 3,
-# fuzz_ledger.c, from csrc/fuzz/corpus_ledger), each for half the time.
+# fuzz_ledger.c, from csrc/fuzz/corpus_ledger), each for half the time; stage 3's half is shared
+# with the bucket reader fuzzer (stage 4, fuzz_bucket.c, from csrc/fuzz/corpus_bucket).
 # Needs clang and its libFuzzer runtime (Debian: apt-get install -y clang libclang-rt-14-dev).
 set -eu
 SECS="${1:-60}"
