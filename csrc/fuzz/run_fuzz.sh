@@ -2,9 +2,11 @@
 # Builds the Horizon JSON fuzzer with clang (libFuzzer + ASan + UBSan) and runs it for $1 seconds
 # (default 60) starting from csrc/fuzz/corpus. New inputs go to a temp copy so the committed seed
 # corpus stays small. Exits non-zero if the fuzzer finds a crash, leak or invariant failure.
-# Then, each for a quarter of the time: the book/exchange operations fuzzer (stage 2), the
-# LedgerCloseMeta decoder fuzzer (stage 3, fuzz_ledger.c, from csrc/fuzz/corpus_ledger), the path
-# finder fuzzer (stage 4, fuzz_pathfind.c) and the whole-DEX book fuzzer (stage 5, fuzz_dexbook.c).
+# Then: the book/exchange operations fuzzer (stage 2), the path finder fuzzer (stage 4,
+# fuzz_pathfind.c) and the whole-DEX book fuzzer (stage 5, fuzz_dexbook.c) for a quarter of the time
+# each; the LedgerCloseMeta decoder fuzzer (stage 3, fuzz_ledger.c, from csrc/fuzz/corpus_ledger) and
+# the history-archive bucket reader fuzzer (stage 6, fuzz_bucket.c, from csrc/fuzz/corpus_bucket) for
+# an eighth each. In all, twice the time given.
 # Needs clang and its libFuzzer runtime (Debian: apt-get install -y clang libclang-rt-14-dev).
 set -eu
 SECS="${1:-60}"
@@ -125,11 +127,12 @@ if [ "$rc" -ne 0 ]; then
 fi
 echo "run_fuzz.sh: no crash in ${OPS_SECS}s of operation programs"
 
-# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for a
-# quarter of the time (stage 4 takes the other quarter of what was stage 3's half), from
+# Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for an
+# eighth of the time (stage 6, the bucket reader, takes the other eighth), from
 # csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes). csrc/ledger/ holds
 # the DexBook too, which needs the rest of the core: every csrc/*.c is linked.
-LEDGER_SECS=$(( (SECS + 3) / 4 ))
+LEDGER_SECS=$(( (SECS + 7) / 8 ))
+BUCKET_SECS=$(( (SECS + 7) / 8 ))
 "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
     "$HERE/fuzz_ledger.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_ledger"
@@ -203,3 +206,27 @@ if [ "$rc" -ne 0 ]; then
     exit "$rc"
 fi
 echo "run_fuzz.sh: no crash in ${DEX_SECS}s of DexBook inputs"
+
+# Stage 6: the bucket reader and merge (fuzz_bucket.c: whole and in pieces, merged), for an eighth
+# of the time, from csrc/fuzz/corpus_bucket (small buckets of every entry kind).
+if [ "$BUCKET_SECS" -gt 0 ]; then
+"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
+    "$HERE/fuzz_bucket.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_bucket"
+mkdir -p "$WORK/bucket_corpus"
+cp "$HERE"/corpus_bucket/* "$WORK/bucket_corpus/"
+echo "run_fuzz.sh: fuzzing the bucket reader for ${BUCKET_SECS}s"
+set +e
+"$WORK/fuzz_bucket" -max_total_time="$BUCKET_SECS" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
+    "$WORK/bucket_corpus" > "$WORK/fuzz_bucket.log" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_bucket.log" >&2; else tail -n 12 "$WORK/fuzz_bucket.log"; fi
+set -e
+if [ "$rc" -ne 0 ]; then
+    KEEP=1
+    echo "run_fuzz.sh: bucket fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+    exit "$rc"
+fi
+echo "run_fuzz.sh: no crash in ${BUCKET_SECS}s of bucket inputs"
+fi
