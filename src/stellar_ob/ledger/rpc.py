@@ -51,6 +51,7 @@ from stellar_ob.ledger.stream import (
     read_ledger_header,
 )
 from stellar_ob.sync import ArgumentError, RateBudget
+from stellar_ob.sync.http import _read_capped as _http_read_capped
 
 __all__ = ["Rpc", "RpcError", "MAX_PAGE_LIMIT", "PUBLIC_PASSPHRASE", "TESTNET_PASSPHRASE"]
 
@@ -110,20 +111,14 @@ def _loads(body: bytes, what: str) -> Any:
         raise ParseError(f"{what}: the answer is not JSON ({str(e)[:120]})") from None
 
 
+def _body_limit(message: str) -> Exception:
+    return LedgerSourceError(message, limit="max_body_bytes")
+
+
 async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> bytes:
-    """The body, or LedgerSourceError(limit='max_body_bytes') as soon as it is past ``cap``.
-    (Local twin of sync.py's private helper, raising this package's error.)"""
-    if resp.content_length is not None and resp.content_length > cap:
-        raise LedgerSourceError(f"{what}: the body is {resp.content_length:,} bytes, over max_body_bytes={cap:,}",
-                                limit="max_body_bytes")
-    buf = bytearray()
-    while True:
-        chunk = await resp.content.readany()
-        if not chunk:
-            return bytes(buf)
-        buf += chunk
-        if len(buf) > cap:
-            raise LedgerSourceError(f"{what}: the body is over max_body_bytes={cap:,}", limit="max_body_bytes")
+    """The body, or LedgerSourceError(limit='max_body_bytes') as soon as it is past ``cap``
+    (the sync layer's reader, raising this package's error)."""
+    return await _http_read_capped(resp, cap, what, _body_limit)
 
 
 class Rpc:

@@ -65,6 +65,7 @@ from typing import Any, Awaitable, Callable, Protocol, Union
 
 from stellar_ob.errors import ParseError, StellarOBError
 from stellar_ob.sync import ArgumentError, Backoff, Status
+from stellar_ob.sync.http import _deadline
 
 __all__ = [
     "LedgerStream",
@@ -318,17 +319,6 @@ class LedgerSource(Protocol):
     async def read(self, start: int) -> Page: ...
     def forget_cursor(self) -> None: ...
     def attach(self, owner: Any) -> None: ...
-
-
-def _deadline(seconds: float | None) -> Any:
-    """``async with _deadline(s)``: asyncio.TimeoutError past ``s`` (None = no limit).
-    Local stand-in for sync.py's private helper (asyncio.timeout is 3.11+)."""
-    timeout = getattr(asyncio, "timeout", None)
-    if timeout is not None:
-        return timeout(seconds)
-    from stellar_ob.sync import _deadline as sync_deadline  # Python 3.10
-
-    return sync_deadline(seconds)
 
 
 def check_seconds(name: str, value: Any, *, positive: bool = False, allow_none: bool = False) -> float | None:

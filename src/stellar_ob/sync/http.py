@@ -82,12 +82,17 @@ def _redirect_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
                         f"follows no redirects (point Horizon(url) at the final address)", status=resp.status)
 
 
-async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> bytes:
-    """The body of ``resp``, or LimitExceededError as soon as it is past ``cap`` bytes."""
+def _body_limit(message: str) -> Exception:
+    return LimitExceededError(message, "max_body_bytes")
+
+
+async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str,
+                       error: Callable[[str], Exception] = _body_limit) -> bytes:
+    """The body of ``resp``, or ``error(message)`` (LimitExceededError by default) raised as soon
+    as it is past ``cap`` bytes. Every HTTP reader of the package (Horizon, RPC, data lakes) uses it."""
     length = resp.content_length
     if length is not None and length > cap:
-        raise LimitExceededError(f"{what}: the body is {length:,} bytes, over max_body_bytes={cap:,}",
-                                 "max_body_bytes")
+        raise error(f"{what}: the body is {length:,} bytes, over max_body_bytes={cap:,}")
     buf = bytearray()
     content = resp.content
     while True:
@@ -96,7 +101,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str) -> byt
             return bytes(buf)
         buf += chunk
         if len(buf) > cap:
-            raise LimitExceededError(f"{what}: the body is over max_body_bytes={cap:,}", "max_body_bytes")
+            raise error(f"{what}: the body is over max_body_bytes={cap:,}")
 
 
 async def _problem_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
