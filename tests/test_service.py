@@ -106,20 +106,20 @@ async def test_endpoint_follows_the_books_through_an_outage():
 
 
 async def test_healthz_is_unhealthy_while_the_loop_was_blocked():
+    """Blocking the loop for 1 s makes /healthz unhealthy (whatever the machine's load: the lag is at
+    least the block); once the window has passed with a responsive loop it is healthy again."""
     runtime = RuntimeMetrics(registry=prometheus_client.CollectorRegistry(), interval=0.01, window=0.5)
-    async with ServiceEndpoint([], port=0, runtime=runtime, max_loop_lag=0.1) as endpoint:
+    async with ServiceEndpoint([], port=0, runtime=runtime, max_loop_lag=0.5) as endpoint:
         await _until(lambda: asyncio.sleep(0, runtime.ticks >= 2))
-        assert endpoint.health()[0] == 200
         ticks = runtime.ticks
-        time.sleep(0.3)  # hold the loop, as a slow callback would
+        time.sleep(1.0)  # hold the loop, as a slow callback would
         await _until(lambda: asyncio.sleep(0, runtime.ticks > ticks))
         status, body = endpoint.health()
         assert status == 503 and body["status"] == "unhealthy"
-        assert runtime.recent_max_lag() >= 0.2 and runtime.max_lag >= 0.2
-        assert body["loop_lag_max_recent_seconds"] >= 0.2 and "max_loop_lag" in body["reason"]
-        # once the window has passed with a responsive loop, it is healthy again
-        await _until(lambda: asyncio.sleep(0, endpoint.health()[0] == 200))
-        assert runtime.recent_max_lag() < 0.1
+        assert runtime.recent_max_lag() >= 0.9 and runtime.max_lag >= 0.9
+        assert body["loop_lag_max_recent_seconds"] >= 0.9 and "max_loop_lag" in body["reason"]
+        await _until(lambda: asyncio.sleep(0, endpoint.health()[0] == 200), timeout=60)
+        assert runtime.recent_max_lag() <= 0.5
     assert runtime._task is None and runtime._on_gc not in gc.callbacks
 
 
