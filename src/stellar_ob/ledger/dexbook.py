@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from math import gcd
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from .._amounts import format_amount, price_string
+from .._amounts import count_arg, format_amount, offer_id_arg, price_string
+from ..errors import OfferNotFoundError
+from .._args import side_index
 from ._ledger import LedgerReader, _DexBook
 from .records import LedgerAsset, Trade
 
@@ -48,20 +50,15 @@ _ENTRY = {0: "account", 1: "trustline", 2: "offer", 5: "liquidity_pool"}
 
 
 def _side(side: Any) -> int:
-    if type(side) is not str or side not in _SIDE:
-        raise ValueError(f"side must be 'bid' or 'ask', got {side!r}")
-    return _SIDE[side]
+    """0 for "bid", 1 for "ask": the package's one side vocabulary (InvalidBookError otherwise)."""
+    return side_index(side)
 
 
 def _depth(depth: Any, default: int) -> int:
+    """A depth or limit: None for ``default``, else an int >= 0 (TypeError / InvalidBookError)."""
     if depth is None:
         return default
-    if type(depth) is not int and not (isinstance(depth, int) and not isinstance(depth, bool)):
-        raise TypeError(f"depth must be an int, got {type(depth).__name__}")
-    depth = int(depth)
-    if depth < 0:
-        raise ValueError("depth must be >= 0")
-    return depth
+    return count_arg(depth, "depth")
 
 
 @dataclass(frozen=True)
@@ -251,21 +248,19 @@ class DexMarket:
         return got[0] if got else None
 
     def get(self, offer_id: int) -> DexOffer:
-        """An offer of this market by id (KeyError if it is not in this market)."""
-        if type(offer_id) is not int:
-            raise TypeError("offer_id must be an int")
-        if not (0 <= offer_id < 2**63):
-            raise KeyError(offer_id)
+        """An offer of this market by id: OfferNotFoundError (a KeyError) if it is not in this
+        market; ids are int64 >= 0 as everywhere (TypeError / InvalidBookError otherwise)."""
+        offer_id = offer_id_arg(offer_id)
         r = self._c.offer(offer_id)
         if r is None or r[0] != self._m:
-            raise KeyError(offer_id)
+            raise OfferNotFoundError(f"offer {offer_id} is not in this market")
         side = r[1] if not self._flipped else 1 - r[1]
         return DexOffer(offer_id, SIDES[side], r[2], r[3], r[4], r[5], r[6])
 
     def __contains__(self, offer_id: object) -> bool:
         try:
             self.get(offer_id)  # type: ignore[arg-type]
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             return False
         return True
 
