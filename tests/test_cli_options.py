@@ -170,3 +170,25 @@ def test_deliberate_api_errors_are_stellarob_errors():
                 await horizon.watch("XLM", USD, depth=500)
 
     asyncio.run(go())
+
+
+@pytest.mark.network
+def test_snapshot_plot_writes_a_depth_chart(tmp_path):
+    pytest.importorskip("matplotlib")
+    import asyncio
+    import struct
+
+    out = tmp_path / "depth.png"
+
+    async def go() -> subprocess.CompletedProcess:
+        async with LocalHorizon(markets=1, ledger_interval=None) as server:
+            base, counter = server.market_assets()[0]
+            return await asyncio.to_thread(_run, "snapshot", str(base), str(counter), "--horizon", server.url,
+                                           "--plot", str(out))
+
+    r = asyncio.run(go())
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 400 and height >= 250 and len(data) > 10_000
