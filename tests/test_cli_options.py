@@ -43,6 +43,8 @@ BAD = [
     ["watch", "XLM", USD, "--timeout", "-3"],
     ["watch", "XLM", USD, "--max-age", "0"],
     ["watch", "XLM", USD, "--market", "0"],
+    ["watch", "XLM", USD, "--l3", "--account", "GNOTANACCOUNT"],
+    ["watch", "XLM", USD, "--metrics-host", ""],
     ["watch", "XLM", "FOO:NOTANISSUER"],
     ["watch", "XLM"],
     ["watch"],
@@ -192,3 +194,20 @@ def test_snapshot_plot_writes_a_depth_chart(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 400 and height >= 250 and len(data) > 10_000
+
+
+@pytest.mark.network
+def test_the_cli_runs_on_uvloop_when_installed():
+    if sys.version_info < (3, 11):
+        pytest.skip("uvloop is used from Python 3.11 (asyncio.Runner)")
+    pytest.importorskip("uvloop")
+    env = dict(os.environ)
+    env.pop("STELLAR_OB_NO_UVLOOP", None)
+    r = subprocess.run([sys.executable, "-m", "stellar_ob", "--version"], capture_output=True, text=True, env=env)
+    assert "event loop uvloop" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "stellar_ob", "--version"], capture_output=True, text=True,
+                       env=dict(env, STELLAR_OB_NO_UVLOOP="1"))
+    assert "event loop asyncio" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "stellar_ob", "demo", "--markets", "1", "--duration", "1",
+                        "--ledger-interval", "0.05", "--plain"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and "updates/s" in r.stdout and "Traceback" not in r.stderr, r.stderr

@@ -76,6 +76,17 @@ def _asset(text: str) -> Any:
                                          "(use XLM, native or CODE:ISSUER with a G... issuer)") from None
 
 
+def _account(text: str) -> str:
+    from stellar_ob.assets import Asset
+    from stellar_ob.errors import StellarOBError
+
+    try:
+        Asset.parse(f"X:{text}")  # the same StrKey check as an issuer's (G..., checksum)
+    except (StellarOBError, ValueError, TypeError):
+        raise argparse.ArgumentTypeError(f"not an account id (G... StrKey): {text!r}") from None
+    return text
+
+
 def _host(text: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
@@ -389,7 +400,23 @@ def _version() -> str:
         v = "unknown"
     from stellar_ob._impl import IMPLEMENTATION
 
-    return f"stellar-ob {v} ({IMPLEMENTATION} core, Python {sys.version.split()[0]})"
+    return f"stellar-ob {v} ({IMPLEMENTATION} core, Python {sys.version.split()[0]}, event loop {_loop_name()})"
+
+
+def _uvloop() -> Any:
+    """The uvloop module when it is installed and wanted (not STELLAR_OB_NO_UVLOOP=1), else None."""
+    if os.environ.get("STELLAR_OB_NO_UVLOOP") == "1" or sys.version_info < (3, 11):
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop
+
+
+def _loop_name() -> str:
+    uv = _uvloop()
+    return "asyncio" if uv is None else f"uvloop {getattr(uv, '__version__', '')}".strip()
 
 
 def _add_view_options(p: argparse.ArgumentParser, rows: int) -> None:
@@ -435,7 +462,7 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--depth", type=_int_in(1, 200), default=20, help="levels a side kept (Horizon's maximum: 200)")
     w.add_argument("--markets-file", default=None, metavar="FILE",
                    help="one 'BASE COUNTER' a line (# comments); reloaded on SIGHUP")
-    w.add_argument("--account", default=None, metavar="G...", help="--l3: mark this account's offers and their queue position")
+    w.add_argument("--account", type=_account, default=None, metavar="G...", help="--l3: mark this account's offers and their queue position")
     _add_view_options(w, rows=10)
 
     s = sub.add_parser("snapshot", help="print one REST snapshot of a book", formatter_class=_Formatter)
@@ -463,15 +490,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(coro: Any) -> Any:
     """asyncio.run, on uvloop when it is installed (the ``fast`` extra) unless STELLAR_OB_NO_UVLOOP=1."""
-    if os.environ.get("STELLAR_OB_NO_UVLOOP") != "1":
-        try:
-            import uvloop
-        except ImportError:
-            pass
-        else:
-            if sys.version_info >= (3, 11):
-                with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-                    return runner.run(coro)
+    uv = _uvloop()
+    if uv is not None:
+        with asyncio.Runner(loop_factory=uv.new_event_loop) as runner:
+            return runner.run(coro)
     return asyncio.run(coro)
 
 
