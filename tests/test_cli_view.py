@@ -153,3 +153,20 @@ def test_explain_gives_one_line_without_reprs():
     reason, hint = explain(err)
     assert "\n" not in reason and "ConnectionKey" not in reason and "Connection refused" in reason
     assert "URL" in hint
+
+
+async def test_l3_marks_an_accounts_offers_and_their_queue_position():
+    async with LocalHorizon(markets=1, ledger_interval=None, levels=30) as server:
+        async with Horizon(server.url) as horizon:
+            [live] = await _lives(server, horizon, 1, l3=True)
+            asks = live.offers("ask")
+            account = asks[1].seller
+            assert account and account.startswith("G")
+            board = Board("t", rows=10, account=account)
+            board.set_live(board.add_loading("M"), live)
+            lines, styled = _draw(board, 120, 40)
+            _check_fits(lines, 120, 40, "t")
+            line = next(l for l in lines if l.startswith("your offers"))
+            expected = [k + 1 for k, o in enumerate(asks) if o.seller == account]
+            assert f"asks at #{expected[0]}" in line and 2 in expected
+            assert f"{asks[1].offer_id}*" in "\n".join(lines)  # marked in the table
