@@ -170,3 +170,39 @@ async def test_l3_marks_an_accounts_offers_and_their_queue_position():
             expected = [k + 1 for k, o in enumerate(asks) if o.seller == account]
             assert f"asks at #{expected[0]}" in line and 2 in expected
             assert f"{asks[1].offer_id}*" in "\n".join(lines)  # marked in the table
+
+
+async def test_interactive_view_redraws_only_on_change_and_uses_the_alternate_screen():
+    import io
+
+    from stellar_ob.cli.view import run_view
+
+    async with LocalHorizon(markets=1, ledger_interval=None, levels=20) as server:
+        async with Horizon(server.url) as horizon:
+            board = Board("t", rows=5)
+            [live] = await _lives(server, horizon, 1)
+            board.set_live(board.add_loading("M"), live)
+            draws = []
+            real = board.render
+            board.render = lambda w, h, now=None: (draws.append(now), real(w, h, now))[1]  # type: ignore[method-assign]
+            out = io.StringIO()
+            console = Console(file=out, width=80, height=24, force_terminal=True, color_system="standard")
+            stop = asyncio.Event()
+            # a quiet book for 2.5 s: 25 ticks of 0.1 s, but a redraw only for the clock (once a second)
+            await run_view(board, duration=2.5, interactive=True, stop=stop, console=console)
+            assert 1 <= len(draws) <= 4, len(draws)
+            assert "\x1b[?1049h" in out.getvalue() and "\x1b[?1049l" in out.getvalue()  # alternate screen in/out
+            # updates make redraws
+            draws.clear()
+            stop2 = asyncio.Event()
+            task = asyncio.ensure_future(run_view(board, duration=None, interactive=True, stop=stop2, console=console))
+            for _ in range(10):
+                seen = board.version
+                server.close_ledger()
+                t0 = time.monotonic()
+                while board.version == seen and time.monotonic() - t0 < 10:  # the update reached the board
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.15)  # more than one tick of the view
+            stop2.set()
+            await task
+            assert len(draws) > 4, len(draws)
