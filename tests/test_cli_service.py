@@ -56,22 +56,6 @@ def _spawn(*args: str) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _connections(pid: int) -> int:
-    """TCP sockets the process still holds (Linux /proc), or -1 where that cannot be read."""
-    try:
-        fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return -1
-    n = 0
-    for fd in fds:
-        try:
-            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith("socket:"):
-                n += 1
-        except OSError:
-            pass
-    return n
-
-
 async def test_watch_metrics_port_health_readiness_and_sigterm():
     port = _free_port()
     async with LocalHorizon(markets=2, ledger_interval=0.1) as server:
