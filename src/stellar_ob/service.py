@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterable
 
 from stellar_ob.errors import StellarOBError
 
-__all__ = ["RuntimeMetrics", "ServiceEndpoint", "ServiceError", "readiness"]
+__all__ = ["RuntimeMetrics", "ServiceEndpoint", "ServiceError", "readiness", "serve"]
 
 # A pause of a few microseconds (a young collection) to seconds (a full one of a big heap).
 _GC_BUCKETS = (1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1.0)
@@ -378,3 +378,25 @@ class ServiceEndpoint:
 
     async def __aexit__(self, *exc: Any) -> None:
         await self.close()
+
+
+async def serve(horizon: Any, port: int = 9108, *, host: str = "127.0.0.1", max_age: float = 120.0,
+                registry: Any = None) -> ServiceEndpoint:
+    """One line to serve ``/metrics``, ``/healthz`` and ``/readyz`` for a Horizon client.
+
+    Starts and returns a :class:`ServiceEndpoint` over ``horizon``'s watched books with a started
+    :class:`RuntimeMetrics` (GC pauses, event-loop lag) in ``registry`` (prometheus_client's global
+    one by default; pass ``Horizon(url, metrics=SyncMetrics(registry))`` with the same registry for
+    the sync series). ``await endpoint.close()`` when done (it also stops the runtime metrics)::
+
+        async with Horizon(url, metrics=True) as horizon:
+            endpoint = await serve(horizon, 9108)
+            await horizon.watch("XLM", usdc)
+            ...
+            await endpoint.close()
+
+    Raises :class:`ServiceError` for a bad argument or a port that is taken.
+    """
+    runtime = RuntimeMetrics(registry=registry)
+    endpoint = ServiceEndpoint(horizon, registry=registry, host=host, port=port, max_age=max_age, runtime=runtime)
+    return await endpoint.start()
