@@ -117,15 +117,24 @@ static void intern_truncate(intern *t, uint32_t len) {
 
 /* ---- the book --------------------------------------------------------------------------------- */
 
-/* The offer index: offer id -> market and seller, 16 bytes a slot, open addressing with linear
- * probing at a load of at most 7/8 and a size that grows by 3/2 (any size: the home slot is the
- * hash scaled to the size), so a million offers take ~19-27 MB, not the 64-128 MB of a generic map.
+/* The offer index: offer id -> market, side, price and passive flag, 20 bytes a slot, open
+ * addressing with linear probing at a load of at most 7/8 and a size that grows by 5/4 (any size:
+ * the home slot is the hash scaled to the size), so a million offers take ~23-29 MB. It is the only
+ * id index: each market's sob_offerbook asks it where an offer is (sob_offerbook_set_locator), and
+ * an offer's seller is kept in the offer itself (its account key, sob_offerbook_set_account_sellers).
  * Ids are > 0 (checked), so id 0 marks an empty slot. Deletion shifts back (no tombstones). */
 typedef struct offer_slot {
-    int64_t id;
-    uint32_t market;
-    uint32_t seller_flags; /* seller account index (< 2^31) | PASSIVE_FLAG << 31 */
+    uint32_t id_lo, id_hi; /* the id as two halves: a 4-byte aligned slot of 20 bytes */
+    int32_t n, d;          /* the offer's price: its order key in its book is double(n)/double(d) */
+    uint32_t mf;           /* market (< 2^30) | side << 30 | PASSIVE_FLAG << 31 */
 } offer_slot;
+
+#define MF_MARKET 0x3fffffffu
+#define MAX_MARKETS MF_MARKET
+
+static inline int64_t slot_id(const offer_slot *s) { return (int64_t)(((uint64_t)s->id_hi << 32) | s->id_lo); }
+static inline int slot_empty(const offer_slot *s) { return (s->id_lo | s->id_hi) == 0; }
+static inline uint32_t slot_market(const offer_slot *s) { return s->mf & MF_MARKET; }
 
 typedef struct offer_index {
     offer_slot *s; /* owned; size slots */
@@ -143,12 +152,22 @@ static inline size_t oi_home(const offer_index *x, int64_t id) {
 static offer_slot *oi_find(const offer_index *x, int64_t id) {
     if (!x->size || id <= 0) return NULL;
     size_t i = oi_home(x, id);
+    uint32_t lo = (uint32_t)id, hi = (uint32_t)((uint64_t)id >> 32);
     for (;;) {
         offer_slot *sl = &x->s[i];
-        if (sl->id == id) return sl;
-        if (!sl->id) return NULL;
+        if (sl->id_lo == lo && sl->id_hi == hi) return sl;
+        if (slot_empty(sl)) return NULL;
         if (++i == x->size) i = 0;
     }
+}
+
+/* The locator of every market's offerbook (sob_offer_locator). */
+static int oi_locate(const void *ctx, int64_t id, int *side, double *key) {
+    const offer_slot *sl = oi_find(ctx, id);
+    if (!sl) return 0;
+    *side = (int)((sl->mf >> 30) & 1u);
+    *key = (double)sl->n / (double)sl->d; /* order key, as the book computes it */
+    return 1;
 }
 
 static int oi_rehash(offer_index *x, size_t size) {
@@ -156,9 +175,9 @@ static int oi_rehash(offer_index *x, size_t size) {
     if (!ns) return 0;
     offer_index nx = {ns, size, 0};
     for (size_t i = 0; i < x->size; i++) {
-        if (!x->s[i].id) continue;
-        size_t j = oi_home(&nx, x->s[i].id);
-        while (ns[j].id) if (++j == size) j = 0;
+        if (slot_empty(&x->s[i])) continue;
+        size_t j = oi_home(&nx, slot_id(&x->s[i]));
+        while (!slot_empty(&ns[j])) if (++j == size) j = 0;
         ns[j] = x->s[i];
         nx.used++;
     }
@@ -170,10 +189,10 @@ static int oi_rehash(offer_index *x, size_t size) {
 /* Room for `extra` more ids without a rehash: 1, or 0 when out of memory. */
 static int oi_reserve(offer_index *x, size_t extra) {
     size_t need = x->used + extra;
-    if (need < x->used || need > SIZE_MAX / 16) return 0;
+    if (need < x->used || need > SIZE_MAX / 32) return 0;
     if (need <= x->size - x->size / 8 && x->size) return 1;
     size_t size = x->size ? x->size : 64;
-    while (need > size - size / 8) size = size + size / 2;
+    while (need > size - size / 8) size = size + size / 4; /* load stays in [0.7, 0.875] */
     return oi_rehash(x, size);
 }
 
@@ -183,10 +202,11 @@ static offer_slot *oi_put(offer_index *x, int64_t id) {
     if (sl) return sl;
     if (!oi_reserve(x, 1)) return NULL;
     size_t i = oi_home(x, id);
-    while (x->s[i].id) if (++i == x->size) i = 0;
-    x->s[i].id = id;
-    x->s[i].market = 0;
-    x->s[i].seller_flags = 0;
+    while (!slot_empty(&x->s[i])) if (++i == x->size) i = 0;
+    x->s[i].id_lo = (uint32_t)id;
+    x->s[i].id_hi = (uint32_t)((uint64_t)id >> 32);
+    x->s[i].n = x->s[i].d = 1;
+    x->s[i].mf = 0;
     x->used++;
     return &x->s[i];
 }
@@ -197,15 +217,15 @@ static void oi_remove(offer_index *x, int64_t id) {
     size_t i = (size_t)(sl - x->s), j = i;
     for (;;) {
         if (++j == x->size) j = 0;
-        if (!x->s[j].id) break;
-        size_t home = oi_home(x, x->s[j].id);
+        if (slot_empty(&x->s[j])) break;
+        size_t home = oi_home(x, slot_id(&x->s[j]));
         int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
             x->s[i] = x->s[j];
             i = j;
         }
     }
-    x->s[i].id = 0;
+    x->s[i].id_lo = x->s[i].id_hi = 0;
     x->used--;
 }
 
@@ -404,10 +424,11 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
         *market = *m;
         return SOB_OK;
     }
-    if (dx->nmarkets == dx->cap_markets) {
-        size_t cap = dx->cap_markets;
-        void *nm = grow_array(dx->markets, &cap, (size_t)dx->nmarkets + 1, sizeof *dx->markets);
-        if (!nm || cap > UINT32_MAX - 1) return fail(c, SOB_E_NOMEM, "market table");
+    if (dx->nmarkets >= MAX_MARKETS) return fail(c, SOB_E_LIMIT, "too many markets");
+    if (dx->nmarkets == dx->cap_markets) { /* grows by 3/2: a market is ~250 bytes */
+        size_t cap = dx->cap_markets < 16 ? 16 : (size_t)dx->cap_markets + dx->cap_markets / 2;
+        void *nm = cap < MAX_MARKETS ? realloc(dx->markets, cap * sizeof *dx->markets) : NULL;
+        if (!nm) return fail(c, SOB_E_NOMEM, "market table");
         dx->markets = nm;
         dx->cap_markets = (uint32_t)cap;
     }
@@ -419,6 +440,10 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
     mk->counter = counter;
     mk->complete = dx->complete_all;
     sob_offerbook_init(&mk->offers);
+    /* one id index for every market (the book's own hash would index each offer twice), and each
+     * offer's seller as its accounts-table key: the key of account index i is i + 1 */
+    sob_offerbook_set_locator(&mk->offers, oi_locate, &dx->offer_of);
+    sob_offerbook_set_account_sellers(&mk->offers);
     sob_book_init(&mk->l2);
     *m = dx->nmarkets;
     *market = dx->nmarkets++;
@@ -482,14 +507,14 @@ static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
     if (!r) return 0;
     sob_offer o;
     int side;
-    if (sob_offerbook_get(&dx->markets[r->market].offers, id, &o, &side) != SOB_OK) return 0;
+    if (sob_offerbook_get(&dx->markets[slot_market(r)].offers, id, &o, &side) != SOB_OK) return 0;
     memset(v, 0, sizeof *v);
     v->amount = o.amount;
     v->n = o.n;
     v->d = o.d;
-    v->market = r->market;
-    v->seller = r->seller_flags & 0x7fffffffu;
-    v->flags = r->seller_flags >> 31;
+    v->market = slot_market(r);
+    v->seller = (uint32_t)(o.seller - 1);
+    v->flags = r->mf >> 31;
     v->side = side;
     return 1;
 }
@@ -747,19 +772,19 @@ static sob_status force_offer(sob_dexbook *dx, int64_t id, uint32_t m1, uint32_t
         oi_remove(&dx->offer_of, id);
         return SOB_OK;
     }
-    sob_status st = sob_offerbook_add(&dx->markets[v->market].offers, id, v->side, v->n, v->d, v->amount, 0);
-    if (st != SOB_OK) {
-        oi_remove(&dx->offer_of, id);
-        return st;
-    }
+    /* the index first: the market's book finds the offer through it */
     offer_slot *r = oi_put(&dx->offer_of, id); /* reserved in phase 1 */
     if (!r) {
-        sob_offerbook_remove(&dx->markets[v->market].offers, id, NULL, NULL);
+        oi_remove(&dx->offer_of, id);
         return SOB_E_NOMEM;
     }
-    r->market = v->market;
-    r->seller_flags = v->seller | (v->flags << 31);
-    return SOB_OK;
+    r->n = v->n;
+    r->d = v->d;
+    r->mf = v->market | ((uint32_t)v->side << 30) | (v->flags << 31);
+    sob_status st =
+        sob_offerbook_add(&dx->markets[v->market].offers, id, v->side, v->n, v->d, v->amount, (uint64_t)v->seller + 1);
+    if (st != SOB_OK) oi_remove(&dx->offer_of, id);
+    return st;
 }
 
 static int offer_changed(const touch *t) {
@@ -786,6 +811,19 @@ static void scratch_reset(sob_dexbook *dx) {
     sob_hmap_clear(&dx->level_of);
     dx->ntouches = 0;
     dx->nlevels = 0;
+}
+
+/* Give back the per-apply scratch: a seed (a snapshot of any size) is a one-off, unlike ledgers. */
+static void scratch_release(sob_dexbook *dx) {
+    sob_hmap_free(&dx->touched);
+    sob_hmap_free(&dx->level_of);
+    sob_hmap_init(&dx->touched, sizeof(uint32_t));
+    sob_hmap_init(&dx->level_of, sizeof(uint32_t));
+    free(dx->touches);
+    free(dx->levels);
+    dx->touches = NULL;
+    dx->levels = NULL;
+    dx->ntouches = dx->cap_touches = dx->nlevels = dx->cap_levels = 0;
 }
 
 static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch, const sob_ledger_out *led,
@@ -1070,6 +1108,7 @@ sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t
     if (complete) dx->complete_all = 1;
     sob_status st = run(dx, ch, n, NULL, 1, ledger_seq, &scratch, err);
     sob_dex_result_free(&scratch);
+    scratch_release(dx);
     if (st) {
         if (complete) dx->complete_all = 0;
         return st;
@@ -1155,11 +1194,11 @@ sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *
                              uint32_t *flags, int *side, sob_offer *out) {
     const offer_slot *r = oi_find(&dx->offer_of, offer_id);
     if (!r) return SOB_E_NOT_FOUND;
-    sob_status st = sob_offerbook_get(&dx->markets[r->market].offers, offer_id, out, side);
+    sob_status st = sob_offerbook_get(&dx->markets[slot_market(r)].offers, offer_id, out, side);
     if (st) return st;
-    *market = r->market;
-    *seller = r->seller_flags & 0x7fffffffu;
-    *flags = r->seller_flags >> 31;
+    *market = slot_market(r);
+    *seller = (uint32_t)(out->seller - 1);
+    *flags = r->mf >> 31;
     return SOB_OK;
 }
 
@@ -1185,7 +1224,9 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
         const sob_dex_market *mk = &dx->markets[i];
         for (int s = 0; s < 2; s++) {
-            m += mk->offers.side[s].cap * sizeof(void *) + mk->offers.side[s].nc * sizeof(sob_chunk);
+            const sob_offer_side *sd = &mk->offers.side[s];
+            m += sd->cap * sizeof(void *);
+            for (size_t ci = 0; ci < sd->nc; ci++) m += sizeof(sob_chunk) + sd->c[ci]->cap * sizeof(sob_offer);
             m += (size_t)mk->l2.side[s].cap * sizeof(sob_level);
         }
         m += mk->offers.slots ? (mk->offers.mask + 1) * sizeof(sob_id_slot) : 0;
@@ -1225,7 +1266,9 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
             sob_status st = SOB_OK;
             for (size_t k = 0; k < cnt && !st; k++) {
                 const offer_slot *r = oi_find(&dx->offer_of, v[k].id);
-                if (!r || r->market != i) st = SOB_E_INVALID;
+                if (!r || slot_market(r) != i || v[k].seller == 0 ||
+                    v[k].seller > dx->accounts.len || r->n != v[k].n || r->d != v[k].d)
+                    st = SOB_E_INVALID;
                 ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s};
                 int32_t n, d;
                 offer_level(&o, &n, &d);
