@@ -400,8 +400,8 @@ sob_status sob_offerbook_set_account_sellers(sob_offerbook *b) {
 
 /* Where offer id is: the offer (NULL if it is not in the book), its side, chunk and position, and
  * its slot in the book's own hash (NULL with a locator). */
-static sob_offer *offer_find(const sob_offerbook *b, int64_t id, int *side, size_t *ci, uint32_t *p,
-                             sob_id_slot **slot) {
+static inline __attribute__((always_inline)) sob_offer *offer_find(const sob_offerbook *b, int64_t id, int *side,
+                                                                   size_t *ci, uint32_t *p, sob_id_slot **slot) {
     int sd;
     double key;
     if (id < 0) return NULL;
@@ -423,7 +423,7 @@ static sob_offer *offer_find(const sob_offerbook *b, int64_t id, int *side, size
 /* Insert a validated offer; no seller accounting. On error the book is unchanged. */
 static sob_status offer_insert(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
                                uint64_t seller) {
-    if (offer_find(b, id, NULL, NULL, NULL, NULL)) return SOB_E_EXISTS;
+    if (b->locate ? offer_find(b, id, NULL, NULL, NULL, NULL) != NULL : slot_find(b, id) != NULL) return SOB_E_EXISTS;
     sob_status st = b->locate ? SOB_OK : slot_reserve(b);
     if (st != SOB_OK) return st;
     sob_offer o = {order_key(n, d), id, amount, seller, sob_adjust_offer(n, d, amount, INT64_MAX), n, d};
@@ -456,10 +456,10 @@ static sob_status offer_erase(sob_offerbook *b, int64_t id, sob_offer *removed, 
 sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
                              uint64_t seller) {
     if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0 || amount <= 0 ||
-        (!b->account_sellers && !seller_usable(&b->sellers, seller)))
+        (seller && !b->account_sellers && !seller_usable(&b->sellers, seller)))
         return SOB_E_INVALID;
     sob_status st = offer_insert(b, id, side, n, d, amount, seller);
-    if (st == SOB_OK && !b->account_sellers) seller_acquire(&b->sellers, seller);
+    if (st == SOB_OK && seller && !b->account_sellers) seller_acquire(&b->sellers, seller);
     return st;
 }
 
@@ -467,7 +467,7 @@ sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed
     sob_offer o;
     sob_status st = offer_erase(b, id, &o, side);
     if (st != SOB_OK) return st;
-    if (!b->account_sellers) seller_release(&b->sellers, o.seller);
+    if (o.seller && !b->account_sellers) seller_release(&b->sellers, o.seller);
     if (removed) *removed = o;
     return SOB_OK;
 }

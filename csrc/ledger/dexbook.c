@@ -270,6 +270,7 @@ struct sob_dexbook {
     offer_index offer_of;
     sob_accounts acc;
     uint32_t ledger_seq;
+    uint32_t protocol, base_reserve; /* of the last ledger applied (0: none yet) */
     uint8_t complete_all, broken;
     /* per-apply scratch */
     sob_hmap touched; /* (kind | asset << 8, id) -> uint32 index in touches */
@@ -405,8 +406,18 @@ static sob_status asset_id(applyctx *c, const sob_ledger_asset *a, uint32_t *id)
         memcpy(k.code, a->code, a->type == SOB_LEDGER_ASSET_ALPHANUM4 ? 4 : 12);
         memcpy(k.issuer, a->issuer, 32);
     }
-    sob_status st = intern_put(&c->dx->assets, &k, id, NULL);
-    return st == SOB_OK ? SOB_OK : fail(c, st, "asset table");
+    int added = 0;
+    sob_status st = intern_put(&c->dx->assets, &k, id, &added);
+    if (st != SOB_OK) return fail(c, st, "asset table");
+    if (added && a->type != SOB_LEDGER_ASSET_NATIVE) {
+        /* the issuer gets an account index now, so that it is registered as the asset's issuer
+         * (accounts.h) even if its account entry is seen later or never: core's issuer rules */
+        uint32_t issuer;
+        st = intern_put(&c->dx->accounts, k.issuer, &issuer, NULL);
+        if (st == SOB_OK && issuer >= 0x7fffffffu) return fail(c, SOB_E_LIMIT, "too many accounts");
+        if (st != SOB_OK) return fail(c, st, "account table");
+    }
+    return SOB_OK;
 }
 
 static sob_status account_index(applyctx *c, const uint8_t key[32], uint32_t *index) {
@@ -439,6 +450,7 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
     mk->base = base;
     mk->counter = counter;
     mk->complete = dx->complete_all;
+    mk->pool = SOB_DEX_NONE;
     sob_offerbook_init(&mk->offers);
     /* one id index for every market (the book's own hash would index each offer twice), and each
      * offer's seller as its accounts-table key: the key of account index i is i + 1 */
@@ -487,6 +499,9 @@ static sob_status pool_value(applyctx *c, const sob_ledger_pool *p, sob_dex_pool
     v->reserve_b = p->reserve_b;
     v->total_shares = p->total_shares;
     v->trustline_count = p->trustline_count;
+    v->venue.reserve_a = p->reserve_a;
+    v->venue.reserve_b = p->reserve_b;
+    v->venue.fee_bp = p->fee_bp;
     return SOB_OK;
 }
 
@@ -990,11 +1005,13 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
                 e->old_reserve_b = b->reserve_b;
                 if (!a) dx->markets[b->market].npools--;
             }
+            if (b && dx->markets[b->market].pool == (uint32_t)t->id) dx->markets[b->market].pool = SOB_DEX_NONE;
             if (a) {
                 e->new_reserve_a = a->reserve_a;
                 e->new_reserve_b = a->reserve_b;
                 if (!b) dx->markets[a->market].npools++;
                 dx->pools[t->id] = *a;
+                if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE) dx->markets[a->market].pool = (uint32_t)t->id;
             } else {
                 dx->pools[t->id].live = 0;
             }
@@ -1025,6 +1042,10 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         if (acct >= 0) sob_accounts_set_issuer(&dx->acc, a, (uint64_t)acct + 1);
     }
     res->ledger_seq = seq;
+    if (led) {
+        dx->protocol = led->header.protocol_version;
+        dx->base_reserve = led->header.base_reserve;
+    }
     result_publish(res);
     scratch_reset(dx);
     return SOB_OK;
@@ -1212,6 +1233,31 @@ const uint8_t *sob_dexbook_pool_id(const sob_dexbook *dx, uint32_t index) {
 
 const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx) { return &dx->acc; }
 
+sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, sob_venue *out) {
+    memset(out, 0, sizeof *out);
+    out->side = SOB_SIDE_ASK;
+    if (send == recv || send >= dx->assets.len || recv >= dx->assets.len) return SOB_E_INVALID;
+    const uint32_t *m = sob_hmap_get(&dx->market_of, send < recv ? send : recv, send < recv ? recv : send);
+    if (!m) return SOB_E_NOT_FOUND;
+    const sob_dex_market *mk = &dx->markets[*m];
+    /* ASK offers sell base: they are the ones a taker receiving base crosses */
+    out->side = recv == mk->base ? SOB_SIDE_ASK : SOB_SIDE_BID;
+    out->book = &mk->offers;
+    if (mk->pool != SOB_DEX_NONE) {
+        const sob_dex_pool *p = &dx->pools[mk->pool];
+        out->pool = &p->venue;
+        out->pool_a_is_send = p->asset_a == send;
+    }
+    return SOB_OK;
+}
+
+void sob_dexbook_ctx(const sob_dexbook *dx, sob_dex_ctx *ctx) {
+    sob_dex_ctx_init(ctx);
+    ctx->accounts = &dx->acc;
+    if (dx->protocol >= SOB_PROTOCOL_MIN) ctx->protocol = dx->protocol;
+    if (dx->base_reserve) ctx->base_reserve = dx->base_reserve;
+}
+
 size_t sob_dexbook_memory(const sob_dexbook *dx) {
     size_t m = sizeof *dx;
     m += (size_t)dx->assets.cap * dx->assets.rsz + (dx->assets.idx ? (dx->assets.mask + 1) * 4 : 0);
@@ -1293,6 +1339,17 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
     for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
         const sob_dex_pool *pl = &dx->pools[p];
         if (pl->live && (pl->market >= dx->nmarkets)) return SOB_E_INVALID;
+        if (pl->live && (pl->venue.reserve_a != pl->reserve_a || pl->venue.reserve_b != pl->reserve_b ||
+                         pl->venue.fee_bp != pl->fee_bp))
+            return SOB_E_INVALID;
+        if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && dx->markets[pl->market].pool != p) return SOB_E_INVALID;
+    }
+    for (uint32_t i = 0; i < dx->nmarkets; i++) {
+        uint32_t p = dx->markets[i].pool;
+        if (p == SOB_DEX_NONE) continue;
+        if (p >= dx->pool_ids.len || !dx->pools[p].live || dx->pools[p].market != i ||
+            dx->pools[p].fee_bp != SOB_LIQUIDITY_POOL_FEE)
+            return SOB_E_INVALID;
     }
     return sob_accounts_check(&dx->acc);
 }
