@@ -378,6 +378,11 @@ void sob_offerbook_clear(sob_offerbook *b) {
     b->account_sellers = acc;
 }
 
+const sob_offer *sob_offerbook_find_at(const sob_offerbook *b, int64_t id, int side, double key) {
+    if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK)) return NULL;
+    return side_locate(&b->side[side], key, id, NULL, NULL);
+}
+
 static int book_empty(const sob_offerbook *b) {
     return b->used == 0 && b->side[0].nc == 0 && b->side[1].nc == 0 && b->sellers.cap == 0;
 }

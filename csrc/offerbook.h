@@ -148,6 +148,9 @@ sob_status sob_offerbook_set_locator(sob_offerbook *b, sob_offer_locator fn, con
  * sob_offerbook_offer_account gives; the handle functions below are then not used (seller_new and
  * seller_set_account answer SOB_E_INVALID, take_released 0) and no handle is counted. */
 sob_status sob_offerbook_set_account_sellers(sob_offerbook *b);
+/* The offer `id` if the book holds it at that side and order key (NULL otherwise), without asking
+ * any index: what an owner's index uses to check a candidate. Valid until the book changes. */
+const sob_offer *sob_offerbook_find_at(const sob_offerbook *b, int64_t id, int side, double key);
 
 /* Offer ids are int64 >= 0 (Horizon's ids, and its synthetic ones above 2^62); any other id is
  * SOB_E_INVALID for add and SOB_E_NOT_FOUND for the lookups. `seller` is 0 or a handle from

@@ -117,58 +117,48 @@ static void intern_truncate(intern *t, uint32_t len) {
 
 /* ---- the book --------------------------------------------------------------------------------- */
 
-/* The offer index: offer id -> market, side, price and passive flag, 20 bytes a slot, open
+/* The offer index: offer id -> market, side, price and passive flag, 16 bytes a slot, open
  * addressing with linear probing at a load of at most 7/8 and a size that grows by 5/4 (any size:
- * the home slot is the hash scaled to the size), so a million offers take ~23-29 MB. It is the only
- * id index: each market's sob_offerbook asks it where an offer is (sob_offerbook_set_locator), and
- * an offer's seller is kept in the offer itself (its account key, sob_offerbook_set_account_sellers).
- * Ids are > 0 (checked), so id 0 marks an empty slot. Deletion shifts back (no tombstones). */
+ * the home slot is the id's hash scaled to the size), so a million offers take ~18-23 MB. It is
+ * the only id index: each market's sob_offerbook asks it where an offer is
+ * (sob_offerbook_set_locator), and an offer's seller is kept in the offer itself (its account key,
+ * sob_offerbook_set_account_sellers).
+ *
+ * A slot does not hold the id, only 32 bits of its hash (a fingerprint, which also gives its home
+ * slot): a slot whose fingerprint matches is the id's only if the market's book holds that id at
+ * that side and price (sob_offerbook_find_at), so a lookup is exact. Two ids may then leave two
+ * byte-identical slots (same fingerprint, market, side and price n/d): either one stands for
+ * either, so a removal takes any slot equal to the one found. The passive flag, which would tell
+ * such slots apart, is kept in a set of the passive offers' ids instead (dx->passive; passive
+ * offers are few). n = 0 marks an empty slot (prices are > 0). Deletion shifts back. */
 typedef struct offer_slot {
-    uint32_t id_lo, id_hi; /* the id as two halves: a 4-byte aligned slot of 20 bytes */
-    int32_t n, d;          /* the offer's price: its order key in its book is double(n)/double(d) */
-    uint32_t mf;           /* market (< 2^30) | side << 30 | PASSIVE_FLAG << 31 */
+    uint32_t fp;  /* the id's hash, high 32 bits */
+    int32_t n, d; /* the offer's price: its order key in its book is double(n)/double(d); n = 0: empty */
+    uint32_t mf;  /* market (< 2^30) | side << 30 */
 } offer_slot;
 
 #define MF_MARKET 0x3fffffffu
 #define MAX_MARKETS MF_MARKET
 
-static inline int64_t slot_id(const offer_slot *s) { return (int64_t)(((uint64_t)s->id_hi << 32) | s->id_lo); }
-static inline int slot_empty(const offer_slot *s) { return (s->id_lo | s->id_hi) == 0; }
+static inline int slot_empty(const offer_slot *s) { return s->n == 0; }
 static inline uint32_t slot_market(const offer_slot *s) { return s->mf & MF_MARKET; }
+static inline int slot_side(const offer_slot *s) { return (int)((s->mf >> 30) & 1u); }
+static inline double slot_key(const offer_slot *s) { return (double)s->n / (double)s->d; } /* order key */
 
 typedef struct offer_index {
     offer_slot *s; /* owned; size slots */
     size_t size, used;
 } offer_index;
 
-static inline size_t oi_home(const offer_index *x, int64_t id) {
+static inline uint32_t oi_fp(int64_t id) {
     uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 32;
-    return (size_t)(((sob_u128)h * x->size) >> 64);
+    return (uint32_t)(h >> 32);
 }
 
-static offer_slot *oi_find(const offer_index *x, int64_t id) {
-    if (!x->size || id <= 0) return NULL;
-    size_t i = oi_home(x, id);
-    uint32_t lo = (uint32_t)id, hi = (uint32_t)((uint64_t)id >> 32);
-    for (;;) {
-        offer_slot *sl = &x->s[i];
-        if (sl->id_lo == lo && sl->id_hi == hi) return sl;
-        if (slot_empty(sl)) return NULL;
-        if (++i == x->size) i = 0;
-    }
-}
-
-/* The locator of every market's offerbook (sob_offer_locator). */
-static int oi_locate(const void *ctx, int64_t id, int *side, double *key) {
-    const offer_slot *sl = oi_find(ctx, id);
-    if (!sl) return 0;
-    *side = (int)((sl->mf >> 30) & 1u);
-    *key = (double)sl->n / (double)sl->d; /* order key, as the book computes it */
-    return 1;
-}
+static inline size_t oi_home(const offer_index *x, uint32_t fp) { return (size_t)(((uint64_t)fp * x->size) >> 32); }
 
 static int oi_rehash(offer_index *x, size_t size) {
     offer_slot *ns = calloc(size, sizeof *ns);
@@ -176,7 +166,7 @@ static int oi_rehash(offer_index *x, size_t size) {
     offer_index nx = {ns, size, 0};
     for (size_t i = 0; i < x->size; i++) {
         if (slot_empty(&x->s[i])) continue;
-        size_t j = oi_home(&nx, slot_id(&x->s[i]));
+        size_t j = oi_home(&nx, x->s[i].fp);
         while (!slot_empty(&ns[j])) if (++j == size) j = 0;
         ns[j] = x->s[i];
         nx.used++;
@@ -193,39 +183,37 @@ static int oi_reserve(offer_index *x, size_t extra) {
     if (need <= x->size - x->size / 8 && x->size) return 1;
     size_t size = x->size ? x->size : 64;
     while (need > size - size / 8) size = size + size / 4; /* load stays in [0.7, 0.875] */
+    if (size > UINT32_MAX) return 0; /* homes are fingerprints scaled to the size */
     return oi_rehash(x, size);
 }
 
-/* The slot of id, inserted (market and seller 0) if absent; room must have been reserved. */
-static offer_slot *oi_put(offer_index *x, int64_t id) {
-    offer_slot *sl = oi_find(x, id);
-    if (sl) return sl;
+/* Insert a slot for an id the index does not hold (room reserved, or 0 when out of memory). */
+static offer_slot *oi_insert(offer_index *x, int64_t id, int32_t n, int32_t d, uint32_t mf) {
     if (!oi_reserve(x, 1)) return NULL;
-    size_t i = oi_home(x, id);
+    uint32_t fp = oi_fp(id);
+    size_t i = oi_home(x, fp);
     while (!slot_empty(&x->s[i])) if (++i == x->size) i = 0;
-    x->s[i].id_lo = (uint32_t)id;
-    x->s[i].id_hi = (uint32_t)((uint64_t)id >> 32);
-    x->s[i].n = x->s[i].d = 1;
-    x->s[i].mf = 0;
+    x->s[i].fp = fp;
+    x->s[i].n = n;
+    x->s[i].d = d;
+    x->s[i].mf = mf;
     x->used++;
     return &x->s[i];
 }
 
-static void oi_remove(offer_index *x, int64_t id) {
-    offer_slot *sl = oi_find(x, id);
-    if (!sl) return;
+static void oi_delete(offer_index *x, offer_slot *sl) {
     size_t i = (size_t)(sl - x->s), j = i;
     for (;;) {
         if (++j == x->size) j = 0;
         if (slot_empty(&x->s[j])) break;
-        size_t home = oi_home(x, slot_id(&x->s[j]));
+        size_t home = oi_home(x, x->s[j].fp);
         int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
             x->s[i] = x->s[j];
             i = j;
         }
     }
-    x->s[i].id_lo = x->s[i].id_hi = 0;
+    x->s[i].n = 0;
     x->used--;
 }
 
@@ -259,15 +247,20 @@ typedef struct level_acc {
     sob_i128 delta;
 } level_acc;
 
+#define MBLK_SHIFT 8
+#define MBLK (1u << MBLK_SHIFT)
+#define MK(dx, i) (&(dx)->mblk[(i) >> MBLK_SHIFT][(i) & (MBLK - 1)])
+
 struct sob_dexbook {
     intern assets;   /* sob_ledger_asset (normalised) -> asset id; id 0 is native */
     intern accounts; /* 32-byte key -> account index */
     intern pool_ids; /* 32-byte pool id -> pool index */
     sob_dex_pool *pools; /* owned; pool_ids.cap entries */
-    sob_dex_market *markets; /* owned */
-    uint32_t nmarkets, cap_markets;
+    sob_dex_market **mblk; /* owned: blocks of MBLK markets (never moved: a market's address is stable) */
+    uint32_t nmarkets, nblk, cap_blk;
     sob_hmap market_of; /* (base, counter) -> uint32 market */
     offer_index offer_of;
+    sob_hmap passive; /* (offer id, 0) of every passive offer held */
     sob_accounts acc;
     uint32_t ledger_seq;
     uint32_t protocol, base_reserve; /* of the last ledger applied (0: none yet) */
@@ -280,6 +273,36 @@ struct sob_dexbook {
     level_acc *levels;
     size_t nlevels, cap_levels;
 };
+
+/* The slot of offer `id` (NULL if the book holds no such offer) and, if `o` is not NULL, the offer:
+ * the first slot of its fingerprint whose market's book holds the id at that side and price. */
+static offer_slot *oi_find(const sob_dexbook *dx, int64_t id, const sob_offer **o) {
+    const offer_index *x = &dx->offer_of;
+    if (!x->size || id <= 0) return NULL;
+    uint32_t fp = oi_fp(id);
+    for (size_t i = oi_home(x, fp);;) {
+        offer_slot *sl = &x->s[i];
+        if (slot_empty(sl)) return NULL;
+        if (sl->fp == fp && slot_market(sl) < dx->nmarkets) {
+            const sob_offer *f =
+                sob_offerbook_find_at(&MK(dx, slot_market(sl))->offers, id, slot_side(sl), slot_key(sl));
+            if (f && f->n == sl->n && f->d == sl->d) {
+                if (o) *o = f;
+                return sl;
+            }
+        }
+        if (++i == x->size) i = 0;
+    }
+}
+
+/* The locator of every market's offerbook (sob_offer_locator). */
+static int oi_locate(const void *ctx, int64_t id, int *side, double *key) {
+    const offer_slot *sl = oi_find(ctx, id, NULL);
+    if (!sl) return 0;
+    *side = slot_side(sl);
+    *key = slot_key(sl);
+    return 1;
+}
 
 static void *grow_array(void *p, size_t *cap, size_t need, size_t rec) {
     if (need <= *cap) return p;
@@ -346,6 +369,7 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
     intern_init(&dx->accounts, 32);
     intern_init(&dx->pool_ids, 32);
     sob_hmap_init(&dx->market_of, sizeof(uint32_t));
+    sob_hmap_init(&dx->passive, 0);
     sob_hmap_init(&dx->touched, sizeof(uint32_t));
     sob_hmap_init(&dx->level_of, sizeof(uint32_t));
     sob_accounts_init(&dx->acc);
@@ -363,16 +387,18 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
 void sob_dexbook_free(sob_dexbook *dx) {
     if (!dx) return;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        sob_offerbook_free(&dx->markets[i].offers);
-        sob_book_free(&dx->markets[i].l2);
+        sob_offerbook_free(&MK(dx, i)->offers);
+        sob_book_free(&MK(dx, i)->l2);
     }
-    free(dx->markets);
+    for (uint32_t b = 0; b < dx->nblk; b++) free(dx->mblk[b]);
+    free(dx->mblk);
     free(dx->pools);
     intern_free(&dx->assets);
     intern_free(&dx->accounts);
     intern_free(&dx->pool_ids);
     sob_hmap_free(&dx->market_of);
     free(dx->offer_of.s);
+    sob_hmap_free(&dx->passive);
     sob_hmap_free(&dx->touched);
     sob_hmap_free(&dx->level_of);
     sob_accounts_free(&dx->acc);
@@ -436,16 +462,21 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
         return SOB_OK;
     }
     if (dx->nmarkets >= MAX_MARKETS) return fail(c, SOB_E_LIMIT, "too many markets");
-    if (dx->nmarkets == dx->cap_markets) { /* grows by 3/2: a market is ~250 bytes */
-        size_t cap = dx->cap_markets < 16 ? 16 : (size_t)dx->cap_markets + dx->cap_markets / 2;
-        void *nm = cap < MAX_MARKETS ? realloc(dx->markets, cap * sizeof *dx->markets) : NULL;
-        if (!nm) return fail(c, SOB_E_NOMEM, "market table");
-        dx->markets = nm;
-        dx->cap_markets = (uint32_t)cap;
+    if (dx->nmarkets == dx->nblk * MBLK) { /* a new block: markets never move */
+        if (dx->nblk == dx->cap_blk) {
+            uint32_t cap = dx->cap_blk ? dx->cap_blk * 2 : 4;
+            sob_dex_market **nb = realloc(dx->mblk, (size_t)cap * sizeof *nb);
+            if (!nb) return fail(c, SOB_E_NOMEM, "market table");
+            dx->mblk = nb;
+            dx->cap_blk = cap;
+        }
+        sob_dex_market *blk = malloc(MBLK * sizeof *blk);
+        if (!blk) return fail(c, SOB_E_NOMEM, "market table");
+        dx->mblk[dx->nblk++] = blk;
     }
     m = sob_hmap_insert_new(&dx->market_of, base, counter);
     if (!m) return fail(c, SOB_E_NOMEM, "market table");
-    sob_dex_market *mk = &dx->markets[dx->nmarkets];
+    sob_dex_market *mk = MK(dx, dx->nmarkets);
     memset(mk, 0, sizeof *mk);
     mk->base = base;
     mk->counter = counter;
@@ -454,7 +485,7 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
     sob_offerbook_init(&mk->offers);
     /* one id index for every market (the book's own hash would index each offer twice), and each
      * offer's seller as its accounts-table key: the key of account index i is i + 1 */
-    sob_offerbook_set_locator(&mk->offers, oi_locate, &dx->offer_of);
+    sob_offerbook_set_locator(&mk->offers, oi_locate, dx);
     sob_offerbook_set_account_sellers(&mk->offers);
     sob_book_init(&mk->l2);
     *m = dx->nmarkets;
@@ -463,7 +494,7 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
 }
 
 static int market_complete(const sob_dexbook *dx, uint32_t market) {
-    return market < dx->nmarkets ? dx->markets[market].complete : dx->complete_all;
+    return market < dx->nmarkets ? MK(dx, market)->complete : dx->complete_all;
 }
 
 static sob_status offer_value(applyctx *c, const sob_ledger_offer *o, ostate *v) {
@@ -518,19 +549,17 @@ static int pool_eq(const sob_dex_pool *a, const sob_dex_pool *b) {
 
 /* The state the book holds for an offer now (outside of this ledger). */
 static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
-    const offer_slot *r = oi_find(&dx->offer_of, id);
+    const sob_offer *o;
+    const offer_slot *r = oi_find(dx, id, &o);
     if (!r) return 0;
-    sob_offer o;
-    int side;
-    if (sob_offerbook_get(&dx->markets[slot_market(r)].offers, id, &o, &side) != SOB_OK) return 0;
     memset(v, 0, sizeof *v);
-    v->amount = o.amount;
-    v->n = o.n;
-    v->d = o.d;
+    v->amount = o->amount;
+    v->n = o->n;
+    v->d = o->d;
     v->market = slot_market(r);
-    v->seller = (uint32_t)(o.seller - 1);
-    v->flags = r->mf >> 31;
-    v->side = side;
+    v->seller = (uint32_t)(o->seller - 1);
+    v->flags = sob_hmap_get(&dx->passive, (uint64_t)id, 0) != NULL;
+    v->side = slot_side(r);
     return 1;
 }
 
@@ -780,25 +809,29 @@ static uint64_t level_amount(const sob_book *b, int side, int32_t n, int32_t d) 
 
 /* Make the book hold `v` for offer `id` (or nothing when !has), whatever it holds now in markets
  * m1/m2. Removal never fails; an add may run out of memory. */
-static sob_status force_offer(sob_dexbook *dx, int64_t id, uint32_t m1, uint32_t m2, int has, const ostate *v) {
-    if (m1 < dx->nmarkets) sob_offerbook_remove(&dx->markets[m1].offers, id, NULL, NULL);
-    if (m2 < dx->nmarkets && m2 != m1) sob_offerbook_remove(&dx->markets[m2].offers, id, NULL, NULL);
-    if (!has) {
-        oi_remove(&dx->offer_of, id);
-        return SOB_OK;
+static sob_status force_offer(sob_dexbook *dx, int64_t id, int has, const ostate *v) {
+    /* the slot goes with the offer: found (verified) while the offer is in its book */
+    offer_slot *r = oi_find(dx, id, NULL);
+    if (r) {
+        uint32_t m = slot_market(r);
+        offer_slot old = *r;
+        sob_offerbook_remove(&MK(dx, m)->offers, id, NULL, NULL); /* never fails: it is there */
+        /* the removal does not move slots: r still holds `old` (or an equal slot) */
+        if (r->fp != old.fp || r->n != old.n || r->d != old.d || r->mf != old.mf) return SOB_E_INVALID;
+        oi_delete(&dx->offer_of, r);
+        sob_hmap_remove(&dx->passive, (uint64_t)id, 0);
     }
+    if (!has) return SOB_OK;
     /* the index first: the market's book finds the offer through it */
-    offer_slot *r = oi_put(&dx->offer_of, id); /* reserved in phase 1 */
-    if (!r) {
-        oi_remove(&dx->offer_of, id);
-        return SOB_E_NOMEM;
-    }
-    r->n = v->n;
-    r->d = v->d;
-    r->mf = v->market | ((uint32_t)v->side << 30) | (v->flags << 31);
+    r = oi_insert(&dx->offer_of, id, v->n, v->d, v->market | ((uint32_t)v->side << 30));
+    if (!r) return SOB_E_NOMEM; /* cannot happen: reserved in phase 1 */
     sob_status st =
-        sob_offerbook_add(&dx->markets[v->market].offers, id, v->side, v->n, v->d, v->amount, (uint64_t)v->seller + 1);
-    if (st != SOB_OK) oi_remove(&dx->offer_of, id);
+        sob_offerbook_add(&MK(dx, v->market)->offers, id, v->side, v->n, v->d, v->amount, (uint64_t)v->seller + 1);
+    if (st == SOB_OK && v->flags && !sob_hmap_insert_new(&dx->passive, (uint64_t)id, 0)) { /* reserved */
+        sob_offerbook_remove(&MK(dx, v->market)->offers, id, NULL, NULL);
+        st = SOB_E_NOMEM;
+    }
+    if (st != SOB_OK) oi_delete(&dx->offer_of, r); /* nothing moved it: no insert since */
     return st;
 }
 
@@ -811,7 +844,8 @@ static int offer_changed(const touch *t) {
 static void rollback_names(applyctx *c) {
     sob_dexbook *dx = c->dx;
     while (dx->nmarkets > c->markets0) {
-        sob_dex_market *m = &dx->markets[--dx->nmarkets];
+        dx->nmarkets--;
+        sob_dex_market *m = MK(dx, dx->nmarkets);
         sob_hmap_remove(&dx->market_of, m->base, m->counter);
         sob_offerbook_free(&m->offers);
         sob_book_free(&m->l2);
@@ -871,11 +905,12 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         dx->pools = np;
         memset(np + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *np);
     }
-    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0;
+    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0;
     for (size_t k = 0; k < dx->ntouches; k++) {
         const touch *t = &dx->touches[k];
         if (t->kind == K_OFFER && offer_changed(t)) {
             new_offers += !t->had && t->has;
+            passive_offers += t->has && t->cur.o.flags;
             if (t->had && (st = level_add(&c, &t->before.o, -1))) goto fail;
             if (t->has && (st = level_add(&c, &t->cur.o, +1))) goto fail;
             if (!vec_push(&res->offers_, sizeof(sob_dex_offer_event))) goto nomem;
@@ -888,7 +923,8 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         }
     }
     res->offers_.len = res->pools_.len = 0; /* capacity reserved */
-    if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
+    if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->passive, passive_offers) ||
+        !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
         !sob_hmap_reserve(&dx->acc.trustlines, new_trustlines) ||
         !sob_hmap_reserve(&dx->acc.issuers, dx->assets.len - c.assets0))
         goto nomem;
@@ -896,7 +932,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     for (size_t k = 0; k < dx->nlevels; k++) {
         const level_acc *l = &dx->levels[k];
         if (l->delta == 0) continue;
-        uint64_t old = level_amount(&dx->markets[l->market].l2, l->side, l->n, l->d);
+        uint64_t old = level_amount(&MK(dx, l->market)->l2, l->side, l->n, l->d);
         sob_i128 nw = (sob_i128)old + l->delta;
         if (nw < 0) {
             st = fail(&c, SOB_E_INVALID, "internal: an L2 level would go negative");
@@ -936,15 +972,13 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     for (; k < dx->ntouches; k++) {
         const touch *t = &dx->touches[k];
         if (t->kind != K_OFFER || !offer_changed(t)) continue;
-        uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
-        if ((st = force_offer(dx, t->id, m1, m2, t->has, &t->cur.o))) break;
+        if ((st = force_offer(dx, t->id, t->has, &t->cur.o))) break;
     }
     if (st) {
         for (size_t u = 0; u <= k && u < dx->ntouches; u++) {
             const touch *t = &dx->touches[u];
             if (t->kind != K_OFFER || !offer_changed(t)) continue;
-            uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
-            if (force_offer(dx, t->id, m1, m2, t->had, &t->before.o)) dx->broken = 1;
+                if (force_offer(dx, t->id, t->had, &t->before.o)) dx->broken = 1;
         }
         c.why = "out of memory";
         goto fail;
@@ -953,20 +987,19 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     sob_dex_level_event *lev = res->levels_.v;
     for (k = 0; k < nl; k++) {
         sob_level prev;
-        if ((st = sob_book_set_level(&dx->markets[lev[k].market].l2, lev[k].side, lev[k].n, lev[k].d,
+        if ((st = sob_book_set_level(&MK(dx, lev[k].market)->l2, lev[k].side, lev[k].n, lev[k].d,
                                      lev[k].new_amount, &prev)))
             break;
     }
     if (st) {
         for (size_t u = 0; u < k; u++)
-            if (sob_book_set_level(&dx->markets[lev[u].market].l2, lev[u].side, lev[u].n, lev[u].d,
+            if (sob_book_set_level(&MK(dx, lev[u].market)->l2, lev[u].side, lev[u].n, lev[u].d,
                                    lev[u].old_amount, NULL))
                 dx->broken = 1;
         for (size_t u = 0; u < dx->ntouches; u++) {
             const touch *t = &dx->touches[u];
             if (t->kind != K_OFFER || !offer_changed(t)) continue;
-            uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
-            if (force_offer(dx, t->id, m1, m2, t->had, &t->before.o)) dx->broken = 1;
+                if (force_offer(dx, t->id, t->had, &t->before.o)) dx->broken = 1;
         }
         c.why = "out of memory";
         goto fail;
@@ -1003,15 +1036,15 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
             if (b) {
                 e->old_reserve_a = b->reserve_a;
                 e->old_reserve_b = b->reserve_b;
-                if (!a) dx->markets[b->market].npools--;
+                if (!a) MK(dx, b->market)->npools--;
             }
-            if (b && dx->markets[b->market].pool == (uint32_t)t->id) dx->markets[b->market].pool = SOB_DEX_NONE;
+            if (b && MK(dx, b->market)->pool == (uint32_t)t->id) MK(dx, b->market)->pool = SOB_DEX_NONE;
             if (a) {
                 e->new_reserve_a = a->reserve_a;
                 e->new_reserve_b = a->reserve_b;
-                if (!b) dx->markets[a->market].npools++;
+                if (!b) MK(dx, a->market)->npools++;
                 dx->pools[t->id] = *a;
-                if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE) dx->markets[a->market].pool = (uint32_t)t->id;
+                if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE) MK(dx, a->market)->pool = (uint32_t)t->id;
             } else {
                 dx->pools[t->id].live = 0;
             }
@@ -1092,8 +1125,8 @@ sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigne
             return SOB_E_NOMEM;
         }
         for (uint32_t m = 0; m < dx->nmarkets; m++) {
-            saved[m] = dx->markets[m].complete;
-            dx->markets[m].complete = 0;
+            saved[m] = MK(dx, m)->complete;
+            MK(dx, m)->complete = 0;
         }
     }
     uint32_t nm = dx->nmarkets;
@@ -1102,7 +1135,7 @@ sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigne
         dx->ledger_seq = seq;
     } else if (gap) {
         dx->complete_all = complete_all;
-        for (uint32_t m = 0; m < nm && m < dx->nmarkets; m++) dx->markets[m].complete = saved[m];
+        for (uint32_t m = 0; m < nm && m < dx->nmarkets; m++) MK(dx, m)->complete = saved[m];
     }
     free(saved);
     return st;
@@ -1135,7 +1168,7 @@ sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t
         return st;
     }
     if (complete)
-        for (uint32_t m = 0; m < dx->nmarkets; m++) dx->markets[m].complete = 1;
+        for (uint32_t m = 0; m < dx->nmarkets; m++) MK(dx, m)->complete = 1;
     dx->ledger_seq = ledger_seq;
     return SOB_OK;
 }
@@ -1151,7 +1184,7 @@ uint32_t sob_dexbook_asset_count(const sob_dexbook *dx) { return dx->assets.len;
 uint32_t sob_dexbook_account_count(const sob_dexbook *dx) { return dx->accounts.len; }
 
 const sob_dex_market *sob_dexbook_market(const sob_dexbook *dx, uint32_t market) {
-    return market < dx->nmarkets ? &dx->markets[market] : NULL;
+    return market < dx->nmarkets ? MK(dx, market) : NULL;
 }
 
 sob_status sob_dexbook_find_asset(const sob_dexbook *dx, const sob_ledger_asset *a, uint32_t *id) {
@@ -1183,7 +1216,7 @@ sob_status sob_dexbook_find_market(const sob_dexbook *dx, const sob_ledger_asset
 
 int sob_dexbook_best(const sob_dexbook *dx, uint32_t market, int flipped, int side, sob_level *out) {
     if (market >= dx->nmarkets || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK)) return 0;
-    const sob_level *l = sob_book_best(&dx->markets[market].l2, flipped ? 1 - side : side);
+    const sob_level *l = sob_book_best(&MK(dx, market)->l2, flipped ? 1 - side : side);
     if (!l) return 0;
     if (flipped) {
         out->n = l->d;
@@ -1213,13 +1246,14 @@ sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32]
 
 sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
                              uint32_t *flags, int *side, sob_offer *out) {
-    const offer_slot *r = oi_find(&dx->offer_of, offer_id);
+    const sob_offer *o;
+    const offer_slot *r = oi_find(dx, offer_id, &o);
     if (!r) return SOB_E_NOT_FOUND;
-    sob_status st = sob_offerbook_get(&dx->markets[slot_market(r)].offers, offer_id, out, side);
-    if (st) return st;
+    *out = *o;
+    *side = slot_side(r);
     *market = slot_market(r);
-    *seller = (uint32_t)(out->seller - 1);
-    *flags = r->mf >> 31;
+    *seller = (uint32_t)(o->seller - 1);
+    *flags = sob_hmap_get(&dx->passive, (uint64_t)offer_id, 0) != NULL;
     return SOB_OK;
 }
 
@@ -1239,7 +1273,7 @@ sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv
     if (send == recv || send >= dx->assets.len || recv >= dx->assets.len) return SOB_E_INVALID;
     const uint32_t *m = sob_hmap_get(&dx->market_of, send < recv ? send : recv, send < recv ? recv : send);
     if (!m) return SOB_E_NOT_FOUND;
-    const sob_dex_market *mk = &dx->markets[*m];
+    const sob_dex_market *mk = MK(dx, *m);
     /* ASK offers sell base: they are the ones a taker receiving base crosses */
     out->side = recv == mk->base ? SOB_SIDE_ASK : SOB_SIDE_BID;
     out->book = &mk->offers;
@@ -1264,11 +1298,12 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
     m += (size_t)dx->accounts.cap * 32 + (dx->accounts.idx ? (dx->accounts.mask + 1) * 4 : 0);
     m += (size_t)dx->pool_ids.cap * 32 + (dx->pool_ids.idx ? (dx->pool_ids.mask + 1) * 4 : 0);
     m += (size_t)dx->pool_ids.len * sizeof(sob_dex_pool);
-    m += (size_t)dx->cap_markets * sizeof(sob_dex_market);
+    m += (size_t)dx->nblk * MBLK * sizeof(sob_dex_market) + (size_t)dx->cap_blk * sizeof(void *);
     m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
     m += dx->offer_of.size * sizeof(offer_slot);
+    m += dx->passive.slots ? (dx->passive.mask + 1) * dx->passive.slot_size : 0;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        const sob_dex_market *mk = &dx->markets[i];
+        const sob_dex_market *mk = MK(dx, i);
         for (int s = 0; s < 2; s++) {
             const sob_offer_side *sd = &mk->offers.side[s];
             m += sd->cap * sizeof(void *);
@@ -1284,7 +1319,7 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
 sob_status sob_dexbook_check(const sob_dexbook *dx) {
     size_t total = 0;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        const sob_dex_market *mk = &dx->markets[i];
+        const sob_dex_market *mk = MK(dx, i);
         /* the L2 view: each side strictly sorted worst first, valid prices, no empty level (a
          * ledger's book may touch at equal prices: passive offers; crossing is not checked) */
         if (sob_offerbook_check(&mk->offers)) return SOB_E_INVALID;
@@ -1311,7 +1346,7 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
             sob_book_init(&agg);
             sob_status st = SOB_OK;
             for (size_t k = 0; k < cnt && !st; k++) {
-                const offer_slot *r = oi_find(&dx->offer_of, v[k].id);
+                const offer_slot *r = oi_find(dx, v[k].id, NULL);
                 if (!r || slot_market(r) != i || v[k].seller == 0 ||
                     v[k].seller > dx->accounts.len || r->n != v[k].n || r->d != v[k].d)
                     st = SOB_E_INVALID;
@@ -1336,16 +1371,21 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
         }
     }
     if (total != dx->offer_of.used) return SOB_E_INVALID;
+    for (size_t i = 0; dx->passive.slots && i <= dx->passive.mask; i++) { /* passive ids are offers held */
+        uint64_t id, zero;
+        if (sob_hmap_at(&dx->passive, i, &id, &zero) && (zero || !oi_find(dx, (int64_t)id, NULL)))
+            return SOB_E_INVALID;
+    }
     for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
         const sob_dex_pool *pl = &dx->pools[p];
         if (pl->live && (pl->market >= dx->nmarkets)) return SOB_E_INVALID;
         if (pl->live && (pl->venue.reserve_a != pl->reserve_a || pl->venue.reserve_b != pl->reserve_b ||
                          pl->venue.fee_bp != pl->fee_bp))
             return SOB_E_INVALID;
-        if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && dx->markets[pl->market].pool != p) return SOB_E_INVALID;
+        if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, pl->market)->pool != p) return SOB_E_INVALID;
     }
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        uint32_t p = dx->markets[i].pool;
+        uint32_t p = MK(dx, i)->pool;
         if (p == SOB_DEX_NONE) continue;
         if (p >= dx->pool_ids.len || !dx->pools[p].live || dx->pools[p].market != i ||
             dx->pools[p].fee_bp != SOB_LIQUIDITY_POOL_FEE)

@@ -880,7 +880,84 @@ static void test_venue_underfunded(void) {
     sob_dexbook_free(dx);
 }
 
+/* ---- the offer index keeps 32-bit fingerprints of ids, checked against the books ---- */
+
+/* A copy of dexbook.c's oi_fp (the index's fingerprint of an id). If that function changes, this
+ * search still finds two ids, but they may no longer collide there: keep the two equal. */
+static uint32_t index_fp(int64_t id) {
+    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (uint32_t)(h >> 32);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Two offers whose ids share a fingerprint, in the same market, side and price (their index slots
+ * are byte-identical), one passive: each is found as itself with its own flag, through removals
+ * of either and updates, and the book's check holds. */
+static void test_fingerprint_collision(void) {
+    const size_t n = 400000;
+    uint64_t *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = ((uint64_t)index_fp((int64_t)i + 1) << 32) | (uint64_t)(i + 1);
+    qsort(v, n, sizeof *v, cmp_u64);
+    int64_t x = 0, y = 0;
+    for (size_t i = 1; i < n && !x; i++)
+        if (v[i] >> 32 == v[i - 1] >> 32) {
+            x = (int64_t)(uint32_t)v[i - 1];
+            y = (int64_t)(uint32_t)v[i];
+        }
+    free(v);
+    CHECK(x && y && index_fp(x) == index_fp(y));
+    if (!x) return;
+    for (int removed_first = 0; removed_first < 2; removed_first++) {
+        sob_dexbook *dx;
+        sob_dex_result res;
+        sob_dex_result_init(&res);
+        sob_ledger_error err;
+        CHECK(sob_dexbook_new(&dx) == SOB_OK);
+        mo ox = {1, 1, 0, 1, 500, 3, 2, 1}, oy = {1, 1, 0, 2, 700, 3, 2, 0}; /* x passive, y not */
+        sob_ledger_change ch[4];
+        mk_offer(&ch[0], SOB_CHANGE_STATE, x, &ox);
+        mk_offer(&ch[1], SOB_CHANGE_STATE, y, &oy);
+        CHECK(sob_dexbook_seed(dx, ch, 2, 10, 0, &err) == SOB_OK);
+        CHECK(sob_dexbook_check(dx) == SOB_OK && sob_dexbook_offer_count(dx) == 2);
+        uint32_t market, seller, flags;
+        int side;
+        sob_offer o;
+        CHECK(sob_dexbook_offer(dx, x, &market, &seller, &flags, &side, &o) == SOB_OK && o.id == x && flags == 1 &&
+              o.amount == 500);
+        CHECK(sob_dexbook_offer(dx, y, &market, &seller, &flags, &side, &o) == SOB_OK && o.id == y && flags == 0 &&
+              o.amount == 700);
+        /* remove one, update the other */
+        int64_t gone = removed_first ? y : x, kept = removed_first ? x : y;
+        mo *og = removed_first ? &oy : &ox, *ok = removed_first ? &ox : &oy;
+        mk_offer(&ch[0], SOB_CHANGE_STATE, gone, og);
+        mk_offer(&ch[1], SOB_CHANGE_REMOVED, gone, og);
+        mk_offer(&ch[2], SOB_CHANGE_STATE, kept, ok);
+        ok->amount = 99;
+        mk_offer(&ch[3], SOB_CHANGE_UPDATED, kept, ok);
+        sob_ledger_out led;
+        memset(&led, 0, sizeof led);
+        led.header.ledger_seq = 11;
+        led.changes = ch;
+        led.n_changes = 4;
+        CHECK(sob_dexbook_apply(dx, &led, 0, &res, &err) == SOB_OK && res.n_drift == 0);
+        CHECK(sob_dexbook_check(dx) == SOB_OK && sob_dexbook_offer_count(dx) == 1);
+        CHECK(sob_dexbook_offer(dx, gone, &market, &seller, &flags, &side, &o) == SOB_E_NOT_FOUND);
+        CHECK(sob_dexbook_offer(dx, kept, &market, &seller, &flags, &side, &o) == SOB_OK && o.id == kept &&
+              o.amount == 99 && flags == ok->flags);
+        sob_dexbook_free(dx);
+        sob_dex_result_free(&res);
+    }
+}
+
 int main(void) {
+    test_fingerprint_collision();
     test_venues_mainnet();
     test_venue_underfunded();
     test_mainnet();
