@@ -12,13 +12,22 @@
 
 /* ---- interning of fixed-size names (32-byte keys, assets) --------------------------------- */
 
+/* Records live in blocks of IBLK that never move (no reallocation of a large array, whose old
+ * copies would stay behind as holes in the heap), so pointers to them stay valid. */
+#define IBLK_SHIFT 10
+#define IBLK (1u << IBLK_SHIFT)
+
 typedef struct intern {
-    uint8_t *rec;    /* owned; len records of rsz bytes */
+    uint8_t **blk;   /* owned; nblk blocks of IBLK records of rsz bytes; len records in use */
     size_t rsz;
-    uint32_t len, cap;
+    uint32_t len, nblk, cap_blk;
     uint32_t *idx;   /* owned; open addressing of id + 1 (0 = empty), load <= 1/2 */
     size_t mask;
 } intern;
+
+static inline uint8_t *irec(const intern *t, uint32_t id) {
+    return t->blk[id >> IBLK_SHIFT] + (size_t)(id & (IBLK - 1)) * t->rsz;
+}
 
 static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
@@ -46,7 +55,8 @@ static void intern_init(intern *t, size_t rsz) {
 }
 
 static void intern_free(intern *t) {
-    free(t->rec);
+    for (uint32_t b = 0; b < t->nblk; b++) free(t->blk[b]);
+    free(t->blk);
     free(t->idx);
     intern_init(t, t->rsz);
 }
@@ -57,7 +67,7 @@ static int64_t intern_find(const intern *t, const void *key) {
     for (;;) {
         uint32_t v = t->idx[i];
         if (!v) return -1;
-        if (!memcmp(t->rec + (size_t)(v - 1) * t->rsz, key, t->rsz)) return (int64_t)(v - 1);
+        if (!memcmp(irec(t, v - 1), key, t->rsz)) return (int64_t)(v - 1);
         i = (i + 1) & t->mask;
     }
 }
@@ -66,7 +76,7 @@ static int intern_rehash(intern *t, size_t size) {
     uint32_t *ni = calloc(size, sizeof *ni);
     if (!ni) return 0;
     for (uint32_t id = 0; id < t->len; id++) {
-        size_t i = (size_t)hash_bytes(t->rec + (size_t)id * t->rsz, t->rsz) & (size - 1);
+        size_t i = (size_t)hash_bytes(irec(t, id), t->rsz) & (size - 1);
         while (ni[i]) i = (i + 1) & (size - 1);
         ni[i] = id + 1;
     }
@@ -85,16 +95,21 @@ static sob_status intern_put(intern *t, const void *key, uint32_t *id, int *adde
         return SOB_OK;
     }
     if (t->len >= UINT32_MAX - 2) return SOB_E_LIMIT;
-    if (t->len == t->cap) {
-        uint32_t cap = t->cap ? (t->cap > UINT32_MAX / 2 ? UINT32_MAX - 1 : t->cap * 2) : 16;
-        uint8_t *nr = realloc(t->rec, (size_t)cap * t->rsz);
-        if (!nr) return SOB_E_NOMEM;
-        t->rec = nr;
-        t->cap = cap;
+    if ((uint64_t)t->len == (uint64_t)t->nblk * IBLK) {
+        if (t->nblk == t->cap_blk) {
+            uint32_t cap = t->cap_blk ? t->cap_blk * 2 : 4;
+            uint8_t **nb = realloc(t->blk, (size_t)cap * sizeof *nb);
+            if (!nb) return SOB_E_NOMEM;
+            t->blk = nb;
+            t->cap_blk = cap;
+        }
+        uint8_t *b = malloc((size_t)IBLK * t->rsz);
+        if (!b) return SOB_E_NOMEM;
+        t->blk[t->nblk++] = b;
     }
     size_t size = t->idx ? t->mask + 1 : 0;
     if (((size_t)t->len + 1) * 2 > size && !intern_rehash(t, size ? size * 2 : 32)) return SOB_E_NOMEM;
-    memcpy(t->rec + (size_t)t->len * t->rsz, key, t->rsz);
+    memcpy(irec(t, t->len), key, t->rsz);
     size_t i = (size_t)hash_bytes(key, t->rsz) & t->mask;
     while (t->idx[i]) i = (i + 1) & t->mask;
     t->idx[i] = t->len + 1;
@@ -109,7 +124,7 @@ static void intern_truncate(intern *t, uint32_t len) {
     t->len = len;
     memset(t->idx, 0, (t->mask + 1) * sizeof *t->idx);
     for (uint32_t id = 0; id < t->len; id++) {
-        size_t i = (size_t)hash_bytes(t->rec + (size_t)id * t->rsz, t->rsz) & t->mask;
+        size_t i = (size_t)hash_bytes(irec(t, id), t->rsz) & t->mask;
         while (t->idx[i]) i = (i + 1) & t->mask;
         t->idx[i] = id + 1;
     }
@@ -255,7 +270,8 @@ struct sob_dexbook {
     intern assets;   /* sob_ledger_asset (normalised) -> asset id; id 0 is native */
     intern accounts; /* 32-byte key -> account index */
     intern pool_ids; /* 32-byte pool id -> pool index */
-    sob_dex_pool *pools; /* owned; pool_ids.cap entries */
+    sob_dex_pool *pools; /* owned; pool_ids.len entries */
+    sob_pool *pview;     /* owned; pool_ids.len entries: each live pool as dex.h reads it (venues) */
     sob_dex_market **mblk; /* owned: blocks of MBLK markets (never moved: a market's address is stable) */
     uint32_t nmarkets, nblk, cap_blk;
     sob_hmap market_of; /* (base, counter) -> uint32 market */
@@ -393,6 +409,7 @@ void sob_dexbook_free(sob_dexbook *dx) {
     for (uint32_t b = 0; b < dx->nblk; b++) free(dx->mblk[b]);
     free(dx->mblk);
     free(dx->pools);
+    free(dx->pview);
     intern_free(&dx->assets);
     intern_free(&dx->accounts);
     intern_free(&dx->pool_ids);
@@ -530,9 +547,6 @@ static sob_status pool_value(applyctx *c, const sob_ledger_pool *p, sob_dex_pool
     v->reserve_b = p->reserve_b;
     v->total_shares = p->total_shares;
     v->trustline_count = p->trustline_count;
-    v->venue.reserve_a = p->reserve_a;
-    v->venue.reserve_b = p->reserve_b;
-    v->venue.fee_bp = p->fee_bp;
     return SOB_OK;
 }
 
@@ -904,6 +918,13 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         }
         dx->pools = np;
         memset(np + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *np);
+        sob_pool *nv = realloc(dx->pview, (size_t)dx->pool_ids.len * sizeof *nv);
+        if (!nv) {
+            st = fail(&c, SOB_E_NOMEM, "pool table");
+            goto fail;
+        }
+        dx->pview = nv;
+        memset(nv + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *nv);
     }
     size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0;
     for (size_t k = 0; k < dx->ntouches; k++) {
@@ -1044,6 +1065,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
                 e->new_reserve_b = a->reserve_b;
                 if (!b) MK(dx, a->market)->npools++;
                 dx->pools[t->id] = *a;
+                dx->pview[t->id] = (sob_pool){a->reserve_a, a->reserve_b, a->fee_bp, 0};
                 if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE) MK(dx, a->market)->pool = (uint32_t)t->id;
             } else {
                 dx->pools[t->id].live = 0;
@@ -1230,11 +1252,11 @@ int sob_dexbook_best(const sob_dexbook *dx, uint32_t market, int flipped, int si
 }
 
 const sob_ledger_asset *sob_dexbook_asset(const sob_dexbook *dx, uint32_t id) {
-    return id < dx->assets.len ? (const sob_ledger_asset *)(dx->assets.rec + (size_t)id * dx->assets.rsz) : NULL;
+    return id < dx->assets.len ? (const sob_ledger_asset *)irec(&dx->assets, id) : NULL;
 }
 
 const uint8_t *sob_dexbook_account_key(const sob_dexbook *dx, uint32_t index) {
-    return index < dx->accounts.len ? dx->accounts.rec + (size_t)index * 32 : NULL;
+    return index < dx->accounts.len ? irec(&dx->accounts, index) : NULL;
 }
 
 sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32], uint32_t *index) {
@@ -1262,7 +1284,7 @@ const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index) {
 }
 
 const uint8_t *sob_dexbook_pool_id(const sob_dexbook *dx, uint32_t index) {
-    return index < dx->pool_ids.len ? dx->pool_ids.rec + (size_t)index * 32 : NULL;
+    return index < dx->pool_ids.len ? irec(&dx->pool_ids, index) : NULL;
 }
 
 const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx) { return &dx->acc; }
@@ -1279,7 +1301,7 @@ sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv
     out->book = &mk->offers;
     if (mk->pool != SOB_DEX_NONE) {
         const sob_dex_pool *p = &dx->pools[mk->pool];
-        out->pool = &p->venue;
+        out->pool = &dx->pview[mk->pool];
         out->pool_a_is_send = p->asset_a == send;
     }
     return SOB_OK;
@@ -1294,10 +1316,11 @@ void sob_dexbook_ctx(const sob_dexbook *dx, sob_dex_ctx *ctx) {
 
 size_t sob_dexbook_memory(const sob_dexbook *dx) {
     size_t m = sizeof *dx;
-    m += (size_t)dx->assets.cap * dx->assets.rsz + (dx->assets.idx ? (dx->assets.mask + 1) * 4 : 0);
-    m += (size_t)dx->accounts.cap * 32 + (dx->accounts.idx ? (dx->accounts.mask + 1) * 4 : 0);
-    m += (size_t)dx->pool_ids.cap * 32 + (dx->pool_ids.idx ? (dx->pool_ids.mask + 1) * 4 : 0);
-    m += (size_t)dx->pool_ids.len * sizeof(sob_dex_pool);
+    const intern *in[3] = {&dx->assets, &dx->accounts, &dx->pool_ids};
+    for (int k = 0; k < 3; k++)
+        m += (size_t)in[k]->nblk * IBLK * in[k]->rsz + (size_t)in[k]->cap_blk * sizeof(void *) +
+             (in[k]->idx ? (in[k]->mask + 1) * 4 : 0);
+    m += (size_t)dx->pool_ids.len * (sizeof(sob_dex_pool) + sizeof(sob_pool));
     m += (size_t)dx->nblk * MBLK * sizeof(sob_dex_market) + (size_t)dx->cap_blk * sizeof(void *);
     m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
     m += dx->offer_of.size * sizeof(offer_slot);
@@ -1379,8 +1402,8 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
     for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
         const sob_dex_pool *pl = &dx->pools[p];
         if (pl->live && (pl->market >= dx->nmarkets)) return SOB_E_INVALID;
-        if (pl->live && (pl->venue.reserve_a != pl->reserve_a || pl->venue.reserve_b != pl->reserve_b ||
-                         pl->venue.fee_bp != pl->fee_bp))
+        if (pl->live && (dx->pview[p].reserve_a != pl->reserve_a || dx->pview[p].reserve_b != pl->reserve_b ||
+                         dx->pview[p].fee_bp != pl->fee_bp))
             return SOB_E_INVALID;
         if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, pl->market)->pool != p) return SOB_E_INVALID;
     }

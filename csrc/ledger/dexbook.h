@@ -85,7 +85,6 @@ typedef struct sob_dex_pool {
     uint32_t asset_a, asset_b; /* as the pool orders them */
     int32_t fee_bp;
     int64_t reserve_a, reserve_b, total_shares, trustline_count;
-    sob_pool venue;         /* reserve_a, reserve_b and fee_bp as dex.h reads a pool */
 } sob_dex_pool;
 
 /* What one ledger changed. seller: account index (SOB_DEX_NONE when unknown). */
