@@ -1066,7 +1066,8 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
                 if (!b) MK(dx, a->market)->npools++;
                 dx->pools[t->id] = *a;
                 dx->pview[t->id] = (sob_pool){a->reserve_a, a->reserve_b, a->fee_bp, 0};
-                if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE) MK(dx, a->market)->pool = (uint32_t)t->id;
+                if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, a->market)->pool == SOB_DEX_NONE)
+                    MK(dx, a->market)->pool = (uint32_t)t->id;
             } else {
                 dx->pools[t->id].live = 0;
             }
@@ -1089,6 +1090,18 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
             res->n_trustlines += t->has || t->had;
             break;
         }
+    }
+    /* a market whose trading pool left: another live one of its pair, if any (only a hand-made
+     * ledger holds two: on the network the pool id is the hash of the pair and the fee) */
+    for (k = 0; k < dx->ntouches; k++) {
+        const touch *t = &dx->touches[k];
+        if (t->kind != K_POOL || !t->had || MK(dx, t->before.p.market)->pool != SOB_DEX_NONE) continue;
+        for (uint32_t p = 0; p < dx->pool_ids.len; p++)
+            if (dx->pools[p].live && dx->pools[p].market == t->before.p.market &&
+                dx->pools[p].fee_bp == SOB_LIQUIDITY_POOL_FEE) {
+                MK(dx, t->before.p.market)->pool = p;
+                break;
+            }
     }
     /* issuers of the assets first seen in this ledger */
     for (uint32_t a = c.assets0; a < dx->assets.len; a++) {
@@ -1405,7 +1418,8 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
         if (pl->live && (dx->pview[p].reserve_a != pl->reserve_a || dx->pview[p].reserve_b != pl->reserve_b ||
                          dx->pview[p].fee_bp != pl->fee_bp))
             return SOB_E_INVALID;
-        if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, pl->market)->pool != p) return SOB_E_INVALID;
+        if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, pl->market)->pool == SOB_DEX_NONE)
+            return SOB_E_INVALID;
     }
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
         uint32_t p = MK(dx, i)->pool;

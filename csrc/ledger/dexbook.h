@@ -76,7 +76,9 @@ typedef struct sob_dex_market {
                              * book's accounts table (account index + 1): see sob_dexbook_venue */
     sob_book l2;            /* full depth, Horizon's units, counter per base on both sides */
     uint32_t pool;          /* the pair's pool that trades (fee 30 bp, as core's path payments use:
-                             * LIQUIDITY_POOL_FEE_V18), SOB_DEX_NONE when none is live */
+                             * LIQUIDITY_POOL_FEE_V18), SOB_DEX_NONE when none is live. A
+                             * hand-made ledger may hold two such pools of one pair (the network
+                             * cannot: the pool id hashes the pair and the fee): the first seen */
 } sob_dex_market;
 typedef struct sob_dex_pool {
     uint8_t live;           /* 0: removed (or never seen) */
