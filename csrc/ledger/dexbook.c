@@ -5,6 +5,7 @@
  * effect per entry; only the per-market books can fail there, with SOB_E_NOMEM, and are then put
  * back entry by entry). Names interned in phase 1 and markets it created are dropped on failure.
  */
+#include "dex.h" /* first: ledger.h (through dexbook.h) defines its SOB_CLAIM_* names as macros */
 #include "dexbook.h"
 
 #include <stdlib.h>

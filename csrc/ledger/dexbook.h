@@ -47,7 +47,6 @@
 
 #include "accounts.h"
 #include "book.h"
-#include "dex.h"
 #include "ledger.h"
 #include "offerbook.h"
 #include "sob_common.h"
@@ -212,10 +211,13 @@ sob_status sob_dexbook_find_asset(const sob_dexbook *dx, const sob_ledger_asset 
  * liabilities and trust limits (and the issuers the book registered), exactly as core does; a
  * seller the book holds no entry for is unknown (fully funded), unless the caller sets
  * SOB_CTX_UNKNOWN_MISSING (right only for a book seeded complete). Valid until the book changes. */
-sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, sob_venue *out);
+struct sob_venue; /* dex.h (not included here: its sob_claim_type names are ledger.h's macros too;
+                   * a file that includes both includes dex.h first) */
+struct sob_dex_ctx;
+sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, struct sob_venue *out);
 /* sob_dex_ctx_init(), then the book's accounts table and, once a ledger was applied, its protocol
  * version and base reserve. */
-void sob_dexbook_ctx(const sob_dexbook *dx, sob_dex_ctx *ctx);
+void sob_dexbook_ctx(const sob_dexbook *dx, struct sob_dex_ctx *ctx);
 /* The accounts-table key of an account index (index + 1), as the offers and the table use it. */
 static inline uint64_t sob_dexbook_account_table_key(uint32_t index) { return (uint64_t)index + 1; }
 

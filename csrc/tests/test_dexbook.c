@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dex.h" /* before ledger.h: see dexbook.h */
 #include "dexbook.h"
 #include "ledger.h"
 
