@@ -33,9 +33,10 @@ static inline uint32_t side_front(const sob_side *s) { return s->mem ? (uint32_t
  * so that both ends can take levels without moving the other part. */
 static inline size_t centred(size_t cap, size_t len) { return (cap - len) / 2; }
 
+/* Grows by 1/4 (at least 8 levels): a book of many small markets (dexbook.h) stays near its size. */
 static size_t grown_cap(size_t cap, size_t need) {
     size_t c = cap ? cap : 8;
-    while (c < need) c *= 2;
+    while (c < need) c += c / 4 < 8 ? 8 : c / 4;
     return c;
 }
 

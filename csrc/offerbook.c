@@ -112,7 +112,7 @@ static uint32_t pos_lower(const sob_chunk *c, double key, int64_t id) { /* order
 
 static sob_status side_insert_chunk(sob_offer_side *s, size_t at, sob_chunk *c) {
     if (s->nc == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 8;
+        size_t ncap = s->cap ? s->cap * 2 : 2;
         sob_chunk **nv = realloc(s->c, ncap * sizeof *nv);
         if (!nv) return SOB_E_NOMEM;
         s->c = nv;
@@ -124,11 +124,34 @@ static sob_status side_insert_chunk(sob_offer_side *s, size_t at, sob_chunk *c) 
     return SOB_OK;
 }
 
+static sob_chunk *chunk_new(uint32_t cap) {
+    sob_chunk *c = malloc(sizeof *c + (size_t)cap * sizeof(sob_offer));
+    if (c) {
+        c->len = 0;
+        c->cap = cap;
+    }
+    return c;
+}
+
+/* Reallocate chunk ci of a side to `cap` offers (>= its length): 1, or 0 when out of memory (the
+ * chunk is then as it was). */
+static int chunk_resize(sob_offer_side *s, size_t ci, uint32_t cap) {
+    sob_chunk *c = realloc(s->c[ci], sizeof *c + (size_t)cap * sizeof(sob_offer));
+    if (!c) return 0;
+    c->cap = cap;
+    s->c[ci] = c;
+    return 1;
+}
+
+static inline uint32_t chunk_room(uint32_t len) { /* the capacity for len offers and a few more */
+    uint32_t cap = len + SOB_CHUNK_STEP;
+    return cap > SOB_CHUNK_CAP ? SOB_CHUNK_CAP : cap;
+}
+
 static sob_status side_insert(sob_offer_side *s, const sob_offer *o) {
     if (s->nc == 0) {
-        sob_chunk *c = malloc(sizeof *c);
+        sob_chunk *c = chunk_new(SOB_CHUNK_STEP);
         if (!c) return SOB_E_NOMEM;
-        c->len = 0;
         sob_status st = side_insert_chunk(s, 0, c);
         if (st != SOB_OK) {
             free(c);
@@ -139,9 +162,9 @@ static sob_status side_insert(sob_offer_side *s, const sob_offer *o) {
     if (ci == s->nc) ci = s->nc - 1;
     sob_chunk *c = s->c[ci];
     if (c->len == SOB_CHUNK_CAP) {
-        sob_chunk *nc = malloc(sizeof *nc);
-        if (!nc) return SOB_E_NOMEM;
         uint32_t half = SOB_CHUNK_CAP / 2;
+        sob_chunk *nc = chunk_new(chunk_room(SOB_CHUNK_CAP - half));
+        if (!nc) return SOB_E_NOMEM;
         memcpy(nc->e, &c->e[half], (SOB_CHUNK_CAP - half) * sizeof(sob_offer));
         nc->len = SOB_CHUNK_CAP - half;
         sob_status st = side_insert_chunk(s, ci + 1, nc);
@@ -150,8 +173,17 @@ static sob_status side_insert(sob_offer_side *s, const sob_offer *o) {
             return st;
         }
         c->len = half;
+        chunk_resize(s, ci, chunk_room(half)); /* shrinking: keeps the chunk as it is if it fails */
+        c = s->c[ci];
         const sob_offer *last = &c->e[half - 1];
-        if (cmp_pos(last->key, last->id, o->key, o->id) < 0) c = nc;
+        if (cmp_pos(last->key, last->id, o->key, o->id) < 0) {
+            c = nc;
+            ci++;
+        }
+    }
+    if (c->len == c->cap) {
+        if (!chunk_resize(s, ci, chunk_room(c->len))) return SOB_E_NOMEM;
+        c = s->c[ci];
     }
     uint32_t p = pos_lower(c, o->key, o->id);
     memmove(&c->e[p + 1], &c->e[p], (c->len - p) * sizeof(sob_offer));
@@ -173,6 +205,7 @@ static sob_offer *side_locate(const sob_offer_side *s, double key, int64_t id, s
     return &c->e[p];
 }
 
+/* Never allocates (a chunk only shrinks, and a failed shrink keeps it as it was). */
 static void side_erase(sob_offer_side *s, size_t ci, uint32_t p) {
     sob_chunk *c = s->c[ci];
     memmove(&c->e[p], &c->e[p + 1], (c->len - p - 1) * sizeof(sob_offer));
@@ -182,15 +215,29 @@ static void side_erase(sob_offer_side *s, size_t ci, uint32_t p) {
         free(c);
         memmove(&s->c[ci], &s->c[ci + 1], (s->nc - ci - 1) * sizeof *s->c);
         s->nc--;
-    } else if (ci + 1 < s->nc && c->len + s->c[ci + 1]->len <= SOB_CHUNK_CAP / 2) {
-        /* merge small neighbours so the chunk list stays short */
-        sob_chunk *nx = s->c[ci + 1];
-        memcpy(&c->e[c->len], nx->e, nx->len * sizeof(sob_offer));
-        c->len += nx->len;
-        free(nx);
-        memmove(&s->c[ci + 1], &s->c[ci + 2], (s->nc - ci - 2) * sizeof *s->c);
-        s->nc--;
+        return;
     }
+    if (ci + 1 < s->nc && c->len + s->c[ci + 1]->len <= SOB_CHUNK_CAP / 2) {
+        /* merge small neighbours so the chunk list stays short: into whichever has the room */
+        sob_chunk *nx = s->c[ci + 1];
+        uint32_t sum = c->len + nx->len;
+        if (c->cap >= sum) {
+            memcpy(&c->e[c->len], nx->e, nx->len * sizeof(sob_offer));
+            c->len = sum;
+            free(nx);
+            memmove(&s->c[ci + 1], &s->c[ci + 2], (s->nc - ci - 2) * sizeof *s->c);
+            s->nc--;
+        } else if (nx->cap >= sum) {
+            memmove(&nx->e[c->len], nx->e, nx->len * sizeof(sob_offer));
+            memcpy(nx->e, c->e, c->len * sizeof(sob_offer));
+            nx->len = sum;
+            free(c);
+            memmove(&s->c[ci], &s->c[ci + 1], (s->nc - ci - 1) * sizeof *s->c);
+            s->nc--;
+        }
+        c = s->c[ci];
+    }
+    if (c->cap >= c->len + 3 * SOB_CHUNK_STEP) chunk_resize(s, ci, chunk_room(c->len));
 }
 
 static void side_free(sob_offer_side *s) {
@@ -257,6 +304,7 @@ static inline void seller_release(sob_sellers *s, uint64_t h) {
 
 sob_status sob_offerbook_seller_new(sob_offerbook *b, uint64_t *handle) {
     sob_sellers *s = &b->sellers;
+    if (b->account_sellers) return SOB_E_INVALID;
     if (s->nfree == 0) {
         sob_status st = sellers_grow(s);
         if (st != SOB_OK) return st;
@@ -271,6 +319,7 @@ sob_status sob_offerbook_seller_new(sob_offerbook *b, uint64_t *handle) {
 
 sob_status sob_offerbook_seller_set_account(sob_offerbook *b, uint64_t h, uint64_t account) {
     sob_sellers *s = &b->sellers;
+    if (b->account_sellers) return SOB_E_INVALID;
     if (h == 0 || h >= s->cap || s->slot[h].state == SOB_SELLER_FREE) return SOB_E_INVALID;
     s->slot[h].account = account;
     return SOB_OK;
@@ -278,6 +327,7 @@ sob_status sob_offerbook_seller_set_account(sob_offerbook *b, uint64_t h, uint64
 
 uint64_t sob_offerbook_seller_account(const sob_offerbook *b, uint64_t h) {
     const sob_sellers *s = &b->sellers;
+    if (b->account_sellers) return h;
     if (h == 0 || h >= s->cap || s->slot[h].state == SOB_SELLER_FREE) return 0;
     return s->slot[h].account;
 }
@@ -318,46 +368,103 @@ void sob_offerbook_free(sob_offerbook *b) {
     sob_offerbook_init(b);
 }
 
-void sob_offerbook_clear(sob_offerbook *b) { sob_offerbook_free(b); }
+void sob_offerbook_clear(sob_offerbook *b) {
+    sob_offer_locator fn = b->locate;
+    const void *ctx = b->locate_ctx;
+    int acc = b->account_sellers;
+    sob_offerbook_free(b);
+    b->locate = fn;
+    b->locate_ctx = ctx;
+    b->account_sellers = acc;
+}
+
+const sob_offer *sob_offerbook_find_at(const sob_offerbook *b, int64_t id, int side, double key) {
+    if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK)) return NULL;
+    return side_locate(&b->side[side], key, id, NULL, NULL);
+}
+
+static int book_empty(const sob_offerbook *b) {
+    return b->used == 0 && b->side[0].nc == 0 && b->side[1].nc == 0 && b->sellers.cap == 0;
+}
+
+sob_status sob_offerbook_set_locator(sob_offerbook *b, sob_offer_locator fn, const void *ctx) {
+    if (!fn || !book_empty(b)) return SOB_E_INVALID;
+    free(b->slots);
+    b->slots = NULL;
+    b->mask = 0;
+    b->locate = fn;
+    b->locate_ctx = ctx;
+    return SOB_OK;
+}
+
+sob_status sob_offerbook_set_account_sellers(sob_offerbook *b) {
+    if (!book_empty(b)) return SOB_E_INVALID;
+    b->account_sellers = 1;
+    return SOB_OK;
+}
+
+/* Where offer id is: the offer (NULL if it is not in the book), its side, chunk and position, and
+ * its slot in the book's own hash (NULL with a locator). */
+static inline __attribute__((always_inline)) sob_offer *offer_find(const sob_offerbook *b, int64_t id, int *side,
+                                                                   size_t *ci, uint32_t *p, sob_id_slot **slot) {
+    int sd;
+    double key;
+    if (id < 0) return NULL;
+    if (b->locate) {
+        if (!b->locate(b->locate_ctx, id, &sd, &key) || (sd != SOB_SIDE_BID && sd != SOB_SIDE_ASK)) return NULL;
+        if (slot) *slot = NULL;
+    } else {
+        sob_id_slot *sl = slot_find(b, id);
+        if (!sl) return NULL;
+        sd = sl->side;
+        key = sl->key; /* order key */
+        if (slot) *slot = sl;
+    }
+    sob_offer *o = side_locate(&b->side[sd], key, id, ci, p);
+    if (o && side) *side = sd;
+    return o;
+}
 
 /* Insert a validated offer; no seller accounting. On error the book is unchanged. */
 static sob_status offer_insert(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
                                uint64_t seller) {
-    if (slot_find(b, id)) return SOB_E_EXISTS;
-    sob_status st = slot_reserve(b);
+    if (b->locate ? offer_find(b, id, NULL, NULL, NULL, NULL) != NULL : slot_find(b, id) != NULL) return SOB_E_EXISTS;
+    sob_status st = b->locate ? SOB_OK : slot_reserve(b);
     if (st != SOB_OK) return st;
     sob_offer o = {order_key(n, d), id, amount, seller, sob_adjust_offer(n, d, amount, INT64_MAX), n, d};
     st = side_insert(&b->side[side], &o);
     if (st != SOB_OK) return st;
-    sob_id_slot v = {id, o.key, side};
-    slot_put_raw(b->slots, b->mask, &v);
+    if (!b->locate) {
+        sob_id_slot v = {id, o.key, side};
+        slot_put_raw(b->slots, b->mask, &v);
+    }
     b->used++;
     return SOB_OK;
 }
 
 /* Take an offer out; no seller accounting. */
 static sob_status offer_erase(sob_offerbook *b, int64_t id, sob_offer *removed, int *side) {
-    sob_id_slot *s = slot_find(b, id);
-    if (!s) return SOB_E_NOT_FOUND;
-    sob_offer_side *sd = &b->side[s->side];
+    sob_id_slot *sl = NULL;
     size_t ci;
     uint32_t p;
-    sob_offer *o = side_locate(sd, s->key, id, &ci, &p);
-    if (!o) return SOB_E_INVALID; /* broken invariant */
+    int sd;
+    sob_offer *o = offer_find(b, id, &sd, &ci, &p, &sl);
+    if (!o) return (!b->locate && slot_find(b, id)) ? SOB_E_INVALID /* broken invariant */ : SOB_E_NOT_FOUND;
     if (removed) *removed = *o;
-    if (side) *side = s->side;
-    side_erase(sd, ci, p);
-    slot_delete(b, s);
+    if (side) *side = sd;
+    side_erase(&b->side[sd], ci, p);
+    if (sl) slot_delete(b, sl);
+    else b->used--;
     return SOB_OK;
 }
 
 sob_status sob_offerbook_add(sob_offerbook *b, int64_t id, int side, int32_t n, int32_t d, int64_t amount,
                              uint64_t seller) {
     if (id < 0 || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0 || amount <= 0 ||
-        !seller_usable(&b->sellers, seller))
+        (seller && !b->account_sellers && !seller_usable(&b->sellers, seller)))
         return SOB_E_INVALID;
     sob_status st = offer_insert(b, id, side, n, d, amount, seller);
-    if (st == SOB_OK) seller_acquire(&b->sellers, seller);
+    if (st == SOB_OK && seller && !b->account_sellers) seller_acquire(&b->sellers, seller);
     return st;
 }
 
@@ -365,16 +472,13 @@ sob_status sob_offerbook_remove(sob_offerbook *b, int64_t id, sob_offer *removed
     sob_offer o;
     sob_status st = offer_erase(b, id, &o, side);
     if (st != SOB_OK) return st;
-    seller_release(&b->sellers, o.seller);
+    if (o.seller && !b->account_sellers) seller_release(&b->sellers, o.seller);
     if (removed) *removed = o;
     return SOB_OK;
 }
 
 static sob_offer *find_offer(const sob_offerbook *b, int64_t id, int *side) {
-    sob_id_slot *s = slot_find(b, id);
-    if (!s) return NULL;
-    if (side) *side = s->side;
-    return side_locate(&b->side[s->side], s->key, id, NULL, NULL);
+    return offer_find(b, id, side, NULL, NULL, NULL);
 }
 
 sob_status sob_offerbook_get(const sob_offerbook *b, int64_t id, sob_offer *out, int *side) {
@@ -552,6 +656,7 @@ sob_status sob_offerbook_apply_fills(sob_offerbook *b, const sob_fill *fills, si
  * exactly its offers, the free stack and the released queue hold what their states say. */
 static sob_status sellers_check(const sob_offerbook *b) {
     const sob_sellers *s = &b->sellers;
+    if (b->account_sellers) return s->cap == 0 && s->live == 0 ? SOB_OK : SOB_E_INVALID; /* no handles */
     if (s->nfree > s->cap || s->nreleased > s->cap || (s->cap && (!s->slot || !s->free_stack || !s->released)))
         return SOB_E_INVALID;
     size_t live = 0, nfree = 0, queued = 0;
@@ -606,15 +711,22 @@ sob_status sob_offerbook_check(const sob_offerbook *b) {
         const sob_offer *prev = NULL;
         for (size_t ci = 0; ci < s->nc; ci++) {
             const sob_chunk *c = s->c[ci];
-            if (c->len == 0 || c->len > SOB_CHUNK_CAP) return SOB_E_INVALID;
+            if (c->len == 0 || c->len > c->cap || c->cap > SOB_CHUNK_CAP) return SOB_E_INVALID;
             for (uint32_t i = 0; i < c->len; i++) {
                 const sob_offer *o = &c->e[i];
                 if (o->n <= 0 || o->d <= 0 || o->amount <= 0 || o->id < 0) return SOB_E_INVALID;
                 if (o->key != order_key(o->n, o->d)) return SOB_E_INVALID; /* order key */
                 if (o->adjusted != sob_adjust_offer(o->n, o->d, o->amount, INT64_MAX)) return SOB_E_INVALID;
                 if (prev && cmp_pos(prev->key, prev->id, o->key, o->id) >= 0) return SOB_E_INVALID;
-                sob_id_slot *sl = slot_find(b, o->id);
-                if (!sl || sl->side != side || sl->key != o->key) return SOB_E_INVALID; /* order key */
+                if (b->locate) {
+                    int ls;
+                    double lk;
+                    if (!b->locate(b->locate_ctx, o->id, &ls, &lk) || ls != side || lk != o->key) /* order key */
+                        return SOB_E_INVALID;
+                } else {
+                    sob_id_slot *sl = slot_find(b, o->id);
+                    if (!sl || sl->side != side || sl->key != o->key) return SOB_E_INVALID; /* order key */
+                }
                 prev = o;
                 count++;
             }

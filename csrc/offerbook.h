@@ -1,9 +1,16 @@
 /* offerbook.h: a per-offer (L3) book of one market, in stellar-core's crossing order.
  *
  * Each side is a sorted list of small chunks (the sortedcontainers layout): a short array of
- * chunk pointers, each chunk a sorted array of at most SOB_CHUNK_CAP offers. An open-addressing
- * hash maps offer id -> (side, order key), so add / remove / update by id are O(log n) with
- * memmoves of at most one chunk; walking a side from its best offer is a linear scan.
+ * chunk pointers, each chunk a sorted array of at most SOB_CHUNK_CAP offers. A chunk is allocated
+ * for what it holds, in steps of SOB_CHUNK_STEP offers (a side of 5 offers takes 8 slots, not 64),
+ * so memory follows the offers in small books too. An open-addressing hash maps offer id ->
+ * (side, order key), so add / remove / update by id are O(log n) with memmoves of at most one
+ * chunk; walking a side from its best offer is a linear scan.
+ *
+ * An owner that already indexes its offers by id (the whole-DEX book, dexbook.h, holds every offer
+ * of every market in one index) can supply that index instead of the book's own hash
+ * (sob_offerbook_set_locator), and can name sellers by their account keys directly
+ * (sob_offerbook_set_account_sellers): the book then holds nothing per offer but the offer.
  *
  * Order (core src/ledger/LedgerTxnOfferSQL.cpp isBetterOffer): ascending double(n)/double(d) of
  * the offer's own price, ties by lower offer id. Sides follow the ledger: SOB_SIDE_ASK offers
@@ -16,7 +23,8 @@
 #include "exchange.h"
 #include "sob_common.h"
 
-#define SOB_CHUNK_CAP 64
+#define SOB_CHUNK_CAP 64 /* offers a chunk holds at most */
+#define SOB_CHUNK_STEP 4 /* a chunk grows and shrinks by this many offers */
 #define SOB_MAX_OFFERS_TO_CROSS 1000 /* core TransactionUtils.cpp MAX_OFFERS_TO_CROSS */
 
 typedef struct sob_offer {
@@ -30,7 +38,8 @@ typedef struct sob_offer {
 
 typedef struct sob_chunk {
     uint32_t len;
-    sob_offer e[SOB_CHUNK_CAP]; /* sorted by (key, id) */
+    uint32_t cap;  /* offers allocated at e: len <= cap <= SOB_CHUNK_CAP */
+    sob_offer e[]; /* sorted by (key, id) */
 } sob_chunk;
 
 typedef struct sob_offer_side {
@@ -70,12 +79,21 @@ typedef struct sob_sellers {
     size_t live;           /* handles with offers > 0 */
 } sob_sellers;
 
+/* An owner's id index (sob_offerbook_set_locator): 1 and where offer `id` sits if it is in the
+ * book (its side and its order key, double(n)/double(d) of its price), 0 if it is not. The book
+ * checks the answer (it finds exactly that id at that place, else the id is not in the book), so
+ * an index shared by many books may answer for an offer of another book. */
+typedef int (*sob_offer_locator)(const void *ctx, int64_t id, int *side, double *key);
+
 typedef struct sob_offerbook {
     sob_offer_side side[2]; /* [SOB_SIDE_BID], [SOB_SIDE_ASK] */
-    sob_id_slot *slots;     /* owned; power-of-two size, load <= 1/2 */
+    sob_id_slot *slots;     /* owned; power-of-two size, load <= 1/2; NULL with a locator */
     size_t mask;            /* size - 1 (0 when slots is NULL) */
-    size_t used;
+    size_t used;            /* offers in the book */
     sob_sellers sellers;
+    sob_offer_locator locate; /* NULL: the book's own hash (slots) */
+    const void *locate_ctx;
+    int account_sellers;      /* 1: an offer's seller is its account key (no handles) */
 } sob_offerbook;
 
 /* One offer crossed. Same layout as the Python side's "=qqqq". */
@@ -114,9 +132,25 @@ typedef struct sob_sim_out {
 } sob_sim_out;
 
 void sob_offerbook_init(sob_offerbook *b);
+/* Free everything; the book is as sob_offerbook_init left it (own hash, seller handles). */
 void sob_offerbook_free(sob_offerbook *b);
-/* Remove every offer and forget every seller handle (none is queued as released). */
+/* Remove every offer and forget every seller handle (none is queued as released). The modes set
+ * below stay. */
 void sob_offerbook_clear(sob_offerbook *b);
+
+/* Owner-indexed mode, for an empty book (else SOB_E_INVALID): the book keeps no id hash and asks
+ * `fn` where an id is. The owner must keep its index current: after an add it answers with the
+ * offer's side and order key, after a remove it may answer anything (the book then finds nothing),
+ * and after sob_offerbook_update changes an offer's price it answers with the new key. */
+sob_status sob_offerbook_set_locator(sob_offerbook *b, sob_offer_locator fn, const void *ctx);
+/* Account-seller mode, for an empty book (else SOB_E_INVALID): the `seller` of sob_offerbook_add
+ * is the seller's account key itself (accounts.h; 0 = none) instead of a handle, and is what
+ * sob_offerbook_offer_account gives; the handle functions below are then not used (seller_new and
+ * seller_set_account answer SOB_E_INVALID, take_released 0) and no handle is counted. */
+sob_status sob_offerbook_set_account_sellers(sob_offerbook *b);
+/* The offer `id` if the book holds it at that side and order key (NULL otherwise), without asking
+ * any index: what an owner's index uses to check a candidate. Valid until the book changes. */
+const sob_offer *sob_offerbook_find_at(const sob_offerbook *b, int64_t id, int side, double key);
 
 /* Offer ids are int64 >= 0 (Horizon's ids, and its synthetic ones above 2^62); any other id is
  * SOB_E_INVALID for add and SOB_E_NOT_FOUND for the lookups. `seller` is 0 or a handle from
@@ -161,6 +195,7 @@ sob_status sob_offerbook_seller_set_account(sob_offerbook *b, uint64_t handle, u
 uint64_t sob_offerbook_seller_account(const sob_offerbook *b, uint64_t handle);
 /* The key of an offer's seller (0 for none): the lookup crossing does. */
 static inline uint64_t sob_offerbook_offer_account(const sob_offerbook *b, const sob_offer *o) {
+    if (b->account_sellers) return o->seller;
     return (o->seller && o->seller < b->sellers.cap) ? b->sellers.slot[o->seller].account : 0;
 }
 

@@ -5,6 +5,7 @@
  * effect per entry; only the per-market books can fail there, with SOB_E_NOMEM, and are then put
  * back entry by entry). Names interned in phase 1 and markets it created are dropped on failure.
  */
+#include "dex.h" /* first: ledger.h (through dexbook.h) defines its SOB_CLAIM_* names as macros */
 #include "dexbook.h"
 
 #include <stdlib.h>
@@ -12,13 +13,22 @@
 
 /* ---- interning of fixed-size names (32-byte keys, assets) --------------------------------- */
 
+/* Records live in blocks of IBLK that never move (no reallocation of a large array, whose old
+ * copies would stay behind as holes in the heap), so pointers to them stay valid. */
+#define IBLK_SHIFT 10
+#define IBLK (1u << IBLK_SHIFT)
+
 typedef struct intern {
-    uint8_t *rec;    /* owned; len records of rsz bytes */
+    uint8_t **blk;   /* owned; nblk blocks of IBLK records of rsz bytes; len records in use */
     size_t rsz;
-    uint32_t len, cap;
+    uint32_t len, nblk, cap_blk;
     uint32_t *idx;   /* owned; open addressing of id + 1 (0 = empty), load <= 1/2 */
     size_t mask;
 } intern;
+
+static inline uint8_t *irec(const intern *t, uint32_t id) {
+    return t->blk[id >> IBLK_SHIFT] + (size_t)(id & (IBLK - 1)) * t->rsz;
+}
 
 static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
@@ -46,7 +56,8 @@ static void intern_init(intern *t, size_t rsz) {
 }
 
 static void intern_free(intern *t) {
-    free(t->rec);
+    for (uint32_t b = 0; b < t->nblk; b++) free(t->blk[b]);
+    free(t->blk);
     free(t->idx);
     intern_init(t, t->rsz);
 }
@@ -57,7 +68,7 @@ static int64_t intern_find(const intern *t, const void *key) {
     for (;;) {
         uint32_t v = t->idx[i];
         if (!v) return -1;
-        if (!memcmp(t->rec + (size_t)(v - 1) * t->rsz, key, t->rsz)) return (int64_t)(v - 1);
+        if (!memcmp(irec(t, v - 1), key, t->rsz)) return (int64_t)(v - 1);
         i = (i + 1) & t->mask;
     }
 }
@@ -66,7 +77,7 @@ static int intern_rehash(intern *t, size_t size) {
     uint32_t *ni = calloc(size, sizeof *ni);
     if (!ni) return 0;
     for (uint32_t id = 0; id < t->len; id++) {
-        size_t i = (size_t)hash_bytes(t->rec + (size_t)id * t->rsz, t->rsz) & (size - 1);
+        size_t i = (size_t)hash_bytes(irec(t, id), t->rsz) & (size - 1);
         while (ni[i]) i = (i + 1) & (size - 1);
         ni[i] = id + 1;
     }
@@ -85,16 +96,21 @@ static sob_status intern_put(intern *t, const void *key, uint32_t *id, int *adde
         return SOB_OK;
     }
     if (t->len >= UINT32_MAX - 2) return SOB_E_LIMIT;
-    if (t->len == t->cap) {
-        uint32_t cap = t->cap ? (t->cap > UINT32_MAX / 2 ? UINT32_MAX - 1 : t->cap * 2) : 16;
-        uint8_t *nr = realloc(t->rec, (size_t)cap * t->rsz);
-        if (!nr) return SOB_E_NOMEM;
-        t->rec = nr;
-        t->cap = cap;
+    if ((uint64_t)t->len == (uint64_t)t->nblk * IBLK) {
+        if (t->nblk == t->cap_blk) {
+            uint32_t cap = t->cap_blk ? t->cap_blk * 2 : 4;
+            uint8_t **nb = realloc(t->blk, (size_t)cap * sizeof *nb);
+            if (!nb) return SOB_E_NOMEM;
+            t->blk = nb;
+            t->cap_blk = cap;
+        }
+        uint8_t *b = malloc((size_t)IBLK * t->rsz);
+        if (!b) return SOB_E_NOMEM;
+        t->blk[t->nblk++] = b;
     }
     size_t size = t->idx ? t->mask + 1 : 0;
     if (((size_t)t->len + 1) * 2 > size && !intern_rehash(t, size ? size * 2 : 32)) return SOB_E_NOMEM;
-    memcpy(t->rec + (size_t)t->len * t->rsz, key, t->rsz);
+    memcpy(irec(t, t->len), key, t->rsz);
     size_t i = (size_t)hash_bytes(key, t->rsz) & t->mask;
     while (t->idx[i]) i = (i + 1) & t->mask;
     t->idx[i] = t->len + 1;
@@ -109,7 +125,7 @@ static void intern_truncate(intern *t, uint32_t len) {
     t->len = len;
     memset(t->idx, 0, (t->mask + 1) * sizeof *t->idx);
     for (uint32_t id = 0; id < t->len; id++) {
-        size_t i = (size_t)hash_bytes(t->rec + (size_t)id * t->rsz, t->rsz) & t->mask;
+        size_t i = (size_t)hash_bytes(irec(t, id), t->rsz) & t->mask;
         while (t->idx[i]) i = (i + 1) & t->mask;
         t->idx[i] = id + 1;
     }
@@ -117,48 +133,57 @@ static void intern_truncate(intern *t, uint32_t len) {
 
 /* ---- the book --------------------------------------------------------------------------------- */
 
-/* The offer index: offer id -> market and seller, 16 bytes a slot, open addressing with linear
- * probing at a load of at most 7/8 and a size that grows by 3/2 (any size: the home slot is the
- * hash scaled to the size), so a million offers take ~19-27 MB, not the 64-128 MB of a generic map.
- * Ids are > 0 (checked), so id 0 marks an empty slot. Deletion shifts back (no tombstones). */
+/* The offer index: offer id -> market, side, price and passive flag, 16 bytes a slot, open
+ * addressing with linear probing at a load of at most 7/8 and a size that grows by 5/4 (any size:
+ * the home slot is the id's hash scaled to the size), so a million offers take ~18-23 MB. It is
+ * the only id index: each market's sob_offerbook asks it where an offer is
+ * (sob_offerbook_set_locator), and an offer's seller is kept in the offer itself (its account key,
+ * sob_offerbook_set_account_sellers).
+ *
+ * A slot does not hold the id, only 32 bits of its hash (a fingerprint, which also gives its home
+ * slot): a slot whose fingerprint matches is the id's only if the market's book holds that id at
+ * that side and price (sob_offerbook_find_at), so a lookup is exact. Two ids may then leave two
+ * byte-identical slots (same fingerprint, market, side and price n/d): either one stands for
+ * either, so a removal takes any slot equal to the one found. The passive flag, which would tell
+ * such slots apart, is kept in a set of the passive offers' ids instead (dx->passive; passive
+ * offers are few). n = 0 marks an empty slot (prices are > 0). Deletion shifts back. */
 typedef struct offer_slot {
-    int64_t id;
-    uint32_t market;
-    uint32_t seller_flags; /* seller account index (< 2^31) | PASSIVE_FLAG << 31 */
+    uint32_t fp;  /* the id's hash, high 32 bits */
+    int32_t n, d; /* the offer's price: its order key in its book is double(n)/double(d); n = 0: empty */
+    uint32_t mf;  /* market (< 2^30) | side << 30 */
 } offer_slot;
+
+#define MF_MARKET 0x3fffffffu
+#define MAX_MARKETS MF_MARKET
+
+static inline int slot_empty(const offer_slot *s) { return s->n == 0; }
+static inline uint32_t slot_market(const offer_slot *s) { return s->mf & MF_MARKET; }
+static inline int slot_side(const offer_slot *s) { return (int)((s->mf >> 30) & 1u); }
+static inline double slot_key(const offer_slot *s) { return (double)s->n / (double)s->d; } /* order key */
 
 typedef struct offer_index {
     offer_slot *s; /* owned; size slots */
     size_t size, used;
 } offer_index;
 
-static inline size_t oi_home(const offer_index *x, int64_t id) {
+static inline uint32_t oi_fp(int64_t id) {
     uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ULL;
     h ^= h >> 32;
-    return (size_t)(((sob_u128)h * x->size) >> 64);
+    return (uint32_t)(h >> 32);
 }
 
-static offer_slot *oi_find(const offer_index *x, int64_t id) {
-    if (!x->size || id <= 0) return NULL;
-    size_t i = oi_home(x, id);
-    for (;;) {
-        offer_slot *sl = &x->s[i];
-        if (sl->id == id) return sl;
-        if (!sl->id) return NULL;
-        if (++i == x->size) i = 0;
-    }
-}
+static inline size_t oi_home(const offer_index *x, uint32_t fp) { return (size_t)(((uint64_t)fp * x->size) >> 32); }
 
 static int oi_rehash(offer_index *x, size_t size) {
     offer_slot *ns = calloc(size, sizeof *ns);
     if (!ns) return 0;
     offer_index nx = {ns, size, 0};
     for (size_t i = 0; i < x->size; i++) {
-        if (!x->s[i].id) continue;
-        size_t j = oi_home(&nx, x->s[i].id);
-        while (ns[j].id) if (++j == size) j = 0;
+        if (slot_empty(&x->s[i])) continue;
+        size_t j = oi_home(&nx, x->s[i].fp);
+        while (!slot_empty(&ns[j])) if (++j == size) j = 0;
         ns[j] = x->s[i];
         nx.used++;
     }
@@ -170,42 +195,41 @@ static int oi_rehash(offer_index *x, size_t size) {
 /* Room for `extra` more ids without a rehash: 1, or 0 when out of memory. */
 static int oi_reserve(offer_index *x, size_t extra) {
     size_t need = x->used + extra;
-    if (need < x->used || need > SIZE_MAX / 16) return 0;
+    if (need < x->used || need > SIZE_MAX / 32) return 0;
     if (need <= x->size - x->size / 8 && x->size) return 1;
     size_t size = x->size ? x->size : 64;
-    while (need > size - size / 8) size = size + size / 2;
+    while (need > size - size / 8) size = size + size / 4; /* load stays in [0.7, 0.875] */
+    if (size > UINT32_MAX) return 0; /* homes are fingerprints scaled to the size */
     return oi_rehash(x, size);
 }
 
-/* The slot of id, inserted (market and seller 0) if absent; room must have been reserved. */
-static offer_slot *oi_put(offer_index *x, int64_t id) {
-    offer_slot *sl = oi_find(x, id);
-    if (sl) return sl;
+/* Insert a slot for an id the index does not hold (room reserved, or 0 when out of memory). */
+static offer_slot *oi_insert(offer_index *x, int64_t id, int32_t n, int32_t d, uint32_t mf) {
     if (!oi_reserve(x, 1)) return NULL;
-    size_t i = oi_home(x, id);
-    while (x->s[i].id) if (++i == x->size) i = 0;
-    x->s[i].id = id;
-    x->s[i].market = 0;
-    x->s[i].seller_flags = 0;
+    uint32_t fp = oi_fp(id);
+    size_t i = oi_home(x, fp);
+    while (!slot_empty(&x->s[i])) if (++i == x->size) i = 0;
+    x->s[i].fp = fp;
+    x->s[i].n = n;
+    x->s[i].d = d;
+    x->s[i].mf = mf;
     x->used++;
     return &x->s[i];
 }
 
-static void oi_remove(offer_index *x, int64_t id) {
-    offer_slot *sl = oi_find(x, id);
-    if (!sl) return;
+static void oi_delete(offer_index *x, offer_slot *sl) {
     size_t i = (size_t)(sl - x->s), j = i;
     for (;;) {
         if (++j == x->size) j = 0;
-        if (!x->s[j].id) break;
-        size_t home = oi_home(x, x->s[j].id);
+        if (slot_empty(&x->s[j])) break;
+        size_t home = oi_home(x, x->s[j].fp);
         int in_range = (i <= j) ? (home > i && home <= j) : (home > i || home <= j);
         if (!in_range) {
             x->s[i] = x->s[j];
             i = j;
         }
     }
-    x->s[i].id = 0;
+    x->s[i].n = 0;
     x->used--;
 }
 
@@ -239,17 +263,24 @@ typedef struct level_acc {
     sob_i128 delta;
 } level_acc;
 
+#define MBLK_SHIFT 8
+#define MBLK (1u << MBLK_SHIFT)
+#define MK(dx, i) (&(dx)->mblk[(i) >> MBLK_SHIFT][(i) & (MBLK - 1)])
+
 struct sob_dexbook {
     intern assets;   /* sob_ledger_asset (normalised) -> asset id; id 0 is native */
     intern accounts; /* 32-byte key -> account index */
     intern pool_ids; /* 32-byte pool id -> pool index */
-    sob_dex_pool *pools; /* owned; pool_ids.cap entries */
-    sob_dex_market *markets; /* owned */
-    uint32_t nmarkets, cap_markets;
+    sob_dex_pool *pools; /* owned; pool_ids.len entries */
+    sob_pool *pview;     /* owned; pool_ids.len entries: each live pool as dex.h reads it (venues) */
+    sob_dex_market **mblk; /* owned: blocks of MBLK markets (never moved: a market's address is stable) */
+    uint32_t nmarkets, nblk, cap_blk;
     sob_hmap market_of; /* (base, counter) -> uint32 market */
     offer_index offer_of;
+    sob_hmap passive; /* (offer id, 0) of every passive offer held */
     sob_accounts acc;
     uint32_t ledger_seq;
+    uint32_t protocol, base_reserve; /* of the last ledger applied (0: none yet) */
     uint8_t complete_all, broken;
     /* per-apply scratch */
     sob_hmap touched; /* (kind | asset << 8, id) -> uint32 index in touches */
@@ -259,6 +290,36 @@ struct sob_dexbook {
     level_acc *levels;
     size_t nlevels, cap_levels;
 };
+
+/* The slot of offer `id` (NULL if the book holds no such offer) and, if `o` is not NULL, the offer:
+ * the first slot of its fingerprint whose market's book holds the id at that side and price. */
+static offer_slot *oi_find(const sob_dexbook *dx, int64_t id, const sob_offer **o) {
+    const offer_index *x = &dx->offer_of;
+    if (!x->size || id <= 0) return NULL;
+    uint32_t fp = oi_fp(id);
+    for (size_t i = oi_home(x, fp);;) {
+        offer_slot *sl = &x->s[i];
+        if (slot_empty(sl)) return NULL;
+        if (sl->fp == fp && slot_market(sl) < dx->nmarkets) {
+            const sob_offer *f =
+                sob_offerbook_find_at(&MK(dx, slot_market(sl))->offers, id, slot_side(sl), slot_key(sl));
+            if (f && f->n == sl->n && f->d == sl->d) {
+                if (o) *o = f;
+                return sl;
+            }
+        }
+        if (++i == x->size) i = 0;
+    }
+}
+
+/* The locator of every market's offerbook (sob_offer_locator). */
+static int oi_locate(const void *ctx, int64_t id, int *side, double *key) {
+    const offer_slot *sl = oi_find(ctx, id, NULL);
+    if (!sl) return 0;
+    *side = slot_side(sl);
+    *key = slot_key(sl);
+    return 1;
+}
 
 static void *grow_array(void *p, size_t *cap, size_t need, size_t rec) {
     if (need <= *cap) return p;
@@ -325,6 +386,7 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
     intern_init(&dx->accounts, 32);
     intern_init(&dx->pool_ids, 32);
     sob_hmap_init(&dx->market_of, sizeof(uint32_t));
+    sob_hmap_init(&dx->passive, 0);
     sob_hmap_init(&dx->touched, sizeof(uint32_t));
     sob_hmap_init(&dx->level_of, sizeof(uint32_t));
     sob_accounts_init(&dx->acc);
@@ -342,16 +404,19 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
 void sob_dexbook_free(sob_dexbook *dx) {
     if (!dx) return;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        sob_offerbook_free(&dx->markets[i].offers);
-        sob_book_free(&dx->markets[i].l2);
+        sob_offerbook_free(&MK(dx, i)->offers);
+        sob_book_free(&MK(dx, i)->l2);
     }
-    free(dx->markets);
+    for (uint32_t b = 0; b < dx->nblk; b++) free(dx->mblk[b]);
+    free(dx->mblk);
     free(dx->pools);
+    free(dx->pview);
     intern_free(&dx->assets);
     intern_free(&dx->accounts);
     intern_free(&dx->pool_ids);
     sob_hmap_free(&dx->market_of);
     free(dx->offer_of.s);
+    sob_hmap_free(&dx->passive);
     sob_hmap_free(&dx->touched);
     sob_hmap_free(&dx->level_of);
     sob_accounts_free(&dx->acc);
@@ -385,8 +450,18 @@ static sob_status asset_id(applyctx *c, const sob_ledger_asset *a, uint32_t *id)
         memcpy(k.code, a->code, a->type == SOB_LEDGER_ASSET_ALPHANUM4 ? 4 : 12);
         memcpy(k.issuer, a->issuer, 32);
     }
-    sob_status st = intern_put(&c->dx->assets, &k, id, NULL);
-    return st == SOB_OK ? SOB_OK : fail(c, st, "asset table");
+    int added = 0;
+    sob_status st = intern_put(&c->dx->assets, &k, id, &added);
+    if (st != SOB_OK) return fail(c, st, "asset table");
+    if (added && a->type != SOB_LEDGER_ASSET_NATIVE) {
+        /* the issuer gets an account index now, so that it is registered as the asset's issuer
+         * (accounts.h) even if its account entry is seen later or never: core's issuer rules */
+        uint32_t issuer;
+        st = intern_put(&c->dx->accounts, k.issuer, &issuer, NULL);
+        if (st == SOB_OK && issuer >= 0x7fffffffu) return fail(c, SOB_E_LIMIT, "too many accounts");
+        if (st != SOB_OK) return fail(c, st, "account table");
+    }
+    return SOB_OK;
 }
 
 static sob_status account_index(applyctx *c, const uint8_t key[32], uint32_t *index) {
@@ -404,21 +479,32 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
         *market = *m;
         return SOB_OK;
     }
-    if (dx->nmarkets == dx->cap_markets) {
-        size_t cap = dx->cap_markets;
-        void *nm = grow_array(dx->markets, &cap, (size_t)dx->nmarkets + 1, sizeof *dx->markets);
-        if (!nm || cap > UINT32_MAX - 1) return fail(c, SOB_E_NOMEM, "market table");
-        dx->markets = nm;
-        dx->cap_markets = (uint32_t)cap;
+    if (dx->nmarkets >= MAX_MARKETS) return fail(c, SOB_E_LIMIT, "too many markets");
+    if (dx->nmarkets == dx->nblk * MBLK) { /* a new block: markets never move */
+        if (dx->nblk == dx->cap_blk) {
+            uint32_t cap = dx->cap_blk ? dx->cap_blk * 2 : 4;
+            sob_dex_market **nb = realloc(dx->mblk, (size_t)cap * sizeof *nb);
+            if (!nb) return fail(c, SOB_E_NOMEM, "market table");
+            dx->mblk = nb;
+            dx->cap_blk = cap;
+        }
+        sob_dex_market *blk = malloc(MBLK * sizeof *blk);
+        if (!blk) return fail(c, SOB_E_NOMEM, "market table");
+        dx->mblk[dx->nblk++] = blk;
     }
     m = sob_hmap_insert_new(&dx->market_of, base, counter);
     if (!m) return fail(c, SOB_E_NOMEM, "market table");
-    sob_dex_market *mk = &dx->markets[dx->nmarkets];
+    sob_dex_market *mk = MK(dx, dx->nmarkets);
     memset(mk, 0, sizeof *mk);
     mk->base = base;
     mk->counter = counter;
     mk->complete = dx->complete_all;
+    mk->pool = SOB_DEX_NONE;
     sob_offerbook_init(&mk->offers);
+    /* one id index for every market (the book's own hash would index each offer twice), and each
+     * offer's seller as its accounts-table key: the key of account index i is i + 1 */
+    sob_offerbook_set_locator(&mk->offers, oi_locate, dx);
+    sob_offerbook_set_account_sellers(&mk->offers);
     sob_book_init(&mk->l2);
     *m = dx->nmarkets;
     *market = dx->nmarkets++;
@@ -426,7 +512,7 @@ static sob_status market_of(applyctx *c, uint32_t a, uint32_t b, uint32_t *marke
 }
 
 static int market_complete(const sob_dexbook *dx, uint32_t market) {
-    return market < dx->nmarkets ? dx->markets[market].complete : dx->complete_all;
+    return market < dx->nmarkets ? MK(dx, market)->complete : dx->complete_all;
 }
 
 static sob_status offer_value(applyctx *c, const sob_ledger_offer *o, ostate *v) {
@@ -478,19 +564,17 @@ static int pool_eq(const sob_dex_pool *a, const sob_dex_pool *b) {
 
 /* The state the book holds for an offer now (outside of this ledger). */
 static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
-    const offer_slot *r = oi_find(&dx->offer_of, id);
+    const sob_offer *o;
+    const offer_slot *r = oi_find(dx, id, &o);
     if (!r) return 0;
-    sob_offer o;
-    int side;
-    if (sob_offerbook_get(&dx->markets[r->market].offers, id, &o, &side) != SOB_OK) return 0;
     memset(v, 0, sizeof *v);
-    v->amount = o.amount;
-    v->n = o.n;
-    v->d = o.d;
-    v->market = r->market;
-    v->seller = r->seller_flags & 0x7fffffffu;
-    v->flags = r->seller_flags >> 31;
-    v->side = side;
+    v->amount = o->amount;
+    v->n = o->n;
+    v->d = o->d;
+    v->market = slot_market(r);
+    v->seller = (uint32_t)(o->seller - 1);
+    v->flags = sob_hmap_get(&dx->passive, (uint64_t)id, 0) != NULL;
+    v->side = slot_side(r);
     return 1;
 }
 
@@ -740,26 +824,30 @@ static uint64_t level_amount(const sob_book *b, int side, int32_t n, int32_t d) 
 
 /* Make the book hold `v` for offer `id` (or nothing when !has), whatever it holds now in markets
  * m1/m2. Removal never fails; an add may run out of memory. */
-static sob_status force_offer(sob_dexbook *dx, int64_t id, uint32_t m1, uint32_t m2, int has, const ostate *v) {
-    if (m1 < dx->nmarkets) sob_offerbook_remove(&dx->markets[m1].offers, id, NULL, NULL);
-    if (m2 < dx->nmarkets && m2 != m1) sob_offerbook_remove(&dx->markets[m2].offers, id, NULL, NULL);
-    if (!has) {
-        oi_remove(&dx->offer_of, id);
-        return SOB_OK;
+static sob_status force_offer(sob_dexbook *dx, int64_t id, int has, const ostate *v) {
+    /* the slot goes with the offer: found (verified) while the offer is in its book */
+    offer_slot *r = oi_find(dx, id, NULL);
+    if (r) {
+        uint32_t m = slot_market(r);
+        offer_slot old = *r;
+        sob_offerbook_remove(&MK(dx, m)->offers, id, NULL, NULL); /* never fails: it is there */
+        /* the removal does not move slots: r still holds `old` (or an equal slot) */
+        if (r->fp != old.fp || r->n != old.n || r->d != old.d || r->mf != old.mf) return SOB_E_INVALID;
+        oi_delete(&dx->offer_of, r);
+        sob_hmap_remove(&dx->passive, (uint64_t)id, 0);
     }
-    sob_status st = sob_offerbook_add(&dx->markets[v->market].offers, id, v->side, v->n, v->d, v->amount, 0);
-    if (st != SOB_OK) {
-        oi_remove(&dx->offer_of, id);
-        return st;
+    if (!has) return SOB_OK;
+    /* the index first: the market's book finds the offer through it */
+    r = oi_insert(&dx->offer_of, id, v->n, v->d, v->market | ((uint32_t)v->side << 30));
+    if (!r) return SOB_E_NOMEM; /* cannot happen: reserved in phase 1 */
+    sob_status st =
+        sob_offerbook_add(&MK(dx, v->market)->offers, id, v->side, v->n, v->d, v->amount, (uint64_t)v->seller + 1);
+    if (st == SOB_OK && v->flags && !sob_hmap_insert_new(&dx->passive, (uint64_t)id, 0)) { /* reserved */
+        sob_offerbook_remove(&MK(dx, v->market)->offers, id, NULL, NULL);
+        st = SOB_E_NOMEM;
     }
-    offer_slot *r = oi_put(&dx->offer_of, id); /* reserved in phase 1 */
-    if (!r) {
-        sob_offerbook_remove(&dx->markets[v->market].offers, id, NULL, NULL);
-        return SOB_E_NOMEM;
-    }
-    r->market = v->market;
-    r->seller_flags = v->seller | (v->flags << 31);
-    return SOB_OK;
+    if (st != SOB_OK) oi_delete(&dx->offer_of, r); /* nothing moved it: no insert since */
+    return st;
 }
 
 static int offer_changed(const touch *t) {
@@ -771,7 +859,8 @@ static int offer_changed(const touch *t) {
 static void rollback_names(applyctx *c) {
     sob_dexbook *dx = c->dx;
     while (dx->nmarkets > c->markets0) {
-        sob_dex_market *m = &dx->markets[--dx->nmarkets];
+        dx->nmarkets--;
+        sob_dex_market *m = MK(dx, dx->nmarkets);
         sob_hmap_remove(&dx->market_of, m->base, m->counter);
         sob_offerbook_free(&m->offers);
         sob_book_free(&m->l2);
@@ -786,6 +875,19 @@ static void scratch_reset(sob_dexbook *dx) {
     sob_hmap_clear(&dx->level_of);
     dx->ntouches = 0;
     dx->nlevels = 0;
+}
+
+/* Give back the per-apply scratch: a seed (a snapshot of any size) is a one-off, unlike ledgers. */
+static void scratch_release(sob_dexbook *dx) {
+    sob_hmap_free(&dx->touched);
+    sob_hmap_free(&dx->level_of);
+    sob_hmap_init(&dx->touched, sizeof(uint32_t));
+    sob_hmap_init(&dx->level_of, sizeof(uint32_t));
+    free(dx->touches);
+    free(dx->levels);
+    dx->touches = NULL;
+    dx->levels = NULL;
+    dx->ntouches = dx->cap_touches = dx->nlevels = dx->cap_levels = 0;
 }
 
 static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch, const sob_ledger_out *led,
@@ -817,12 +919,20 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         }
         dx->pools = np;
         memset(np + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *np);
+        sob_pool *nv = realloc(dx->pview, (size_t)dx->pool_ids.len * sizeof *nv);
+        if (!nv) {
+            st = fail(&c, SOB_E_NOMEM, "pool table");
+            goto fail;
+        }
+        dx->pview = nv;
+        memset(nv + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *nv);
     }
-    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0;
+    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0;
     for (size_t k = 0; k < dx->ntouches; k++) {
         const touch *t = &dx->touches[k];
         if (t->kind == K_OFFER && offer_changed(t)) {
             new_offers += !t->had && t->has;
+            passive_offers += t->has && t->cur.o.flags;
             if (t->had && (st = level_add(&c, &t->before.o, -1))) goto fail;
             if (t->has && (st = level_add(&c, &t->cur.o, +1))) goto fail;
             if (!vec_push(&res->offers_, sizeof(sob_dex_offer_event))) goto nomem;
@@ -835,7 +945,8 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         }
     }
     res->offers_.len = res->pools_.len = 0; /* capacity reserved */
-    if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
+    if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->passive, passive_offers) ||
+        !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
         !sob_hmap_reserve(&dx->acc.trustlines, new_trustlines) ||
         !sob_hmap_reserve(&dx->acc.issuers, dx->assets.len - c.assets0))
         goto nomem;
@@ -843,7 +954,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     for (size_t k = 0; k < dx->nlevels; k++) {
         const level_acc *l = &dx->levels[k];
         if (l->delta == 0) continue;
-        uint64_t old = level_amount(&dx->markets[l->market].l2, l->side, l->n, l->d);
+        uint64_t old = level_amount(&MK(dx, l->market)->l2, l->side, l->n, l->d);
         sob_i128 nw = (sob_i128)old + l->delta;
         if (nw < 0) {
             st = fail(&c, SOB_E_INVALID, "internal: an L2 level would go negative");
@@ -883,15 +994,13 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     for (; k < dx->ntouches; k++) {
         const touch *t = &dx->touches[k];
         if (t->kind != K_OFFER || !offer_changed(t)) continue;
-        uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
-        if ((st = force_offer(dx, t->id, m1, m2, t->has, &t->cur.o))) break;
+        if ((st = force_offer(dx, t->id, t->has, &t->cur.o))) break;
     }
     if (st) {
         for (size_t u = 0; u <= k && u < dx->ntouches; u++) {
             const touch *t = &dx->touches[u];
             if (t->kind != K_OFFER || !offer_changed(t)) continue;
-            uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
-            if (force_offer(dx, t->id, m1, m2, t->had, &t->before.o)) dx->broken = 1;
+                if (force_offer(dx, t->id, t->had, &t->before.o)) dx->broken = 1;
         }
         c.why = "out of memory";
         goto fail;
@@ -900,20 +1009,19 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     sob_dex_level_event *lev = res->levels_.v;
     for (k = 0; k < nl; k++) {
         sob_level prev;
-        if ((st = sob_book_set_level(&dx->markets[lev[k].market].l2, lev[k].side, lev[k].n, lev[k].d,
+        if ((st = sob_book_set_level(&MK(dx, lev[k].market)->l2, lev[k].side, lev[k].n, lev[k].d,
                                      lev[k].new_amount, &prev)))
             break;
     }
     if (st) {
         for (size_t u = 0; u < k; u++)
-            if (sob_book_set_level(&dx->markets[lev[u].market].l2, lev[u].side, lev[u].n, lev[u].d,
+            if (sob_book_set_level(&MK(dx, lev[u].market)->l2, lev[u].side, lev[u].n, lev[u].d,
                                    lev[u].old_amount, NULL))
                 dx->broken = 1;
         for (size_t u = 0; u < dx->ntouches; u++) {
             const touch *t = &dx->touches[u];
             if (t->kind != K_OFFER || !offer_changed(t)) continue;
-            uint32_t m1 = t->had ? t->before.o.market : SOB_DEX_NONE, m2 = t->has ? t->cur.o.market : SOB_DEX_NONE;
-            if (force_offer(dx, t->id, m1, m2, t->had, &t->before.o)) dx->broken = 1;
+                if (force_offer(dx, t->id, t->had, &t->before.o)) dx->broken = 1;
         }
         c.why = "out of memory";
         goto fail;
@@ -950,13 +1058,17 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
             if (b) {
                 e->old_reserve_a = b->reserve_a;
                 e->old_reserve_b = b->reserve_b;
-                if (!a) dx->markets[b->market].npools--;
+                if (!a) MK(dx, b->market)->npools--;
             }
+            if (b && MK(dx, b->market)->pool == (uint32_t)t->id) MK(dx, b->market)->pool = SOB_DEX_NONE;
             if (a) {
                 e->new_reserve_a = a->reserve_a;
                 e->new_reserve_b = a->reserve_b;
-                if (!b) dx->markets[a->market].npools++;
+                if (!b) MK(dx, a->market)->npools++;
                 dx->pools[t->id] = *a;
+                dx->pview[t->id] = (sob_pool){a->reserve_a, a->reserve_b, a->fee_bp, 0};
+                if (a->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, a->market)->pool == SOB_DEX_NONE)
+                    MK(dx, a->market)->pool = (uint32_t)t->id;
             } else {
                 dx->pools[t->id].live = 0;
             }
@@ -980,6 +1092,18 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
             break;
         }
     }
+    /* a market whose trading pool left: another live one of its pair, if any (only a hand-made
+     * ledger holds two: on the network the pool id is the hash of the pair and the fee) */
+    for (k = 0; k < dx->ntouches; k++) {
+        const touch *t = &dx->touches[k];
+        if (t->kind != K_POOL || !t->had || MK(dx, t->before.p.market)->pool != SOB_DEX_NONE) continue;
+        for (uint32_t p = 0; p < dx->pool_ids.len; p++)
+            if (dx->pools[p].live && dx->pools[p].market == t->before.p.market &&
+                dx->pools[p].fee_bp == SOB_LIQUIDITY_POOL_FEE) {
+                MK(dx, t->before.p.market)->pool = p;
+                break;
+            }
+    }
     /* issuers of the assets first seen in this ledger */
     for (uint32_t a = c.assets0; a < dx->assets.len; a++) {
         const sob_ledger_asset *as = sob_dexbook_asset(dx, a);
@@ -987,6 +1111,10 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         if (acct >= 0) sob_accounts_set_issuer(&dx->acc, a, (uint64_t)acct + 1);
     }
     res->ledger_seq = seq;
+    if (led) {
+        dx->protocol = led->header.protocol_version;
+        dx->base_reserve = led->header.base_reserve;
+    }
     result_publish(res);
     scratch_reset(dx);
     return SOB_OK;
@@ -1033,8 +1161,8 @@ sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigne
             return SOB_E_NOMEM;
         }
         for (uint32_t m = 0; m < dx->nmarkets; m++) {
-            saved[m] = dx->markets[m].complete;
-            dx->markets[m].complete = 0;
+            saved[m] = MK(dx, m)->complete;
+            MK(dx, m)->complete = 0;
         }
     }
     uint32_t nm = dx->nmarkets;
@@ -1043,7 +1171,7 @@ sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigne
         dx->ledger_seq = seq;
     } else if (gap) {
         dx->complete_all = complete_all;
-        for (uint32_t m = 0; m < nm && m < dx->nmarkets; m++) dx->markets[m].complete = saved[m];
+        for (uint32_t m = 0; m < nm && m < dx->nmarkets; m++) MK(dx, m)->complete = saved[m];
     }
     free(saved);
     return st;
@@ -1070,12 +1198,13 @@ sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t
     if (complete) dx->complete_all = 1;
     sob_status st = run(dx, ch, n, NULL, 1, ledger_seq, &scratch, err);
     sob_dex_result_free(&scratch);
+    scratch_release(dx);
     if (st) {
         if (complete) dx->complete_all = 0;
         return st;
     }
     if (complete)
-        for (uint32_t m = 0; m < dx->nmarkets; m++) dx->markets[m].complete = 1;
+        for (uint32_t m = 0; m < dx->nmarkets; m++) MK(dx, m)->complete = 1;
     dx->ledger_seq = ledger_seq;
     return SOB_OK;
 }
@@ -1091,7 +1220,7 @@ uint32_t sob_dexbook_asset_count(const sob_dexbook *dx) { return dx->assets.len;
 uint32_t sob_dexbook_account_count(const sob_dexbook *dx) { return dx->accounts.len; }
 
 const sob_dex_market *sob_dexbook_market(const sob_dexbook *dx, uint32_t market) {
-    return market < dx->nmarkets ? &dx->markets[market] : NULL;
+    return market < dx->nmarkets ? MK(dx, market) : NULL;
 }
 
 sob_status sob_dexbook_find_asset(const sob_dexbook *dx, const sob_ledger_asset *a, uint32_t *id) {
@@ -1123,7 +1252,7 @@ sob_status sob_dexbook_find_market(const sob_dexbook *dx, const sob_ledger_asset
 
 int sob_dexbook_best(const sob_dexbook *dx, uint32_t market, int flipped, int side, sob_level *out) {
     if (market >= dx->nmarkets || (side != SOB_SIDE_BID && side != SOB_SIDE_ASK)) return 0;
-    const sob_level *l = sob_book_best(&dx->markets[market].l2, flipped ? 1 - side : side);
+    const sob_level *l = sob_book_best(&MK(dx, market)->l2, flipped ? 1 - side : side);
     if (!l) return 0;
     if (flipped) {
         out->n = l->d;
@@ -1137,11 +1266,11 @@ int sob_dexbook_best(const sob_dexbook *dx, uint32_t market, int flipped, int si
 }
 
 const sob_ledger_asset *sob_dexbook_asset(const sob_dexbook *dx, uint32_t id) {
-    return id < dx->assets.len ? (const sob_ledger_asset *)(dx->assets.rec + (size_t)id * dx->assets.rsz) : NULL;
+    return id < dx->assets.len ? (const sob_ledger_asset *)irec(&dx->assets, id) : NULL;
 }
 
 const uint8_t *sob_dexbook_account_key(const sob_dexbook *dx, uint32_t index) {
-    return index < dx->accounts.len ? dx->accounts.rec + (size_t)index * 32 : NULL;
+    return index < dx->accounts.len ? irec(&dx->accounts, index) : NULL;
 }
 
 sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32], uint32_t *index) {
@@ -1153,13 +1282,14 @@ sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32]
 
 sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
                              uint32_t *flags, int *side, sob_offer *out) {
-    const offer_slot *r = oi_find(&dx->offer_of, offer_id);
+    const sob_offer *o;
+    const offer_slot *r = oi_find(dx, offer_id, &o);
     if (!r) return SOB_E_NOT_FOUND;
-    sob_status st = sob_offerbook_get(&dx->markets[r->market].offers, offer_id, out, side);
-    if (st) return st;
-    *market = r->market;
-    *seller = r->seller_flags & 0x7fffffffu;
-    *flags = r->seller_flags >> 31;
+    *out = *o;
+    *side = slot_side(r);
+    *market = slot_market(r);
+    *seller = (uint32_t)(o->seller - 1);
+    *flags = sob_hmap_get(&dx->passive, (uint64_t)offer_id, 0) != NULL;
     return SOB_OK;
 }
 
@@ -1168,24 +1298,53 @@ const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index) {
 }
 
 const uint8_t *sob_dexbook_pool_id(const sob_dexbook *dx, uint32_t index) {
-    return index < dx->pool_ids.len ? dx->pool_ids.rec + (size_t)index * 32 : NULL;
+    return index < dx->pool_ids.len ? irec(&dx->pool_ids, index) : NULL;
 }
 
 const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx) { return &dx->acc; }
 
+sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, sob_venue *out) {
+    memset(out, 0, sizeof *out);
+    out->side = SOB_SIDE_ASK;
+    if (send == recv || send >= dx->assets.len || recv >= dx->assets.len) return SOB_E_INVALID;
+    const uint32_t *m = sob_hmap_get(&dx->market_of, send < recv ? send : recv, send < recv ? recv : send);
+    if (!m) return SOB_E_NOT_FOUND;
+    const sob_dex_market *mk = MK(dx, *m);
+    /* ASK offers sell base: they are the ones a taker receiving base crosses */
+    out->side = recv == mk->base ? SOB_SIDE_ASK : SOB_SIDE_BID;
+    out->book = &mk->offers;
+    if (mk->pool != SOB_DEX_NONE) {
+        const sob_dex_pool *p = &dx->pools[mk->pool];
+        out->pool = &dx->pview[mk->pool];
+        out->pool_a_is_send = p->asset_a == send;
+    }
+    return SOB_OK;
+}
+
+void sob_dexbook_ctx(const sob_dexbook *dx, sob_dex_ctx *ctx) {
+    sob_dex_ctx_init(ctx);
+    ctx->accounts = &dx->acc;
+    if (dx->protocol >= SOB_PROTOCOL_MIN) ctx->protocol = dx->protocol;
+    if (dx->base_reserve) ctx->base_reserve = dx->base_reserve;
+}
+
 size_t sob_dexbook_memory(const sob_dexbook *dx) {
     size_t m = sizeof *dx;
-    m += (size_t)dx->assets.cap * dx->assets.rsz + (dx->assets.idx ? (dx->assets.mask + 1) * 4 : 0);
-    m += (size_t)dx->accounts.cap * 32 + (dx->accounts.idx ? (dx->accounts.mask + 1) * 4 : 0);
-    m += (size_t)dx->pool_ids.cap * 32 + (dx->pool_ids.idx ? (dx->pool_ids.mask + 1) * 4 : 0);
-    m += (size_t)dx->pool_ids.len * sizeof(sob_dex_pool);
-    m += (size_t)dx->cap_markets * sizeof(sob_dex_market);
+    const intern *in[3] = {&dx->assets, &dx->accounts, &dx->pool_ids};
+    for (int k = 0; k < 3; k++)
+        m += (size_t)in[k]->nblk * IBLK * in[k]->rsz + (size_t)in[k]->cap_blk * sizeof(void *) +
+             (in[k]->idx ? (in[k]->mask + 1) * 4 : 0);
+    m += (size_t)dx->pool_ids.len * (sizeof(sob_dex_pool) + sizeof(sob_pool));
+    m += (size_t)dx->nblk * MBLK * sizeof(sob_dex_market) + (size_t)dx->cap_blk * sizeof(void *);
     m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
     m += dx->offer_of.size * sizeof(offer_slot);
+    m += dx->passive.slots ? (dx->passive.mask + 1) * dx->passive.slot_size : 0;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        const sob_dex_market *mk = &dx->markets[i];
+        const sob_dex_market *mk = MK(dx, i);
         for (int s = 0; s < 2; s++) {
-            m += mk->offers.side[s].cap * sizeof(void *) + mk->offers.side[s].nc * sizeof(sob_chunk);
+            const sob_offer_side *sd = &mk->offers.side[s];
+            m += sd->cap * sizeof(void *);
+            for (size_t ci = 0; ci < sd->nc; ci++) m += sizeof(sob_chunk) + sd->c[ci]->cap * sizeof(sob_offer);
             m += (size_t)mk->l2.side[s].cap * sizeof(sob_level);
         }
         m += mk->offers.slots ? (mk->offers.mask + 1) * sizeof(sob_id_slot) : 0;
@@ -1197,7 +1356,7 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
 sob_status sob_dexbook_check(const sob_dexbook *dx) {
     size_t total = 0;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
-        const sob_dex_market *mk = &dx->markets[i];
+        const sob_dex_market *mk = MK(dx, i);
         /* the L2 view: each side strictly sorted worst first, valid prices, no empty level (a
          * ledger's book may touch at equal prices: passive offers; crossing is not checked) */
         if (sob_offerbook_check(&mk->offers)) return SOB_E_INVALID;
@@ -1224,8 +1383,10 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
             sob_book_init(&agg);
             sob_status st = SOB_OK;
             for (size_t k = 0; k < cnt && !st; k++) {
-                const offer_slot *r = oi_find(&dx->offer_of, v[k].id);
-                if (!r || r->market != i) st = SOB_E_INVALID;
+                const offer_slot *r = oi_find(dx, v[k].id, NULL);
+                if (!r || slot_market(r) != i || v[k].seller == 0 ||
+                    v[k].seller > dx->accounts.len || r->n != v[k].n || r->d != v[k].d)
+                    st = SOB_E_INVALID;
                 ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s};
                 int32_t n, d;
                 offer_level(&o, &n, &d);
@@ -1247,9 +1408,26 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
         }
     }
     if (total != dx->offer_of.used) return SOB_E_INVALID;
+    for (size_t i = 0; dx->passive.slots && i <= dx->passive.mask; i++) { /* passive ids are offers held */
+        uint64_t id, zero;
+        if (sob_hmap_at(&dx->passive, i, &id, &zero) && (zero || !oi_find(dx, (int64_t)id, NULL)))
+            return SOB_E_INVALID;
+    }
     for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
         const sob_dex_pool *pl = &dx->pools[p];
         if (pl->live && (pl->market >= dx->nmarkets)) return SOB_E_INVALID;
+        if (pl->live && (dx->pview[p].reserve_a != pl->reserve_a || dx->pview[p].reserve_b != pl->reserve_b ||
+                         dx->pview[p].fee_bp != pl->fee_bp))
+            return SOB_E_INVALID;
+        if (pl->live && pl->fee_bp == SOB_LIQUIDITY_POOL_FEE && MK(dx, pl->market)->pool == SOB_DEX_NONE)
+            return SOB_E_INVALID;
+    }
+    for (uint32_t i = 0; i < dx->nmarkets; i++) {
+        uint32_t p = MK(dx, i)->pool;
+        if (p == SOB_DEX_NONE) continue;
+        if (p >= dx->pool_ids.len || !dx->pools[p].live || dx->pools[p].market != i ||
+            dx->pools[p].fee_bp != SOB_LIQUIDITY_POOL_FEE)
+            return SOB_E_INVALID;
     }
     return sob_accounts_check(&dx->acc);
 }

@@ -70,10 +70,15 @@ typedef struct sob_dex_market {
     uint8_t complete;       /* 1: every offer of the market is held (seeded from a full snapshot) */
     uint8_t pad_[3];
     uint32_t npools;        /* pools of this pair */
-    sob_offerbook offers;   /* ASK = sells base, BID = sells counter; n/d the offer's own price */
+    sob_offerbook offers;   /* ASK = sells base, BID = sells counter; n/d the offer's own price.
+                             * Owner-indexed, and each offer's seller is its account key in the
+                             * book's accounts table (account index + 1): see sob_dexbook_venue */
     sob_book l2;            /* full depth, Horizon's units, counter per base on both sides */
+    uint32_t pool;          /* the pair's pool that trades (fee 30 bp, as core's path payments use:
+                             * LIQUIDITY_POOL_FEE_V18), SOB_DEX_NONE when none is live. A
+                             * hand-made ledger may hold two such pools of one pair (the network
+                             * cannot: the pool id hashes the pair and the fee): the first seen */
 } sob_dex_market;
-
 typedef struct sob_dex_pool {
     uint8_t live;           /* 0: removed (or never seen) */
     uint8_t pad_[3];
@@ -194,6 +199,27 @@ const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx);
 /* The account index of a 32-byte key: SOB_OK or SOB_E_NOT_FOUND. */
 sob_status sob_dexbook_find_account(const sob_dexbook *dx, const uint8_t key[32], uint32_t *index);
 sob_status sob_dexbook_find_asset(const sob_dexbook *dx, const sob_ledger_asset *a, uint32_t *id);
+
+/* ---- crossing on the book (dex.h) ------------------------------------------------------------- */
+
+/* Where a taker sends asset `send` and receives asset `recv` (asset ids of this book), for the
+ * operations of dex.h: the side of the pair's market holding the offers that sell `recv` for
+ * `send`, and the pair's pool (fee 30 bp) with pool_a_is_send set. Either may be absent (NULL);
+ * SOB_E_NOT_FOUND (and an empty venue) when the book holds no market of the pair, SOB_E_INVALID for
+ * send == recv or an id past the end. The offers' seller keys are the keys of the book's accounts
+ * table, so crossing with the context of sob_dexbook_ctx uses each seller's real balance,
+ * liabilities and trust limits (and the issuers the book registered), exactly as core does; a
+ * seller the book holds no entry for is unknown (fully funded), unless the caller sets
+ * SOB_CTX_UNKNOWN_MISSING (right only for a book seeded complete). Valid until the book changes. */
+struct sob_venue; /* dex.h (not included here: its sob_claim_type names are ledger.h's macros too;
+                   * a file that includes both includes dex.h first) */
+struct sob_dex_ctx;
+sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, struct sob_venue *out);
+/* sob_dex_ctx_init(), then the book's accounts table and, once a ledger was applied, its protocol
+ * version and base reserve. */
+void sob_dexbook_ctx(const sob_dexbook *dx, struct sob_dex_ctx *ctx);
+/* The accounts-table key of an account index (index + 1), as the offers and the table use it. */
+static inline uint64_t sob_dexbook_account_table_key(uint32_t index) { return (uint64_t)index + 1; }
 
 /* Bytes held by the book's own allocations (approximate: capacities, not malloc overhead). */
 size_t sob_dexbook_memory(const sob_dexbook *dx);

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dex.h" /* before ledger.h: see dexbook.h */
 #include "dexbook.h"
 #include "ledger.h"
 
@@ -563,7 +564,403 @@ static void test_random(uint64_t seed, int ledgers) {
     sob_dex_result_free(&res);
 }
 
+
+/* ---- crossing on the book: dex.h over DexBook markets (sellers' funds) ---- */
+
+/* A hand-built copy of one venue of the DexBook: its side's offers in a plain sob_offerbook with a
+ * seller handle per account (mapped to the same accounts-table keys), and a copy of its pool. */
+typedef struct hand_venue {
+    sob_offerbook book;
+    sob_pool pool;
+    sob_venue v;
+} hand_venue;
+
+static void hand_build(const sob_venue *dv, hand_venue *h) {
+    sob_offerbook_init(&h->book);
+    memset(&h->v, 0, sizeof h->v);
+    h->v.side = dv->side;
+    h->v.pool_a_is_send = dv->pool_a_is_send;
+    if (dv->pool) {
+        h->pool = *dv->pool;
+        h->v.pool = &h->pool;
+    }
+    if (!dv->book) return;
+    h->v.book = &h->book;
+    size_t cnt = sob_offerbook_count(dv->book, dv->side);
+    sob_offer *v = malloc((cnt + 1) * sizeof *v);
+    uint64_t *keys = malloc((cnt + 1) * sizeof *keys), *handles = malloc((cnt + 1) * sizeof *handles);
+    size_t nk = 0;
+    sob_offerbook_copy(dv->book, dv->side, 0, cnt, v);
+    for (size_t i = 0; i < cnt; i++) {
+        uint64_t key = sob_offerbook_offer_account(dv->book, &v[i]), h_ = 0;
+        for (size_t j = 0; j < nk && !h_; j++)
+            if (keys[j] == key) h_ = handles[j];
+        if (!h_ && key) {
+            CHECK(sob_offerbook_seller_new(&h->book, &h_) == SOB_OK);
+            CHECK(sob_offerbook_seller_set_account(&h->book, h_, key) == SOB_OK);
+            keys[nk] = key;
+            handles[nk++] = h_;
+        }
+        CHECK(sob_offerbook_add(&h->book, v[i].id, dv->side, v[i].n, v[i].d, v[i].amount, h_) == SOB_OK);
+    }
+    free(v);
+    free(keys);
+    free(handles);
+}
+
+/* Every field of two results that says what the network would answer. */
+static int same_result(const sob_op_result *a, const sob_op_result *b) {
+    if (a->code != b->code || a->thrown != b->thrown || a->sent != b->sent || a->received != b->received ||
+        a->nclaims != b->nclaims || a->nhops != b->nhops || a->naccounts != b->naccounts ||
+        a->ntrustlines != b->ntrustlines || a->noffers != b->noffers || a->npools != b->npools)
+        return 0;
+    for (size_t i = 0; i < a->nclaims; i++) {
+        const sob_claim *x = &a->claims[i], *y = &b->claims[i];
+        if (x->offer_id != y->offer_id || x->seller != y->seller || x->amount_sold != y->amount_sold ||
+            x->amount_bought != y->amount_bought || x->remaining != y->remaining || x->type != y->type)
+            return 0;
+    }
+    for (size_t i = 0; i < a->naccounts; i++)
+        if (a->accounts[i].key != b->accounts[i].key || memcmp(&a->accounts[i].after, &b->accounts[i].after, sizeof(sob_account)))
+            return 0;
+    for (size_t i = 0; i < a->ntrustlines; i++)
+        if (a->trustlines[i].key != b->trustlines[i].key || a->trustlines[i].asset != b->trustlines[i].asset ||
+            memcmp(&a->trustlines[i].after, &b->trustlines[i].after, sizeof(sob_trustline)))
+            return 0;
+    for (size_t i = 0; i < a->noffers; i++)
+        if (a->offers[i].offer_id != b->offers[i].offer_id || a->offers[i].amount != b->offers[i].amount) return 0;
+    for (size_t i = 0; i < a->npools; i++)
+        if (a->pools[i].reserve_a != b->pools[i].reserve_a || a->pools[i].reserve_b != b->pools[i].reserve_b) return 0;
+    return 1;
+}
+
+/* The accounts table built straight from the STATE entries (not from the DexBook's table), with
+ * the DexBook's keys (account index + 1) and asset ids. */
+static void hand_table(const sob_dexbook *dx, const sob_ledger_change *st, size_t ns, sob_accounts *t) {
+    sob_accounts_init(t);
+    for (size_t i = 0; i < ns; i++) {
+        const sob_ledger_change *c = &st[i];
+        uint32_t ix, asset;
+        if (c->entry_type == SOB_ENTRY_ACCOUNT) {
+            const sob_ledger_account *a = &c->u.account;
+            CHECK(sob_dexbook_find_account(dx, a->account, &ix) == SOB_OK);
+            sob_account v = {a->balance, a->buying_liabilities, a->selling_liabilities, a->num_sub_entries,
+                             a->num_sponsoring, a->num_sponsored, a->flags};
+            CHECK(sob_accounts_set_account(t, sob_dexbook_account_table_key(ix), &v) == SOB_OK);
+        } else if (c->entry_type == SOB_ENTRY_TRUSTLINE && c->u.trustline.asset.type != SOB_LEDGER_ASSET_POOL_SHARE) {
+            const sob_ledger_trustline *l = &c->u.trustline;
+            CHECK(sob_dexbook_find_account(dx, l->account, &ix) == SOB_OK);
+            CHECK(sob_dexbook_find_asset(dx, &l->asset, &asset) == SOB_OK);
+            sob_trustline v = {l->balance, l->limit, l->buying_liabilities, l->selling_liabilities, l->flags, 0};
+            CHECK(sob_accounts_set_trustline(t, sob_dexbook_account_table_key(ix), asset, &v) == SOB_OK);
+        }
+    }
+    for (uint32_t a = 1; a < sob_dexbook_asset_count(dx); a++) {
+        uint32_t ix;
+        if (sob_dexbook_find_account(dx, sob_dexbook_asset(dx, a)->issuer, &ix) == SOB_OK)
+            CHECK(sob_accounts_set_issuer(t, a, sob_dexbook_account_table_key(ix)) == SOB_OK);
+    }
+}
+
+/* The mainnet ledger's STATE entries seeded: every market, both directions, one and two hops,
+ * strict send and strict receive at amounts from one stroop to past the whole side: the path
+ * payment on DexBook venues (the book's own accounts table) equals the same path payment on
+ * hand-built books and a table built separately from the same entries, field by field. */
+static void test_venues_mainnet(void) {
+    buf b;
+    sob_ledger_out led;
+    sob_ledger_out_init(&led);
+    if (decode_batch(DATA "FCD285FF--53312000.xdr", &b, &led)) {
+        CHECK(!"mainnet fixture decodes");
+        return;
+    }
+    size_t ns;
+    sob_ledger_change *states = first_states(&led, &ns);
+    sob_dexbook *dx;
+    sob_ledger_error err;
+    CHECK(sob_dexbook_new(&dx) == SOB_OK);
+    CHECK(sob_dexbook_seed(dx, states, ns, led.header.ledger_seq - 1, 0, &err) == SOB_OK);
+    sob_accounts table;
+    hand_table(dx, states, ns, &table);
+    sob_dex_ctx ctx, hctx, bare;
+    sob_dexbook_ctx(dx, &ctx);
+    hctx = ctx;
+    hctx.accounts = &table;
+    bare = ctx;
+    bare.accounts = NULL;
+    CHECK(ctx.accounts == sob_dexbook_accounts(dx));
+    sob_dex_scratch *s1 = sob_dex_scratch_new(), *s2 = sob_dex_scratch_new(), *s3 = sob_dex_scratch_new();
+    size_t cases = 0, crossed = 0, known_sellers = 0, funds_matter = 0, mismatches = 0;
+    uint32_t nm = sob_dexbook_market_count(dx);
+    for (uint32_t m1 = 0; m1 < nm; m1++) {
+        const sob_dex_market *mk = sob_dexbook_market(dx, m1);
+        for (int dir = 0; dir < 2; dir++) {
+            uint32_t x = dir ? mk->counter : mk->base, y = dir ? mk->base : mk->counter;
+            /* one hop x -> y, then two hops x -> y -> z over every market of y */
+            for (uint32_t m2 = 0; m2 <= nm; m2++) {
+                uint32_t assets[3] = {x, y, 0};
+                uint32_t na = 2;
+                if (m2 < nm) {
+                    const sob_dex_market *mk2 = sob_dexbook_market(dx, m2);
+                    if (m2 == m1 || (mk2->base != y && mk2->counter != y)) continue;
+                    assets[2] = mk2->base == y ? mk2->counter : mk2->base;
+                    if (assets[2] == x) continue; /* the same pool twice: one state in both books */
+                    na = 3;
+                }
+                sob_venue dv[2];
+                hand_venue hv[2];
+                for (uint32_t h = 0; h + 1 < na; h++) {
+                    CHECK(sob_dexbook_venue(dx, assets[h], assets[h + 1], &dv[h]) == SOB_OK);
+                    hand_build(&dv[h], &hv[h]);
+                }
+                sob_venue hvs[2] = {hv[0].v, hv[1].v};
+                /* amounts: around the last hop's side total (what it sells) */
+                const sob_venue *last = &dv[na - 2];
+                int64_t total = 0;
+                size_t cnt = last->book ? sob_offerbook_count(last->book, last->side) : 0;
+                sob_offer *ov = malloc((cnt + 1) * sizeof *ov);
+                if (cnt) sob_offerbook_copy(last->book, last->side, 0, cnt, ov);
+                for (size_t i = 0; i < cnt; i++) total += ov[i].amount;
+                free(ov);
+                int64_t amounts[6] = {1, total / 7 + 1, total / 3 + 1, total / 2 + 1, total > 0 ? total : 1, total + 1};
+                for (int kind = 0; kind < 2; kind++)
+                    for (int ai = 0; ai < 6; ai++) {
+                        sob_path_op op;
+                        memset(&op, 0, sizeof op);
+                        op.kind = kind ? SOB_OP_PATH_PAYMENT_STRICT_RECEIVE : SOB_OP_PATH_PAYMENT_STRICT_SEND;
+                        op.nassets = na;
+                        memcpy(op.assets, assets, sizeof assets);
+                        op.send = kind ? INT64_MAX : amounts[ai];
+                        op.dest = kind ? amounts[ai] : 1;
+                        sob_op_result r1, r2, r3;
+                        CHECK(sob_path_payment(&ctx, &op, dv, s1, &r1) == SOB_OK);
+                        CHECK(sob_path_payment(&hctx, &op, hvs, s2, &r2) == SOB_OK);
+                        CHECK(sob_path_payment(&bare, &op, dv, s3, &r3) == SOB_OK);
+                        cases++;
+                        if (!same_result(&r1, &r2)) {
+                            mismatches++;
+                            fprintf(stderr, "venue mismatch: market %u dir %d m2 %u kind %d amount %lld: %d vs %d\n",
+                                    m1, dir, m2, kind, (long long)amounts[ai], r1.code, r2.code);
+                        }
+                        crossed += r1.nclaims > 0;
+                        for (size_t c = 0; c < r1.nhop_claims; c++) {
+                            sob_account a;
+                            known_sellers += r1.hop_claims[c].seller &&
+                                             sob_accounts_get_account(&table, r1.hop_claims[c].seller, &a) == SOB_OK;
+                        }
+                        funds_matter += !same_result(&r1, &r3);
+                    }
+                for (uint32_t h = 0; h + 1 < na; h++) sob_offerbook_free(&hv[h].book);
+            }
+        }
+    }
+    printf("venues on the mainnet ledger: %zu path payments, %zu crossed offers, %zu claims of sellers with a "
+           "known account, %zu differ from the fully-funded model\n",
+           cases, crossed, known_sellers, funds_matter);
+    CHECK(mismatches == 0);
+    CHECK(cases > 100 && crossed > 20 && known_sellers > 0);
+    sob_dex_scratch_free(s1);
+    sob_dex_scratch_free(s2);
+    sob_dex_scratch_free(s3);
+    sob_accounts_free(&table);
+    sob_dexbook_free(dx);
+    free(states);
+    free(b.p);
+    sob_ledger_out_free(&led);
+}
+
+/* An offer whose seller cannot fund it: crossing reduces it to canSellAtMost (the trust line's
+ * balance minus its other selling liabilities) or to canBuyAtMost (the headroom under the trust
+ * limit), as core's crossOfferV10 does (OfferExchange.cpp: the offer is adjusted with the seller's
+ * real funds before exchangeV10), and the offer leaves the book when what is funded is taken. */
+static void test_venue_underfunded(void) {
+    sob_ledger_change ch[6];
+    memset(ch, 0, sizeof ch);
+    for (int i = 0; i < 6; i++) {
+        ch[i].change = SOB_CHANGE_STATE;
+        ch[i].phase = SOB_PHASE_STANDALONE;
+        ch[i].tx_index = ch[i].op_index = -1;
+    }
+    sob_ledger_asset xa;
+    memset(&xa, 0, sizeof xa);
+    xa.type = SOB_LEDGER_ASSET_ALPHANUM4;
+    memcpy(xa.code, "XXX", 3);
+    memset(xa.issuer, 0x11, 32);
+    /* seller S (0x22) sells 1000 X for XLM at 1/1 but holds only 100 X */
+    ch[0].entry_type = SOB_ENTRY_ACCOUNT;
+    memset(ch[0].u.account.account, 0x22, 32);
+    ch[0].u.account.balance = 1000 * 10000000LL;
+    ch[0].u.account.buying_liabilities = 1000; /* its offer buys 1000 stroops of XLM */
+    ch[0].u.account.num_sub_entries = 2;
+    ch[1].entry_type = SOB_ENTRY_TRUSTLINE;
+    memset(ch[1].u.trustline.account, 0x22, 32);
+    ch[1].u.trustline.asset = xa;
+    ch[1].u.trustline.balance = 100;
+    ch[1].u.trustline.limit = INT64_MAX;
+    ch[1].u.trustline.selling_liabilities = 1000;
+    ch[1].u.trustline.flags = SOB_TL_AUTHORIZED;
+    ch[2].entry_type = SOB_ENTRY_OFFER;
+    memset(ch[2].u.offer.seller, 0x22, 32);
+    ch[2].u.offer.offer_id = 1;
+    ch[2].u.offer.selling = xa;
+    ch[2].u.offer.amount = 1000;
+    ch[2].u.offer.n = ch[2].u.offer.d = 1;
+    /* seller T (0x33) sells 200 stroops of XLM for X at 1/1 but may receive only 50 X more */
+    ch[3].entry_type = SOB_ENTRY_ACCOUNT;
+    memset(ch[3].u.account.account, 0x33, 32);
+    ch[3].u.account.balance = 1000 * 10000000LL;
+    ch[3].u.account.selling_liabilities = 200;
+    ch[3].u.account.num_sub_entries = 2;
+    ch[4].entry_type = SOB_ENTRY_TRUSTLINE;
+    memset(ch[4].u.trustline.account, 0x33, 32);
+    ch[4].u.trustline.asset = xa;
+    ch[4].u.trustline.balance = 0;
+    ch[4].u.trustline.limit = 50;
+    ch[4].u.trustline.buying_liabilities = 200;
+    ch[4].u.trustline.flags = SOB_TL_AUTHORIZED;
+    ch[5].entry_type = SOB_ENTRY_OFFER;
+    memset(ch[5].u.offer.seller, 0x33, 32);
+    ch[5].u.offer.offer_id = 2;
+    ch[5].u.offer.buying = xa;
+    ch[5].u.offer.amount = 200;
+    ch[5].u.offer.n = ch[5].u.offer.d = 1;
+    sob_dexbook *dx;
+    sob_ledger_error err;
+    CHECK(sob_dexbook_new(&dx) == SOB_OK);
+    CHECK(sob_dexbook_seed(dx, ch, 6, 100, 0, &err) == SOB_OK);
+    CHECK(sob_dexbook_check(dx) == SOB_OK);
+    uint32_t x, is, s, t;
+    CHECK(sob_dexbook_find_asset(dx, &xa, &x) == SOB_OK);
+    /* the issuer is registered though its account entry was never seen */
+    CHECK(sob_dexbook_find_account(dx, xa.issuer, &is) == SOB_OK);
+    CHECK(sob_accounts_issuer(sob_dexbook_accounts(dx), x) == sob_dexbook_account_table_key(is));
+    CHECK(sob_dexbook_find_account(dx, ch[0].u.account.account, &s) == SOB_OK);
+    CHECK(sob_dexbook_find_account(dx, ch[3].u.account.account, &t) == SOB_OK);
+    sob_dex_ctx ctx, bare;
+    sob_dexbook_ctx(dx, &ctx);
+    bare = ctx;
+    bare.accounts = NULL;
+    sob_dex_scratch *sc = sob_dex_scratch_new();
+    sob_venue v;
+    sob_op_result r;
+    CHECK(sob_dexbook_venue(dx, x, x, &v) == SOB_E_INVALID);
+    /* buy X with XLM: S's offer is funded for 100 X */
+    CHECK(sob_dexbook_venue(dx, SOB_ASSET_ID_NATIVE, x, &v) == SOB_OK && v.book && !v.pool);
+    sob_path_op op = {SOB_OP_PATH_PAYMENT_STRICT_RECEIVE, 2, {SOB_ASSET_ID_NATIVE, x}, 0, 0, INT64_MAX, 100};
+    CHECK(sob_path_payment(&ctx, &op, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_SUCCESS && r.sent == 100 && r.received == 100);
+    CHECK(r.nclaims == 1 && r.claims[0].offer_id == 1 && r.claims[0].seller == sob_dexbook_account_table_key(s) &&
+          r.claims[0].amount_sold == 100 && r.claims[0].remaining == 0);
+    op.dest = 101; /* more than S can deliver */
+    CHECK(sob_path_payment(&ctx, &op, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_TOO_FEW_OFFERS);
+    CHECK(sob_path_payment(&bare, &op, &v, sc, &r) == SOB_OK); /* the fully-funded model would fill it */
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_SUCCESS && r.nclaims == 1 && r.claims[0].remaining == 899);
+    sob_path_op ss = {SOB_OP_PATH_PAYMENT_STRICT_SEND, 2, {SOB_ASSET_ID_NATIVE, x}, 0, 0, 60, 1};
+    CHECK(sob_path_payment(&ctx, &ss, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_SEND_SUCCESS && r.received == 60 && r.nclaims == 1 &&
+          r.claims[0].remaining == 40); /* what stays is what is funded: 100 - 60 */
+    /* buy XLM with X: T's offer may take only 50 X */
+    CHECK(sob_dexbook_venue(dx, x, SOB_ASSET_ID_NATIVE, &v) == SOB_OK && v.book);
+    sob_path_op o2 = {SOB_OP_PATH_PAYMENT_STRICT_RECEIVE, 2, {x, SOB_ASSET_ID_NATIVE}, 0, 0, INT64_MAX, 50};
+    CHECK(sob_path_payment(&ctx, &o2, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_SUCCESS && r.nclaims == 1 && r.claims[0].offer_id == 2 &&
+          r.claims[0].seller == sob_dexbook_account_table_key(t) && r.claims[0].amount_bought == 50 &&
+          r.claims[0].remaining == 0);
+    o2.dest = 51;
+    CHECK(sob_path_payment(&ctx, &o2, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_TOO_FEW_OFFERS);
+    CHECK(sob_path_payment(&bare, &o2, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_SUCCESS);
+    /* the taker's own offer: CROSS_SELF (the offers' keys are the table's keys) */
+    o2.source = sob_dexbook_account_table_key(t);
+    o2.dest = 10;
+    CHECK(sob_path_payment(&ctx, &o2, &v, sc, &r) == SOB_OK);
+    CHECK(r.code == SOB_R_PATH_PAYMENT_STRICT_RECEIVE_OFFER_CROSS_SELF);
+    sob_dex_scratch_free(sc);
+    sob_dexbook_free(dx);
+}
+
+/* ---- the offer index keeps 32-bit fingerprints of ids, checked against the books ---- */
+
+/* A copy of dexbook.c's oi_fp (the index's fingerprint of an id). If that function changes, this
+ * search still finds two ids, but they may no longer collide there: keep the two equal. */
+static uint32_t index_fp(int64_t id) {
+    uint64_t h = (uint64_t)id * 0x9e3779b97f4a7c15ULL;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    h ^= h >> 32;
+    return (uint32_t)(h >> 32);
+}
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Two offers whose ids share a fingerprint, in the same market, side and price (their index slots
+ * are byte-identical), one passive: each is found as itself with its own flag, through removals
+ * of either and updates, and the book's check holds. */
+static void test_fingerprint_collision(void) {
+    const size_t n = 400000;
+    uint64_t *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++) v[i] = ((uint64_t)index_fp((int64_t)i + 1) << 32) | (uint64_t)(i + 1);
+    qsort(v, n, sizeof *v, cmp_u64);
+    int64_t x = 0, y = 0;
+    for (size_t i = 1; i < n && !x; i++)
+        if (v[i] >> 32 == v[i - 1] >> 32) {
+            x = (int64_t)(uint32_t)v[i - 1];
+            y = (int64_t)(uint32_t)v[i];
+        }
+    free(v);
+    CHECK(x && y && index_fp(x) == index_fp(y));
+    if (!x) return;
+    for (int removed_first = 0; removed_first < 2; removed_first++) {
+        sob_dexbook *dx;
+        sob_dex_result res;
+        sob_dex_result_init(&res);
+        sob_ledger_error err;
+        CHECK(sob_dexbook_new(&dx) == SOB_OK);
+        mo ox = {1, 1, 0, 1, 500, 3, 2, 1}, oy = {1, 1, 0, 2, 700, 3, 2, 0}; /* x passive, y not */
+        sob_ledger_change ch[4];
+        mk_offer(&ch[0], SOB_CHANGE_STATE, x, &ox);
+        mk_offer(&ch[1], SOB_CHANGE_STATE, y, &oy);
+        CHECK(sob_dexbook_seed(dx, ch, 2, 10, 0, &err) == SOB_OK);
+        CHECK(sob_dexbook_check(dx) == SOB_OK && sob_dexbook_offer_count(dx) == 2);
+        uint32_t market, seller, flags;
+        int side;
+        sob_offer o;
+        CHECK(sob_dexbook_offer(dx, x, &market, &seller, &flags, &side, &o) == SOB_OK && o.id == x && flags == 1 &&
+              o.amount == 500);
+        CHECK(sob_dexbook_offer(dx, y, &market, &seller, &flags, &side, &o) == SOB_OK && o.id == y && flags == 0 &&
+              o.amount == 700);
+        /* remove one, update the other */
+        int64_t gone = removed_first ? y : x, kept = removed_first ? x : y;
+        mo *og = removed_first ? &oy : &ox, *ok = removed_first ? &ox : &oy;
+        mk_offer(&ch[0], SOB_CHANGE_STATE, gone, og);
+        mk_offer(&ch[1], SOB_CHANGE_REMOVED, gone, og);
+        mk_offer(&ch[2], SOB_CHANGE_STATE, kept, ok);
+        ok->amount = 99;
+        mk_offer(&ch[3], SOB_CHANGE_UPDATED, kept, ok);
+        sob_ledger_out led;
+        memset(&led, 0, sizeof led);
+        led.header.ledger_seq = 11;
+        led.changes = ch;
+        led.n_changes = 4;
+        CHECK(sob_dexbook_apply(dx, &led, 0, &res, &err) == SOB_OK && res.n_drift == 0);
+        CHECK(sob_dexbook_check(dx) == SOB_OK && sob_dexbook_offer_count(dx) == 1);
+        CHECK(sob_dexbook_offer(dx, gone, &market, &seller, &flags, &side, &o) == SOB_E_NOT_FOUND);
+        CHECK(sob_dexbook_offer(dx, kept, &market, &seller, &flags, &side, &o) == SOB_OK && o.id == kept &&
+              o.amount == 99 && flags == ok->flags);
+        sob_dexbook_free(dx);
+        sob_dex_result_free(&res);
+    }
+}
+
 int main(void) {
+    test_fingerprint_collision();
+    test_venues_mainnet();
+    test_venue_underfunded();
     test_mainnet();
     test_full_snapshot();
     for (uint64_t s = 1; s <= 20; s++) test_random(s, 200);

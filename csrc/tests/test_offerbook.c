@@ -158,7 +158,146 @@ static void huge_max_offers_write_at_most_the_side(void) {
     sob_offerbook_free(&b);
 }
 
+
+/* Owner-indexed and account-seller modes (what the whole-DEX book uses): two books share one
+ * owner index; every operation gives what the same operation gives on a plain book holding the
+ * same offers (statuses, order, amounts, fills), chunks stay allocated near their length, and
+ * the index is only trusted after the book finds the id where it says (a stale or foreign entry
+ * is "not found"). */
+typedef struct owner_ix {
+    int has[MAXID];
+    int side[MAXID];
+    double key[MAXID];
+} owner_ix;
+
+static int owner_locate(const void *ctx, int64_t id, int *side, double *key) {
+    const owner_ix *x = ctx;
+    if (id < 0 || id >= MAXID || !x->has[id]) return 0;
+    *side = x->side[id];
+    *key = x->key[id];
+    return 1;
+}
+
+static void owner_indexed_books(uint64_t seed) {
+    rng_state = seed * 0x9e3779b97f4a7c15ULL + 7;
+    static owner_ix ix;
+    memset(&ix, 0, sizeof ix);
+    sob_offerbook ob[2], plain[2];
+    static int where[MAXID]; /* book + 1, 0 = absent */
+    memset(where, 0, sizeof where);
+    for (int k = 0; k < 2; k++) {
+        sob_offerbook_init(&ob[k]);
+        sob_offerbook_init(&plain[k]);
+        CHECK(sob_offerbook_set_locator(&ob[k], owner_locate, &ix) == SOB_OK);
+        CHECK(sob_offerbook_set_account_sellers(&ob[k]) == SOB_OK);
+    }
+    uint64_t h;
+    CHECK(sob_offerbook_seller_new(&ob[0], &h) == SOB_E_INVALID); /* no handles in account mode */
+    for (int step = 0; step < 30000; step++) {
+        int64_t id = (int64_t)(rnd() % MAXID);
+        int k = (int)(rnd() % 2), r = (int)(rnd() % 10);
+        if (r < 5) {
+            int32_t n = (int32_t)(rnd() % 9 + 1), d = (int32_t)(rnd() % 9 + 1);
+            int side = (int)(rnd() % 2);
+            int64_t amount = (int64_t)(rnd() % 1000 + 1);
+            uint64_t seller = rnd() % 50 + 1; /* an account key */
+            int was = where[id];
+            if (was && was != k + 1) continue; /* the owner adds an id to one book at a time */
+            if (!was) { /* the owner indexes first, then adds (as dexbook.c does) */
+                ix.has[id] = 1;
+                ix.side[id] = side;
+                ix.key[id] = (double)n / (double)d;
+            }
+            sob_status st = sob_offerbook_add(&ob[k], id, side, n, d, amount, seller);
+            sob_status sp = sob_offerbook_add(&plain[k], id, side, n, d, amount, 0);
+            CHECK(st == (was ? SOB_E_EXISTS : SOB_OK));
+            CHECK(st == sp);
+            if (st == SOB_OK) {
+                where[id] = k + 1;
+                sob_offer o;
+                int sd;
+                CHECK(sob_offerbook_get(&ob[k], id, &o, &sd) == SOB_OK && o.seller == seller && sd == side);
+                CHECK(sob_offerbook_offer_account(&ob[k], &o) == seller);
+            }
+        } else if (r < 8) {
+            sob_offer a, b;
+            int sa = -1, sb = -1;
+            sob_status st = sob_offerbook_remove(&ob[k], id, &a, &sa);
+            sob_status sp = sob_offerbook_remove(&plain[k], id, &b, &sb);
+            CHECK(st == sp && st == (where[id] == k + 1 ? SOB_OK : SOB_E_NOT_FOUND));
+            if (st == SOB_OK) {
+                CHECK(a.id == b.id && a.amount == b.amount && a.n == b.n && a.d == b.d && sa == sb);
+                where[id] = 0;
+                if (rnd() % 2) ix.has[id] = 0; /* a stale entry must not matter */
+            }
+        } else if (r < 9) {
+            int64_t left = -1, lp = -2;
+            sob_status st = sob_offerbook_apply_fill(&ob[k], id, 1, &left);
+            sob_status sp = sob_offerbook_apply_fill(&plain[k], id, 1, &lp);
+            CHECK(st == sp && (st != SOB_OK || left == lp));
+            if (st == SOB_OK && left == 0) where[id] = 0;
+        } else {
+            int32_t n = (int32_t)(rnd() % 5 + 1);
+            sob_status st = sob_offerbook_update(&ob[k], id, 5, n, 3);
+            sob_status sp = sob_offerbook_update(&plain[k], id, 5, n, 3);
+            CHECK(st == sp);
+            if (st == SOB_OK) ix.key[id] = (double)n / 3.0; /* the owner follows a price change */
+        }
+        if (step % 1499 == 0)
+            for (int j = 0; j < 2; j++) CHECK(sob_offerbook_check(&ob[j]) == SOB_OK);
+    }
+    static sob_offer va[MAXID], vb[MAXID];
+    for (int k = 0; k < 2; k++) {
+        CHECK(sob_offerbook_check(&ob[k]) == SOB_OK && sob_offerbook_check(&plain[k]) == SOB_OK);
+        for (int side = 0; side < 2; side++) {
+            size_t na = sob_offerbook_copy(&ob[k], side, 0, MAXID, va);
+            size_t nb = sob_offerbook_copy(&plain[k], side, 0, MAXID, vb);
+            CHECK(na == nb);
+            for (size_t i = 0; i < na && i < nb; i++)
+                CHECK(va[i].id == vb[i].id && va[i].amount == vb[i].amount && va[i].adjusted == vb[i].adjusted);
+            /* chunks are allocated near their length */
+            const sob_offer_side *sd = &ob[k].side[side];
+            for (size_t ci = 0; ci < sd->nc; ci++)
+                CHECK(sd->c[ci]->cap <= sd->c[ci]->len + 3 * SOB_CHUNK_STEP && sd->c[ci]->cap <= SOB_CHUNK_CAP);
+            /* simulate walks the same offers */
+            sob_sim p;
+            memset(&p, 0, sizeof p);
+            p.side = side;
+            p.round = SOB_ROUND_NORMAL;
+            p.max_sheep_send = INT64_MAX / 4;
+            p.max_wheat_receive = 200000;
+            p.max_offers = 1000;
+            static sob_fill fa[1000], fb[1000];
+            sob_sim_out oa, ob2;
+            CHECK(sob_offerbook_simulate(&ob[k], &p, fa, &oa) == SOB_OK);
+            CHECK(sob_offerbook_simulate(&plain[k], &p, fb, &ob2) == SOB_OK);
+            CHECK(oa.nfills == ob2.nfills && oa.sent == ob2.sent && oa.received == ob2.received);
+            CHECK(oa.nfills == 0 || !memcmp(fa, fb, oa.nfills * sizeof *fa));
+            CHECK(sob_offerbook_apply_fills(&ob[k], fa, oa.nfills) == SOB_OK);
+            CHECK(sob_offerbook_apply_fills(&plain[k], fb, ob2.nfills) == SOB_OK);
+            CHECK(sob_offerbook_check(&ob[k]) == SOB_OK);
+        }
+    }
+    /* a broken owner index is caught by the check */
+    sob_offer tmp;
+    for (int id = 0; id < MAXID; id++)
+        if (where[id] && sob_offerbook_get(&ob[where[id] - 1], id, &tmp, NULL) == SOB_OK) {
+            ix.key[id] += 1.0;
+            CHECK(sob_offerbook_check(&ob[where[id] - 1]) == SOB_E_INVALID);
+            ix.key[id] -= 1.0;
+            break;
+        }
+    CHECK(sob_offerbook_set_locator(&ob[0], owner_locate, &ix) == SOB_E_INVALID || ob[0].used == 0); /* not empty */
+    for (int k = 0; k < 2; k++) {
+        sob_offerbook_clear(&ob[k]);
+        CHECK(ob[k].locate == owner_locate && ob[k].account_sellers == 1); /* clear keeps the modes */
+        sob_offerbook_free(&ob[k]);
+        sob_offerbook_free(&plain[k]);
+    }
+}
+
 int main(void) {
+    for (uint64_t seed = 1; seed <= 3; seed++) owner_indexed_books(seed);
     for (uint64_t seed = 1; seed <= 3; seed++) stress(seed);
     negative_ids_are_refused();
     sellers_are_released_with_their_last_offer();
