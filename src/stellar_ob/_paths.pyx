@@ -136,6 +136,7 @@ cdef class PathGraph:
     cdef size_t _nbooks
     cdef list _assets           # id -> Asset (0: native)
     cdef dict _ids              # Asset -> id
+    cdef dict _text             # exact str spelling -> Asset (parsing a StrKey costs microseconds)
     cdef object __weakref__
 
     def __cinit__(self, *args, **kwargs):
@@ -167,6 +168,7 @@ cdef class PathGraph:
         native = _Asset.native()
         self._assets = [native]
         self._ids = {native: 0}
+        self._text = {}
         rows = []
         seen = set()
         for m in markets:
@@ -203,6 +205,9 @@ cdef class PathGraph:
                 pool = (_int_arg(p[0], "reserve_base", 0, INT64_MAX), _int_arg(p[1], "reserve_counter", 0, INT64_MAX),
                         _int_arg(p[2], "fee_bp", 0, 9999))
             rows.append((ib, ic, offers, pool))
+        for a in self._assets:
+            self._text[str(a)] = a
+        self._text["XLM"] = native
         if len(self._assets) > SOB_PF_MAX_ASSETS:
             raise PathArgumentError("too many assets")
         self._build(rows, cap)
@@ -260,6 +265,13 @@ cdef class PathGraph:
         if self._s == NULL:
             raise MemoryError()
         return 0
+
+    cdef object _asset(self, object a, str name):
+        if type(a) is str:
+            got = self._text.get(a)
+            if got is not None:
+                return got
+        return _asset_arg(a, name)
 
     @classmethod
     def from_books(cls, books=(), pools=(), **kwargs):
@@ -331,11 +343,11 @@ cdef class PathGraph:
         if type(kind) is not str or kind not in _KINDS:
             raise PathArgumentError(f"kind must be 'strict_send' or 'strict_receive', got {kind!r}")
         cdef int ki = _KINDS[kind]
-        src = _asset_arg(source_asset, "source_asset")
+        src = self._asset(source_asset, "source_asset")
         cdef int64_t amt = _int_arg(amount, "amount", 1, INT64_MAX)
         if isinstance(destination_assets, (str, bytes, dict, _Asset)):
             raise TypeError("destination_assets must be a sequence of assets")
-        dests = [_asset_arg(a, "destination_assets") for a in destination_assets]
+        dests = [self._asset(a, "destination_assets") for a in destination_assets]
         cdef uint32_t hops = <uint32_t>_int_arg(max_hops, "max_hops", 1, SOB_MAX_HOPS)
         cdef uint32_t lim = <uint32_t>_int_arg(limit, "limit", 1, SOB_PF_MAX_LIMIT)
         cdef uint32_t proto = <uint32_t>_int_arg(protocol, "protocol", SOB_PROTOCOL_MIN, 0xFFFFFFFF)
