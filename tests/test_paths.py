@@ -284,3 +284,16 @@ def test_pure_mode_raises():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("raised find_paths runs in C only")
+
+
+def test_docs_paths_page_examples_run():
+    """docs/paths.md's examples print what the page shows (C only, so not in test_docs' twin run)."""
+    from test_docs import parse_page, run_block
+
+    blocks = [b for b in parse_page("paths.md") if not b.skip]
+    assert blocks
+    for block in blocks:
+        out = run_block(block)
+        if block.expected is not None:
+            assert [x.rstrip() for x in out.rstrip("\n").split("\n")] == \
+                [x.rstrip() for x in block.expected.rstrip("\n").split("\n")]
