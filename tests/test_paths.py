@@ -297,3 +297,11 @@ def test_docs_paths_page_examples_run():
         if block.expected is not None:
             assert [x.rstrip() for x in out.rstrip("\n").split("\n")] == \
                 [x.rstrip() for x in block.expected.rstrip("\n").split("\n")]
+
+
+def test_paths_docstring_examples():
+    """The docstrings' examples of stellar_ob._paths (a private, C-only module: test_doctests skips it)."""
+    import doctest
+
+    res = doctest.testmod(_paths, optionflags=doctest.ELLIPSIS)
+    assert res.attempted >= 8 and res.failed == 0

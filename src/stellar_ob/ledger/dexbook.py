@@ -514,8 +514,10 @@ class DexBook:
         After :meth:`seed` at the same ledger pass ``refresh=True``. C only: under
         ``STELLAR_OB_PURE=1`` it raises :class:`stellar_ob._paths.PathFindingUnavailableError`.
 
-        >>> DexBook().find_paths("strict_send", "XLM", 10_0000000, ["USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"]).paths
-        ()
+        For example (C only, so not a doctest: the doctests also run on the twin)::
+
+            found = dex.find_paths("strict_send", "XLM", 10_0000000, ["USDC:GA5Z...KZVN"], max_hops=3)
+            best = found.paths[0]  # best.path, best.destination_amount, best.hops, found.optimal
         """
         from .. import _paths
 
