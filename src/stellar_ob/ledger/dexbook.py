@@ -492,6 +492,53 @@ class DexBook:
             b, c = _as_ledger_asset(base), _as_ledger_asset(counter)
             return {"bids": [], "asks": [], "base": _horizon_asset(b), "counter": _horizon_asset(c)}
 
+    def find_paths(self, kind: str, source_asset: Any, amount: int, destination_assets: Any, *, max_hops: int = 4,
+                   limit: int = 5, exclude_pools: bool = False, protocol: Optional[int] = None,
+                   exhaustive: bool = False, refresh: bool = False) -> Any:
+        """Exact paths over every market and pool of the book (:func:`stellar_ob._paths.find_paths`).
+
+        ``kind`` "strict_send": ``amount`` of ``source_asset`` is sent, and per destination asset
+        the ``limit`` paths delivering the most are returned; "strict_receive": ``source_asset`` is
+        the asset received, ``amount`` what must arrive, and ``destination_assets`` are the assets
+        that may be sent (the least sent first). Every path was executed with stellar-core's rules
+        on the book's state (result SUCCESS); see docs/paths.md for what can still fail on the
+        network. Sellers' funds are not used yet: every seller counts as funding its offer.
+
+        The search runs over a :class:`stellar_ob._paths.PathGraph` copied from the book once per
+        ledger (O(offers) the first search after a ledger; the searches after it read the copy).
+        After :meth:`seed` at the same ledger pass ``refresh=True``. C only: under
+        ``STELLAR_OB_PURE=1`` it raises :class:`stellar_ob._paths.PathFindingUnavailableError`.
+
+        For example (C only, so not a doctest: the doctests also run on the twin)::
+
+            found = dex.find_paths("strict_send", "XLM", 10_0000000, ["USDC:GA5Z...KZVN"], max_hops=3)
+            best = found.paths[0]  # best.path, best.destination_amount, best.hops, found.optimal
+        """
+        from .. import _paths
+
+        key = (self._c.ledger_seq, self._c.offer_count, self._c.market_count, len(self._c.pools()))
+        cached = getattr(self, "_path_graph", None)
+        if refresh or cached is None or cached[0] != key:
+            markets: Dict[int, list] = {}
+            for m in range(self._c.market_count):
+                base, counter, _complete, _n = self._c.market_info(m)
+                offers = [(r[0], SIDES[s], r[1], r[2], r[3]) for s in (0, 1)
+                          for r in self._c.offers(m, False, s, 0, 2**62)]
+                markets[m] = [base.to_asset(), counter.to_asset(), offers, None]
+            for p, m in self._pool_rows():
+                row = markets.get(m)
+                if row is None or row[3] is not None and (row[3][0] > 0 and row[3][1] > 0):
+                    continue  # one pool per pair on the network (the pool id is of the pair and fee)
+                a = p.asset_a.to_asset()
+                row[3] = (p.reserve_a, p.reserve_b, p.fee_bp) if a == row[0] else (p.reserve_b, p.reserve_a, p.fee_bp)
+            rows = [tuple(r) for r in markets.values() if r[2] or r[3] is not None]
+            cached = (key, _paths.PathGraph(rows))
+            self._path_graph = cached
+        return cached[1].find_paths(kind, source_asset, amount, destination_assets, max_hops=max_hops, limit=limit,
+                                    exclude_pools=exclude_pools,
+                                    protocol=_paths.DEFAULT_PROTOCOL if protocol is None else protocol,
+                                    exhaustive=exhaustive)
+
     def account(self, account: Any) -> Optional[Dict[str, int]]:
         """The funds the book holds for an account (G... or 32-byte key), or None."""
         key = _account_key(account)

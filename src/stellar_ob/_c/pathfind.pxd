@@ -1,0 +1,94 @@
+# csrc/pathfind.h (and the parts of csrc/dex.h it needs: the venue, the pool, the context).
+# Only what stellar_ob._paths uses is declared here.
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+
+from stellar_ob._c.offerbook cimport sob_offerbook
+from stellar_ob._c.sob_common cimport sob_status
+
+cdef extern from "dex.h":
+    ctypedef struct sob_accounts:
+        pass
+    int SOB_PROTOCOL_MIN
+    int SOB_PROTOCOL_MAINNET
+    int SOB_MAX_HOPS
+    int SOB_MAX_PATH
+    int SOB_LIQUIDITY_POOL_FEE
+    unsigned SOB_CTX_POOL_TRADING_DISABLED
+    ctypedef struct sob_dex_ctx:
+        uint32_t protocol
+        uint32_t base_reserve
+        int64_t max_offers_to_cross
+        uint32_t account_subentry_limit
+        uint32_t flags
+        int64_t id_pool
+        const sob_accounts *accounts
+    void sob_dex_ctx_init(sob_dex_ctx *ctx)
+    ctypedef struct sob_pool:
+        int64_t reserve_a
+        int64_t reserve_b
+        int32_t fee_bp
+        int32_t pad
+    ctypedef struct sob_venue:
+        const sob_offerbook *book
+        int32_t side
+        int32_t pool_a_is_send
+        const sob_pool *pool
+    int SOB_VENUE_NONE
+    int SOB_VENUE_BOOK
+    int SOB_VENUE_POOL
+    int SOB_OP_PATH_PAYMENT_STRICT_SEND
+    int SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
+
+cdef extern from "pathfind.h":
+    ctypedef struct sob_pf_market:
+        uint32_t send_asset
+        uint32_t recv_asset
+        sob_venue venue
+    ctypedef struct sob_pf_graph:
+        pass
+    int SOB_PF_DEPTH_CAP_DEFAULT
+    int SOB_PF_MAX_TARGETS
+    int SOB_PF_MAX_LIMIT
+    unsigned SOB_PF_MAX_ASSETS
+    unsigned SOB_PF_EXHAUSTIVE
+    sob_status sob_pf_graph_new(const sob_pf_market *markets, size_t n, uint32_t nassets, uint32_t depth_cap,
+                                sob_pf_graph **out)
+    void sob_pf_graph_free(sob_pf_graph *g)
+    size_t sob_pf_graph_markets(const sob_pf_graph *g)
+    uint32_t sob_pf_graph_assets(const sob_pf_graph *g)
+    ctypedef struct sob_pf_query:
+        int32_t kind
+        uint32_t from_ "from"
+        int64_t amount
+        const uint32_t *targets
+        uint32_t ntargets
+        uint32_t max_hops
+        uint32_t limit
+        int32_t exclude_pools
+        uint32_t flags
+        uint32_t pad
+        uint64_t source
+        uint64_t destination
+        uint64_t max_evaluations
+    ctypedef struct sob_pf_path:
+        uint32_t target
+        uint32_t nassets
+        uint32_t assets[7]
+        int32_t venue[6]
+        int64_t sent
+        int64_t received
+        uint64_t offers_crossed
+    ctypedef struct sob_pf_result:
+        const sob_pf_path *paths
+        size_t npaths
+        int32_t complete
+        uint64_t hop_evaluations
+        uint64_t path_executions
+        uint64_t bound_cuts
+        uint64_t dominance_cuts
+    ctypedef struct sob_pf_scratch:
+        pass
+    sob_pf_scratch *sob_pf_scratch_new()
+    void sob_pf_scratch_free(sob_pf_scratch *s)
+    sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const sob_dex_ctx *ctx,
+                              sob_pf_scratch *s, sob_pf_result *out) nogil

@@ -1,0 +1,65 @@
+from typing import Any, Iterable, Iterator, Literal, Optional, Sequence, Tuple
+
+from stellar_ob.assets import Asset
+from stellar_ob.errors import StellarOBError
+
+MAX_HOPS: int
+MAX_LIMIT: int
+MAX_DESTINATIONS: int
+DEFAULT_PROTOCOL: int
+
+class PathFindingUnavailableError(StellarOBError, RuntimeError): ...
+class PathArgumentError(StellarOBError, ValueError): ...
+
+class PathHop:
+    send_asset: Asset
+    receive_asset: Asset
+    venue: str  # "book" or "pool"
+    def __init__(self, send_asset: Asset, receive_asset: Asset, venue: str) -> None: ...
+
+class FoundPath:
+    kind: str
+    source_asset: Asset
+    destination_asset: Asset
+    path: Tuple[Asset, ...]
+    source_amount: int
+    destination_amount: int
+    hops: Tuple[PathHop, ...]
+    offers_crossed: int
+    result: str
+    def __init__(self, kind: str, source_asset: Asset, destination_asset: Asset, path: Tuple[Asset, ...],
+                 source_amount: int, destination_amount: int, hops: Tuple[PathHop, ...], offers_crossed: int,
+                 result: str) -> None: ...
+
+class PathSearch:
+    kind: str
+    paths: Tuple[FoundPath, ...]
+    optimal: bool
+    hop_evaluations: int
+    path_executions: int
+    def __init__(self, kind: str, paths: Tuple[FoundPath, ...], optimal: bool, hop_evaluations: int,
+                 path_executions: int) -> None: ...
+    def __iter__(self) -> Iterator[FoundPath]: ...
+    def __len__(self) -> int: ...
+
+_Kind = Literal["strict_send", "strict_receive"]
+
+class PathGraph:
+    def __init__(self, markets: Iterable[Tuple[Any, Any, Optional[Iterable[Tuple[int, str, int, int, int]]],
+                                               Optional[Tuple[int, int, int]]]], *, depth_cap: int = ...) -> None: ...
+    @classmethod
+    def from_books(cls, books: Iterable[Any] = ..., pools: Any = ..., **kwargs: Any) -> "PathGraph": ...
+    @property
+    def asset_count(self) -> int: ...
+    @property
+    def market_count(self) -> int: ...
+    @property
+    def assets(self) -> Tuple[Asset, ...]: ...
+    def find_paths(self, kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
+                   max_hops: int = 4, limit: int = 5, exclude_pools: bool = False, protocol: int = ...,
+                   exhaustive: bool = False, max_evaluations: int = 2000000) -> PathSearch: ...
+
+def find_paths(kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
+               books: Iterable[Any] = ..., pools: Any = ..., max_hops: int = 4, limit: int = 5,
+               exclude_pools: bool = False, protocol: int = ..., exhaustive: bool = False,
+               max_evaluations: int = 2000000) -> PathSearch: ...

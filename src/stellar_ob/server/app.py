@@ -1,0 +1,415 @@
+"""The aiohttp application: Horizon's market-data endpoints answered from a DexBook.
+
+Endpoints (Horizon's parameters, JSON and problem documents):
+
+- ``GET /order_book``: ``selling_asset_*`` (base), ``buying_asset_*`` (counter), ``limit`` (default
+  20; Horizon allows 200; larger values up to :data:`MAX_ORDER_BOOK_LIMIT` are our extension).
+  With ``Accept: text/event-stream`` it streams: the book at once, then again only when it changed.
+- ``GET /offers``: ``selling``, ``buying`` (``native`` or ``CODE:ISSUER``, or the legacy
+  ``*_asset_type/code/issuer``), ``seller``; ``cursor``, ``limit`` (1-200, default 10), ``order``.
+- ``GET /paths/strict-send``: ``source_asset_*``, ``source_amount``, ``destination_assets``.
+- ``GET /paths/strict-receive``: ``source_assets``, ``destination_asset_*``, ``destination_amount``.
+  Both also take ``max_path_length`` (intermediate assets, 0-5, default 3 as Horizon's
+  configuration) as an extension. ``destination_account`` / ``source_account`` (which need the
+  account's balances) are refused with 400: pass the asset lists.
+
+Paths are :meth:`stellar_ob.ledger.DexBook.find_paths`' (exact, executed before they are returned).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+from aiohttp import web
+
+from .._amounts import format_amount, parse_amount, price_string
+from ..assets import Asset
+from ..errors import StellarOBError
+
+__all__ = ["build_app", "ServerState", "MAX_ORDER_BOOK_LIMIT"]
+
+#: The deepest /order_book this server renders (Horizon: 200).
+MAX_ORDER_BOOK_LIMIT = 10_000
+_MAX_PATH_ASSETS = 15  # Horizon's maxAssetsPerPathRequest
+_STATE = web.AppKey("stellar_ob_server_state", object)
+_PATH_LIMIT = web.AppKey("stellar_ob_path_limit", int)
+_HEARTBEAT = web.AppKey("stellar_ob_sse_heartbeat", float)
+
+
+class BadRequest(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field, self.reason = field, reason
+
+
+class ServerState:
+    """The book served and a change signal for the streams. ``notify()`` after every ledger."""
+
+    def __init__(self, dex: Any) -> None:
+        self.dex = dex
+        self.version = 0
+        self._cond: Optional[asyncio.Condition] = None
+
+    def _condition(self) -> asyncio.Condition:
+        if self._cond is None:
+            self._cond = asyncio.Condition()
+        return self._cond
+
+    def notify(self) -> None:
+        """The book changed (call from the event loop's thread)."""
+        self.version += 1
+        cond = self._condition()
+
+        async def wake() -> None:
+            async with cond:
+                cond.notify_all()
+
+        asyncio.get_running_loop().create_task(wake())
+
+    async def wait_change(self, seen: int, timeout: float) -> int:
+        cond = self._condition()
+        async with cond:
+            if self.version == seen:
+                try:
+                    await asyncio.wait_for(cond.wait(), timeout)
+                except asyncio.TimeoutError:
+                    pass
+        return self.version
+
+
+# ---- parameters -----------------------------------------------------------------------------------
+
+def _asset_from_parts(q: Any, prefix: str, required: bool = True) -> Optional[Asset]:
+    t = q.get(f"{prefix}_asset_type")
+    if t is None:
+        if required:
+            raise BadRequest(f"{prefix}_asset_type", "this parameter is required")
+        return None
+    code, issuer = q.get(f"{prefix}_asset_code"), q.get(f"{prefix}_asset_issuer")
+    if t == "native":
+        if code or issuer:
+            raise BadRequest(f"{prefix}_asset_code", "native assets do not have a code or an issuer")
+        return Asset.native()
+    if t not in ("credit_alphanum4", "credit_alphanum12"):
+        raise BadRequest(f"{prefix}_asset_type", "invalid asset type")
+    if not code or not issuer:
+        raise BadRequest(f"{prefix}_asset_code", "credit assets need a code and an issuer")
+    if (t == "credit_alphanum4") != (len(code) <= 4):
+        raise BadRequest(f"{prefix}_asset_code", "the code's length does not match the asset type")
+    try:
+        return Asset(code, issuer)
+    except (StellarOBError, ValueError, TypeError):
+        raise BadRequest(f"{prefix}_asset_issuer", "invalid asset") from None
+
+
+def _canonical_asset(text: str, field: str) -> Asset:
+    try:
+        return Asset.parse("native" if text == "native" else text)
+    except (StellarOBError, ValueError, TypeError):
+        raise BadRequest(field, f"invalid asset {text!r}: 'native' or 'CODE:ISSUER'") from None
+
+
+def _asset_list(q: Any, field: str) -> List[Asset]:
+    raw = q.get(field)
+    if raw is None or raw == "":
+        raise BadRequest(field, "this parameter is required (accounts are not supported: pass the assets)")
+    out = [_canonical_asset(s.strip(), field) for s in raw.split(",")]
+    if len(out) > _MAX_PATH_ASSETS:
+        raise BadRequest(field, f"at most {_MAX_PATH_ASSETS} assets")
+    return list(dict.fromkeys(out))
+
+
+def _amount(q: Any, field: str) -> int:
+    raw = q.get(field)
+    if raw is None:
+        raise BadRequest(field, "this parameter is required")
+    try:
+        v = parse_amount(raw)
+    except (StellarOBError, ValueError, TypeError):
+        raise BadRequest(field, "invalid amount") from None
+    if v <= 0:
+        raise BadRequest(field, "the amount must be positive")
+    return v
+
+
+def _int(q: Any, field: str, default: int, lo: int, hi: int) -> int:
+    raw = q.get(field)
+    if raw is None or raw == "":
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise BadRequest(field, "must be a non-negative integer")
+    v = int(raw)
+    if not lo <= v <= hi:
+        raise BadRequest(field, f"must be between {lo} and {hi}")
+    return v
+
+
+def _asset_json(a: Asset) -> Dict[str, str]:
+    if a.issuer is None:
+        return {"asset_type": "native"}
+    return {"asset_type": "credit_alphanum4" if len(a.code) <= 4 else "credit_alphanum12",
+            "asset_code": a.code, "asset_issuer": a.issuer}
+
+
+def _problem(status: int, title: str, detail: str, extras: Optional[dict] = None) -> web.Response:
+    kind = {400: "bad_request", 404: "not_found", 500: "server_error", 406: "not_acceptable"}.get(status, "server_error")
+    body: Dict[str, Any] = {"type": f"https://stellar.org/horizon-errors/{kind}", "title": title, "status": status,
+                            "detail": detail}
+    if extras:
+        body["extras"] = extras
+    return web.Response(status=status, text=json.dumps(body), content_type="application/problem+json")
+
+
+def _bad(e: BadRequest) -> web.Response:
+    return _problem(400, "Bad Request", "The request you sent was invalid in some way.",
+                    {"invalid_field": e.field, "reason": e.reason})
+
+
+def _json(body: Any) -> web.Response:
+    return web.Response(text=json.dumps(body), content_type="application/hal+json")
+
+
+# ---- /order_book ------------------------------------------------------------------------------------
+
+def _order_book(dex: Any, base: Asset, counter: Asset, limit: int) -> Dict[str, Any]:
+    return dex.to_horizon(base, counter, limit)
+
+
+async def order_book(request: web.Request) -> web.StreamResponse:
+    state: ServerState = request.app[_STATE]
+    q = request.query
+    try:
+        base = _asset_from_parts(q, "selling")
+        counter = _asset_from_parts(q, "buying")
+        limit = _int(q, "limit", 20, 1, MAX_ORDER_BOOK_LIMIT)
+    except BadRequest as e:
+        return _bad(e)
+    if base == counter:
+        return _bad(BadRequest("buying_asset_type", "the selling and buying assets must differ"))
+    if "text/event-stream" not in request.headers.get("Accept", ""):
+        return _json(_order_book(state.dex, base, counter, limit))
+    return await _stream_order_book(request, state, base, counter, limit)
+
+
+async def _stream_order_book(request: web.Request, state: ServerState, base: Asset, counter: Asset,
+                             limit: int) -> web.StreamResponse:
+    """Horizon's SSE: ``retry``, a hello, then the book; again only when it changed."""
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                       "Access-Control-Allow-Origin": "*"})
+    await resp.prepare(request)
+    await resp.write(b'retry: 1000\nevent: open\ndata: "hello"\n\n')
+    last: Optional[str] = None
+    seen = -1
+    idle = request.app[_HEARTBEAT]
+    try:
+        while True:
+            body = json.dumps(_order_book(state.dex, base, counter, limit))
+            if body != last:
+                last = body
+                await resp.write(f"id: {state.dex.ledger_seq}\ndata: {body}\n\n".encode())
+            v = await state.wait_change(seen if seen >= 0 else state.version, idle)
+            if v == seen:
+                await resp.write(b": keepalive\n\n")
+            seen = v
+    except (ConnectionResetError, asyncio.CancelledError):
+        raise
+    return resp
+
+
+# ---- /offers ---------------------------------------------------------------------------------------
+
+def _offer_rows(dex: Any, selling: Optional[Asset], buying: Optional[Asset], seller: Optional[str]):
+    from ..ledger.records import encode_account
+
+    pairs: List[Tuple[Any, Any]]
+    if selling is not None and buying is not None:
+        pairs = [(selling, buying)]
+    else:
+        pairs = [(b.to_asset(), c.to_asset()) for b, c in dex.markets()]
+    out = []
+    for b, c in pairs:
+        if selling is not None and buying is None and selling not in (b, c):
+            continue
+        if buying is not None and selling is None and buying not in (b, c):
+            continue
+        try:
+            m = dex.market(b, c)
+        except KeyError:
+            continue
+        for side, sells, buys in (("ask", b, c), ("bid", c, b)):
+            if selling is not None and sells != selling or buying is not None and buys != buying:
+                continue
+            for o in m.offers(side):
+                who = encode_account(o.seller) if o.seller else None
+                if seller is not None and who != seller:
+                    continue
+                out.append((o.offer_id, who, sells, buys, o))
+    out.sort(key=lambda r: r[0])
+    return out
+
+
+def _offer_json(base_url: str, oid: int, seller: Optional[str], sells: Asset, buys: Asset, o: Any,
+                ledger: int) -> Dict[str, Any]:
+    return {
+        "_links": {"self": {"href": f"{base_url}/offers/{oid}"},
+                   "offer_maker": {"href": f"{base_url}/accounts/{seller}"}},
+        "id": str(oid), "paging_token": str(oid), "seller": seller,
+        "selling": _asset_json(sells), "buying": _asset_json(buys),
+        "amount": format_amount(o.amount), "price_r": {"n": o.n, "d": o.d}, "price": price_string(o.n, o.d),
+        # The book does not keep the ledger an offer was last modified in: the book's ledger is given.
+        "last_modified_ledger": ledger, "last_modified_time": None,
+    }
+
+
+async def offers(request: web.Request) -> web.Response:
+    state: ServerState = request.app[_STATE]
+    q = request.query
+    try:
+        selling = _canonical_asset(q["selling"], "selling") if "selling" in q else _asset_from_parts(q, "selling", False)
+        buying = _canonical_asset(q["buying"], "buying") if "buying" in q else _asset_from_parts(q, "buying", False)
+        seller = q.get("seller")
+        if seller is not None:
+            from ..assets import strkey_account_valid
+
+            if not strkey_account_valid(seller):
+                raise BadRequest("seller", "invalid account id")
+        limit = _int(q, "limit", 10, 1, 200)
+        order = q.get("order", "asc")
+        if order not in ("asc", "desc"):
+            raise BadRequest("order", "must be 'asc' or 'desc'")
+        cursor_raw = q.get("cursor")
+        cursor = None
+        if cursor_raw not in (None, ""):
+            if cursor_raw == "now":
+                cursor = 2**63 - 1 if order == "asc" else None
+            else:
+                cursor = _int(q, "cursor", 0, 0, 2**63 - 1)
+    except BadRequest as e:
+        return _bad(e)
+    rows = _offer_rows(state.dex, selling, buying, seller)
+    if order == "desc":
+        rows.reverse()
+    if cursor is not None:
+        rows = [r for r in rows if (r[0] > cursor if order == "asc" else r[0] < cursor)]
+    page = rows[:limit]
+    base = f"{request.scheme}://{request.host}"
+    records = [_offer_json(base, r[0], r[1], r[2], r[3], r[4], state.dex.ledger_seq) for r in page]
+
+    def link(cur: Optional[str], o: str) -> Dict[str, str]:
+        params = dict(q)
+        params.update({"limit": str(limit), "order": o})
+        if cur is not None:
+            params["cursor"] = cur
+        else:
+            params.pop("cursor", None)
+        from urllib.parse import urlencode
+
+        return {"href": f"{base}/offers?{urlencode(params)}"}
+
+    nxt = records[-1]["paging_token"] if records else cursor_raw
+    prv = records[0]["paging_token"] if records else cursor_raw
+    return _json({"_links": {"self": link(cursor_raw, order), "next": link(nxt, order),
+                             "prev": link(prv, "desc" if order == "asc" else "asc")},
+                  "_embedded": {"records": records}})
+
+
+# ---- /paths -----------------------------------------------------------------------------------------
+
+def _path_record(p: Any) -> Dict[str, Any]:
+    rec: Dict[str, Any] = {}
+    for prefix, a in (("source", p.source_asset), ("destination", p.destination_asset)):
+        j = _asset_json(a)
+        rec[f"{prefix}_asset_type"] = j["asset_type"]
+        if a.issuer is not None:
+            rec[f"{prefix}_asset_code"] = j["asset_code"]
+            rec[f"{prefix}_asset_issuer"] = j["asset_issuer"]
+    rec["source_amount"] = format_amount(p.source_amount)
+    rec["destination_amount"] = format_amount(p.destination_amount)
+    rec["path"] = [_asset_json(a) for a in p.path]
+    return rec
+
+
+def _paths_body(request: web.Request, records: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {"_links": {"self": {"href": str(request.rel_url)}}, "_embedded": {"records": records}}
+
+
+async def _find(request: web.Request, kind: str) -> web.Response:
+    state: ServerState = request.app[_STATE]
+    q = request.query
+    try:
+        hops = _int(q, "max_path_length", 3, 0, 5) + 1
+        if kind == "strict_send":
+            if "destination_account" in q and "destination_assets" not in q:
+                raise BadRequest("destination_account", "not supported here: pass destination_assets")
+            frm = _asset_from_parts(q, "source")
+            amount = _amount(q, "source_amount")
+            targets = _asset_list(q, "destination_assets")
+        else:
+            if "source_account" in q and "source_assets" not in q:
+                raise BadRequest("source_account", "not supported here: pass source_assets")
+            frm = _asset_from_parts(q, "destination")
+            amount = _amount(q, "destination_amount")
+            targets = _asset_list(q, "source_assets")
+    except BadRequest as e:
+        return _bad(e)
+    targets = [t for t in targets if t != frm]
+    if not targets:
+        return _json(_paths_body(request, []))
+    result = state.dex.find_paths(kind, frm, amount, targets, max_hops=hops, limit=request.app[_PATH_LIMIT])
+    paths = list(result.paths)
+    if kind == "strict_send":
+        paths.sort(key=lambda p: -p.destination_amount)
+    else:
+        paths.sort(key=lambda p: p.source_amount)
+    return _json(_paths_body(request, [_path_record(p) for p in paths]))
+
+
+async def strict_send(request: web.Request) -> web.Response:
+    return await _find(request, "strict_send")
+
+
+async def strict_receive(request: web.Request) -> web.Response:
+    return await _find(request, "strict_receive")
+
+
+async def root(request: web.Request) -> web.Response:
+    state: ServerState = request.app[_STATE]
+    return _json({"horizon_version": "stellar_ob", "history_latest_ledger": state.dex.ledger_seq,
+                  "core_latest_ledger": state.dex.ledger_seq})
+
+
+@web.middleware
+async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as e:
+        if e.status == 404:
+            return _problem(404, "Resource Missing", "The resource at the url requested was not found.")
+        raise
+    except (StellarOBError, ValueError, TypeError) as e:
+        return _problem(400, "Bad Request", str(e))
+
+
+def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int = 5,
+              sse_heartbeat: float = 15.0) -> web.Application:
+    """The aiohttp application serving ``dex`` (a :class:`stellar_ob.ledger.DexBook`).
+
+    ``state`` (a :class:`ServerState` over the same book) lets the feeder signal changes to the
+    streams; ``path_limit``: paths per destination asset.
+    """
+    app = web.Application(middlewares=[_errors])
+    app[_STATE] = state if state is not None else ServerState(dex)
+    app[_PATH_LIMIT] = path_limit
+    app[_HEARTBEAT] = float(sse_heartbeat)
+    app.router.add_get("/", root)
+    app.router.add_get("/order_book", order_book)
+    app.router.add_get("/offers", offers)
+    app.router.add_get("/paths/strict-send", strict_send)
+    app.router.add_get("/paths/strict-receive", strict_receive)
+    return app
+
+
+def state_of(app: web.Application) -> ServerState:
+    return app[_STATE]  # type: ignore[return-value]
