@@ -99,18 +99,22 @@ def workloads(exe: Path) -> List[tuple]:
     return [(name, int(it), int(ops)) for name, it, ops in (line.split() for line in out.stdout.splitlines())]
 
 
-def count(exe: Path, name: str, valgrind: str = "valgrind") -> int:
-    """Instructions executed inside gate_run() for one workload."""
+def _callgrind(args: List[str], what: str, valgrind: str, env: Optional[Dict[str, str]] = None) -> int:
+    """Instructions callgrind counts in one run (``args``: callgrind options, then the command)."""
     with tempfile.TemporaryDirectory() as tmp:
         out_file = Path(tmp) / "callgrind.out"
-        proc = _run([valgrind, "--tool=callgrind", "--toggle-collect=gate_run", f"--callgrind-out-file={out_file}",
-                     str(exe), name])
+        proc = _run([valgrind, "--tool=callgrind", f"--callgrind-out-file={out_file}"] + args, env=env)
         if proc.returncode or not out_file.is_file():
-            raise GateError(f"callgrind run of {name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise GateError(f"callgrind run of {what} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         m = re.search(r"^(?:summary|totals):\s*(\d+)", out_file.read_text(), re.M)
         if not m:
-            raise GateError(f"no instruction total in callgrind output for {name}")
+            raise GateError(f"no instruction total in callgrind output for {what}")
         return int(m.group(1))
+
+
+def count(exe: Path, name: str, valgrind: str = "valgrind") -> int:
+    """Instructions executed inside gate_run() for one workload."""
+    return _callgrind(["--toggle-collect=gate_run", str(exe), name], name, valgrind)
 
 
 def measure(exe: Path, valgrind: str = "valgrind") -> Dict[str, Dict[str, float]]:
@@ -139,15 +143,7 @@ def binding_workloads(python: str) -> List[tuple]:
 
 def count_process(cmd: List[str], valgrind: str = "valgrind") -> int:
     """Instructions executed by a whole process under callgrind."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out_file = Path(tmp) / "callgrind.out"
-        proc = _run([valgrind, "--tool=callgrind", f"--callgrind-out-file={out_file}"] + cmd, env=_binding_env())
-        if proc.returncode or not out_file.is_file():
-            raise GateError(f"callgrind run of {cmd[1:]} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-        m = re.search(r"^(?:summary|totals):\s*(\d+)", out_file.read_text(), re.M)
-        if not m:
-            raise GateError(f"no instruction total in callgrind output for {cmd[1:]}")
-        return int(m.group(1))
+    return _callgrind(cmd, " ".join(cmd[1:]), valgrind, env=_binding_env())
 
 
 def measure_binding(python: str, valgrind: str = "valgrind") -> Dict[str, Dict[str, float]]:
