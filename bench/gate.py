@@ -11,7 +11,16 @@ insert+remove, apply_diff of 1/10/100 changes, a 200+200 snapshot, a 50-level qu
 copies, a whole /order_book document applied as apply_horizon does, an /offers page parse, add +
 remove in a 10,000-offer book, simulate across 50 and 1000 offers). Each workload runs under
 ``valgrind --tool=callgrind --toggle-collect=gate_run``, so only the workload's loop is counted,
-never the setup. Instructions per operation are compared with bench/gate_baseline.json:
+never the setup.
+
+The border is counted too: bench/gate/binding_driver.py calls the installed compiled extension
+from Python (``py_*`` workloads: set_level, apply_diff, apply_horizon, simulate) with this
+interpreter (``--python``). A Python process cannot toggle collection around a loop, so each runs
+twice under callgrind, with N1 and N2 iterations; (total(N2) - total(N1)) / (N2 - N1) is one
+operation through the border (argument checks, conversions, the C call, the result objects), the
+interpreter's start, the imports and the setup cancelling out. ``--c-only`` skips them.
+
+Instructions per operation are compared with bench/gate_baseline.json:
 
 - more than ``tolerance`` (default +5%, stored in the baseline) above the baseline fails
   (exit 1): a real slowdown of the core;
@@ -41,6 +50,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 GATE_DIR = BENCH_DIR / "gate"
 BASELINE = BENCH_DIR / "gate_baseline.json"
 DEFAULT_TOLERANCE = 0.05
+BINDING_DRIVER = GATE_DIR / "binding_driver.py"
+#: Iterations of the two callgrind runs of each binding workload (their difference is measured).
+BINDING_RUNS = (200, 1200)
 
 
 class GateError(Exception):
@@ -87,18 +99,22 @@ def workloads(exe: Path) -> List[tuple]:
     return [(name, int(it), int(ops)) for name, it, ops in (line.split() for line in out.stdout.splitlines())]
 
 
-def count(exe: Path, name: str, valgrind: str = "valgrind") -> int:
-    """Instructions executed inside gate_run() for one workload."""
+def _callgrind(args: List[str], what: str, valgrind: str, env: Optional[Dict[str, str]] = None) -> int:
+    """Instructions callgrind counts in one run (``args``: callgrind options, then the command)."""
     with tempfile.TemporaryDirectory() as tmp:
         out_file = Path(tmp) / "callgrind.out"
-        proc = _run([valgrind, "--tool=callgrind", "--toggle-collect=gate_run", f"--callgrind-out-file={out_file}",
-                     str(exe), name])
+        proc = _run([valgrind, "--tool=callgrind", f"--callgrind-out-file={out_file}"] + args, env=env)
         if proc.returncode or not out_file.is_file():
-            raise GateError(f"callgrind run of {name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+            raise GateError(f"callgrind run of {what} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
         m = re.search(r"^(?:summary|totals):\s*(\d+)", out_file.read_text(), re.M)
         if not m:
-            raise GateError(f"no instruction total in callgrind output for {name}")
+            raise GateError(f"no instruction total in callgrind output for {what}")
         return int(m.group(1))
+
+
+def count(exe: Path, name: str, valgrind: str = "valgrind") -> int:
+    """Instructions executed inside gate_run() for one workload."""
+    return _callgrind(["--toggle-collect=gate_run", str(exe), name], name, valgrind)
 
 
 def measure(exe: Path, valgrind: str = "valgrind") -> Dict[str, Dict[str, float]]:
@@ -110,6 +126,44 @@ def measure(exe: Path, valgrind: str = "valgrind") -> Dict[str, Dict[str, float]
         result[name] = {"instructions": total, "ops": iterations * ops,
                         "per_op": round(total / (iterations * ops), 1)}
     return result
+
+
+def _binding_env() -> Dict[str, str]:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    env.pop("STELLAR_OB_PURE", None)
+    return env
+
+
+def binding_workloads(python: str) -> List[tuple]:
+    out = _run([python, str(BINDING_DRIVER), "--list"], env=_binding_env())
+    if out.returncode:
+        raise GateError(f"{BINDING_DRIVER.name} --list failed: {out.stderr}")
+    return [(name, int(ops)) for name, ops in (line.split() for line in out.stdout.splitlines())]
+
+
+def count_process(cmd: List[str], valgrind: str = "valgrind") -> int:
+    """Instructions executed by a whole process under callgrind."""
+    return _callgrind(cmd, " ".join(cmd[1:]), valgrind, env=_binding_env())
+
+
+def measure_binding(python: str, valgrind: str = "valgrind") -> Dict[str, Dict[str, float]]:
+    """Instructions per operation of each binding workload: the difference of two runs."""
+    if shutil.which(valgrind) is None:
+        raise GateError(f"{valgrind} not found (apt-get install -y valgrind)")
+    n1, n2 = BINDING_RUNS
+    result = {}
+    for name, ops in binding_workloads(python):
+        t1 = count_process([python, str(BINDING_DRIVER), name, str(n1)], valgrind)
+        t2 = count_process([python, str(BINDING_DRIVER), name, str(n2)], valgrind)
+        total = t2 - t1
+        result[name] = {"instructions": total, "ops": (n2 - n1) * ops, "per_op": round(total / ((n2 - n1) * ops), 1)}
+    return result
+
+
+def python_toolchain(python: str) -> str:
+    """The interpreter's version (the py_* counts depend on it, as the C ones on the compiler)."""
+    out = _run([python, "-c", "import sys; print(sys.implementation.name, sys.version.split()[0])"])
+    return out.stdout.strip() or python
 
 
 def compare(now: Dict[str, Dict[str, float]], baseline: Dict, tolerance: float) -> tuple[List[str], bool]:
@@ -146,11 +200,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--build-dir", type=Path, default=BENCH_DIR / "out" / "gate-build")
     ap.add_argument("--valgrind", default="valgrind")
     ap.add_argument("--json", type=Path, help="also write the measured counts here")
+    ap.add_argument("--python", default=sys.executable,
+                    help="the interpreter whose installed stellar_ob the py_* workloads call (default: this one)")
+    ap.add_argument("--c-only", action="store_true", help="only the C workloads (not the py_* ones)")
     args = ap.parse_args(argv)
+    if args.update and args.c_only:
+        ap.error("--update records every workload: not with --c-only")
     try:
         exe = build(args.build_dir)
         tools = toolchain(args.build_dir)
         now = measure(exe, args.valgrind)
+        if not args.c_only:
+            now.update(measure_binding(args.python, args.valgrind))
+            tools["python"] = python_toolchain(args.python)
     except GateError as exc:
         print(f"gate: cannot measure: {exc}", file=sys.stderr)
         return 2
@@ -160,8 +222,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     tolerance = args.tolerance if args.tolerance is not None else baseline.get("tolerance", DEFAULT_TOLERANCE)
     if args.update:
         doc = {
-            "about": "Instructions per operation of bench/gate/gate_driver.c workloads under callgrind "
-                     "(python -m bench.gate). A run more than `tolerance` above any of them fails.",
+            "about": "Instructions per operation of bench/gate/gate_driver.c workloads and of the py_* "
+                     "workloads of bench/gate/binding_driver.py (Python through the compiled extension) "
+                     "under callgrind (python -m bench.gate). A run more than `tolerance` above any of "
+                     "them fails.",
             "tolerance": tolerance,
             "toolchain": tools,
             "workloads": now,
@@ -174,6 +238,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not baseline:
         print(f"gate: no baseline at {args.baseline}; run python -m bench.gate --update", file=sys.stderr)
         return 2
+    if args.c_only:
+        baseline["workloads"] = {k: v for k, v in baseline.get("workloads", {}).items() if not k.startswith("py_")}
+        tools["python"] = baseline.get("toolchain", {}).get("python", "")
     if baseline.get("toolchain") and baseline["toolchain"] != tools:
         print(f"note: toolchain differs from the baseline's ({baseline['toolchain']} vs {tools}); "
               "counts may shift: refresh the baseline with --update if this is intended")

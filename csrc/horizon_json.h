@@ -76,6 +76,20 @@ void sob_offers_free(sob_offers *o);
  * top-level keys). Required per record: id, seller, selling, buying, amount, price_r. */
 sob_status sob_parse_offers(const char *buf, size_t len, sob_offers *out, sob_parse_error *err);
 
+/* Settings of one parse; the plain calls use the defaults (a zeroed struct). Records whose bytes
+ * are laid out like the previous record's are read by a learned template; no_templates = 1 reads
+ * every record with the general reader instead (the two give identical results and errors: tests
+ * compare them). tpl_hits is an output: the records templates read are added to it. Each call
+ * has its own settings, so concurrent parses never share them. */
+typedef struct sob_parse_opts {
+    int no_templates;
+    size_t tpl_hits;
+} sob_parse_opts;
+
+/* sob_parse_offers with settings (opts may be NULL: the defaults). */
+sob_status sob_parse_offers_opts(const char *buf, size_t len, sob_offers *out, sob_parse_error *err,
+                                 sob_parse_opts *opts);
+
 /* ---- GET /trades (page, or one record such as the data: of a /trades SSE event) ---- */
 #define SOB_TRADE_ORDERBOOK 0
 #define SOB_TRADE_LIQUIDITY_POOL 1

@@ -16,6 +16,7 @@ from stellar_ob.errors import (
     DuplicateOfferError,
     InvalidBookError,
     OfferNotFoundError,
+    ParseError,
 )
 
 I64 = ref.I64
@@ -119,15 +120,30 @@ def test_load_horizon_offers_and_trades(impl):
     with pytest.raises(AssetMismatchError):
         impl.OfferBook(BASE, COUNTER).load_horizon_offers(page)
     amount = o.amount
+    # a /trades record as Horizon sends it, given as a dict: decoded by the same strict parser as
+    # the bytes (records have one decoder)
     trade = {
-        "base_offer_id": rec["id"],
+        "id": "1-0", "paging_token": "1-0", "ledger_close_time": "2024-01-01T00:00:00Z",
+        "base_offer_id": rec["id"], "base_account": rec["seller"],
         "counter_offer_id": "4611686018427387905",
         "base_is_seller": True,
-        "base_amount": "0.0000010",
-        "counter_amount": "0.0000005",
+        "base_amount": "0.0000010", "counter_amount": "0.0000005",
+        "base_asset_type": "native", "counter_asset_type": "native",
+        "price": {"n": "1", "d": "2"},
     }
     assert b.apply_horizon_trades([trade]) == 1
-    assert b.get(int(rec["id"])).amount <= amount - 10
+    assert b.get(int(rec["id"])).amount == amount - 10
+    assert b.apply_horizon_trades({"_embedded": {"records": [trade]}}) == 1  # a page dict: the same
+    assert b.get(int(rec["id"])).amount == amount - 20
+    # a record without what Horizon always sends is refused, with the book as it was
+    partial = {k: trade[k] for k in ("base_offer_id", "base_is_seller", "base_amount", "counter_amount")}
+    with pytest.raises(ParseError):
+        b.apply_horizon_trades([partial])
+    with pytest.raises(ParseError):
+        b.apply_horizon_trades([dict(trade, base_amount=0.000001)])  # an amount is a string
+    with pytest.raises(ParseError):
+        b.load_horizon_offers(object())
+    assert b.get(int(rec["id"])).amount == amount - 20
 
 
 def test_random_sequence_matches_twin_and_invariants(impl):

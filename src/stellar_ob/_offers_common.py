@@ -11,6 +11,7 @@ messages are the same in both implementations by construction.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Tuple
@@ -205,6 +206,12 @@ def _kind(kind: Any) -> Any:
     raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
 
 
+# -- _stroops, _record_int and _records: the lenient dict reading of Horizon records, no longer
+# called (records are decoded by the Horizon parsers only: _document below). They stay only while
+# the reference twin's import list (_offers_pure.py, changed in parallel by another issue) names
+# them; delete them with that import.
+
+
 def _stroops(text: Any) -> int:
     """Exact stroops from a Horizon amount ("12.3456789", parsed strictly), a Decimal (as
     json.loads(parse_float=Decimal) gives) or an int; ParseError otherwise."""
@@ -260,81 +267,50 @@ def _parse_asset(obj: Any) -> Any:
 
 
 def _records(doc: Any) -> List[Dict[str, Any]]:
-    """The records of a Horizon page given as a page dict, a list or one record (bytes and str
-    go through the strict parsers in stellar_ob._horizon_pure instead)."""
-    if isinstance(doc, (bytes, bytearray, memoryview, str)):
-        from ._json import loads
-
-        doc = loads(doc)
+    """The records of a page dict, a list or one record (unused: see the note above _stroops)."""
     if isinstance(doc, dict):
-        if "_embedded" in doc:
-            return list(doc["_embedded"].get("records", []))
-        return [doc]
+        return list(doc["_embedded"].get("records", [])) if "_embedded" in doc else [doc]
     return list(doc)
 
 
-def _offer_rows(page: Any) -> List[Tuple[int, Any, Any, int, int, int, Any]]:
-    """(id, selling, buying, n, d, amount, seller) of each /offers record. Bytes and str are
-    parsed strictly (by the package's Horizon scanner); dicts are converted
-    leniently, as before."""
-    if isinstance(page, (bytes, bytearray, memoryview, str)):
-        parse_offers = _impl.module("horizon").parse_offers
+def _document(doc: Any) -> Any:
+    """The Horizon document the strict parsers read: bytes-like and str as given; a page dict, one
+    record dict or a list of records (made a page) as its JSON text. Records are decoded in one
+    place, whatever form they come in: the package's Horizon scanner (or its reference twin), so
+    a dict record must be what Horizon sends (every field Horizon always sends, amounts as strings).
+    ParseError for anything else; nothing of the caller's runs after this returns."""
+    if isinstance(doc, (bytes, bytearray, memoryview, str)):
+        return doc
+    if isinstance(doc, (list, tuple)):
+        doc = {"_embedded": {"records": list(doc)}}
+    if not isinstance(doc, dict):
+        raise ParseError("expected a Horizon document (bytes, str, a page or record dict, a list of records), "
+                         f"got {type(doc).__name__}")
+    try:
+        return json.dumps(doc, allow_nan=False, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ParseError(f"not a JSON document: {exc}") from None
 
-        return [(o.id, o.selling, o.buying, o.price.n, o.price.d, o.amount, o.seller)
-                for o in parse_offers(page)]
-    # Every record is converted to plain values here, before the book changes: a record that
-    # cannot be loaded fails the whole call with the book as it was.
-    rows = []
-    for r in _records(page):
-        try:
-            selling = _parse_asset(r["selling"])
-            buying = _parse_asset(r["buying"])
-            pr = r["price_r"]
-            n = _record_int(pr["n"], 1, INT32_MAX, "price_r.n")
-            d = _record_int(pr["d"], 1, INT32_MAX, "price_r.d")
-            oid = _record_int(r["id"], 0, INT64_MAX, "offer id")
-            amount = _stroops(r["amount"])
-            seller = r.get("seller")
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, (ParseError, AmountOverflowError)):
-                raise
-            raise ParseError(f"not a Horizon offer record: {exc!r}") from None
-        if seller is not None and not isinstance(seller, str):
-            raise ParseError(f"offer {oid}: seller must be a string, got {type(seller).__name__}")
-        rows.append((oid, selling, buying, n, d, amount, None if seller is None else exact_str(seller)))
-    return rows
+
+def _offer_rows(page: Any) -> List[Tuple[int, Any, Any, int, int, int, Any]]:
+    """(id, selling, buying, n, d, amount, seller) of each /offers record, decoded strictly by the
+    package's Horizon parser (see :func:`_document` for the forms a page may take)."""
+    parse_offers = _impl.module("horizon").parse_offers
+    return [(o.id, o.selling, o.buying, o.price.n, o.price.d, o.amount, o.seller)
+            for o in parse_offers(_document(page))]
 
 
 def _trade_fills(records: Any) -> List[Tuple[int, int]]:
-    """(resting offer id, amount it sold) of each order-book trade in Horizon /trades records;
-    pool trades and trades without the resting offer's id are left out. Bytes and str are
-    parsed strictly (by the package's Horizon scanner), dicts leniently, as before."""
+    """(resting offer id, amount it sold) of each order-book trade in Horizon /trades records
+    (decoded strictly by the package's Horizon parser; see :func:`_document` for the forms they
+    may take); pool trades and trades without the resting offer's id are left out."""
     out = []
-    if isinstance(records, (bytes, bytearray, memoryview, str)):
-        parse_trades = _impl.module("horizon").parse_trades
-
-        for t in parse_trades(records):
-            if t.trade_type == "liquidity_pool":
-                continue
-            oid = t.base_offer_id if t.base_is_seller else t.counter_offer_id
-            if oid is not None:
-                out.append((oid, t.base_amount if t.base_is_seller else t.counter_amount))
-        return out
-    for r in _records(records):
-        try:
-            if r.get("trade_type") == "liquidity_pool":
-                continue
-            seller_is_base = r.get("base_is_seller", True)
-            oid = r.get("base_offer_id" if seller_is_base else "counter_offer_id")
-            if oid is None or oid == "":
-                continue
-            oid = _record_int(oid, 0, INT64_MAX, "offer id")
-            sold = _stroops(r["base_amount" if seller_is_base else "counter_amount"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            if isinstance(exc, (ParseError, AmountOverflowError)):
-                raise
-            raise ParseError(f"not a Horizon trade record: {exc!r}") from None
-        out.append((oid, sold))
+    for t in _impl.module("horizon").parse_trades(_document(records)):
+        if t.trade_type == "liquidity_pool":
+            continue
+        oid = t.base_offer_id if t.base_is_seller else t.counter_offer_id
+        if oid is not None:
+            out.append((oid, t.base_amount if t.base_is_seller else t.counter_amount))
     return out
 
 
@@ -350,8 +326,9 @@ def _reduce(n: int, d: int) -> Tuple[int, int]:
 
 
 def load_horizon_offers(book: Any, page: Any) -> int:
-    """Add or replace offers of ``book`` from Horizon /offers records (JSON bytes/str, a page
-    dict, a list). Records selling base for counter become asks, counter for base bids; records
+    """Add or replace offers of ``book`` from Horizon /offers records (JSON bytes/str, or a page
+    dict, one record or a list of records, as Horizon sends them: every form is decoded by the
+    strict Horizon parser). Records selling base for counter become asks, counter for base bids; records
     of another market raise AssetMismatchError before anything changes. Returns the number
     loaded. O(records * log n)."""
     rows = []

@@ -23,6 +23,8 @@ __all__ = [
     "HorizonError",
     "RateLimitedError",
     "StreamError",
+    "LedgerGapError",
+    "BrokenDexBookError",
 ]
 
 
@@ -106,3 +108,20 @@ class RateLimitedError(HorizonError):
 
 class StreamError(HorizonError):
     """An SSE stream sent an ``event: error`` or broke mid-event."""
+
+
+class LedgerGapError(StellarOBError, ValueError):
+    """A ledger is not the next one the DexBook expects (``expected``, ``got``); nothing applied.
+
+    Pass ``resync=True`` to apply it anyway: every market then becomes incomplete.
+    """
+
+    def __init__(self, expected: int, got: int) -> None:
+        self.expected = expected
+        self.got = got
+        super().__init__(f"ledger gap: expected ledger {expected}, got {got}")
+
+
+class BrokenDexBookError(StellarOBError):
+    """The DexBook ran out of memory while undoing a failed ledger: it refuses every ledger until
+    it is seeded again (it never keeps a half-applied ledger silently)."""

@@ -1,5 +1,5 @@
-# The border every binding shares (included by _core.pyx, _offers.pyx and _horizon.pyx; a later
-# binding such as ledger/_ledger.pyx or a dex binding includes it the same way):
+# The border every binding shares (included by _core.pyx, _offers.pyx, _horizon.pyx and
+# ledger/_ledger.pyx; a later binding such as a dex binding includes it the same way):
 #   _raise       C status -> exception of stellar_ob.errors: the one mapping
 #   _input       bytes / str / buffer -> pointer + length (+ _input_release)
 #   _asset_to_c  Asset -> sob_asset, and _asset_eq
@@ -23,16 +23,26 @@ from stellar_ob._amounts import exact_str as _exact_str
 
 # ---- status -> exception -------------------------------------------------------------------
 
-cdef int _raise(sob_status st, str what, const sob_parse_error *err=NULL) except -1:
+cdef int _raise(sob_status st, str what, const sob_parse_error *err=NULL,
+                const char *reason=NULL, Py_ssize_t at=-1) except -1:
     """Raise the exception C status ``st`` stands for; ``what`` names the call or value (an
-    offer, a level, a document), ``err`` the scanner's reason and byte offset for a parse error."""
+    offer, a level, a document), ``err`` the scanner's reason and byte offset for a parse error.
+
+    A decoder that explains every status (the ledger decoder and the DexBook: their
+    sob_ledger_error) passes its ``reason`` and ``at`` (the byte offset for SOB_E_PARSE, else
+    where it stopped, e.g. a change's index) instead of ``err``: the exception is the status's
+    own, its message carries the reason."""
     if st == SOB_E_PARSE or (err != NULL and st != SOB_E_NOMEM):
         if err != NULL:
             raise _errors.ParseError((<bytes>err.reason).decode() if err.reason != NULL else f"invalid {what}",
                                      err.offset)
+        if reason != NULL:
+            raise _errors.ParseError((<bytes>reason).decode(), at if at >= 0 else None)
         raise _errors.ParseError(what)
     if st == SOB_E_NOMEM:
         raise MemoryError(what)
+    if reason != NULL:
+        what = f"{what}: {(<bytes>reason).decode()}" + (f" (at {at})" if at >= 0 else "")
     if st == SOB_E_CROSSED:
         raise _errors.CrossedBookError(f"{what}: the book would be crossed (best bid > best ask)")
     if st == SOB_E_OVERFLOW:

@@ -12,7 +12,7 @@ live sources that feed it (Stellar RPC, SEP-54 data lakes).
 from stellar_ob.ledger._ledger import FORM_BATCH, FORM_META, FORM_STREAM, LedgerReader, decode, decode_changes
 from stellar_ob.ledger.datalake import DataLake
 from stellar_ob.ledger.dexbook import DexBook, DexMarket, LedgerUpdate, MarketUpdate
-from stellar_ob.ledger.errors import BrokenDexBookError, LedgerGapError
+from stellar_ob.errors import BrokenDexBookError, LedgerGapError
 from stellar_ob.ledger.files import open_ledgers, read_ledger_file
 from stellar_ob.ledger.records import LedgerAsset
 from stellar_ob.ledger.rpc import Rpc, RpcError

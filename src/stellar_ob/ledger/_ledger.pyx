@@ -4,16 +4,20 @@
 
 Inputs are copied into an immutable bytes object once (bytes is used as is), so nothing a caller
 does to its buffer afterwards can change what is being read. Every C status maps to one
-exception of stellar_ob.errors / stellar_ob.ledger.errors; a failed call leaves nothing half-built.
+exception of stellar_ob.errors (glue.pxi's _raise, the border every binding shares); a failed
+call leaves nothing half-built.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memset, memcpy
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 
-from ._ledger_decl cimport *
+from stellar_ob._c.sob_common cimport *
+from stellar_ob._c.book cimport sob_side
+from stellar_ob._c.offerbook cimport sob_offer, sob_offerbook_count, sob_offerbook_copy
+from stellar_ob._c.ledger cimport *
+from stellar_ob._c.dexbook cimport *
 
-from ..errors import ParseError, InvalidBookError, AmountOverflowError
-from .errors import LedgerGapError, BrokenDexBookError
+from ..errors import ParseError, InvalidBookError, LedgerGapError, BrokenDexBookError
 from .records import (LedgerAsset, OfferEntry, PoolEntry, TrustLineEntry, AccountEntry, Change, Trade, Tx,
                       Header, Ledger, NATIVE)
 
@@ -22,25 +26,26 @@ FORM_BATCH = SOB_LEDGER_FORM_BATCH
 FORM_STREAM = SOB_LEDGER_FORM_STREAM
 
 
-cdef int _raise(sob_lg_status st, sob_ledger_error *err, str what) except -1:
-    if st == SOB_LG_E_NOMEM:
-        raise MemoryError(what)
-    reason = (<bytes>err.reason).decode() if err.reason != NULL else f"invalid {what}"
-    if st == SOB_LG_E_PARSE:
-        raise ParseError(reason, err.offset)
-    if st == SOB_LG_E_OVERFLOW:
-        raise AmountOverflowError(f"{what}: {reason}")
-    if st == SOB_LG_E_LIMIT:
-        raise BrokenDexBookError(f"{what}: {reason}")
-    raise InvalidBookError(f"{what}: {reason} (change {err.offset})")
+include "_c/glue.pxi"
+
+
+cdef int _fail(sob_status st, const sob_ledger_error *err, str what) except -1:
+    """A decoder or DexBook status as the package's exception: glue's _raise with the decoder's
+    reason and offset. SOB_E_LIMIT from a DexBook means it is broken (dexbook.h)."""
+    if st == SOB_E_LIMIT:
+        raise BrokenDexBookError(f"{what}: {(<bytes>err.reason).decode() if err.reason != NULL else 'broken'}")
+    return _raise(st, what, NULL, err.reason, <Py_ssize_t>err.offset)
 
 
 cdef bytes _raw(object data):
-    """Raw XDR bytes of an input: bytes as is; any other buffer copied; str is base64 text."""
+    """Raw XDR bytes of an input: bytes as is; any other buffer copied (read in order by glue's
+    _input); str is base64 text."""
     cdef sob_ledger_error err
     cdef size_t out_len = 0
     cdef bytes text, out
-    cdef sob_lg_status st
+    cdef sob_status st
+    cdef _Input inp
+    cdef Py_buffer view
     if type(data) is bytes:
         return <bytes>data
     if isinstance(data, str):
@@ -53,12 +58,16 @@ cdef bytes _raw(object data):
         out = PyBytes_FromStringAndSize(NULL, sob_base64_max_decoded(<size_t>PyBytes_GET_SIZE(text)) or 1)
         st = sob_base64_decode(PyBytes_AS_STRING(text), <size_t>PyBytes_GET_SIZE(text),
                                <uint8_t *>PyBytes_AS_STRING(out), &out_len, &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "base64")
+        if st != SOB_OK:
+            _fail(st, &err, "base64")
         return out[:out_len]
-    if isinstance(data, (bytes, bytearray, memoryview)):
-        return memoryview(data).tobytes()
-    raise TypeError(f"expected bytes, bytearray, memoryview or base64 str, got {type(data).__name__}")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"expected bytes, bytearray, memoryview or base64 str, got {type(data).__name__}")
+    owner = _input(data, &inp, &view)
+    try:
+        return PyBytes_FromStringAndSize(inp.buf, inp.len)
+    finally:
+        _input_release(&inp, &view)
 
 
 # ---- records --------------------------------------------------------------------------------------
@@ -148,8 +157,8 @@ def decode(data):
     sob_ledger_out_init(&out)
     try:
         st = sob_ledger_decode(<const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw), &out, &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "LedgerCloseMeta")
+        if st != SOB_OK:
+            _fail(st, &err, "LedgerCloseMeta")
         return _ledger(&out, True)
     finally:
         sob_ledger_out_free(&out)
@@ -164,8 +173,8 @@ def decode_changes(data):
     try:
         st = sob_ledger_decode_changes(<const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw), &out,
                                        &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "LedgerEntryChanges")
+        if st != SOB_OK:
+            _fail(st, &err, "LedgerEntryChanges")
         return _ledger(&out, False).changes
     finally:
         sob_ledger_out_free(&out)
@@ -203,8 +212,8 @@ cdef class LedgerReader:
         if form != SOB_LEDGER_FORM_META:
             st = sob_ledger_reader_init(&self._r, <const uint8_t *>PyBytes_AS_STRING(self._data),
                                         <size_t>PyBytes_GET_SIZE(self._data), form, &err)
-            if st != SOB_LG_OK:
-                _raise(st, &err, "ledger input")
+            if st != SOB_OK:
+                _fail(st, &err, "ledger input")
 
     cdef int advance(self) except -1:
         """Decode the next ledger into the reader: 1, or 0 at the clean end."""
@@ -220,8 +229,8 @@ cdef class LedgerReader:
             got = 1
         else:
             st = sob_ledger_reader_next(&self._r, &self._out, &got, &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "LedgerCloseMeta")
+        if st != SOB_OK:
+            _fail(st, &err, "LedgerCloseMeta")
         self._current = got != 0
         return got
 
@@ -288,7 +297,7 @@ cdef class _DexBook:
     def __cinit__(self):
         sob_dex_result_init(&self.res)
         sob_ledger_out_init(&self.out)
-        if sob_dexbook_new(&self.dx) != SOB_LG_OK:
+        if sob_dexbook_new(&self.dx) != SOB_OK:
             raise MemoryError()
         self._assets = []
         self._accounts = []
@@ -316,10 +325,10 @@ cdef class _DexBook:
         cdef sob_ledger_error err
         cdef uint32_t last = sob_dexbook_ledger_seq(self.dx)
         st = sob_dexbook_apply(self.dx, led, SOB_DEX_RESYNC if resync else 0, &self.res, &err)
-        if st == SOB_LG_E_MISMATCH:
+        if st == SOB_E_MISMATCH:
             raise LedgerGapError(last + 1, led.header.ledger_seq)
-        if st != SOB_LG_OK:
-            _raise(st, &err, f"ledger {led.header.ledger_seq}")
+        if st != SOB_OK:
+            _fail(st, &err, f"ledger {led.header.ledger_seq}")
         return self._result(led)
 
     cdef object _result(self, const sob_ledger_out *led):
@@ -365,8 +374,8 @@ cdef class _DexBook:
         cdef bytes raw = _raw(data)
         cdef sob_ledger_error err
         st = sob_ledger_decode(<const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw), &self.out, &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "LedgerCloseMeta")
+        if st != SOB_OK:
+            _fail(st, &err, "LedgerCloseMeta")
         return self._apply(&self.out, resync)
 
     def apply_reader(self, LedgerReader reader not None, bint resync=False):
@@ -381,8 +390,8 @@ cdef class _DexBook:
         cdef sob_ledger_error err
         st = sob_ledger_decode_changes(<const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw),
                                        &self.out, &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "LedgerEntryChanges")
+        if st != SOB_OK:
+            _fail(st, &err, "LedgerEntryChanges")
         self._seed(&self.out, 0, self.out.n_changes, ledger_seq, complete, False)
 
     def seed_states_of(self, LedgerReader reader not None):
@@ -400,8 +409,8 @@ cdef class _DexBook:
         cdef sob_ledger_change *buf
         if not first_states:
             st = sob_dexbook_seed(self.dx, src.changes + start, n, seq, complete, &err)
-            if st != SOB_LG_OK:
-                _raise(st, &err, "seed")
+            if st != SOB_OK:
+                _fail(st, &err, "seed")
             return
         # the first change of each key, kept when it is a STATE entry
         seen = set()
@@ -427,8 +436,8 @@ cdef class _DexBook:
             buf[k] = src.changes[i]
             k += 1
         st = sob_dexbook_seed(self.dx, buf, k, seq, complete, &err)
-        if st != SOB_LG_OK:
-            _raise(st, &err, "seed")
+        if st != SOB_OK:
+            _fail(st, &err, "seed")
 
     # ---- reads ----
     @property
@@ -453,9 +462,9 @@ cdef class _DexBook:
     def check(self):
         """Assert every invariant of the C book (O(everything)); InvalidBookError if one fails."""
         st = sob_dexbook_check(self.dx)
-        if st == SOB_LG_E_NOMEM:
+        if st == SOB_E_NOMEM:
             raise MemoryError()
-        if st != SOB_LG_OK:
+        if st != SOB_OK:
             raise InvalidBookError("DexBook invariant broken")
 
     def find_market(self, base, counter):
@@ -465,7 +474,7 @@ cdef class _DexBook:
         cdef int flipped
         _to_c_asset(base, &a)
         _to_c_asset(counter, &b)
-        if sob_dexbook_find_market(self.dx, &a, &b, &m, &flipped) != SOB_LG_OK:
+        if sob_dexbook_find_market(self.dx, &a, &b, &m, &flipped) != SOB_OK:
             return None
         return (m, bool(flipped))
 
@@ -482,7 +491,7 @@ cdef class _DexBook:
 
     def best(self, uint32_t m, bint flipped, int side):
         """(n, d, amount) of the best level of a side (0 bid, 1 ask) as seen flipped or not, or None."""
-        cdef sob_lg_level lv
+        cdef sob_level lv
         if not sob_dexbook_best(self.dx, m, flipped, side, &lv):
             self._market(m)
             return None
@@ -496,9 +505,9 @@ cdef class _DexBook:
         """[(n, d, amount)] best first, at most depth levels."""
         cdef const sob_dex_market *mk = self._market(m)
         cdef int s = (1 - side) if flipped else side
-        cdef const sob_lg_side *sd = &mk.l2.side[s]
+        cdef const sob_side *sd = &mk.l2.side[s]
         cdef size_t k, count = sd.len if depth > sd.len else depth
-        cdef const sob_lg_level *lv
+        cdef const sob_level *lv
         out = []
         for k in range(count):
             lv = &sd.lv[sd.len - 1 - k]
@@ -507,23 +516,23 @@ cdef class _DexBook:
 
     def offer_count_of(self, uint32_t m, bint flipped, int side):
         cdef const sob_dex_market *mk = self._market(m)
-        return sob_lg_offerbook_count(&mk.offers, (1 - side) if flipped else side)
+        return sob_offerbook_count(&mk.offers, (1 - side) if flipped else side)
 
     def offers(self, uint32_t m, bint flipped, int side, size_t start, size_t depth):
         """[(offer_id, n, d, amount, seller key, flags)] in core's crossing order (the offer's own price)."""
         cdef const sob_dex_market *mk = self._market(m)
         cdef int s = (1 - side) if flipped else side
-        cdef size_t total = sob_lg_offerbook_count(&mk.offers, s)
+        cdef size_t total = sob_offerbook_count(&mk.offers, s)
         cdef size_t k, count
         cdef uint32_t mm, seller, flags
         cdef int sd
-        cdef sob_lg_offer tmp
+        cdef sob_offer tmp
         if start >= total:
             return []
         count = total - start if depth > total - start else depth
-        buf_obj = PyBytes_FromStringAndSize(NULL, max(1, count) * sizeof(sob_lg_offer))
-        cdef sob_lg_offer *v = <sob_lg_offer *>PyBytes_AS_STRING(buf_obj)
-        count = sob_lg_offerbook_copy(&mk.offers, s, start, count, v)
+        buf_obj = PyBytes_FromStringAndSize(NULL, max(1, count) * sizeof(sob_offer))
+        cdef sob_offer *v = <sob_offer *>PyBytes_AS_STRING(buf_obj)
+        count = sob_offerbook_copy(&mk.offers, s, start, count, v)
         out = []
         for k in range(count):
             seller = SOB_DEX_NONE
@@ -536,8 +545,8 @@ cdef class _DexBook:
         """(market, side (stored orientation), n, d, amount, seller key, flags) or None."""
         cdef uint32_t m, seller, flags
         cdef int side
-        cdef sob_lg_offer o
-        if sob_dexbook_offer(self.dx, offer_id, &m, &seller, &flags, &side, &o) != SOB_LG_OK:
+        cdef sob_offer o
+        if sob_dexbook_offer(self.dx, offer_id, &m, &seller, &flags, &side, &o) != SOB_OK:
             return None
         return (m, side, o.n, o.d, o.amount, self.account(seller), flags)
 
@@ -557,10 +566,10 @@ cdef class _DexBook:
         """(balance, buying_liabilities, selling_liabilities, num_sub_entries, num_sponsoring,
         num_sponsored, flags) of an account the book holds, or None."""
         cdef uint32_t idx
-        cdef sob_lg_account a
-        if len(key) != 32 or sob_dexbook_find_account(self.dx, <const uint8_t *>PyBytes_AS_STRING(key), &idx) != SOB_LG_OK:
+        cdef sob_account a
+        if len(key) != 32 or sob_dexbook_find_account(self.dx, <const uint8_t *>PyBytes_AS_STRING(key), &idx) != SOB_OK:
             return None
-        if sob_lg_accounts_get_account(sob_dexbook_accounts(self.dx), <uint64_t>idx + 1, &a) != SOB_LG_OK:
+        if sob_accounts_get_account(sob_dexbook_accounts(self.dx), <uint64_t>idx + 1, &a) != SOB_OK:
             return None
         return (a.balance, a.buying_liabilities, a.selling_liabilities, a.num_sub_entries, a.num_sponsoring,
                 a.num_sponsored, a.flags)
@@ -569,19 +578,19 @@ cdef class _DexBook:
         """(balance, limit, buying_liabilities, selling_liabilities, flags) or None."""
         cdef uint32_t idx, aid
         cdef sob_ledger_asset a
-        cdef sob_lg_trustline t
+        cdef sob_trustline t
         _to_c_asset(asset, &a)
-        if len(key) != 32 or sob_dexbook_find_account(self.dx, <const uint8_t *>PyBytes_AS_STRING(key), &idx) != SOB_LG_OK:
+        if len(key) != 32 or sob_dexbook_find_account(self.dx, <const uint8_t *>PyBytes_AS_STRING(key), &idx) != SOB_OK:
             return None
-        if sob_dexbook_find_asset(self.dx, &a, &aid) != SOB_LG_OK:
+        if sob_dexbook_find_asset(self.dx, &a, &aid) != SOB_OK:
             return None
-        if sob_lg_accounts_get_trustline(sob_dexbook_accounts(self.dx), <uint64_t>idx + 1, aid, &t) != SOB_LG_OK:
+        if sob_accounts_get_trustline(sob_dexbook_accounts(self.dx), <uint64_t>idx + 1, aid, &t) != SOB_OK:
             return None
         return (t.balance, t.limit, t.buying_liabilities, t.selling_liabilities, t.flags)
 
     def counts(self):
         """(offers, markets, pool slots, assets, accounts, account entries, trust lines)."""
-        cdef const sob_lg_accounts *acc = sob_dexbook_accounts(self.dx)
+        cdef const sob_accounts *acc = sob_dexbook_accounts(self.dx)
         return (sob_dexbook_offer_count(self.dx), sob_dexbook_market_count(self.dx), sob_dexbook_pool_count(self.dx),
-                sob_dexbook_asset_count(self.dx), sob_dexbook_account_count(self.dx), sob_lg_accounts_count(acc),
-                sob_lg_accounts_trustline_count(acc))
+                sob_dexbook_asset_count(self.dx), sob_dexbook_account_count(self.dx), sob_accounts_count(acc),
+                sob_accounts_trustline_count(acc))
