@@ -57,6 +57,12 @@ BAD = [
     ["serve", "--markets", "0"],
     ["serve", "--ledger-interval", "inf"],
     ["serve", "--host", ""],
+    ["serve", "--from", "nope"],
+    ["serve", "--from", "rpc"],
+    ["serve", "--from", "rpc", "notaurl"],
+    ["serve", "--from", "replay"],
+    ["serve", "--from", "replay", "/no/such/file.xdr.zst"],
+    ["serve", "--from", "simulated", "extra"],
     ["replay"],
     ["replay", "/nonexistent/ledgers.xdr"],
     ["replay", "--depth", "-1", "x.xdr"],
@@ -211,3 +217,41 @@ def test_the_cli_runs_on_uvloop_when_installed():
     r = subprocess.run([sys.executable, "-m", "stellar_ob", "demo", "--markets", "1", "--duration", "1",
                         "--ledger-interval", "0.05", "--plain"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 0 and "updates/s" in r.stdout and "Traceback" not in r.stderr, r.stderr
+
+
+def test_serve_from_replay_answers_horizon_endpoints():
+    """`stellar-ob serve --from replay FILE` serves the whole-DEX book of a real mainnet ledger:
+    /order_book of a market the ledger touched, as Horizon's JSON; SIGTERM ends it with exit 0."""
+    import json
+    import signal
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    ledger = Path(__file__).resolve().parent / "data" / "ledger" / "FCD285FF--53312000.xdr.zstd"
+    env = dict(os.environ, STELLAR_OB_NO_UVLOOP="1")
+    proc = subprocess.Popen([sys.executable, "-m", "stellar_ob", "serve", "--from", "replay", str(ledger),
+                             "--port", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("serving on http://127.0.0.1:"), (line, proc.stderr.read() if proc.poll() else "")
+        url = line.split()[-1]
+        usdc = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+        yusdc = "GDGTVWSM4MGS4T7Z6W4RPWOCHE2I6RDFCIFZGS3DOA63LWQTRNZNTTFF"
+        query = (f"/order_book?selling_asset_type=credit_alphanum4&selling_asset_code=USDC&selling_asset_issuer={usdc}"
+                 f"&buying_asset_type=credit_alphanum12&buying_asset_code=yUSDC&buying_asset_issuer={yusdc}")
+        with urllib.request.urlopen(url + query, timeout=30) as r:
+            body = json.loads(r.read())
+        assert set(body) >= {"bids", "asks", "base", "counter"}
+        assert body["base"]["asset_code"] == "USDC" and body["counter"]["asset_code"] == "yUSDC"
+        assert body["bids"] or body["asks"]  # the ledger placed an offer in this market
+        for level in body["bids"] + body["asks"]:
+            assert set(level) == {"price_r", "price", "amount"}
+        proc.send_signal(signal.SIGTERM)
+        t0 = time.monotonic()
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - t0 < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

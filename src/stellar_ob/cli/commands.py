@@ -365,12 +365,50 @@ async def _snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _serve_source(args: argparse.Namespace) -> dict:
+    """``--from``: the keyword arguments of stellar_ob.server.sources.run, or _UsageError."""
+    kind, rest = args.source[0], args.source[1:]
+    if kind == "rpc":
+        if len(rest) != 1:
+            raise _UsageError("--from rpc takes one URL")
+        try:
+            return {"url": _url(rest[0])}
+        except argparse.ArgumentTypeError as e:
+            raise _UsageError(f"--from rpc: {e}") from None
+    if kind == "replay":
+        if not rest:
+            raise _UsageError("--from replay takes one or more FILES")
+        missing = [f for f in rest if not os.path.isfile(f)]
+        if missing:
+            raise _UsageError(f"--from replay: no such file: {missing[0]}")
+        return {"files": rest}
+    if kind == "simulated" and not rest:
+        return {}
+    raise _UsageError("--from is 'simulated', 'rpc URL' or 'replay FILES...'")
+
+
 async def _serve(args: argparse.Namespace) -> int:
     from stellar_ob.cli.view import _install_stop
     from stellar_ob.testing import LocalHorizon
 
     stop = asyncio.Event()
     _install_stop(stop)
+    if args.source is not None:  # Horizon's market-data endpoints over a whole-DEX book
+        from stellar_ob.server.sources import run as serve_dex
+
+        kw = _serve_source(args)
+        task = asyncio.ensure_future(serve_dex(
+            args.source[0], host=args.host, port=args.port, markets=args.markets, seed=args.seed,
+            ledger_interval=args.ledger_interval, ready=lambda url: print(f"serving on {url}", flush=True), **kw))
+        waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        for t in (task, waiter):
+            t.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+        return EXIT_OK
     async with LocalHorizon(markets=args.markets, seed=args.seed, ledger_interval=args.ledger_interval,
                             host=args.host, port=args.port, levels=args.levels) as server:
         print(f"local Horizon on {server.url}  ({args.markets} markets, a ledger every {args.ledger_interval:g} s)",
@@ -474,7 +512,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--plot", default=None, metavar="FILE.png",
                    help="draw the cumulative depth chart to this file instead (needs the plot extra)")
 
-    v = sub.add_parser("serve", help="run the local Horizon (simulated market) until Ctrl-C", formatter_class=_Formatter)
+    v = sub.add_parser("serve", help="run the local Horizon (simulated market), or with --from a Horizon-compatible "
+                                     "market-data server over a whole-DEX book, until Ctrl-C", formatter_class=_Formatter)
+    v.add_argument("--from", dest="source", nargs="+", metavar="SOURCE",
+                   help="serve /order_book, /offers and /paths from a whole-DEX book kept current from "
+                        "'simulated' (its own simulated ledgers), 'rpc URL' (Stellar RPC) or 'replay FILES...' "
+                        "(data-lake files or a record-marked stream)")
     v.add_argument("--host", type=_host, default="127.0.0.1", help="address to bind")
     v.add_argument("--port", type=_int_in(0, 65535), default=8000, help="0 = a free port")
     v.add_argument("--markets", type=_int_in(1, 100_000), default=3, help="markets served")

@@ -358,7 +358,7 @@ class LedgerStream:
     like a corrupted one (another chain: a lagging or forked node behind a load balancer).
 
     Status and counters like a ``LiveBook``: :attr:`status` (``stellar_ob.sync.Status``),
-    :attr:`counters` (:class:`LedgerCounters`), :attr:`last_error`, :meth:`on_error`,
+    :attr:`counters` (:class:`LedgerCounters`), ``last_error``, :meth:`on_error`,
     ``latest_ledger`` (the source's tip as last seen), :attr:`acknowledged`.
     """
 

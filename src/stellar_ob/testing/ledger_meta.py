@@ -1,6 +1,6 @@
 """Real ``LedgerCloseMeta`` XDR from the simulated market, and a local stack that serves it.
 
-:class:`LedgerMarket` is a :class:`~stellar_ob.testing.market.SimulatedMarket` that, for every
+:class:`LedgerMarket` is a :class:`~stellar_ob.testing.SimulatedMarket` that, for every
 ledger it closes, also encodes the ``LedgerCloseMeta`` stellar-core would emit for what the market
 did in that ledger: every offer it created (``manage_sell_offer``, CREATED), changed (STATE +
 UPDATED), cancelled (STATE + REMOVED) or crossed (the taker's ``manage_sell_offer`` with its
@@ -304,7 +304,7 @@ def _envelope(tx_xdr: bytes, source: str, tx_hash: bytes) -> bytes:
 # ---- the market, with its ledgers -------------------------------------------------------------------
 
 class LedgerMarket(SimulatedMarket):
-    """A :class:`SimulatedMarket` whose every closed ledger also has its ``LedgerCloseMeta``.
+    """A :class:`~stellar_ob.testing.SimulatedMarket` whose every closed ledger also has its ``LedgerCloseMeta``.
 
     ``meta_version``: 0, 1 (default) or 2 (``LedgerCloseMeta`` arm; v0 carries the legacy
     ``TransactionSet`` and ``TransactionMeta`` v3, v1 a ``GeneralizedTransactionSet`` and v3, v2
@@ -314,7 +314,7 @@ class LedgerMarket(SimulatedMarket):
     ledger's close time (unix seconds; then 5 s per ledger), or None for the wall clock (always
     strictly increasing). ``keep``: how many (sequence, meta) pairs :attr:`metas` keeps.
     ``listeners``: callables given ``(sequence, meta)`` after each close (:meth:`add_listener`).
-    Other arguments are :class:`SimulatedMarket`'s.
+    Other arguments are :class:`~stellar_ob.testing.SimulatedMarket`'s.
 
     The ledger before the first closed one has hash ``previous_hash`` (32 zero bytes by default).
     The first ledger closed also creates what the market held before (its pools and offers), so
