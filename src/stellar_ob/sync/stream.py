@@ -171,6 +171,7 @@ class _Live:
         self.counters = counters
         self.server_retry_ms: int | None = None
         self._callbacks: list[Callable[[Any], Any]] = []
+        self.callback_seconds = 0.0  #: total seconds spent in on_update callbacks (metrics: callback_seconds)
         self._error_callbacks: list[Callable[[Any, BaseException], Any]] = []
         self._streams: "weakref.WeakSet[UpdateStream]" = weakref.WeakSet()
         self._ready = False  # loaded once (the book holds the server's state or a later one)
@@ -356,8 +357,16 @@ class _Live:
 
     def _publish(self, update: Any) -> None:
         self.counters.updates += 1
-        for cb in list(self._callbacks):
-            self._call(cb, "on_update", update)
+        if self._callbacks:
+            # the time the consumer holds the sync task: a slow callback delays every book of this loop
+            started = time.perf_counter()
+            for cb in list(self._callbacks):
+                self._call(cb, "on_update", update)
+            spent = time.perf_counter() - started
+            self.callback_seconds += spent
+            m = self.horizon.metrics
+            if m is not None:
+                m.callback_time(self, spent)
         for s in list(self._streams):
             s._push(update)
 
