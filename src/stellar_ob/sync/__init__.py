@@ -99,6 +99,7 @@ import logging
 
 from stellar_ob.sync.budget import Backoff, RateBudget, parse_wait
 from stellar_ob.sync.client import Horizon
+from stellar_ob.sync.health import ServerHealth
 from stellar_ob.sync.http import DEFAULT_HORIZON, ArgumentError, CallbackError, LimitExceededError
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import AppliedFill, Drift, LiveOfferBook, OfferBookUpdate, OfferCounters
@@ -124,6 +125,7 @@ __all__ = [
     "CallbackError",
     "parse_wait",
     "UpdateStream",
+    "ServerHealth",
 ]
 
 # The public names are documented, printed and pickled as stellar_ob.sync.X, where users import them

@@ -20,6 +20,7 @@ from stellar_ob.errors import (
 
 from stellar_ob.sync.http import ArgumentError, DEFAULT_HORIZON, LimitExceededError, _MiB, _USER_AGENT, _check_callback, _check_int, _check_optional_seconds, _check_seconds, _deadline, _is_redirect, _problem_error, _read_capped, _redirect_error, _uint
 from stellar_ob.sync.budget import Backoff, RateBudget
+from stellar_ob.sync.health import ServerHealth
 from stellar_ob.sync.stream import Snapshot, Status, _Live
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import Drift, LiveOfferBook, OfferBookUpdate
@@ -53,6 +54,13 @@ class Horizon:
     request a second per stream. ``min_request_interval`` (0 = off): spaces out every request
     start of this client. ``max_retry_wait`` (300 s): the longest a 429's ``Retry-After`` /
     ``X-RateLimit-Reset`` is obeyed (a far-future date or 10**12 s would stop every market for good).
+
+    Server outages (``health_probe``, on by default; :mod:`stellar_ob.sync.health`): when a stream
+    fails at the server's level (no answer, a cut, a 5xx), one shared probe of Horizon's root
+    decides whether the server is down. While it is, books show ``Status.SERVER_DOWN`` and make no
+    request; the probe asks ``probe_interval`` s apart (1 s), growing by half to ``probe_cap``
+    (2 s); when it succeeds the books reconnect at most ``recovery_rate`` a second (500). A
+    failure of one market while the server answers keeps that market's own backoff.
 
     Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
     and one event's data (Horizon's largest, a 200+200-level book, is ~30 KB); ``max_body_bytes``
@@ -89,6 +97,10 @@ class Horizon:
         max_offer_pages: int = 1000,
         metrics: Any = None,
         user_agent: str = _USER_AGENT,
+        health_probe: bool = True,
+        probe_interval: float = 1.0,
+        probe_cap: float = 2.0,
+        recovery_rate: float = 500.0,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ArgumentError(f"url must be an http:// or https:// URL, got {url!r}")
@@ -111,6 +123,12 @@ class Horizon:
         self.max_offer_pages = _check_int("max_offer_pages", max_offer_pages, 1, 2**31)
         self.budget = RateBudget(_check_seconds("min_request_interval", min_request_interval), self.max_retry_wait)
         self.user_agent = user_agent
+        probe_interval = _check_seconds("probe_interval", probe_interval, positive=True)
+        probe_cap = _check_seconds("probe_cap", probe_cap, positive=True)
+        recovery_rate = _check_seconds("recovery_rate", recovery_rate, positive=True)
+        #: the shared health probe (:class:`~stellar_ob.sync.health.ServerHealth`), None if ``health_probe=False``
+        self.health: ServerHealth | None = (ServerHealth(self, probe_interval, probe_cap, recovery_rate)
+                                            if health_probe else None)
         if metrics is True:
             from stellar_ob.metrics import SyncMetrics
 
@@ -250,6 +268,8 @@ class Horizon:
         """Stop every market and close the HTTP session (idempotent)."""
         books = list(self.books) + list(self.offer_books)
         await asyncio.gather(*(b.close() for b in books), return_exceptions=True)
+        if self.health is not None:
+            await self.health.close()
         self._closed = True
         if self._session is not None and self._own_session:
             await self._session.close()
