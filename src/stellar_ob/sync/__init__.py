@@ -104,6 +104,7 @@ from stellar_ob.sync.http import DEFAULT_HORIZON, ArgumentError, CallbackError, 
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import AppliedFill, Drift, LiveOfferBook, OfferBookUpdate, OfferCounters
 from stellar_ob.sync.stream import Counters, Snapshot, Status, UpdateStream
+from stellar_ob.sync.trades import LiveTrades, TradeCounters, TradesUpdate
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -126,6 +127,9 @@ __all__ = [
     "parse_wait",
     "UpdateStream",
     "ServerHealth",
+    "LiveTrades",
+    "TradesUpdate",
+    "TradeCounters",
 ]
 
 # The public names are documented, printed and pickled as stellar_ob.sync.X, where users import them

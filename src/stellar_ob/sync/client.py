@@ -24,6 +24,7 @@ from stellar_ob.sync.health import ServerHealth
 from stellar_ob.sync.stream import Snapshot, Status, _Live
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import Drift, LiveOfferBook, OfferBookUpdate
+from stellar_ob.sync.trades import LiveTrades, TradesUpdate
 
 log = logging.getLogger("stellar_ob.sync")
 
@@ -58,8 +59,9 @@ class Horizon:
     Server outages (``health_probe``, on by default; :mod:`stellar_ob.sync.health`): when a stream
     fails at the server's level (no answer, a cut, a 5xx), one shared probe of Horizon's root
     decides whether the server is down. While it is, books show ``Status.SERVER_DOWN`` and make no
-    request; the probe asks ``probe_interval`` s apart (1 s), growing by half to ``probe_cap``
-    (2 s); when it succeeds the books reconnect at most ``recovery_rate`` a second (500). A
+    request; the probe asks ``probe_interval`` s apart (0.6 s), growing by half to ``probe_cap``
+    (1 s: under 2 requests a second at first, one a second after); when it succeeds the books
+    reconnect at most ``recovery_rate`` a second (1,000). A
     failure of one market while the server answers keeps that market's own backoff.
 
     Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
@@ -98,9 +100,9 @@ class Horizon:
         metrics: Any = None,
         user_agent: str = _USER_AGENT,
         health_probe: bool = True,
-        probe_interval: float = 1.0,
-        probe_cap: float = 2.0,
-        recovery_rate: float = 500.0,
+        probe_interval: float = 0.6,
+        probe_cap: float = 1.0,
+        recovery_rate: float = 1000.0,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ArgumentError(f"url must be an http:// or https:// URL, got {url!r}")
@@ -136,6 +138,7 @@ class Horizon:
         self.metrics = metrics
         self.books: list[LiveBook] = []
         self.offer_books: list[LiveOfferBook] = []
+        self.trade_streams: list[LiveTrades] = []
         self._stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=idle_timeout
         )
@@ -226,6 +229,32 @@ class Horizon:
         self.offer_books.append(live)
         return await self._load(live, load_timeout)
 
+    async def watch_trades(
+        self,
+        base: Any,
+        counter: Any,
+        *,
+        on_update: Callable[[TradesUpdate], Any] | None = None,
+        load_timeout: float | None = 30.0,
+        stream_limit: int = 200,
+        history: int = 1000,
+    ) -> LiveTrades:
+        """Follow a market's trades live (Horizon's /trades stream from ``cursor=now``, resumed from
+        the last paging token after any reconnect) and return its :class:`LiveTrades` once the stream
+        is open. Each trade is a :class:`stellar_ob.horizon.Trade` read by the strict parser;
+        ``on_update(TradesUpdate)`` gets every one, ``live.updates()`` coalesces for slow consumers;
+        ``history``: trades kept in ``live.recent``. Assets and errors as for :meth:`watch`."""
+        stream_limit = _check_int("stream_limit", stream_limit, 1, 200, " (Horizon's maximum)")
+        history = _check_int("history", history, 1, 10_000_000)
+        load_timeout = _check_optional_seconds("load_timeout", load_timeout, positive=True)
+        _check_callback("on_update", on_update)
+        self._session_or_raise()
+        live = LiveTrades(self, base, counter, stream_limit=stream_limit, history=history)
+        if on_update is not None:
+            live.on_update(on_update)
+        self.trade_streams.append(live)
+        return await self._load(live, load_timeout)
+
     async def _load(self, live: Any, load_timeout: float | None) -> Any:
         if self.metrics is not None:
             self.metrics.watch(live)
@@ -258,7 +287,7 @@ class Horizon:
         await live.close()
 
     def _forget(self, live: Any) -> None:
-        for lst in (self.books, self.offer_books):
+        for lst in (self.books, self.offer_books, self.trade_streams):
             if live in lst:
                 lst.remove(live)
         if self.metrics is not None:
@@ -266,7 +295,7 @@ class Horizon:
 
     async def close(self) -> None:
         """Stop every market and close the HTTP session (idempotent)."""
-        books = list(self.books) + list(self.offer_books)
+        books = list(self.books) + list(self.offer_books) + list(self.trade_streams)
         await asyncio.gather(*(b.close() for b in books), return_exceptions=True)
         if self.health is not None:
             await self.health.close()
