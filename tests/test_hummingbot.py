@@ -646,3 +646,34 @@ def test_messages_are_what_hummingbot_reads():
     assert [(r.price, r.amount, r.update_id) for r in m.bids] == [(0.1, 50.0, 5)]
     assert [(r.price, r.amount, r.update_id) for r in m.asks] == [(0.11, 2.0, 5)]
     json.dumps(m.content)  # plain data, loggable
+
+
+async def test_live_trades_are_the_default_trade_feed(server):
+    """With no trade_feed given, each market's TRADE messages come from its live /trades stream
+    (Horizon.watch_trades): every trade the server makes after the tracker is ready reaches
+    Hummingbot's book once, in order, as the same record REST /trades reports."""
+    table, pairs = table_for(server)
+    pair = pairs[0]
+    base, counter = table.assets(pair)
+    sim = server.market.pair(base, counter)
+    server.pause()
+    async with Run(server, pairs, table) as run:
+        listener = TradeListener()
+        run.book(pair).add_listener(OrderBookEvent.TradeEvent, listener)
+        before = {t["id"] for t in server.market.trades}
+        await until(lambda: run.source._markets[pair].trade_task is not None, "no trade task")
+        # the market's trades stream is open (it starts at cursor=now: trades before it are not sent)
+        await until(lambda: any(t.base == base and t.counter == counter and t.loaded
+                                for t in run.source._client().trade_streams), "no trades stream")
+        for _ in range(3):
+            server.market.take(sim)
+            server.close_ledger([])
+        async with Horizon(server.url, **FAST) as h:
+            params = {**base.horizon_params("base"), **counter.horizon_params("counter"), "order": "desc",
+                      "limit": "200"}
+            body, _ = await h.get_json("/trades", params)
+        new = [t for t in reversed(parse_trades(body)) if t.id not in before]
+        assert new
+        await until(lambda: len(listener.events) == len(new), "trades not applied")
+        assert [e.trade_id for e in listener.events] == [t.id for t in new]
+        assert run.source.counters(pair).trades == len(new)

@@ -93,3 +93,33 @@ async def test_labels_are_unique_per_market_and_unwatch_removes_every_series():
             server.pause()
         # every book closed: not one sample of any market is left
         assert [s for s in _samples(registry) if "market" in s.labels] == []
+
+
+async def test_callback_time_shows_a_slow_consumer():
+    """Every update of a book with an on_update callback observes the time its callbacks took
+    (stellar_ob_callback_seconds); a callback that sleeps 20 ms lands in no bucket under 10 ms
+    (sleep lasts at least that long: a lower bound, not a race), and a book without callbacks
+    has no such series."""
+    import time
+
+    from stellar_ob.metrics import SyncMetrics
+
+    registry = prometheus_client.CollectorRegistry()
+    metrics = SyncMetrics(registry=registry)
+    async with LocalHorizon(markets=2, ledger_interval=0.02) as server:
+        (b0, c0), (b1, c1) = server.market_assets()[:2]
+        async with Horizon(server.url, metrics=metrics) as h:
+            slow = await h.watch(b0, c0, depth=10, on_update=lambda _u: time.sleep(0.02))
+            quiet = await h.watch(b1, c1, depth=10)
+            await slow.wait_for(lambda _b: slow.counters.updates >= 3, timeout=30)
+            await quiet.wait_for(lambda _b: quiet.counters.updates >= 3, timeout=30)
+            get = registry.get_sample_value
+            labels = {"market": f"{b0}/{c0}", "book": "l2"}
+            n = get("stellar_ob_callback_seconds_count", labels)
+            assert n is not None and n >= 3
+            assert n == slow.counters.updates
+            assert get("stellar_ob_callback_seconds_bucket", {**labels, "le": "0.01"}) == 0
+            assert get("stellar_ob_callback_seconds_sum", labels) >= 0.02 * n
+            assert slow.callback_seconds >= 0.02 * n
+            assert get("stellar_ob_callback_seconds_count", {"market": f"{b1}/{c1}", "book": "l2"}) is None
+            assert quiet.callback_seconds == 0.0

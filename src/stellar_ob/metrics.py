@@ -20,6 +20,9 @@ and only those.
   class: ParseError, StreamError, CrossedBookError, CallbackError ...)
 - ``stellar_ob_limits_exceeded_total{limit}`` (the :class:`~stellar_ob.sync.Horizon` option whose
   cap a server went past: max_line_bytes, max_event_bytes, max_body_bytes, max_offer_pages)
+- ``stellar_ob_callback_seconds`` histogram: the time each update spends in the book's
+  ``on_update`` callbacks, all of them together (observed only for books that have callbacks): a
+  slow consumer shows here, not in ``update_latency_seconds``
 - ``stellar_ob_book_age_seconds`` (since the server last confirmed the book; computed at scrape)
 - ``stellar_ob_book_live`` (1 while the book's status is ``live``, else 0; computed at scrape)
 - ``stellar_ob_levels{side}``
@@ -61,6 +64,8 @@ class SyncMetrics:
         m = ["market", "book"]
         self.latency = Histogram("update_latency_seconds", "Bytes received -> book applied", m,
                                  buckets=_LATENCY_BUCKETS, **kw)
+        self.callback = Histogram("callback_seconds", "Time one update spends in the book's on_update callbacks", m,
+                                  buckets=_LATENCY_BUCKETS, **kw)
         self.events = Counter("events", "Order book events applied", m, **kw)
         self.updates = Counter("updates", "Non-empty book changes published", m, **kw)
         self.reconnects = Counter("reconnects", "Stream reconnections", m, **kw)
@@ -132,6 +137,10 @@ class SyncMetrics:
         book = live.book
         self._child(self.levels, live, "bid").set(len(book.bids()))
         self._child(self.levels, live, "ask").set(len(book.asks()))
+
+    def callback_time(self, live: Any, seconds: float) -> None:
+        """One update spent ``seconds`` in ``live``'s on_update callbacks."""
+        self._child(self.callback, live).observe(seconds)
 
     def event(self, live: Any) -> None:
         self._child(self.events, live).inc()

@@ -26,14 +26,17 @@ except ImportError as _e:
     ) from _e
 
 from stellar_ob.hummingbot.data_source import (  # noqa: E402
+    HORIZON_TRADES,
     SOURCES,
     MarketCounters,
     StellarOrderBookDataSource,
     TradeFeed,
     UnknownSourceError,
+    horizon_trades,
 )
 from stellar_ob.hummingbot_convert import *  # noqa: E402,F401,F403
 from stellar_ob.hummingbot_convert import __all__ as _convert_all  # noqa: E402
 
 __all__ = ["StellarOrderBookDataSource", "TradeFeed", "MarketCounters", "UnknownSourceError", "SOURCES",
+           "HORIZON_TRADES", "horizon_trades",
            *_convert_all]

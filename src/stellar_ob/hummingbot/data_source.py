@@ -90,6 +90,28 @@ SOURCES = ("horizon",)
 #: for x in xs: yield x``.
 TradeFeed = Callable[[Asset, Asset], AsyncIterator[Trade]]
 
+#: The default ``trade_feed``: the market's live trades from the data source's own
+#: :class:`stellar_ob.Horizon` (:meth:`Horizon.watch_trades`: Horizon's /trades stream from
+#: ``cursor=now``, resumed from the last paging token, every record read by the strict parser).
+HORIZON_TRADES = "horizon"
+
+
+async def horizon_trades(horizon: Horizon, base: Asset, counter: Asset) -> AsyncIterator[Trade]:
+    """A :data:`TradeFeed` over :meth:`Horizon.watch_trades`: every trade of the market from now
+    on, in Horizon's order, none twice (the live stream's ``updates()`` merges what a slow reader
+    has not taken yet instead of dropping it, up to 10,000 trades). The stream is closed when
+    the iteration ends. Use it with another client:
+    ``trade_feed=lambda b, c: horizon_trades(my_horizon, b, c)``."""
+    live = await horizon.watch_trades(base, counter, load_timeout=None)
+    stream = live.updates()
+    try:
+        async for update in stream:
+            for trade in update.trades:
+                yield trade
+    finally:
+        stream.close()
+        await live.close()
+
 _SNAPSHOT = OrderBookMessageType.SNAPSHOT
 _DIFF = OrderBookMessageType.DIFF
 _TRADE = OrderBookMessageType.TRADE
@@ -148,8 +170,10 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
     one of :data:`SOURCES` (:class:`UnknownSourceError` otherwise). ``horizon_url`` or
     ``horizon`` (a :class:`stellar_ob.Horizon` you own and close; by default the data source
     makes one with ``horizon_options`` and closes it). ``depth``: levels a side, 1..200.
-    ``trade_feed``: a :data:`TradeFeed` for TRADE messages (None: no TRADE messages; the last
-    traded price then comes from REST /trades). ``load_timeout``: how long
+    ``trade_feed``: where TRADE messages come from: :data:`HORIZON_TRADES` (the default: each
+    market's live /trades stream through the data source's Horizon, :func:`horizon_trades`), any
+    :data:`TradeFeed`, or None (no TRADE messages). Until a market's feed has delivered a trade,
+    its last traded price comes from REST /trades. ``load_timeout``: how long
     ``_order_book_snapshot`` waits for a market's first load (None: as long as it takes, the
     market retrying with backoff and logging each failure); ``subscribe_timeout``: the same for
     ``subscribe_to_trading_pair``, which then gives up and returns False.
@@ -187,7 +211,7 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         horizon: Optional[Horizon] = None,
         horizon_options: Optional[Mapping[str, Any]] = None,
         depth: int = 200,
-        trade_feed: Optional[TradeFeed] = None,
+        trade_feed: Union[TradeFeed, str, None] = HORIZON_TRADES,
         load_timeout: Optional[float] = None,
         subscribe_timeout: float = 30.0,
         snapshot_interval: Optional[float] = None,
@@ -212,7 +236,12 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         self._own_horizon = horizon is None
         self._horizon_options = dict(horizon_options or {})
         self._depth = depth
-        self._trade_feed = trade_feed
+        if isinstance(trade_feed, str) and trade_feed == HORIZON_TRADES:
+            trade_feed = self._horizon_trades
+        elif trade_feed is not None and not callable(trade_feed):
+            raise ValueError(f"trade_feed must be {HORIZON_TRADES!r}, a callable (base, counter) -> async "
+                             f"iterator of Trade, or None; got {type(trade_feed).__name__}")
+        self._trade_feed: Optional[TradeFeed] = trade_feed
         self._load_timeout = load_timeout
         self._subscribe_timeout = subscribe_timeout
         self._snapshot_interval = (self.FULL_ORDER_BOOK_RESET_DELTA_SECONDS if snapshot_interval is None
@@ -546,6 +575,9 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
             await horizon.close()
 
     # ---- trades --------------------------------------------------------------------------------
+    def _horizon_trades(self, base: Asset, counter: Asset) -> AsyncIterator[Trade]:
+        return horizon_trades(self._client(), base, counter)
+
     async def _run_trades(self, m: _Market) -> None:
         assert self._trade_feed is not None
         backoff = Backoff(0.5, 30.0)

@@ -99,10 +99,12 @@ import logging
 
 from stellar_ob.sync.budget import Backoff, RateBudget, parse_wait
 from stellar_ob.sync.client import Horizon
+from stellar_ob.sync.health import ServerHealth
 from stellar_ob.sync.http import DEFAULT_HORIZON, ArgumentError, CallbackError, LimitExceededError
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import AppliedFill, Drift, LiveOfferBook, OfferBookUpdate, OfferCounters
 from stellar_ob.sync.stream import Counters, Snapshot, Status, UpdateStream
+from stellar_ob.sync.trades import LiveTrades, TradeCounters, TradesUpdate
 
 __all__ = [
     "DEFAULT_HORIZON",
@@ -124,6 +126,10 @@ __all__ = [
     "CallbackError",
     "parse_wait",
     "UpdateStream",
+    "ServerHealth",
+    "LiveTrades",
+    "TradesUpdate",
+    "TradeCounters",
 ]
 
 # The public names are documented, printed and pickled as stellar_ob.sync.X, where users import them

@@ -20,9 +20,11 @@ from stellar_ob.errors import (
 
 from stellar_ob.sync.http import ArgumentError, DEFAULT_HORIZON, LimitExceededError, _MiB, _USER_AGENT, _check_callback, _check_int, _check_optional_seconds, _check_seconds, _deadline, _is_redirect, _problem_error, _read_capped, _redirect_error, _uint
 from stellar_ob.sync.budget import Backoff, RateBudget
+from stellar_ob.sync.health import ServerHealth
 from stellar_ob.sync.stream import Snapshot, Status, _Live
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import Drift, LiveOfferBook, OfferBookUpdate
+from stellar_ob.sync.trades import LiveTrades, TradesUpdate
 
 log = logging.getLogger("stellar_ob.sync")
 
@@ -53,6 +55,14 @@ class Horizon:
     request a second per stream. ``min_request_interval`` (0 = off): spaces out every request
     start of this client. ``max_retry_wait`` (300 s): the longest a 429's ``Retry-After`` /
     ``X-RateLimit-Reset`` is obeyed (a far-future date or 10**12 s would stop every market for good).
+
+    Server outages (``health_probe``, on by default; :mod:`stellar_ob.sync.health`): when a stream
+    fails at the server's level (no answer, a cut, a 5xx), one shared probe of Horizon's root
+    decides whether the server is down. While it is, books show ``Status.SERVER_DOWN`` and make no
+    request; the probe asks ``probe_interval`` s apart (0.6 s), growing by half to ``probe_cap``
+    (1 s: under 2 requests a second at first, one a second after); when it succeeds the books
+    reconnect at most ``recovery_rate`` a second (1,000). A
+    failure of one market while the server answers keeps that market's own backoff.
 
     Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
     and one event's data (Horizon's largest, a 200+200-level book, is ~30 KB); ``max_body_bytes``
@@ -89,6 +99,10 @@ class Horizon:
         max_offer_pages: int = 1000,
         metrics: Any = None,
         user_agent: str = _USER_AGENT,
+        health_probe: bool = True,
+        probe_interval: float = 0.6,
+        probe_cap: float = 1.0,
+        recovery_rate: float = 1000.0,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ArgumentError(f"url must be an http:// or https:// URL, got {url!r}")
@@ -111,6 +125,12 @@ class Horizon:
         self.max_offer_pages = _check_int("max_offer_pages", max_offer_pages, 1, 2**31)
         self.budget = RateBudget(_check_seconds("min_request_interval", min_request_interval), self.max_retry_wait)
         self.user_agent = user_agent
+        probe_interval = _check_seconds("probe_interval", probe_interval, positive=True)
+        probe_cap = _check_seconds("probe_cap", probe_cap, positive=True)
+        recovery_rate = _check_seconds("recovery_rate", recovery_rate, positive=True)
+        #: the shared health probe (:class:`~stellar_ob.sync.health.ServerHealth`), None if ``health_probe=False``
+        self.health: ServerHealth | None = (ServerHealth(self, probe_interval, probe_cap, recovery_rate)
+                                            if health_probe else None)
         if metrics is True:
             from stellar_ob.metrics import SyncMetrics
 
@@ -118,6 +138,7 @@ class Horizon:
         self.metrics = metrics
         self.books: list[LiveBook] = []
         self.offer_books: list[LiveOfferBook] = []
+        self.trade_streams: list[LiveTrades] = []
         self._stream_timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_connect=connect_timeout, sock_read=idle_timeout
         )
@@ -208,6 +229,32 @@ class Horizon:
         self.offer_books.append(live)
         return await self._load(live, load_timeout)
 
+    async def watch_trades(
+        self,
+        base: Any,
+        counter: Any,
+        *,
+        on_update: Callable[[TradesUpdate], Any] | None = None,
+        load_timeout: float | None = 30.0,
+        stream_limit: int = 200,
+        history: int = 1000,
+    ) -> LiveTrades:
+        """Follow a market's trades live (Horizon's /trades stream from ``cursor=now``, resumed from
+        the last paging token after any reconnect) and return its :class:`LiveTrades` once the stream
+        is open. Each trade is a :class:`stellar_ob.horizon.Trade` read by the strict parser;
+        ``on_update(TradesUpdate)`` gets every one, ``live.updates()`` coalesces for slow consumers;
+        ``history``: trades kept in ``live.recent``. Assets and errors as for :meth:`watch`."""
+        stream_limit = _check_int("stream_limit", stream_limit, 1, 200, " (Horizon's maximum)")
+        history = _check_int("history", history, 1, 10_000_000)
+        load_timeout = _check_optional_seconds("load_timeout", load_timeout, positive=True)
+        _check_callback("on_update", on_update)
+        self._session_or_raise()
+        live = LiveTrades(self, base, counter, stream_limit=stream_limit, history=history)
+        if on_update is not None:
+            live.on_update(on_update)
+        self.trade_streams.append(live)
+        return await self._load(live, load_timeout)
+
     async def _load(self, live: Any, load_timeout: float | None) -> Any:
         if self.metrics is not None:
             self.metrics.watch(live)
@@ -240,7 +287,7 @@ class Horizon:
         await live.close()
 
     def _forget(self, live: Any) -> None:
-        for lst in (self.books, self.offer_books):
+        for lst in (self.books, self.offer_books, self.trade_streams):
             if live in lst:
                 lst.remove(live)
         if self.metrics is not None:
@@ -248,8 +295,10 @@ class Horizon:
 
     async def close(self) -> None:
         """Stop every market and close the HTTP session (idempotent)."""
-        books = list(self.books) + list(self.offer_books)
+        books = list(self.books) + list(self.offer_books) + list(self.trade_streams)
         await asyncio.gather(*(b.close() for b in books), return_exceptions=True)
+        if self.health is not None:
+            await self.health.close()
         self._closed = True
         if self._session is not None and self._own_session:
             await self._session.close()

@@ -39,12 +39,16 @@ class Status(str, enum.Enum):
 
     ``RATE_LIMITED``: waiting for the end of a rate-limit block (Retry-After / X-RateLimit-Reset)
     before the next request; :attr:`LiveBook.rate_limited_until` says when it ends.
+    ``SERVER_DOWN``: the client's health probe found the server down; the book makes no request
+    of its own until the probe succeeds (``server_down_since``, ``next_probe_at``).
+    ``BACKING_OFF`` is the book's own backoff (the server answers, this market's request failed).
     """
 
     CONNECTING = "connecting"
     LIVE = "live"
     BACKING_OFF = "backing off"
     RATE_LIMITED = "rate limited"
+    SERVER_DOWN = "server down"
     FAILED = "failed"
     CLOSED = "closed"
 
@@ -92,10 +96,12 @@ class _Reconnect(Exception):
     """Internal: end this connection; ``delay`` None = use backoff, 0 = at once. ``permanent``:
     the error cannot heal (the owner fails with it instead of reconnecting)."""
 
-    def __init__(self, delay: float | None, error: BaseException | None = None, permanent: bool = False) -> None:
+    def __init__(self, delay: float | None, error: BaseException | None = None, permanent: bool = False,
+                 server: bool = False) -> None:
         self.delay = delay
         self.error = error
         self.permanent = permanent
+        self.server = server  # the server itself may be down (no answer, a cut, a 5xx): ask the health probe
 
 
 class UpdateStream:
@@ -171,6 +177,7 @@ class _Live:
         self.counters = counters
         self.server_retry_ms: int | None = None
         self._callbacks: list[Callable[[Any], Any]] = []
+        self.callback_seconds = 0.0  #: total seconds spent in on_update callbacks (metrics: callback_seconds)
         self._error_callbacks: list[Callable[[Any, BaseException], Any]] = []
         self._streams: "weakref.WeakSet[UpdateStream]" = weakref.WeakSet()
         self._ready = False  # loaded once (the book holds the server's state or a later one)
@@ -195,6 +202,33 @@ class _Live:
     def _set_loaded(self) -> None:
         self._ready = True
         self._loaded.set()
+
+    @property
+    def server_down_since(self) -> float | None:
+        """``time.time()`` the health probe found the server down, while this book waits for it
+        (status ``SERVER_DOWN``); None otherwise."""
+        health = self.horizon.health
+        return health.down_since if health is not None and self._status is Status.SERVER_DOWN else None
+
+    @property
+    def next_probe_at(self) -> float | None:
+        """``time.time()`` of the health probe's next request while the book waits for the server."""
+        health = self.horizon.health
+        return health.next_probe_at if health is not None and self._status is Status.SERVER_DOWN else None
+
+    @property
+    def status_text(self) -> str:
+        """The status with what it waits for: ``server down (since 10:31:02, next probe at
+        10:31:05)``, ``rate limited (until 10:31:40)``, or the status alone."""
+        def hms(t: float | None) -> str:
+            return "?" if t is None else time.strftime("%H:%M:%S", time.localtime(t))
+
+        status = self._status
+        if status is Status.SERVER_DOWN:
+            return f"{status.value} (since {hms(self.server_down_since)}, next probe at {hms(self.next_probe_at)})"
+        if status is Status.RATE_LIMITED and self.rate_limited_until is not None:
+            return f"{status.value} (until {hms(self.rate_limited_until)})"
+        return status.value
 
     @property
     def loaded(self) -> bool:
@@ -356,8 +390,16 @@ class _Live:
 
     def _publish(self, update: Any) -> None:
         self.counters.updates += 1
-        for cb in list(self._callbacks):
-            self._call(cb, "on_update", update)
+        if self._callbacks:
+            # the time the consumer holds the sync task: a slow callback delays every book of this loop
+            started = time.perf_counter()
+            for cb in list(self._callbacks):
+                self._call(cb, "on_update", update)
+            spent = time.perf_counter() - started
+            self.callback_seconds += spent
+            m = self.horizon.metrics
+            if m is not None:
+                m.callback_time(self, spent)
         for s in list(self._streams):
             s._push(update)
 
@@ -448,6 +490,10 @@ class _SSEStream:
                 delay = r.delay
                 if r.error is not None:
                     owner._surface(r.error)
+                if r.server and delay is None and horizon.health is not None:
+                    if await horizon.health.server_failed(owner):
+                        self.backoff.reset()  # the server was down, not this market: back at once
+                        continue
             if delay is None:
                 delay = self.backoff.next()
                 if horizon.honor_server_retry and self.server_retry_ms:
@@ -471,6 +517,9 @@ class _SSEStream:
         self.data_events = 0
         await self._pace()
         await horizon.budget.acquire(owner)
+        health = horizon.health
+        if health is not None and health.down:  # woke from its own backoff into an outage: no request
+            await health.wait_up(owner)
         self._last_start = time.monotonic()
         if self.connected_once:
             counters.reconnects += 1
@@ -498,10 +547,11 @@ class _SSEStream:
         except asyncio.TimeoutError:
             counters.timeouts += 1
             counters.connection_errors += 1
-            raise _Reconnect(None, StreamError(f"{self.what}: no answer within {horizon.request_timeout:g} s")) from None
+            raise _Reconnect(None, StreamError(f"{self.what}: no answer within {horizon.request_timeout:g} s"),
+                             server=True) from None
         except (aiohttp.ClientError, ConnectionError, OSError) as e:
             counters.connection_errors += 1
-            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}"), server=True) from None
         try:
             self._observe(resp)
             status = resp.status
@@ -521,14 +571,14 @@ class _SSEStream:
                 raise _Reconnect(None, _redirect_error(resp, self.what), permanent=not owner.loaded)
             if status >= 500 or status in (408, 499):
                 counters.http_errors += 1
-                raise _Reconnect(None, await self._error_of(resp))
+                raise _Reconnect(None, await self._error_of(resp), server=status >= 500)
             if status != 200:
                 counters.http_errors += 1
                 raise _Reconnect(None, await self._error_of(resp), permanent=True)
             await self._read_stream(resp)
         except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError, OSError) as e:
             counters.connection_errors += 1
-            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}")) from None
+            raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}"), server=True) from None
         except (_Reconnect, asyncio.CancelledError):
             raise
         except Exception as e:  # a bug, or a value no check anticipated: never the end of the book
@@ -625,4 +675,4 @@ class _SSEStream:
                     raise _Reconnect(None, err)
         # EOF without a goodbye: the server went away (a partial event in the parser is dropped)
         counters.connection_errors += 1
-        raise _Reconnect(None, StreamError(f"{self.what}: stream ended without a goodbye"))
+        raise _Reconnect(None, StreamError(f"{self.what}: stream ended without a goodbye"), server=True)

@@ -1,0 +1,168 @@
+"""Server outages (issue 19): one shared health probe takes over while the local Horizon is down.
+
+Correctness is asserted on requests and their order, never on how long anything took: every
+request the client starts is logged (aiohttp tracing) with the probe's view at that moment."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from stellar_ob import OrderBook
+from stellar_ob.sync import ArgumentError, Horizon, Status
+from stellar_ob.testing import LocalHorizon
+
+pytestmark = pytest.mark.network
+
+TIMEOUT = 60.0
+DEPTH = 10
+
+
+class RequestLog:
+    """Every request start of a session: (time.monotonic(), path, the probe said down)."""
+
+    def __init__(self) -> None:
+        self.horizon: Horizon | None = None
+        self.entries: list[tuple[float, str, bool]] = []
+        self.config = aiohttp.TraceConfig()
+        self.config.on_request_start.append(self._start)
+
+    async def _start(self, _session, _ctx, params) -> None:
+        health = self.horizon.health if self.horizon is not None else None
+        self.entries.append((time.monotonic(), params.url.path, bool(health is not None and health.down)))
+
+
+async def _until(predicate, what: str) -> None:
+    async def loop() -> None:
+        while not predicate():
+            await asyncio.sleep(0.01)
+
+    try:
+        await asyncio.wait_for(loop(), TIMEOUT)
+    except asyncio.TimeoutError:
+        raise AssertionError(f"never: {what() if callable(what) else what}") from None
+
+
+async def _outage(server: LocalHorizon, h: Horizon, books, downtime_probes: int) -> tuple[int, float, float]:
+    """Stop the server until the probe failed ``downtime_probes`` times, start it again, wait for
+    every book to be live and equal to the server's. Returns (index of the first request after the
+    server came back in the log, when it came back, when every book was live again)."""
+    health = h.health
+    server.pause()
+    await server.stop()
+    await _until(lambda: health.down and all(b.status is Status.SERVER_DOWN for b in books),
+                 lambda: f"every book waits: {[(b.status_text, b.counters) for b in books]}")
+    for b in books:
+        assert b.server_down_since == health.down_since and b.next_probe_at is not None
+        assert b.status_text.startswith("server down (since ") and ", next probe at " in b.status_text
+    failures = health.probe_failures
+    await _until(lambda: health.probe_failures >= failures + downtime_probes, "the probe keeps failing")
+    mark = len(log_of(h).entries)
+    await server.start()
+    back = time.monotonic()
+    server.resume(0.05)
+    await _until(lambda: not health.down and all(b.status is Status.LIVE for b in books), "every book live again")
+    all_live = time.monotonic()
+    server.pause()
+    for b in books:
+        expected = OrderBook.from_horizon(server.order_book_body(b.base, b.counter, DEPTH))
+        await b.wait_for(lambda book, e=expected: book == e, timeout=TIMEOUT)
+        b.check()
+    server.resume(0.05)
+    return mark, back, all_live
+
+
+def log_of(h: Horizon) -> RequestLog:
+    return h._test_log  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("markets", [20])
+async def test_markets_wait_for_the_probe_and_come_back_staggered(markets):
+    probe_interval, recovery_rate = 0.2, 100.0
+    log = RequestLog()
+    async with LocalHorizon(markets=markets, ledger_interval=0.05, levels=8) as server, \
+            aiohttp.ClientSession(trace_configs=[log.config]) as session:
+        async with Horizon(server.url, session=session, min_reconnect_interval=0.05, backoff_base=0.01,
+                           backoff_cap=0.2, honor_server_retry=False, probe_interval=probe_interval,
+                           probe_cap=2 * probe_interval, recovery_rate=recovery_rate) as h:
+            log.horizon = h
+            h._test_log = log  # type: ignore[attr-defined]
+            books = [await h.watch(b, c, depth=DEPTH) for b, c in server.market_assets()]
+            for outage in range(2):
+                mark, back, _all_live = await _outage(server, h, books, downtime_probes=3)
+                entries = log.entries
+                # no market request while the probe said the server was down
+                assert not [e for e in entries if e[2] and e[1] != "/"], "a market asked a server that was down"
+                # the probe alone asks, probe_interval apart at least (1 ms: the loop's clock resolution)
+                probes = [t for t, path, _ in entries if path == "/"]
+                assert len(probes) >= 4 * (outage + 1)
+                gaps = [b - a for a, b in zip(probes, probes[1:])]
+                assert min(gaps) >= probe_interval - 0.001, gaps
+                # after the server's return every market reconnected; the k-th reconnect started no
+                # earlier than k / recovery_rate after the probe succeeded (slots are granted in order,
+                # 1 / recovery_rate apart: a lower bound, so no burst beyond the budget whatever the load)
+                recovered = h.health.recovered_monotonic
+                assert recovered is not None and recovered >= back
+                starts = sorted(t for t, path, _ in entries[mark:] if path == "/order_book")
+                assert len(starts) >= markets
+                for k, t in enumerate(starts[:markets]):
+                    assert t >= recovered + k / recovery_rate - 1e-6, (k, t - recovered)
+            assert h.health.outages == 2
+            assert all(b.counters.reconnects >= 2 for b in books)
+
+
+async def test_a_market_failing_alone_keeps_its_own_backoff():
+    """503s while the root answers: the probe finds the server up, markets back off on their own,
+    no one shows SERVER_DOWN, and the probe asks at most once per probe_interval."""
+    log = RequestLog()
+    async with LocalHorizon(markets=2, ledger_interval=0.05) as server, \
+            aiohttp.ClientSession(trace_configs=[log.config]) as session:
+        async with Horizon(server.url, session=session, min_reconnect_interval=0.05, backoff_base=0.01,
+                           backoff_cap=0.2, honor_server_retry=False, probe_interval=0.5) as h:
+            log.horizon = h
+            books = [await h.watch(b, c, depth=DEPTH) for b, c in server.market_assets()]
+            seen: set[Status] = set()
+            for b in books:
+                b.on_error(lambda live, _e: seen.add(live.status))
+            # 503s for the market streams only (the probe's root always answers)
+            errors = {"left": 6}
+            middleware_handler = server._order_book
+
+            async def order_book(request):
+                if errors["left"] > 0:
+                    errors["left"] -= 1
+                    from aiohttp import web
+
+                    return web.Response(status=503, text="over capacity")
+                return await middleware_handler(request)
+
+            server._order_book = order_book
+            await server.restart()
+            await _until(lambda: errors["left"] == 0 and all(b.status is Status.LIVE for b in books), "recovered")
+            assert not h.health.down and h.health.outages == 0
+            assert Status.SERVER_DOWN not in seen
+            probes = [t for t, path, _ in log.entries if path == "/"]
+            assert probes, "a 5xx asks the probe"
+            assert all(b - a >= 0.5 - 0.001 for a, b in zip(probes, probes[1:]))
+            assert sum(b.counters.http_errors for b in books) == 6
+
+
+async def test_without_the_probe_markets_back_off_alone():
+    async with LocalHorizon(markets=1, ledger_interval=0.05) as server:
+        async with Horizon(server.url, health_probe=False, backoff_base=0.01, backoff_cap=0.1,
+                           min_reconnect_interval=0.05) as h:
+            live = await h.watch(*server.market_assets()[0], depth=DEPTH)
+            await server.restart(downtime=0.3)
+            await live.wait_for(lambda _b: live.counters.reconnects >= 1 and live.status is Status.LIVE,
+                                timeout=TIMEOUT)
+            assert h.health is None
+
+
+@pytest.mark.parametrize("kw", [{"probe_interval": 0}, {"probe_interval": -1}, {"probe_cap": float("nan")},
+                                {"recovery_rate": 0}, {"recovery_rate": "fast"}])
+def test_bad_probe_arguments(kw):
+    with pytest.raises(ArgumentError):
+        Horizon("http://127.0.0.1:1", **kw)
