@@ -255,3 +255,5 @@ def test_serve_from_replay_answers_horizon_endpoints():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

@@ -2,8 +2,8 @@
  *
  * Record marks and entry layout follow stellar-core src/util/XDRStream.h (XDRInputFileStream:
  * 4-byte big-endian size with the top bit set) and src/bucket/BucketInputIterator.cpp (an optional
- * METAENTRY first, then LIVE/INIT/DEAD entries in BucketEntryIdCmp order). The entry decoding
- * mirrors ledger.c's fill_entry / fill_key (kept static there), so bucket records and ledger
+ * METAENTRY first, then LIVE/INIT/DEAD entries in BucketEntryIdCmp order). Entries become records
+ * through ledger_fill.h, the mapping the LedgerCloseMeta decoder uses, so bucket records and ledger
  * changes are the same records, field for field.
  */
 #include "bucket.h"
@@ -11,121 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger_fill.h"
 #include "stellar_xdr_gen.h"
 
-/* ---- records (same mapping as ledger.c) ---- */
-
-static void fill_asset(sob_ledger_asset *a, const sob_xdr_Asset *x) {
-    memset(a, 0, sizeof *a);
-    a->type = (uint8_t)x->type;
-    if (x->type == SOB_XDR_ASSET_TYPE_CREDIT_ALPHANUM4) {
-        memcpy(a->code, x->u.alphaNum4.assetCode, 4);
-        memcpy(a->issuer, x->u.alphaNum4.issuer.u.ed25519, 32);
-    } else if (x->type == SOB_XDR_ASSET_TYPE_CREDIT_ALPHANUM12) {
-        memcpy(a->code, x->u.alphaNum12.assetCode, 12);
-        memcpy(a->issuer, x->u.alphaNum12.issuer.u.ed25519, 32);
-    }
-}
-
-static void fill_tl_asset(sob_ledger_asset *a, const sob_xdr_TrustLineAsset *x) {
-    memset(a, 0, sizeof *a);
-    a->type = (uint8_t)x->type;
-    if (x->type == SOB_XDR_ASSET_TYPE_CREDIT_ALPHANUM4) {
-        memcpy(a->code, x->u.alphaNum4.assetCode, 4);
-        memcpy(a->issuer, x->u.alphaNum4.issuer.u.ed25519, 32);
-    } else if (x->type == SOB_XDR_ASSET_TYPE_CREDIT_ALPHANUM12) {
-        memcpy(a->code, x->u.alphaNum12.assetCode, 12);
-        memcpy(a->issuer, x->u.alphaNum12.issuer.u.ed25519, 32);
-    } else if (x->type == SOB_XDR_ASSET_TYPE_POOL_SHARE) {
-        memcpy(a->issuer, x->u.liquidityPoolID, 32);
-    }
-}
-
-static void fill_entry(sob_ledger_change *r, const sob_xdr_LedgerEntry *e) {
-    r->last_modified = e->lastModifiedLedgerSeq;
-    const sob_xdr_LedgerEntry_data *x = &e->data;
-    switch (x->type) {
-    case SOB_ENTRY_OFFER: {
-        const sob_xdr_OfferEntry *o = &x->u.offer;
-        sob_ledger_offer *q = &r->u.offer;
-        memcpy(q->seller, o->sellerID.u.ed25519, 32);
-        q->offer_id = o->offerID;
-        fill_asset(&q->selling, &o->selling);
-        fill_asset(&q->buying, &o->buying);
-        q->amount = o->amount;
-        q->n = o->price.n;
-        q->d = o->price.d;
-        q->flags = o->flags;
-        break;
-    }
-    case SOB_ENTRY_LIQUIDITY_POOL: {
-        const sob_xdr_LiquidityPoolEntry *p = &x->u.liquidityPool;
-        const sob_xdr_LiquidityPoolEntry_body_constantProduct *cp = &p->body.u.constantProduct;
-        sob_ledger_pool *q = &r->u.pool;
-        memcpy(q->pool_id, p->liquidityPoolID, 32);
-        fill_asset(&q->asset_a, &cp->params.assetA);
-        fill_asset(&q->asset_b, &cp->params.assetB);
-        q->fee_bp = cp->params.fee;
-        q->reserve_a = cp->reserveA;
-        q->reserve_b = cp->reserveB;
-        q->total_shares = cp->totalPoolShares;
-        q->trustline_count = cp->poolSharesTrustLineCount;
-        break;
-    }
-    case SOB_ENTRY_TRUSTLINE: {
-        const sob_xdr_TrustLineEntry *t = &x->u.trustLine;
-        sob_ledger_trustline *q = &r->u.trustline;
-        memcpy(q->account, t->accountID.u.ed25519, 32);
-        fill_tl_asset(&q->asset, &t->asset);
-        q->balance = t->balance;
-        q->limit = t->limit;
-        q->flags = t->flags;
-        if (t->ext.v == 1) {
-            q->buying_liabilities = t->ext.u.v1.liabilities.buying;
-            q->selling_liabilities = t->ext.u.v1.liabilities.selling;
-            if (t->ext.u.v1.ext.v == 2) q->pool_use_count = t->ext.u.v1.ext.u.v2.liquidityPoolUseCount;
-        }
-        break;
-    }
-    default: { /* SOB_ENTRY_ACCOUNT */
-        const sob_xdr_AccountEntry *a = &x->u.account;
-        sob_ledger_account *q = &r->u.account;
-        memcpy(q->account, a->accountID.u.ed25519, 32);
-        q->balance = a->balance;
-        q->seq_num = a->seqNum;
-        q->num_sub_entries = a->numSubEntries;
-        q->flags = a->flags;
-        if (a->ext.v == 1) {
-            q->buying_liabilities = a->ext.u.v1.liabilities.buying;
-            q->selling_liabilities = a->ext.u.v1.liabilities.selling;
-            if (a->ext.u.v1.ext.v == 2) {
-                q->num_sponsored = a->ext.u.v1.ext.u.v2.numSponsored;
-                q->num_sponsoring = a->ext.u.v1.ext.u.v2.numSponsoring;
-            }
-        }
-        break;
-    }
-    }
-}
-
-static void fill_key(sob_ledger_change *r, const sob_xdr_LedgerKey *k) {
-    switch (k->type) {
-    case SOB_ENTRY_OFFER:
-        memcpy(r->u.offer.seller, k->u.offer.sellerID.u.ed25519, 32);
-        r->u.offer.offer_id = k->u.offer.offerID;
-        break;
-    case SOB_ENTRY_LIQUIDITY_POOL:
-        memcpy(r->u.pool.pool_id, k->u.liquidityPool.liquidityPoolID, 32);
-        break;
-    case SOB_ENTRY_TRUSTLINE:
-        memcpy(r->u.trustline.account, k->u.trustLine.accountID.u.ed25519, 32);
-        fill_tl_asset(&r->u.trustline.asset, &k->u.trustLine.asset);
-        break;
-    default:
-        memcpy(r->u.account.account, k->u.account.accountID.u.ed25519, 32);
-        break;
-    }
-}
+/* ---- records: ledger_fill.h, the mapping ledger.c uses ---- */
 
 /* ---- output vector ---- */
 
@@ -224,7 +113,7 @@ static int read_entry(sob_bucket_reader *r, sob_xdr_cur *c, sob_bucket_vec *out,
         rec->phase = SOB_PHASE_BUCKET;
         rec->tx_index = -1;
         rec->op_index = -1;
-        fill_entry(rec, &e);
+        sob_ledger_fill_entry(rec, &e);
         return 0;
     }
     case SOB_BUCKET_DEADENTRY: {
@@ -247,7 +136,7 @@ static int read_entry(sob_bucket_reader *r, sob_xdr_cur *c, sob_bucket_vec *out,
         rec->key_only = 1;
         rec->tx_index = -1;
         rec->op_index = -1;
-        fill_key(rec, &k);
+        sob_ledger_fill_key(rec, &k);
         return 0;
     }
     default:

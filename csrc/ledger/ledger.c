@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "stellar_xdr_gen.h"
+#include "ledger_fill.h"
 
 /* ---- growable record arrays ---- */
 
@@ -124,7 +125,7 @@ static void fill_tl_asset(sob_ledger_asset *a, const sob_xdr_TrustLineAsset *x) 
     }
 }
 
-static void fill_entry(sob_ledger_change *r, const sob_xdr_LedgerEntry *e) {
+void sob_ledger_fill_entry(sob_ledger_change *r, const sob_xdr_LedgerEntry *e) {
     r->last_modified = e->lastModifiedLedgerSeq;
     const sob_xdr_LedgerEntry_data *x = &e->data;
     switch (x->type) {
@@ -191,7 +192,7 @@ static void fill_entry(sob_ledger_change *r, const sob_xdr_LedgerEntry *e) {
     }
 }
 
-static void fill_key(sob_ledger_change *r, const sob_xdr_LedgerKey *k) {
+void sob_ledger_fill_key(sob_ledger_change *r, const sob_xdr_LedgerKey *k) {
     switch (k->type) {
     case SOB_ENTRY_OFFER:
         memcpy(r->u.offer.seller, k->u.offer.sellerID.u.ed25519, 32);
@@ -232,7 +233,7 @@ static int read_key(dec *d, sob_ledger_vec *dst, int phase, int32_t tx, int32_t 
         sob_ledger_change *r = new_change(d, dst, SOB_CHANGE_REMOVED, k.type, phase, tx, op);
         if (!r) return nomem(d);
         r->key_only = 1;
-        fill_key(r, &k);
+        sob_ledger_fill_key(r, &k);
         return 0;
     }
     return sob_xdr_skip_LedgerKey(c);
@@ -258,7 +259,7 @@ static int read_changes(dec *d, sob_ledger_vec *dst, int phase, int32_t tx, int3
                 if (sob_xdr_decode_LedgerEntry(c, &e)) return -1;
                 sob_ledger_change *r = new_change(d, dst, (int)ct, e.data.type, phase, tx, op);
                 if (!r) return nomem(d);
-                fill_entry(r, &e);
+                sob_ledger_fill_entry(r, &e);
             } else if (sob_xdr_skip_LedgerEntry(c)) {
                 return -1;
             }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import csv
 import json
 import math
@@ -555,6 +556,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from stellar_ob.errors import StellarOBError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    # The view shows every book's status and last error; the library's warnings (a server down, a
+    # reconnect) would only repeat them on stderr, over the view.
+    library_log = logging.getLogger("stellar_ob")
+    if not library_log.handlers:  # a handler of its own stops logging's last-resort print to stderr
+        library_log.addHandler(logging.NullHandler())
     if argv and argv[0] == "replay":
         from stellar_ob.ledger.replay import main as replay_main
 

@@ -18,7 +18,7 @@ from stellar_ob.errors import (
     StreamError,
 )
 
-from stellar_ob.sync.http import ArgumentError, DEFAULT_HORIZON, LimitExceededError, _MiB, _USER_AGENT, _check_callback, _check_int, _check_optional_seconds, _check_seconds, _deadline, _is_redirect, _problem_error, _read_capped, _redirect_error, _uint
+from stellar_ob.sync.http import ArgumentError, DEFAULT_HORIZON, LimitExceededError, _MiB, _USER_AGENT, _check_callback, _check_int, _check_optional_seconds, _check_seconds, _deadline, _describe, _is_redirect, _problem_error, _read_capped, _redirect_error, _uint
 from stellar_ob.sync.budget import Backoff, RateBudget
 from stellar_ob.sync.health import ServerHealth
 from stellar_ob.sync.stream import Snapshot, Status, _Live
@@ -367,7 +367,7 @@ class Horizon:
             except (aiohttp.ClientError, ConnectionError, OSError) as e:
                 if c is not None:
                     c.connection_errors += 1
-                last = HorizonError(f"cannot reach Horizon at {self.url}: {e!r}")
+                last = HorizonError(f"cannot reach Horizon at {self.url}: {_describe(e)}")
             if on_error is not None:
                 on_error(last)
             await asyncio.sleep(backoff.next())

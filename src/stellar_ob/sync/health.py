@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from stellar_ob.sync.http import _deadline
+from stellar_ob.sync.http import _deadline, _describe
 
 if TYPE_CHECKING:
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
@@ -188,5 +188,5 @@ class ServerHealth:
         except (aiohttp.ClientError, ConnectionError, OSError) as e:
             from stellar_ob.errors import HorizonError
 
-            self.last_error = HorizonError(f"health probe: cannot reach {horizon.url}: {e!r}")
+            self.last_error = HorizonError(f"health probe: cannot reach {horizon.url}: {_describe(e)}")
             return False

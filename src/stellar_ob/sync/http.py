@@ -82,6 +82,21 @@ def _redirect_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
                         f"follows no redirects (point Horizon(url) at the final address)", status=resp.status)
 
 
+def _describe(e: BaseException) -> str:
+    """A network error in one readable phrase (no reprs of aiohttp internals), for messages and logs."""
+    if isinstance(e, aiohttp.ClientConnectorError):
+        err = e.os_error
+        return f"connection failed: {err.strerror or err}" if err is not None else "connection failed"
+    if isinstance(e, asyncio.TimeoutError):
+        return "no answer in time"
+    if isinstance(e, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    if isinstance(e, (aiohttp.ClientOSError, ConnectionError, OSError)):
+        return f"connection lost: {getattr(e, 'strerror', None) or e}"
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
 def _body_limit(message: str) -> Exception:
     return LimitExceededError(message, "max_body_bytes")
 
