@@ -113,6 +113,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"'tuple\[(float|int)"),
     # the base class of the live books, named by their signatures' owner annotations
     (r"py:class", r"(stellar_ob\.sync\.(stream\.)?)?_Live"),
+    # stellar_ob.ledger.records.Entry: a Union alias (OfferEntry | PoolEntry | ...) in annotations
+    (r"py:class", r"Entry"),
 ]
 
 # ---- HTML -------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ state lives in C (csrc/ledger/dexbook.h); this module is the Python API over it.
 
 - :meth:`DexBook.apply_ledger` applies one ledger **atomically**: every change is checked first;
   an invalid ledger raises and leaves the book exactly as it was. A ledger that is not the next
-  one raises :class:`~stellar_ob.ledger.errors.LedgerGapError` unless ``resync=True``.
+  one raises :class:`~stellar_ob.LedgerGapError` unless ``resync=True``.
 - STATE entries (the value of an entry before a transaction changes it) are compared with what
   the book holds: a difference is **drift**, reported in :attr:`LedgerUpdate.drift` and per market,
   and the book follows the ledger.
@@ -404,7 +404,7 @@ class DexBook:
         return self._update(self._c.apply(meta, resync))
 
     def apply_reader(self, reader: LedgerReader, *, resync: bool = False) -> LedgerUpdate:
-        """Apply the ledger a :class:`LedgerReader` decoded last (``reader.next_ledger()``)."""
+        """Apply the ledger a :class:`~stellar_ob.ledger._ledger.LedgerReader` decoded last (``reader.next_ledger()``)."""
         return self._update(self._c.apply_reader(reader, bool(resync)))
 
     def replay(self, reader: LedgerReader, *, resync: bool = False) -> Iterator[LedgerUpdate]:
@@ -455,7 +455,7 @@ class DexBook:
 
     def market(self, base: Any, counter: Any) -> DexMarket:
         """The market of a pair in the orientation asked for (assets as ``"XLM"``, ``"USDC:G..."``,
-        :class:`stellar_ob.Asset` or :class:`LedgerAsset`). KeyError if the book has never seen it."""
+        :class:`stellar_ob.Asset` or :class:`~stellar_ob.ledger.records.LedgerAsset`). KeyError if the book has never seen it."""
         b, c = _as_ledger_asset(base), _as_ledger_asset(counter)
         found = self._c.find_market(b, c)
         if found is None:

@@ -82,6 +82,6 @@ def detect_form(path: str, data: bytes) -> int:
 
 
 def open_ledgers(path: str, form: Optional[int] = None, *, max_bytes: int = DEFAULT_MAX_BYTES) -> LedgerReader:
-    """A :class:`LedgerReader` over a ledger file (form detected unless given)."""
+    """A :class:`~stellar_ob.ledger._ledger.LedgerReader` over a ledger file (form detected unless given)."""
     data = read_ledger_file(path, max_bytes=max_bytes)
     return LedgerReader(data, detect_form(path, data) if form is None else form)

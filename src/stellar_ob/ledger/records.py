@@ -1,4 +1,4 @@
-"""Records of a decoded ledger (what :func:`stellar_ob.ledger.decode` returns).
+"""Records of a decoded ledger (what :func:`~stellar_ob.ledger._ledger.decode` returns).
 
 Plain Python, shared by the compiled decoder binding and the pure-Python layers above it. The
 field names and values are those of the C decoder (csrc/ledger/ledger.h) and of its stellar-sdk

@@ -56,7 +56,7 @@ class Horizon:
     start of this client. ``max_retry_wait`` (300 s): the longest a 429's ``Retry-After`` /
     ``X-RateLimit-Reset`` is obeyed (a far-future date or 10**12 s would stop every market for good).
 
-    Server outages (``health_probe``, on by default; :mod:`stellar_ob.sync.health`): when a stream
+    Server outages (``health_probe``, on by default; ``stellar_ob.sync.health``): when a stream
     fails at the server's level (no answer, a cut, a 5xx), one shared probe of Horizon's root
     decides whether the server is down. While it is, books show ``Status.SERVER_DOWN`` and make no
     request; the probe asks ``probe_interval`` s apart (0.6 s), growing by half to ``probe_cap``

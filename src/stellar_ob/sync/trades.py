@@ -78,8 +78,8 @@ class TradeCounters(Counters):
 class LiveTrades(_Live):
     """The trades of one market as Horizon reports them, live. Created by :meth:`Horizon.watch_trades`.
 
-    :attr:`last` (the latest :class:`~stellar_ob.horizon.Trade`), :attr:`recent` (the last
-    ``history`` trades, oldest first), :attr:`last_paging_token`; ``updates()`` yields
+    ``last`` (the latest :class:`~stellar_ob.horizon.Trade`), ``recent`` (the last
+    ``history`` trades, oldest first), ``last_paging_token``; ``updates()`` yields
     :class:`TradesUpdate`, ``on_update(callback)`` gets each one as it arrives. Status, counters,
     errors and ``close()`` as for :class:`LiveBook` (``loaded`` once the stream is open: a trades
     stream has nothing to load); ``wait_for(predicate)`` calls ``predicate(live.recent)``.
