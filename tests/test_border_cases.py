@@ -31,7 +31,7 @@ from stellar_ob.errors import (
     ParseError, StellarOBError,
 )
 
-from conftest import USDC, load_c
+from conftest import USDC, load_c, skip_rss_under_asan
 
 BASE = "native"
 INT64_MAX = 2**63 - 1
@@ -572,6 +572,7 @@ def test_sellers_are_released_with_their_last_offer(offers):
     book._check()
 
 
+@skip_rss_under_asan
 def test_a_million_distinct_sellers_keep_memory_bounded():
     """The issue's measurement, in a child process: a million add/remove with distinct sellers,
     then clear(). RSS (from /proc) must not grow with the number of sellers seen."""

@@ -31,6 +31,8 @@ from stellar_ob.ledger.stream import (
 from stellar_ob.sync import ArgumentError, Status
 from stellar_ob.testing.rpc import STANDALONE_PASSPHRASE, LocalRpc, RpcFaults
 
+from conftest import skip_rss_under_asan
+
 pytestmark = pytest.mark.network
 
 GUARD = 60.0  # s: a generous bound on a whole test's wait (never reached when things work)
@@ -417,6 +419,7 @@ async def test_stall_at_the_tip_is_surfaced_once():
         assert s.counters.stalls == 1 and "no new ledger" in str(s.last_error)
 
 
+@skip_rss_under_asan
 async def test_memory_stays_bounded():
     """2,000 ledgers through the stream with faults along the way: the client's RSS does not grow
     with the number of ledgers (it holds at most one page)."""

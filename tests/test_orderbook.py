@@ -17,7 +17,7 @@ from stellar_ob.errors import (
     AmountError, AmountOverflowError, AssetError, CrossedBookError, InvalidBookError, StellarOBError,
 )
 
-from conftest import USDC, load_c
+from conftest import USDC, load_c, skip_rss_under_asan
 
 UINT64_MAX = 2**64 - 1
 INT32_MAX = 2**31 - 1
@@ -272,6 +272,7 @@ def _rss_bytes() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
+@skip_rss_under_asan
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux /proc to read the RSS")
 def test_books_free_their_memory(impl):
     """Books created and dropped do not accumulate: every book is collected (weakref) and the
