@@ -54,7 +54,9 @@ pytestmark = pytest.mark.network
 
 TIMEOUT = 30.0
 SCALE = 10_000_000
-FAST = {"backoff_base": 0.01, "backoff_cap": 0.2, "honor_server_retry": False}
+FAST = {"backoff_base": 0.01, "backoff_cap": 0.2, "honor_server_retry": False,
+        # the faults below come every few ledgers of 20 ms: reconnect and probe at that pace
+        "min_reconnect_interval": 0.02, "probe_interval": 0.05, "probe_cap": 0.2}
 
 
 # ---------------------------------------------------------------------------------------------
