@@ -99,7 +99,7 @@ def test_ingest_apply_horizon_200x200(benchmark, impl, book_bodies):
     nxt = _cycle(book_bodies)
     benchmark.extra_info["body_bytes"] = len(book_bodies[0])
     if impl in ("c", "py"):
-        mod = _module(impl, "_core", "_pure")
+        mod = _module(impl, "book._book", "book._pure")
         book = mod.OrderBook.from_horizon(book_bodies[1])
         apply_horizon = book.apply_horizon
 
@@ -130,7 +130,7 @@ def test_ingest_apply_horizon_200x200(benchmark, impl, book_bodies):
 @pytest.mark.parametrize("impl", ["c", "py"])
 def test_ingest_parse_order_book_200x200(benchmark, impl, book_bodies):
     """stellar_ob.horizon.parse_order_book: an OrderBookDoc with a Level object per level."""
-    mod = _module(impl, "_horizon", "_horizon_pure")
+    mod = _module(impl, "horizon._horizon", "horizon._pure")
     nxt = _cycle(book_bodies)
     doc = benchmark(lambda: mod.parse_order_book(nxt()))
     assert len(doc.bids) > 150
@@ -152,7 +152,7 @@ def test_ingest_offers_page_parse(benchmark, impl, page):
         doc = benchmark(loads, page)
         assert len(doc["_embedded"]["records"]) == 200
     else:
-        mod = _module("c" if impl.startswith("c") else "py", "_horizon", "_horizon_pure")
+        mod = _module("c" if impl.startswith("c") else "py", "horizon._horizon", "horizon._pure")
         fn = mod.parse_offers_table if impl == "c-numpy" else mod.parse_offers
         result = benchmark(fn, page)
         assert len(result) == 200
@@ -164,7 +164,7 @@ def test_ingest_offers_page_parse(benchmark, impl, page):
 def test_ingest_offers_page_load(benchmark, impl, page):
     """OfferBook.load_horizon_offers(bytes): parse and add or replace 200 offers (steady state:
     every load after the first re-pages the same ids)."""
-    mod = _module(impl, "_offers", "_offers_pure")
+    mod = _module(impl, "offers._offers", "offers._pure")
     book = mod.OfferBook(BASE, COUNTER)
     book.load_horizon_offers(page)
     assert benchmark(book.load_horizon_offers, page) == 200

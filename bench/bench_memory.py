@@ -59,7 +59,7 @@ def _builder(impl_id: str):
 
     data = MarketGenerator(1).book()
     if impl_id in ("c", "py"):
-        mod = __import__(f"stellar_ob.{'_core' if impl_id == 'c' else '_pure'}", fromlist=["OrderBook"])
+        mod = __import__(f"stellar_ob.book.{'_book' if impl_id == 'c' else '_pure'}", fromlist=["OrderBook"])
         bids, asks = data.numpy("bid"), data.numpy("ask")
 
         def make():

@@ -19,7 +19,7 @@ COUNTER = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
 
 @pytest.fixture(params=["c", "py"], ids=["c", "py"])
 def impl(request):
-    name = "stellar_ob._offers" if request.param == "c" else "stellar_ob._offers_pure"
+    name = "stellar_ob.offers._offers" if request.param == "c" else "stellar_ob.offers._pure"
     try:
         return importlib.import_module(name)
     except ImportError as exc:

@@ -10,8 +10,8 @@ in a loop and the book is the same at the start of every round. The real Horizon
 
 Implementations. One ``impl`` fixture, parametrised by id:
 
-- ``c``: our compiled core (``stellar_ob._core`` / ``stellar_ob._offers``)
-- ``py``: our pure-Python twin (``stellar_ob._pure`` / ``stellar_ob._offers_pure``)
+- ``c``: our compiled core (``stellar_ob.book._book`` / ``stellar_ob.offers._offers``)
+- ``py``: our pure-Python twin (``stellar_ob.book._pure`` / ``stellar_ob.offers._pure``)
 - ``bmoscon``: bmoscon's C ``order-book`` from PyPI, keyed by float price
 - ``hummingbot``: Hummingbot's Cython ``OrderBook`` (C++ std::set of double prices)
 - ``json+float``: ``json.loads`` (what stellar-sdk does) feeding float dicts into the bmoscon book
@@ -388,7 +388,7 @@ class Impl:
 class Ours(Impl):
     def __init__(self, impl_id: str) -> None:
         self.id = impl_id
-        self.mod = _c_module("_core") if impl_id == "c" else importlib.import_module("stellar_ob._pure")
+        self.mod = _c_module("book._book") if impl_id == "c" else importlib.import_module("stellar_ob.book._pure")
 
     def load(self, data: BookData) -> Any:
         book = self.mod.OrderBook(BASE, COUNTER)
@@ -472,7 +472,7 @@ class Ours(Impl):
         return run
 
     def offers_page(self, page):
-        mod = _c_module("_offers") if self.id == "c" else importlib.import_module("stellar_ob._offers_pure")
+        mod = _c_module("offers._offers") if self.id == "c" else importlib.import_module("stellar_ob.offers._pure")
         book = mod.OfferBook(BASE, COUNTER)
         book.load_horizon_offers(page)  # steady state: every later load replaces the same ids
         load = book.load_horizon_offers

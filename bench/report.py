@@ -511,7 +511,7 @@ def render(results: List[Result], meta: Dict[str, Any], sync: Optional[Dict[str,
     lines += [
         "## Implementations",
         "",
-        "- **stellar_ob (C core)**: `stellar_ob._core` / `stellar_ob._offers`; exact int32 n/d prices, int stroops.",
+        "- **stellar_ob (C core)**: `stellar_ob.book._book` / `stellar_ob.offers._offers`; exact int32 n/d prices, int stroops.",
         "- **stellar_ob (pure Python)**: the twin, `STELLAR_OB_PURE=1`; the same results.",
         "- **bmoscon order-book** (`pip install order-book`): a C sorted dict per side keyed by float price; "
         "reads re-sort lazily after a change.",

@@ -50,13 +50,13 @@ python_use_unqualified_type_names = True
 # The reference documents each object once, at its public path (``stellar_ob.ParseError``,
 # ``stellar_ob.Horizon``, ...). Docstrings may name an object by the module that defines it
 # (``stellar_ob.errors.ParseError``, ``stellar_ob.sync.Horizon``) or relative to that module
-# (``quote_hop`` in stellar_ob.execution, ``Horizon.watch_offers`` in stellar_ob.sync): such references are sent to the public path.
+# (``quote_hop`` in stellar_ob.offers.execution, ``Horizon.watch_offers`` in stellar_ob.sync): such references are sent to the public path.
 _DEFINED_IN = ("stellar_ob.errors.", "stellar_ob.sync.http.", "stellar_ob.sync.budget.", "stellar_ob.sync.stream.",
                "stellar_ob.sync.l2.", "stellar_ob.sync.l3.", "stellar_ob.sync.client.", "stellar_ob.sync.",
-               "stellar_ob.assets.", "stellar_ob.execution.", "stellar_ob._offers_common.", "stellar_ob._records.",
-               "stellar_ob._core.", "stellar_ob._pure.", "stellar_ob._offers.", "stellar_ob._offers_pure.",
-               "stellar_ob._amounts.")
-_PUBLIC_MODULES = ("stellar_ob.execution.", "stellar_ob.sync.", "stellar_ob.horizon.")
+               "stellar_ob.assets.", "stellar_ob.offers.execution.", "stellar_ob.offers._common.", "stellar_ob.horizon._records.",
+               "stellar_ob.book._book.", "stellar_ob.book._pure.", "stellar_ob.offers._offers.", "stellar_ob.offers._pure.",
+               "stellar_ob.amounts.")
+_PUBLIC_MODULES = ("stellar_ob.offers.execution.", "stellar_ob.sync.", "stellar_ob.horizon.")
 
 
 def _public_reference(app, env, node, contnode):

@@ -9,7 +9,8 @@ from types import ModuleType
 
 import pytest
 
-from stellar_ob import _pure
+from stellar_ob import _impl
+from stellar_ob.book import _pure
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "data" / "horizon"  # recorded Horizon data, see tests/data/NOTICE
@@ -23,14 +24,15 @@ skip_rss_under_asan = pytest.mark.skipif(UNDER_ASAN, reason="RSS under ASan incl
 USDC = "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
 
 
-def load_c(name: str = "_core") -> ModuleType:
-    """The compiled module, or a skip (a failure when STELLAR_OB_REQUIRE_C=1, as in CI)."""
+def load_c(domain: str = "book") -> ModuleType:
+    """The compiled module of ``domain`` ("book", "offers" or "horizon"), or a skip (a failure when
+    STELLAR_OB_REQUIRE_C=1, as in CI)."""
     try:
-        return importlib.import_module(f"stellar_ob.{name}")
+        return _impl.compiled(domain)
     except ImportError as e:
         if REQUIRE_C:
-            pytest.fail(f"compiled extension stellar_ob.{name} is required but missing: {e}")
-        pytest.skip(f"compiled extension stellar_ob.{name} is not built: {e}")
+            pytest.fail(f"compiled extension of {domain!r} is required but missing: {e}")
+        pytest.skip(f"compiled extension of {domain!r} is not built: {e}")
 
 
 @pytest.fixture(params=["c", "py"])

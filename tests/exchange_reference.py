@@ -22,13 +22,13 @@ MODE_RECEIVE = "strict_receive"
 
 
 def load_impl(name: str):
-    """stellar_ob._offers ("c") or stellar_ob._offers_pure ("py"); skip "c" if not built."""
+    """stellar_ob.offers._offers ("c") or stellar_ob.offers._pure ("py"); skip "c" if not built."""
     if name == "py":
-        return importlib.import_module("stellar_ob._offers_pure")
+        return importlib.import_module("stellar_ob.offers._pure")
     try:
-        return importlib.import_module("stellar_ob._offers")
+        return importlib.import_module("stellar_ob.offers._offers")
     except ImportError as exc:
-        pytest.skip(f"compiled stellar_ob._offers is not built ({exc})")
+        pytest.skip(f"compiled stellar_ob.offers._offers is not built ({exc})")
 
 
 def div_down(num: int, den: int) -> int:

@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 
 import exchange_reference as ref
-from stellar_ob import _pure, format_amount, parse_amount
+from stellar_ob import format_amount, parse_amount
+from stellar_ob.book import _pure
 from stellar_ob._dtypes import level_dtype
 from stellar_ob.assets import Asset
 from stellar_ob.errors import (
@@ -40,7 +41,7 @@ ISSUER = USDC.split(":")[1]
 
 @pytest.fixture(params=["c", "py"])
 def offers(request):
-    """stellar_ob._offers (C) or stellar_ob._offers_pure (the twin)."""
+    """stellar_ob.offers._offers (C) or stellar_ob.offers._pure (the twin)."""
     return ref.load_impl(request.param)
 
 
@@ -576,12 +577,12 @@ def test_sellers_are_released_with_their_last_offer(offers):
 def test_a_million_distinct_sellers_keep_memory_bounded():
     """The issue's measurement, in a child process: a million add/remove with distinct sellers,
     then clear(). RSS (from /proc) must not grow with the number of sellers seen."""
-    load_c("_offers")
+    load_c("offers")
     if not os.path.exists("/proc/self/statm"):
         pytest.skip("needs /proc to read the RSS")
     code = textwrap.dedent("""
         import os
-        from stellar_ob._offers import OfferBook
+        from stellar_ob.offers._offers import OfferBook
         page = os.sysconf("SC_PAGE_SIZE")
         def rss():
             with open("/proc/self/statm") as fh:
@@ -663,10 +664,10 @@ def test_non_contiguous_memoryview_is_read_in_order(impl, offers):
     book = impl.OrderBook("XLM", USDC)
     diff = book.apply_horizon(mv)
     assert len(diff) == 3 and book == impl.OrderBook.from_horizon(body) == impl.OrderBook.from_horizon(mv)
-    from stellar_ob import _horizon_pure
+    from stellar_ob.horizon import _pure as _horizon_pure
     parsers = [_horizon_pure]
     if impl is not _pure:
-        parsers.append(load_c("_horizon"))
+        parsers.append(load_c("horizon"))
     for mod in parsers:
         assert mod.parse_order_book(mv) == mod.parse_order_book(body)
     page = json.dumps({"_embedded": {"records": [{

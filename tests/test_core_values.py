@@ -31,9 +31,9 @@ def test_price_compares_and_hashes_by_value(impl):
 
 
 def test_price_matches_the_other_implementation():
-    from stellar_ob import _pure
+    from stellar_ob.book import _pure
     try:
-        from stellar_ob import _core
+        from stellar_ob.book import _book as _core
     except ImportError:
         pytest.skip("compiled extension not built")
     assert _core.Price(1, 2) == _pure.Price(2, 4)
@@ -95,7 +95,7 @@ def test_price_sdk_interop(impl):
 @given(st.integers(1, INT32_MAX), st.integers(1, INT32_MAX))
 @settings(max_examples=300, deadline=None)
 def test_price_string_and_order_match_fractions(n, d):
-    from stellar_ob import _pure
+    from stellar_ob.book import _pure
     f = Fraction(n, d)
     s = str(_pure.Price(n, d))
     whole, frac = s.split(".")
@@ -103,7 +103,7 @@ def test_price_string_and_order_match_fractions(n, d):
     scaled = f * 10**7
     assert int(whole) * 10**7 + int(frac) == (scaled + Fraction(1, 2)).__floor__()
     try:
-        from stellar_ob import _core
+        from stellar_ob.book import _book as _core
     except ImportError:
         return
     assert str(_core.Price(n, d)) == s

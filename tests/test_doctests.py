@@ -2,8 +2,8 @@
 
 What is searched: every public module of the installed package (no leading underscore in its
 path), and every name of ``stellar_ob.__all__`` wherever it is defined (the compiled classes and
-the twin's live in private modules: ``stellar_ob.OrderBook`` is ``stellar_ob._core.OrderBook`` or
-``stellar_ob._pure.OrderBook``). Which implementation is used is decided at import time by
+the twin's live in private modules: ``stellar_ob.OrderBook`` is ``stellar_ob.book._book.OrderBook`` or
+``stellar_ob.book._pure.OrderBook``). Which implementation is used is decided at import time by
 ``STELLAR_OB_PURE``, so each implementation runs in its own subprocess, once, and the tests read
 its results.
 """
@@ -33,8 +33,7 @@ UNITS = [
     "stellar_ob.OrderBook",
     "stellar_ob.OfferBook",
     "stellar_ob.LiquidityPool",
-    "stellar_ob.parse_amount",
-    "stellar_ob.format_amount",
+    "stellar_ob.amounts",
     "stellar_ob.assets",
     "stellar_ob.horizon",
     "stellar_ob.sync",

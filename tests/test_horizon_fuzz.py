@@ -1,8 +1,8 @@
 """Differential fuzzing of the Horizon scanner against its twin, with atheris.
 
 The libFuzzer harness in csrc/fuzz (ASan + UBSan, run by CI) proves the C scanner safe on any
-bytes; this one proves it *agrees with the twin* on any bytes: every parser of stellar_ob._horizon
-and stellar_ob._horizon_pure accepts the same inputs with equal results, and OrderBook.apply_horizon
+bytes; this one proves it *agrees with the twin* on any bytes: every parser of stellar_ob.horizon._horizon
+and stellar_ob.horizon._pure accepts the same inputs with equal results, and OrderBook.apply_horizon
 of both implementations ends in the same book (unchanged after a refusal). The twin's Python is
 instrumented, so its branches guide the search; inputs start from csrc/fuzz/corpus.
 
@@ -63,7 +63,10 @@ def main(argv: list) -> None:
     import atheris
 
     with atheris.instrument_imports(include=["stellar_ob"]):
-        from stellar_ob import _core, _horizon, _horizon_pure, _pure
+        from stellar_ob.book import _book as _core
+        from stellar_ob.horizon import _horizon
+        from stellar_ob.horizon import _pure as _horizon_pure
+        from stellar_ob.book import _pure
 
     def one_input(data: bytes) -> None:
         check_one(data, _horizon, _horizon_pure, _core, _pure)
@@ -78,9 +81,9 @@ def test_differential_fuzz_smoke(tmp_path):
     if "asan" in os.environ.get("LD_PRELOAD", ""):
         pytest.skip("atheris brings its own libFuzzer; the ASan run fuzzes with csrc/fuzz/run_fuzz.sh")
     try:
-        from stellar_ob import _horizon  # noqa: F401
+        from stellar_ob.horizon import _horizon  # noqa: F401
     except ImportError as e:
-        pytest.skip(f"compiled extension stellar_ob._horizon is not built: {e}")
+        pytest.skip(f"compiled extension stellar_ob.horizon._horizon is not built: {e}")
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)  # new inputs go to the copy, the committed seeds stay small
     seconds = os.environ.get("STELLAR_OB_FUZZ_SMOKE_SECONDS", "8")

@@ -1,5 +1,5 @@
-"""Horizon ingest: the C scanner (stellar_ob._horizon, OrderBook.apply_horizon, OfferBook) and its
-twin (stellar_ob._horizon_pure) against an independent json + fractions reference, and against
+"""Horizon ingest: the C scanner (stellar_ob.horizon._horizon, OrderBook.apply_horizon, OfferBook) and its
+twin (stellar_ob.horizon._pure) against an independent json + fractions reference, and against
 each other on random, noisy, truncated and mutated documents.
 
 Where the two implementations legitimately differ, the tests say so:
@@ -29,7 +29,13 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from stellar_ob import Asset, _horizon_pure, _offers_pure, _pure, horizon
+from stellar_ob import Asset, horizon
+
+from stellar_ob.horizon import _pure as _horizon_pure
+
+from stellar_ob.offers import _pure as _offers_pure
+
+from stellar_ob.book import _pure
 from stellar_ob.errors import ParseError, StellarOBError
 
 from conftest import FIXTURES, USDC, load_c
@@ -46,20 +52,20 @@ HYP = settings(deadline=None, max_examples=int(os.environ.get("STELLAR_OB_HYPOTH
 @pytest.fixture(params=["c", "py"])
 def hz(request):
     """The module providing parse_order_book, parse_offers, ... for one implementation."""
-    return load_c("_horizon") if request.param == "c" else _horizon_pure
+    return load_c("horizon") if request.param == "c" else _horizon_pure
 
 
 @pytest.fixture(params=["c", "py"])
 def offers_impl(request):
-    return load_c("_offers") if request.param == "c" else _offers_pure
+    return load_c("offers") if request.param == "c" else _offers_pure
 
 
 def both_horizon():
-    return [("c", load_c("_horizon")), ("py", _horizon_pure)]
+    return [("c", load_c("horizon")), ("py", _horizon_pure)]
 
 
 def both_core():
-    return [("c", load_c("_core")), ("py", _pure)]
+    return [("c", load_c("book")), ("py", _pure)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -556,7 +562,7 @@ def test_what_is_still_accepted_next_to_the_rejections(hz):
 
 
 def test_offsets_point_at_the_problem():
-    c = load_c("_horizon")
+    c = load_c("horizon")
     for body, needle in [(book_with(asks__1__amount="1.00000001"), b'"1.00000001"'),
                          (book_with(asks__0__price_r__n=2**31), str(2**31).encode()),
                          (BAD_BOOKS["invalid UTF-8"], b"\xff"),
@@ -813,7 +819,7 @@ def test_offer_pages_load_alike_and_refusals_change_nothing(rnd):
     for _ in range(10):
         body = mutate(valid, rnd)
         results = []
-        for mod in (load_c("_offers"), _offers_pure):
+        for mod in (load_c("offers"), _offers_pure):
             book = mod.OfferBook(base, counter)
             book.load_horizon_offers(first)
             before = (book.offers("ask"), book.offers("bid"))

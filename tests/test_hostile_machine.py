@@ -31,7 +31,8 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import exchange_reference as ref
-from stellar_ob import _horizon_pure, _pure
+from stellar_ob.horizon import _pure as _horizon_pure
+from stellar_ob.book import _pure
 from stellar_ob._dtypes import level_dtype
 from stellar_ob.errors import StellarOBError
 
@@ -507,7 +508,7 @@ def _doc(bids, asks):
 class Machine(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
-        self.c = World(load_c("_core"), ref.load_impl("c"), load_c("_horizon"))
+        self.c = World(load_c("book"), ref.load_impl("c"), load_c("horizon"))
         self.py = World(_pure, ref.load_impl("py"), _horizon_pure)
         self.worlds = (self.c, self.py)
         self.calls = 0

@@ -362,7 +362,7 @@ def _diff(before, after):
     b = before.copy()
     import json as _json
 
-    from stellar_ob._amounts import format_amount
+    from stellar_ob.amounts import format_amount
 
     def levels(rows):
         return [{"price_r": {"n": p.n, "d": p.d}, "price": str(p), "amount": format_amount(a)} for p, a in rows]

@@ -21,7 +21,7 @@ import pytest
 
 import stellar_ob.hummingbot_convert as hc
 from stellar_ob import Asset
-from stellar_ob._amounts import INT32_MAX, UINT64_MAX, format_amount, price_string
+from stellar_ob.amounts import INT32_MAX, UINT64_MAX, format_amount, price_string
 from stellar_ob.errors import AssetError, AssetMismatchError, InvalidBookError, PriceError, StellarOBError
 from stellar_ob.hummingbot_convert import (
     INSTALL_COMMAND,
@@ -379,11 +379,11 @@ def test_trading_pair_of_an_unknown_asset():
 @pytest.fixture(params=["c", "py"])
 def parse_trades(request):
     if request.param == "py":
-        from stellar_ob._horizon_pure import parse_trades as parse
+        from stellar_ob.horizon._pure import parse_trades as parse
     else:
         from conftest import load_c
 
-        parse = load_c("_horizon").parse_trades
+        parse = load_c("horizon").parse_trades
     return parse
 
 

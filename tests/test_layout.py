@@ -1,6 +1,6 @@
 """The package's layout rules, checked on its source (issue 11).
 
-* The twins (``_pure``, ``_offers_pure``, ``_horizon_pure``, ``ledger._sdk_twin``) are references:
+* The twins (``book._pure``, ``offers._pure``, ``horizon._pure``, ``ledger._sdk_twin``) are references:
   no module of the package imports one, except ``_impl`` (which hands them out) -- the compiled
   modules in particular take what they share with their twin from plain modules.
 * ``STELLAR_OB_PURE`` is read in one place, ``_impl``.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "src" / "stellar_ob"
-TWINS = {"_pure", "_offers_pure", "_horizon_pure", "_sdk_twin"}
+TWINS = {"_pure", "_sdk_twin"}
 # a cimport/import line of a .pyx: the module named after from/import
 PYX_IMPORT = re.compile(r"^\s*(?:from\s+([\w.]+)\s+c?import\s+([\w ,()*]+)|c?import\s+([\w., ]+))", re.M)
 
@@ -58,13 +58,13 @@ def test_no_module_imports_a_twin_except_impl():
 
 def test_the_checker_sees_twin_imports(tmp_path):
     """The check above can fail: each import form it must catch is caught."""
-    for i, line in enumerate(["from . import _pure", "from stellar_ob._offers_pure import quote_hop",
-                              "import stellar_ob._horizon_pure as h", "from .ledger import _sdk_twin"]):
+    for i, line in enumerate(["from . import _pure", "from stellar_ob.offers._pure import quote_hop",
+                              "import stellar_ob.horizon._pure as h", "from .ledger import _sdk_twin"]):
         p = tmp_path / f"m{i}.py"
         p.write_text(line + "\n")
         assert TWINS.intersection(_imported(p)), line
     p = tmp_path / "m.pyx"
-    p.write_text("from . import _offers_pure as _py\n")
+    p.write_text("from .offers import _pure as _py\n")
     assert TWINS.intersection(_imported(p))
 
 
@@ -74,15 +74,15 @@ def test_implementation_choice_is_read_once():
     assert readers == ["_impl.py"]
 
 
-@pytest.mark.parametrize("domain", ["core", "offers", "horizon"])
+@pytest.mark.parametrize("domain", ["book", "offers", "horizon"])
 def test_every_module_uses_the_implementation_impl_chose(domain):
     import stellar_ob
     from stellar_ob import _impl, horizon
 
     mod = _impl.module(domain)
     assert _impl.IMPLEMENTATION == stellar_ob.IMPLEMENTATION == horizon.IMPLEMENTATION
-    assert mod.__name__.endswith(("_core", "_offers", "_horizon") if _impl.IMPLEMENTATION == "c" else "_pure")
-    if domain == "core":
+    assert mod.__name__ == f"stellar_ob.{domain}." + ("_" + domain if _impl.IMPLEMENTATION == "c" else "_pure")
+    if domain == "book":
         assert stellar_ob.OrderBook is mod.OrderBook
     elif domain == "offers":
         assert stellar_ob.OfferBook is mod.OfferBook

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from stellar_ob import _pure
+from stellar_ob.book import _pure
 from stellar_ob.errors import (
     AmountError, AmountOverflowError, AssetError, CrossedBookError, InvalidBookError, StellarOBError,
 )

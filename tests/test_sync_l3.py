@@ -36,13 +36,13 @@ async def server():
 def offer_impl(request, monkeypatch):
     """Run a test on the compiled per-offer book and on the twin."""
     if request.param == "py":
-        from stellar_ob import _offers_pure
+        from stellar_ob.offers import _pure as _offers_pure
 
         monkeypatch.setattr(sync.l3, "_offer_impl", lambda: (_offers_pure.OfferBook, _offers_pure.LiquidityPool))
     else:
         from conftest import load_c
 
-        load_c("_offers")
+        load_c("offers")
     return request.param
 
 

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import pytest
 
-from stellar_ob import _pure
+from stellar_ob.book import _pure
 from stellar_ob._dtypes import level_dtype
 from stellar_ob.errors import StellarOBError
 
@@ -158,7 +158,7 @@ class Bomb:
 
 
 def test_threads_and_finalizers_never_crash_or_cross_books():
-    core, offers = load_c("_core"), load_c("_offers")
+    core, offers = load_c("book"), load_c("offers")
     l2 = [core.OrderBook("XLM", USDC) for _ in range(BOOKS)]
     l3 = [offers.OfferBook("native", USDC) for _ in range(BOOKS)]
     errors: list = []

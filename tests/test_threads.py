@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from stellar_ob import _pure
+from stellar_ob.book import _pure
 
 from conftest import USDC, load_c
 

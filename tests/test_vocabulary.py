@@ -19,9 +19,9 @@ OK = None
 
 def _books(kind: str, impl: str):
     if impl == "c":
-        core, offers = load_c("_core"), load_c("_offers")
+        core, offers = load_c("book"), load_c("offers")
     else:
-        core, offers = _impl.twin("core"), _impl.twin("offers")
+        core, offers = _impl.twin("book"), _impl.twin("offers")
     return core.OrderBook if kind == "order" else offers.OfferBook
 
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from . import _impl
-from ._amounts import format_amount, parse_amount
+from .amounts import format_amount, parse_amount
 from .assets import Asset
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
-from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
+from .offers.execution import Execution, Fill, HopQuote, Offer, PoolQuote
 
-_core_impl = _impl.module("core")
+_core_impl = _impl.module("book")
 _offers_impl = _impl.module("offers")
 
 Price = _core_impl.Price

@@ -1,10 +1,10 @@
 # The package's public API, typed (the runtime picks the compiled core or the twin).
-from ._amounts import format_amount as format_amount, parse_amount as parse_amount
-from ._core import (
+from .amounts import format_amount as format_amount, parse_amount as parse_amount
+from .book._book import (
     BookDiff as BookDiff, Level as Level, LevelChange as LevelChange, OrderBook as OrderBook,
     Price as Price, Quote as Quote,
 )
-from ._offers import LiquidityPool as LiquidityPool, OfferBook as OfferBook, quote_hop as quote_hop
+from .offers._offers import LiquidityPool as LiquidityPool, OfferBook as OfferBook, quote_hop as quote_hop
 from .assets import Asset as Asset
 from .errors import (
     AmountError as AmountError, AmountOverflowError as AmountOverflowError, AssetError as AssetError,
@@ -14,7 +14,7 @@ from .errors import (
     OfferNotFoundError as OfferNotFoundError, ParseError as ParseError, PriceError as PriceError,
     RateLimitedError as RateLimitedError, StellarOBError as StellarOBError, StreamError as StreamError,
 )
-from .execution import (
+from .offers.execution import (
     Execution as Execution, Fill as Fill, HopQuote as HopQuote, Offer as Offer, PoolQuote as PoolQuote,
 )
 from .sync import (

@@ -9,7 +9,7 @@
 * Kinds of operation (``simulate``/``quote_hop``): ``"sell"``, ``"buy"``, ``"strict_send"``,
   ``"strict_receive"``.
 * Integers (prices, amounts, ids, depths): exact ints; ``bool``, ``float`` and ``Decimal`` are
-  refused (:mod:`stellar_ob._amounts`).
+  refused (:mod:`stellar_ob.amounts`).
 
 The compiled modules check the common case (an exact ``str``) in C with the same spellings and
 call these functions for everything else, so both implementations accept and refuse the same
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any, Tuple
 
-from ._amounts import exact_str
+from .amounts import exact_str
 from .assets import Asset
 from .errors import AssetError, InvalidBookError
 

@@ -51,7 +51,7 @@ from fractions import Fraction
 from math import gcd
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
-from ._amounts import INT32_MAX, UINT64_MAX
+from .amounts import INT32_MAX, UINT64_MAX
 from .assets import Asset
 from .errors import AssetError, AssetMismatchError, InvalidBookError, PriceError
 

@@ -1,4 +1,4 @@
-# The border every binding shares (included by _core.pyx, _offers.pyx, _horizon.pyx and
+# The border every binding shares (included by book/_book.pyx, offers/_offers.pyx, horizon/_horizon.pyx and
 # ledger/_ledger.pyx; a later binding such as a dex binding includes it the same way):
 #   _raise       C status -> exception of stellar_ob.errors: the one mapping
 #   _input       bytes / str / buffer -> pointer + length (+ _input_release)
@@ -18,7 +18,7 @@ from stellar_ob._c.horizon_json cimport (
 from stellar_ob._c.sob_common cimport *
 
 from stellar_ob import errors as _errors
-from stellar_ob._amounts import exact_str as _exact_str
+from stellar_ob.amounts import exact_str as _exact_str
 
 
 # ---- status -> exception -------------------------------------------------------------------

@@ -28,7 +28,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
-from stellar_ob._amounts import price_string
+from stellar_ob.amounts import price_string
 
 FLASH_SECONDS = 1.0
 PAGE_SECONDS = 5.0

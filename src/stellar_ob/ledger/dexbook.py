@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from math import gcd
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
-from .._amounts import count_arg, format_amount, offer_id_arg, price_string
+from ..amounts import count_arg, format_amount, offer_id_arg, price_string
 from ..errors import OfferNotFoundError
 from .._args import side_index
 from ._ledger import LedgerReader, _DexBook

@@ -30,7 +30,7 @@ from .files import open_ledgers
 __all__ = ["main"]
 
 def _fmt_amount(stroops: int) -> str:
-    from .._amounts import format_amount
+    from ..amounts import format_amount
 
     return format_amount(stroops)
 

@@ -24,7 +24,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from .._amounts import format_amount, parse_amount, price_string
+from ..amounts import format_amount, parse_amount, price_string
 from ..assets import Asset
 from ..errors import StellarOBError
 

@@ -122,7 +122,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, cap: int, what: str,
 async def _problem_error(resp: aiohttp.ClientResponse, what: str) -> HorizonError:
     """The error an unsuccessful answer stands for, from its problem+json body when there is one
     (read up to 64 KiB with the strict decoder; anything unreadable leaves just the status)."""
-    from stellar_ob._json import loads
+    from stellar_ob.horizon._json import loads
 
     try:
         text = await _read_capped(resp, _PROBLEM_BYTES, what)

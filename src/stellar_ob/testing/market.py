@@ -1,6 +1,6 @@
 """A simulated Stellar DEX market: makers place, change and cancel offers; takers cross them.
 
-Every pair keeps a per-offer book (``stellar_ob._offers_pure.OfferBook``, stellar-core's exact
+Every pair keeps a per-offer book (``stellar_ob.offers._pure.OfferBook``, stellar-core's exact
 crossing math), so the fills the local Horizon reports on /trades are the ones stellar-core
 would produce, and the /order_book it serves is grouped the way Horizon groups it.
 
@@ -24,8 +24,8 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any, Iterable, Sequence
 
-from stellar_ob._offers_common import adjust_offer as _adjust_offer
-from stellar_ob._offers_common import pool_strict_send as _pool_strict_send
+from stellar_ob.offers._common import adjust_offer as _adjust_offer
+from stellar_ob.offers._common import pool_strict_send as _pool_strict_send
 from stellar_ob.assets import Asset, _crc16_xmodem
 
 __all__ = ["SimulatedMarket", "SimulatedPair", "account_id", "default_pairs"]
@@ -86,7 +86,7 @@ class SimulatedPair:
     base: Asset
     counter: Asset
     mid_ticks: int
-    book: Any  # stellar_ob._offers_pure.OfferBook
+    book: Any  # stellar_ob.offers._pure.OfferBook
     offers: dict[int, SimulatedOffer] = field(default_factory=dict)
     pool_reserves: list[int] = field(default_factory=lambda: [0, 0])
     pool_id: str = ""

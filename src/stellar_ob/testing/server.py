@@ -51,7 +51,7 @@ from typing import Any, Sequence
 
 from aiohttp import web
 
-from stellar_ob._amounts import price_string
+from stellar_ob.amounts import price_string
 from stellar_ob.assets import Asset
 from stellar_ob.errors import AssetError
 from stellar_ob.testing.market import SimulatedMarket, SimulatedPair

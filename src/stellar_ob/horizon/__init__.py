@@ -17,7 +17,7 @@ reader in plain Python whichever implementation is active (there is no C templat
 the same rules for nesting, numbers, duplicate keys and UTF-8, and a ParseError for anything else.
 
 The compiled module is used unless ``STELLAR_OB_PURE=1`` is set or it is missing; the pure-Python
-twin (``stellar_ob._horizon_pure``) gives the same results, without byte offsets for errors in
+twin (``stellar_ob.horizon._pure``) gives the same results, without byte offsets for errors in
 well-formed JSON. ``stellar_ob._impl`` makes the choice, once, for the whole package.
 
 >>> doc = parse_order_book(b'{"bids": [], "asks": [{"price_r": {"n": 2, "d": 4}, "price": "0.5",'
@@ -33,10 +33,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Optional, Union
 
-from . import _impl as _implementation
+from .. import _impl as _implementation
 from . import _json
 from ._records import LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, offer_dtype
-from .errors import ParseError
+from ..errors import ParseError
 
 __all__ = [
     "OrderBookDoc", "Offer", "OffersTable", "Trade", "LiquidityPoolRecord", "LedgerRecord", "offer_dtype",

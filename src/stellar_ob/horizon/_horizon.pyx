@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Typed Horizon records from the C scanner (csrc/horizon_json.c).
 
-Same functions and results as stellar_ob._horizon_pure (the twin, which states the rules in plain
+Same functions and results as stellar_ob.horizon._pure (the twin, which states the rules in plain
 Python); the public entry points are in stellar_ob.horizon.
 """
 
@@ -13,12 +13,12 @@ from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t, uint64_t
 from libc.stdlib cimport malloc
 from libc.string cimport memcpy, strcmp, strlen
 
-from stellar_ob._core cimport Price, Level
+from stellar_ob.book._book cimport Price, Level
 from stellar_ob._c.horizon_json cimport *
 from stellar_ob._c.sob_common cimport *
 
-from .assets import Asset
-from .errors import ParseError
+from ..assets import Asset
+from ..errors import ParseError
 from ._json import _asset_of
 from ._records import LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, offer_dtype
 

@@ -14,12 +14,13 @@ from typing import Any, Iterable, Iterator, List, NamedTuple, Optional, Tuple
 
 from sortedcontainers import SortedDict
 
-from . import _amounts, _args, _impl
+from .. import _args, _impl
+from .. import amounts as _amounts
 from ._diffs import merge_diffs as _merge_diffs
-from ._amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
-from ._dtypes import diff_dtype, level_dtype
-from .assets import Asset
-from .errors import (
+from ..amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
+from .._dtypes import diff_dtype, level_dtype
+from ..assets import Asset
+from ..errors import (
     AmountError,
     AmountOverflowError,
     AssetError,

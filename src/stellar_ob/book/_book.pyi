@@ -1,11 +1,11 @@
-# Type stubs for the compiled L2 core (stellar_ob._core); the twin stellar_ob._pure has the same API.
+# Type stubs for the compiled L2 core (stellar_ob.book._book); the twin stellar_ob.book._pure has the same API.
 from fractions import Fraction
 from typing import Any, Iterable, Iterator, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
 
-from .assets import Asset
+from ..assets import Asset
 
 Side = Literal["bid", "ask"]
 AssetLike = Union[Asset, str, Any]

@@ -1,5 +1,5 @@
 """The public record types of Horizon documents (``stellar_ob.horizon``): plain frozen dataclasses
-that the C scanner binding (``_horizon``) and the reference twin (``_horizon_pure``) both build,
+that the C scanner binding (``_horizon``) and the reference twin (``_pure``) both build,
 so both implementations return the same classes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any, List, Optional, Tuple
 
-from .assets import Asset
+from ..assets import Asset
 
 __all__ = ["OrderBookDoc", "Offer", "OffersTable", "Trade", "LiquidityPoolRecord", "offer_dtype"]
 

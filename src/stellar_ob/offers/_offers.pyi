@@ -1,7 +1,7 @@
-# Type stubs for the compiled per-offer book (stellar_ob._offers); the twin _offers_pure matches.
+# Type stubs for the compiled per-offer book (stellar_ob.offers._offers); the twin offers._pure matches.
 from typing import Any, Literal, Optional, Tuple, Union
 
-from .assets import Asset
+from ..assets import Asset
 from .execution import Execution, HopQuote, Offer, PoolQuote
 
 Side = Literal["bid", "ask"]

@@ -1,6 +1,6 @@
 """The strict JSON reader and typed value readers of Horizon documents, in plain Python.
 
-Used by the reference twin of the scanner (``_horizon_pure``: one reader per document kind), by
+Used by the reference twin of the scanner (``horizon._pure``: one reader per document kind), by
 ``stellar_ob.horizon`` for /ledgers records (no C template for them) and by the sync layer for
 problem+json error bodies. The rules are csrc/horizon_json.c's: any whitespace and key order,
 unknown fields ignored (but still valid JSON), ``\\uXXXX`` escapes, a repeated key that is read is
@@ -14,9 +14,9 @@ import re
 from functools import lru_cache
 from typing import Any, FrozenSet, List, Tuple
 
-from ._amounts import INT32_MAX, parse_amount
-from .assets import Asset, strkey_account_valid
-from .errors import AmountOverflowError, ParseError
+from ..amounts import INT32_MAX, parse_amount
+from ..assets import Asset, strkey_account_valid
+from ..errors import AmountOverflowError, ParseError
 
 MAX_DEPTH = 64
 UINT32_MAX = 2**32 - 1

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """The compiled core: exact L2 order books over the C library in csrc/.
 
-Same API as stellar_ob._pure (the twin); see that module for the semantics in plain Python.
+Same API as stellar_ob.book._pure (the twin); see that module for the semantics in plain Python.
 """
 
 cimport cython
@@ -23,13 +23,14 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 import sys
 from fractions import Fraction
 
-from . import _amounts, _args
-from ._amounts import count_arg, exact_str
-from ._amounts import parse_amount, format_amount, price_string
+from .. import _args
+from .. import amounts as _amounts
+from ..amounts import count_arg, exact_str
+from ..amounts import parse_amount, format_amount, price_string
 from ._diffs import merge_diffs
-from ._dtypes import level_dtype, diff_dtype
-from .assets import Asset
-from .errors import (
+from .._dtypes import level_dtype, diff_dtype
+from ..assets import Asset
+from ..errors import (
     AmountError, AmountOverflowError, AssetError, AssetMismatchError, CrossedBookError,
     InvalidBookError, ParseError, PriceError, StellarOBError,
 )

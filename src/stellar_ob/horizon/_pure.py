@@ -19,16 +19,16 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Tuple
 
-from . import _impl
-from ._amounts import INT32_MAX, INT64_MAX, UINT64_MAX
-from ._json import (  # noqa: F401  (the strict reader and typed readers, shared with horizon.py and sync)
+from .. import _impl
+from ..amounts import INT32_MAX, INT64_MAX, UINT64_MAX
+from ._json import (  # noqa: F401  (the strict reader and typed readers, shared with the public parsers and sync)
     _HEX_ID, _MISSING, UINT32_MAX, _account, _amount, _asset_object, _asset_parts,
     _asset_string, _bool, _decoded_text, _int, _nd, _Obj, _object, _price_r, _records, _required,
     _time, loads,
 )
 from ._records import LiquidityPoolRecord, Offer, OffersTable, OrderBookDoc, Trade, offer_dtype
-from .assets import Asset
-from .errors import ParseError
+from ..assets import Asset
+from ..errors import ParseError
 
 __all__ = [
     "OrderBookDoc", "Offer", "OffersTable", "Trade", "LiquidityPoolRecord", "offer_dtype",
@@ -71,7 +71,7 @@ def parse_order_book_doc(data: Any) -> Tuple[Asset, Asset, List[Tuple[int, int, 
 
 def parse_order_book(data: Any) -> OrderBookDoc:
     """A Horizon /order_book body as an :class:`OrderBookDoc` (levels in document order)."""
-    core = _impl.twin("core")  # the twin's records carry the L2 twin's Price and Level
+    core = _impl.twin("book")  # the twin's records carry the L2 twin's Price and Level
     Level, Price = core.Level, core.Price
 
     base, counter, bids, asks = parse_order_book_doc(data)
@@ -104,7 +104,7 @@ def _offer_fields(r: _Obj) -> Tuple[int, str, Asset, Asset, int, int, int, int]:
 
 def parse_offers(data: Any) -> List[Offer]:
     """The records of a /offers page (or one /offers/{id} record) as :class:`Offer` objects."""
-    Price = _impl.twin("core").Price
+    Price = _impl.twin("book").Price
 
     out = []
     for r in _records(data, _OFFER_KEYS):

@@ -1,6 +1,6 @@
 """Exact execution against a per-offer (L3) book and liquidity pools: the pure-Python twin.
 
-Same API and results as the compiled ``stellar_ob._offers``; this one is the readable reference.
+Same API and results as the compiled ``stellar_ob.offers._offers``; this one is the readable reference.
 Everything mirrors stellar-core (src/transactions/OfferExchange.cpp, ManageOfferOpFrameBase.cpp,
 PathPayment*OpFrame.cpp, src/ledger/LedgerTxnOfferSQL.cpp); the comments say where.
 
@@ -21,8 +21,8 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 from sortedcontainers import SortedList
 
-from .errors import CrossSelfError, DuplicateOfferError, InvalidBookError, OfferNotFoundError
-from ._amounts import account_arg, count_arg, exact_int, offer_id_arg
+from ..errors import CrossSelfError, DuplicateOfferError, InvalidBookError, OfferNotFoundError
+from ..amounts import account_arg, count_arg, exact_int, offer_id_arg
 from .execution import Execution, Fill, HopQuote, Offer
 
 __all__ = [
@@ -39,13 +39,14 @@ __all__ = [
     "MAX_OFFERS_TO_CROSS",
 ]
 
-from ._offers_common import (  # noqa: F401  (shared with the compiled module; re-exported for the tests)
+from ._common import (  # noqa: F401  (shared with the compiled module; re-exported for the tests)
     _KINDS, _SIDE_NAMES, _SIDES, INT32_MAX, INT64_MAX, MAX_OFFERS_TO_CROSS, NORMAL, STRICT_RECEIVE,
     STRICT_SEND, LiquidityPool, _amount, _int, _kind, _offer_rows, _parse_asset, _price_of,
     _price_part, _record_int, _records, _reduce, _reserve, _side, _stroops, _taker_side,
     _trade_fills, adjust_offer, exchange_v10, pool_strict_receive, pool_strict_send,
 )
-from . import _args, _offers_common
+from .. import _args
+from . import _common as _offers_common
 
 
 

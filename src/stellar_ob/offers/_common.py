@@ -1,4 +1,4 @@
-"""What the compiled L3 module (``_offers``) and its twin (``_offers_pure``) both use, once.
+"""What the compiled L3 module (``_offers``) and its twin (``_pure``) both use, once.
 
 Argument checks and their messages (amounts, prices, sides, kinds, the taker's side), the reading
 of Horizon records given as dicts or lists, the crossing math of stellar-core in exact Python ints
@@ -16,9 +16,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import _args, _impl
-from ._amounts import exact_int, exact_str, format_amount, parse_amount, price_string
-from .errors import AmountOverflowError, AssetMismatchError, InvalidBookError, ParseError
+from .. import _args, _impl
+from ..amounts import exact_int, exact_str, format_amount, parse_amount, price_string
+from ..errors import AmountOverflowError, AssetMismatchError, InvalidBookError, ParseError
 from .execution import PoolQuote
 
 INT32_MAX = 2**31 - 1
@@ -258,7 +258,7 @@ def _parse_asset(obj: Any) -> Any:
     if obj is None:
         return None
     try:
-        from .assets import Asset
+        from ..assets import Asset
     except ImportError:  # pragma: no cover - assets.py is being written concurrently
         return obj
     if isinstance(obj, dict):

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Exact execution against a per-offer (L3) book and liquidity pools: the compiled module.
 
-Same API and results as stellar_ob._offers_pure (the twin, which documents the semantics in plain
+Same API and results as stellar_ob.offers._pure (the twin, which documents the semantics in plain
 Python); the book and the crossing math live in csrc/offerbook.c and csrc/exchange.c.
 """
 
@@ -19,7 +19,7 @@ from stellar_ob._c.horizon_json cimport *
 from stellar_ob._c.offerbook cimport *
 from stellar_ob._c.sob_common cimport *
 
-from .errors import (
+from ..errors import (
     AmountOverflowError,
     AssetMismatchError,
     CrossSelfError,
@@ -30,9 +30,9 @@ from .errors import (
     StellarOBError,
 )
 from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
-from . import _args
-from . import _offers_common as _common
-from ._amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
+from .. import _args
+from . import _common
+from ..amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
 
 __all__ = [
     "OfferBook",
@@ -64,7 +64,7 @@ include "_c/glue.pxi"
 # ---------------------------------------------------------------------------------------------
 # Arguments become plain C values before the book is touched: no method of a caller's object runs
 # once a book (or a buffer) is in use. The twin converts in the same order with the same rules
-# (stellar_ob._amounts), so both raise the same errors for the same arguments.
+# (stellar_ob.amounts), so both raise the same errors for the same arguments.
 
 cdef inline int _side_of(side) except -1:
     if type(side) is not str:
