@@ -191,12 +191,30 @@ def test_deadline_stops_a_search_and_says_so():
             g.find_paths("strict_send", names[0], 10**7, names[1:9], timeout=bad)
 
 
-def test_dex_graph_refuses_a_changed_book(mainnet_dex):
-    g = _paths.DexPathGraph(mainnet_dex)
-    assert g.state == _paths.dex_state(mainnet_dex)
-    fake = (g.state[0] + 1,) + g.state[1:]
-    assert fake != g.state
+def test_dex_graph_refuses_a_changed_book_and_dexbook_rebuilds():
+    with open(os.path.join(DATA, "FCD285FF--53312000.xdr"), "rb") as fh:
+        data = fh.read()
+    r = LedgerReader(data, FORM_BATCH)
+    assert r.next_ledger()
+    dex = DexBook()
+    dex.seed_from_states(r)
+    g = _paths.DexPathGraph(dex)
+    assert g.state == _paths.dex_state(dex) and g.state[0] == 53_312_000 - 1
+    xlm = Asset.native()
+    usdc = next(a for pair in dex.markets() for a in (p.to_asset() for p in pair) if a.code == "USDC")
+    g.find_paths("strict_send", xlm, 10**7, [usdc], max_hops=2)  # the state it was built on: fine
+    dex.apply_reader(r)  # the book changes under the graph
+    assert _paths.dex_state(dex) != g.state
+    with pytest.raises(_paths.PathArgumentError, match="changed"):
+        g.find_paths("strict_send", xlm, 10**7, [usdc], max_hops=2)
+    # DexBook.find_paths builds a new graph for the new state, and its paths re-execute
+    res = dex.find_paths("strict_send", xlm, 10**7, [usdc], max_hops=2, protocol=PROTOCOL)
+    assert dex._path_graph is not g and dex._path_graph.state == _paths.dex_state(dex)
+    assert res.paths
+    ref = reference_ledger(dex, True)
+    for p in res.paths:
+        reexecute(ref, p)
     with pytest.raises(TypeError):
         _paths.DexPathGraph(object())
     with pytest.raises(TypeError):
-        mainnet_dex.find_paths("strict_send", "XLM", 10**7, [f"USD:{cr.__name__}"], sellers_funds=1)
+        dex.find_paths("strict_send", xlm, 10**7, [usdc], sellers_funds=1)
