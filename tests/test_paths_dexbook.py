@@ -147,7 +147,7 @@ def test_ledger_market_paths_with_sellers_funds_reexecute():
     assert checked >= 10
 
 
-def test_pathgraph_and_dexgraph_threads_share_nothing_mutable():
+def test_pathgraph_and_dexgraph_threads_share_nothing_mutable(mainnet_dex):
     """Searches from several threads at once on one graph give the same results as one by one
     (each search takes its own scratch; the GIL is released during the C search)."""
     import concurrent.futures as cf
@@ -169,6 +169,20 @@ def test_pathgraph_and_dexgraph_threads_share_nothing_mutable():
         parallel = list(ex.map(one, qs))
     assert parallel == serial
     assert sum(map(len, serial)) > 20
+    # the same on a DexPathGraph over the mainnet book, with sellers' funds
+    dg = _paths.DexPathGraph(mainnet_dex)
+    dqs = _queries(mainnet_dex, random.Random(9), 40)
+
+    def dex_one(q):
+        r = dg.find_paths(q[0], q[1], q[2], q[3], max_hops=3, limit=2, protocol=PROTOCOL)
+        return [(str(p.destination_asset), str(p.source_asset), p.path, p.source_amount, p.destination_amount)
+                for p in r.paths]
+
+    serial = [dex_one(q) for q in dqs]
+    with cf.ThreadPoolExecutor(4) as ex:
+        parallel = list(ex.map(dex_one, dqs))
+    assert parallel == serial
+    assert sum(map(len, serial)) > 10
 
 
 def test_deadline_stops_a_search_and_says_so():
