@@ -36,6 +36,10 @@ cpu = the thread's CPU time, py = median(wall - C))::
     server /paths, 2000 requests, 100 clients, max_path_length 3, limit 1:
       inline (main: search on the event loop): p50 5607.8 ms, p99 8452.8 ms, 2000 x 200, 17 req/s
       pool (2 workers, queue 128, timeout 10 s): p50 1941.9 ms, p99 5481.2 ms, 2000 x 200, 42 req/s
+    the same at 12:50 UTC with 10 clients (``--hops 4 --limits 1 --clients 10 --requests 600
+    --queue 128``; load average 10):
+      inline: p50 177.7 ms, p99 534.6 ms, 600 x 200, 49 req/s
+      pool:   p50  75.6 ms, p99 283.9 ms, 600 x 200, 104 req/s
 
 Why Python looked 2-3x slower than the C bench: it is not the binding. The Python side of a call
 (argument checks, the result objects) is 0.14-0.18 ms at limit 1 (0.4 ms at limit 5); the rest is
