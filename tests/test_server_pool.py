@@ -78,8 +78,9 @@ async def test_searches_run_off_the_loop_and_the_queue_is_bounded():
             # the event loop still answers while a search runs and another waits
             async with s.get(url + "/") as r:
                 assert r.status == 200 and (await r.json())["core_latest_ledger"] == 7
-            # a third search: over capacity, refused at once with Horizon's problem and Retry-After
-            async with s.get(url + SEND) as r:
+            # a third, different search: over capacity, refused at once with Horizon's problem and
+            # Retry-After (the same query as the first would share its search instead)
+            async with s.get(url + SEND.replace("source_amount=10", "source_amount=11")) as r:
                 assert r.status == 503
                 assert r.headers["Retry-After"] == "1"
                 body = await r.json(content_type=None)
@@ -144,6 +145,54 @@ async def test_a_ledger_waits_for_the_running_search():
         await runner.cleanup()
 
 
+async def test_identical_requests_share_a_search_and_answers_are_kept_per_ledger():
+    dex = BlockingDex()
+    state = ServerState(dex)
+    app = build_app(dex, state=state, path_workers=1, path_queue=0, path_timeout=60)
+    runner, url = await _serve(app)
+    pool = path_pool_of(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            first = asyncio.ensure_future(s.get(url + SEND))
+            await _wait_started(dex, 1)
+            # the same query while it runs: no second search (and no 503 although the queue is 0)
+            second = asyncio.ensure_future(s.get(url + SEND))
+            while pool.coalesced < 1:
+                await asyncio.sleep(0.01)
+            dex.release.set()
+            r1, r2 = await first, await second
+            b1, b2 = await r1.text(), await r2.text()
+            assert (r1.status, r2.status) == (200, 200) and b1 == b2
+            assert len(dex.calls) == 1 and pool.searches == 1
+            # again later, same ledger: answered from the kept answer
+            async with s.get(url + SEND) as r:
+                assert r.status == 200 and await r.text() == b1
+            assert len(dex.calls) == 1 and pool.cache_hits == 1
+            # a ledger applied: the next identical request is searched on the new state
+            await asyncio.to_thread(state.apply, b"meta")
+            async with s.get(url + SEND) as r:
+                assert r.status == 200
+            assert len(dex.calls) == 2 and dex.events[-3:] == ["apply", "search start", "search end"]
+    finally:
+        dex.release.set()
+        await runner.cleanup()
+
+
+async def test_answers_cut_by_the_deadline_are_not_kept():
+    dex = BlockingDex(stopped="deadline")
+    dex.release.set()
+    app = build_app(dex, path_workers=1, path_timeout=5)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(2):
+                async with s.get(url + SEND) as r:
+                    assert r.status == 504
+        assert len(dex.calls) == 2 and path_pool_of(app).cache_hits == 0
+    finally:
+        await runner.cleanup()
+
+
 def test_read_write_lock_prefers_a_waiting_writer():
     lock = ReadWriteLock()
     order = []
@@ -180,7 +229,7 @@ def test_read_write_lock_prefers_a_waiting_writer():
 
 
 @pytest.mark.parametrize("kw", [{"path_workers": 0}, {"path_workers": 1.5}, {"path_queue": -1},
-                                {"path_timeout": 0}, {"path_timeout": True}])
+                                {"path_timeout": 0}, {"path_timeout": True}, {"path_cache": -1}])
 def test_bad_pool_settings_raise(kw):
     with pytest.raises(ValueError):
         build_app(BlockingDex(), **kw)

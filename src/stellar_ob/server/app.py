@@ -29,6 +29,9 @@ streams and the ledger feed stay responsive while searches run, and searches use
   1``; it never queues without bound.
 - Deadline: each request has ``path_timeout`` seconds from its arrival (queueing included). The
   C search checks the clock as it goes and stops; the request then gets Horizon's 504 ``timeout``.
+- Answers are kept per ledger: the same query on the same book state (``ServerState.generation``,
+  moved by every :meth:`ServerState.apply`) is answered from the last ``path_cache`` answers, and
+  identical requests arriving while one is being searched share that search.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Optional, Tuple
@@ -122,13 +126,17 @@ class ServerState:
     def __init__(self, dex: Any) -> None:
         self.dex = dex
         self.version = 0
+        self.generation = 0  # ledgers applied through apply(): the key of the /paths answer cache
         self.lock = ReadWriteLock()
         self._cond: Optional[asyncio.Condition] = None
 
     def apply(self, meta: Any, *, resync: bool = False) -> Any:
         """Apply one LedgerCloseMeta to the book holding the write lock (waits for running searches)."""
         with self.lock.write():
-            return self.dex.apply_ledger(meta, resync=resync)
+            try:
+                return self.dex.apply_ledger(meta, resync=resync)
+            finally:
+                self.generation += 1
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
@@ -422,7 +430,7 @@ class PathPool:
     """The bounded worker pool /paths searches run in (see the module docstring)."""
 
     def __init__(self, state: ServerState, workers: int, queue: int, timeout: float, limit: int,
-                 sellers_funds: bool) -> None:
+                 sellers_funds: Optional[bool], cache: int = 1024) -> None:
         if type(workers) is not int or not 1 <= workers <= 256:
             raise ValueError("path_workers must be an int in [1, 256]")
         if type(queue) is not int or not 0 <= queue <= 100_000:
@@ -430,7 +438,16 @@ class PathPool:
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 3600:
             raise ValueError("path_timeout must be in (0, 3600] seconds")
         self.state, self.workers, self.queue, self.timeout = state, workers, queue, float(timeout)
-        self.limit, self.sellers_funds = limit, sellers_funds
+        if type(cache) is not int or not 0 <= cache <= 1_000_000:
+            raise ValueError("path_cache must be an int in [0, 1000000]")
+        self.limit, self.sellers_funds, self.cache_size = limit, sellers_funds, cache
+        # Answers per (query, generation of the book), least recently used evicted; and the searches
+        # running, so identical concurrent requests share one search. Event-loop thread only.
+        self._cache: "OrderedDict[tuple, Any]" = OrderedDict()
+        self._inflight: Dict[tuple, "asyncio.Future[Any]"] = {}
+        self.searches = 0
+        self.cache_hits = 0
+        self.coalesced = 0
         self.pending = 0  # running + queued (event-loop thread only)
         self.max_pending = 0
         self.refused = 0
@@ -449,27 +466,62 @@ class PathPool:
 
     def _search(self, deadline: float, kind: str, frm: Asset, amount: int, targets: List[Asset], hops: int) -> Any:
         with self.state.lock.read():
+            generation = self.state.generation  # the state searched (no ledger applies meanwhile)
             left = deadline - time.monotonic()
             if left <= 0:
-                return None
+                return None, generation
             kw: Dict[str, Any] = {"max_hops": hops, "limit": self.limit, "timeout": left}
             if self.sellers_funds is not None:
                 kw["sellers_funds"] = self.sellers_funds
-            return self.state.dex.find_paths(kind, frm, amount, targets, **kw)
+            return self.state.dex.find_paths(kind, frm, amount, targets, **kw), generation
 
     async def run(self, kind: str, frm: Asset, amount: int, targets: List[Asset], hops: int) -> Any:
+        """The search's result (None or ``stopped == "deadline"``: out of time). Raises Saturated.
+
+        An answer computed on the book's current generation is reused for the same query (the
+        paths are a function of the query and the state); a query already being searched waits for
+        that search instead of starting another. Answers cut short by the deadline are not kept."""
+        key = (kind, frm, amount, tuple(targets), hops)
+        if self.cache_size:
+            hit = self._cache.get(key + (self.state.generation,))
+            if hit is not None:
+                self._cache.move_to_end(key + (self.state.generation,))
+                self.cache_hits += 1
+                return hit
+            running = self._inflight.get(key + (self.state.generation,))
+            if running is not None:
+                self.coalesced += 1
+                return await asyncio.shield(running)
         if self.pending >= self.workers + self.queue:
             self.refused += 1
             raise Saturated()
         deadline = time.monotonic() + self.timeout
         self.pending += 1
         self.max_pending = max(self.max_pending, self.pending)
+        mine = key + (self.state.generation,)
+        # The search is a task of its own: a request that goes away (client gone) does not cancel
+        # the search the others are waiting for.
+        task = asyncio.get_running_loop().create_task(self._job(mine, key, deadline, kind, frm, amount, targets, hops))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even if nobody waits
+        if self.cache_size:
+            self._inflight[mine] = task
+        return await asyncio.shield(task)
+
+    async def _job(self, mine: tuple, key: tuple, deadline: float, kind: str, frm: Asset, amount: int,
+                   targets: List[Asset], hops: int) -> Any:
         try:
+            self.searches += 1
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.executor(), self._search, deadline, kind, frm, amount, targets,
-                                              hops)
+            result, generation = await loop.run_in_executor(self.executor(), self._search, deadline, kind, frm,
+                                                            amount, targets, hops)
+            if self.cache_size and result is not None and result.stopped != "deadline":
+                self._cache[key + (generation,)] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            return result
         finally:
             self.pending -= 1
+            self._inflight.pop(mine, None)
 
 
 def _over_capacity() -> web.Response:
@@ -549,13 +601,15 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int = 5,
               sse_heartbeat: float = 15.0, path_workers: Optional[int] = None, path_queue: int = 64,
-              path_timeout: float = 10.0, sellers_funds: Optional[bool] = True) -> web.Application:
+              path_timeout: float = 10.0, sellers_funds: Optional[bool] = True,
+              path_cache: int = 1024) -> web.Application:
     """The aiohttp application serving ``dex`` (a :class:`stellar_ob.ledger.DexBook`).
 
     ``state`` (a :class:`ServerState` over the same book) lets the feeder apply ledgers under the
     lock and signal changes to the streams; ``path_limit``: paths per destination asset;
     ``path_workers`` (default: the CPU count), ``path_queue`` and ``path_timeout`` (seconds) bound
-    the /paths searches (module docstring); ``sellers_funds`` False: every seller fully funded, as
+    the /paths searches (module docstring); ``path_cache``: answers kept per ledger (0: none);
+    ``sellers_funds`` False: every seller fully funded, as
     Horizon (None: do not pass the option, for a book whose find_paths has none).
     """
     app = web.Application(middlewares=[_errors])
@@ -564,7 +618,7 @@ def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int 
     app[_PATH_LIMIT] = path_limit
     app[_HEARTBEAT] = float(sse_heartbeat)
     pool = PathPool(st, path_workers if path_workers is not None else max(1, min(8, os.cpu_count() or 1)),
-                    path_queue, path_timeout, path_limit, sellers_funds)
+                    path_queue, path_timeout, path_limit, sellers_funds, path_cache)
     app[_SEARCH] = pool
 
     async def _close(_app: web.Application) -> None:
