@@ -258,7 +258,7 @@ def _inline_app(graph: Any, limit: int) -> Any:
 
 
 async def bench_server(graph: Any, qs: list, clients: int, requests: int, mode: str = "pool",
-                       workers: Any = None, queue: int = 64, timeout: float = 10.0) -> dict:
+                       workers: Any = None, queue: int = 64, timeout: float = 10.0, cache: int = 1024) -> dict:
     import multiprocessing as mp
 
     from aiohttp import web
@@ -269,7 +269,7 @@ async def bench_server(graph: Any, qs: list, clients: int, requests: int, mode: 
         app = _inline_app(graph, 1)
     else:
         app = build_app(GraphDex(graph), path_limit=1, path_workers=workers, path_queue=queue, path_timeout=timeout,
-                        sellers_funds=None)
+                        sellers_funds=None, path_cache=cache)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -291,7 +291,8 @@ async def bench_server(graph: Any, qs: list, clients: int, requests: int, mode: 
     ok = [t for t, st in zip(lat, statuses) if st == 200]
     return {"p50": statistics.median(lat) * 1e3, "p99": pct(lat, 99) * 1e3,
             "ok_p99": pct(ok, 99) * 1e3 if ok else float("nan"), "statuses": counts, "rate": len(lat) / wall,
-            "max_pending": pool.max_pending if pool else None}
+            "max_pending": pool.max_pending if pool else None, "searches": pool.searches if pool else None,
+            "hits": (pool.cache_hits + pool.coalesced) if pool else None}
 
 
 def _loadavg() -> str:
@@ -315,6 +316,8 @@ def main(argv: Any = None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="server path workers (default: CPU count)")
     ap.add_argument("--queue", type=int, default=64)
     ap.add_argument("--timeout", type=float, default=10.0)
+    ap.add_argument("--cache", type=int, default=1024, help="server path_cache (0: every request searched)")
+    ap.add_argument("--skip-searches", action="store_true", help="only the server runs")
     a = ap.parse_args(argv)
     from stellar_ob._paths import PathGraph
 
@@ -332,7 +335,7 @@ def main(argv: Any = None) -> int:
     print("cpu = the calling thread's CPU time, py = median(wall - C): argument checks and result objects")
     print(f"{'kind':15} {'hops':>4} {'limit':>5} {'wall p50':>9} {'wall p99':>9} {'C p50':>7} {'C p99':>7} "
           f"{'cpu p50':>8} {'cpu p99':>8} {'py p50':>7} {'x hops=1':>9} {'optimal':>8}")
-    for limit in a.limits:
+    for limit in ([] if a.skip_searches else a.limits):
         for kind in ("strict_send", "strict_receive"):
             base = None
             for h in a.hops:
@@ -344,13 +347,15 @@ def main(argv: Any = None) -> int:
     print(f"load average after the searches: {_loadavg()}")
     if a.clients and a.requests:
         for mode in a.server_modes:
-            r = asyncio.run(bench_server(graph, qs, a.clients, a.requests, mode, a.workers, a.queue, a.timeout))
+            r = asyncio.run(bench_server(graph, qs, a.clients, a.requests, mode, a.workers, a.queue, a.timeout,
+                                         a.cache))
             label = "inline (main: search on the event loop)" if mode == "inline" else \
-                f"pool (workers {a.workers or 'cpu count'}, queue {a.queue}, timeout {a.timeout:g} s)"
+                f"pool (workers {a.workers or 'cpu count'}, queue {a.queue}, timeout {a.timeout:g} s, cache {a.cache})"
             print(f"server /paths, {label}: {a.requests} requests, {a.clients} clients (own process), "
                   f"max_path_length 3, limit 1: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms "
                   f"(200s only: p99 {r['ok_p99']:.1f} ms), statuses {r['statuses']}, {r['rate']:.0f} req/s"
-                  + (f", most pending {r['max_pending']}" if r["max_pending"] is not None else "")
+                  + (f", most pending {r['max_pending']}, searches {r['searches']}, answered without a search "
+                     f"{r['hits']}" if r["max_pending"] is not None else "")
                   + f"; load average {_loadavg()}")
     return 0
 
