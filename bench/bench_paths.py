@@ -40,6 +40,22 @@ cpu = the thread's CPU time, py = median(wall - C))::
     --queue 128``; load average 10):
       inline: p50 177.7 ms, p99 534.6 ms, 600 x 200, 49 req/s
       pool:   p50  75.6 ms, p99 283.9 ms, 600 x 200, 104 req/s
+    repeated with ``--skip-searches --queries 200 --requests 2000 --queue 128`` and ``--cache 0``
+    (every request searched; the cache came after the runs above), alternating the order:
+      13:18 UTC, load 6-8:  inline  p50 2002.0 ms, p99 3001.9 ms, 48 req/s
+                            pool    p50 2822.6 ms, p99 4084.6 ms, 38 req/s
+      13:21 UTC, load 5-8:  pool    p50 3951.9 ms, p99 5248.1 ms, 25 req/s
+                            inline  p50 4517.7 ms, p99 6499.9 ms, 22 req/s
+                            pool with --workers 1: p50 4436.0 ms, p99 5512.9 ms, 22 req/s
+    and with the answer cache (``--cache 1024``: 1,800 of the 2,000 requests repeat an earlier
+    query on the same state and are answered without a search), 13:20 UTC, load 7:
+                            pool    p50  517.3 ms, p99 5672.6 ms, 118 req/s
+    Every run: 2,000 x 200, no error. So on this machine the pool does not reliably raise the
+    throughput of /paths at 100 clients: the searches are CPU-bound and the 2 cores are shared by
+    several jobs; between runs the rate moves by 2x either way. What the pool does give, whatever
+    the load: the event loop answers the other endpoints and applies ledgers while searches run
+    (tests/test_server_pool.py), excess requests get an immediate 503 instead of an unbounded
+    queue, and every search stops at its deadline.
 
 Why Python looked 2-3x slower than the C bench: it is not the binding. The Python side of a call
 (argument checks, the result objects) is 0.14-0.18 ms at limit 1 (0.4 ms at limit 5); the rest is
@@ -47,10 +63,10 @@ the C search itself, which is slower on this generator's DEX than on bench_pathf
 shape, different random draws: CPU p50 7.2 ms here against 3.0 ms there at 4 hops, strict send),
 and the wall figures are several times the CPU figures because the machine ran 10-12 jobs on 2 cores.
 
-The issue's targets are NOT met in this run: search wall p50 <= 5 / p99 <= 20 ms at 4 hops (CPU
-p50 meets it in the C bench, 3.0 ms, not here), and /paths p99 <= 50 ms under 100 clients. The
-server is now bounded by CPU: 100 closed-loop clients at p99 50 ms need 2,000 answers a second,
-while this machine gave the server about 40 (the 1,000-market DEX, whose searches take 0.3 ms,
+The issue's targets are NOT met: search wall p50 <= 5 / p99 <= 20 ms at 4 hops (CPU p50 meets
+it in the C bench, 3.0 ms, not on this generator's DEX), and /paths p99 <= 50 ms under 100
+clients. 100 closed-loop clients at p99 50 ms need about 2,000 answers a second; this machine gave
+the server 20 to 50 searched answers a second (the 1,000-market DEX, whose searches take 0.3 ms,
 gave about 165 a second: the aiohttp stack in Python, sharing 2 loaded cores with the client
 process, is then the limit).
 """
