@@ -15,10 +15,24 @@
  * a simple path crosses each market once). Both bounds are monotone, so composing them along a
  * path bounds the path.
  */
+#if !defined(_POSIX_C_SOURCE) && !defined(_WIN32)
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#endif
 #include "pathfind.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+uint64_t sob_pf_now_ns(void) {
+    struct timespec ts;
+#if defined(CLOCK_MONOTONIC)
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+#else
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC) return 0;
+#endif
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 #define PF_INF INT64_MAX
 #define FX 32 /* fixed-point bits of the cumulative costs */
@@ -558,8 +572,8 @@ typedef struct pf_run {
     uint32_t pm[NH];    /* market of hop k (path[k] -> path[k+1] in search order) */
     int64_t amt[NH];    /* exact amount at path[k] (send: held; receive: needed) */
     int64_t bud[NH];    /* work budget left (incremental mode) */
-    uint64_t evals, max_evals;
-    int stop;
+    uint64_t evals, max_evals, deadline;
+    int stop, stopped;
     sob_status err;
     sob_pf_result *out;
 } pf_run;
@@ -676,6 +690,12 @@ static void build_op(const pf_run *r, uint32_t k, sob_path_op *op, sob_venue *ve
 static int count_eval(pf_run *r) {
     if (++r->evals >= r->max_evals) {
         r->stop = 1;
+        r->stopped = SOB_PF_STOP_EVALUATIONS;
+        return 1;
+    }
+    if (r->deadline && (r->evals & 63) == 0 && sob_pf_now_ns() >= r->deadline) {
+        r->stop = 1;
+        r->stopped = SOB_PF_STOP_DEADLINE;
         return 1;
     }
     return 0;
@@ -859,6 +879,11 @@ sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const so
     r.incremental = ctx->accounts == NULL && !(ctx->flags & SOB_CTX_UNKNOWN_MISSING);
     r.dominance = !(q->flags & SOB_PF_EXHAUSTIVE) && q->max_hops >= 4;
     r.max_evals = q->max_evaluations ? q->max_evaluations : 2000000;
+    r.deadline = q->deadline_ns;
+    if (r.deadline && sob_pf_now_ns() >= r.deadline) { /* already past: nothing is searched */
+        r.stop = 1;
+        r.stopped = SOB_PF_STOP_DEADLINE;
+    }
     /* hop distances to the nearest target, against the search direction (BFS, up to max_hops) */
     memset(s->dist, 255, g->nassets);
     size_t qh = 0, qt = 0;
@@ -907,6 +932,7 @@ sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const so
     out->paths = s->out;
     out->npaths = n;
     out->complete = !r.stop && out->dominance_cuts == 0;
+    out->stopped = r.stopped;
 done:
     for (uint32_t i = 0; i < q->ntargets; i++) s->tix[q->targets[i]] = -1;
     return result;

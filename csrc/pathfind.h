@@ -107,7 +107,17 @@ typedef struct sob_pf_query {
     uint64_t source;         /* the path payment's source account key (0: unknown, fully funded) */
     uint64_t destination;    /* its destination account key */
     uint64_t max_evaluations;/* hop and path executions before the search stops (0: 2,000,000) */
+    uint64_t deadline_ns;    /* sob_pf_now_ns() value past which the search stops (0: none); checked
+                              * every 64 executions, so it overshoots by at most 64 of them */
 } sob_pf_query;
+
+/* The clock deadline_ns is read on: CLOCK_MONOTONIC where POSIX has it (the clock of Python's
+ * time.monotonic_ns on Linux and macOS), else C11 timespec_get (TIME_UTC). Nanoseconds. */
+uint64_t sob_pf_now_ns(void);
+
+#define SOB_PF_STOP_NONE 0
+#define SOB_PF_STOP_EVALUATIONS 1 /* max_evaluations reached */
+#define SOB_PF_STOP_DEADLINE 2    /* deadline_ns passed */
 
 typedef struct sob_pf_path {
     uint32_t target;                  /* the query's target this path serves */
@@ -122,7 +132,8 @@ typedef struct sob_pf_result {
     const sob_pf_path *paths; /* grouped by target in the order of query->targets, best first */
     size_t npaths;
     int32_t complete;         /* 1: no dominance pruning and no early stop (the bests are optimal) */
-    int32_t pad;
+    int32_t stopped;          /* SOB_PF_STOP_*: why the search stopped early (the paths found until
+                               * then are returned, each executed: exact, but maybe not the best) */
     uint64_t hop_evaluations; /* prefixes executed */
     uint64_t path_executions; /* full paths executed with sob_path_payment */
     uint64_t bound_cuts;      /* branches cut by the bound */

@@ -222,6 +222,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     q.flags = (uint32_t)take(&r, 1) % 3;
     if (with_table && (qk & 2)) q.source = 1 + (qk >> 2) % 3;
     q.max_evaluations = (qk & 64) ? 1 + take(&r, 1) : 0;
+    if ((qk & 128) && !(qk & 64)) q.deadline_ns = 1; /* a deadline already past */
     int valid = (q.kind == SOB_OP_PATH_PAYMENT_STRICT_SEND || q.kind == SOB_OP_PATH_PAYMENT_STRICT_RECEIVE) &&
                 q.from < w->nassets && q.amount > 0 && q.ntargets >= 1 && q.max_hops >= 1 &&
                 q.max_hops <= SOB_MAX_HOPS && q.limit >= 1 && q.flags <= 1;
@@ -263,6 +264,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             INV(++per[p->target] <= q.limit);
         }
         INV(fingerprint(w) == fp);
+        INV(res.stopped >= SOB_PF_STOP_NONE && res.stopped <= SOB_PF_STOP_DEADLINE);
+        INV(!res.complete || res.stopped == SOB_PF_STOP_NONE);
+        if (q.deadline_ns == 1) INV(res.stopped == SOB_PF_STOP_DEADLINE && res.npaths == 0);
+        if (q.max_evaluations == 0 && q.deadline_ns == 0) INV(res.stopped == SOB_PF_STOP_NONE);
         if (res.complete && q.max_hops <= 3) {
             int64_t best[MAXA];
             for (int i = 0; i < MAXA; i++) best[i] = send ? 0 : -1;

@@ -526,7 +526,7 @@ static void test_inputs(void) {
     sob_dex_ctx ctx;
     sob_dex_ctx_init(&ctx);
     uint32_t t1[] = {1}, tdup[] = {1, 1}, tbig[] = {4}, tself[] = {0};
-    sob_pf_query q = {SOB_OP_PATH_PAYMENT_STRICT_SEND, 0, 100, t1, 1, 3, 1, 0, 0, 0, 0, 0, 0};
+    sob_pf_query q = {SOB_OP_PATH_PAYMENT_STRICT_SEND, 0, 100, t1, 1, 3, 1, 0, 0, 0, 0, 0, 0, 0};
     sob_pf_result res;
     CHECK(sob_find_paths(g, &q, &ctx, s, &res) == SOB_OK);
     CHECK(res.npaths == 1 && res.paths[0].received == 100 && res.paths[0].nassets == 2 && res.complete);
@@ -583,6 +583,21 @@ static void test_inputs(void) {
     CHECK(sob_find_paths(g, &q, &ctx, s, NULL) == SOB_E_INVALID);
     /* after the errors the scratch still serves a good query (target marks were reset) */
     CHECK(sob_find_paths(g, &q, &ctx, s, &res) == SOB_OK && res.npaths == 1);
+    CHECK(res.stopped == SOB_PF_STOP_NONE && res.complete);
+    /* a deadline already past: nothing searched, said so (not an error, not complete) */
+    b = q;
+    b.deadline_ns = 1;
+    CHECK(sob_find_paths(g, &b, &ctx, s, &res) == SOB_OK && res.npaths == 0 && res.stopped == SOB_PF_STOP_DEADLINE &&
+          !res.complete && res.hop_evaluations == 0);
+    /* a deadline far ahead: the same result as none */
+    b.deadline_ns = sob_pf_now_ns() + 3600ull * 1000000000ull;
+    CHECK(b.deadline_ns > 1);
+    CHECK(sob_find_paths(g, &b, &ctx, s, &res) == SOB_OK && res.npaths == 1 && res.stopped == SOB_PF_STOP_NONE &&
+          res.complete);
+    /* max_evaluations: stopped and said why */
+    b = q;
+    b.max_evaluations = 1;
+    CHECK(sob_find_paths(g, &b, &ctx, s, &res) == SOB_OK && res.stopped == SOB_PF_STOP_EVALUATIONS && !res.complete);
     /* a strict receive of more than the book holds: no path, not an error */
     sob_pf_query r = q;
     r.kind = SOB_OP_PATH_PAYMENT_STRICT_RECEIVE;

@@ -41,6 +41,9 @@ __version__ = "0.1.0"
 
 # The sync layer imports aiohttp: load it on first use so that books alone import fast.
 _SYNC_NAMES = ("Horizon", "LiveBook", "LiveOfferBook", "BookUpdate", "OfferBookUpdate", "Drift", "Status")
+# Exact path finding (stellar_ob.paths; C only: under the twin every search raises
+# PathFindingUnavailableError), imported on first use.
+_PATH_NAMES = ("find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "PathHop")
 
 
 def __getattr__(name: str) -> Any:
@@ -48,11 +51,15 @@ def __getattr__(name: str) -> Any:
         from . import sync
 
         return getattr(sync, name)
+    if name in _PATH_NAMES:
+        from . import paths
+
+        return getattr(paths, name)
     raise AttributeError(f"module 'stellar_ob' has no attribute {name!r}")
 
 
 __all__ = [
     "Asset", "Price", "Level", "LevelChange", "BookDiff", "Quote", "OrderBook",
     "OfferBook", "LiquidityPool", "quote_hop", "Offer", "Fill", "Execution", "PoolQuote", "HopQuote",
-    "parse_amount", "format_amount", "IMPLEMENTATION", *_SYNC_NAMES, *_errors_all,
+    "parse_amount", "format_amount", "IMPLEMENTATION", *_SYNC_NAMES, *_PATH_NAMES, *_errors_all,
 ]

@@ -12,10 +12,15 @@ from .errors import (
     CrossSelfError as CrossSelfError, DuplicateOfferError as DuplicateOfferError,
     HorizonError as HorizonError, InvalidBookError as InvalidBookError,
     OfferNotFoundError as OfferNotFoundError, ParseError as ParseError, PriceError as PriceError,
+    PathArgumentError as PathArgumentError, PathFindingUnavailableError as PathFindingUnavailableError,
     RateLimitedError as RateLimitedError, StellarOBError as StellarOBError, StreamError as StreamError,
 )
 from .offers.execution import (
     Execution as Execution, Fill as Fill, HopQuote as HopQuote, Offer as Offer, PoolQuote as PoolQuote,
+)
+from ._paths import (
+    DexPathGraph as DexPathGraph, FoundPath as FoundPath, PathGraph as PathGraph, PathHop as PathHop,
+    PathSearch as PathSearch, find_paths as find_paths,
 )
 from .sync import (
     BookUpdate as BookUpdate, Drift as Drift, Horizon as Horizon, LiveBook as LiveBook,

@@ -1,15 +1,14 @@
 from typing import Any, Iterable, Iterator, Literal, Optional, Sequence, Tuple
 
 from stellar_ob.assets import Asset
-from stellar_ob.errors import StellarOBError
+from stellar_ob.errors import PathArgumentError as PathArgumentError
+from stellar_ob.errors import PathFindingUnavailableError as PathFindingUnavailableError
 
 MAX_HOPS: int
 MAX_LIMIT: int
 MAX_DESTINATIONS: int
 DEFAULT_PROTOCOL: int
 
-class PathFindingUnavailableError(StellarOBError, RuntimeError): ...
-class PathArgumentError(StellarOBError, ValueError): ...
 
 class PathHop:
     send_asset: Asset
@@ -37,8 +36,10 @@ class PathSearch:
     optimal: bool
     hop_evaluations: int
     path_executions: int
+    stopped: Optional[str]  # None, "max_evaluations" or "deadline"
+    search_ns: int
     def __init__(self, kind: str, paths: Tuple[FoundPath, ...], optimal: bool, hop_evaluations: int,
-                 path_executions: int) -> None: ...
+                 path_executions: int, stopped: Optional[str] = None, search_ns: int = 0) -> None: ...
     def __iter__(self) -> Iterator[FoundPath]: ...
     def __len__(self) -> int: ...
 
@@ -57,9 +58,26 @@ class PathGraph:
     def assets(self) -> Tuple[Asset, ...]: ...
     def find_paths(self, kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
                    max_hops: int = 4, limit: int = 5, exclude_pools: bool = False, protocol: int = ...,
-                   exhaustive: bool = False, max_evaluations: int = 2000000) -> PathSearch: ...
+                   exhaustive: bool = False, max_evaluations: int = 2000000,
+                   timeout: Optional[float] = None) -> PathSearch: ...
+
+class DexPathGraph:
+    state: Tuple[int, int, int, int, int]
+    def __init__(self, dexbook: Any, *, depth_cap: int = ..., previous: Optional["DexPathGraph"] = None) -> None: ...
+    @property
+    def asset_count(self) -> int: ...
+    @property
+    def market_count(self) -> int: ...
+    @property
+    def assets(self) -> Tuple[Asset, ...]: ...
+    def find_paths(self, kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
+                   max_hops: int = 4, limit: int = 5, exclude_pools: bool = False, protocol: Optional[int] = None,
+                   exhaustive: bool = False, max_evaluations: int = 2000000, timeout: Optional[float] = None,
+                   sellers_funds: bool = True) -> PathSearch: ...
+
+def dex_state(dexbook: Any) -> Tuple[int, int, int, int, int]: ...
 
 def find_paths(kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
                books: Iterable[Any] = ..., pools: Any = ..., max_hops: int = 4, limit: int = 5,
                exclude_pools: bool = False, protocol: int = ..., exhaustive: bool = False,
-               max_evaluations: int = 2000000) -> PathSearch: ...
+               max_evaluations: int = 2000000, timeout: Optional[float] = None) -> PathSearch: ...

@@ -10,11 +10,18 @@ raise :class:`PathFindingUnavailableError`.
 
 A :class:`PathGraph` holds its own copy of the offers and pools it was built from (the books it
 was given can change afterwards without affecting it); build a new one after the books change.
-Sellers' funds are not modelled: every seller is treated as able to fund its offer in full (the
-hook for them is ``sob_dex_ctx.accounts``, see docs/paths.md).
+Its sellers are fully funded (an OfferBook holds no balances). :class:`DexPathGraph` searches a
+live :class:`stellar_ob.ledger.DexBook` in place, with each seller's real funds by default
+(``sellers_funds=False`` ignores them, as Horizon does).
+
+Threads: the search runs with the GIL released. Any number of threads may search one graph at
+once (each search takes its own scratch from the graph's pool); nothing may change the books a
+graph reads while a search runs (a PathGraph's are its own and never change; a DexPathGraph's are
+the DexBook's: its owner serialises ledgers against searches, as stellar_ob.server does with a
+readers-writer lock).
 """
 
-from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, INT64_MAX, INT32_MAX
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, INT64_MAX, INT32_MAX, UINT64_MAX
 from libc.stdlib cimport calloc, free
 
 from stellar_ob._c.offerbook cimport sob_offerbook, sob_offerbook_init, sob_offerbook_free, sob_offerbook_add
@@ -27,7 +34,7 @@ import dataclasses as _dc
 from stellar_ob._impl import PURE_REQUESTED as _PURE
 from stellar_ob.assets import Asset as _Asset
 
-__all__ = ["find_paths", "PathGraph", "FoundPath", "PathHop", "PathSearch", "PathFindingUnavailableError",
+__all__ = ["find_paths", "PathGraph", "DexPathGraph", "FoundPath", "PathHop", "PathSearch", "PathFindingUnavailableError",
            "PathArgumentError", "MAX_HOPS", "MAX_LIMIT", "MAX_DESTINATIONS", "DEFAULT_PROTOCOL"]
 
 #: Hops of a path at most (5 intermediate assets: PathPaymentStrictSendOp.path is xvector<Asset, 5>).
@@ -40,12 +47,8 @@ MAX_DESTINATIONS = SOB_PF_MAX_TARGETS
 DEFAULT_PROTOCOL = SOB_PROTOCOL_MAINNET
 
 
-class PathFindingUnavailableError(_errors.StellarOBError, RuntimeError):
-    """Path finding runs in C only; raised under ``STELLAR_OB_PURE=1`` (no pure-Python twin)."""
-
-
-class PathArgumentError(_errors.StellarOBError, ValueError):
-    """An argument of :func:`find_paths` or :class:`PathGraph` that cannot be a search."""
+PathFindingUnavailableError = _errors.PathFindingUnavailableError
+PathArgumentError = _errors.PathArgumentError
 
 
 def _doc(cls, text):
@@ -71,19 +74,25 @@ path; ``result`` the path payment's result code on the graph's state (always
 ``PATH_PAYMENT_STRICT_SEND_SUCCESS`` or ``PATH_PAYMENT_STRICT_RECEIVE_SUCCESS``).""")
 
 PathSearch = _doc(_dc.make_dataclass("PathSearch", [
-    ("kind", str), ("paths", tuple), ("optimal", bool), ("hop_evaluations", int), ("path_executions", int)],
+    ("kind", str), ("paths", tuple), ("optimal", bool), ("hop_evaluations", int), ("path_executions", int),
+    ("stopped", object, _dc.field(default=None)), ("search_ns", int, _dc.field(default=0))],
     frozen=True),
     """The result of a search: ``paths`` grouped by destination (strict receive: by source) in
 the order asked, best first (strict send: most received; strict receive: least sent).
 ``optimal`` is True when the best path of every destination is proven the best over every simple
 path of at most ``max_hops`` hops (always with ``max_hops <= 3``; at 4 hops and more when the
-heuristic cut nothing and the search was not stopped). Iterating a PathSearch iterates ``paths``.""")
+heuristic cut nothing and the search was not stopped). ``stopped`` says why a search stopped early:
+None, ``"max_evaluations"`` or ``"deadline"`` (its ``timeout`` passed); the paths found until then
+are returned, each executed and exact, but not proven the best. ``search_ns``: the C search's wall
+time in nanoseconds (the rest of the call is argument checks and building these objects).
+Iterating a PathSearch iterates ``paths``.""")
 
 PathSearch.__iter__ = lambda self: iter(self.paths)
 PathSearch.__len__ = lambda self: len(self.paths)
 
 _KINDS = {"strict_send": 0, "strict_receive": 1}
 _RESULT = ("PATH_PAYMENT_STRICT_SEND_SUCCESS", "PATH_PAYMENT_STRICT_RECEIVE_SUCCESS")
+_STOPPED = {SOB_PF_STOP_NONE: None, SOB_PF_STOP_EVALUATIONS: "max_evaluations", SOB_PF_STOP_DEADLINE: "deadline"}
 
 
 def _unavailable():
@@ -112,7 +121,172 @@ cdef object _asset_arg(object a, str name):
         raise _errors.AssetError(f"{name}: {e}") from None
 
 
-cdef class PathGraph:
+cdef class _Scratch:
+    """One search's working memory (csrc/pathfind.h: never shared by two searches at once)."""
+    cdef sob_pf_scratch *s
+
+    def __cinit__(self):
+        self.s = sob_pf_scratch_new()
+        if self.s == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        if self.s != NULL:
+            sob_pf_scratch_free(self.s)
+
+
+cdef class _GraphBase:
+    """What PathGraph and DexPathGraph share: the C graph, the asset ids, the search."""
+
+    cdef sob_pf_graph *_g
+    cdef list _assets           # id -> Asset (0: native)
+    cdef dict _ids              # Asset -> id
+    cdef dict _text             # exact str spelling -> Asset (parsing a StrKey costs microseconds)
+    cdef list _free             # idle scratches: one is taken per search, so threads can search at once
+    cdef object __weakref__
+
+    def __cinit__(self, *args, **kwargs):
+        self._g = NULL
+        self._free = []
+
+    def __dealloc__(self):
+        if self._g != NULL:
+            sob_pf_graph_free(self._g)
+
+    cdef int _context(self, sob_dex_ctx *ctx, bint funds) except -1:
+        sob_dex_ctx_init(ctx)
+        return 0
+
+    cdef object _asset(self, object a, str name):
+        if type(a) is str:
+            got = self._text.get(a)
+            if got is not None:
+                return got
+        return _asset_arg(a, name)
+
+    @property
+    def asset_count(self):
+        """Assets (nodes) of the graph."""
+        return len(self._assets) if self._assets is not None else 0
+
+    @property
+    def market_count(self):
+        """Directed markets of the graph (two per pair)."""
+        return sob_pf_graph_markets(self._g) if self._g != NULL else 0
+
+    @property
+    def assets(self):
+        """The graph's assets, XLM first."""
+        return tuple(self._assets) if self._assets is not None else ()
+
+    cdef object _search(self, kind, source_asset, amount, destination_assets, max_hops, limit, exclude_pools,
+                        protocol, exhaustive, max_evaluations, timeout, bint funds):
+        _unavailable()
+        if self._g == NULL:
+            raise PathArgumentError("the graph was not built")
+        if type(kind) is not str or kind not in _KINDS:
+            raise PathArgumentError(f"kind must be 'strict_send' or 'strict_receive', got {kind!r}")
+        cdef int ki = _KINDS[kind]
+        src = self._asset(source_asset, "source_asset")
+        cdef int64_t amt = _int_arg(amount, "amount", 1, INT64_MAX)
+        if isinstance(destination_assets, (str, bytes, dict, _Asset)):
+            raise TypeError("destination_assets must be a sequence of assets")
+        dests = [self._asset(a, "destination_assets") for a in destination_assets]
+        cdef uint32_t hops = <uint32_t>_int_arg(max_hops, "max_hops", 1, SOB_MAX_HOPS)
+        cdef uint32_t lim = <uint32_t>_int_arg(limit, "limit", 1, SOB_PF_MAX_LIMIT)
+        cdef uint32_t proto = 0
+        if protocol is not None:
+            proto = <uint32_t>_int_arg(protocol, "protocol", SOB_PROTOCOL_MIN, 0xFFFFFFFF)
+        cdef uint64_t evals = <uint64_t>_int_arg(max_evaluations, "max_evaluations", 1, INT64_MAX)
+        if type(exclude_pools) is not bool or type(exhaustive) is not bool:
+            raise TypeError("exclude_pools and exhaustive must be bools")
+        cdef uint64_t budget_ns = 0
+        if timeout is not None:
+            if type(timeout) is bool or not isinstance(timeout, (int, float)):
+                raise TypeError(f"timeout must be a number of seconds or None, got {type(timeout).__name__}")
+            t = float(timeout)
+            if not 0 < t <= 86400:  # also refuses nan
+                raise PathArgumentError(f"timeout must be in (0, 86400] seconds, got {timeout!r}")
+            budget_ns = <uint64_t>(t * 1e9)
+            if budget_ns == 0:
+                budget_ns = 1
+        if not dests or len(dests) > SOB_PF_MAX_TARGETS:
+            raise PathArgumentError(f"between 1 and {SOB_PF_MAX_TARGETS} destination assets")
+        if len(set(dests)) != len(dests):
+            raise PathArgumentError("destination assets must be distinct")
+        if src in dests:
+            raise PathArgumentError("the source asset cannot be a destination")
+        # Assets the graph does not hold have no path: they are answered without a search.
+        known = [d for d in dests if d in self._ids]
+        cdef int64_t ntargets = len(known)
+        if src not in self._ids or ntargets == 0:
+            return PathSearch(kind, (), True, 0, 0)
+        cdef uint32_t *targets = <uint32_t *>_alloc_array(ntargets, sizeof(uint32_t))
+        cdef sob_pf_query q
+        cdef sob_dex_ctx ctx
+        cdef sob_pf_result res
+        cdef sob_status st
+        cdef size_t i
+        cdef int h
+        cdef const sob_pf_path *p
+        cdef uint64_t t0, t1
+        cdef _Scratch sc
+        try:
+            for i in range(<size_t>ntargets):
+                targets[i] = <uint32_t>self._ids[known[i]]
+            memset(&q, 0, sizeof(q))
+            q.kind = SOB_OP_PATH_PAYMENT_STRICT_SEND if ki == 0 else SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
+            q.from_ = <uint32_t>self._ids[src]
+            q.amount = amt
+            q.targets = targets
+            q.ntargets = <uint32_t>ntargets
+            q.max_hops = hops
+            q.limit = lim
+            q.exclude_pools = 1 if exclude_pools else 0
+            q.flags = SOB_PF_EXHAUSTIVE if exhaustive else 0
+            q.max_evaluations = evals
+            self._context(&ctx, funds)
+            if proto:
+                ctx.protocol = proto
+            try:
+                sc = <_Scratch>self._free.pop()  # list.pop is atomic under the GIL
+            except IndexError:
+                sc = _Scratch()
+            try:
+                t0 = sob_pf_now_ns()
+                if budget_ns:
+                    q.deadline_ns = t0 + budget_ns
+                with nogil:
+                    st = sob_find_paths(self._g, &q, &ctx, sc.s, &res)
+                t1 = sob_pf_now_ns()
+                if st != SOB_OK:
+                    _raise(st, "find_paths")
+                rows = []
+                for i in range(res.npaths):
+                    p = &res.paths[i]
+                    rows.append(([p.assets[h] for h in range(p.nassets)],
+                                 [p.venue[h] for h in range(p.nassets - 1)], p.sent, p.received, p.offers_crossed))
+            finally:
+                self._free.append(sc)
+            complete = res.complete != 0
+            evaluations, executions = res.hop_evaluations, res.path_executions
+            stopped = _STOPPED.get(res.stopped, "max_evaluations")
+        finally:
+            free(targets)
+        out = []
+        A = self._assets
+        for row in rows:
+            objs = [A[a] for a in row[0]]
+            hop_list = []
+            for j in range(len(objs) - 1):
+                hop_list.append(PathHop(objs[j], objs[j + 1], "book" if row[1][j] == SOB_VENUE_BOOK else "pool"))
+            last = len(objs) - 1  # (compiled with wraparound=False: no negative indices)
+            out.append(FoundPath(kind, objs[0], objs[last], tuple(objs[1:last]), row[2], row[3], tuple(hop_list),
+                                 row[4], _RESULT[ki]))
+        return PathSearch(kind, tuple(out), complete, evaluations, executions, stopped, <int64_t>(t1 - t0))
+
+
+cdef class PathGraph(_GraphBase):
     """A frozen copy of a set of markets to search paths in.
 
     Built from markets given as ``(base, counter, offers, pool)``: ``offers`` an iterable of
@@ -129,29 +303,21 @@ cdef class PathGraph:
     (2, 2)
     """
 
-    cdef sob_pf_graph *_g
-    cdef sob_pf_scratch *_s
     cdef sob_offerbook *_books
     cdef sob_pool *_pools
     cdef size_t _nbooks
-    cdef list _assets           # id -> Asset (0: native)
-    cdef dict _ids              # Asset -> id
-    cdef dict _text             # exact str spelling -> Asset (parsing a StrKey costs microseconds)
-    cdef object __weakref__
 
     def __cinit__(self, *args, **kwargs):
-        self._g = NULL
-        self._s = NULL
         self._books = NULL
         self._pools = NULL
         self._nbooks = 0
 
     def __dealloc__(self):
         cdef size_t i
+        # the graph points into the books: free it first (the base's __dealloc__ runs after this one)
         if self._g != NULL:
             sob_pf_graph_free(self._g)
-        if self._s != NULL:
-            sob_pf_scratch_free(self._s)
+            self._g = NULL
         if self._books != NULL:
             for i in range(self._nbooks):
                 sob_offerbook_free(&self._books[i])
@@ -261,17 +427,7 @@ cdef class PathGraph:
                 _raise(st, "path graph")
         finally:
             free(mk)
-        self._s = sob_pf_scratch_new()
-        if self._s == NULL:
-            raise MemoryError()
         return 0
-
-    cdef object _asset(self, object a, str name):
-        if type(a) is str:
-            got = self._text.get(a)
-            if got is not None:
-                return got
-        return _asset_arg(a, name)
 
     @classmethod
     def from_books(cls, books=(), pools=(), **kwargs):
@@ -318,110 +474,132 @@ cdef class PathGraph:
             row[3] = reserves if row[0] == base else (reserves[1], reserves[0], reserves[2])
         return cls([tuple(by_pair[k]) for k in order], **kwargs)
 
-    @property
-    def asset_count(self):
-        """Assets (nodes) of the graph."""
-        return len(self._assets)
-
-    @property
-    def market_count(self):
-        """Directed markets of the graph (two per pair)."""
-        return sob_pf_graph_markets(self._g) if self._g != NULL else 0
-
-    @property
-    def assets(self):
-        """The graph's assets, XLM first."""
-        return tuple(self._assets)
-
     def find_paths(self, kind, source_asset, amount, destination_assets, *, max_hops=4, limit=5,
                    exclude_pools=False, protocol=DEFAULT_PROTOCOL, exhaustive=False,
-                   max_evaluations=2_000_000):
-        """Search paths; see :func:`find_paths` for the arguments and the result."""
-        _unavailable()
-        if self._g == NULL:
-            raise PathArgumentError("the graph was not built")
-        if type(kind) is not str or kind not in _KINDS:
-            raise PathArgumentError(f"kind must be 'strict_send' or 'strict_receive', got {kind!r}")
-        cdef int ki = _KINDS[kind]
-        src = self._asset(source_asset, "source_asset")
-        cdef int64_t amt = _int_arg(amount, "amount", 1, INT64_MAX)
-        if isinstance(destination_assets, (str, bytes, dict, _Asset)):
-            raise TypeError("destination_assets must be a sequence of assets")
-        dests = [self._asset(a, "destination_assets") for a in destination_assets]
-        cdef uint32_t hops = <uint32_t>_int_arg(max_hops, "max_hops", 1, SOB_MAX_HOPS)
-        cdef uint32_t lim = <uint32_t>_int_arg(limit, "limit", 1, SOB_PF_MAX_LIMIT)
-        cdef uint32_t proto = <uint32_t>_int_arg(protocol, "protocol", SOB_PROTOCOL_MIN, 0xFFFFFFFF)
-        cdef uint64_t evals = <uint64_t>_int_arg(max_evaluations, "max_evaluations", 1, INT64_MAX)
-        if type(exclude_pools) is not bool or type(exhaustive) is not bool:
-            raise TypeError("exclude_pools and exhaustive must be bools")
-        if not dests or len(dests) > SOB_PF_MAX_TARGETS:
-            raise PathArgumentError(f"between 1 and {SOB_PF_MAX_TARGETS} destination assets")
-        if len(set(dests)) != len(dests):
-            raise PathArgumentError("destination assets must be distinct")
-        if src in dests:
-            raise PathArgumentError("the source asset cannot be a destination")
-        # Assets the graph does not hold have no path: they are answered without a search.
-        known = [d for d in dests if d in self._ids]
-        cdef int64_t ntargets = len(known)
-        if src not in self._ids or ntargets == 0:
-            return PathSearch(kind, (), True, 0, 0)
-        cdef uint32_t *targets = <uint32_t *>_alloc_array(ntargets, sizeof(uint32_t))
-        cdef sob_pf_query q
-        cdef sob_dex_ctx ctx
-        cdef sob_pf_result res
-        cdef sob_status st
-        cdef size_t i
-        cdef int h
-        cdef const sob_pf_path *p
-        try:
-            for i in range(<size_t>ntargets):
-                targets[i] = <uint32_t>self._ids[known[i]]
-            memset(&q, 0, sizeof(q))
-            q.kind = SOB_OP_PATH_PAYMENT_STRICT_SEND if ki == 0 else SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
-            q.from_ = <uint32_t>self._ids[src]
-            q.amount = amt
-            q.targets = targets
-            q.ntargets = <uint32_t>ntargets
-            q.max_hops = hops
-            q.limit = lim
-            q.exclude_pools = 1 if exclude_pools else 0
-            q.flags = SOB_PF_EXHAUSTIVE if exhaustive else 0
-            q.max_evaluations = evals
-            sob_dex_ctx_init(&ctx)
-            ctx.protocol = proto
-            # The hook for sellers' funds: ctx.accounts (a sob_accounts table; NULL = every seller
-            # unknown and fully funded).
-            with nogil:
-                st = sob_find_paths(self._g, &q, &ctx, self._s, &res)
-            if st != SOB_OK:
-                _raise(st, "find_paths")
-            rows = []
-            for i in range(res.npaths):
-                p = &res.paths[i]
-                rows.append(([p.assets[h] for h in range(p.nassets)], [p.venue[h] for h in range(p.nassets - 1)],
-                             p.sent, p.received, p.offers_crossed))
-            complete = res.complete != 0
-            evaluations, executions = res.hop_evaluations, res.path_executions
-        finally:
-            free(targets)
-        out = []
-        A = self._assets
-        for row in rows:
-            objs = [A[a] for a in row[0]]
-            hop_list = []
-            for j in range(len(objs) - 1):
-                hop_list.append(PathHop(objs[j], objs[j + 1], "book" if row[1][j] == SOB_VENUE_BOOK else "pool"))
-            last = len(objs) - 1  # (compiled with wraparound=False: no negative indices)
-            out.append(FoundPath(kind, objs[0], objs[last], tuple(objs[1:last]), row[2], row[3], tuple(hop_list),
-                                 row[4], _RESULT[ki]))
-        return PathSearch(kind, tuple(out), complete, evaluations, executions)
+                   max_evaluations=2_000_000, timeout=None):
+        """Search paths; see :func:`find_paths` for the arguments and the result. ``timeout``
+        (seconds, or None): the search stops when it passes and says so (``stopped="deadline"``).
+        Threads may call it at once (the GIL is released during the search)."""
+        return self._search(kind, source_asset, amount, destination_assets, max_hops, limit, exclude_pools,
+                            protocol, exhaustive, max_evaluations, timeout, False)
 
     def __repr__(self):
         return f"PathGraph(assets={self.asset_count}, markets={self.market_count})"
 
 
+cdef class DexPathGraph(_GraphBase):
+    """A path graph over a live :class:`stellar_ob.ledger.DexBook`, read in place (no copy).
+
+    Its markets are the book's own order books and pools (csrc/ledger/dexbook.h
+    ``sob_dexbook_venue``), and a search crosses them with the book's context (``sob_dexbook_ctx``:
+    its protocol version and its accounts table), so by default every seller's offers are limited
+    by what the seller can really deliver (balance, liabilities, trust-line limits), exactly as
+    stellar-core does; ``sellers_funds=False`` treats every seller as fully funded, as Horizon does.
+    A seller the book holds no account entry for (a book not seeded from a full snapshot) counts as
+    fully funded.
+
+    It is valid for the state it was built on: build a new one after the book changes (the book's
+    :meth:`~stellar_ob.ledger.DexBook.find_paths` does it once per ledger). While a search runs,
+    the book must not change (see the module docstring).
+    """
+
+    cdef object _owner          # the ledger._ledger._DexBook whose memory the graph reads
+    cdef sob_dexbook *_dx
+    cdef readonly tuple state   # what the graph was built on: (ledger, offers, markets, pools, assets)
+
+    def __init__(self, dexbook, *, depth_cap=SOB_PF_DEPTH_CAP_DEFAULT, previous=None):
+        _unavailable()
+        cdef uint32_t cap = <uint32_t>_int_arg(depth_cap, "depth_cap", 1, 1 << 20)
+        if self._g != NULL:
+            raise PathArgumentError("a DexPathGraph is built once")
+        cbook = getattr(dexbook, "_c", dexbook)
+        if type(cbook).__name__ != "_DexBook" or type(cbook).__module__ != "stellar_ob.ledger._ledger":
+            raise TypeError("DexPathGraph needs a stellar_ob.ledger.DexBook")
+        self._owner = cbook
+        self._dx = <sob_dexbook *><size_t>cbook._address()
+        cdef sob_dexbook *dx = self._dx
+        cdef uint32_t nm = sob_dexbook_market_count(dx), na = sob_dexbook_asset_count(dx), m
+        cdef const sob_dex_market *mk
+        # asset ids are interned by the book and never reused: the previous graph's names carry over
+        if isinstance(previous, DexPathGraph) and (<DexPathGraph>previous)._owner is cbook:
+            self._assets = list((<DexPathGraph>previous)._assets)
+        else:
+            self._assets = []
+        while len(self._assets) < na:
+            self._assets.append(None)
+        for m in range(nm):
+            mk = sob_dexbook_market(dx, m)
+            if self._assets[mk.base] is None or self._assets[mk.counter] is None:
+                base, counter = cbook.market_info(m)[:2]
+                self._assets[mk.base] = base.to_asset()
+                self._assets[mk.counter] = counter.to_asset()
+        self._ids = {a: i for i, a in enumerate(self._assets) if a is not None}
+        self._text = {str(a): a for a in self._ids}
+        self._text["XLM"] = _Asset.native()
+        self.state = dex_state(cbook)
+        self._build(nm, na if na else 1, cap)
+
+    cdef int _build(self, uint32_t nm, uint32_t na, uint32_t cap) except -1:
+        cdef sob_pf_market *mk = <sob_pf_market *>_alloc_array(2 * <size_t>nm + 1, sizeof(sob_pf_market))
+        cdef size_t k = 0
+        cdef uint32_t m, a, b
+        cdef const sob_dex_market *dm
+        cdef sob_status st
+        try:
+            for m in range(nm):
+                dm = sob_dexbook_market(self._dx, m)
+                for a, b in ((dm.base, dm.counter), (dm.counter, dm.base)):
+                    memset(&mk[k], 0, sizeof(sob_pf_market))
+                    mk[k].send_asset = a
+                    mk[k].recv_asset = b
+                    st = sob_dexbook_venue(self._dx, a, b, &mk[k].venue)
+                    if st == SOB_OK and (mk[k].venue.book != NULL or mk[k].venue.pool != NULL):
+                        k += 1
+            st = sob_pf_graph_new(mk, k, na, cap, &self._g)
+            if st != SOB_OK:
+                _raise(st, "path graph")
+        finally:
+            free(mk)
+        return 0
+
+    cdef int _context(self, sob_dex_ctx *ctx, bint funds) except -1:
+        sob_dexbook_ctx(self._dx, ctx)
+        if not funds:
+            ctx.accounts = NULL
+        return 0
+
+    def find_paths(self, kind, source_asset, amount, destination_assets, *, max_hops=4, limit=5,
+                   exclude_pools=False, protocol=None, exhaustive=False, max_evaluations=2_000_000,
+                   timeout=None, sellers_funds=True):
+        """Search paths on the book's state; :func:`find_paths` describes the arguments and the
+        result. ``protocol`` None: the book's (the last ledger's). ``sellers_funds`` False: every
+        seller fully funded (Horizon's way), else each seller's real funds (stellar-core's)."""
+        if type(sellers_funds) is not bool:
+            raise TypeError("sellers_funds must be a bool")
+        if dex_state(self._owner) != self.state:
+            raise PathArgumentError("the DexBook changed since this graph was built: build a new one")
+        return self._search(kind, source_asset, amount, destination_assets, max_hops, limit, exclude_pools,
+                            protocol, exhaustive, max_evaluations, timeout, sellers_funds)
+
+    def __repr__(self):
+        return f"DexPathGraph(assets={self.asset_count}, markets={self.market_count}, state={self.state})"
+
+
+def dex_state(dexbook):
+    """(ledger, offers, markets, pools, assets) of a DexBook: what a DexPathGraph over it depends on.
+    The book's ledgers change the first; a seed at the same ledger may change only the offers'
+    amounts, which this does not see (rebuild the graph after a seed)."""
+    cbook = getattr(dexbook, "_c", dexbook)
+    if type(cbook).__name__ != "_DexBook" or type(cbook).__module__ != "stellar_ob.ledger._ledger":
+        raise TypeError("not a stellar_ob.ledger.DexBook")
+    cdef sob_dexbook *dx = <sob_dexbook *><size_t>cbook._address()
+    return (sob_dexbook_ledger_seq(dx), sob_dexbook_offer_count(dx), sob_dexbook_market_count(dx),
+            sob_dexbook_pool_count(dx), sob_dexbook_asset_count(dx))
+
+
 def find_paths(kind, source_asset, amount, destination_assets, *, books=(), pools=(), max_hops=4, limit=5,
-               exclude_pools=False, protocol=DEFAULT_PROTOCOL, exhaustive=False, max_evaluations=2_000_000):
+               exclude_pools=False, protocol=DEFAULT_PROTOCOL, exhaustive=False, max_evaluations=2_000_000,
+               timeout=None):
     """Exact paths over a set of :class:`stellar_ob.OfferBook` and :class:`stellar_ob.LiquidityPool`.
 
     ``kind`` "strict_send": ``source_asset`` is sent, ``amount`` stroops of it; for each of
@@ -430,7 +608,8 @@ def find_paths(kind, source_asset, amount, destination_assets, *, books=(), pool
     are the candidate assets to send, each with the ``limit`` paths costing the least (Horizon's
     ``/paths/strict-receive`` with ``source_assets``). ``max_hops`` 1..6 (intermediate assets + 1:
     Horizon's ``max-path-length`` + 1); ``protocol`` the ledger protocol whose rules execute the
-    paths (>= 10). ``books`` / ``pools`` as :meth:`PathGraph.from_books`. For repeated searches
+    paths (>= 10); ``timeout`` seconds (None: no deadline) after which the search stops and
+    returns what it found (``stopped="deadline"``); ``max_evaluations`` likewise bounds the work. ``books`` / ``pools`` as :meth:`PathGraph.from_books`. For repeated searches
     build a :class:`PathGraph` once.
 
     Every path returned was executed with stellar-core's path-payment rules on this state: its
@@ -451,4 +630,4 @@ def find_paths(kind, source_asset, amount, destination_assets, *, books=(), pool
     g = PathGraph.from_books(books, pools)
     return g.find_paths(kind, source_asset, amount, destination_assets, max_hops=max_hops, limit=limit,
                         exclude_pools=exclude_pools, protocol=protocol, exhaustive=exhaustive,
-                        max_evaluations=max_evaluations)
+                        max_evaluations=max_evaluations, timeout=timeout)

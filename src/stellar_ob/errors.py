@@ -8,6 +8,8 @@ those that are about a bad value are also ``ValueError`` so that generic callers
 from __future__ import annotations
 
 __all__ = [
+    "PathFindingUnavailableError",
+    "PathArgumentError",
     "StellarOBError",
     "ParseError",
     "InvalidBookError",
@@ -125,3 +127,12 @@ class LedgerGapError(StellarOBError, ValueError):
 class BrokenDexBookError(StellarOBError):
     """The DexBook ran out of memory while undoing a failed ledger: it refuses every ledger until
     it is seeded again (it never keeps a half-applied ledger silently)."""
+
+
+class PathFindingUnavailableError(StellarOBError, RuntimeError):
+    """Path finding (:func:`stellar_ob.find_paths`) runs in the C core only: raised under
+    ``STELLAR_OB_PURE=1`` or when the compiled extension is not built (there is no pure-Python twin)."""
+
+
+class PathArgumentError(StellarOBError, ValueError):
+    """An argument of :func:`stellar_ob.find_paths` or :class:`stellar_ob.PathGraph` that cannot be a search."""

@@ -70,6 +70,11 @@ cdef extern from "pathfind.h":
         uint64_t source
         uint64_t destination
         uint64_t max_evaluations
+        uint64_t deadline_ns
+    uint64_t sob_pf_now_ns() nogil
+    int SOB_PF_STOP_NONE
+    int SOB_PF_STOP_EVALUATIONS
+    int SOB_PF_STOP_DEADLINE
     ctypedef struct sob_pf_path:
         uint32_t target
         uint32_t nassets
@@ -82,6 +87,7 @@ cdef extern from "pathfind.h":
         const sob_pf_path *paths
         size_t npaths
         int32_t complete
+        int32_t stopped
         uint64_t hop_evaluations
         uint64_t path_executions
         uint64_t bound_cuts
@@ -92,3 +98,20 @@ cdef extern from "pathfind.h":
     void sob_pf_scratch_free(sob_pf_scratch *s)
     sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const sob_dex_ctx *ctx,
                               sob_pf_scratch *s, sob_pf_result *out) nogil
+
+# csrc/ledger/dexbook.h: only what a path graph over a live DexBook needs (the venues of its markets
+# and the context with its accounts table: the sellers' funds). Declared after dex.h on purpose.
+cdef extern from "dexbook.h":
+    ctypedef struct sob_dexbook:
+        pass
+    ctypedef struct sob_dex_market:
+        uint32_t base
+        uint32_t counter
+    uint32_t sob_dexbook_market_count(const sob_dexbook *dx)
+    uint32_t sob_dexbook_asset_count(const sob_dexbook *dx)
+    uint32_t sob_dexbook_pool_count(const sob_dexbook *dx)
+    size_t sob_dexbook_offer_count(const sob_dexbook *dx)
+    uint32_t sob_dexbook_ledger_seq(const sob_dexbook *dx)
+    const sob_dex_market *sob_dexbook_market(const sob_dexbook *dx, uint32_t market)
+    sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, sob_venue *out)
+    void sob_dexbook_ctx(const sob_dexbook *dx, sob_dex_ctx *ctx)

@@ -307,6 +307,11 @@ cdef class _DexBook:
         sob_dex_result_free(&self.res)
         sob_ledger_out_free(&self.out)
 
+    def _address(self):
+        """The address of the C sob_dexbook, for stellar_ob._paths' graph over this book (which keeps
+        this object alive while it uses it)."""
+        return <size_t>self.dx
+
     cdef object asset(self, uint32_t aid):
         cdef list cache = self._assets
         while len(cache) <= aid:

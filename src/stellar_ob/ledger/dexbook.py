@@ -494,50 +494,54 @@ class DexBook:
 
     def find_paths(self, kind: str, source_asset: Any, amount: int, destination_assets: Any, *, max_hops: int = 4,
                    limit: int = 5, exclude_pools: bool = False, protocol: Optional[int] = None,
-                   exhaustive: bool = False, refresh: bool = False) -> Any:
-        """Exact paths over every market and pool of the book (:func:`stellar_ob._paths.find_paths`).
+                   exhaustive: bool = False, refresh: bool = False, sellers_funds: bool = True,
+                   timeout: Optional[float] = None, max_evaluations: int = 2_000_000) -> Any:
+        """Exact paths over every market and pool of the book (:func:`stellar_ob.find_paths`).
 
         ``kind`` "strict_send": ``amount`` of ``source_asset`` is sent, and per destination asset
         the ``limit`` paths delivering the most are returned; "strict_receive": ``source_asset`` is
         the asset received, ``amount`` what must arrive, and ``destination_assets`` are the assets
         that may be sent (the least sent first). Every path was executed with stellar-core's rules
         on the book's state (result SUCCESS); see docs/paths.md for what can still fail on the
-        network. Sellers' funds are not used yet: every seller counts as funding its offer.
+        network.
 
-        The search runs over a :class:`stellar_ob._paths.PathGraph` copied from the book once per
-        ledger (O(offers) the first search after a ledger; the searches after it read the copy).
-        After :meth:`seed` at the same ledger pass ``refresh=True``. C only: under
-        ``STELLAR_OB_PURE=1`` it raises :class:`stellar_ob._paths.PathFindingUnavailableError`.
+        Sellers' funds: by default each offer delivers only what its seller can (the balances,
+        liabilities and trust-line limits the book holds, and the issuers it registered), as
+        stellar-core crosses it; a seller the book holds no entry for counts as fully funded.
+        ``sellers_funds=False`` ignores funds as Horizon does. ``protocol`` None: the book's.
+        ``timeout`` seconds: the search stops then and says so (``stopped="deadline"``).
+
+        The search reads the book in place through a :class:`stellar_ob.DexPathGraph` (no copy of
+        the offers), rebuilt the first search after the book changed (O(markets), plus the cached
+        depth of each side's first 1000 offers). After :meth:`seed` at the same ledger pass
+        ``refresh=True``. Threads may search at once, but the book must not change while they do
+        (stellar_ob.server holds a readers-writer lock around its ledgers). C only: under
+        ``STELLAR_OB_PURE=1`` it raises :class:`stellar_ob.PathFindingUnavailableError`.
 
         For example (C only, so not a doctest: the doctests also run on the twin)::
 
             found = dex.find_paths("strict_send", "XLM", 10_0000000, ["USDC:GA5Z...KZVN"], max_hops=3)
             best = found.paths[0]  # best.path, best.destination_amount, best.hops, found.optimal
         """
-        from .. import _paths
+        import threading
 
-        key = (self._c.ledger_seq, self._c.offer_count, self._c.market_count, len(self._c.pools()))
-        cached = getattr(self, "_path_graph", None)
-        if refresh or cached is None or cached[0] != key:
-            markets: Dict[int, list] = {}
-            for m in range(self._c.market_count):
-                base, counter, _complete, _n = self._c.market_info(m)
-                offers = [(r[0], SIDES[s], r[1], r[2], r[3]) for s in (0, 1)
-                          for r in self._c.offers(m, False, s, 0, 2**62)]
-                markets[m] = [base.to_asset(), counter.to_asset(), offers, None]
-            for p, m in self._pool_rows():
-                row = markets.get(m)
-                if row is None or row[3] is not None and (row[3][0] > 0 and row[3][1] > 0):
-                    continue  # one pool per pair on the network (the pool id is of the pair and fee)
-                a = p.asset_a.to_asset()
-                row[3] = (p.reserve_a, p.reserve_b, p.fee_bp) if a == row[0] else (p.reserve_b, p.reserve_a, p.fee_bp)
-            rows = [tuple(r) for r in markets.values() if r[2] or r[3] is not None]
-            cached = (key, _paths.PathGraph(rows))
-            self._path_graph = cached
-        return cached[1].find_paths(kind, source_asset, amount, destination_assets, max_hops=max_hops, limit=limit,
-                                    exclude_pools=exclude_pools,
-                                    protocol=_paths.DEFAULT_PROTOCOL if protocol is None else protocol,
-                                    exhaustive=exhaustive)
+        from ..errors import PathFindingUnavailableError
+
+        try:
+            from .. import _paths
+        except ImportError:  # the compiled extension is not built
+            raise PathFindingUnavailableError("find_paths runs in C only and the extension is not built") from None
+        if type(refresh) is not bool:
+            raise TypeError("refresh must be a bool")
+        lock = self.__dict__.setdefault("_paths_lock", threading.Lock())
+        with lock:  # one rebuild when several threads find the book changed
+            graph = self.__dict__.get("_path_graph")
+            if refresh or graph is None or graph.state != _paths.dex_state(self._c):
+                graph = _paths.DexPathGraph(self._c, previous=graph)
+                self._path_graph = graph
+        return graph.find_paths(kind, source_asset, amount, destination_assets, max_hops=max_hops, limit=limit,
+                                exclude_pools=exclude_pools, protocol=protocol, exhaustive=exhaustive,
+                                max_evaluations=max_evaluations, timeout=timeout, sellers_funds=sellers_funds)
 
     def account(self, account: Any) -> Optional[Dict[str, int]]:
         """The funds the book holds for an account (G... or 32-byte key), or None."""

@@ -14,13 +14,15 @@ from a DexBook kept current by one source (:mod:`stellar_ob.server.sources`):
 - ``simulated``: a :class:`~stellar_ob.testing.LocalStack` market whose ledgers are applied as
   they close.
 
-Paths are exact (C only; executed before they are returned) and sellers' funds are not modelled
-yet: see docs/paths.md.
+Paths are exact (C only; executed before they are returned), with each seller's real funds; the
+searches run in a bounded worker pool off the event loop, under a readers-writer lock against the
+ledger feed, with a deadline per request (see :mod:`stellar_ob.server.app` and docs/server.md).
 """
 
 from __future__ import annotations
 
-from .app import MAX_ORDER_BOOK_LIMIT, ServerState, build_app, state_of
+from .app import MAX_ORDER_BOOK_LIMIT, PathPool, ReadWriteLock, ServerState, build_app, path_pool_of, state_of
 from .sources import run
 
-__all__ = ["build_app", "run", "ServerState", "state_of", "MAX_ORDER_BOOK_LIMIT"]
+__all__ = ["build_app", "run", "ServerState", "ReadWriteLock", "PathPool", "state_of", "path_pool_of",
+           "MAX_ORDER_BOOK_LIMIT"]

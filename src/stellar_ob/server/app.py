@@ -13,14 +13,38 @@ Endpoints (Horizon's parameters, JSON and problem documents):
   configuration) as an extension. ``destination_account`` / ``source_account`` (which need the
   account's balances) are refused with 400: pass the asset lists.
 
-Paths are :meth:`stellar_ob.ledger.DexBook.find_paths`' (exact, executed before they are returned).
+Paths are :meth:`stellar_ob.ledger.DexBook.find_paths`' (exact, executed before they are returned),
+with each seller's real funds unless ``sellers_funds=False``.
+
+Concurrency (issue 15). A path search never runs on the event loop: it runs in a bounded pool of
+``path_workers`` threads, and the C search releases the GIL, so /order_book, /offers, the
+streams and the ledger feed stay responsive while searches run, and searches use every core.
+- The book is protected by a readers-writer lock (:class:`ReadWriteLock`): a search holds it for
+  reading; a ledger is applied (:meth:`ServerState.apply`) holding it for writing, so no search
+  ever reads a book that is being changed, and a search sees one ledger's state from start to end.
+  The writer is preferred: once a ledger waits, new searches wait behind it, so a ledger waits at
+  most for the searches already running (each bounded by its deadline).
+- Admission: at most ``path_workers`` searches run and ``path_queue`` more wait. A request
+  beyond that is refused at once with Horizon's 503 ``server_over_capacity`` and ``Retry-After:
+  1``; it never queues without bound.
+- Deadline: each request has ``path_timeout`` seconds from its arrival (queueing included). The
+  C search checks the clock as it goes and stops; the request then gets Horizon's 504 ``timeout``.
+- Answers are kept per ledger: the same query on the same book state (``ServerState.generation``,
+  moved by every :meth:`ServerState.apply`) is answered from the last ``path_cache`` answers, and
+  identical requests arriving while one is being searched share that search.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Dict, List, Optional, Tuple
+import os
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from aiohttp import web
 
@@ -28,7 +52,7 @@ from ..amounts import format_amount, parse_amount, price_string
 from ..assets import Asset
 from ..errors import StellarOBError
 
-__all__ = ["build_app", "ServerState", "MAX_ORDER_BOOK_LIMIT"]
+__all__ = ["build_app", "ServerState", "ReadWriteLock", "MAX_ORDER_BOOK_LIMIT"]
 
 #: The deepest /order_book this server renders (Horizon: 200).
 MAX_ORDER_BOOK_LIMIT = 10_000
@@ -36,6 +60,55 @@ _MAX_PATH_ASSETS = 15  # Horizon's maxAssetsPerPathRequest
 _STATE = web.AppKey("stellar_ob_server_state", object)
 _PATH_LIMIT = web.AppKey("stellar_ob_path_limit", int)
 _HEARTBEAT = web.AppKey("stellar_ob_sse_heartbeat", float)
+_SEARCH = web.AppKey("stellar_ob_path_pool", object)
+
+
+class ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before new readers (no writer starvation).
+
+    Threads only (the event loop takes it for writing only around a ledger's apply, which waits at
+    most for the searches already running)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if self._readers == 0:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:
+                self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+    @property
+    def readers(self) -> int:
+        return self._readers
 
 
 class BadRequest(Exception):
@@ -45,12 +118,25 @@ class BadRequest(Exception):
 
 
 class ServerState:
-    """The book served and a change signal for the streams. ``notify()`` after every ledger."""
+    """The book served, its readers-writer lock and a change signal for the streams.
+
+    Change the book only through :meth:`apply` (or hold ``lock.write()`` around the change), then
+    ``notify()``: searches run in worker threads and read the book under ``lock.read()``."""
 
     def __init__(self, dex: Any) -> None:
         self.dex = dex
         self.version = 0
+        self.generation = 0  # ledgers applied through apply(): the key of the /paths answer cache
+        self.lock = ReadWriteLock()
         self._cond: Optional[asyncio.Condition] = None
+
+    def apply(self, meta: Any, *, resync: bool = False) -> Any:
+        """Apply one LedgerCloseMeta to the book holding the write lock (waits for running searches)."""
+        with self.lock.write():
+            try:
+                return self.dex.apply_ledger(meta, resync=resync)
+            finally:
+                self.generation += 1
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
@@ -154,7 +240,8 @@ def _asset_json(a: Asset) -> Dict[str, str]:
 
 
 def _problem(status: int, title: str, detail: str, extras: Optional[dict] = None) -> web.Response:
-    kind = {400: "bad_request", 404: "not_found", 500: "server_error", 406: "not_acceptable"}.get(status, "server_error")
+    kind = {400: "bad_request", 404: "not_found", 500: "server_error", 406: "not_acceptable",
+            503: "server_over_capacity", 504: "timeout"}.get(status, "server_error")
     body: Dict[str, Any] = {"type": f"https://stellar.org/horizon-errors/{kind}", "title": title, "status": status,
                             "detail": detail}
     if extras:
@@ -335,8 +422,121 @@ def _paths_body(request: web.Request, records: List[Dict[str, Any]]) -> Dict[str
     return {"_links": {"self": {"href": str(request.rel_url)}}, "_embedded": {"records": records}}
 
 
+class Saturated(Exception):
+    """Every worker busy and the queue full."""
+
+
+class PathPool:
+    """The bounded worker pool /paths searches run in (see the module docstring)."""
+
+    def __init__(self, state: ServerState, workers: int, queue: int, timeout: float, limit: int,
+                 sellers_funds: Optional[bool], cache: int = 1024) -> None:
+        if type(workers) is not int or not 1 <= workers <= 256:
+            raise ValueError("path_workers must be an int in [1, 256]")
+        if type(queue) is not int or not 0 <= queue <= 100_000:
+            raise ValueError("path_queue must be an int in [0, 100000]")
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 3600:
+            raise ValueError("path_timeout must be in (0, 3600] seconds")
+        self.state, self.workers, self.queue, self.timeout = state, workers, queue, float(timeout)
+        if type(cache) is not int or not 0 <= cache <= 1_000_000:
+            raise ValueError("path_cache must be an int in [0, 1000000]")
+        self.limit, self.sellers_funds, self.cache_size = limit, sellers_funds, cache
+        # Answers per (query, generation of the book), least recently used evicted; and the searches
+        # running, so identical concurrent requests share one search. Event-loop thread only.
+        self._cache: "OrderedDict[tuple, Any]" = OrderedDict()
+        self._inflight: Dict[tuple, "asyncio.Future[Any]"] = {}
+        self.searches = 0
+        self.cache_hits = 0
+        self.coalesced = 0
+        self.pending = 0  # running + queued (event-loop thread only)
+        self.max_pending = 0
+        self.refused = 0
+        self.timed_out = 0
+        self._executor: Optional[ThreadPoolExecutor] = None
+
+    def executor(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="stellar-ob-paths")
+        return self._executor
+
+    def shutdown(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def _search(self, deadline: float, kind: str, frm: Asset, amount: int, targets: List[Asset], hops: int) -> Any:
+        with self.state.lock.read():
+            generation = self.state.generation  # the state searched (no ledger applies meanwhile)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, generation
+            kw: Dict[str, Any] = {"max_hops": hops, "limit": self.limit, "timeout": left}
+            if self.sellers_funds is not None:
+                kw["sellers_funds"] = self.sellers_funds
+            return self.state.dex.find_paths(kind, frm, amount, targets, **kw), generation
+
+    async def run(self, kind: str, frm: Asset, amount: int, targets: List[Asset], hops: int) -> Any:
+        """The search's result (None or ``stopped == "deadline"``: out of time). Raises Saturated.
+
+        An answer computed on the book's current generation is reused for the same query (the
+        paths are a function of the query and the state); a query already being searched waits for
+        that search instead of starting another. Answers cut short by the deadline are not kept."""
+        key = (kind, frm, amount, tuple(targets), hops)
+        if self.cache_size:
+            hit = self._cache.get(key + (self.state.generation,))
+            if hit is not None:
+                self._cache.move_to_end(key + (self.state.generation,))
+                self.cache_hits += 1
+                return hit
+            running = self._inflight.get(key + (self.state.generation,))
+            if running is not None:
+                self.coalesced += 1
+                return await asyncio.shield(running)
+        if self.pending >= self.workers + self.queue:
+            self.refused += 1
+            raise Saturated()
+        deadline = time.monotonic() + self.timeout
+        self.pending += 1
+        self.max_pending = max(self.max_pending, self.pending)
+        mine = key + (self.state.generation,)
+        # The search is a task of its own: a request that goes away (client gone) does not cancel
+        # the search the others are waiting for.
+        task = asyncio.get_running_loop().create_task(self._job(mine, key, deadline, kind, frm, amount, targets, hops))
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved even if nobody waits
+        if self.cache_size:
+            self._inflight[mine] = task
+        return await asyncio.shield(task)
+
+    async def _job(self, mine: tuple, key: tuple, deadline: float, kind: str, frm: Asset, amount: int,
+                   targets: List[Asset], hops: int) -> Any:
+        try:
+            self.searches += 1
+            loop = asyncio.get_running_loop()
+            result, generation = await loop.run_in_executor(self.executor(), self._search, deadline, kind, frm,
+                                                            amount, targets, hops)
+            if self.cache_size and result is not None and result.stopped != "deadline":
+                self._cache[key + (generation,)] = result
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            return result
+        finally:
+            self.pending -= 1
+            self._inflight.pop(mine, None)
+
+
+def _over_capacity() -> web.Response:
+    resp = _problem(503, "Server Over Capacity",
+                    "This horizon server is currently overloaded.  Please wait for a second and then try your "
+                    "request again.")
+    resp.headers["Retry-After"] = "1"
+    return resp
+
+
+def _timeout() -> web.Response:
+    return _problem(504, "Timeout", "Your request timed out before completing.  Please try your request again.")
+
+
 async def _find(request: web.Request, kind: str) -> web.Response:
-    state: ServerState = request.app[_STATE]
     q = request.query
     try:
         hops = _int(q, "max_path_length", 3, 0, 5) + 1
@@ -357,7 +557,14 @@ async def _find(request: web.Request, kind: str) -> web.Response:
     targets = [t for t in targets if t != frm]
     if not targets:
         return _json(_paths_body(request, []))
-    result = state.dex.find_paths(kind, frm, amount, targets, max_hops=hops, limit=request.app[_PATH_LIMIT])
+    pool: PathPool = request.app[_SEARCH]  # type: ignore[assignment]
+    try:
+        result = await pool.run(kind, frm, amount, targets, hops)
+    except Saturated:
+        return _over_capacity()
+    if result is None or result.stopped == "deadline":
+        pool.timed_out += 1
+        return _timeout()
     paths = list(result.paths)
     if kind == "strict_send":
         paths.sort(key=lambda p: -p.destination_amount)
@@ -393,16 +600,31 @@ async def _errors(request: web.Request, handler: Any) -> web.StreamResponse:
 
 
 def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int = 5,
-              sse_heartbeat: float = 15.0) -> web.Application:
+              sse_heartbeat: float = 15.0, path_workers: Optional[int] = None, path_queue: int = 64,
+              path_timeout: float = 10.0, sellers_funds: Optional[bool] = True,
+              path_cache: int = 1024) -> web.Application:
     """The aiohttp application serving ``dex`` (a :class:`stellar_ob.ledger.DexBook`).
 
-    ``state`` (a :class:`ServerState` over the same book) lets the feeder signal changes to the
-    streams; ``path_limit``: paths per destination asset.
+    ``state`` (a :class:`ServerState` over the same book) lets the feeder apply ledgers under the
+    lock and signal changes to the streams; ``path_limit``: paths per destination asset;
+    ``path_workers`` (default: the CPU count), ``path_queue`` and ``path_timeout`` (seconds) bound
+    the /paths searches (module docstring); ``path_cache``: answers kept per ledger (0: none);
+    ``sellers_funds`` False: every seller fully funded, as
+    Horizon (None: do not pass the option, for a book whose find_paths has none).
     """
     app = web.Application(middlewares=[_errors])
-    app[_STATE] = state if state is not None else ServerState(dex)
+    st = state if state is not None else ServerState(dex)
+    app[_STATE] = st
     app[_PATH_LIMIT] = path_limit
     app[_HEARTBEAT] = float(sse_heartbeat)
+    pool = PathPool(st, path_workers if path_workers is not None else max(1, min(8, os.cpu_count() or 1)),
+                    path_queue, path_timeout, path_limit, sellers_funds, path_cache)
+    app[_SEARCH] = pool
+
+    async def _close(_app: web.Application) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
+
+    app.on_cleanup.append(_close)
     app.router.add_get("/", root)
     app.router.add_get("/order_book", order_book)
     app.router.add_get("/offers", offers)
@@ -413,3 +635,8 @@ def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int 
 
 def state_of(app: web.Application) -> ServerState:
     return app[_STATE]  # type: ignore[return-value]
+
+
+def path_pool_of(app: web.Application) -> PathPool:
+    """The app's /paths worker pool (its counters: ``refused``, ``timed_out``, ``max_pending``)."""
+    return app[_SEARCH]  # type: ignore[return-value]

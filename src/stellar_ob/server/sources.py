@@ -34,7 +34,7 @@ async def follow_rpc(dex: DexBook, state: ServerState, url: str, *, start: Optio
         async with LedgerStream(rpc, start) as stream:
             async for item in stream:
                 seq, meta = item
-                dex.apply_ledger(meta, resync=(dex.ledger_seq == 0 or seq != dex.ledger_seq + 1))
+                state.apply(meta, resync=(dex.ledger_seq == 0 or seq != dex.ledger_seq + 1))
                 stream.ack(seq)
                 state.notify()
 
@@ -43,7 +43,7 @@ def follow_simulated(dex: DexBook, state: ServerState, stack: Any) -> None:
     """Apply every ledger the LocalStack's market closes (register before it starts)."""
 
     def on_ledger(seq: int, meta: bytes) -> None:
-        dex.apply_ledger(meta, resync=(dex.ledger_seq == 0))
+        state.apply(meta, resync=(dex.ledger_seq == 0))
         try:
             state.notify()
         except RuntimeError:  # closed outside a running loop (before start): nothing streams yet

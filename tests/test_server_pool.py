@@ -1,0 +1,235 @@
+"""The /paths worker pool of stellar_ob.server (issue 15): searches off the event loop, bounded.
+
+No assertion here depends on timing: the searches are stand-ins that block on events the test
+releases, so "the loop answers while a search runs", "the third request is refused" and "a ledger
+waits for the running search" are checked by the order of events, not by durations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import SimpleNamespace
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from stellar_ob.server import ReadWriteLock, ServerState, build_app, path_pool_of
+
+ISSUER = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+SEND = (f"/paths/strict-send?source_asset_type=native&source_amount=10"
+        f"&destination_assets=USD:{ISSUER}")
+RECEIVE = (f"/paths/strict-receive?destination_asset_type=native&destination_amount=10"
+           f"&source_assets=USD:{ISSUER}")
+
+
+class BlockingDex:
+    """A book whose searches block until released; records what they were asked and when a
+    ledger was applied relative to them."""
+
+    ledger_seq = 7
+
+    def __init__(self, stopped=None) -> None:
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+        self.calls = []
+        self.events = []
+        self.stopped = stopped
+
+    def find_paths(self, kind, frm, amount, targets, **kw):
+        self.calls.append((kind, str(frm), amount, [str(t) for t in targets], kw))
+        self.events.append("search start")
+        self.started.release()
+        assert self.release.wait(30)
+        self.events.append("search end")
+        return SimpleNamespace(paths=(), stopped=self.stopped)
+
+    def apply_ledger(self, meta, resync=False):
+        self.events.append("apply")
+
+
+async def _serve(app):
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    return runner, f"http://{host}:{port}"
+
+
+async def _wait_started(dex: BlockingDex, n: int) -> None:
+    for _ in range(n):
+        assert await asyncio.to_thread(dex.started.acquire, True, 30)
+
+
+async def test_searches_run_off_the_loop_and_the_queue_is_bounded():
+    dex = BlockingDex()
+    app = build_app(dex, path_workers=1, path_queue=1, path_timeout=60)
+    runner, url = await _serve(app)
+    pool = path_pool_of(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            first = asyncio.ensure_future(s.get(url + SEND))
+            await _wait_started(dex, 1)  # the only worker is busy
+            second = asyncio.ensure_future(s.get(url + RECEIVE))
+            while pool.pending < 2:  # queued behind it
+                await asyncio.sleep(0.01)
+            # the event loop still answers while a search runs and another waits
+            async with s.get(url + "/") as r:
+                assert r.status == 200 and (await r.json())["core_latest_ledger"] == 7
+            # a third, different search: over capacity, refused at once with Horizon's problem and
+            # Retry-After (the same query as the first would share its search instead)
+            async with s.get(url + SEND.replace("source_amount=10", "source_amount=11")) as r:
+                assert r.status == 503
+                assert r.headers["Retry-After"] == "1"
+                body = await r.json(content_type=None)
+                assert body["type"] == "https://stellar.org/horizon-errors/server_over_capacity"
+                assert body["status"] == 503
+            assert pool.refused == 1
+            dex.release.set()
+            r1, r2 = await first, await second
+            assert (r1.status, r2.status) == (200, 200)
+            assert (await r1.json())["_embedded"]["records"] == []
+            r1.release()
+            r2.release()
+        # what the searches were asked: the kind, Horizon's max_path_length 3 = 4 hops, a deadline
+        assert [c[0] for c in dex.calls] == ["strict_send", "strict_receive"]
+        for c in dex.calls:
+            kw = c[4]
+            assert kw["max_hops"] == 4 and kw["sellers_funds"] is True
+            assert 0 < kw["timeout"] <= 60
+        assert pool.max_pending == 2
+    finally:
+        dex.release.set()
+        await runner.cleanup()
+
+
+async def test_a_search_stopped_by_its_deadline_is_a_504():
+    dex = BlockingDex(stopped="deadline")
+    dex.release.set()
+    app = build_app(dex, path_workers=2, path_timeout=5)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            async with s.get(url + SEND) as r:
+                assert r.status == 504
+                body = await r.json(content_type=None)
+                assert body["type"] == "https://stellar.org/horizon-errors/timeout" and body["title"] == "Timeout"
+        assert path_pool_of(app).timed_out == 1
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_ledger_waits_for_the_running_search():
+    dex = BlockingDex()
+    state = ServerState(dex)
+    app = build_app(dex, state=state, path_workers=1)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            req = asyncio.ensure_future(s.get(url + SEND))
+            await _wait_started(dex, 1)
+            applier = threading.Thread(target=state.apply, args=(b"meta",))
+            applier.start()
+            applier.join(0.2)
+            assert applier.is_alive() and dex.events == ["search start"]  # the write lock waits
+            dex.release.set()
+            r = await req
+            assert r.status == 200
+            r.release()
+            await asyncio.to_thread(applier.join, 30)
+            assert dex.events == ["search start", "search end", "apply"]
+    finally:
+        dex.release.set()
+        await runner.cleanup()
+
+
+async def test_identical_requests_share_a_search_and_answers_are_kept_per_ledger():
+    dex = BlockingDex()
+    state = ServerState(dex)
+    app = build_app(dex, state=state, path_workers=1, path_queue=0, path_timeout=60)
+    runner, url = await _serve(app)
+    pool = path_pool_of(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            first = asyncio.ensure_future(s.get(url + SEND))
+            await _wait_started(dex, 1)
+            # the same query while it runs: no second search (and no 503 although the queue is 0)
+            second = asyncio.ensure_future(s.get(url + SEND))
+            while pool.coalesced < 1:
+                await asyncio.sleep(0.01)
+            dex.release.set()
+            r1, r2 = await first, await second
+            b1, b2 = await r1.text(), await r2.text()
+            assert (r1.status, r2.status) == (200, 200) and b1 == b2
+            assert len(dex.calls) == 1 and pool.searches == 1
+            # again later, same ledger: answered from the kept answer
+            async with s.get(url + SEND) as r:
+                assert r.status == 200 and await r.text() == b1
+            assert len(dex.calls) == 1 and pool.cache_hits == 1
+            # a ledger applied: the next identical request is searched on the new state
+            await asyncio.to_thread(state.apply, b"meta")
+            async with s.get(url + SEND) as r:
+                assert r.status == 200
+            assert len(dex.calls) == 2 and dex.events[-3:] == ["apply", "search start", "search end"]
+    finally:
+        dex.release.set()
+        await runner.cleanup()
+
+
+async def test_answers_cut_by_the_deadline_are_not_kept():
+    dex = BlockingDex(stopped="deadline")
+    dex.release.set()
+    app = build_app(dex, path_workers=1, path_timeout=5)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(2):
+                async with s.get(url + SEND) as r:
+                    assert r.status == 504
+        assert len(dex.calls) == 2 and path_pool_of(app).cache_hits == 0
+    finally:
+        await runner.cleanup()
+
+
+def test_read_write_lock_prefers_a_waiting_writer():
+    lock = ReadWriteLock()
+    order = []
+    reader_in = threading.Event()
+    release_reader = threading.Event()
+
+    def reader(name, hold=None):
+        with lock.read():
+            order.append(name)
+            if hold is not None:
+                reader_in.set()
+                assert hold.wait(30)
+
+    def writer():
+        with lock.write():
+            order.append("writer")
+
+    t1 = threading.Thread(target=reader, args=("r1", release_reader))
+    t1.start()
+    assert reader_in.wait(30)
+    w = threading.Thread(target=writer)
+    w.start()
+    while lock._writers_waiting == 0:  # the writer is queued behind r1
+        threading.Event().wait(0.001)
+    t2 = threading.Thread(target=reader, args=("r2",))
+    t2.start()
+    t2.join(0.2)
+    assert t2.is_alive() and order == ["r1"]  # r2 waits behind the waiting writer
+    release_reader.set()
+    for t in (t1, w, t2):
+        t.join(30)
+    assert order == ["r1", "writer", "r2"]
+    assert lock.readers == 0
+
+
+@pytest.mark.parametrize("kw", [{"path_workers": 0}, {"path_workers": 1.5}, {"path_queue": -1},
+                                {"path_timeout": 0}, {"path_timeout": True}, {"path_cache": -1}])
+def test_bad_pool_settings_raise(kw):
+    with pytest.raises(ValueError):
+        build_app(BlockingDex(), **kw)
