@@ -110,6 +110,9 @@ cdef uint64_t _quote_amount(object v) except? 0xFFFFFFFFFFFFFFFF:
 cdef extern from "Python.h":
     # Borrowed-pointer forms: no reference counting on the per-change hot path of apply_diff.
     bint _int_exact "PyLong_CheckExact"(PyObject *o) noexcept
+    bint _tuple_exact "PyTuple_CheckExact"(PyObject *o) noexcept
+    Py_ssize_t _tuple_size "PyTuple_GET_SIZE"(PyObject *o) noexcept
+    PyObject *_tuple_item "PyTuple_GET_ITEM"(PyObject *o, Py_ssize_t i) noexcept
     long long _as_ll "PyLong_AsLongLongAndOverflow"(PyObject *o, int *overflow) noexcept
 
 
@@ -454,18 +457,35 @@ cdef class BookDiff:
         return merge_diffs(self, other, BookDiff, LevelChange, Price)
 
     def to_numpy(self):
-        """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
-        import numpy as np
+        """A read-only structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount),
+        bids best first then asks best first: a view of the diff's own packed C changes (no copy,
+        no object per change; it keeps them alive). ``.copy()`` it to write. O(1)."""
         cdef bytes raw = self._raw if self._raw is not None else b""
-        cdef const sob_level_change *v = <const sob_level_change *>PyBytes_AS_STRING(raw)
-        cdef Py_ssize_t k = PyBytes_GET_SIZE(raw) // sizeof(sob_level_change), i
-        arr = np.empty(k, dtype=diff_dtype())
-        arr["side"] = [v[i].side for i in range(k)]
-        arr["n"] = [v[i].n for i in range(k)]
-        arr["d"] = [v[i].d for i in range(k)]
-        arr["old_amount"] = [v[i].old_amount for i in range(k)]
-        arr["new_amount"] = [v[i].new_amount for i in range(k)]
-        return arr
+        if not _LITTLE_ENDIAN or sizeof(sob_level_change) != 32:  # side: the low byte of C int32: copy
+            return _diff_rows_copy(raw)
+        return _np_frombuffer()(raw, diff_dtype())
+
+
+cdef bint _LITTLE_ENDIAN = sys.byteorder == "little"
+cdef object _frombuffer = None
+
+
+cdef inline object _np_frombuffer():
+    global _frombuffer
+    if _frombuffer is None:
+        import numpy
+        _frombuffer = numpy.frombuffer
+    return _frombuffer
+
+
+cdef object _diff_rows_copy(bytes raw):
+    import numpy as np
+    cdef const sob_level_change *v = <const sob_level_change *>PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t k = PyBytes_GET_SIZE(raw) // sizeof(sob_level_change), i
+    arr = np.array([(v[i].side, v[i].n, v[i].d, v[i].old_amount, v[i].new_amount) for i in range(k)],
+                   dtype=diff_dtype())
+    arr.flags.writeable = False
+    return arr
 
 
 def _changes_key(diff):
@@ -564,7 +584,7 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
     """Convert the rows taken by _level_rows into ``out`` (room for ``k`` levels, the count taken
     before): never more than ``k`` are written, whatever ran in between."""
     cdef uint64_t amt
-    cdef size_t i = 0
+    cdef size_t i = 0, j
     cdef Py_buffer view
     if type(rows) is not tuple:  # the numpy array of level_dtype
         try:
@@ -580,9 +600,24 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
             finally:
                 PyBuffer_Release(&view)
             return 0
-    for row in <tuple>rows:
-        if i == k:
-            raise InvalidBookError("a levels array changed size while it was read")
+    cdef tuple t = <tuple>rows
+    cdef PyObject *r
+    if <size_t>PyTuple_GET_SIZE(t) != k:
+        raise InvalidBookError("a levels array changed size while it was read")
+    # The common case, exact (n, d, amount) tuples of exact ints, converts with borrowed pointers
+    # and runs no Python code (the rows tuple is this call's own and tuples are immutable); any
+    # other row takes the checked path below, which may run its __iter__.
+    while i < k:
+        r = PyTuple_GET_ITEM(t, <Py_ssize_t>i)
+        if not _tuple_exact(r) or _tuple_size(r) != 3:
+            break
+        out[i].n = _price_part_p(_tuple_item(r, 0), "n")
+        out[i].d = _price_part_p(_tuple_item(r, 1), "d")
+        _level_amount_p(_tuple_item(r, 2), &amt)
+        out[i].amount = amt
+        i += 1
+    for j in range(i, k):
+        row = t[j]
         try:
             n, d, amount = row
         except (TypeError, ValueError):
@@ -592,8 +627,6 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
         _level_amount(amount, &amt)
         out[i].amount = amt
         i += 1
-    if i != k:
-        raise InvalidBookError("a levels array changed size while it was read")
     return 0
 
 
@@ -606,6 +639,9 @@ cdef object _empty_levels(size_t k):
         import numpy
         _np_empty = numpy.empty
     return _np_empty(k, level_dtype())
+
+
+cdef object _NOARG = object()  # set_level's missing d / amount (the (side, price, amount) form)
 
 
 DEF _SMALL = 16  # a batch this small converts into stack memory (no allocation)
@@ -686,14 +722,37 @@ cdef class OrderBook:
             _raise(st, what)
         return 0
 
-    def set_level(self, side, n, d, amount):
+    def set_level(self, side, n, d=_NOARG, amount=_NOARG):
         """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
-        Raises CrossedBookError (book unchanged) if the change would cross the book.
-        O(log n) to find the level, plus moving the levels above it (few: the best is last)."""
+        ``set_level(side, price, amount)`` takes the price as a :class:`Price` or an exact
+        :class:`~fractions.Fraction` instead (InvalidBookError if no int32 n/d equals it; a
+        float is refused). Raises CrossedBookError (book unchanged) if the change would cross
+        the book. O(log n) to find the level, plus moving the levels above it (few: the best is
+        last).
+
+        >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+        >>> book.set_level("ask", Price(23, 200), 7_000_000)
+        >>> book.set_level("bid", Fraction(1, 10), 5)
+        >>> book.best_ask(), book.best_bid().price
+        (Level(price=Price(23, 200), amount=7000000), Price(1, 10))
+        """
         cdef int s = _side_p(<PyObject *>side)
-        cdef int32_t cn = _price_part_p(<PyObject *>n, "n")
-        cdef int32_t cd = _price_part_p(<PyObject *>d, "d")
+        cdef int32_t cn, cd
         cdef uint64_t a
+        if amount is _NOARG:  # set_level(side, price, amount)
+            if d is _NOARG:
+                raise InvalidBookError("set_level takes (side, n, d, amount) or (side, price, amount)")
+            amount = d
+            if isinstance(n, Price):  # the C fields: a subclass's properties never decide
+                cn = (<Price>n).n
+                cd = (<Price>n).d
+            else:
+                pn, pd = _args.fraction_price(n)
+                cn = <int32_t>pn
+                cd = <int32_t>pd
+        else:
+            cn = _price_part_p(<PyObject *>n, "n")
+            cd = _price_part_p(<PyObject *>d, "d")
         _level_amount_p(<PyObject *>amount, &a)
         cdef sob_status st = sob_book_set_level_checked(&self._book, s, cn, cd, a, NULL)
         if st:  # the message is made of the converted values: no caller code runs for it

@@ -16,7 +16,11 @@ def level_dtype() -> Any:
 
 @lru_cache(maxsize=None)
 def diff_dtype() -> Any:
-    """One level change: side 0 = bid, 1 = ask."""
+    """One level change: side 0 = bid, 1 = ask; the layout of the C core's sob_level_change (32
+    bytes: side is the low byte of its int32, then n, d, 4 bytes of padding, the two amounts),
+    so the compiled BookDiff hands out its packed array as a view, without a copy."""
     import numpy as np
 
-    return np.dtype([("side", "i1"), ("n", "<i4"), ("d", "<i4"), ("old_amount", "<u8"), ("new_amount", "<u8")])
+    return np.dtype({"names": ["side", "n", "d", "old_amount", "new_amount"],
+                     "formats": ["i1", "<i4", "<i4", "<u8", "<u8"],
+                     "offsets": [0, 4, 8, 16, 24], "itemsize": 32})
