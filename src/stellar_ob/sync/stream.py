@@ -413,6 +413,39 @@ class _Live(Generic[U]):
         self.confirmed_ns = applied_ns
 
 
+class _StallWatch:
+    """The stall deadline of one stream connection: no event for ``stall`` s cancels the reading
+    task (and :attr:`fired` says it was this watch). One timer, re-armed lazily: an event only
+    stores its time in :attr:`last`; when the timer fires before the deadline, it re-arms itself
+    for ``last + stall``. Same deadline as a timeout around each read, without arming and
+    cancelling a timer per read. The reading task only awaits in ``readany()``, so the
+    cancellation always arrives there."""
+
+    __slots__ = ("loop", "task", "stall", "last", "fired", "_handle")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: "asyncio.Task[Any]", stall: float) -> None:
+        self.loop = loop
+        self.task = task
+        self.stall = stall
+        self.last = loop.time()
+        self.fired = False
+        self._handle: asyncio.TimerHandle | None = loop.call_at(self.last + stall, self._check)
+
+    def _check(self) -> None:
+        due = self.last + self.stall
+        if self.loop.time() < due:
+            self._handle = self.loop.call_at(due, self._check)
+            return
+        self._handle = None
+        self.fired = True
+        self.task.cancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
 def _cancelling() -> bool:
     """True when the running task has a cancellation pending (Python 3.11+: Task.cancelling())."""
     task = asyncio.current_task()
@@ -607,9 +640,26 @@ class _SSEStream:
             return HorizonError(f"Horizon answered {resp.status} for {self.what}", status=resp.status)
 
     async def _read_stream(self, resp: aiohttp.ClientResponse) -> None:
+        horizon = self.owner.horizon
+        parser = SSEParser(horizon.max_line_bytes, horizon.max_event_bytes)
+        stall = horizon.stall_timeout
+        last_event = time.monotonic()
+        task = asyncio.current_task()
+        # One lazy timer for the whole connection instead of a deadline (a timer armed and
+        # cancelled) around every read: see _StallWatch. Task.uncancel() (3.11+) tells its
+        # cancellation from anyone else's; without it, the per-read deadline below.
+        watch = (_StallWatch(asyncio.get_running_loop(), task, stall)
+                 if stall is not None and task is not None and hasattr(task, "uncancel") else None)
+        try:
+            await self._read_events(resp, parser, watch, last_event)
+        finally:
+            if watch is not None:
+                watch.close()
+
+    async def _read_events(self, resp: aiohttp.ClientResponse, parser: SSEParser, watch: "_StallWatch | None",
+                           last_event: float) -> None:
         owner = self.owner
         horizon = owner.horizon
-        parser = SSEParser(horizon.max_line_bytes, horizon.max_event_bytes)
         counters = owner.counters
         on_data = self.on_data
         page = self.page
@@ -618,9 +668,17 @@ class _SSEStream:
         content = resp.content
         perf = time.perf_counter_ns
         stall = horizon.stall_timeout
-        last_event = time.monotonic()
         while True:
-            if stall is None:
+            if watch is not None:
+                try:
+                    chunk = await content.readany()
+                except asyncio.CancelledError:
+                    if watch.fired and watch.task.uncancel() == 0:  # the watch's own cancellation, no one else's
+                        counters.stalls += 1
+                        raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
+                                                           "treated as stalled")) from None
+                    raise
+            elif stall is None:
                 chunk = await content.readany()
             else:
                 left = last_event + stall - time.monotonic()
@@ -645,7 +703,10 @@ class _SSEStream:
                     horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
                 raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
             if events:
-                last_event = time.monotonic()
+                if watch is not None:
+                    watch.last = watch.loop.time()
+                else:
+                    last_event = time.monotonic()
             if parser.retry is not None:
                 self.server_retry_ms = owner.server_retry_ms = parser.retry
             for ev in events:
