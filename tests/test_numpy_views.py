@@ -13,7 +13,7 @@ import pytest
 
 from stellar_ob import _pure
 from stellar_ob._dtypes import diff_dtype, level_dtype
-from stellar_ob.errors import AmountOverflowError, InvalidBookError
+from stellar_ob.errors import AmountOverflowError, CrossedBookError, InvalidBookError
 
 from conftest import USDC, load_c
 
@@ -131,3 +131,82 @@ def test_mixed_rows_read_as_the_values_they_hold(impl):
     book.apply_snapshot(rows, [])
     assert [(l.price.n, l.price.d, l.amount) for l in book.bids()] == [
         (3, 10, 5), (2, 10, 6), (1, 10, 7), (5, 100, 2**64 - 1), (4, 100, 8)]
+
+
+# ---- apply_diff from a BookDiff or its array ----------------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_mirror_book_follows_by_diffs_and_arrays(impl, seed):
+    """A book that applies each diff of another (as the diff, as its array, as its array copied
+    into plain (side, n, d, amount) fields) stays equal to it."""
+    rng = random.Random(seed)
+    src = impl.OrderBook("XLM", USDC)
+    mirrors = [impl.OrderBook("XLM", USDC) for _ in range(3)]
+    plain = np.dtype([("side", "i1"), ("n", "<i4"), ("d", "<i4"), ("amount", "<u8")])
+    for _ in range(15):
+        diff = src.apply_horizon(_doc(src, _random_side(rng, 100, 200, rng.randint(0, 25)),
+                                      _random_side(rng, 200, 300, rng.randint(0, 25))))
+        arr = diff.to_numpy()
+        mirrors[0].apply_diff(diff)
+        mirrors[1].apply_diff(arr)
+        other = np.zeros(len(arr), dtype=plain)
+        for f in ("side", "n", "d"):
+            other[f] = arr[f]
+        other["amount"] = arr["new_amount"]
+        mirrors[2].apply_diff(other)
+        for m in mirrors:
+            m.check()
+            assert m.bids() == src.bids() and m.asks() == src.asks()
+
+
+def test_a_diff_from_the_other_implementation_applies_too():
+    c, py = load_c().OrderBook("XLM", USDC), _pure.OrderBook("XLM", USDC)
+    doc = _doc(c, [(150, 1000, 5)], [(250, 1000, 7)])
+    c2, py2 = load_c().OrderBook("XLM", USDC), _pure.OrderBook("XLM", USDC)
+    c2.apply_diff(py.apply_horizon(doc))   # LevelChange objects of the twin
+    py2.apply_diff(c.apply_horizon(doc))   # the compiled diff, iterated
+    assert c2.bids() == c.bids() and py2.asks() == py.asks()
+
+
+@pytest.mark.parametrize("bad", [2, -1, 7])
+def test_a_bad_side_in_an_array_leaves_the_book(impl, bad):
+    book = impl.OrderBook("XLM", USDC)
+    book.apply_snapshot([(1, 10, 5)], [(9, 1, 7)])
+    arr = np.zeros(3, dtype=diff_dtype())
+    arr["n"], arr["d"], arr["new_amount"] = [1, 2, 3], [10, 10, 10], [1, 2, 3]
+    arr["side"][1] = bad
+    with pytest.raises(InvalidBookError, match="side must be 0"):
+        book.apply_diff(arr)
+    assert book.bids()[0].amount == 5 and len(book) == 2
+
+
+@pytest.mark.parametrize("values, error", [((0, 10, 1), InvalidBookError), ((1, 0, 1), InvalidBookError),
+                                           ((-5, 10, 1), InvalidBookError)])
+def test_bad_prices_in_an_array_leave_the_book(impl, values, error):
+    book = impl.OrderBook("XLM", USDC)
+    book.apply_snapshot([(1, 10, 5)], [(9, 1, 7)])
+    arr = np.zeros(2, dtype=diff_dtype())
+    arr[0] = (0, 1, 20, 0, 9)
+    arr[1] = (1, *values[:2], 0, values[2])
+    with pytest.raises(error):
+        book.apply_diff(arr)
+    assert [(l.price.n, l.price.d, l.amount) for l in book.bids()] == [(1, 10, 5)] and len(book) == 2
+
+
+def test_a_crossing_array_leaves_the_book(impl):
+    book = impl.OrderBook("XLM", USDC)
+    book.apply_snapshot([(1, 10, 5)], [(9, 1, 7)])
+    arr = np.zeros(1, dtype=diff_dtype())
+    arr[0] = (0, 10, 1, 0, 3)  # a bid above the ask
+    with pytest.raises(CrossedBookError):
+        book.apply_diff(arr)
+    assert len(book) == 2 and book.best_bid().amount == 5
+
+
+def test_arrays_without_the_fields_are_refused(impl):
+    book = impl.OrderBook("XLM", USDC)
+    with pytest.raises(InvalidBookError, match="fields side"):
+        book.apply_diff(np.zeros(2, dtype=level_dtype()))
+    with pytest.raises(InvalidBookError, match="one dimension"):
+        book.apply_diff(np.zeros((2, 2), dtype=diff_dtype()))
+    assert len(book) == 0

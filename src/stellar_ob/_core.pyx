@@ -27,7 +27,7 @@ from . import _amounts, _args
 from ._amounts import count_arg, exact_str
 from ._amounts import parse_amount, format_amount, price_string
 from ._diffs import merge_diffs
-from ._dtypes import level_dtype, diff_dtype
+from ._dtypes import level_dtype, diff_dtype, diff_array_rows
 from .assets import Asset
 from .errors import (
     AmountError, AmountOverflowError, AssetError, AssetMismatchError, CrossedBookError,
@@ -116,10 +116,47 @@ cdef extern from "Python.h":
     long long _as_ll "PyLong_AsLongLongAndOverflow"(PyObject *o, int *overflow) noexcept
 
 
+cdef extern from *:
+    """
+    /* A non-negative exact int of at most two CPython digits (< 2**60), read from the object
+     * itself: what most prices and amounts are, without a call into the int API. Returns 0 for
+     * anything else (negative, larger, a subclass, another runtime): the caller then takes the
+     * checked path, which gives the same value or the same error. */
+    #if !defined(PYPY_VERSION) && !defined(Py_LIMITED_API) && PY_VERSION_HEX < 0x030B0000
+    #include "longintrepr.h"
+    #endif
+    static inline int sob_py_small_u64(PyObject *o, unsigned long long *out) {
+    #if defined(PYPY_VERSION) || defined(Py_LIMITED_API)
+        (void)o; (void)out;
+        return 0;
+    #elif PY_VERSION_HEX >= 0x030C0000
+        if (!PyLong_CheckExact(o) || !PyUnstable_Long_IsCompact((PyLongObject *)o)) return 0;
+        Py_ssize_t v = PyUnstable_Long_CompactValue((PyLongObject *)o);
+        if (v < 0) return 0;
+        *out = (unsigned long long)v;
+        return 1;
+    #else
+        if (!PyLong_CheckExact(o)) return 0;
+        Py_ssize_t size = Py_SIZE(o);
+        const digit *dg = ((PyLongObject *)o)->ob_digit;
+        if (size == 1) { *out = dg[0]; return 1; }
+        if (size == 2) { *out = (unsigned long long)dg[0] | ((unsigned long long)dg[1] << PyLong_SHIFT); return 1; }
+        if (size == 0) { *out = 0; return 1; }
+        return 0;
+    #endif
+    }
+    """
+    bint _small_u64 "sob_py_small_u64"(PyObject *o, unsigned long long *out) noexcept
+
+
 cdef inline int32_t _price_part_p(PyObject *v, str name) except 0:
     cdef int overflow = 0
     cdef long long x
-    if _int_exact(v):
+    cdef unsigned long long u
+    if _small_u64(v, &u):
+        if 0 < u <= INT32_MAX:
+            return <int32_t>u
+    elif _int_exact(v):
         x = _as_ll(v, &overflow)
         if overflow == 0 and 0 < x <= INT32_MAX:
             return <int32_t>x
@@ -129,6 +166,10 @@ cdef inline int32_t _price_part_p(PyObject *v, str name) except 0:
 cdef inline int _level_amount_p(PyObject *v, uint64_t *out) except -1:
     cdef int overflow = 0
     cdef long long x
+    cdef unsigned long long u
+    if _small_u64(v, &u):
+        out[0] = <uint64_t>u
+        return 0
     if _int_exact(v):
         x = _as_ll(v, &overflow)
         if overflow == 0 and x >= 0:
@@ -761,9 +802,23 @@ cdef class OrderBook:
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
-        changes length while it is read is refused."""
-        if not isinstance(changes, (list, tuple)):
-            changes = list(changes)
+        changes length while it is read is refused. A :class:`BookDiff` applies its new amounts and a
+        structured numpy array of :func:`diff_dtype` (``BookDiff.to_numpy()``) is read from its
+        buffer, both without an object per change; another structured array with fields side (0
+        bid / 1 ask), n, d and new_amount (or amount) is read by field."""
+        if type(changes) is BookDiff:
+            self._apply_packed((<BookDiff>changes)._raw, None)
+            return
+        if type(changes) is not list and type(changes) is not tuple:
+            nd = _ndarray_type()
+            if nd is not None and isinstance(changes, nd) and changes.dtype.names is not None:
+                if (type(changes) is nd and changes.ndim == 1 and changes.dtype == diff_dtype()
+                        and _LITTLE_ENDIAN and sizeof(sob_level_change) == 32):
+                    self._apply_packed(None, changes)
+                    return
+                changes = diff_array_rows(changes)
+            elif not isinstance(changes, (list, tuple)):
+                changes = list(changes)
         cdef size_t k = len(changes), i = 0, bad = 0
         cdef sob_set small_set[_SMALL]
         cdef sob_level small_undo[_SMALL]
@@ -817,6 +872,60 @@ cdef class OrderBook:
             raise CrossedBookError("the batch would cross the book")
         if st:
             _raise(st, "apply_diff")
+
+    cdef int _apply_packed(self, bytes raw, object arr) except -1:
+        """apply_diff of packed sob_level_change rows: a BookDiff's own bytes, or the buffer of a
+        1-d diff_dtype array (its side is the row's first byte; the rest of that int32 is padding
+        the caller may have filled with anything). Converted into this call's batch first."""
+        cdef Py_buffer view
+        cdef bint has_view = False
+        cdef const char *base
+        cdef size_t k, i, bad = 0
+        cdef signed char side
+        cdef sob_set small_set[_SMALL]
+        cdef sob_level small_undo[_SMALL]
+        cdef sob_set *c = small_set
+        cdef sob_level *undo = small_undo
+        cdef void *heap = NULL
+        cdef const sob_level_change *row
+        cdef sob_status st = SOB_OK
+        if arr is not None:
+            PyObject_GetBuffer(arr, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+            has_view = True
+            base = <const char *>view.buf
+            k = <size_t>view.len // sizeof(sob_level_change)
+        else:
+            if raw is None:
+                return 0
+            base = PyBytes_AS_STRING(raw)  # raw: our own reference, alive for the whole call
+            k = <size_t>PyBytes_GET_SIZE(raw) // sizeof(sob_level_change)
+        try:
+            if k > _SMALL:
+                heap = _alloc_array(k, sizeof(sob_set) + sizeof(sob_level))
+                c = <sob_set *>heap
+                undo = <sob_level *>(c + k)
+            for i in range(k):
+                row = <const sob_level_change *>(base + i * sizeof(sob_level_change))
+                side = (<const signed char *>row)[0] if has_view else <signed char>row.side
+                if side != 0 and side != 1:
+                    raise InvalidBookError(f"changes[{i}]: side must be 0 (bid) or 1 (ask), got {side}")
+                c[i].side = SOB_SIDE_BID if side == 0 else SOB_SIDE_ASK
+                c[i].n = row.n
+                c[i].d = row.d
+                c[i].amount = row.new_amount
+            if has_view:
+                PyBuffer_Release(&view)
+                has_view = False
+            st = sob_book_apply_batch(&self._book, c, k, undo, &bad)
+        finally:
+            if has_view:
+                PyBuffer_Release(&view)
+            free(heap)
+        if st == SOB_E_CROSSED:
+            raise CrossedBookError("the batch would cross the book")
+        if st:
+            _raise(st, f"apply_diff: changes[{bad}]")
+        return 0
 
     def clear(self):
         """Remove every level of both sides (the assets stay). O(1).

@@ -17,7 +17,7 @@ from sortedcontainers import SortedDict
 from . import _amounts, _args, _impl
 from ._diffs import merge_diffs as _merge_diffs
 from ._amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
-from ._dtypes import diff_dtype, level_dtype
+from ._dtypes import diff_array_rows, diff_dtype, level_dtype
 from .assets import Asset
 from .errors import (
     AmountError,
@@ -422,8 +422,13 @@ class OrderBook:
     def apply_diff(self, changes: Iterable[Any]) -> None:
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
-        changes length while it is read is refused."""
-        if not isinstance(changes, (list, tuple)):
+        changes length while it is read is refused. A :class:`BookDiff` applies its new amounts; a
+        structured numpy array with fields side (0 bid / 1 ask), n, d and new_amount (or amount),
+        such as ``BookDiff.to_numpy()``, is read by field."""
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(changes, np.ndarray) and changes.dtype.names is not None:
+            changes = diff_array_rows(changes)
+        elif not isinstance(changes, (list, tuple)):
             changes = list(changes)
         k = len(changes)
         batch = []
