@@ -803,7 +803,7 @@ cdef class OrderBook:
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
         changes length while it is read is refused. A :class:`BookDiff` applies its new amounts and a
-        structured numpy array of :func:`diff_dtype` (``BookDiff.to_numpy()``) is read from its
+        structured numpy array of ``diff_dtype`` (``BookDiff.to_numpy()``) is read from its
         buffer, both without an object per change; another structured array with fields side (0
         bid / 1 ask), n, d and new_amount (or amount) is read by field."""
         if type(changes) is BookDiff:
