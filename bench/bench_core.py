@@ -173,6 +173,52 @@ def test_apply_snapshot_200x200(benchmark, impl, book_data):
     _check_same_book(impl, book, book_data)
 
 
+@pytest.mark.benchmark(group="apply_snapshot: 200+200 from Python rows + best bid/ask")
+@impls("c", "py", "bmoscon")
+def test_apply_snapshot_200x200_rows(benchmark, impl, book_data):
+    """The same snapshot from plain Python rows: ours from lists of (n, d, amount) int tuples,
+    bmoscon from its float dicts (its own input, as in the row above), side by side (issue 18:
+    from tuples at least as fast as bmoscon's dict assignment)."""
+    book = impl.load(book_data)
+    if impl.id == "bmoscon":
+        fn, args = impl.snapshot(book, book_data)
+    else:
+        bids, asks = [tuple(r) for r in book_data.bids], [tuple(r) for r in book_data.asks]
+
+        def fn() -> None:
+            book.apply_snapshot(bids, asks)
+            book.best_bid()
+            book.best_ask()
+
+        args = ()
+    benchmark(fn, *args)
+    _check_same_book(impl, book, book_data)
+
+
+@pytest.mark.benchmark(group="apply_diff: a BookDiff's 10 changes into a mirror book")
+@impls("c", "py")
+def test_apply_diff_from_a_book_diff(benchmark, impl):
+    """A mirror book following another by its diffs: the diff itself (no LevelChange objects on
+    the compiled core) and its to_numpy() view, alternating forward and back."""
+    from bench.conftest import horizon_pair
+
+    first, second = horizon_pair()
+    src = impl.mod.OrderBook.from_horizon(first)
+    forward = src.apply_horizon(second)
+    back = src.apply_horizon(first)
+    mirror = impl.mod.OrderBook.from_horizon(first)
+    diffs = [forward, back, forward.to_numpy(), back.to_numpy()]
+    state = [0]
+
+    def run() -> None:
+        i = state[0]
+        mirror.apply_diff(diffs[i])
+        state[0] = (i + 1) & 3
+
+    benchmark(run)
+    assert len(forward) > 0
+
+
 @pytest.mark.benchmark(group="quote_buy: 50 levels")
 @impls(*BOOK_IMPLS)
 def test_quote_buy_50_levels(benchmark, impl, book_data):

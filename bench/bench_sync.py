@@ -7,6 +7,11 @@ the moment its ``on_update`` callback runs. Targets: p50 <= 300 us, p99 <= 2 ms.
 
     python bench/bench_sync.py [--rounds 2000] [--loop asyncio|uvloop|both]   # exits 1 when a target is missed
 
+The client's CPU time per round (``process_time``: what the client process itself spends on one
+event, from socket read to callback, plus the harness's pipe round trip) is printed next to the
+latencies: it waits for no scheduler, so it moves far less with the machine's load than the
+latency does; compare builds with it on a shared machine.
+
 ``--loop both`` (the default when uvloop is installed: ``pip install "stellar-ob[fast]"``) measures
 the client on asyncio's own loop (the baseline) and then on uvloop in the same run, with the same
 server process setup, and prints both medians and their ratio. The targets are checked on the
@@ -48,6 +53,9 @@ async def _server_main() -> None:
     await server.stop()
 
 
+CPU_NS: list[int] = []  # the client's CPU ns per round, one entry per run
+
+
 async def _client_main(rounds: int) -> list[int]:
     from stellar_ob.sync import Horizon
 
@@ -63,13 +71,17 @@ async def _client_main(rounds: int) -> list[int]:
         await proc.stdout.readline()  # the first event's write stamp
         assert len(live.bids()) == 200 and len(live.asks()) == 200, (len(live.bids()), len(live.asks()))
         live.on_update(lambda u: seen.put_nowait(time.perf_counter_ns()))
+        cpu0 = 0
         for i in range(rounds + 50):
+            if i == 50:
+                cpu0 = time.process_time_ns()
             proc.stdin.write(b"L\n")
             await proc.stdin.drain()
             w = int((await proc.stdout.readline()).split()[1])
             s = await asyncio.wait_for(seen.get(), 10)
             if i >= 50:  # warm-up
                 lat.append(s - w)
+        CPU_NS.append((time.process_time_ns() - cpu0) // max(1, rounds))
     proc.stdin.write(b"Q\n")
     await proc.stdin.drain()
     await proc.wait()
@@ -112,9 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     # Alternate the loops in blocks so that a change in the machine's load hits both alike.
     blocks = args.blocks if len(loops) == 2 else 1
     lats: dict[str, list[int]] = {name: [] for name in loops}
+    cpus: dict[str, list[int]] = {name: [] for name in loops}
     for _ in range(blocks):
         for name in loops:
             lats[name] += _run_on(name, max(1, args.rounds // blocks))
+            cpus[name].append(CPU_NS[-1])
     p50s: dict[str, float] = {}
     ok = True
     for name in loops:
@@ -127,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  p50 {p50:8.1f} us   (target <= {P50_TARGET_US})")
         print(f"  p99 {p99:8.1f} us   (target <= {P99_TARGET_US})")
         print(f"  mean {statistics.fmean(lat) / 1000:7.1f} us   max {lat[-1] / 1000:8.1f} us")
+        print(f"  client CPU per round {statistics.median(cpus[name]) / 1000:7.1f} us (median of {len(cpus[name])} "
+              "block(s))")
         if name == loops[0]:
             ok = p50 <= P50_TARGET_US and p99 <= P99_TARGET_US
     if len(p50s) == 2:

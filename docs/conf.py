@@ -113,6 +113,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"'tuple\[(float|int)"),
     # the base class of the live books, named by their signatures' owner annotations
     (r"py:class", r"(stellar_ob\.sync\.(stream\.)?)?_Live"),
+    # the update-type parameter of those generic live books (``updates() -> UpdateStream[U]``)
+    (r"py:class", r"(stellar_ob\.sync\.stream\.)?U"),
     # stellar_ob.ledger.records.Entry: a Union alias (OfferEntry | PoolEntry | ...) in annotations
     (r"py:class", r"Entry"),
 ]

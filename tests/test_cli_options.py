@@ -53,6 +53,8 @@ BAD = [
     ["snapshot", "XLM", USD, "--depth", "201"],
     ["snapshot", "XLM", USD, "--format", "xml"],
     ["snapshot", "XLM"],
+    ["snapshot", "XLM", USD, "--account", ISSUER],            # --account marks offers: needs --l3
+    ["snapshot", "XLM", USD, "--l3", "--account", "GNOTANACCOUNT"],
     ["serve", "--port", "-1"],
     ["serve", "--markets", "0"],
     ["serve", "--ledger-interval", "inf"],
@@ -200,6 +202,68 @@ def test_snapshot_plot_writes_a_depth_chart(tmp_path):
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", data[16:24])
     assert width >= 400 and height >= 250 and len(data) > 10_000
+
+
+def test_snapshot_l3_plot_writes_an_offer_chart(tmp_path):
+    pytest.importorskip("matplotlib")
+    import asyncio
+    import struct
+
+    out = tmp_path / "offers.png"
+
+    async def go() -> subprocess.CompletedProcess:
+        async with LocalHorizon(markets=1, ledger_interval=None) as server:
+            base, counter = server.market_assets()[0]
+            return await asyncio.to_thread(_run, "snapshot", str(base), str(counter), "--horizon", server.url,
+                                           "--l3", "--depth", "10", "--plot", str(out))
+
+    r = asyncio.run(go())
+    assert r.returncode == 0, r.stderr
+    assert "wrote" in r.stderr and "Traceback" not in r.stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 400 and height >= 250 and len(data) > 10_000
+
+
+def test_snapshot_l3_lists_every_offer_in_crossing_order():
+    """--l3 --format csv: one row per offer of the server's book, best price first and in crossing
+    order within a price, the chosen account's offers marked."""
+    import asyncio
+    import csv
+    import io
+
+    from stellar_ob.plot import offer_chart
+    from stellar_ob.sync import Horizon
+
+    async def go():
+        async with LocalHorizon(markets=1, ledger_interval=None) as server:
+            base, counter = server.market_assets()[0]
+            async with Horizon(server.url) as h:
+                live = await h.watch_offers(base, counter)
+                book = live.book
+                sellers = [o.seller for side in ("bid", "ask") for o in book.offers(side) if o.seller]
+                account = sellers[len(sellers) // 2] if sellers else None
+                chart = offer_chart(book, None, account)
+                rows = [(side, b.offer_id, b.seller or "", str(int(b.own)))
+                        for side, bars in (("bid", chart.bids), ("ask", chart.asks)) for b in bars]
+                offers = {o.offer_id: o for side in ("bid", "ask") for o in book.offers(side)}
+            args = ["snapshot", str(base), str(counter), "--horizon", server.url, "--l3", "--format", "csv"]
+            if account:
+                args += ["--account", account]
+            r = await asyncio.to_thread(_run, *args)
+            return r, rows, offers, account
+
+    r, rows, offers, account = asyncio.run(go())
+    assert r.returncode == 0, r.stderr
+    got = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(got) == len(rows) == len(offers) > 0
+    assert [(g["side"], int(g["offer_id"]), g["seller"], g["own"]) for g in got] == rows
+    for g in got:
+        o = offers[int(g["offer_id"])]
+        assert (int(g["price_n"]), int(g["price_d"]), int(g["amount_stroops"])) == (o.n, o.d, o.amount)
+    if account:
+        assert any(g["own"] == "1" for g in got)
 
 
 @pytest.mark.network

@@ -240,3 +240,61 @@ def test_caps_either_change_nothing_or_raise(pieces, sizes, max_line, max_event)
         return
     assert got == expected
     assert all(len(e.data) <= max_event for e in got)
+
+
+# ---- the one-event fast path (issue 18): a chunk that is exactly ``data: ...\n\n`` --------------------
+
+_event_data = st.lists(st.sampled_from([b"x", b" ", b"{}", b"\x00", b"data:", b":", b"\r", b"\n", b"\xff"]),
+                       max_size=12).map(b"".join)
+_blocks = st.one_of(
+    _event_data.map(lambda d: b"data: " + d + b"\n\n"),        # the fast path's shape (if no CR/LF inside)
+    _event_data.map(lambda d: b"data:" + d + b"\n\n"),
+    _event_data.map(lambda d: b"data: " + d + b"\r\n\r\n"),
+    _event_data.map(lambda d: b"id: 7\ndata: " + d + b"\n\n"),
+    _event_data.map(lambda d: b"retry: 5\n" + b"data: " + d + b"\n\n"),
+    _event_data.map(lambda d: b"data: " + d + b"\n"),           # half an event: the next block completes it
+    st.just(b": comment\n"), st.just(b"event: open\n"), st.just(b"\n"),
+)
+
+
+def _feed_states(chunks, as_type, **caps):
+    p = SSEParser(**caps)
+    out: list = []
+    try:
+        for c in chunks:
+            out.append(p.feed(as_type(c)))
+            out.append((p.pending, p.last_event_id, p.retry))
+    except SSELimitError as e:
+        out.append(("limit", e.limit, e.cap, e.size))
+    return out
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_blocks, max_size=12), st.one_of(st.none(), st.integers(1, 30)), st.one_of(st.none(), st.integers(0, 20)))
+def test_whole_event_chunks_take_the_fast_path_with_the_same_result(blocks, max_line, max_event):
+    """One chunk per block (so whole ``data:`` events arrive as one bytes chunk, the fast path):
+    the events, the state after each chunk and any cap error equal the general path's (the same
+    chunks as bytearrays, which never take the fast path) and, without caps, the reference."""
+    chunks = [b'retry: 1000\nevent: open\ndata: "hello"\n\n'] + blocks
+    fast = _feed_states(chunks, bytes, max_line=max_line, max_event=max_event)
+    general = _feed_states(chunks, bytearray, max_line=max_line, max_event=max_event)
+    assert fast == general
+    if max_line is None and max_event is None:
+        events = [ev for item in fast if isinstance(item, list) for ev in item]
+        assert events == reference(b"".join(chunks))
+
+
+def test_fast_path_caps_at_the_boundary():
+    payload = b"y" * 50
+    chunk = b"data: " + payload + b"\n\n"
+    line = len(chunk) - 2
+    for as_type in (bytes, bytearray):
+        ok = SSEParser(max_line=line, max_event=len(payload))
+        ok.feed(as_type(b"\n"))  # past the BOM check
+        assert ok.feed(as_type(chunk)) == [SSEEvent("message", payload)] and not ok.pending
+        for caps, limit in (({"max_line": line - 1}, "max_line"), ({"max_event": len(payload) - 1}, "max_event")):
+            p = SSEParser(**caps)
+            p.feed(as_type(b"\n"))
+            with pytest.raises(SSELimitError) as e:
+                p.feed(as_type(chunk))
+            assert e.value.limit == limit and e.value.size == (line if limit == "max_line" else len(payload))

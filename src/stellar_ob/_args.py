@@ -18,9 +18,10 @@ arguments with the same exceptions. docs/concepts.md states the vocabulary for u
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any, Tuple
 
-from .amounts import exact_str
+from .amounts import INT32_MAX, exact_str
 from .assets import Asset
 from .errors import AssetError, InvalidBookError
 
@@ -68,3 +69,24 @@ def taker_side(value: Any) -> int:
         if value == "counter":
             return 1
     raise InvalidBookError(f"taker_sells must be 'base' or 'counter', got {value!r}")
+
+
+def fraction_price(value: Any) -> Tuple[int, int]:
+    """(n, d) of a :class:`fractions.Fraction` price handed to ``set_level(side, price, amount)``:
+    exactly its value, or InvalidBookError when no int32 n/d equals it (a Fraction is reduced, so
+    its own numerator and denominator are the smallest pair) or it is not a positive Fraction.
+    The slots are read directly: a subclass's properties never decide the price. (Each book reads
+    its own ``Price`` class itself and calls this for everything else.)"""
+    if isinstance(value, Fraction):
+        try:
+            n = Fraction._numerator.__get__(value)  # type: ignore[attr-defined]
+            d = Fraction._denominator.__get__(value)  # type: ignore[attr-defined]
+        except AttributeError:
+            raise InvalidBookError("price: a Fraction without its numerator or denominator") from None
+        if type(n) is not int or type(d) is not int:
+            raise InvalidBookError("price: a Fraction whose numerator or denominator is not an int")
+        if not (0 < n <= INT32_MAX and 0 < d <= INT32_MAX):
+            raise InvalidBookError(f"price {n}/{d} has no exact n/d with both in 1..{INT32_MAX}")
+        return n, d
+    raise InvalidBookError(f"price must be a Price or a Fraction (exact), got {type(value).__name__}; "
+                           "use set_level(side, n, d, amount) for ints or Price.parse for decimal text")

@@ -174,10 +174,47 @@ class Asset:
         return asset
 
     def to_sdk(self) -> Any:
-        """The equivalent ``stellar_sdk.Asset`` (needs the ``sdk`` extra)."""
+        """The equivalent ``stellar_sdk.Asset`` (needs the ``sdk`` extra); the inverse of
+        :meth:`from_sdk`."""
         from stellar_sdk import Asset as SdkAsset
 
         return SdkAsset.native() if self.issuer is None else SdkAsset(self.code, self.issuer)
+
+    @classmethod
+    def from_sdk(cls, asset: Any) -> "Asset":
+        """The Asset equal to a ``stellar_sdk.Asset`` (its native asset is ``Asset('native')``);
+        the inverse of :meth:`to_sdk`.
+
+        Only a real ``stellar_sdk.Asset`` (or subclass) is taken: anything else, a credit asset
+        whose code or issuer is not a str, or one this package would refuse (bad issuer
+        checksum, code of 13+ characters) raises :class:`~stellar_ob.errors.AssetError`. Each
+        attribute is read once; a ``str`` subclass is read as the str it holds. O(1).
+
+        >>> from stellar_sdk import Asset as SdkAsset
+        >>> Asset.from_sdk(SdkAsset("USDC", "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"))
+        Asset('USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN')
+        >>> Asset.from_sdk(SdkAsset.native())
+        Asset('native')
+        """
+        import sys
+
+        sdk = sys.modules.get("stellar_sdk")  # not imported yet: nothing can be one of its assets
+        sdk_asset = getattr(sdk, "Asset", None) if sdk is not None else None
+        if not isinstance(sdk_asset, type) or not isinstance(asset, sdk_asset):
+            raise AssetError(f"expected a stellar_sdk.Asset, got {type(asset).__name__}")
+        try:
+            code, issuer = asset.code, asset.issuer
+        except AttributeError:
+            raise AssetError(f"not a complete stellar_sdk.Asset: {type(asset).__name__}") from None
+        if not isinstance(code, str) or not (issuer is None or isinstance(issuer, str)):
+            raise AssetError(f"stellar_sdk.Asset code and issuer must be str, got "
+                             f"{type(code).__name__} and {type(issuer).__name__}")
+        code = _exact_str(code)
+        if issuer is None:
+            if code != "XLM":  # stellar_sdk spells native "XLM" and nothing else
+                raise AssetError(f"credit asset {code!r} needs an issuer")
+            return _NATIVE
+        return cls(code, _exact_str(issuer))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Asset):

@@ -145,6 +145,22 @@ class SSEParser:
     def feed(self, chunk: bytes | bytearray | memoryview) -> list[SSEEvent]:
         """Consume ``chunk`` and return the events it completed, oldest first (raises
         :class:`SSELimitError` when a cap is passed)."""
+        # Fast path: nothing buffered and the chunk is exactly one event of one data line,
+        # ``data: <payload>\n\n`` (Horizon's object streams write each event whole, and on
+        # loopback one write is usually one read). The result, the caps and the state after are
+        # those of the general path below; anything else (a CR anywhere, another field, a second
+        # line, a partial event before it) takes the general path.
+        if (type(chunk) is bytes and self._started and not self._buf and not self._data and not self._event
+                and self._block_retry is None and not self._cr_pending and chunk.startswith(b"data:")
+                and chunk.endswith(b"\n\n")):
+            end = len(chunk) - 2
+            if chunk.find(b"\n", 5, end) < 0 and chunk.find(b"\r", 5, end) < 0:
+                if self.max_line is not None and end > self.max_line:
+                    raise SSELimitError("max_line", self.max_line, end)
+                vs = 6 if end > 5 and chunk[5] == 0x20 else 5
+                if self.max_event is not None and end - vs > self.max_event:
+                    raise SSELimitError("max_event", self.max_event, end - vs)
+                return [SSEEvent("message", chunk[vs:end], self.last_event_id, None)]
         buf = self._buf
         buf += chunk
         if not self._started:

@@ -72,3 +72,4 @@ cdef class OrderBook:
     cdef Level _best(self, int side)
     cdef bint _tops(self, int32_t *out)
     cdef int _copy_from(self, OrderBook src) except -1
+    cdef int _apply_packed(self, bytes raw, object arr) except -1

@@ -28,7 +28,7 @@ from .. import amounts as _amounts
 from ..amounts import count_arg, exact_str
 from ..amounts import parse_amount, format_amount, price_string
 from ._diffs import merge_diffs
-from .._dtypes import level_dtype, diff_dtype
+from .._dtypes import level_dtype, diff_dtype, diff_array_rows
 from ..assets import Asset
 from ..errors import (
     AmountError, AmountOverflowError, AssetError, AssetMismatchError, CrossedBookError,
@@ -111,13 +111,53 @@ cdef uint64_t _quote_amount(object v) except? 0xFFFFFFFFFFFFFFFF:
 cdef extern from "Python.h":
     # Borrowed-pointer forms: no reference counting on the per-change hot path of apply_diff.
     bint _int_exact "PyLong_CheckExact"(PyObject *o) noexcept
+    bint _tuple_exact "PyTuple_CheckExact"(PyObject *o) noexcept
+    Py_ssize_t _tuple_size "PyTuple_GET_SIZE"(PyObject *o) noexcept
+    PyObject *_tuple_item "PyTuple_GET_ITEM"(PyObject *o, Py_ssize_t i) noexcept
     long long _as_ll "PyLong_AsLongLongAndOverflow"(PyObject *o, int *overflow) noexcept
+
+
+cdef extern from *:
+    """
+    /* A non-negative exact int of at most two CPython digits (< 2**60), read from the object
+     * itself: what most prices and amounts are, without a call into the int API. Returns 0 for
+     * anything else (negative, larger, a subclass, another runtime): the caller then takes the
+     * checked path, which gives the same value or the same error. */
+    #if !defined(PYPY_VERSION) && !defined(Py_LIMITED_API) && PY_VERSION_HEX < 0x030B0000
+    #include "longintrepr.h"
+    #endif
+    static inline int sob_py_small_u64(PyObject *o, unsigned long long *out) {
+    #if defined(PYPY_VERSION) || defined(Py_LIMITED_API)
+        (void)o; (void)out;
+        return 0;
+    #elif PY_VERSION_HEX >= 0x030C0000
+        if (!PyLong_CheckExact(o) || !PyUnstable_Long_IsCompact((PyLongObject *)o)) return 0;
+        Py_ssize_t v = PyUnstable_Long_CompactValue((PyLongObject *)o);
+        if (v < 0) return 0;
+        *out = (unsigned long long)v;
+        return 1;
+    #else
+        if (!PyLong_CheckExact(o)) return 0;
+        Py_ssize_t size = Py_SIZE(o);
+        const digit *dg = ((PyLongObject *)o)->ob_digit;
+        if (size == 1) { *out = dg[0]; return 1; }
+        if (size == 2) { *out = (unsigned long long)dg[0] | ((unsigned long long)dg[1] << PyLong_SHIFT); return 1; }
+        if (size == 0) { *out = 0; return 1; }
+        return 0;
+    #endif
+    }
+    """
+    bint _small_u64 "sob_py_small_u64"(PyObject *o, unsigned long long *out) noexcept
 
 
 cdef inline int32_t _price_part_p(PyObject *v, str name) except 0:
     cdef int overflow = 0
     cdef long long x
-    if _int_exact(v):
+    cdef unsigned long long u
+    if _small_u64(v, &u):
+        if 0 < u <= INT32_MAX:
+            return <int32_t>u
+    elif _int_exact(v):
         x = _as_ll(v, &overflow)
         if overflow == 0 and 0 < x <= INT32_MAX:
             return <int32_t>x
@@ -127,6 +167,10 @@ cdef inline int32_t _price_part_p(PyObject *v, str name) except 0:
 cdef inline int _level_amount_p(PyObject *v, uint64_t *out) except -1:
     cdef int overflow = 0
     cdef long long x
+    cdef unsigned long long u
+    if _small_u64(v, &u):
+        out[0] = <uint64_t>u
+        return 0
     if _int_exact(v):
         x = _as_ll(v, &overflow)
         if overflow == 0 and x >= 0:
@@ -455,18 +499,35 @@ cdef class BookDiff:
         return merge_diffs(self, other, BookDiff, LevelChange, Price)
 
     def to_numpy(self):
-        """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
-        import numpy as np
+        """A read-only structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount),
+        bids best first then asks best first: a view of the diff's own packed C changes (no copy,
+        no object per change; it keeps them alive). ``.copy()`` it to write. O(1)."""
         cdef bytes raw = self._raw if self._raw is not None else b""
-        cdef const sob_level_change *v = <const sob_level_change *>PyBytes_AS_STRING(raw)
-        cdef Py_ssize_t k = PyBytes_GET_SIZE(raw) // sizeof(sob_level_change), i
-        arr = np.empty(k, dtype=diff_dtype())
-        arr["side"] = [v[i].side for i in range(k)]
-        arr["n"] = [v[i].n for i in range(k)]
-        arr["d"] = [v[i].d for i in range(k)]
-        arr["old_amount"] = [v[i].old_amount for i in range(k)]
-        arr["new_amount"] = [v[i].new_amount for i in range(k)]
-        return arr
+        if not _LITTLE_ENDIAN or sizeof(sob_level_change) != 32:  # side: the low byte of C int32: copy
+            return _diff_rows_copy(raw)
+        return _np_frombuffer()(raw, diff_dtype())
+
+
+cdef bint _LITTLE_ENDIAN = sys.byteorder == "little"
+cdef object _frombuffer = None
+
+
+cdef inline object _np_frombuffer():
+    global _frombuffer
+    if _frombuffer is None:
+        import numpy
+        _frombuffer = numpy.frombuffer
+    return _frombuffer
+
+
+cdef object _diff_rows_copy(bytes raw):
+    import numpy as np
+    cdef const sob_level_change *v = <const sob_level_change *>PyBytes_AS_STRING(raw)
+    cdef Py_ssize_t k = PyBytes_GET_SIZE(raw) // sizeof(sob_level_change), i
+    arr = np.array([(v[i].side, v[i].n, v[i].d, v[i].old_amount, v[i].new_amount) for i in range(k)],
+                   dtype=diff_dtype())
+    arr.flags.writeable = False
+    return arr
 
 
 def _changes_key(diff):
@@ -565,7 +626,7 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
     """Convert the rows taken by _level_rows into ``out`` (room for ``k`` levels, the count taken
     before): never more than ``k`` are written, whatever ran in between."""
     cdef uint64_t amt
-    cdef size_t i = 0
+    cdef size_t i = 0, j
     cdef Py_buffer view
     if type(rows) is not tuple:  # the numpy array of level_dtype
         try:
@@ -581,9 +642,24 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
             finally:
                 PyBuffer_Release(&view)
             return 0
-    for row in <tuple>rows:
-        if i == k:
-            raise InvalidBookError("a levels array changed size while it was read")
+    cdef tuple t = <tuple>rows
+    cdef PyObject *r
+    if <size_t>PyTuple_GET_SIZE(t) != k:
+        raise InvalidBookError("a levels array changed size while it was read")
+    # The common case, exact (n, d, amount) tuples of exact ints, converts with borrowed pointers
+    # and runs no Python code (the rows tuple is this call's own and tuples are immutable); any
+    # other row takes the checked path below, which may run its __iter__.
+    while i < k:
+        r = PyTuple_GET_ITEM(t, <Py_ssize_t>i)
+        if not _tuple_exact(r) or _tuple_size(r) != 3:
+            break
+        out[i].n = _price_part_p(_tuple_item(r, 0), "n")
+        out[i].d = _price_part_p(_tuple_item(r, 1), "d")
+        _level_amount_p(_tuple_item(r, 2), &amt)
+        out[i].amount = amt
+        i += 1
+    for j in range(i, k):
+        row = t[j]
         try:
             n, d, amount = row
         except (TypeError, ValueError):
@@ -593,8 +669,6 @@ cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
         _level_amount(amount, &amt)
         out[i].amount = amt
         i += 1
-    if i != k:
-        raise InvalidBookError("a levels array changed size while it was read")
     return 0
 
 
@@ -607,6 +681,9 @@ cdef object _empty_levels(size_t k):
         import numpy
         _np_empty = numpy.empty
     return _np_empty(k, level_dtype())
+
+
+cdef object _NOARG = object()  # set_level's missing d / amount (the (side, price, amount) form)
 
 
 DEF _SMALL = 16  # a batch this small converts into stack memory (no allocation)
@@ -687,14 +764,37 @@ cdef class OrderBook:
             _raise(st, what)
         return 0
 
-    def set_level(self, side, n, d, amount):
+    def set_level(self, side, n, d=_NOARG, amount=_NOARG):
         """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
-        Raises CrossedBookError (book unchanged) if the change would cross the book.
-        O(log n) to find the level, plus moving the levels above it (few: the best is last)."""
+        ``set_level(side, price, amount)`` takes the price as a :class:`Price` or an exact
+        :class:`~fractions.Fraction` instead (InvalidBookError if no int32 n/d equals it; a
+        float is refused). Raises CrossedBookError (book unchanged) if the change would cross
+        the book. O(log n) to find the level, plus moving the levels above it (few: the best is
+        last).
+
+        >>> book = OrderBook("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+        >>> book.set_level("ask", Price(23, 200), 7_000_000)
+        >>> book.set_level("bid", Fraction(1, 10), 5)
+        >>> book.best_ask(), book.best_bid().price
+        (Level(price=Price(23, 200), amount=7000000), Price(1, 10))
+        """
         cdef int s = _side_p(<PyObject *>side)
-        cdef int32_t cn = _price_part_p(<PyObject *>n, "n")
-        cdef int32_t cd = _price_part_p(<PyObject *>d, "d")
+        cdef int32_t cn, cd
         cdef uint64_t a
+        if amount is _NOARG:  # set_level(side, price, amount)
+            if d is _NOARG:
+                raise InvalidBookError("set_level takes (side, n, d, amount) or (side, price, amount)")
+            amount = d
+            if isinstance(n, Price):  # the C fields: a subclass's properties never decide
+                cn = (<Price>n).n
+                cd = (<Price>n).d
+            else:
+                pn, pd = _args.fraction_price(n)
+                cn = <int32_t>pn
+                cd = <int32_t>pd
+        else:
+            cn = _price_part_p(<PyObject *>n, "n")
+            cd = _price_part_p(<PyObject *>d, "d")
         _level_amount_p(<PyObject *>amount, &a)
         cdef sob_status st = sob_book_set_level_checked(&self._book, s, cn, cd, a, NULL)
         if st:  # the message is made of the converted values: no caller code runs for it
@@ -703,9 +803,23 @@ cdef class OrderBook:
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
-        changes length while it is read is refused."""
-        if not isinstance(changes, (list, tuple)):
-            changes = list(changes)
+        changes length while it is read is refused. A :class:`BookDiff` applies its new amounts and a
+        structured numpy array of ``diff_dtype`` (``BookDiff.to_numpy()``) is read from its
+        buffer, both without an object per change; another structured array with fields side (0
+        bid / 1 ask), n, d and new_amount (or amount) is read by field."""
+        if type(changes) is BookDiff:
+            self._apply_packed((<BookDiff>changes)._raw, None)
+            return
+        if type(changes) is not list and type(changes) is not tuple:
+            nd = _ndarray_type()
+            if nd is not None and isinstance(changes, nd) and changes.dtype.names is not None:
+                if (type(changes) is nd and changes.ndim == 1 and changes.dtype == diff_dtype()
+                        and _LITTLE_ENDIAN and sizeof(sob_level_change) == 32):
+                    self._apply_packed(None, changes)
+                    return
+                changes = diff_array_rows(changes)
+            elif not isinstance(changes, (list, tuple)):
+                changes = list(changes)
         cdef size_t k = len(changes), i = 0, bad = 0
         cdef sob_set small_set[_SMALL]
         cdef sob_level small_undo[_SMALL]
@@ -759,6 +873,60 @@ cdef class OrderBook:
             raise CrossedBookError("the batch would cross the book")
         if st:
             _raise(st, "apply_diff")
+
+    cdef int _apply_packed(self, bytes raw, object arr) except -1:
+        """apply_diff of packed sob_level_change rows: a BookDiff's own bytes, or the buffer of a
+        1-d diff_dtype array (its side is the row's first byte; the rest of that int32 is padding
+        the caller may have filled with anything). Converted into this call's batch first."""
+        cdef Py_buffer view
+        cdef bint has_view = False
+        cdef const char *base
+        cdef size_t k, i, bad = 0
+        cdef signed char side
+        cdef sob_set small_set[_SMALL]
+        cdef sob_level small_undo[_SMALL]
+        cdef sob_set *c = small_set
+        cdef sob_level *undo = small_undo
+        cdef void *heap = NULL
+        cdef const sob_level_change *row
+        cdef sob_status st = SOB_OK
+        if arr is not None:
+            PyObject_GetBuffer(arr, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+            has_view = True
+            base = <const char *>view.buf
+            k = <size_t>view.len // sizeof(sob_level_change)
+        else:
+            if raw is None:
+                return 0
+            base = PyBytes_AS_STRING(raw)  # raw: our own reference, alive for the whole call
+            k = <size_t>PyBytes_GET_SIZE(raw) // sizeof(sob_level_change)
+        try:
+            if k > _SMALL:
+                heap = _alloc_array(k, sizeof(sob_set) + sizeof(sob_level))
+                c = <sob_set *>heap
+                undo = <sob_level *>(c + k)
+            for i in range(k):
+                row = <const sob_level_change *>(base + i * sizeof(sob_level_change))
+                side = (<const signed char *>row)[0] if has_view else <signed char>row.side
+                if side != 0 and side != 1:
+                    raise InvalidBookError(f"changes[{i}]: side must be 0 (bid) or 1 (ask), got {side}")
+                c[i].side = SOB_SIDE_BID if side == 0 else SOB_SIDE_ASK
+                c[i].n = row.n
+                c[i].d = row.d
+                c[i].amount = row.new_amount
+            if has_view:
+                PyBuffer_Release(&view)
+                has_view = False
+            st = sob_book_apply_batch(&self._book, c, k, undo, &bad)
+        finally:
+            if has_view:
+                PyBuffer_Release(&view)
+            free(heap)
+        if st == SOB_E_CROSSED:
+            raise CrossedBookError("the batch would cross the book")
+        if st:
+            _raise(st, f"apply_diff: changes[{bad}]")
+        return 0
 
     def clear(self):
         """Remove every level of both sides (the assets stay). O(1).

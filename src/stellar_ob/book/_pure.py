@@ -18,7 +18,7 @@ from .. import _args, _impl
 from .. import amounts as _amounts
 from ._diffs import merge_diffs as _merge_diffs
 from ..amounts import INT32_MAX, UINT64_MAX, count_arg, exact_str, format_amount, parse_amount, price_string
-from .._dtypes import diff_dtype, level_dtype
+from .._dtypes import diff_array_rows, diff_dtype, level_dtype
 from ..assets import Asset
 from ..errors import (
     AmountError,
@@ -37,6 +37,7 @@ __all__ = [
 
 IMPLEMENTATION = "py"
 BID, ASK = "bid", "ask"
+_NOARG: Any = object()  # set_level's missing d / amount (the (side, price, amount) form)
 _SIDES = (BID, ASK)
 
 
@@ -199,11 +200,15 @@ class BookDiff:
         return _merge_diffs(self, other, BookDiff, LevelChange, Price)
 
     def to_numpy(self):
-        """A structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount)."""
+        """A read-only structured array (side int8: 0 bid / 1 ask, n, d, old_amount, new_amount),
+        bids best first then asks best first; ``.copy()`` it to write (the compiled diff hands out
+        a view of its own packed changes)."""
         import numpy as np
 
         rows = [(0 if c.side == BID else 1, c.price.n, c.price.d, c.old_amount, c.new_amount) for c in self]
-        return np.array(rows, dtype=diff_dtype())
+        arr = np.array(rows, dtype=diff_dtype())
+        arr.flags.writeable = False
+        return arr
 
 
 def _changes_key(diff: Any) -> List[Tuple[str, Fraction, int, int]]:
@@ -394,10 +399,21 @@ class OrderBook:
         """A bid above the ask (equal is a legal book: a passive offer rests at that price)."""
         return bool(self._bids and self._asks and self._bids.keys()[0] > self._asks.keys()[0])
 
-    def set_level(self, side: str, n: int, d: int, amount: int) -> None:
+    def set_level(self, side: str, n: Any, d: Any = _NOARG, amount: Any = _NOARG) -> None:
         """Set the amount at price n/d on ``side`` ("bid" or "ask"); 0 removes the level.
-        Raises CrossedBookError (book unchanged) if the change would cross the book."""
+        ``set_level(side, price, amount)`` takes the price as a :class:`Price` or an exact
+        :class:`~fractions.Fraction` instead (InvalidBookError if no int32 n/d equals it; a
+        float is refused). Raises CrossedBookError (book unchanged) if the change would cross
+        the book."""
         side = _side_index(side)
+        if amount is _NOARG:  # set_level(side, price, amount)
+            if d is _NOARG:
+                raise InvalidBookError("set_level takes (side, n, d, amount) or (side, price, amount)")
+            amount = d
+            if isinstance(n, Price):  # its slots: a subclass's properties never decide
+                n, d = Price._n.__get__(n), Price._d.__get__(n)  # type: ignore[attr-defined]
+            else:
+                n, d = _args.fraction_price(n)
         n, d, amount = _check_level(n, d, amount)
         prev = self._set(side, n, d, amount)
         if self._crossed():
@@ -407,8 +423,13 @@ class OrderBook:
     def apply_diff(self, changes: Iterable[Any]) -> None:
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
-        changes length while it is read is refused."""
-        if not isinstance(changes, (list, tuple)):
+        changes length while it is read is refused. A :class:`BookDiff` applies its new amounts; a
+        structured numpy array with fields side (0 bid / 1 ask), n, d and new_amount (or amount),
+        such as ``BookDiff.to_numpy()``, is read by field."""
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(changes, np.ndarray) and changes.dtype.names is not None:
+            changes = diff_array_rows(changes)
+        elif not isinstance(changes, (list, tuple)):
             changes = list(changes)
         k = len(changes)
         batch = []

@@ -333,6 +333,10 @@ async def _snapshot(args: argparse.Namespace) -> int:
     from stellar_ob.cli.view import _fmt_amount
     from stellar_ob.sync import Horizon
 
+    if args.l3:
+        return await _snapshot_l3(args)
+    if args.account is not None:
+        raise _UsageError("--account marks offers: it needs --l3")
     async with Horizon(args.horizon) as horizon:
         snap = await horizon.snapshot(args.base, args.counter, depth=args.depth)
     book = snap.book
@@ -362,6 +366,46 @@ async def _snapshot(args: argparse.Namespace) -> int:
         for side, levels in (("bid", book.bids()), ("ask", book.asks())):
             for l in levels:
                 w.writerow([side, l.price.n, l.price.d, str(l.price), _fmt_amount(l.amount), l.amount])
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+async def _snapshot_l3(args: argparse.Namespace) -> int:
+    """``snapshot --l3``: every offer of the market (paged from /offers, both directions), as an
+    offer-level chart (``--plot``) or one row per offer, best price first, in crossing order."""
+    from stellar_ob.cli.view import _fmt_amount
+    from stellar_ob.plot import offer_chart
+    from stellar_ob.sync import Horizon
+
+    async with Horizon(args.horizon) as horizon:
+        live = await horizon.watch_offers(args.base, args.counter)
+        await live.close()  # the book stays as loaded: nothing changes it once closed
+    book = live.book
+    chart = offer_chart(book, args.depth, args.account)
+    if args.plot is not None:
+        from stellar_ob.plot import plot_offers
+
+        import matplotlib
+        matplotlib.use("Agg")
+        ax = plot_offers(book, depth=args.depth, account=args.account)
+        ax.figure.savefig(args.plot, dpi=110, bbox_inches="tight")
+        print(f"wrote {args.plot}", file=sys.stderr)
+        return EXIT_OK
+    offers = {o.offer_id: o for side in ("bid", "ask") for o in book.offers(side)}
+    rows = [(side, bar, offers[bar.offer_id]) for side, bars in (("bid", chart.bids), ("ask", chart.asks))
+            for bar in bars]
+    if args.format == "json":
+        doc = {"base": chart.base, "counter": chart.counter,
+               **{f"{side}s": [{"offer_id": bar.offer_id, "seller": bar.seller, "price_n": o.n, "price_d": o.d,
+                                "amount": _fmt_amount(o.amount), "own": bar.own}
+                               for s2, bar, o in rows if s2 == side] for side in ("bid", "ask")}}
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["side", "offer_id", "seller", "price_n", "price_d", "amount", "amount_stroops", "own"])
+        for side, bar, o in rows:
+            w.writerow([side, bar.offer_id, bar.seller or "", o.n, o.d, _fmt_amount(o.amount), o.amount,
+                        int(bar.own)])
     sys.stdout.flush()
     return EXIT_OK
 
@@ -512,6 +556,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("json", "csv"), default="json", help="output format")
     s.add_argument("--plot", default=None, metavar="FILE.png",
                    help="draw the cumulative depth chart to this file instead (needs the plot extra)")
+    s.add_argument("--l3", action="store_true",
+                   help="every offer (paged from /offers) instead of levels; with --plot, the offer-level "
+                        "chart (--depth: price levels a side)")
+    s.add_argument("--account", type=_account, default=None, metavar="G...",
+                   help="--l3: mark this account's offers (highlighted in the chart)")
 
     v = sub.add_parser("serve", help="run the local Horizon (simulated market), or with --from a Horizon-compatible "
                                      "market-data server over a whole-DEX book, until Ctrl-C", formatter_class=_Formatter)

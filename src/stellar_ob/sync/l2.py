@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator, Literal, Optional
 
 from stellar_ob.errors import (
     CrossedBookError,
@@ -20,6 +20,12 @@ from stellar_ob.sync.http import _market_name
 from stellar_ob.sync.stream import Counters, Status, _Live, _Reconnect, _SSEStream
 
 if TYPE_CHECKING:
+    from fractions import Fraction  # noqa: F401 (annotations)
+
+    import numpy as np
+    import numpy.typing as npt
+
+    from stellar_ob import BookDiff, Level, OrderBook, Quote  # noqa: F401 (annotations)
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
 
 log = logging.getLogger("stellar_ob.sync")
@@ -37,8 +43,8 @@ class BookUpdate:
     """
 
     live: "LiveBook"
-    diff: Any  # stellar_ob.BookDiff
-    book: Any  # stellar_ob.OrderBook (the live one: read it before awaiting)
+    diff: "BookDiff"
+    book: "OrderBook"  # the live one: read it before awaiting
     received_ns: int
     applied_ns: int
     coalesced: int = 0
@@ -66,7 +72,7 @@ class BookUpdate:
         )
 
 
-class LiveBook(_Live):
+class LiveBook(_Live["BookUpdate"]):
     """An :class:`~stellar_ob.OrderBook` kept current from Horizon's /order_book stream.
 
     Read it like an OrderBook (``bids()``, ``asks()``, ``best_bid()``, ``spread()``, ``len()`` ...
@@ -87,6 +93,8 @@ class LiveBook(_Live):
     last_error: BaseException | None
     #: What the book has done so far (:class:`~stellar_ob.sync.Counters`).
     counters: Counters
+    #: The :class:`~stellar_ob.OrderBook` the stream keeps current (read it, never change it).
+    book: "OrderBook"
 
     def __init__(self, horizon: "Horizon", base: Any, counter: Any, depth: int) -> None:
         from stellar_ob import OrderBook
@@ -103,31 +111,51 @@ class LiveBook(_Live):
         self._backoff = self._stream.backoff
 
     # ---- reading (delegated to the book) -------------------------------------------------------------
-    def bids(self, depth: int | None = None) -> list:
+    def bids(self, depth: int | None = None) -> "list[Level]":
         return self.book.bids(depth)
 
-    def asks(self, depth: int | None = None) -> list:
+    def asks(self, depth: int | None = None) -> "list[Level]":
         return self.book.asks(depth)
 
-    def best_bid(self) -> Any:
+    def best_bid(self) -> "Optional[Level]":
         return self.book.best_bid()
 
-    def best_ask(self) -> Any:
+    def best_ask(self) -> "Optional[Level]":
         return self.book.best_ask()
 
-    def spread(self) -> Any:
+    def spread(self) -> "Optional[Fraction]":
         return self.book.spread()
 
-    def mid(self) -> Any:
+    def mid(self) -> "Optional[Fraction]":
         return self.book.mid()
+
+    def quote_buy(self, base_amount: int) -> "Quote":
+        return self.book.quote_buy(base_amount)
+
+    def quote_sell(self, base_amount: int) -> "Quote":
+        return self.book.quote_sell(base_amount)
+
+    def to_numpy(self, side: "Literal['bid', 'ask']", depth: int | None = None) -> "npt.NDArray[np.void]":
+        """The book's ``side`` as a structured array (n int32, d int32, amount uint64), best first:
+        :meth:`OrderBook.to_numpy <stellar_ob.OrderBook.to_numpy>` of the current state (a copy,
+        made without a Python object per level; same errors for a bad side or depth)."""
+        return self.book.to_numpy(side, depth)
+
+    def copy(self) -> "OrderBook":
+        """An independent :class:`~stellar_ob.OrderBook` with the current levels (it stays as it is)."""
+        return self.book.copy()
+
+    def __iter__(self) -> "Iterator[tuple[str, Level]]":
+        return iter(self.book)
 
     def __len__(self) -> int:
         return len(self.book)
 
-    def __getattr__(self, name: str) -> Any:  # everything else an OrderBook has
-        if name == "book":
-            raise AttributeError(name)
-        return getattr(self.book, name)
+    if not TYPE_CHECKING:  # the typed surface is the methods above; at run time everything else too
+        def __getattr__(self, name: str) -> Any:  # everything else an OrderBook has
+            if name == "book":
+                raise AttributeError(name)
+            return getattr(self.book, name)
 
     def __repr__(self) -> str:
         return f"<LiveBook {self.name} {self.status.value} levels={len(self.book)}>"

@@ -13,7 +13,7 @@ import math
 import time
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 import aiohttp
 
@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
 
 log = logging.getLogger("stellar_ob.sync")
+
+#: The update type of a live book (:class:`BookUpdate`, :class:`OfferBookUpdate`, ...): what its
+#: ``updates()`` yields and its ``on_update`` callbacks receive.
+U = TypeVar("U")
 
 
 class Status(str, enum.Enum):
@@ -104,7 +108,7 @@ class _Reconnect(Exception):
         self.server = server  # the server itself may be down (no answer, a cut, a 5xx): ask the health probe
 
 
-class UpdateStream:
+class UpdateStream(Generic[U]):
     """What :meth:`LiveBook.updates` and :meth:`LiveOfferBook.updates` return: an ``async for``
     over the book's updates (:class:`BookUpdate` or :class:`OfferBookUpdate`) with a one-slot
     coalescing buffer. A slow consumer never makes the book wait or grow a queue: the updates it
@@ -112,13 +116,13 @@ class UpdateStream:
     O(1) per consumer. The iteration ends when the live book closes.
     """
 
-    def __init__(self, live: "_Live") -> None:
+    def __init__(self, live: "_Live[U]") -> None:
         self._live = live
-        self._pending: Any = None
+        self._pending: Any = None  # U | None, merged through U's own merged()
         self._wake = asyncio.Event()
         self._closed = False
 
-    def _push(self, update: Any) -> None:
+    def _push(self, update: U) -> None:
         if self._pending is None:
             self._pending = update
         else:
@@ -130,10 +134,10 @@ class UpdateStream:
         self._closed = True
         self._wake.set()
 
-    def __aiter__(self) -> "UpdateStream":
+    def __aiter__(self) -> "UpdateStream[U]":
         return self
 
-    async def __anext__(self) -> Any:
+    async def __anext__(self) -> U:
         while True:
             u = self._pending
             if u is not None:
@@ -161,8 +165,9 @@ class UpdateStream:
 _UpdateStream = UpdateStream  # the name before issue 11
 
 
-class _Live:
-    """What every live book shares: status, counters, consumers, error surfacing, tasks, close."""
+class _Live(Generic[U]):
+    """What every live book shares: status, counters, consumers, error surfacing, tasks, close.
+    Generic in its update type ``U``, so that ``updates()`` and ``on_update`` are typed."""
 
     book: Any
 
@@ -176,10 +181,10 @@ class _Live:
         self.last_error: BaseException | None = None
         self.counters = counters
         self.server_retry_ms: int | None = None
-        self._callbacks: list[Callable[[Any], Any]] = []
+        self._callbacks: list[Callable[[U], Any]] = []
         self.callback_seconds = 0.0  #: total seconds spent in on_update callbacks (metrics: callback_seconds)
         self._error_callbacks: list[Callable[[Any, BaseException], Any]] = []
-        self._streams: "weakref.WeakSet[UpdateStream]" = weakref.WeakSet()
+        self._streams: "weakref.WeakSet[UpdateStream[U]]" = weakref.WeakSet()
         self._ready = False  # loaded once (the book holds the server's state or a later one)
         self._loaded = asyncio.Event()  # wakes the watch() waiting for the load: loaded, or failed
         self._changed = asyncio.Event()
@@ -241,15 +246,15 @@ class _Live:
         return None if self.confirmed_at is None else time.time() - self.confirmed_at
 
     # ---- consuming changes ---------------------------------------------------------------------------
-    def updates(self) -> UpdateStream:
+    def updates(self) -> UpdateStream[U]:
         """An async iterator of updates, one slot deep: a slow consumer gets the latest book and the
         merged change (``update.coalesced`` says how many were merged), never a growing queue.
         Ends when the book is closed; raises the error if the book fails."""
-        s = UpdateStream(self)
+        s: UpdateStream[U] = UpdateStream(self)
         self._streams.add(s)
         return s
 
-    def on_update(self, callback: Callable[[Any], Any]) -> Callable[[], None]:
+    def on_update(self, callback: Callable[[U], Any]) -> Callable[[], None]:
         """Call ``callback(update)`` synchronously for every change (no coalescing). Whatever it
         raises (any exception, even ``CancelledError`` or ``KeyboardInterrupt``) is caught, counted
         (``callback_errors``), logged and handed to ``on_error`` callbacks as a
@@ -388,7 +393,7 @@ class _Live:
                 self._report(CallbackError(f"{self.name}: {what} callback returned an awaitable that would never "
                                            "run (callbacks are called synchronously; use updates() to await)"))
 
-    def _publish(self, update: Any) -> None:
+    def _publish(self, update: U) -> None:
         self.counters.updates += 1
         if self._callbacks:
             # the time the consumer holds the sync task: a slow callback delays every book of this loop
@@ -406,6 +411,39 @@ class _Live:
     def _confirm(self, applied_ns: int) -> None:
         self.confirmed_at = time.time()
         self.confirmed_ns = applied_ns
+
+
+class _StallWatch:
+    """The stall deadline of one stream connection: no event for ``stall`` s cancels the reading
+    task (and :attr:`fired` says it was this watch). One timer, re-armed lazily: an event only
+    stores its time in :attr:`last`; when the timer fires before the deadline, it re-arms itself
+    for ``last + stall``. Same deadline as a timeout around each read, without arming and
+    cancelling a timer per read. The reading task only awaits in ``readany()``, so the
+    cancellation always arrives there."""
+
+    __slots__ = ("loop", "task", "stall", "last", "fired", "_handle")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: "asyncio.Task[Any]", stall: float) -> None:
+        self.loop = loop
+        self.task = task
+        self.stall = stall
+        self.last = loop.time()
+        self.fired = False
+        self._handle: asyncio.TimerHandle | None = loop.call_at(self.last + stall, self._check)
+
+    def _check(self) -> None:
+        due = self.last + self.stall
+        if self.loop.time() < due:
+            self._handle = self.loop.call_at(due, self._check)
+            return
+        self._handle = None
+        self.fired = True
+        self.task.cancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 def _cancelling() -> bool:
@@ -602,9 +640,26 @@ class _SSEStream:
             return HorizonError(f"Horizon answered {resp.status} for {self.what}", status=resp.status)
 
     async def _read_stream(self, resp: aiohttp.ClientResponse) -> None:
+        horizon = self.owner.horizon
+        parser = SSEParser(horizon.max_line_bytes, horizon.max_event_bytes)
+        stall = horizon.stall_timeout
+        last_event = time.monotonic()
+        task = asyncio.current_task()
+        # One lazy timer for the whole connection instead of a deadline (a timer armed and
+        # cancelled) around every read: see _StallWatch. Task.uncancel() (3.11+) tells its
+        # cancellation from anyone else's; without it, the per-read deadline below.
+        watch = (_StallWatch(asyncio.get_running_loop(), task, stall)
+                 if stall is not None and task is not None and hasattr(task, "uncancel") else None)
+        try:
+            await self._read_events(resp, parser, watch, last_event)
+        finally:
+            if watch is not None:
+                watch.close()
+
+    async def _read_events(self, resp: aiohttp.ClientResponse, parser: SSEParser, watch: "_StallWatch | None",
+                           last_event: float) -> None:
         owner = self.owner
         horizon = owner.horizon
-        parser = SSEParser(horizon.max_line_bytes, horizon.max_event_bytes)
         counters = owner.counters
         on_data = self.on_data
         page = self.page
@@ -613,9 +668,17 @@ class _SSEStream:
         content = resp.content
         perf = time.perf_counter_ns
         stall = horizon.stall_timeout
-        last_event = time.monotonic()
         while True:
-            if stall is None:
+            if watch is not None:
+                try:
+                    chunk = await content.readany()
+                except asyncio.CancelledError:
+                    if watch.fired and watch.task.uncancel() == 0:  # the watch's own cancellation, no one else's
+                        counters.stalls += 1
+                        raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
+                                                           "treated as stalled")) from None
+                    raise
+            elif stall is None:
                 chunk = await content.readany()
             else:
                 left = last_event + stall - time.monotonic()
@@ -640,7 +703,10 @@ class _SSEStream:
                     horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
                 raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
             if events:
-                last_event = time.monotonic()
+                if watch is not None:
+                    watch.last = watch.loop.time()
+                else:
+                    last_event = time.monotonic()
             if parser.retry is not None:
                 self.server_retry_ms = owner.server_retry_ms = parser.retry
             for ev in events:
