@@ -402,7 +402,8 @@ class Follow:
         self.last_error: BaseException | None = None
         self._status = Status.CONNECTING
         self._books: dict[tuple[str, str], list[LedgerBook]] = {}
-        self.books: list[LedgerBook] = []
+        self.books: list[LedgerBook] = []  #: the watched markets
+        self.offer_books: list = []  #: per-offer books: none yet (a DexMarket has every offer: LedgerBook.market)
         self._error_callbacks: list[Callable[..., Any]] = []
         self._last_hash: str | None = None
         self._task: asyncio.Task | None = None
