@@ -396,6 +396,7 @@ class Follow:
         self.stream: LedgerStream | None = None  #: the current stream (a new one after a restart)
         self.complete = not learn  #: every market of the book is complete
         self.confirmed_at: float | None = None  #: ``time.time()`` the last ledger was applied
+        self.close_time: int | None = None  #: the close time (unix s) of the last RPC ledger applied
         self.bootstrapped_at: int | None = None  #: the ledger the book started from (after a bootstrap)
         self.bootstraps = 0  #: bootstraps done (more than 1: the source's retention passed the book)
         self.restarts = 0  #: streams started again after a ledger the book refused
@@ -706,6 +707,7 @@ class Follow:
         if isinstance(item, Ledger):
             upd = dex.apply_ledger(item.meta)
             self._last_hash = item.hash
+            self.close_time = item.close_time
             self._dispatch(upd, item.received_ns)
         elif isinstance(item, LedgerBatch):
             from stellar_ob.ledger import FORM_BATCH, LedgerReader
