@@ -157,6 +157,40 @@ async def test_bootstrap_from_archive_then_follow_rpc(tmp_path):
             assert len(dex.dex.pools) == len(pairs)
 
 
+async def test_bootstrap_from_horizon_for_chosen_markets_then_follow_rpc():
+    """Horizon's /offers paged once per chosen market while ledgers keep closing (every /offers
+    request closes one: the pages carry different Latest-Ledger stamps), then RPC from the oldest
+    stamp: every chosen market equals the market after every ledger; the others are incomplete."""
+    async with LocalStack(markets=3, seed=13, ledger_interval=None, start_time=1_700_000_000, levels=150) as st:
+        for _ in range(5):
+            st.close_ledger()
+        pairs = list(st.market.pairs.values())
+        chosen, other = pairs[:2], pairs[2]
+        closes = []
+
+        def on_request(_started, path, _query, _stream) -> None:
+            if path == "/offers":
+                closes.append(st.close_ledger())
+
+        st.horizon.on_request = on_request
+        async with Follow(st.rpc.url, horizon=st.horizon.url, markets=[(p.base, p.counter) for p in chosen],
+                          poll_interval=0.02) as dex:
+            st.horizon.on_request = None
+            assert len(closes) >= 4 and dex.settled_at > dex.bootstrapped_at  # pages of different ledgers
+            books = [await dex.watch(p.base, p.counter, 200, grouping="horizon") for p in chosen]
+            flipped = await dex.watch(chosen[0].counter, chosen[0].base)
+            assert flipped.complete and books[0].complete
+            with pytest.raises(ArgumentError, match="not complete"):
+                await dex.watch(other.base, other.counter)
+            partial = await dex.watch(other.base, other.counter, allow_incomplete=True)
+            assert not partial.complete
+            for _ in range(15):
+                seq = st.close_ledger()
+                await caught_up(dex, seq)
+                for b, p in zip(books, chosen):
+                    assert same_levels(b, market_book(st.market, p)), (seq, p.key)
+
+
 async def test_bootstrap_snapshot_file_roundtrip(tmp_path):
     from stellar_ob.errors import ParseError
     from stellar_ob.ledger.archive import HistoryArchive

@@ -18,6 +18,13 @@ Where the book starts (one of):
   (:class:`~stellar_ob.ledger.RetentionError`) the book is bootstrapped again from the archive's
   newest checkpoint and every market resyncs (``resync=True`` updates).
 - ``snapshot=`` a file written by ``stellar-ob bootstrap --out`` (:mod:`stellar_ob.ledger.bootstrap`).
+- ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` paged
+  once (both directions), each page stamped with its ``Latest-Ledger``; the book starts at the
+  oldest stamp and the stream replays from the ledger after it. Ledger entries carry whole values,
+  so a change older than a record's page is applied again harmlessly and STATE entries confirm or
+  correct it (drift in those first ledgers is expected and not a fault). Only those markets are
+  complete (:attr:`LedgerBook.complete`); Horizon's records carry no offer flags, so a passive
+  offer counts as not passive until the ledger next touches it (its crossing, not its level).
 - ``start=N, empty=True``: the DEX held nothing before ledger ``N`` (a fresh network, a local
   stack): every market complete from ``N`` on.
 - ``learn=True``: an empty book from the tip; markets hold only the offers ledgers have touched
@@ -190,7 +197,7 @@ class LedgerBook(LiveBook):
     @property
     def complete(self) -> bool:
         """True when the book holds every offer of the market (the follow started from a full state)."""
-        return self.follow.complete
+        return self.follow.is_complete(self.base, self.counter)
 
     @property
     def rate_limited_until(self) -> float | None:  # type: ignore[override]
@@ -331,6 +338,8 @@ class Follow:
         cache_dir: Any = None,
         progress: Callable[[Any], Any] | None = None,
         snapshot: Any = None,
+        horizon: str | None = None,
+        markets: Iterable[tuple[Any, Any]] | None = None,
         start: int | None = None,
         empty: bool = False,
         learn: bool = False,
@@ -354,10 +363,18 @@ class Follow:
             self.source: Any = rpc if isinstance(rpc, Rpc) else Rpc(rpc, passphrase=passphrase)
         else:
             self.source = datalake if isinstance(datalake, DataLake) else DataLake(datalake, passphrase=passphrase)
-        starts = [archive is not None, snapshot is not None, bool(empty), bool(learn)]
+        starts = [archive is not None, snapshot is not None, horizon is not None, bool(empty), bool(learn)]
         if sum(starts) != 1:
             raise ArgumentError("give exactly one start: archive= (a history archive), snapshot= (a saved file), "
-                                "start=N with empty=True (nothing before N), or learn=True (an incomplete book)")
+                                "horizon= with markets= (those markets from Horizon's /offers), start=N with "
+                                "empty=True (nothing before N), or learn=True (an incomplete book)")
+        if horizon is not None:
+            if not isinstance(horizon, str) or not horizon.startswith(("http://", "https://")):
+                raise ArgumentError(f"horizon must be an http:// or https:// URL, got {horizon!r}")
+            if markets is None:
+                raise ArgumentError("horizon= needs markets=[(base, counter), ...]: the markets to page from /offers")
+        elif markets is not None:
+            raise ArgumentError("markets= goes with horizon=")
         if not isinstance(empty, bool) or not isinstance(learn, bool):
             raise ArgumentError("empty and learn are bools")
         if empty and start is None:
@@ -377,6 +394,14 @@ class Follow:
         self.snapshot = snapshot
         self.empty = empty
         self.learn = learn
+        self.horizon_url = horizon
+        from stellar_ob import Asset
+
+        self.markets = [] if markets is None else [(Asset.parse(b), Asset.parse(c)) for b, c in markets]
+        #: markets complete although the book is not (bootstrapped from Horizon), by _key pair
+        self._complete_keys: set[tuple[str, str]] = set()
+        #: after a Horizon bootstrap: the ledger the stamps end at (drift up to it is expected)
+        self.settled_at: int | None = None
         self.poll_interval = check_seconds("poll_interval", poll_interval, positive=True)
         self.stall_timeout = check_seconds("stall_timeout", stall_timeout, positive=True, allow_none=True)
         self.backoff_base = check_seconds("backoff_base", backoff_base)
@@ -394,7 +419,7 @@ class Follow:
         self.metrics = metrics
         self.dex: Any = None  #: the :class:`~stellar_ob.ledger.DexBook` (after :meth:`start`)
         self.stream: LedgerStream | None = None  #: the current stream (a new one after a restart)
-        self.complete = not learn  #: every market of the book is complete
+        self.complete = not learn and horizon is None  #: every market of the book is complete
         self.confirmed_at: float | None = None  #: ``time.time()`` the last ledger was applied
         self.close_time: int | None = None  #: the close time (unix s) of the last RPC ledger applied
         self.bootstrapped_at: int | None = None  #: the ledger the book started from (after a bootstrap)
@@ -562,11 +587,11 @@ class Follow:
             raise ArgumentError(f"grouping must be one of {', '.join(GROUPINGS)}, got {grouping!r}")
         _check_callback("on_update", on_update)
         load_timeout = check_seconds("load_timeout", load_timeout, positive=True, allow_none=True)
-        if not self.complete and not allow_incomplete:
-            raise ArgumentError("this follow started with learn=True: its markets hold only the offers ledgers "
-                                "touched since; pass allow_incomplete=True to watch one anyway, or start from "
-                                "an archive or snapshot")
         b, c = Asset.parse(base), Asset.parse(counter)
+        if not self.is_complete(b, c) and not allow_incomplete:
+            raise ArgumentError(f"the market {b}/{c} is not complete in this book (it started with learn=True, or "
+                                "from Horizon for other markets): its offers are only those ledgers touched since; "
+                                "pass allow_incomplete=True to watch it anyway")
         try:
             await self.wait_live(load_timeout)
         except asyncio.TimeoutError:
@@ -587,6 +612,15 @@ class Follow:
 
     async def unwatch(self, book: LedgerBook) -> None:
         await book.close()
+
+    def is_complete(self, base: Any, counter: Any) -> bool:
+        """True when the book holds every offer of the market (in either orientation)."""
+        if self.complete:
+            return True
+        from stellar_ob import Asset
+
+        key = (_key(Asset.parse(base)), _key(Asset.parse(counter)))
+        return key in self._complete_keys or key[::-1] in self._complete_keys
 
     def _forget(self, book: Any) -> None:  # _Live.close
         if book in self.books:
@@ -619,6 +653,12 @@ class Follow:
             saved = await asyncio.to_thread(load_snapshot, self.snapshot)
             self._check_network(saved.network_passphrase, "the snapshot")
             self.dex = saved.to_dexbook()
+        elif self.horizon_url is not None:
+            changes, first, last = await self._horizon_offers()
+            self.dex = DexBook()
+            self.dex.seed(changes, first)
+            self.settled_at = last
+            self._complete_keys = {(_key(b), _key(c)) for b, c in self.markets}
         elif self.empty:
             assert self.start_ledger is not None
             self.dex = DexBook.from_snapshot(_EMPTY_CHANGES, self.start_ledger - 1)
@@ -627,6 +667,52 @@ class Follow:
         self.bootstraps += 1
         self.bootstrapped_at = self.dex.ledger_seq or None
         self._last_hash = None
+
+    async def _horizon_offers(self, max_pages: int = 10_000) -> tuple[bytes, int, int]:
+        """Page every chosen market's /offers (both directions) once: the offers as STATE entries,
+        and the oldest and newest ``Latest-Ledger`` of the pages."""
+        from stellar_ob.horizon import parse_offers
+        from stellar_ob.ledger.bootstrap import _offer, _u32
+        from stellar_ob.ledger.records import LedgerAsset, decode_account
+        from stellar_ob.sync import Horizon
+
+        offers: dict[int, bytes] = {}
+        stamps: list[int] = []
+        async with Horizon(self.horizon_url) as h:
+            for base, counter in self.markets:
+                for selling, buying in ((base, counter), (counter, base)):
+                    cursor = ""
+                    for _page in range(max_pages):
+                        params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
+                                  "limit": "200", "order": "asc"}
+                        if cursor:
+                            params["cursor"] = cursor
+                        body, headers = await h.get_json("/offers", params)
+                        stamp = headers.get("Latest-Ledger", "")
+                        if not stamp.isdigit() or not 0 < int(stamp) < 2**32:
+                            raise ParseError(f"Horizon /offers: Latest-Ledger {stamp[:20]!r} is not a ledger")
+                        stamps.append(int(stamp))
+                        page = parse_offers(body)
+                        for o in page:
+                            if o.selling != selling or o.buying != buying:
+                                raise ParseError(f"Horizon /offers: offer {o.id} is not {selling} for {buying}")
+                            n, d = o.price.n, o.price.d
+                            offers[o.id] = _offer({
+                                "seller": decode_account(o.seller), "offer_id": o.id,
+                                "selling": tuple(LedgerAsset.from_asset(o.selling)),
+                                "buying": tuple(LedgerAsset.from_asset(o.buying)), "amount": o.amount, "n": n,
+                                "d": d, "flags": 0, "last_modified": o.last_modified_ledger or int(stamp)})
+                        if len(page) < 200:
+                            break
+                        if str(page[-1].id) == cursor:
+                            raise ParseError("Horizon /offers does not advance its cursor")
+                        cursor = str(page[-1].id)
+                    else:
+                        raise LedgerSourceError(f"Horizon /offers of {selling}/{buying}: more than {max_pages} pages")
+        if not stamps:
+            raise ArgumentError("horizon= needs at least one market")
+        changes = _u32(len(offers), "entries") + b"".join(offers.values())
+        return changes, min(stamps), max(stamps)
 
     def _check_network(self, phrase: str | None, what: str) -> None:
         want = getattr(self.source, "passphrase", None)
