@@ -41,6 +41,8 @@ BAD = [
     ["watch", "XLM", USD, "--rpc", RPC, "--learn", "--stall-timeout", "0"],
     ["watch", "XLM", USD, "--datalake", "/no/such/lake", "--learn"],
     ["watch", "XLM", USD, "--learn"],  # --learn without a ledger source
+    ["watch", "XLM", USD, "--seed-horizon"],
+    ["watch", "XLM", USD, "--rpc", RPC, "--seed-horizon", "--learn"],
     ["watch", "XLM", USD, "--archive", "/tmp"],
     ["demo", "--source", "ledger"],
     ["demo", "--source", "rpc", "--l3", "--duration", "1"],
@@ -101,6 +103,23 @@ async def test_bootstrap_then_watch_rpc_snapshot(tmp_path):
         closer = asyncio.ensure_future(close_some())
         r = await asyncio.to_thread(_run, "watch", str(base), str(counter), "--rpc", st.rpc.url, "--snapshot",
                                     str(out), "--plain", "--duration", "2.5", "--timeout", "20")
+        await closer
+        assert r.returncode == 0, r.stderr
+        assert " live " in r.stdout and "errors 0" in r.stdout, r.stdout
+
+
+async def test_watch_rpc_seeded_from_horizon():
+    async with LocalStack(markets=2, seed=4, ledger_interval=None, start_time=1_700_000_000) as st:
+        (base, counter) = st.horizon.market_assets()[1]
+
+        async def close_some() -> None:
+            for _ in range(10):
+                await asyncio.sleep(0.3)
+                st.close_ledger()
+
+        closer = asyncio.ensure_future(close_some())
+        r = await asyncio.to_thread(_run, "watch", str(base), str(counter), "--rpc", st.rpc.url, "--seed-horizon",
+                                    "--horizon", st.horizon.url, "--plain", "--duration", "2.5", "--timeout", "20")
         await closer
         assert r.returncode == 0, r.stderr
         assert " live " in r.stdout and "errors 0" in r.stdout, r.stdout

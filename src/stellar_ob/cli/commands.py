@@ -370,22 +370,25 @@ def _watch_markets(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     return markets
 
 
-def _ledger_source(args: argparse.Namespace) -> Any:
+def _ledger_source(args: argparse.Namespace, markets: list[tuple[Any, Any]]) -> Any:
     """The Follow of ``watch --rpc/--datalake`` (checked: one start, no --l3)."""
     from stellar_ob.ledger import Follow
 
     if args.l3:
         raise _UsageError("--l3 is for Horizon books; from the ledger every offer is in the book already "
                           "(drop --l3, or use --horizon)")
-    starts = [args.archive is not None, args.snapshot is not None, args.learn]
+    starts = [args.archive is not None, args.snapshot is not None, args.seed_horizon, args.learn]
     if sum(starts) != 1:
         raise _UsageError("--rpc/--datalake need where the DEX state starts: --archive URL (a history archive), "
-                          "--snapshot FILE (stellar-ob bootstrap --out) or --learn (incomplete books)")
+                          "--snapshot FILE (stellar-ob bootstrap --out), --seed-horizon (the markets' offers "
+                          "from --horizon) or --learn (incomplete books)")
     kw: dict[str, Any] = {"passphrase": args.passphrase, "stall_timeout": args.stall_timeout}
     if args.archive is not None:
         kw["archive"] = args.archive
     elif args.snapshot is not None:
         kw["snapshot"] = args.snapshot
+    elif args.seed_horizon:
+        kw["horizon"], kw["markets"] = args.horizon, markets
     else:
         kw["learn"] = True
     if args.rpc is not None:
@@ -417,7 +420,7 @@ async def _watch_ledger(args: argparse.Namespace, markets: list[tuple[Any, Any]]
                         reload: Any) -> int:
     from stellar_ob.cli.view import _summary
 
-    follow = _ledger_source(args)
+    follow = _ledger_source(args, markets)
     service = _Service(args)
     follow.metrics = service.sync_metrics()
     source = args.rpc or args.datalake
@@ -442,8 +445,9 @@ async def _watch(args: argparse.Namespace) -> int:
         for opt in ("archive", "snapshot", "passphrase"):
             if getattr(args, opt) is not None:
                 raise _UsageError(f"--{opt} goes with --rpc or --datalake (the ledger source)")
-        if args.learn:
-            raise _UsageError("--learn goes with --rpc or --datalake (the ledger source)")
+        for flag in ("learn", "seed_horizon"):
+            if getattr(args, flag):
+                raise _UsageError(f"--{flag.replace('_', '-')} goes with --rpc or --datalake (the ledger source)")
     stop = asyncio.Event()
     _install_stop(stop)
     service = _Service(args)
@@ -667,6 +671,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="--rpc/--datalake: start from this history archive's latest checkpoint")
     w.add_argument("--snapshot", type=_existing_file, default=None, metavar="FILE",
                    help="--rpc/--datalake: start from a file written by 'stellar-ob bootstrap --out'")
+    w.add_argument("--seed-horizon", action="store_true",
+                   help="--rpc/--datalake: start the given markets from --horizon's /offers, then the ledger")
     w.add_argument("--learn", action="store_true",
                    help="--rpc/--datalake: start empty at the tip (books hold only offers changed since: incomplete)")
     w.add_argument("--passphrase", default=None, metavar="TEXT",
