@@ -1,7 +1,7 @@
 """A DexBook that starts complete: from a history archive's checkpoint, or from a saved snapshot file.
 
-:func:`snapshot_changes` turns a :class:`~stellar_ob.ledger.archive.DexSnapshot` (the plain records
-the bucket reader returns) back into the XDR a :class:`~stellar_ob.ledger.DexBook` seeds from: a
+:func:`snapshot_changes` turns a ``stellar_ob.ledger.archive.DexSnapshot`` (the plain records
+the bucket reader returns) back into the XDR a :class:`~stellar_ob.ledger.dexbook.DexBook` seeds from: a
 bare ``LedgerEntryChanges`` of ``LEDGER_ENTRY_STATE`` entries (stellar-xdr Stellar-ledger.x,
 Stellar-ledger-entries.x: ``OfferEntry``, ``LiquidityPoolEntry``, ``AccountEntry`` with its v1/v2
 extensions for liabilities and sponsorship counts, ``TrustLineEntry`` with its v1/v2 extensions).
@@ -142,7 +142,7 @@ def snapshot_changes(snapshot: Any) -> bytes:
 
 
 def dexbook_from_snapshot(snapshot: Any) -> Any:
-    """A :class:`~stellar_ob.ledger.DexBook` holding the snapshot as of ``snapshot.ledger``, every market complete."""
+    """A :class:`~stellar_ob.ledger.dexbook.DexBook` holding the snapshot as of ``snapshot.ledger``, every market complete."""
     from stellar_ob.ledger.dexbook import DexBook
 
     return DexBook.from_snapshot(snapshot_changes(snapshot), snapshot.ledger)

@@ -1,4 +1,4 @@
-"""Follow the whole DEX from the ledger: :class:`Follow` keeps a :class:`~stellar_ob.ledger.DexBook`
+"""Follow the whole DEX from the ledger: :class:`Follow` keeps a :class:`~stellar_ob.ledger.dexbook.DexBook`
 current from Stellar RPC or a SEP-54 data lake, and :meth:`Follow.watch` hands out live markets with
 the interface of the Horizon sync's :class:`~stellar_ob.sync.LiveBook`::
 
@@ -15,7 +15,7 @@ Where the book starts (one of):
 - ``archive=`` a history archive (URL or directory): the offers, pools and the sellers' accounts and
   trust lines at its latest checkpoint (or ``checkpoint=``), then every ledger after it from the
   source. Every market is complete. When the source's retention window has passed the book's ledger
-  (:class:`~stellar_ob.ledger.RetentionError`) the book is bootstrapped again from the archive's
+  (:class:`~stellar_ob.ledger.stream.RetentionError`) the book is bootstrapped again from the archive's
   newest checkpoint and every market resyncs (``resync=True`` updates).
 - ``snapshot=`` a file written by ``stellar-ob bootstrap --out`` (:mod:`stellar_ob.ledger.bootstrap`).
 - ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` paged
@@ -33,22 +33,22 @@ Where the book starts (one of):
 
 Status is never silently stale. A live market's ``status`` is the source's:
 
-==============================  ==================================================================
-the source                      ``status`` (``status_text``)
-==============================  ==================================================================
-catching up after a (re)start   ``CONNECTING`` (books load once the stream has reached the tip)
-at the tip, ledgers arriving    ``LIVE``; ``confirmed_at`` / ``age``: the last ledger applied
-RPC unreachable, no answer,     ``SERVER_DOWN``: one shared probe asks RPC ``getHealth`` (at most one
-5xx                             request per ``probe_interval``, 1 s) and nothing else is asked
-                                until it answers healthy; then the stream resumes from the book's
-                                last ledger
-no new ledger for               ``SERVER_DOWN`` (``stalled since T``): what stellar-rpc's own
-``stall_timeout`` (30 s)        getHealth calls unhealthy (its latest ledger too old)
-429                             ``RATE_LIMITED`` (``rate_limited_until``)
-a bad page, a gap, a stuck      ``BACKING_OFF`` (``last_error``), asked again after backoff
-cursor, a JSON-RPC error
-retention passed, no archive    ``FAILED`` with the :class:`RetentionError` (bootstrap again)
-==============================  ==================================================================
+=======================================  =========================================================
+the source                               ``status`` (``status_text``)
+=======================================  =========================================================
+catching up after a (re)start            ``CONNECTING`` (books load once the stream reached the tip)
+at the tip, ledgers arriving             ``LIVE``; ``confirmed_at`` / ``age``: the last ledger applied
+RPC unreachable, no answer, 5xx          ``SERVER_DOWN``: one shared probe asks RPC ``getHealth`` (at
+                                         most one request per ``probe_interval``, 1 s) and nothing
+                                         else is asked until it answers healthy; then the stream
+                                         resumes from the book's last ledger
+no new ledger for ``stall_timeout``      ``SERVER_DOWN`` (``stalled since T``): what stellar-rpc's
+                                         own getHealth calls unhealthy (its latest ledger too old)
+429                                      ``RATE_LIMITED`` (``rate_limited_until``)
+a bad page, a gap, a stuck cursor        ``BACKING_OFF`` (``last_error``), asked again after backoff
+                                         (a JSON-RPC error too)
+retention passed, no archive             ``FAILED`` with the :class:`~stellar_ob.ledger.stream.RetentionError` (bootstrap again)
+=======================================  =========================================================
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ _EMPTY_CHANGES = b"\0\0\0\0"  # a LedgerEntryChanges with no entry: "the DEX hel
 
 
 class RpcHealth(ServerHealth):
-    """The sync layer's shared health probe (:class:`~stellar_ob.sync.ServerHealth`) asking Stellar
+    """The sync layer's shared health probe (``ServerHealth`` (``stellar_ob.sync.health``)) asking Stellar
     RPC's ``getHealth`` instead of Horizon's root: down while RPC does not answer, answers 5xx, or
     answers that it is not healthy (a JSON-RPC error or a status other than ``healthy``: stellar-rpc
     reports its latest ledger as too old that way). A 429 means something answers (up; the rate
@@ -133,7 +133,7 @@ class LedgerBook(LiveBook):
     """One market of a :class:`Follow`, with the interface of :class:`~stellar_ob.sync.LiveBook`.
 
     It *is* a LiveBook (``isinstance`` holds): read it like an :class:`~stellar_ob.OrderBook`
-    (``bids()``, ``asks()``, ``best_bid()``, ``to_numpy()`` ... delegate to :attr:`book`); follow
+    (``bids()``, ``asks()``, ``best_bid()``, ``to_numpy()`` ... delegate to ``book``); follow
     it with ``updates()``, ``on_update`` (the same :class:`~stellar_ob.sync.BookUpdate` objects),
     ``on_error``, ``wait_for``; ``status`` / ``status_text`` / ``confirmed_at`` / ``age`` /
     ``counters`` / ``close()`` as there. Amounts as Horizon's: asks in base, bids in counter.
@@ -236,7 +236,7 @@ class LedgerBook(LiveBook):
 
     @property
     def market(self) -> Any:
-        """The :class:`~stellar_ob.ledger.DexMarket` view (every offer; None before the market exists)."""
+        """The :class:`~stellar_ob.ledger.dexbook.DexMarket` view (every offer; None before the market exists)."""
         try:
             return self.follow.dex.market(self.base, self.counter)
         except KeyError:
@@ -308,11 +308,11 @@ class LedgerBook(LiveBook):
 
 
 class Follow:
-    """Keep a :class:`~stellar_ob.ledger.DexBook` current from one ledger source and serve live
+    """Keep a :class:`~stellar_ob.ledger.dexbook.DexBook` current from one ledger source and serve live
     markets from it (see the module docstring for where it starts and what its statuses mean).
 
-    Source (exactly one): ``rpc`` (a URL or an :class:`~stellar_ob.ledger.Rpc`), ``datalake`` (a
-    URL, a directory or a :class:`~stellar_ob.ledger.DataLake`). ``passphrase``: the network
+    Source (exactly one): ``rpc`` (a URL or an :class:`~stellar_ob.ledger.rpc.Rpc`), ``datalake`` (a
+    URL, a directory or a :class:`~stellar_ob.ledger.datalake.DataLake`). ``passphrase``: the network
     expected (checked with getNetwork / the lake's config; None = not checked).
 
     Start (exactly one): ``archive`` (+ ``checkpoint``, ``assets``, ``cache_dir``, ``progress``),
@@ -417,7 +417,7 @@ class Follow:
 
             metrics = SyncMetrics()
         self.metrics = metrics
-        self.dex: Any = None  #: the :class:`~stellar_ob.ledger.DexBook` (after :meth:`start`)
+        self.dex: Any = None  #: the :class:`~stellar_ob.ledger.dexbook.DexBook` (after :meth:`start`)
         self.stream: LedgerStream | None = None  #: the current stream (a new one after a restart)
         self.complete = not learn and horizon is None  #: every market of the book is complete
         self.confirmed_at: float | None = None  #: ``time.time()`` the last ledger was applied
@@ -451,7 +451,7 @@ class Follow:
 
     @property
     def counters(self) -> Any:
-        """The source's :class:`~stellar_ob.ledger.LedgerCounters` (requests, ledgers, errors ...)."""
+        """The source's :class:`~stellar_ob.ledger.stream.LedgerCounters` (requests, ledgers, errors ...)."""
         return self.source.counters
 
     @property
@@ -577,7 +577,7 @@ class Follow:
         :data:`GROUPINGS` (``"horizon"`` with ``depth=200`` is the book Horizon's ``/order_book``
         serves). Assets as for :meth:`stellar_ob.Horizon.watch`. An incomplete book (``learn=True``)
         is refused unless ``allow_incomplete``. Raises the follow's error if it failed,
-        :class:`~stellar_ob.ledger.LedgerSourceError` if not caught up within ``load_timeout``.
+        :class:`~stellar_ob.ledger.stream.LedgerSourceError` if not caught up within ``load_timeout``.
         """
         from stellar_ob import Asset
 

@@ -638,7 +638,7 @@ class LedgerMarket(SimulatedMarket):
 
     def ledger_entries(self) -> list[bytes]:
         """Every offer and pool as ``LedgerEntry`` XDR, as the ledger holds them now (the LIVE
-        entries of a history archive's bucket list at this ledger: :mod:`stellar_ob.testing.archive`)."""
+        entries of a history archive's bucket list at this ledger: ``stellar_ob.testing.archive``)."""
         out = []
         for pair in self.pairs.values():
             params = pool_parameters_xdr(pair.base, pair.counter)

@@ -405,7 +405,7 @@ class RecordingRpc(LocalRpc):
 
     :attr:`log` holds ``(time.monotonic(), method)`` per request received (``method`` None for a
     body that is not a JSON-RPC request), so a test asserts on what the client asked and how
-    often from the server's side. While :attr:`down` is True every request is answered 503 (a
+    often from the server's side. While ``down`` is True every request is answered 503 (a
     node behind a load balancer that lost its backend), logged all the same.
     """
 
