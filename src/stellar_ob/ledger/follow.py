@@ -158,6 +158,7 @@ class LedgerBook(LiveBook):
         self.grouping = grouping
         self._trade_callbacks: list[Callable[..., Any]] = []
         self._keys: tuple = ()
+        self._view: tuple = (None, None)  # (the DexBook, its DexMarket view of this market): found once
 
     # ---- state: the follow's, unless this book is closed or failed -------------------------------------
     @property  # type: ignore[override]
@@ -237,10 +238,16 @@ class LedgerBook(LiveBook):
     @property
     def market(self) -> Any:
         """The :class:`~stellar_ob.ledger.dexbook.DexMarket` view (every offer; None before the market exists)."""
+        dex = self.follow.dex
+        held, view = self._view
+        if held is dex and view is not None:
+            return view  # a market keeps its index in its book; a new book (a re-bootstrap) looks again
         try:
-            return self.follow.dex.market(self.base, self.counter)
+            view = dex.market(self.base, self.counter)
         except KeyError:
             return None
+        self._view = (dex, view)
+        return view
 
     def __repr__(self) -> str:
         return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"

@@ -19,7 +19,11 @@ a start before its oldest       :class:`RetentionError` (final): the ledgers the
 ledger (the retention window)   are gone from this source; bootstrap again (a history archive,
                                 Horizon) and start a new stream from the new state's ledger
 a JSON-RPC error, 5xx, a cut,   counted, surfaced (``last_error``, ``on_error``), retried after
-a timeout, a body past its cap  jittered backoff (``backoff_base``, ``backoff_cap``)
+a timeout, a body past its cap  jittered backoff (``backoff_base``, ``backoff_cap``); with
+                                ``health=`` (a shared probe, e.g. ``ledger.follow.RpcHealth``)
+                                no answer, a cut or a 5xx asks the probe first: while it finds
+                                the server down the stream waits for it (``SERVER_DOWN``) and
+                                asks nothing itself, then resumes at once
 429 / Retry-After               every request of the source waits (capped at ``max_retry_wait``);
                                 the status is ``RATE_LIMITED`` meanwhile
 bytes that fail the checks      ``ParseError`` counted (``parse_errors``), the page dropped, asked
