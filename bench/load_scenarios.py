@@ -8,6 +8,8 @@
     python -m bench.load_scenarios chaos               # every hostile server behaviour at random, 10 min
     python -m bench.load_scenarios endurance-24h       # 24 h of ledgers (17,280) compressed, outages mixed in
     python -m bench.load_scenarios endurance-24h --markets 200 --minutes 4    # a shortened version
+    python -m bench.load_scenarios ledger              # 10,000 markets from one Stellar RPC (issue 14)
+    python -m bench.load_scenarios ledger --markets 2000 --minutes 2    # a smaller run
 
 Each scenario runs bench/load_markets.py's engine: the local Horizon in a child process closes a
 ledger every 5 s (Horizon's cadence) and reports which markets changed; one client process
@@ -30,6 +32,13 @@ exits 1 when a target is missed:
   the outages move with the run, and one longer than a fifth of the run is left out.
 - every scenario reports updates a second at the callers and the client's GC pauses (p99, max;
   the trading framework's targets: > 1,000 updates/s, GC pauses < 10 ms).
+
+``ledger`` follows the whole DEX from a local Stellar RPC instead (bench/load_ledger.py): 10,000
+markets, a ledger every 5 s with hundreds of offer changes, one Follow watching every market;
+ledger available -> every changed market's update at the caller (p99 target 50 ms, with the
+tip-polling delay included), client CPU (target <= 5% of a core), RSS, and the requests
+(getLedgers per ledger for the whole DEX against >= 3 per market per ledger for Horizon L3).
+Results go to bench/out/load/ledger.json.
 
 ``chaos`` is different: it runs stellar_ob.testing.chaos (the engine of tests/test_sync_chaos.py)
 for longer: 20 markets (10 L2, 10 L3, ``--markets`` to change) in one process with the local
@@ -148,9 +157,32 @@ def run_chaos_scenario(markets: Optional[int] = None, minutes: Optional[float] =
     return result
 
 
+def run_ledger_scenario(markets: Optional[int] = None, minutes: Optional[float] = None,
+                        ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+    """The ledger scenario: bench.load_ledger for ``minutes`` (5 by default) at ``markets`` (10,000)."""
+    from bench.load_ledger import LedgerLoadConfig, print_ledger_result, run_ledger_load
+
+    interval = ledger_interval or 5.0
+    minutes = minutes if minutes is not None else 5.0
+    cfg = LedgerLoadConfig(markets=markets or 10_000, ledgers=max(3, round(minutes * 60 / interval)),
+                           ledger_interval=interval)
+    print(f"scenario ledger: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s", flush=True)
+    result = asyncio.run(run_ledger_load(cfg, say=lambda s: print(s, flush=True)))
+    print_ledger_result(result)
+    cpu_ok = result["client_cpu_share"] <= 0.05
+    p99_ok = result["latency_ms"]["p99"] <= 50.0
+    print(f"targets: p99 <= 50 ms {'met' if p99_ok else 'MISSED'}, client CPU <= 5% {'met' if cpu_ok else 'MISSED'}")
+    result.update(scenario="ledger", targets_met=bool(cpu_ok and p99_ok),
+                  when=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ledger.json").write_text(json.dumps(result, indent=1) + "\n")
+    print("OK" if result["ok"] else "MISSED", flush=True)
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scenario", choices=sorted([*SCENARIOS, "chaos"]))
+    ap.add_argument("scenario", choices=sorted([*SCENARIOS, "chaos", "ledger"]))
     ap.add_argument("--markets", type=int, help="markets (default: the scenario's, 1000)")
     ap.add_argument("--minutes", type=float, help="length of the measured part (default: the scenario's)")
     ap.add_argument("--ledger-interval", type=float, default=None,
@@ -158,6 +190,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--out", type=Path, default=OUT, help="where <scenario>.json goes")
     ap.add_argument("--seed", type=int, default=0, help="chaos: the random seed")
     args = ap.parse_args(argv)
+    if args.scenario == "ledger":
+        return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
     if args.scenario == "chaos":
         return 0 if run_chaos_scenario(args.markets, args.minutes, args.out, args.seed)["ok"] else 1
     result = run(args.scenario, args.markets, args.minutes, args.ledger_interval, args.out)

@@ -620,8 +620,8 @@ async def test_tracker_asks_for_last_prices_without_spinning():
 
 def test_constructor_refuses_what_it_cannot_serve():
     table = AssetTable({"USDC": "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"})
-    with pytest.raises(shb.UnknownSourceError, match="'horizon'") as e:
-        StellarOrderBookDataSource(["XLM-USDC"], table, source="ledger")
+    with pytest.raises(shb.UnknownSourceError, match="'horizon', 'ledger'") as e:
+        StellarOrderBookDataSource(["XLM-USDC"], table, source="l4")
     assert isinstance(e.value, StellarOBError) and isinstance(e.value, ValueError)
     with pytest.raises(shb.TradingPairError):
         StellarOrderBookDataSource(["XLM-EURT"], table)
@@ -679,3 +679,155 @@ async def test_live_trades_are_the_default_trade_feed(server):
         await until(lambda: len(listener.events) == len(new), "trades not applied")
         assert [e.trade_id for e in listener.events] == [t.id for t in new]
         assert run.source.counters(pair).trades == len(new)
+
+
+# ---------------------------------------------------------------------------------------------
+# the ledger source (stellar_ob.ledger.Follow), chosen by the constructor
+
+
+class LedgerRun(Run):
+    """A tracker with our data source on the ledger source: a Follow of the local stack's RPC."""
+
+    def __init__(self, stack, follow, pairs: list, table: AssetTable, **kw) -> None:
+        self.server = stack.horizon
+        self.stack = stack
+        self.expected = {}
+        self.applied = []
+        self.source = StellarOrderBookDataSource(pairs, table, source="ledger", follow=follow, depth=None,
+                                                 on_state=self._state, **kw)
+        # update_id is the ledger: markets changed by one ledger share it, so each book keeps its own log
+        self.source.order_book_create_function = lambda: RecordingBook().setup([])
+        self.tracker = OrderBookTracker(self.source, list(pairs))
+        self.tracker._sleep = _no_sleep
+
+    def _state(self, pair, update_id, book) -> None:
+        assert (pair, update_id) not in self.expected
+        self.expected[(pair, update_id)] = (pair, reference(book), exact_amounts(book))
+
+    def check(self, start: int = 0, stop: int | None = None, ignore: tuple = ()) -> int:
+        """As Run.check, per market: every record of a market's book equals the conversion of the
+        exact book of that market's update_id. Returns the number of records checked."""
+        n = 0
+        for pair, ob in self.tracker.order_books.items():
+            for update_id, kind, levels, _ in ob.log:
+                assert (pair, update_id) in self.expected, (pair, update_id, kind)
+                _, want, exact = self.expected[(pair, update_id)]
+                assert levels == want, (update_id, kind, pair)
+                for side, rows in (("bid", levels[0]), ("ask", levels[1])):
+                    for price, amount in rows:
+                        assert abs(Fraction(amount) - exact[(side, price)]) <= Fraction(math.ulp(amount))
+                n += 1
+        return n
+
+    async def settle_ledger(self, pairs, dex) -> None:
+        """Wait until the follow is at the stack's tip and each tracker book equals the conversion
+        of the simulated market's own (full-depth) book."""
+        def done() -> bool:
+            if dex.ledger != self.stack.market.ledger:
+                return False
+            for pair in pairs:
+                base, counter = self.source.asset_table.assets(pair)
+                sim = self.stack.market.pair(base, counter)
+                want = OrderBook.from_horizon(json.dumps(self.stack.market.order_book_doc(sim, 10_000)))
+                if pair not in self.tracker.order_books or levels_of(self.book(pair)) != reference(want):
+                    return False
+            return True
+
+        deadline = time.monotonic() + TIMEOUT
+        while not done():
+            assert time.monotonic() < deadline, "the tracker did not converge"
+            await asyncio.sleep(0.01)
+
+
+def _stack_table(stack) -> tuple[AssetTable, list]:
+    assets = stack.horizon.market_assets()
+    table = AssetTable.from_assets([a for pair in assets for a in pair])
+    return table, [table.trading_pair(b, c) for b, c in assets]
+
+
+async def test_ledger_source_tracker_equals_the_exact_book_after_every_message():
+    """source='ledger': every message the tracker applies equals the conversion of the exact book
+    of its update_id, which is the ledger sequence; RPC faults on the way change nothing; the
+    tracker ends equal to the simulated market's own full-depth book."""
+    from stellar_ob.ledger import Follow, Rpc
+    from stellar_ob.testing.ledger_meta import LocalStack
+
+    async with LocalStack(markets=2, seed=21, ledger_interval=None, start_time=1_700_000_000) as stack:
+        dex = Follow(Rpc(stack.rpc.url, request_timeout=1.0, page_limit=2), start=stack.rpc.oldest, empty=True,
+                     poll_interval=0.01, backoff_base=0.01, backoff_cap=0.05, probe_interval=0.05, probe_cap=0.05)
+        table, pairs = _stack_table(stack)
+        async with dex:
+            async with LedgerRun(stack, dex, pairs, table, trade_feed=None) as run:
+                f = stack.rpc.faults
+                for phase in ({"server_errors": 2}, {"truncated_xdr": 1, "cuts": 1}, {"missing_ledger": 1},
+                              {"duplicate_ledger": 1, "rpc_errors": 1}, {}):
+                    for k, v in phase.items():
+                        setattr(f, k, v)
+                    for _ in range(8):
+                        stack.close_ledger()
+                        await asyncio.sleep(0.01)
+                    await run.settle_ledger(pairs, dex)
+                checked = run.check()
+                assert checked > 20
+                for pair in pairs:
+                    assert run.source.last_update_id(pair) <= dex.ledger
+                    assert run.source.last_update_id(pair) >= stack.rpc.oldest  # a ledger, not a counter
+                    assert levels_of(run.book(pair)) == reference(run.source.exact_book(pair))
+                    assert run.source.counters(pair).diffs > 5
+                assert run.tracker.metrics.total_diffs_rejected == 0
+                assert stack.rpc.stats.faults >= 5 and dex.counters.parse_errors >= 1
+
+
+async def test_ledger_source_trades_are_the_claimed_offers():
+    """TRADE messages from the ledger's claimed offers: the same trades (amounts, price, taker
+    side) the local Horizon's REST /trades reports for the market, once each."""
+    from stellar_ob.ledger import Follow
+    from stellar_ob.testing.ledger_meta import LocalStack
+
+    async with LocalStack(markets=2, seed=22, ledger_interval=None, start_time=1_700_000_000) as stack:
+        table, pairs = _stack_table(stack)
+        pair = pairs[0]
+        base, counter = table.assets(pair)
+        sim = stack.market.pair(base, counter)
+        async with Follow(stack.rpc.url, start=stack.rpc.oldest, empty=True, poll_interval=0.01) as dex:
+            async with LedgerRun(stack, dex, pairs, table) as run:
+                listener = TradeListener()
+                run.book(pair).add_listener(OrderBookEvent.TradeEvent, listener)
+                before = {t.id for t in await _rest_trades(stack.horizon, base, counter)}
+                await asyncio.sleep(0.2)  # the trade feed's book is watching
+                for _ in range(4):
+                    stack.market.take(sim)
+                    stack.close_ledger([])
+                rest = [t for t in await _rest_trades(stack.horizon, base, counter) if t.id not in before]
+                assert len(rest) >= 4
+                await until(lambda: len(listener.events) >= len(rest), "ledger trades not applied")
+                await asyncio.sleep(0.1)
+                got = sorted((e.amount, e.price, e.type) for e in listener.events)
+                want = sorted((t.base_amount / SCALE, t.counter_amount / t.base_amount,
+                               TradeType.BUY if t.base_is_seller else TradeType.SELL) for t in rest)
+                assert got == want
+                assert len({e.trade_id for e in listener.events}) == len(listener.events)
+                assert run.source.counters(pair).trades == len(rest)
+                prices = await run.source.get_last_traded_prices(pairs)
+                assert prices[pair] == run.book(pair).last_trade_price
+                assert math.isnan(prices[pairs[1]])  # no trade seen there: NaN, no REST history
+
+
+def test_ledger_source_constructor():
+    from stellar_ob.ledger import Follow
+
+    table = AssetTable({"USDC": "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"})
+    with pytest.raises(ValueError, match="follow="):
+        StellarOrderBookDataSource(["XLM-USDC"], table, source="ledger")
+    dex = Follow("http://127.0.0.1:9/", learn=True)
+    with pytest.raises(ValueError, match="source='ledger'"):
+        StellarOrderBookDataSource(["XLM-USDC"], table, follow=dex)
+    with pytest.raises(ValueError, match="needs source='ledger'"):
+        StellarOrderBookDataSource(["XLM-USDC"], table, trade_feed="ledger")
+    with pytest.raises(ValueError, match="depth"):
+        StellarOrderBookDataSource(["XLM-USDC"], table, source="ledger", follow=dex, depth=0)
+    s = StellarOrderBookDataSource(["XLM-USDC"], table, source="ledger", follow=dex, depth=None)
+    assert s.source == "ledger"
+    s = StellarOrderBookDataSource(["XLM-USDC"], table, source="ledger", ledger_options={"rpc": "http://127.0.0.1:9/",
+                                                                                        "learn": True})
+    assert s.source == "ledger"

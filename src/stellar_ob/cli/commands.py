@@ -1,4 +1,4 @@
-"""The ``stellar-ob`` commands (demo, watch, snapshot, serve, replay): argument parsing and checking,
+"""The ``stellar-ob`` commands (demo, watch, snapshot, serve, replay, bootstrap): argument parsing and checking,
 the errors a person can act on, signals, and exit codes.
 
 Every deliberate error is one line on stderr (``stellar-ob: <reason> (<hint>)``) and exit status 2;
@@ -64,6 +64,39 @@ def _url(text: str) -> str:
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad port in URL: {text!r}") from None
     return text.rstrip("/")
+
+
+def _url_or_dir(text: str) -> str:
+    """A data lake or history archive: an http(s) URL or an existing directory."""
+    if text.startswith(("http://", "https://")):
+        return _url(text)
+    if "://" in text:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL or a directory: {text!r}")
+    if not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"no such directory: {text!r}")
+    return text
+
+
+def _existing_file(text: str) -> str:
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    return text
+
+
+def _out_file(text: str) -> str:
+    parent = os.path.dirname(os.path.abspath(text)) if text else ""
+    if not text or os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"not a file name: {text!r}")
+    if not os.path.isdir(parent):
+        raise argparse.ArgumentTypeError(f"no such directory for {text!r}: {parent!r}")
+    return text
+
+
+def _checkpoint(text: str) -> int:
+    v = _int_in(63, 2**32 - 1)(text)
+    if (v + 1) % 64:
+        raise argparse.ArgumentTypeError(f"a checkpoint is a ledger 64k - 1 (63, 127, ...), got {v}")
+    return v
 
 
 def _asset(text: str) -> Any:
@@ -267,6 +300,34 @@ async def _run_board(args: argparse.Namespace, horizon: Any, markets: list[tuple
     return board, elapsed
 
 
+async def _demo_rpc(args: argparse.Namespace, stop: asyncio.Event) -> int:
+    """``demo --source rpc``: the simulated market's ledgers served by an embedded local Stellar RPC,
+    followed into a whole-DEX book (no network)."""
+    from stellar_ob.cli.view import _summary
+    from stellar_ob.ledger import Follow
+    from stellar_ob.testing.ledger_meta import LocalStack
+
+    if args.l3:
+        raise _UsageError("--l3 is for Horizon books; with --source rpc every offer is in the book already")
+    service = _Service(args)
+    async with LocalStack(markets=args.markets, seed=args.seed, ledger_interval=args.ledger_interval,
+                          levels=args.levels) as stack:
+        follow = Follow(stack.rpc.url, passphrase=stack.market.passphrase, start=stack.rpc.oldest, empty=True,
+                        poll_interval=min(1.0, args.ledger_interval / 2), metrics=service.sync_metrics())
+        async with follow:
+            books = _LedgerBooks(follow, False)
+            await service.start(books)
+            try:
+                title = f"stellar-ob demo  rpc {stack.rpc.url}  ledger/{args.ledger_interval:g}s"
+                board, elapsed = await _run_board(args, books, stack.horizon.market_assets(), title, stop, None,
+                                                  note="one getLedgers per ledger for every market")
+            finally:
+                await service.close()
+            print(_summary(board.lives, board.stats, elapsed))
+            print(f"({follow.counters.ledgers} ledgers, {follow.counters.requests} RPC requests)")
+    return EXIT_OK
+
+
 async def _demo(args: argparse.Namespace) -> int:
     from stellar_ob.cli.view import _install_stop, _summary
     from stellar_ob.sync import Horizon
@@ -274,6 +335,8 @@ async def _demo(args: argparse.Namespace) -> int:
 
     stop = asyncio.Event()
     _install_stop(stop)
+    if args.source == "rpc":
+        return await _demo_rpc(args, stop)
     service = _Service(args)
     async with LocalHorizon(markets=args.markets, seed=args.seed, ledger_interval=args.ledger_interval,
                             levels=args.levels) as server:
@@ -307,11 +370,84 @@ def _watch_markets(args: argparse.Namespace) -> list[tuple[Any, Any]]:
     return markets
 
 
+def _ledger_source(args: argparse.Namespace, markets: list[tuple[Any, Any]]) -> Any:
+    """The Follow of ``watch --rpc/--datalake`` (checked: one start, no --l3)."""
+    from stellar_ob.ledger import Follow
+
+    if args.l3:
+        raise _UsageError("--l3 is for Horizon books; from the ledger every offer is in the book already "
+                          "(drop --l3, or use --horizon)")
+    starts = [args.archive is not None, args.snapshot is not None, args.seed_horizon, args.learn]
+    if sum(starts) != 1:
+        raise _UsageError("--rpc/--datalake need where the DEX state starts: --archive URL (a history archive), "
+                          "--snapshot FILE (stellar-ob bootstrap --out), --seed-horizon (the markets' offers "
+                          "from --horizon) or --learn (incomplete books)")
+    kw: dict[str, Any] = {"passphrase": args.passphrase, "stall_timeout": args.stall_timeout}
+    if args.archive is not None:
+        kw["archive"] = args.archive
+    elif args.snapshot is not None:
+        kw["snapshot"] = args.snapshot
+    elif args.seed_horizon:
+        kw["horizon"], kw["markets"] = args.horizon, markets
+    else:
+        kw["learn"] = True
+    if args.rpc is not None:
+        return Follow(args.rpc, **kw)
+    return Follow(datalake=args.datalake, **kw)
+
+
+class _LedgerBooks:
+    """A Follow as the board's ``horizon``: watch (with the learn flag) and unwatch."""
+
+    def __init__(self, follow: Any, learn: bool) -> None:
+        self.follow = follow
+        self.learn = learn
+        self.books = follow.books
+        self.offer_books = follow.offer_books
+
+    async def watch(self, base: Any, counter: Any, depth: int = 20, load_timeout: float | None = None) -> Any:
+        return await self.follow.watch(base, counter, depth, load_timeout=load_timeout,
+                                       allow_incomplete=self.learn)
+
+    async def watch_offers(self, *a: Any, **k: Any) -> Any:  # refused before the board starts
+        raise _UsageError("--l3 is for Horizon books")
+
+    async def unwatch(self, live: Any) -> None:
+        await live.close()
+
+
+async def _watch_ledger(args: argparse.Namespace, markets: list[tuple[Any, Any]], stop: asyncio.Event,
+                        reload: Any) -> int:
+    from stellar_ob.cli.view import _summary
+
+    follow = _ledger_source(args, markets)
+    service = _Service(args)
+    follow.metrics = service.sync_metrics()
+    source = args.rpc or args.datalake
+    async with follow:
+        books = _LedgerBooks(follow, args.learn)
+        await service.start(books)
+        try:
+            board, elapsed = await _run_board(args, books, markets, f"stellar-ob watch  {source}  (ledger)",
+                                              stop, reload)
+        finally:
+            await service.close()
+        print(_summary(board.lives, board.stats, elapsed))
+    return EXIT_OK
+
+
 async def _watch(args: argparse.Namespace) -> int:
     from stellar_ob.cli.view import _install_stop, _summary
     from stellar_ob.sync import Horizon
 
     markets = _watch_markets(args)
+    if args.rpc is None and args.datalake is None:
+        for opt in ("archive", "snapshot", "passphrase"):
+            if getattr(args, opt) is not None:
+                raise _UsageError(f"--{opt} goes with --rpc or --datalake (the ledger source)")
+        for flag in ("learn", "seed_horizon"):
+            if getattr(args, flag):
+                raise _UsageError(f"--{flag.replace('_', '-')} goes with --rpc or --datalake (the ledger source)")
     stop = asyncio.Event()
     _install_stop(stop)
     service = _Service(args)
@@ -319,6 +455,8 @@ async def _watch(args: argparse.Namespace) -> int:
     if args.markets_file is not None:
         fixed = markets[: len(args.pairs or []) // 2]
         reload = lambda: fixed + read_markets_file(args.markets_file)  # noqa: E731
+    if args.rpc is not None or args.datalake is not None:
+        return await _watch_ledger(args, markets, stop, reload)
     async with Horizon(args.horizon, metrics=service.sync_metrics()) as horizon:
         await service.start(horizon)
         try:
@@ -407,6 +545,24 @@ async def _snapshot_l3(args: argparse.Namespace) -> int:
             w.writerow([side, bar.offer_id, bar.seller or "", o.n, o.d, _fmt_amount(o.amount), o.amount,
                         int(bar.own)])
     sys.stdout.flush()
+
+
+async def _bootstrap(args: argparse.Namespace) -> int:
+    """``bootstrap --archive URL --out FILE``: a checkpoint's DEX state saved for later runs."""
+    from stellar_ob.ledger.archive import HistoryArchive, ProgressBar
+    from stellar_ob.ledger.bootstrap import save_snapshot
+
+    progress = ProgressBar() if sys.stderr.isatty() and not args.quiet else None
+    async with HistoryArchive(args.archive, cache_dir=args.cache_dir, progress=progress) as ar:
+        snap = await ar.load(args.checkpoint)
+    if progress is not None:
+        print(file=sys.stderr)
+    if args.passphrase is not None and snap.network_passphrase not in (None, args.passphrase):
+        raise _UsageError(f"the archive is of the network {snap.network_passphrase!r}, not {args.passphrase!r}")
+    size = await asyncio.to_thread(save_snapshot, args.out, snap)
+    print(f"ledger {snap.ledger}: {len(snap.offers)} offers, {len(snap.pools)} pools, {len(snap.accounts)} "
+          f"accounts, {len(snap.trustlines)} trust lines -> {args.out} ({size} bytes); "
+          f"follow it with: stellar-ob watch --rpc URL --snapshot {args.out} BASE COUNTER")
     return EXIT_OK
 
 
@@ -532,6 +688,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--depth", type=_int_in(1, 200), default=200, help="levels a side kept (Horizon's maximum: 200)")
     d.add_argument("--levels", type=_int_in(1, 10_000), default=40, help="offers a side in each simulated market")
     d.add_argument("--seed", type=_int_in(0), default=0, help="the simulated market's seed")
+    d.add_argument("--source", choices=("horizon", "rpc"), default="horizon",
+                   help="horizon: a local Horizon, one stream a market; rpc: an embedded local Stellar RPC "
+                        "whose ledgers keep a whole-DEX book (one request a ledger for every market)")
     _add_view_options(d, rows=8)
 
     horizon_default = os.environ.get(_ENV_HORIZON, "https://horizon.stellar.org")
@@ -546,6 +705,23 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--markets-file", default=None, metavar="FILE",
                    help="one 'BASE COUNTER' a line (# comments); reloaded on SIGHUP")
     w.add_argument("--account", type=_account, default=None, metavar="G...", help="--l3: mark this account's offers and their queue position")
+    src = w.add_mutually_exclusive_group()
+    src.add_argument("--rpc", type=_url, default=None, metavar="URL",
+                     help="follow the ledger from this Stellar RPC instead of Horizon (needs --archive, --snapshot or --learn)")
+    src.add_argument("--datalake", type=_url_or_dir, default=None, metavar="URL|DIR",
+                     help="follow the ledger from this SEP-54 data lake instead of Horizon")
+    w.add_argument("--archive", type=_url_or_dir, default=None, metavar="URL|DIR",
+                   help="--rpc/--datalake: start from this history archive's latest checkpoint")
+    w.add_argument("--snapshot", type=_existing_file, default=None, metavar="FILE",
+                   help="--rpc/--datalake: start from a file written by 'stellar-ob bootstrap --out'")
+    w.add_argument("--seed-horizon", action="store_true",
+                   help="--rpc/--datalake: start the given markets from --horizon's /offers, then the ledger")
+    w.add_argument("--learn", action="store_true",
+                   help="--rpc/--datalake: start empty at the tip (books hold only offers changed since: incomplete)")
+    w.add_argument("--passphrase", default=None, metavar="TEXT",
+                   help="--rpc/--datalake: the network expected (checked with getNetwork)")
+    w.add_argument("--stall-timeout", type=_seconds(), default=30.0,
+                   help="--rpc/--datalake: seconds without a new ledger before the books show 'server down'")
     _add_view_options(w, rows=10)
 
     s = sub.add_parser("snapshot", help="print one REST snapshot of a book", formatter_class=_Formatter)
@@ -578,6 +754,19 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("replay", help="replay ledger files offline into a whole-DEX book (stellar-ob replay --help)",
                    add_help=False)
+
+    b = sub.add_parser("bootstrap", help="save a history archive checkpoint's DEX state for 'watch --snapshot'",
+                       formatter_class=_Formatter, description=(
+                           "Read a history archive's bucket list at a checkpoint (downloads streamed, verified by "
+                           "hash, resumable) and save its offers, pools and the sellers' accounts and trust "
+                           "lines to FILE, so 'stellar-ob watch --rpc URL --snapshot FILE' starts in seconds."))
+    b.add_argument("--archive", type=_url_or_dir, required=True, metavar="URL|DIR", help="the history archive")
+    b.add_argument("--out", type=_out_file, required=True, metavar="FILE", help="where to save the state")
+    b.add_argument("--checkpoint", type=_checkpoint, default=None, metavar="LEDGER",
+                   help="a checkpoint ledger (64k - 1; default: the archive's latest)")
+    b.add_argument("--cache-dir", default=None, metavar="DIR", help="keep downloaded buckets here (resumed, reused)")
+    b.add_argument("--passphrase", default=None, metavar="TEXT", help="the network expected")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -623,7 +812,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version (0) or a refused option (2, already printed)
         return e.code if isinstance(e.code, int) else EXIT_ERROR
-    run = {"demo": _demo, "watch": _watch, "snapshot": _snapshot, "serve": _serve}[args.command]
+    run = {"demo": _demo, "watch": _watch, "snapshot": _snapshot, "serve": _serve, "bootstrap": _bootstrap}[args.command]
     try:
         _check_metrics_extra(args)
         if args.command == "snapshot" and args.plot is not None:

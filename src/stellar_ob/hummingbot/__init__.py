@@ -27,16 +27,21 @@ except ImportError as _e:
 
 from stellar_ob.hummingbot.data_source import (  # noqa: E402
     HORIZON_TRADES,
+    LEDGER_TRADES,
     SOURCES,
+    LedgerTrade,
     MarketCounters,
     StellarOrderBookDataSource,
     TradeFeed,
     UnknownSourceError,
     horizon_trades,
+    ledger_trade_content,
+    ledger_trades,
 )
 from stellar_ob.hummingbot_convert import *  # noqa: E402,F401,F403
 from stellar_ob.hummingbot_convert import __all__ as _convert_all  # noqa: E402
 
 __all__ = ["StellarOrderBookDataSource", "TradeFeed", "MarketCounters", "UnknownSourceError", "SOURCES",
-           "HORIZON_TRADES", "horizon_trades",
+           "HORIZON_TRADES", "horizon_trades", "LEDGER_TRADES", "LedgerTrade", "ledger_trades",
+           "ledger_trade_content",
            *_convert_all]

@@ -76,11 +76,17 @@ from stellar_ob.hummingbot_convert import (
 )
 from stellar_ob.sync import DEFAULT_HORIZON, Backoff, Horizon, LiveBook
 
-__all__ = ["StellarOrderBookDataSource", "TradeFeed", "MarketCounters", "UnknownSourceError", "SOURCES"]
+__all__ = ["StellarOrderBookDataSource", "TradeFeed", "MarketCounters", "UnknownSourceError", "SOURCES",
+           "LEDGER_TRADES", "LedgerTrade", "ledger_trade_content", "ledger_trades"]
 
 #: The sources a data source can read books from. ``"horizon"``: Horizon's /order_book stream
-#: (L2, at most 200 levels a side). A ledger source (stellar_ob.ledger) is to be added here.
-SOURCES = ("horizon",)
+#: (L2, at most 200 levels a side). ``"ledger"``: a :class:`stellar_ob.ledger.Follow` (Stellar RPC or
+#: a data lake: one request a ledger for every market, full depth, ``update_id`` = the ledger).
+SOURCES = ("horizon", "ledger")
+
+#: ``trade_feed`` of the ledger source: the offers each ledger's transactions claimed in the market
+#: (and its pool's trades), from the same :class:`stellar_ob.ledger.Follow` (the default there).
+LEDGER_TRADES = "ledger"
 
 #: The one interface a trade feed implements: called with a market's (base, counter) assets, it
 #: returns an async iterator of :class:`stellar_ob.horizon.Trade` records of that market (either
@@ -111,6 +117,87 @@ async def horizon_trades(horizon: Horizon, base: Asset, counter: Asset) -> Async
     finally:
         stream.close()
         await live.close()
+
+@dataclass(frozen=True)
+class LedgerTrade:
+    """One trade of a market as the ledger recorded it: ``trade`` is the
+    :class:`stellar_ob.ledger.records.Trade` (the maker sold ``amount_sold`` of ``asset_sold``),
+    ``index`` its place among the ledger's trades of the market, ``close_time`` the ledger's."""
+
+    ledger: int
+    close_time: float
+    index: int
+    trade: Any
+
+
+def ledger_trade_content(t: LedgerTrade, base: Asset, counter: Asset, trading_pair: str) -> tuple:
+    """A :class:`LedgerTrade` as the content and timestamp of a Hummingbot TRADE message, like
+    :func:`stellar_ob.hummingbot_convert.trade_content`: ``amount`` in base units, ``price`` the
+    executed ``counter / base`` (exact ratio, rounded once to a double), ``trade_type`` the taker's
+    side (the maker sold base: the taker bought, BUY), ``update_id`` the ledger, ``trade_id``
+    ``"<TOID of the operation>-<index>"`` (Horizon's form: ledger << 32 | tx << 12 | op, 1-based)."""
+    from stellar_ob.hummingbot_convert import TRADE_TYPE_BUY, TRADE_TYPE_SELL
+    from stellar_ob.ledger.records import LedgerAsset
+
+    r = t.trade
+    b, c = LedgerAsset.from_asset(base), LedgerAsset.from_asset(counter)
+    if r.asset_sold == b and r.asset_bought == c:
+        base_units, counter_units, taker_buys = r.amount_sold, r.amount_bought, True
+    elif r.asset_sold == c and r.asset_bought == b:
+        base_units, counter_units, taker_buys = r.amount_bought, r.amount_sold, False
+    else:
+        from stellar_ob.errors import AssetMismatchError
+
+        raise AssetMismatchError(f"ledger {t.ledger} trade {t.index} is {r.asset_sold}/{r.asset_bought}, "
+                                 f"not the market {b}/{c}")
+    if base_units <= 0 or counter_units <= 0:
+        from stellar_ob.errors import PriceError
+
+        raise PriceError(f"ledger {t.ledger} trade {t.index} has amounts {base_units}/{counter_units}: no price")
+    toid = (t.ledger << 32) | ((r.tx_index + 1) << 12) | (r.op_index + 1)
+    content = {
+        "trading_pair": trading_pair,
+        "trade_type": TRADE_TYPE_BUY if taker_buys else TRADE_TYPE_SELL,
+        "trade_id": f"{toid}-{t.index}",
+        "update_id": t.ledger,
+        "price": counter_units / base_units,
+        "amount": base_units / 10_000_000,
+    }
+    return content, float(t.close_time)
+
+
+async def ledger_trades(follow: Any, base: Asset, counter: Asset, max_pending: int = 10_000) -> AsyncIterator[LedgerTrade]:
+    """A :data:`TradeFeed` over a :class:`stellar_ob.ledger.Follow`: every trade the ledgers record
+    in the market from now on, in the ledgers' order, none twice (``max_pending`` kept for a slow
+    reader; past it the oldest are dropped and logged)."""
+    import collections
+
+    book = await follow.watch(base, counter, 1, load_timeout=None)
+    pending: "collections.deque[LedgerTrade]" = collections.deque()
+    wake = asyncio.Event()
+
+    def on_trades(_book: Any, trades: list, ledger: int) -> None:
+        close_time = getattr(follow, "close_time", None) or time.time()
+        for i, r in enumerate(trades):
+            if len(pending) >= max_pending:
+                pending.popleft()
+            pending.append(LedgerTrade(ledger, close_time, i, r))
+        wake.set()
+
+    book.on_trades(on_trades)
+    try:
+        while True:
+            while pending:
+                yield pending.popleft()
+            if book.status.value in ("failed", "closed"):
+                if book.last_error is not None and book.status.value == "failed":
+                    raise book.last_error
+                return
+            wake.clear()
+            await wake.wait()
+    finally:
+        await book.close()
+
 
 _SNAPSHOT = OrderBookMessageType.SNAPSHOT
 _DIFF = OrderBookMessageType.DIFF
@@ -207,10 +294,12 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         assets: Union[AssetTable, Mapping[str, Any]],
         *,
         source: str = "horizon",
+        follow: Any = None,
+        ledger_options: Optional[Mapping[str, Any]] = None,
         horizon_url: str = DEFAULT_HORIZON,
         horizon: Optional[Horizon] = None,
         horizon_options: Optional[Mapping[str, Any]] = None,
-        depth: int = 200,
+        depth: Optional[int] = 200,
         trade_feed: Union[TradeFeed, str, None] = HORIZON_TRADES,
         load_timeout: Optional[float] = None,
         subscribe_timeout: float = 30.0,
@@ -220,10 +309,22 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
     ) -> None:
         if source not in SOURCES:
             raise UnknownSourceError(
-                f"unknown source {source!r}; the sources are {', '.join(map(repr, SOURCES))} "
-                f"(a ledger source is not available yet)")
-        if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 200:
-            raise ValueError(f"depth must be 1..200 (Horizon's /order_book maximum), got {depth!r}")
+                f"unknown source {source!r}; the sources are {', '.join(map(repr, SOURCES))}")
+        if source == "ledger":
+            if (follow is None) == (ledger_options is None):
+                raise ValueError("the ledger source needs follow= (a stellar_ob.ledger.Follow) or ledger_options= "
+                                 "(the keyword arguments of one, e.g. {'rpc': URL, 'archive': URL})")
+            if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+                raise ValueError(f"depth must be an int >= 1 or None (every level), got {depth!r}")
+            if isinstance(trade_feed, str) and trade_feed in (HORIZON_TRADES, LEDGER_TRADES):
+                trade_feed = LEDGER_TRADES  # the default: the ledger's claimed offers, from the same Follow
+        else:
+            if follow is not None or ledger_options is not None:
+                raise ValueError("follow= and ledger_options= are for source='ledger'")
+            if isinstance(trade_feed, str) and trade_feed == LEDGER_TRADES:
+                raise ValueError("trade_feed='ledger' needs source='ledger'")
+            if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 200:
+                raise ValueError(f"depth must be 1..200 (Horizon's /order_book maximum), got {depth!r}")
         table = assets if isinstance(assets, AssetTable) else AssetTable(assets)
         pairs = list(trading_pairs)
         for pair in pairs:
@@ -236,7 +337,12 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         self._own_horizon = horizon is None
         self._horizon_options = dict(horizon_options or {})
         self._depth = depth
-        if isinstance(trade_feed, str) and trade_feed == HORIZON_TRADES:
+        self._follow = follow
+        self._own_follow = follow is None
+        self._ledger_options = dict(ledger_options or {})
+        if isinstance(trade_feed, str) and trade_feed == LEDGER_TRADES:
+            trade_feed = self._ledger_trades
+        elif isinstance(trade_feed, str) and trade_feed == HORIZON_TRADES:
             trade_feed = self._horizon_trades
         elif trade_feed is not None and not callable(trade_feed):
             raise ValueError(f"trade_feed must be {HORIZON_TRADES!r}, a callable (base, counter) -> async "
@@ -405,7 +511,14 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         message_queue.put_nowait(raw_message)
 
     # ---- markets -------------------------------------------------------------------------------
-    def _client(self) -> Horizon:
+    def _client(self) -> Any:
+        """The source of books: the Horizon client, or the ledger's Follow."""
+        if self._source == "ledger":
+            if self._follow is None:
+                from stellar_ob.ledger import Follow
+
+                self._follow = Follow(**self._ledger_options)
+            return self._follow
         if self._horizon is None:
             self._horizon = Horizon(self._horizon_url, **self._horizon_options)
         return self._horizon
@@ -508,7 +621,9 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
     def _new_state(self, m: _Market, book: Any) -> None:
         """The converted state changed: it gets the next update_id (one id, one state; a
         snapshot always carries the id of the state it shows)."""
-        m.last_id = uid = self._ids.next()
+        live = m.live
+        ledger = getattr(live, "ledger", None) if self._source == "ledger" else None
+        m.last_id = uid = self._ids.next(ledger=ledger)
         if self._on_state is not None:
             try:
                 self._on_state(m.pair, uid, book)
@@ -573,10 +688,16 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         horizon, self._horizon = self._horizon, (None if self._own_horizon else self._horizon)
         if self._own_horizon and horizon is not None:
             await horizon.close()
+        follow, self._follow = self._follow, (None if self._own_follow else self._follow)
+        if self._own_follow and follow is not None:
+            await follow.close()
 
     # ---- trades --------------------------------------------------------------------------------
     def _horizon_trades(self, base: Asset, counter: Asset) -> AsyncIterator[Trade]:
         return horizon_trades(self._client(), base, counter)
+
+    def _ledger_trades(self, base: Asset, counter: Asset) -> AsyncIterator[LedgerTrade]:
+        return ledger_trades(self._client(), base, counter)
 
     async def _run_trades(self, m: _Market) -> None:
         assert self._trade_feed is not None
@@ -602,7 +723,10 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
 
     def _on_trade(self, m: _Market, trade: Any) -> None:
         try:
-            content, ts = trade_content(trade, m.base, m.counter, m.pair)
+            if isinstance(trade, LedgerTrade):
+                content, ts = ledger_trade_content(trade, m.base, m.counter, m.pair)
+            else:
+                content, ts = trade_content(trade, m.base, m.counter, m.pair)
         except (StellarOBError, AttributeError, TypeError, ValueError) as e:
             m.counters.trade_errors += 1
             self.logger().warning(f"{m.pair}: trade record refused: {e}")
@@ -612,6 +736,8 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         self._emit_trade(OrderBookMessage(_TRADE, content, ts))
 
     async def _rest_last_price(self, pair: str) -> Optional[float]:
+        if self._source == "ledger":
+            return None  # no REST history from the ledger: NaN until the market's first trade
         cached = self._rest_prices.get(pair)
         if cached is not None and time.monotonic() - cached[0] < self._last_price_ttl:
             return cached[1]

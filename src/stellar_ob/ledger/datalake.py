@@ -32,6 +32,7 @@ import json
 import os
 import re
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -359,4 +360,4 @@ class DataLake:
         except LedgerSourceError:
             self.counters.limits_exceeded += 1
             raise
-        return Page([LedgerBatch(first, last, batch, max(first, start), key)])
+        return Page([LedgerBatch(first, last, batch, max(first, start), key, time.perf_counter_ns())])

@@ -33,6 +33,7 @@ import binascii
 import itertools
 import json
 import re
+import time
 from typing import Any
 
 import aiohttp
@@ -51,6 +52,7 @@ from stellar_ob.ledger.stream import (
     read_ledger_header,
 )
 from stellar_ob.sync import ArgumentError, RateBudget
+from stellar_ob.sync.http import _describe
 from stellar_ob.sync.http import _read_capped as _http_read_capped
 
 __all__ = ["Rpc", "RpcError", "MAX_PAGE_LIMIT", "PUBLIC_PASSPHRASE", "TESTNET_PASSPHRASE"]
@@ -230,8 +232,10 @@ class Rpc:
                 return await self._call_once(method, params)
         except asyncio.TimeoutError:
             c.timeouts += 1
-            raise LedgerSourceError(f"{self.url} {method}: no complete answer within "
-                                    f"request_timeout={self.request_timeout:g} s") from None
+            err = LedgerSourceError(f"{self.url} {method}: no complete answer within "
+                                    f"request_timeout={self.request_timeout:g} s")
+            err.server = True  # type: ignore[attr-defined] # the server may be down: the health probe decides
+            raise err from None
         except LedgerSourceError as e:
             if e.limit is not None:
                 c.limits_exceeded += 1
@@ -241,7 +245,9 @@ class Rpc:
             raise
         except (aiohttp.ClientError, ConnectionError, OSError) as e:
             c.connection_errors += 1
-            raise LedgerSourceError(f"cannot reach Stellar RPC at {self.url}: {e!r}") from e
+            err = LedgerSourceError(f"cannot reach Stellar RPC at {self.url}: {_describe(e)}")
+            err.server = True  # type: ignore[attr-defined]
+            raise err from e
 
     async def _call_once(self, method: str, params: dict | None) -> dict:
         c = self.counters
@@ -425,5 +431,5 @@ class Rpc:
             raise ParseError(f"ledger {seq}: headerXdr is not the metadata's header")
         if close_time != hdr.close_time:
             raise ParseError(f"ledger {seq}: ledgerCloseTime {close_time} is not the header's {hdr.close_time}")
-        return Ledger(seq, meta, h, close_time, hdr.previous_hash.hex())
+        return Ledger(seq, meta, h, close_time, hdr.previous_hash.hex(), time.perf_counter_ns())
 

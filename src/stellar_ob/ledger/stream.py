@@ -19,7 +19,11 @@ a start before its oldest       :class:`RetentionError` (final): the ledgers the
 ledger (the retention window)   are gone from this source; bootstrap again (a history archive,
                                 Horizon) and start a new stream from the new state's ledger
 a JSON-RPC error, 5xx, a cut,   counted, surfaced (``last_error``, ``on_error``), retried after
-a timeout, a body past its cap  jittered backoff (``backoff_base``, ``backoff_cap``)
+a timeout, a body past its cap  jittered backoff (``backoff_base``, ``backoff_cap``); with
+                                ``health=`` (a shared probe, e.g. ``ledger.follow.RpcHealth``)
+                                no answer, a cut or a 5xx asks the probe first: while it finds
+                                the server down the stream waits for it (``SERVER_DOWN``) and
+                                asks nothing itself, then resumes at once
 429 / Retry-After               every request of the source waits (capped at ``max_retry_wait``);
                                 the status is ``RATE_LIMITED`` meanwhile
 bytes that fail the checks      ``ParseError`` counted (``parse_errors``), the page dropped, asked
@@ -126,6 +130,7 @@ class Ledger:
     hash: str  #: hex of the ledger hash (sha256 of the XDR LedgerHeader)
     close_time: int  #: unix seconds (the header's scpValue.closeTime)
     previous_hash: str = ""  #: hex of the header's previousLedgerHash (the ledger before's hash)
+    received_ns: int = 0  #: ``time.perf_counter_ns()`` when the answer carrying it was read (0: unknown)
 
     def __iter__(self):  # ``seq, meta = ledger``
         return iter((self.sequence, self.meta))
@@ -145,6 +150,7 @@ class LedgerBatch:
     data: bytes
     first: int
     name: str = ""  #: the file's path in the lake
+    received_ns: int = 0  #: ``time.perf_counter_ns()`` when the file was read (0: unknown)
 
     @property
     def sequence(self) -> int:
@@ -321,6 +327,16 @@ class LedgerSource(Protocol):
     def attach(self, owner: Any) -> None: ...
 
 
+def _server_level(error: BaseException) -> bool:
+    """True for a failure that says the server may be down: no answer, a cut, a timeout, a 5xx
+    (not a JSON-RPC error, a 429, a cap, bytes that failed the checks: the server answered)."""
+    if not isinstance(error, LedgerSourceError) or error.code is not None or error.limit is not None:
+        return False
+    if error.status is None:
+        return bool(getattr(error, "server", False))  # set by the source on no answer / a cut
+    return error.status >= 500
+
+
 def check_seconds(name: str, value: Any, *, positive: bool = False, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
@@ -374,6 +390,7 @@ class LedgerStream:
         backoff_base: float = 0.1,
         backoff_cap: float = 30.0,
         after_hash: str | None = None,
+        health: Any = None,
     ) -> None:
         if after_hash is not None and (not isinstance(after_hash, str) or len(after_hash) != 64
                                        or after_hash.strip("0123456789abcdef")):
@@ -408,6 +425,15 @@ class LedgerStream:
         self._tip_since = time.monotonic()
         self._tip_seen: int | None = None
         self._stall_reported = False
+        #: ``time.time()`` a stall was reported (the tip stood still ``stall_timeout`` s); None once
+        #: a new ledger arrives
+        self.stalled_since: float | None = None
+        #: True once the stream has found the source's tip (every ledger it had was handed over)
+        self.reached_tip = False
+        if health is not None and not callable(getattr(health, "server_failed", None)):
+            raise ArgumentError("health must be a health probe (with server_failed) or None")
+        self.health = health
+        self._changed = asyncio.Event()  # set on status changes a health probe makes (its protocol)
         source.attach(self)
 
     # ---- state ---------------------------------------------------------------------------------------
@@ -507,6 +533,12 @@ class LedgerStream:
 
     async def _retry_later(self, error: BaseException) -> None:
         self._surface(error)
+        if self.health is not None and _server_level(error):
+            # the server itself may be down: one shared probe (RPC getHealth) decides, and while it
+            # is down the probe alone asks; back up, the stream asks again at once
+            if await self.health.server_failed(self):
+                self._backoff.reset()
+                return
         self.status = Status.BACKING_OFF
         wait = self._backoff.next()
         if isinstance(error, LedgerSourceError) and error.retry_after is not None:
@@ -553,6 +585,7 @@ class LedgerStream:
             self.status = Status.LIVE
             self._tip_since = time.monotonic()
             self._stall_reported = False
+            self.stalled_since = None
             return
         assert self._next is not None
         if page.latest is not None and page.latest >= self._next:
@@ -563,11 +596,13 @@ class LedgerStream:
                 f"the source did not advance past ledger {self._next - 1} although its latest is {page.latest}"))
             return
         # at the tip: wait for the next ledger to close
+        self.reached_tip = True
         self.status = Status.LIVE
         self._backoff.reset()
         if self.stall_timeout is not None and not self._stall_reported \
                 and time.monotonic() - self._tip_since > self.stall_timeout:
             self._stall_reported = True
+            self.stalled_since = time.time()
             c.stalls += 1
             self._surface(LedgerSourceError(f"no new ledger after {self._next - 1} for {self.stall_timeout:g} s"))
         await asyncio.sleep(self.poll_interval)
@@ -594,7 +629,7 @@ class LedgerStream:
                     self._gap(expect, item.start)
                     break
                 if item.first != expect:
-                    item = LedgerBatch(item.start, item.end, item.data, expect, item.name)
+                    item = LedgerBatch(item.start, item.end, item.data, expect, item.name, item.received_ns)
                 fresh.append(item)
                 expect = item.end + 1
                 last_hash = None  # the ledgers inside a batch are the decoder's to read

@@ -636,6 +636,23 @@ class LedgerMarket(SimulatedMarket):
                                                             o.d, 0)
         return out
 
+    def ledger_entries(self) -> list[bytes]:
+        """Every offer and pool as ``LedgerEntry`` XDR, as the ledger holds them now (the LIVE
+        entries of a history archive's bucket list at this ledger: ``stellar_ob.testing.archive``)."""
+        out = []
+        for pair in self.pairs.values():
+            params = pool_parameters_xdr(pair.base, pair.counter)
+            ra, rb = self._pool_ab(pair, pair.pool_reserves)
+            out.append(_ledger_entry(getattr(pair, "pool_last_modified", self.ledger), _ENTRY_POOL,
+                                     _pool_entry(bytes.fromhex(pair.pool_id), params, ra, rb,
+                                                 self._pool_shares[pair.key], 1)))
+            for o in pair.offers.values():
+                selling, buying = (pair.base, pair.counter) if o.side == "ask" else (pair.counter, pair.base)
+                out.append(_ledger_entry(o.last_modified_ledger, _ENTRY_OFFER,
+                                         _offer_entry(_account_id(o.seller), o.offer_id, asset_xdr(selling),
+                                                      asset_xdr(buying), o.amount, o.n, o.d)))
+        return out
+
     def pool_state(self) -> dict[bytes, tuple[int, int, int]]:
         """Every pool as ``pool id -> (reserveA, reserveB, totalPoolShares)``."""
         return {bytes.fromhex(p.pool_id): (*self._pool_ab(p, p.pool_reserves), self._pool_shares[p.key])
@@ -662,13 +679,14 @@ class LocalStack:
 
     def __init__(self, markets: int | Sequence[tuple[Any, Any]] = 1, *, market: LedgerMarket | None = None,
                  ledger_interval: float | None = 1.0, retention: int | None = None,
-                 data_lake: Any = None, ledgers_per_file: int = 1, **market_kwargs: Any) -> None:
+                 data_lake: Any = None, ledgers_per_file: int = 1, rpc: Any = None, **market_kwargs: Any) -> None:
         from stellar_ob.testing.rpc import LocalRpc
         from stellar_ob.testing.server import LocalHorizon
 
         self.market = market if market is not None else LedgerMarket(markets, **market_kwargs)
         self.horizon = LocalHorizon(market=self.market, ledger_interval=ledger_interval)
-        self.rpc = LocalRpc(retention=retention, passphrase=self.market.passphrase)
+        #: the RPC (``rpc=``: one you made, e.g. a :class:`~stellar_ob.testing.rpc.RecordingRpc`, not started)
+        self.rpc = rpc if rpc is not None else LocalRpc(retention=retention, passphrase=self.market.passphrase)
         self.data_lake = data_lake
         self.ledgers_per_file = ledgers_per_file
         self._lake_pending: list[tuple[int, bytes]] = []

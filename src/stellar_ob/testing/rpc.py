@@ -35,7 +35,7 @@ from aiohttp import web
 
 from stellar_ob.ledger.stream import read_ledger_header
 
-__all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger", "empty_chain"]
+__all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger", "empty_chain", "RecordingRpc"]
 
 STANDALONE_PASSPHRASE = "Standalone Network ; February 2017"
 MAX_LIMIT = 200
@@ -398,3 +398,36 @@ class _RpcFailure(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+
+class RecordingRpc(LocalRpc):
+    """A :class:`LocalRpc` that logs every request and can be switched down.
+
+    :attr:`log` holds ``(time.monotonic(), method)`` per request received (``method`` None for a
+    body that is not a JSON-RPC request), so a test asserts on what the client asked and how
+    often from the server's side. While ``down`` is True every request is answered 503 (a
+    node behind a load balancer that lost its backend), logged all the same.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.log: list[tuple[float, Any]] = []
+        self.down = False
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        import time
+
+        body = await request.read()  # aiohttp keeps it: the handler reads it again
+        try:
+            doc = json.loads(body)
+            method = doc.get("method") if isinstance(doc, dict) else None
+        except ValueError:
+            method = None
+        self.log.append((time.monotonic(), method))
+        if self.down:
+            return web.Response(status=503, text="service unavailable")
+        return await super()._handle(request)
+
+    def requests(self, method: str | None = None, since: float = 0.0) -> list[float]:
+        """The times of the requests of ``method`` (all if None) received at or after ``since``."""
+        return [t for t, m in self.log if t >= since and (method is None or m == method)]

@@ -1,0 +1,198 @@
+"""The ledger source under load (issue 14): many markets followed through one Stellar RPC.
+
+The server (a child process: its CPU is not the client's) is a LedgerMarket of ``markets`` pairs
+served by a LocalRpc; it closes a ledger every ``ledger_interval`` s in which ``change_share`` of
+the markets get one or two maker actions each (hundreds of offer changes at 10,000 markets), and
+reports for each ledger the time it became available (appended to the RPC, ``time.monotonic()``,
+system-wide on Linux) and which markets' Horizon-grouped books changed. The client (this process)
+runs one :class:`stellar_ob.ledger.Follow` and watches every market (``grouping="horizon"``,
+200 levels). Measured:
+
+- per changed market and ledger: ledger available -> the market's update at the caller
+  (``on_update``), p50/p99/max; it includes the tip polling delay (``poll_interval``), so the
+  bytes -> update part (``received_ns`` -> ``applied_ns``) is reported too;
+- changes missed (a changed market without its update in that ledger) and, at the end, a sample
+  of books compared with the server's;
+- client CPU as a share of one core (process time / wall time over the measured part), RSS;
+- requests the server counted, by method: getLedgers per ledger for the whole DEX, against the
+  >= 3 requests per market per ledger an L3 Horizon book costs (reported as the comparison).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import resource
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List
+
+
+@dataclass
+class LedgerLoadConfig:
+    markets: int = 10_000
+    levels: int = 5  #: offers a side in each simulated market
+    ledgers: int = 60
+    ledger_interval: float = 5.0
+    change_share: float = 0.03
+    poll_interval: float = 0.02
+    seed: int = 1
+    sample_books: int = 50
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def _server(conn: Any, cfg: LedgerLoadConfig) -> None:
+    from stellar_ob.testing.ledger_meta import LedgerMarket
+    from stellar_ob.testing.rpc import LocalRpc
+
+    async def main() -> None:
+        market = LedgerMarket(cfg.markets, seed=cfg.seed, levels=cfg.levels, start_time=1_700_000_000,
+                              failed_probability=0.0, keep=2)
+        rpc = LocalRpc(retention=500, passphrase=market.passphrase)
+        avail: Dict[int, float] = {}
+
+        def on_ledger(seq: int, meta: bytes) -> None:
+            rpc.append([(seq, meta)])
+            avail[seq] = time.monotonic()
+
+        market.add_listener(on_ledger)
+        market.close_ledger()  # the first ledger creates every market's offers and pools
+        await rpc.start()
+        pairs = list(market.pairs.values())
+        conn.send(("ready", rpc.url, rpc.oldest, [(str(p.base), str(p.counter)) for p in pairs],
+                   len(market.metas[-1][1])))
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, conn.recv) == "go"  # serving meanwhile
+        rng = random.Random(cfg.seed)
+        next_at = loop.time()
+        for _ in range(cfg.ledgers):
+            next_at += cfg.ledger_interval
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            chosen = rng.sample(range(len(pairs)), max(1, int(len(pairs) * cfg.change_share)))
+            before = {i: market.order_book_doc(pairs[i], 200) for i in chosen}
+            market.close_ledger([pairs[i] for i in chosen])
+            seq, meta = market.metas[-1]
+            changed = [i for i in chosen if market.order_book_doc(pairs[i], 200) != before[i]]
+            conn.send(("ledger", seq, avail[seq], changed, len(meta)))
+        await asyncio.sleep(max(1.0, 3 * cfg.poll_interval))
+        sample = rng.sample(range(len(pairs)), min(cfg.sample_books, len(pairs)))
+        conn.send(("done", dict(rpc.stats.by_method), {i: market.order_book_doc(pairs[i], 200) for i in sample},
+                   market.ledger))
+        await loop.run_in_executor(None, conn.recv)
+        await rpc.stop()
+
+    asyncio.run(main())
+
+
+async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = print) -> Dict[str, Any]:
+    from stellar_ob import OrderBook
+    from stellar_ob.ledger import Follow
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_server, args=(child, cfg), daemon=True)
+    proc.start()
+    loop = asyncio.get_running_loop()
+    try:
+        msg = await loop.run_in_executor(None, parent.recv)
+        _, url, oldest, assets, first_bytes = msg
+        say(f"server: {len(assets)} markets, first ledger {first_bytes / 1e6:.1f} MB of meta")
+        t0 = time.monotonic()
+        dex = Follow(url, start=oldest, empty=True, poll_interval=cfg.poll_interval)
+        await dex.start()
+        await dex.wait_live(600)
+        arrivals: Dict[int, Dict[int, tuple]] = {}  # market index -> ledger -> (monotonic, bytes->update ns)
+
+        def recorder(i: int) -> Callable[[Any], None]:
+            def on_update(u: Any) -> None:
+                arrivals.setdefault(i, {})[dex.ledger] = (time.monotonic(), u.applied_ns - u.received_ns)
+            return on_update
+
+        books = []
+        for i, (b, c) in enumerate(assets):
+            books.append(await dex.watch(b, c, 200, grouping="horizon", on_update=recorder(i)))
+        say(f"client: caught up and watching {len(books)} markets in {time.monotonic() - t0:.1f} s, "
+            f"RSS {_rss_mb():.0f} MB")
+        rss_samples: List[List[float]] = []
+        parent.send("go")
+        cpu0, wall0 = time.process_time(), time.monotonic()
+        ledgers: List[tuple] = []
+        while True:
+            msg = await loop.run_in_executor(None, parent.recv)
+            if msg[0] == "done":
+                break
+            ledgers.append(msg)
+            rss_samples.append([time.monotonic() - wall0, _rss_mb()])
+        cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        _, by_method, sample_docs, last = msg
+        await asyncio.sleep(0.5)
+        lat, bytes_lat, missed = [], [], 0
+        changes = 0
+        for _kind, seq, available, changed, _size in ledgers:
+            for i in changed:
+                changes += 1
+                got = arrivals.get(i, {}).get(seq)
+                if got is None:
+                    missed += 1
+                    continue
+                lat.append(got[0] - available)
+                bytes_lat.append(got[1] / 1e9)
+        wrong = 0
+        for i, doc in sample_docs.items():
+            want = OrderBook.from_horizon(json.dumps(doc))
+            if books[int(i)].bids() != want.bids() or books[int(i)].asks() != want.asks():
+                wrong += 1
+
+        def pct(xs: List[float], q: float) -> float:
+            if not xs:
+                return float("nan")
+            xs = sorted(xs)
+            return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+        n = len(ledgers)
+        result = {
+            "markets": cfg.markets, "ledgers": n, "ledger_interval": cfg.ledger_interval,
+            "poll_interval": cfg.poll_interval, "changes": changes, "changes_missed": missed,
+            "sampled_books": len(sample_docs), "sampled_books_wrong": wrong, "follow_ledger": dex.ledger,
+            "server_ledger": last,
+            "latency_ms": {"p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3, "max": max(lat, default=0) * 1e3},
+            "bytes_to_update_ms": {"p50": pct(bytes_lat, 0.5) * 1e3, "p99": pct(bytes_lat, 0.99) * 1e3},
+            "client_cpu_share": cpu / wall, "rss_mb": _rss_mb(), "rss_samples": rss_samples,
+            "requests": by_method, "getledgers_per_ledger": by_method.get("getLedgers", 0) / max(1, n + 1),
+            "horizon_l3_requests_per_ledger_at_least": 3 * cfg.markets,
+            "loadavg": open("/proc/loadavg").read().split()[:3],
+        }
+        result["ok"] = (missed == 0 and wrong == 0 and dex.ledger == last)
+        await dex.close()
+        return result
+    finally:
+        try:
+            parent.send("stop")
+        except (OSError, BrokenPipeError):
+            pass
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+
+
+def print_ledger_result(r: Dict[str, Any]) -> None:
+    lat, bl = r["latency_ms"], r["bytes_to_update_ms"]
+    print(f"{r['markets']} markets, {r['ledgers']} ledgers every {r['ledger_interval']:g} s, "
+          f"{r['changes']} market changes ({r['changes'] / max(1, r['ledgers']):.0f} a ledger), "
+          f"missed {r['changes_missed']}, sampled books wrong {r['sampled_books_wrong']}/{r['sampled_books']}")
+    print(f"ledger available -> update at the caller (poll {r['poll_interval']:g} s): p50 {lat['p50']:.1f} ms, "
+          f"p99 {lat['p99']:.1f} ms, max {lat['max']:.1f} ms; bytes -> update p50 {bl['p50']:.1f} ms, "
+          f"p99 {bl['p99']:.1f} ms")
+    print(f"client CPU {r['client_cpu_share'] * 100:.1f}% of a core, RSS {r['rss_mb']:.0f} MB; requests "
+          f"{r['requests']} ({r['getledgers_per_ledger']:.2f} getLedgers a ledger for every market; Horizon L3: "
+          f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")

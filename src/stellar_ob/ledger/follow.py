@@ -1,0 +1,850 @@
+"""Follow the whole DEX from the ledger: :class:`Follow` keeps a :class:`~stellar_ob.ledger.dexbook.DexBook`
+current from Stellar RPC or a SEP-54 data lake, and :meth:`Follow.watch` hands out live markets with
+the interface of the Horizon sync's :class:`~stellar_ob.sync.LiveBook`::
+
+    async with Follow(rpc="https://rpc.example", archive="https://history.example") as dex:
+        live = await dex.watch("XLM", "USDC:GA5Z...")      # loaded (caught up with the tip) on return
+        async for update in live.updates():                # the same BookUpdate objects as LiveBook
+            print(update.diff, live.best_bid(), live.status)
+
+One request per ledger for the whole DEX (``getLedgers``), however many markets are watched; every
+watched market is exact at every ledger (the ledger's own entry changes, applied atomically).
+
+Where the book starts (one of):
+
+- ``archive=`` a history archive (URL or directory): the offers, pools and the sellers' accounts and
+  trust lines at its latest checkpoint (or ``checkpoint=``), then every ledger after it from the
+  source. Every market is complete. When the source's retention window has passed the book's ledger
+  (:class:`~stellar_ob.ledger.stream.RetentionError`) the book is bootstrapped again from the archive's
+  newest checkpoint and every market resyncs (``resync=True`` updates).
+- ``snapshot=`` a file written by ``stellar-ob bootstrap --out`` (:mod:`stellar_ob.ledger.bootstrap`).
+- ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` paged
+  once (both directions), each page stamped with its ``Latest-Ledger``; the book starts at the
+  oldest stamp and the stream replays from the ledger after it. Ledger entries carry whole values,
+  so a change older than a record's page is applied again harmlessly and STATE entries confirm or
+  correct it (drift in those first ledgers is expected and not a fault). Only those markets are
+  complete (:attr:`LedgerBook.complete`); Horizon's records carry no offer flags, so a passive
+  offer counts as not passive until the ledger next touches it (its crossing, not its level).
+- ``start=N, empty=True``: the DEX held nothing before ledger ``N`` (a fresh network, a local
+  stack): every market complete from ``N`` on.
+- ``learn=True``: an empty book from the tip; markets hold only the offers ledgers have touched
+  since, so they are never complete and :meth:`Follow.watch` refuses them unless asked
+  (``allow_incomplete=True``).
+
+Status is never silently stale. A live market's ``status`` is the source's:
+
+=======================================  =========================================================
+the source                               ``status`` (``status_text``)
+=======================================  =========================================================
+catching up after a (re)start            ``CONNECTING`` (books load once the stream reached the tip)
+at the tip, ledgers arriving             ``LIVE``; ``confirmed_at`` / ``age``: the last ledger applied
+RPC unreachable, no answer, 5xx          ``SERVER_DOWN``: one shared probe asks RPC ``getHealth`` (at
+                                         most one request per ``probe_interval``, 1 s) and nothing
+                                         else is asked until it answers healthy; then the stream
+                                         resumes from the book's last ledger
+no new ledger for ``stall_timeout``      ``SERVER_DOWN`` (``stalled since T``): what stellar-rpc's
+                                         own getHealth calls unhealthy (its latest ledger too old)
+429                                      ``RATE_LIMITED`` (``rate_limited_until``)
+a bad page, a gap, a stuck cursor        ``BACKING_OFF`` (``last_error``), asked again after backoff
+                                         (a JSON-RPC error too)
+retention passed, no archive             ``FAILED`` with the :class:`~stellar_ob.ledger.stream.RetentionError` (bootstrap again)
+=======================================  =========================================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any, Callable, Iterable
+
+from stellar_ob.errors import ParseError, StellarOBError
+from stellar_ob.ledger.rpc import Rpc, RpcError
+from stellar_ob.ledger.stream import (
+    Ledger,
+    LedgerBatch,
+    LedgerSourceError,
+    LedgerStream,
+    NetworkMismatchError,
+    RetentionError,
+    check_seconds,
+    check_sequence,
+)
+from stellar_ob.sync import ArgumentError, Backoff, BookUpdate, Counters, LiveBook, ServerHealth, Status
+from stellar_ob.sync.http import _check_callback, _deadline, _describe, _market_name
+from stellar_ob.sync.stream import _Live
+
+__all__ = ["Follow", "LedgerBook", "RpcHealth", "GROUPINGS"]
+
+log = logging.getLogger("stellar_ob.ledger")
+
+#: How a :class:`LedgerBook` groups offers into levels: ``"exact"`` (one level per exact price, the
+#: DexBook's own L2 view) or ``"horizon"`` (Horizon's ``/order_book``: grouped by the float64 of the
+#: price, each level at its first offer's price: with ``depth=200`` the very book Horizon serves).
+GROUPINGS = ("exact", "horizon")
+_EMPTY_CHANGES = b"\0\0\0\0"  # a LedgerEntryChanges with no entry: "the DEX held nothing"
+
+
+class RpcHealth(ServerHealth):
+    """The sync layer's shared health probe (``ServerHealth`` (``stellar_ob.sync.health``)) asking Stellar
+    RPC's ``getHealth`` instead of Horizon's root: down while RPC does not answer, answers 5xx, or
+    answers that it is not healthy (a JSON-RPC error or a status other than ``healthy``: stellar-rpc
+    reports its latest ledger as too old that way). A 429 means something answers (up; the rate
+    budget does the waiting). Each probe is bounded by ``min(request_timeout, 5 s)``."""
+
+    def __init__(self, rpc: Rpc, probe_interval: float = 1.0, probe_cap: float = 1.0,
+                 recovery_rate: float = 1000.0) -> None:
+        super().__init__(rpc, probe_interval, probe_cap, recovery_rate)  # type: ignore[arg-type]
+        self.rpc = rpc
+
+    async def _probe_once(self) -> bool:
+        rpc = self.rpc
+        try:
+            async with _deadline(min(rpc.request_timeout, 5.0)):
+                result = await rpc.get_health()
+        except asyncio.TimeoutError:
+            self.last_error = LedgerSourceError(f"health probe: no getHealth answer from {rpc.url} in time")
+            return False
+        except RpcError as e:
+            self.last_error = LedgerSourceError(f"health probe: {rpc.url} is not healthy: {e}")
+            return False
+        except LedgerSourceError as e:
+            if e.status == 429:
+                return True
+            if e.status is not None and e.status >= 500:
+                self.server_errors += 1
+            self.last_error = LedgerSourceError(f"health probe: {e}")
+            return False
+        except ParseError as e:
+            self.last_error = LedgerSourceError(f"health probe: getHealth answer unreadable: {e}")
+            return False
+        except (OSError, ConnectionError) as e:  # pragma: no cover - Rpc.call wraps these
+            self.last_error = LedgerSourceError(f"health probe: cannot reach {rpc.url}: {_describe(e)}")
+            return False
+        status = result.get("status")
+        if status != "healthy":
+            self.last_error = LedgerSourceError(f"health probe: {rpc.url} getHealth status {str(status)[:40]!r}")
+            return False
+        return True
+
+
+class LedgerBook(LiveBook):
+    """One market of a :class:`Follow`, with the interface of :class:`~stellar_ob.sync.LiveBook`.
+
+    It *is* a LiveBook (``isinstance`` holds): read it like an :class:`~stellar_ob.OrderBook`
+    (``bids()``, ``asks()``, ``best_bid()``, ``to_numpy()`` ... delegate to ``book``); follow
+    it with ``updates()``, ``on_update`` (the same :class:`~stellar_ob.sync.BookUpdate` objects),
+    ``on_error``, ``wait_for``; ``status`` / ``status_text`` / ``confirmed_at`` / ``age`` /
+    ``counters`` / ``close()`` as there. Amounts as Horizon's: asks in base, bids in counter.
+
+    Ledger-only: :attr:`ledger` (the ledger the book is at), :attr:`complete`, :meth:`on_trades`
+    (the offers the ledger's transactions claimed in this market), :attr:`market` (the DexBook view
+    with every offer, in core's crossing order).
+    """
+
+    kind = "ledger"  #: metrics label of ledger books
+
+    def __init__(self, follow: "Follow", base: Any, counter: Any, depth: int | None, grouping: str) -> None:
+        from stellar_ob import OrderBook
+
+        book = OrderBook(base, counter)
+        _Live.__init__(self, follow, _market_name(book.base, book.counter), Counters())  # type: ignore[arg-type]
+        self.follow = follow
+        self.book = book
+        self.base = book.base
+        self.counter = book.counter
+        self.depth = depth
+        self.grouping = grouping
+        self._trade_callbacks: list[Callable[..., Any]] = []
+        self._keys: tuple = ()
+        self._view: tuple = (None, None)  # (the DexBook, its DexMarket view of this market): found once
+
+    # ---- state: the follow's, unless this book is closed or failed -------------------------------------
+    @property  # type: ignore[override]
+    def status(self) -> Status:
+        own = self._status
+        if own in (Status.FAILED, Status.CLOSED):
+            return own
+        st = self.follow.status
+        if not self._ready and st is Status.LIVE:
+            return Status.CONNECTING
+        return st
+
+    @status.setter
+    def status(self, value: Status) -> None:
+        if self._status is Status.FAILED:
+            return
+        self._status = value
+
+    @property  # type: ignore[override]
+    def confirmed_at(self) -> float | None:
+        """Wall-clock time the last ledger was applied (it confirms every market, changed or not)."""
+        return self.follow.confirmed_at if self._ready else None
+
+    @confirmed_at.setter
+    def confirmed_at(self, value: float | None) -> None:
+        pass  # the follow's ledger is what confirms a ledger book
+
+    @property
+    def ledger(self) -> int:
+        """The ledger this book is at (the DexBook's last applied ledger)."""
+        return self.follow.ledger
+
+    @property
+    def confirmed_ledger(self) -> int:
+        return self.follow.ledger
+
+    @property
+    def complete(self) -> bool:
+        """True when the book holds every offer of the market (the follow started from a full state)."""
+        return self.follow.is_complete(self.base, self.counter)
+
+    @property
+    def rate_limited_until(self) -> float | None:  # type: ignore[override]
+        s = self.follow.stream
+        return s.rate_limited_until if s is not None and self.status is Status.RATE_LIMITED else None
+
+    @rate_limited_until.setter
+    def rate_limited_until(self, value: float | None) -> None:
+        pass
+
+    @property
+    def server_down_since(self) -> float | None:
+        return self.follow.server_down_since if self.status is Status.SERVER_DOWN else None
+
+    @property
+    def next_probe_at(self) -> float | None:
+        return self.follow.next_probe_at if self.status is Status.SERVER_DOWN else None
+
+    @property
+    def status_text(self) -> str:
+        """The status with what it waits for: ``server down (since 10:31:02, next probe at
+        10:31:05)``, ``server down (stalled: no ledger after 1234 for 31 s, since 10:31:02)``,
+        ``rate limited (until 10:31:40)``, or the status alone."""
+        def hms(t: float | None) -> str:
+            return "?" if t is None else time.strftime("%H:%M:%S", time.localtime(t))
+
+        status = self.status
+        if status is Status.SERVER_DOWN:
+            stalled = self.follow.stalled_text
+            if stalled:
+                return f"{status.value} ({stalled}, since {hms(self.server_down_since)})"
+            return f"{status.value} (since {hms(self.server_down_since)}, next probe at {hms(self.next_probe_at)})"
+        if status is Status.RATE_LIMITED and self.rate_limited_until is not None:
+            return f"{status.value} (until {hms(self.rate_limited_until)})"
+        return status.value
+
+    @property
+    def market(self) -> Any:
+        """The :class:`~stellar_ob.ledger.dexbook.DexMarket` view (every offer; None before the market exists)."""
+        dex = self.follow.dex
+        held, view = self._view
+        if held is dex and view is not None:
+            return view  # a market keeps its index in its book; a new book (a re-bootstrap) looks again
+        try:
+            view = dex.market(self.base, self.counter)
+        except KeyError:
+            return None
+        self._view = (dex, view)
+        return view
+
+    def __repr__(self) -> str:
+        return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"
+
+    def on_trades(self, callback: Callable[["LedgerBook", list, int], Any]) -> Callable[[], None]:
+        """Call ``callback(book, trades, ledger)`` with the claimed offers and pool trades of this
+        market in each ledger that had some (:class:`stellar_ob.ledger.records.Trade` records, in
+        the ledger's order). What it raises is caught and reported like an ``on_update`` callback's."""
+        _check_callback("callback", callback)
+        self._trade_callbacks.append(callback)
+        return lambda: self._trade_callbacks.remove(callback) if callback in self._trade_callbacks else None
+
+    # ---- driven by the Follow ----------------------------------------------------------------------------
+    def _start(self) -> None:
+        pass  # the Follow's one stream feeds every book
+
+    def _rows(self) -> tuple[list, list]:
+        dm = self.market
+        if dm is None:
+            return [], []
+        if self.grouping == "horizon":
+            depth = 200 if self.depth is None else self.depth
+            return dm.levels("bid", depth), dm.levels("ask", depth)
+        return ([(lv.price.n, lv.price.d, lv.amount) for lv in dm.bids(self.depth)],
+                [(lv.price.n, lv.price.d, lv.amount) for lv in dm.asks(self.depth)])
+
+    def _refresh(self, received_ns: int, resync: bool) -> None:
+        """Bring the OrderBook to the DexBook's state; publish the change (the same BookUpdate a
+        LiveBook publishes for an /order_book event)."""
+        from stellar_ob import BookDiff, LevelChange
+
+        book = self.book
+        old_b = {lv.price: lv.amount for lv in book.bids()}
+        old_a = {lv.price: lv.amount for lv in book.asks()}
+        bids, asks = self._rows()
+        book.apply_snapshot(bids, asks)
+        new_b = {lv.price: lv.amount for lv in book.bids()}
+        new_a = {lv.price: lv.amount for lv in book.asks()}
+        applied = time.perf_counter_ns()
+        self.counters.events += 1
+
+        def changes(side: str, old: dict, new: dict) -> list:
+            out = [LevelChange(side, p, old.get(p, 0), a) for p, a in new.items() if old.get(p) != a]
+            out += [LevelChange(side, p, a, 0) for p, a in old.items() if p not in new]
+            out.sort(key=lambda c: c.price, reverse=side == "bid")
+            return out
+
+        diff = BookDiff(changes("bid", old_b, new_b), changes("ask", old_a, new_a))
+        self.confirmed_ns = applied
+        if not self._ready:
+            self._set_loaded()
+        metrics = self.follow.metrics
+        if diff or resync:
+            update = BookUpdate(self, diff, book, received_ns or applied, applied, 0, resync)
+            self._publish(update)
+            if metrics is not None:
+                metrics.update(self, update)
+        elif metrics is not None:
+            metrics.event(self)
+        self._changed.set()
+
+    def _trades(self, trades: list, ledger: int) -> None:
+        for cb in list(self._trade_callbacks):
+            self._call(cb, "on_trades", self, trades, ledger)
+
+
+class Follow:
+    """Keep a :class:`~stellar_ob.ledger.dexbook.DexBook` current from one ledger source and serve live
+    markets from it (see the module docstring for where it starts and what its statuses mean).
+
+    Source (exactly one): ``rpc`` (a URL or an :class:`~stellar_ob.ledger.rpc.Rpc`), ``datalake`` (a
+    URL, a directory or a :class:`~stellar_ob.ledger.datalake.DataLake`). ``passphrase``: the network
+    expected (checked with getNetwork / the lake's config; None = not checked).
+
+    Start (exactly one): ``archive`` (+ ``checkpoint``, ``assets``, ``cache_dir``, ``progress``),
+    ``snapshot`` (a file), ``start`` with ``empty=True``, or ``learn=True``.
+
+    Stream: ``poll_interval`` (1 s) at the tip; ``stall_timeout`` (30 s: six ledgers) before a
+    source that stopped advancing shows ``SERVER_DOWN``; ``backoff_base`` / ``backoff_cap``.
+    Outages (RPC only): ``health_probe`` (on), ``probe_interval`` / ``probe_cap`` (1 s / 1 s: never
+    more than one getHealth a second), ``recovery_rate``. ``metrics``: a
+    :class:`stellar_ob.metrics.SyncMetrics` (``True`` makes one); ledger books are labelled
+    ``book="ledger"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
+    """
+
+    def __init__(
+        self,
+        rpc: Any = None,
+        *,
+        datalake: Any = None,
+        passphrase: str | None = None,
+        archive: Any = None,
+        checkpoint: int | None = None,
+        assets: Iterable[tuple] | None = None,
+        cache_dir: Any = None,
+        progress: Callable[[Any], Any] | None = None,
+        snapshot: Any = None,
+        horizon: str | None = None,
+        markets: Iterable[tuple[Any, Any]] | None = None,
+        start: int | None = None,
+        empty: bool = False,
+        learn: bool = False,
+        poll_interval: float = 1.0,
+        stall_timeout: float | None = 30.0,
+        backoff_base: float = 0.1,
+        backoff_cap: float = 30.0,
+        health_probe: bool = True,
+        probe_interval: float = 1.0,
+        probe_cap: float = 1.0,
+        recovery_rate: float = 1000.0,
+        metrics: Any = None,
+    ) -> None:
+        from stellar_ob.ledger.datalake import DataLake
+
+        if (rpc is None) == (datalake is None):
+            raise ArgumentError("give exactly one source: rpc= (a Stellar RPC URL) or datalake= (a URL or directory)")
+        if passphrase is not None and not isinstance(passphrase, str):
+            raise ArgumentError("passphrase must be a str or None")
+        if rpc is not None:
+            self.source: Any = rpc if isinstance(rpc, Rpc) else Rpc(rpc, passphrase=passphrase)
+        else:
+            self.source = datalake if isinstance(datalake, DataLake) else DataLake(datalake, passphrase=passphrase)
+        starts = [archive is not None, snapshot is not None, horizon is not None, bool(empty), bool(learn)]
+        if sum(starts) != 1:
+            raise ArgumentError("give exactly one start: archive= (a history archive), snapshot= (a saved file), "
+                                "horizon= with markets= (those markets from Horizon's /offers), start=N with "
+                                "empty=True (nothing before N), or learn=True (an incomplete book)")
+        if horizon is not None:
+            if not isinstance(horizon, str) or not horizon.startswith(("http://", "https://")):
+                raise ArgumentError(f"horizon must be an http:// or https:// URL, got {horizon!r}")
+            if markets is None:
+                raise ArgumentError("horizon= needs markets=[(base, counter), ...]: the markets to page from /offers")
+        elif markets is not None:
+            raise ArgumentError("markets= goes with horizon=")
+        if not isinstance(empty, bool) or not isinstance(learn, bool):
+            raise ArgumentError("empty and learn are bools")
+        if empty and start is None:
+            raise ArgumentError("empty=True needs start= (the first ledger; the DEX held nothing before it)")
+        if start is not None and not empty and not learn:
+            raise ArgumentError("start= goes with empty=True or learn=True (an archive or snapshot says where it starts)")
+        self.start_ledger = check_sequence("start", start, allow_none=True)
+        if checkpoint is not None and archive is None:
+            raise ArgumentError("checkpoint= goes with archive=")
+        self.checkpoint = checkpoint
+        self.archive = archive
+        self.assets = None if assets is None else [tuple(a) for a in assets]
+        self.cache_dir = cache_dir
+        self.progress = progress
+        if snapshot is not None and not isinstance(snapshot, (str, os.PathLike)):
+            raise ArgumentError(f"snapshot must be a file path, got {type(snapshot).__name__}")
+        self.snapshot = snapshot
+        self.empty = empty
+        self.learn = learn
+        self.horizon_url = horizon
+        from stellar_ob import Asset
+
+        self.markets = [] if markets is None else [(Asset.parse(b), Asset.parse(c)) for b, c in markets]
+        #: markets complete although the book is not (bootstrapped from Horizon), by _key pair
+        self._complete_keys: set[tuple[str, str]] = set()
+        #: after a Horizon bootstrap: the ledger the stamps end at (drift up to it is expected)
+        self.settled_at: int | None = None
+        self.poll_interval = check_seconds("poll_interval", poll_interval, positive=True)
+        self.stall_timeout = check_seconds("stall_timeout", stall_timeout, positive=True, allow_none=True)
+        self.backoff_base = check_seconds("backoff_base", backoff_base)
+        self.backoff_cap = check_seconds("backoff_cap", backoff_cap)
+        pi = check_seconds("probe_interval", probe_interval, positive=True)
+        pc = check_seconds("probe_cap", probe_cap, positive=True)
+        rr = check_seconds("recovery_rate", recovery_rate, positive=True)
+        #: the shared getHealth probe (:class:`RpcHealth`); None for a data lake or ``health_probe=False``
+        self.health: RpcHealth | None = (RpcHealth(self.source, pi, pc, rr)  # type: ignore[arg-type]
+                                         if health_probe and isinstance(self.source, Rpc) else None)
+        if metrics is True:
+            from stellar_ob.metrics import SyncMetrics
+
+            metrics = SyncMetrics()
+        self.metrics = metrics
+        self.dex: Any = None  #: the :class:`~stellar_ob.ledger.dexbook.DexBook` (after :meth:`start`)
+        self.stream: LedgerStream | None = None  #: the current stream (a new one after a restart)
+        self.complete = not learn and horizon is None  #: every market of the book is complete
+        self.confirmed_at: float | None = None  #: ``time.time()`` the last ledger was applied
+        self.close_time: int | None = None  #: the close time (unix s) of the last RPC ledger applied
+        self.bootstrapped_at: int | None = None  #: the ledger the book started from (after a bootstrap)
+        self.bootstraps = 0  #: bootstraps done (more than 1: the source's retention passed the book)
+        self.restarts = 0  #: streams started again after a ledger the book refused
+        self.last_error: BaseException | None = None
+        self._status = Status.CONNECTING
+        self._books: dict[tuple[str, str], list[LedgerBook]] = {}
+        self.books: list[LedgerBook] = []  #: the watched markets
+        self.offer_books: list = []  #: per-offer books: none yet (a DexMarket has every offer: LedgerBook.market)
+        self._error_callbacks: list[Callable[..., Any]] = []
+        self._last_hash: str | None = None
+        self._task: asyncio.Task | None = None
+        self._started = False
+        self._caught_up = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return f"<Follow {self.source!r} {self.status.value} ledger={self.ledger}>"
+
+    # ---- state ----------------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return str(getattr(self.source, "url", None) or getattr(self.source, "root", "") or self.source)
+
+    @property
+    def ledger(self) -> int:
+        """The last ledger applied (0 before the bootstrap)."""
+        return 0 if self.dex is None else self.dex.ledger_seq
+
+    @property
+    def counters(self) -> Any:
+        """The source's :class:`~stellar_ob.ledger.stream.LedgerCounters` (requests, ledgers, errors ...)."""
+        return self.source.counters
+
+    @property
+    def status(self) -> Status:
+        """Where the follow stands (see the module docstring); every watched market shows it."""
+        if self._status in (Status.FAILED, Status.CLOSED):
+            return self._status
+        s = self.stream
+        if s is None:
+            return Status.CONNECTING
+        if self.health is not None and self.health.down:
+            return Status.SERVER_DOWN
+        if s.stalled_since is not None:
+            return Status.SERVER_DOWN
+        st = s.status
+        if st is Status.LIVE and not self._caught_up.is_set():
+            return Status.CONNECTING
+        if st in (Status.FAILED, Status.CLOSED):  # a stream being replaced
+            return Status.BACKING_OFF
+        return st
+
+    @property
+    def server_down_since(self) -> float | None:
+        if self.health is not None and self.health.down:
+            return self.health.down_since
+        s = self.stream
+        return s.stalled_since if s is not None else None
+
+    @property
+    def next_probe_at(self) -> float | None:
+        if self.health is not None and self.health.down:
+            return self.health.next_probe_at
+        return None
+
+    @property
+    def stalled_text(self) -> str:
+        s = self.stream
+        if s is None or s.stalled_since is None:
+            return ""
+        return f"stalled: no ledger after {self.ledger} for {time.time() - s.stalled_since + (self.stall_timeout or 0):.0f} s"
+
+    @property
+    def live(self) -> bool:
+        return self.status is Status.LIVE
+
+    def on_error(self, callback: Callable[["Follow", BaseException], Any]) -> Callable[[], None]:
+        """Call ``callback(follow, error)`` for every error of the source (each book's ``on_error``
+        gets them too); what it raises is logged."""
+        _check_callback("callback", callback)
+        self._error_callbacks.append(callback)
+        return lambda: self._error_callbacks.remove(callback) if callback in self._error_callbacks else None
+
+    # ---- lifecycle ------------------------------------------------------------------------------------
+    async def __aenter__(self) -> "Follow":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Bootstrap the book and start following the source (returns once the book exists; use
+        :meth:`wait_live` or :meth:`watch` to wait for the tip)."""
+        if self._started:
+            return
+        self._started = True
+        try:
+            await self._bootstrap()
+        except BaseException:
+            self._status = Status.FAILED
+            raise
+        self._task = asyncio.create_task(self._run(), name=f"stellar-ob follow {self.url}")
+
+    async def close(self) -> None:
+        """Stop following, close every book and the source's connections (idempotent)."""
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        for b in list(self.books):
+            await b.close()
+        if self._status is not Status.FAILED:
+            self._status = Status.CLOSED
+        if self.health is not None:
+            await self.health.close()
+        if self.stream is not None:
+            await self.stream.close()
+        else:
+            await self.source.close()
+
+    async def wait_live(self, timeout: float | None = 30.0) -> None:
+        """Wait until the book has caught up with the source's tip (once). Raises the error if the
+        follow failed, ``asyncio.TimeoutError`` after ``timeout`` s."""
+        timeout = check_seconds("timeout", timeout, positive=True, allow_none=True)
+        if not self._started:
+            await self.start()
+
+        async def wait() -> None:
+            while not self._caught_up.is_set():
+                if self._status is Status.FAILED:
+                    raise self.last_error or LedgerSourceError("the follow failed")
+                if self._status is Status.CLOSED:
+                    raise LedgerSourceError("the follow is closed")
+                s = self.stream
+                if s is not None and s.reached_tip and self._pending_none(s):
+                    self._caught_up.set()
+                    break
+                await asyncio.sleep(0.02)
+
+        async with _deadline(timeout):
+            await wait()
+
+    @staticmethod
+    def _pending_none(s: LedgerStream) -> bool:
+        return not s._buffer
+
+    async def watch(self, base: Any, counter: Any, depth: int | None = None, *, grouping: str = "exact",
+                    on_update: Callable[[BookUpdate], Any] | None = None, load_timeout: float | None = 30.0,
+                    allow_incomplete: bool = False) -> LedgerBook:
+        """A live market of the book, loaded (the book has reached the source's tip) on return.
+
+        ``depth``: levels a side (None: all; the ledger has no 200-level cap). ``grouping``: one of
+        :data:`GROUPINGS` (``"horizon"`` with ``depth=200`` is the book Horizon's ``/order_book``
+        serves). Assets as for :meth:`stellar_ob.Horizon.watch`. An incomplete book (``learn=True``)
+        is refused unless ``allow_incomplete``. Raises the follow's error if it failed,
+        :class:`~stellar_ob.ledger.stream.LedgerSourceError` if not caught up within ``load_timeout``.
+        """
+        from stellar_ob import Asset
+
+        if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+            raise ArgumentError(f"depth must be an int >= 1 or None (all levels), got {depth!r}")
+        if grouping not in GROUPINGS:
+            raise ArgumentError(f"grouping must be one of {', '.join(GROUPINGS)}, got {grouping!r}")
+        _check_callback("on_update", on_update)
+        load_timeout = check_seconds("load_timeout", load_timeout, positive=True, allow_none=True)
+        b, c = Asset.parse(base), Asset.parse(counter)
+        if not self.is_complete(b, c) and not allow_incomplete:
+            raise ArgumentError(f"the market {b}/{c} is not complete in this book (it started with learn=True, or "
+                                "from Horizon for other markets): its offers are only those ledgers touched since; "
+                                "pass allow_incomplete=True to watch it anyway")
+        try:
+            await self.wait_live(load_timeout)
+        except asyncio.TimeoutError:
+            raise LedgerSourceError(f"could not catch up with {self.url} within {load_timeout:g} s"
+                                    + (f": {self.last_error}" if self.last_error else "")) from self.last_error
+        book = LedgerBook(self, b, c, depth, grouping)
+        if on_update is not None:
+            book.on_update(on_update)
+        keys = ((_key(b), _key(c)), (_key(c), _key(b)))
+        book._keys = keys
+        for k in keys:
+            self._books.setdefault(k, []).append(book)
+        self.books.append(book)
+        if self.metrics is not None:
+            self.metrics.watch(book)
+        book._refresh(0, True)
+        return book
+
+    async def unwatch(self, book: LedgerBook) -> None:
+        await book.close()
+
+    def is_complete(self, base: Any, counter: Any) -> bool:
+        """True when the book holds every offer of the market (in either orientation)."""
+        if self.complete:
+            return True
+        from stellar_ob import Asset
+
+        key = (_key(Asset.parse(base)), _key(Asset.parse(counter)))
+        return key in self._complete_keys or key[::-1] in self._complete_keys
+
+    def _forget(self, book: Any) -> None:  # _Live.close
+        if book in self.books:
+            self.books.remove(book)
+        for k in getattr(book, "_keys", ()):
+            lst = self._books.get(k)
+            if lst is not None and book in lst:
+                lst.remove(book)
+                if not lst:
+                    del self._books[k]
+        if self.metrics is not None:
+            self.metrics.unwatch(book)
+
+    # ---- bootstrap -------------------------------------------------------------------------------------
+    async def _bootstrap(self) -> None:
+        from stellar_ob.ledger.dexbook import DexBook
+
+        if self.archive is not None:
+            from stellar_ob.ledger.archive import HistoryArchive
+            from stellar_ob.ledger.bootstrap import dexbook_from_snapshot
+
+            checkpoint = self.checkpoint if self.bootstraps == 0 else None
+            async with HistoryArchive(self.archive, cache_dir=self.cache_dir, progress=self.progress) as ar:
+                snap = await ar.load(checkpoint, assets=self.assets)
+            self._check_network(snap.network_passphrase, "the archive")
+            self.dex = dexbook_from_snapshot(snap)
+        elif self.snapshot is not None:
+            from stellar_ob.ledger.bootstrap import load_snapshot
+
+            saved = await asyncio.to_thread(load_snapshot, self.snapshot)
+            self._check_network(saved.network_passphrase, "the snapshot")
+            self.dex = saved.to_dexbook()
+        elif self.horizon_url is not None:
+            changes, first, last = await self._horizon_offers()
+            self.dex = DexBook()
+            self.dex.seed(changes, first)
+            self.settled_at = last
+            self._complete_keys = {(_key(b), _key(c)) for b, c in self.markets}
+        elif self.empty:
+            assert self.start_ledger is not None
+            self.dex = DexBook.from_snapshot(_EMPTY_CHANGES, self.start_ledger - 1)
+        else:
+            self.dex = DexBook()
+        self.bootstraps += 1
+        self.bootstrapped_at = self.dex.ledger_seq or None
+        self._last_hash = None
+
+    async def _horizon_offers(self, max_pages: int = 10_000) -> tuple[bytes, int, int]:
+        """Page every chosen market's /offers (both directions) once: the offers as STATE entries,
+        and the oldest and newest ``Latest-Ledger`` of the pages."""
+        from stellar_ob.horizon import parse_offers
+        from stellar_ob.ledger.bootstrap import _offer, _u32
+        from stellar_ob.ledger.records import LedgerAsset, decode_account
+        from stellar_ob.sync import Horizon
+
+        offers: dict[int, bytes] = {}
+        stamps: list[int] = []
+        async with Horizon(self.horizon_url) as h:
+            for base, counter in self.markets:
+                for selling, buying in ((base, counter), (counter, base)):
+                    cursor = ""
+                    for _page in range(max_pages):
+                        params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
+                                  "limit": "200", "order": "asc"}
+                        if cursor:
+                            params["cursor"] = cursor
+                        body, headers = await h.get_json("/offers", params)
+                        stamp = headers.get("Latest-Ledger", "")
+                        if not stamp.isdigit() or not 0 < int(stamp) < 2**32:
+                            raise ParseError(f"Horizon /offers: Latest-Ledger {stamp[:20]!r} is not a ledger")
+                        stamps.append(int(stamp))
+                        page = parse_offers(body)
+                        for o in page:
+                            if o.selling != selling or o.buying != buying:
+                                raise ParseError(f"Horizon /offers: offer {o.id} is not {selling} for {buying}")
+                            n, d = o.price.n, o.price.d
+                            offers[o.id] = _offer({
+                                "seller": decode_account(o.seller), "offer_id": o.id,
+                                "selling": tuple(LedgerAsset.from_asset(o.selling)),
+                                "buying": tuple(LedgerAsset.from_asset(o.buying)), "amount": o.amount, "n": n,
+                                "d": d, "flags": 0, "last_modified": o.last_modified_ledger or int(stamp)})
+                        if len(page) < 200:
+                            break
+                        if str(page[-1].id) == cursor:
+                            raise ParseError("Horizon /offers does not advance its cursor")
+                        cursor = str(page[-1].id)
+                    else:
+                        raise LedgerSourceError(f"Horizon /offers of {selling}/{buying}: more than {max_pages} pages")
+        if not stamps:
+            raise ArgumentError("horizon= needs at least one market")
+        changes = _u32(len(offers), "entries") + b"".join(offers.values())
+        return changes, min(stamps), max(stamps)
+
+    def _check_network(self, phrase: str | None, what: str) -> None:
+        want = getattr(self.source, "passphrase", None)
+        if want is not None and phrase is not None and phrase != want:
+            raise NetworkMismatchError(f"{what} is of the network {phrase!r}, not {want!r}")
+
+    # ---- following -------------------------------------------------------------------------------------
+    def _check(self, item: Any) -> None:
+        """Decode each ledger before it is handed over: a truncated or corrupted body (which the
+        header hash does not cover) drops the page and asks again, never reaches the book."""
+        from stellar_ob.ledger import FORM_BATCH, FORM_META, LedgerReader
+
+        if isinstance(item, Ledger):
+            r = LedgerReader(item.meta, FORM_META)
+            if not r.next_ledger():
+                raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
+        else:
+            r = LedgerReader(item.data, FORM_BATCH)
+            while r.next_ledger():
+                pass
+
+    def _new_stream(self) -> LedgerStream:
+        seq = self.dex.ledger_seq
+        start = seq + 1 if seq else self.start_ledger
+        stream = LedgerStream(self.source, start, check=self._check, poll_interval=self.poll_interval,
+                              stall_timeout=self.stall_timeout, backoff_base=self.backoff_base,
+                              backoff_cap=self.backoff_cap, after_hash=self._last_hash, health=self.health)
+        stream.on_error(lambda _s, e: self._surface(e))
+        return stream
+
+    async def _run(self) -> None:
+        backoff = Backoff(self.backoff_base, self.backoff_cap)
+        while True:
+            stream = self.stream = self._new_stream()
+            try:
+                async for item in stream:
+                    self._apply(item)
+                    backoff.reset()
+                    if not self._caught_up.is_set() and stream.latest_ledger is not None \
+                            and not stream._buffer and self.dex.ledger_seq >= stream.latest_ledger:
+                        self._caught_up.set()
+                return  # the stream ended (it follows forever unless closed)
+            except asyncio.CancelledError:
+                raise
+            except RetentionError as e:
+                if self.archive is None:
+                    self._fail(e)
+                    return
+                log.warning("%s: %s; bootstrapping again from the archive", self.url, e)
+                self._surface(e)
+                await self._rebootstrap(backoff)
+            except (NetworkMismatchError, ArgumentError) as e:
+                self._fail(e)
+                return
+            except Exception as e:  # a ledger the book refused (atomic: the book is as it was)
+                if not isinstance(e, StellarOBError):
+                    log.exception("%s: applying a ledger failed unexpectedly", self.url)
+                self.restarts += 1
+                self._surface(e)
+                await asyncio.sleep(backoff.next())
+
+    async def _rebootstrap(self, backoff: Backoff) -> None:
+        self._caught_up.clear()
+        while True:
+            try:
+                await self._bootstrap()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:  # noqa: BLE001 - the archive is a network source too
+                self._surface(e)
+                await asyncio.sleep(backoff.next())
+        for book in list(self.books):
+            book._refresh(0, True)
+
+    def _apply(self, item: Any) -> None:
+        dex = self.dex
+        if isinstance(item, Ledger):
+            upd = dex.apply_ledger(item.meta)
+            self._last_hash = item.hash
+            self.close_time = item.close_time
+            self._dispatch(upd, item.received_ns)
+        elif isinstance(item, LedgerBatch):
+            from stellar_ob.ledger import FORM_BATCH, LedgerReader
+
+            r = LedgerReader(item.data, FORM_BATCH)
+            while r.next_ledger():
+                if r.ledger_seq < item.first or r.ledger_seq <= dex.ledger_seq:
+                    continue
+                self._dispatch(dex.apply_reader(r), item.received_ns)
+            self._last_hash = None
+
+    def _dispatch(self, upd: Any, received_ns: int) -> None:
+        self.confirmed_at = time.time()
+        books = self._books
+        if books:
+            for key, mu in upd.markets.items():
+                watching = books.get(key)
+                if watching is None:
+                    continue
+                for book in list(watching):
+                    if mu.offers or mu.levels:
+                        book._refresh(received_ns, False)
+                    if mu.trades and book._trade_callbacks:
+                        book._trades(list(mu.trades), upd.ledger_seq)
+
+    def _surface(self, error: BaseException) -> None:
+        self.last_error = error
+        for cb in list(self._error_callbacks):
+            try:
+                cb(self, error)
+            except Exception:  # noqa: BLE001 - a callback never stops the follow
+                log.exception("on_error callback %r raised", cb)
+        for book in list(self.books):
+            book._surface(error)
+
+    def _fail(self, error: BaseException) -> None:
+        self._status = Status.FAILED
+        self._surface(error)
+        for book in list(self.books):
+            book._end_streams()
+
+
+def _key(asset: Any) -> str:
+    from stellar_ob.ledger.records import LedgerAsset
+
+    return str(LedgerAsset.from_asset(asset))
+
