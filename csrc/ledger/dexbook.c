@@ -241,6 +241,7 @@ typedef struct ostate {
     int32_t n, d;
     uint32_t market, seller, flags;
     int32_t side;
+    uint32_t sponsor; /* account index + 1 of the offer's sponsoringID; 0: none */
 } ostate;
 
 #define K_OFFER 1u
@@ -281,6 +282,8 @@ struct sob_dexbook {
     sob_hmap market_of; /* (base, counter) -> uint32 market */
     offer_index offer_of;
     sob_hmap passive; /* (offer id, 0) of every passive offer held */
+    sob_hmap sponsor; /* (offer id, 0) -> uint32 account index of the sponsor of every sponsored
+                       * offer held (CAP-33 sponsorship is rare: a side table, like passive) */
     sob_accounts acc;
     uint32_t ledger_seq;
     uint32_t protocol, base_reserve; /* of the last ledger applied (0: none yet) */
@@ -390,6 +393,7 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
     intern_init(&dx->pool_ids, 32);
     sob_hmap_init(&dx->market_of, sizeof(uint32_t));
     sob_hmap_init(&dx->passive, 0);
+    sob_hmap_init(&dx->sponsor, sizeof(uint32_t));
     sob_hmap_init(&dx->touched, sizeof(uint32_t));
     sob_hmap_init(&dx->level_of, sizeof(uint32_t));
     sob_accounts_init(&dx->acc);
@@ -420,6 +424,7 @@ void sob_dexbook_free(sob_dexbook *dx) {
     sob_hmap_free(&dx->market_of);
     free(dx->offer_of.s);
     sob_hmap_free(&dx->passive);
+    sob_hmap_free(&dx->sponsor);
     sob_hmap_free(&dx->touched);
     sob_hmap_free(&dx->level_of);
     sob_accounts_free(&dx->acc);
@@ -556,7 +561,7 @@ static sob_status pool_value(applyctx *c, const sob_ledger_pool *p, sob_dex_pool
 
 static int ostate_eq(const ostate *a, const ostate *b) {
     return a->amount == b->amount && a->n == b->n && a->d == b->d && a->market == b->market &&
-           a->seller == b->seller && a->flags == b->flags && a->side == b->side;
+           a->seller == b->seller && a->flags == b->flags && a->side == b->side && a->sponsor == b->sponsor;
 }
 
 static int pool_eq(const sob_dex_pool *a, const sob_dex_pool *b) {
@@ -578,6 +583,8 @@ static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
     v->seller = (uint32_t)(o->seller - 1);
     v->flags = sob_hmap_get(&dx->passive, (uint64_t)id, 0) != NULL;
     v->side = slot_side(r);
+    const uint32_t *sp = sob_hmap_get(&dx->sponsor, (uint64_t)id, 0);
+    v->sponsor = sp ? *sp + 1 : 0;
     return 1;
 }
 
@@ -655,6 +662,11 @@ static sob_status walk_change(applyctx *c, const sob_ledger_change *ch) {
         id = ch->u.offer.offer_id;
         if (!ch->key_only) {
             if ((st = offer_value(c, &ch->u.offer, &v.o))) return st;
+            if (ch->has_sponsor) {
+                uint32_t sp;
+                if ((st = account_index(c, ch->sponsor, &sp))) return st;
+                v.o.sponsor = sp + 1;
+            }
             market = v.o.market;
         } else if (id <= 0) {
             return fail(c, SOB_E_INVALID, "offer id <= 0");
@@ -838,6 +850,7 @@ static sob_status force_offer(sob_dexbook *dx, int64_t id, int has, const ostate
         if (r->fp != old.fp || r->n != old.n || r->d != old.d || r->mf != old.mf) return SOB_E_INVALID;
         oi_delete(&dx->offer_of, r);
         sob_hmap_remove(&dx->passive, (uint64_t)id, 0);
+        sob_hmap_remove(&dx->sponsor, (uint64_t)id, 0);
     }
     if (!has) return SOB_OK;
     /* the index first: the market's book finds the offer through it */
@@ -848,6 +861,16 @@ static sob_status force_offer(sob_dexbook *dx, int64_t id, int has, const ostate
     if (st == SOB_OK && v->flags && !sob_hmap_insert_new(&dx->passive, (uint64_t)id, 0)) { /* reserved */
         sob_offerbook_remove(&MK(dx, v->market)->offers, id, NULL, NULL);
         st = SOB_E_NOMEM;
+    }
+    if (st == SOB_OK && v->sponsor) {
+        uint32_t *sp = sob_hmap_insert_new(&dx->sponsor, (uint64_t)id, 0); /* reserved */
+        if (sp) {
+            *sp = v->sponsor - 1;
+        } else {
+            sob_offerbook_remove(&MK(dx, v->market)->offers, id, NULL, NULL);
+            sob_hmap_remove(&dx->passive, (uint64_t)id, 0);
+            st = SOB_E_NOMEM;
+        }
     }
     if (st != SOB_OK) oi_delete(&dx->offer_of, r); /* nothing moved it: no insert since */
     return st;
@@ -930,12 +953,13 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         dx->pview = nv;
         memset(nv + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *nv);
     }
-    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0;
+    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0, sponsored_offers = 0;
     for (size_t k = 0; k < dx->ntouches; k++) {
         const touch *t = &dx->touches[k];
         if (t->kind == K_OFFER && offer_changed(t)) {
             new_offers += !t->had && t->has;
             passive_offers += t->has && t->cur.o.flags;
+            sponsored_offers += t->has && t->cur.o.sponsor;
             if (t->had && (st = level_add(&c, &t->before.o, -1))) goto fail;
             if (t->has && (st = level_add(&c, &t->cur.o, +1))) goto fail;
             if (!vec_push(&res->offers_, sizeof(sob_dex_offer_event))) goto nomem;
@@ -949,6 +973,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     }
     res->offers_.len = res->pools_.len = 0; /* capacity reserved */
     if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->passive, passive_offers) ||
+        !sob_hmap_reserve(&dx->sponsor, sponsored_offers) ||
         !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
         !sob_hmap_reserve(&dx->acc.trustlines, new_trustlines) ||
         !sob_hmap_reserve(&dx->acc.issuers, dx->assets.len - c.assets0))
@@ -1309,6 +1334,13 @@ sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *
     return SOB_OK;
 }
 
+sob_status sob_dexbook_offer_sponsor(const sob_dexbook *dx, int64_t offer_id, uint32_t *sponsor) {
+    if (!oi_find(dx, offer_id, NULL)) return SOB_E_NOT_FOUND;
+    const uint32_t *sp = sob_hmap_get(&dx->sponsor, (uint64_t)offer_id, 0);
+    *sponsor = sp ? *sp : SOB_DEX_NONE;
+    return SOB_OK;
+}
+
 const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index) {
     return index < dx->pool_ids.len ? &dx->pools[index] : NULL;
 }
@@ -1355,6 +1387,7 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
     m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
     m += dx->offer_of.size * sizeof(offer_slot);
     m += dx->passive.slots ? (dx->passive.mask + 1) * dx->passive.slot_size : 0;
+    m += dx->sponsor.slots ? (dx->sponsor.mask + 1) * dx->sponsor.slot_size : 0;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
         const sob_dex_market *mk = MK(dx, i);
         for (int s = 0; s < 2; s++) {
@@ -1403,7 +1436,7 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
                 if (!r || slot_market(r) != i || v[k].seller == 0 ||
                     v[k].seller > dx->accounts.len || r->n != v[k].n || r->d != v[k].d)
                     st = SOB_E_INVALID;
-                ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s};
+                ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s, 0};
                 int32_t n, d;
                 offer_level(&o, &n, &d);
                 uint64_t old = level_amount(&agg, s, n, d);
@@ -1428,6 +1461,11 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
         uint64_t id, zero;
         if (sob_hmap_at(&dx->passive, i, &id, &zero) && (zero || !oi_find(dx, (int64_t)id, NULL)))
             return SOB_E_INVALID;
+    }
+    for (size_t i = 0; dx->sponsor.slots && i <= dx->sponsor.mask; i++) { /* sponsored ids are offers held */
+        uint64_t id, zero;
+        const uint32_t *sp = sob_hmap_at(&dx->sponsor, i, &id, &zero);
+        if (sp && (zero || *sp >= dx->accounts.len || !oi_find(dx, (int64_t)id, NULL))) return SOB_E_INVALID;
     }
     for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
         const sob_dex_pool *pl = &dx->pools[p];

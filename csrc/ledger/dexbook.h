@@ -193,6 +193,11 @@ const uint8_t *sob_dexbook_account_key(const sob_dexbook *dx, uint32_t index);  
 /* Offer lookup: SOB_OK with its market, seller index, flags, side and the offer. */
 sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
                              uint32_t *flags, int *side, sob_offer *out);
+/* The sponsor of a held offer (its LedgerEntry's sponsoringID, CAP-33): SOB_OK with *sponsor its
+ * account index, or SOB_DEX_NONE when the offer is not sponsored; SOB_E_NOT_FOUND when the book
+ * does not hold the offer. A change of sponsor alone is an offer update (an event, and drift when
+ * a STATE entry disagrees). */
+sob_status sob_dexbook_offer_sponsor(const sob_dexbook *dx, int64_t offer_id, uint32_t *sponsor);
 const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index);      /* NULL past the end */
 const uint8_t *sob_dexbook_pool_id(const sob_dexbook *dx, uint32_t index);        /* 32 bytes or NULL */
 const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx);

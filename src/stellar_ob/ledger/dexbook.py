@@ -154,7 +154,9 @@ class PoolState:
 @dataclass(frozen=True)
 class DexOffer:
     """One resting offer: ``side`` "ask" sells the view's base, "bid" sells its counter; ``n/d`` is
-    the offer's own price (what it buys per unit of what it sells); ``amount`` in what it sells."""
+    the offer's own price (what it buys per unit of what it sells); ``amount`` in what it sells;
+    ``sponsor``: the 32-byte key of the account sponsoring its reserve (the ledger entry's
+    ``sponsoringID``), None when it is not sponsored."""
 
     offer_id: int
     side: str
@@ -163,6 +165,7 @@ class DexOffer:
     amount: int
     seller: Optional[bytes]
     flags: int
+    sponsor: Optional[bytes] = None
 
 
 def _level(t: Optional[Tuple[int, int, int]]):
@@ -241,7 +244,7 @@ class DexMarket:
         """The first ``depth`` offers of a side (all by default) in stellar-core's crossing order."""
         s = _side(side)
         rows = self._c.offers(self._m, self._flipped, s, 0, _depth(depth, 2**62))
-        return [DexOffer(r[0], side, r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [DexOffer(r[0], side, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def best_offer(self, side: str) -> Optional[DexOffer]:
         got = self.offers(side, 1)
@@ -255,7 +258,7 @@ class DexMarket:
         if r is None or r[0] != self._m:
             raise OfferNotFoundError(f"offer {offer_id} is not in this market")
         side = r[1] if not self._flipped else 1 - r[1]
-        return DexOffer(offer_id, SIDES[side], r[2], r[3], r[4], r[5], r[6])
+        return DexOffer(offer_id, SIDES[side], r[2], r[3], r[4], r[5], r[6], r[7])
 
     def __contains__(self, offer_id: object) -> bool:
         try:
@@ -281,7 +284,7 @@ class DexMarket:
             rows = self._c.offers(self._m, self._flipped, s, start, chunk)
             if not rows:
                 return out
-            for oid, n, d, amount, _seller, _flags in rows:
+            for oid, n, d, amount, *_rest in rows:
                 key = float(n) / float(d)
                 if key == last_key:
                     pn, pd, pa = out[-1]
