@@ -237,6 +237,22 @@ cdef class Records:
         """Every record, as a list."""
         return [self._at(i) for i in range(self._n)]
 
+    def of_type(self, *entry_types):
+        """The changes of the given entry types (``ENTRY_OFFER``, ``ENTRY_LIQUIDITY_POOL``, ...), in
+        order, as a list: selected on the C records, so only those records are built. Changes
+        only (TypeError for trades and transactions)."""
+        cdef Py_ssize_t i
+        cdef const sob_ledger_change *c
+        cdef unsigned int mask = 0
+        if self._kind != _K_CHANGE:
+            raise TypeError("of_type selects entry changes")
+        for t in entry_types:
+            if type(t) is not int or not 0 <= t < 32:
+                raise ValueError(f"not an entry type: {t!r}")
+            mask |= 1u << <int>t
+        c = <const sob_ledger_change *>PyBytes_AS_STRING(self._buf)
+        return [self._at(i) for i in range(self._n) if (mask >> c[i].entry_type) & 1]
+
     def __eq__(self, other):
         if other is self:
             return True
