@@ -459,6 +459,27 @@ cdef class _DexBook:
         sob_dex_result_free(&self.res)
         sob_ledger_out_free(&self.out)
 
+    def set_filter(self, list assets, list markets):
+        """Keep only these assets' markets and these markets ([LedgerAsset], [(LedgerAsset,
+        LedgerAsset)]): sob_dexbook_set_filter, once, on a new book."""
+        cdef Py_ssize_t na = len(assets), nm = len(markets), k
+        cdef sob_ledger_error err
+        buf = PyBytes_FromStringAndSize(NULL, max(1, na + 2 * nm) * <Py_ssize_t>sizeof(sob_ledger_asset))
+        cdef sob_ledger_asset *v = <sob_ledger_asset *>PyBytes_AS_STRING(buf)
+        for k in range(na):
+            _to_c_asset(assets[k], &v[k])
+        for k in range(nm):
+            a, b = markets[k]
+            _to_c_asset(a, &v[na + 2 * k])
+            _to_c_asset(b, &v[na + 2 * k + 1])
+        st = sob_dexbook_set_filter(self.dx, v, <size_t>na, &v[na], <size_t>nm, &err)
+        if st != SOB_OK:
+            _fail(st, &err, "DexBook filter")
+
+    @property
+    def filtering(self):
+        return bool(sob_dexbook_filtering(self.dx))
+
     cdef object asset(self, uint32_t aid):
         cdef list cache = self._assets
         while len(cache) <= aid:
