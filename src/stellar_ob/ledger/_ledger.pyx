@@ -563,9 +563,14 @@ cdef class _DexBook:
         cdef sob_ledger_error err
         st = sob_ledger_decode_changes(<const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw),
                                        &self.out, &err)
-        if st != SOB_OK:
-            _fail(st, &err, "LedgerEntryChanges")
-        self._seed(&self.out, 0, self.out.n_changes, ledger_seq, complete, False)
+        try:
+            if st != SOB_OK:
+                _fail(st, &err, "LedgerEntryChanges")
+            self._seed(&self.out, 0, self.out.n_changes, ledger_seq, complete, False)
+        finally:
+            if self.out.n_changes > 4096:  # a snapshot's worth of decoded records: not kept for ledgers
+                sob_ledger_out_free(&self.out)
+                sob_ledger_out_init(&self.out)
 
     def seed_states_of(self, LedgerReader reader not None):
         """Seed from the first STATE entry of each key of the reader's current ledger (the state
