@@ -4,9 +4,10 @@
     pytest bench/bench_ledger.py -p no:cacheprovider --benchmark-disable   # each body once (CI)
 
 - ``test_ledger_decode_*``: the mainnet ledger 53,312,000 (372 KB): our C decoder through the
-  binding, building every record (``decode``) and without records (``LedgerReader.next_ledger``,
-  what a DexBook uses), against stellar-sdk's ``LedgerCloseMeta.from_xdr_bytes`` (target: <= 1 ms;
-  stellar-sdk ~150 ms);
+  binding with typed records built on first access (``decode``; then reading only the offer changes
+  and trades; then reading every record, i.e. what eager records cost), and without records
+  (``LedgerReader.next_ledger``, what a DexBook uses), against stellar-sdk's
+  ``LedgerCloseMeta.from_xdr_bytes`` (target: <= 1 ms; stellar-sdk ~150 ms);
 - ``test_ledger_decode_apply``: decode + apply into a DexBook seeded from the ledger's STATE
   entries (target <= 1.5 ms);
 - ``test_ledger_replay_*``: replay throughput in MB/s of decompressed XDR (extra_info ``mb_s``):
@@ -44,9 +45,35 @@ def _mainnet_meta() -> bytes:
 
 
 def test_ledger_decode_c_records(benchmark):
+    """decode(): typed records, each built when first read (target <= 1 ms)."""
     raw = _mainnet_meta()
     led = benchmark(decode, raw)
-    assert led.header.ledger_seq == 53_312_000
+    assert led.header.ledger_seq == 53_312_000 and len(led.changes) == 1597
+
+
+def test_ledger_decode_c_records_offers_read(benchmark):
+    """decode() and read every offer change and trade (what an order-book consumer reads)."""
+    raw = _mainnet_meta()
+
+    def run():
+        led = decode(raw)
+        offers = led.changes.of_type(2)
+        return offers, list(led.trades)
+
+    offers, trades = benchmark(run)
+    assert len(offers) == 187 and len(trades) == 29
+
+
+def test_ledger_decode_c_records_all_built(benchmark):
+    """decode() and read every record (the cost decode had when it built them all eagerly)."""
+    raw = _mainnet_meta()
+
+    def run():
+        led = decode(raw)
+        return led.txs.tolist(), led.changes.tolist(), led.trades.tolist()
+
+    txs, changes, trades = benchmark(run)
+    assert len(changes) == 1597 and len(trades) == 29
 
 
 def test_ledger_decode_c_no_records(benchmark):

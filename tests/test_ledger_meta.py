@@ -404,7 +404,8 @@ class _U(C.Union):
 
 class _Change(C.Structure):
     _fields_ = [("change", C.c_uint8), ("entry_type", C.c_uint8), ("phase", C.c_uint8), ("key_only", C.c_uint8),
-                ("tx_index", C.c_int32), ("op_index", C.c_int32), ("last_modified", C.c_uint32), ("u", _U)]
+                ("tx_index", C.c_int32), ("op_index", C.c_int32), ("last_modified", C.c_uint32), ("u", _U),
+                ("has_sponsor", C.c_uint8), ("sponsor", C.c_uint8 * 32), ("pad2_", C.c_uint8 * 7)]
 
 
 class _Trade(C.Structure):

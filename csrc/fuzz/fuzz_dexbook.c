@@ -5,7 +5,9 @@
  *    lives across inputs, as a replay does;
  *  - odd: a program of synthetic ledgers over small id, asset and seller spaces: 8-byte records
  *    make offer, pool, account and trust line changes (CREATED / UPDATED / STATE / REMOVED, valid
- *    values mostly, invalid ones sometimes); a 0xFF record closes a ledger and applies it.
+ *    values mostly, invalid ones sometimes; offers sponsored sometimes); a 0xFF record closes a
+ *    ledger and applies it; when the program's first byte is odd, the book is filtered to a few
+ *    markets (sob_dexbook_set_filter).
  * After every apply: the book passes sob_dexbook_check (offer index = per-market books, L2 views
  * = the aggregation of the offers); a refused ledger leaves the book exactly as it was (a
  * fingerprint of every offer, level and pool before and after); a refused non-next ledger is
@@ -131,6 +133,18 @@ static void mk_asset(sob_ledger_asset *a, unsigned i) {
 static void run_program(const uint8_t *p, size_t n) {
     sob_dexbook *dx;
     if (sob_dexbook_new(&dx)) return;
+    if (n && (p[0] & 1)) { /* a filtered book: the market of assets 0 and 1, and the markets among 2, 5 */
+        sob_ledger_asset f[4];
+        mk_asset(&f[0], 2);
+        mk_asset(&f[1], 5);
+        mk_asset(&f[2], 0);
+        mk_asset(&f[3], 1);
+        sob_ledger_error e;
+        if (sob_dexbook_set_filter(dx, f, 2, &f[2], 1, &e) != SOB_OK) abort();
+        INV(sob_dexbook_set_filter(dx, f, 2, &f[2], 1, &e) == SOB_E_INVALID);
+        p++;
+        n--;
+    }
     sob_ledger_change ch[64];
     size_t k = 0;
     uint32_t seq = 10;
@@ -166,6 +180,10 @@ static void run_program(const uint8_t *p, size_t n) {
             o->n = 1 + r[6] % 9;
             o->d = 1 + r[6] / 9 % 9;
             o->flags = r[3] >> 7;
+            if (r[7] & 0x80) { /* a sponsored offer (CAP-33) */
+                c->has_sponsor = 1;
+                c->sponsor[0] = (uint8_t)(r[7] % 3);
+            }
             break;
         }
         case 1: {

@@ -10,6 +10,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h> /* malloc_trim: see sob_dexbook_seed */
+#endif
 
 /* ---- interning of fixed-size names (32-byte keys, assets) --------------------------------- */
 
@@ -238,6 +241,7 @@ typedef struct ostate {
     int32_t n, d;
     uint32_t market, seller, flags;
     int32_t side;
+    uint32_t sponsor; /* account index + 1 of the offer's sponsoringID; 0: none */
 } ostate;
 
 #define K_OFFER 1u
@@ -278,6 +282,17 @@ struct sob_dexbook {
     sob_hmap market_of; /* (base, counter) -> uint32 market */
     offer_index offer_of;
     sob_hmap passive; /* (offer id, 0) of every passive offer held */
+    sob_hmap sponsor; /* (offer id, 0) -> uint32 account index of the sponsor of every sponsored
+                       * offer held (CAP-33 sponsorship is rare: a side table, like passive) */
+    /* the filter (sob_dexbook_set_filter): active when filtering = 1 */
+    uint8_t filtering;
+    uint32_t filter_accounts; /* accounts.len right after set_filter (the chosen assets' issuers) */
+    sob_hmap f_assets;  /* (asset id, 0): chosen assets (a market of two of them is kept) */
+    sob_hmap f_markets; /* (base, counter) asset ids: chosen markets */
+    sob_hmap f_funds;   /* (asset id, 0): assets of kept markets: trust lines in them are kept */
+    sob_hmap f_sellers; /* (account index, 0): sellers of offers of kept markets, ever seen */
+    uint32_t *f_new;    /* scratch: sellers first seen by the running apply (undone on failure) */
+    size_t f_nnew, f_capnew;
     sob_accounts acc;
     uint32_t ledger_seq;
     uint32_t protocol, base_reserve; /* of the last ledger applied (0: none yet) */
@@ -387,6 +402,11 @@ sob_status sob_dexbook_new(sob_dexbook **out) {
     intern_init(&dx->pool_ids, 32);
     sob_hmap_init(&dx->market_of, sizeof(uint32_t));
     sob_hmap_init(&dx->passive, 0);
+    sob_hmap_init(&dx->sponsor, sizeof(uint32_t));
+    sob_hmap_init(&dx->f_assets, 0);
+    sob_hmap_init(&dx->f_markets, 0);
+    sob_hmap_init(&dx->f_funds, 0);
+    sob_hmap_init(&dx->f_sellers, 0);
     sob_hmap_init(&dx->touched, sizeof(uint32_t));
     sob_hmap_init(&dx->level_of, sizeof(uint32_t));
     sob_accounts_init(&dx->acc);
@@ -417,6 +437,12 @@ void sob_dexbook_free(sob_dexbook *dx) {
     sob_hmap_free(&dx->market_of);
     free(dx->offer_of.s);
     sob_hmap_free(&dx->passive);
+    sob_hmap_free(&dx->sponsor);
+    sob_hmap_free(&dx->f_assets);
+    sob_hmap_free(&dx->f_markets);
+    sob_hmap_free(&dx->f_funds);
+    sob_hmap_free(&dx->f_sellers);
+    free(dx->f_new);
     sob_hmap_free(&dx->touched);
     sob_hmap_free(&dx->level_of);
     sob_accounts_free(&dx->acc);
@@ -553,7 +579,7 @@ static sob_status pool_value(applyctx *c, const sob_ledger_pool *p, sob_dex_pool
 
 static int ostate_eq(const ostate *a, const ostate *b) {
     return a->amount == b->amount && a->n == b->n && a->d == b->d && a->market == b->market &&
-           a->seller == b->seller && a->flags == b->flags && a->side == b->side;
+           a->seller == b->seller && a->flags == b->flags && a->side == b->side && a->sponsor == b->sponsor;
 }
 
 static int pool_eq(const sob_dex_pool *a, const sob_dex_pool *b) {
@@ -575,6 +601,8 @@ static int book_offer(const sob_dexbook *dx, int64_t id, ostate *v) {
     v->seller = (uint32_t)(o->seller - 1);
     v->flags = sob_hmap_get(&dx->passive, (uint64_t)id, 0) != NULL;
     v->side = slot_side(r);
+    const uint32_t *sp = sob_hmap_get(&dx->sponsor, (uint64_t)id, 0);
+    v->sponsor = sp ? *sp + 1 : 0;
     return 1;
 }
 
@@ -630,8 +658,123 @@ static sob_status drift(applyctx *c, uint32_t market, int entry_type, int kind, 
     return SOB_OK;
 }
 
+/* ---- the filter ------------------------------------------------------------------------------ */
+
+/* The id of an asset the book has named, or -1 (never adds a name). Types that are not tradable
+ * give -2: such an entry is kept, so that it fails validation exactly as in an unfiltered book. */
+static int64_t find_asset_id(const sob_dexbook *dx, const sob_ledger_asset *a) {
+    if (a->type > SOB_LEDGER_ASSET_ALPHANUM12) return -2;
+    sob_ledger_asset k;
+    memset(&k, 0, sizeof k);
+    k.type = a->type;
+    if (a->type != SOB_LEDGER_ASSET_NATIVE) {
+        memcpy(k.code, a->code, a->type == SOB_LEDGER_ASSET_ALPHANUM4 ? 4 : 12);
+        memcpy(k.issuer, a->issuer, 32);
+    }
+    return intern_find(&dx->assets, &k);
+}
+
+static int pair_kept(const sob_dexbook *dx, const sob_ledger_asset *x, const sob_ledger_asset *y) {
+    int64_t a = find_asset_id(dx, x), b = find_asset_id(dx, y);
+    if (a == -2 || b == -2) return 1;
+    if (a < 0 || b < 0) return 0; /* every asset of a kept market was named by set_filter */
+    if (a == b) return 1;         /* invalid: fails validation as unfiltered */
+    if (sob_hmap_get(&dx->f_assets, (uint64_t)a, 0) && sob_hmap_get(&dx->f_assets, (uint64_t)b, 0)) return 1;
+    return sob_hmap_get(&dx->f_markets, (uint64_t)(a < b ? a : b), (uint64_t)(a < b ? b : a)) != NULL;
+}
+
+static int seller_kept(const sob_dexbook *dx, const uint8_t key[32]) {
+    int64_t i = intern_find(&dx->accounts, key);
+    return i >= 0 && sob_hmap_get(&dx->f_sellers, (uint64_t)i, 0) != NULL;
+}
+
+#define F_KEEP 0
+#define F_DROP 1
+#define F_AS_REMOVAL 2 /* an offer the book holds, moved (ManageOffer) to a market it does not keep */
+
+/* What a filtered book does with this change: drops an offer or pool outside the kept markets (a
+ * removal: one the book neither holds nor met in this ledger), an account that is no seller of a
+ * kept market, a trust line of such an account or in an asset of no kept market. */
+static int filtered_out(const sob_dexbook *dx, const sob_ledger_change *ch) {
+    switch (ch->entry_type) {
+    case SOB_ENTRY_OFFER: {
+        int known = oi_find(dx, ch->u.offer.offer_id, NULL) ||
+                    sob_hmap_get(&dx->touched, K_OFFER, (uint64_t)ch->u.offer.offer_id);
+        if (ch->key_only) return known ? F_KEEP : F_DROP;
+        if (pair_kept(dx, &ch->u.offer.selling, &ch->u.offer.buying)) return F_KEEP;
+        return known ? F_AS_REMOVAL : F_DROP;
+    }
+    case SOB_ENTRY_LIQUIDITY_POOL:
+        if (ch->key_only) return intern_find(&dx->pool_ids, ch->u.pool.pool_id) < 0; /* named only if kept */
+        return !pair_kept(dx, &ch->u.pool.asset_a, &ch->u.pool.asset_b);
+    case SOB_ENTRY_TRUSTLINE: {
+        const sob_ledger_trustline *l = &ch->u.trustline;
+        if (!seller_kept(dx, l->account)) return 1;
+        int64_t a = find_asset_id(dx, &l->asset);
+        if (a == -2) return l->asset.type == SOB_LEDGER_ASSET_POOL_SHARE; /* pool shares: never funds */
+        return a < 0 || !sob_hmap_get(&dx->f_funds, (uint64_t)a, 0);
+    }
+    case SOB_ENTRY_ACCOUNT:
+        return !seller_kept(dx, ch->u.account.account);
+    default:
+        return 0;
+    }
+}
+
+/* Before a filtered walk: every seller of an offer of a kept market in these changes becomes a
+ * kept account (from this ledger on), so that its account and trust lines of kept assets are
+ * held whatever their order in the ledger. Undone with the ledger on failure (filter_undo). */
+static sob_status filter_prescan(applyctx *c, const sob_ledger_change *chs, size_t n) {
+    sob_dexbook *dx = c->dx;
+    dx->f_nnew = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sob_ledger_change *ch = &chs[i];
+        if (ch->entry_type != SOB_ENTRY_OFFER || ch->key_only) continue;
+        if (!pair_kept(dx, &ch->u.offer.selling, &ch->u.offer.buying)) continue;
+        uint32_t idx;
+        sob_status st = account_index(c, ch->u.offer.seller, &idx);
+        if (st) return st;
+        if (sob_hmap_get(&dx->f_sellers, idx, 0)) continue;
+        void *nn = grow_array(dx->f_new, &dx->f_capnew, dx->f_nnew + 1, sizeof *dx->f_new);
+        if (!nn) return fail(c, SOB_E_NOMEM, "scratch");
+        dx->f_new = nn;
+        if (!sob_hmap_insert_new(&dx->f_sellers, idx, 0)) return fail(c, SOB_E_NOMEM, "seller table");
+        dx->f_new[dx->f_nnew++] = idx;
+    }
+    return SOB_OK;
+}
+
+static void filter_undo(sob_dexbook *dx) {
+    for (size_t i = 0; i < dx->f_nnew; i++) sob_hmap_remove(&dx->f_sellers, dx->f_new[i], 0);
+    dx->f_nnew = 0;
+}
+
+static sob_status walk_entry(applyctx *c, const sob_ledger_change *ch);
+
 /* Walk one change into the overlay. */
 static sob_status walk_change(applyctx *c, const sob_ledger_change *ch) {
+    if (c->seeding && ch->key_only) return fail(c, SOB_E_INVALID, "a snapshot holds no removed entries");
+    if (c->dx->filtering) {
+        int f = filtered_out(c->dx, ch);
+        if (f == F_DROP) return SOB_OK;
+        if (f == F_AS_REMOVAL) { /* for this book the offer leaves: its key only */
+            sob_ledger_change k;
+            memset(&k, 0, sizeof k);
+            k.change = SOB_CHANGE_REMOVED;
+            k.entry_type = SOB_ENTRY_OFFER;
+            k.phase = ch->phase;
+            k.key_only = 1;
+            k.tx_index = ch->tx_index;
+            k.op_index = ch->op_index;
+            memcpy(k.u.offer.seller, ch->u.offer.seller, 32);
+            k.u.offer.offer_id = ch->u.offer.offer_id;
+            return walk_entry(c, &k);
+        }
+    }
+    return walk_entry(c, ch);
+}
+
+static sob_status walk_entry(applyctx *c, const sob_ledger_change *ch) {
     sob_dexbook *dx = c->dx;
     sob_status st;
     touch *t;
@@ -645,13 +788,17 @@ static sob_status walk_change(applyctx *c, const sob_ledger_change *ch) {
         sob_trustline t;
     } v;
     uint32_t market = SOB_DEX_NONE;
-    if (c->seeding && ch->key_only) return fail(c, SOB_E_INVALID, "a snapshot holds no removed entries");
     switch (ch->entry_type) {
     case SOB_ENTRY_OFFER:
         kind = K_OFFER;
         id = ch->u.offer.offer_id;
         if (!ch->key_only) {
             if ((st = offer_value(c, &ch->u.offer, &v.o))) return st;
+            if (ch->has_sponsor) {
+                uint32_t sp;
+                if ((st = account_index(c, ch->sponsor, &sp))) return st;
+                v.o.sponsor = sp + 1;
+            }
             market = v.o.market;
         } else if (id <= 0) {
             return fail(c, SOB_E_INVALID, "offer id <= 0");
@@ -835,6 +982,7 @@ static sob_status force_offer(sob_dexbook *dx, int64_t id, int has, const ostate
         if (r->fp != old.fp || r->n != old.n || r->d != old.d || r->mf != old.mf) return SOB_E_INVALID;
         oi_delete(&dx->offer_of, r);
         sob_hmap_remove(&dx->passive, (uint64_t)id, 0);
+        sob_hmap_remove(&dx->sponsor, (uint64_t)id, 0);
     }
     if (!has) return SOB_OK;
     /* the index first: the market's book finds the offer through it */
@@ -845,6 +993,16 @@ static sob_status force_offer(sob_dexbook *dx, int64_t id, int has, const ostate
     if (st == SOB_OK && v->flags && !sob_hmap_insert_new(&dx->passive, (uint64_t)id, 0)) { /* reserved */
         sob_offerbook_remove(&MK(dx, v->market)->offers, id, NULL, NULL);
         st = SOB_E_NOMEM;
+    }
+    if (st == SOB_OK && v->sponsor) {
+        uint32_t *sp = sob_hmap_insert_new(&dx->sponsor, (uint64_t)id, 0); /* reserved */
+        if (sp) {
+            *sp = v->sponsor - 1;
+        } else {
+            sob_offerbook_remove(&MK(dx, v->market)->offers, id, NULL, NULL);
+            sob_hmap_remove(&dx->passive, (uint64_t)id, 0);
+            st = SOB_E_NOMEM;
+        }
     }
     if (st != SOB_OK) oi_delete(&dx->offer_of, r); /* nothing moved it: no insert since */
     return st;
@@ -905,6 +1063,8 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     result_reset(res);
     sob_status st = SOB_OK;
     size_t i = 0;
+    dx->f_nnew = 0;
+    if (dx->filtering && (st = filter_prescan(&c, chs, nch))) goto fail;
     /* phase 1 */
     for (; i < nch; i++) {
         if ((st = walk_change(&c, &chs[i]))) goto fail;
@@ -927,12 +1087,13 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
         dx->pview = nv;
         memset(nv + c.pools0, 0, (size_t)(dx->pool_ids.len - c.pools0) * sizeof *nv);
     }
-    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0;
+    size_t new_offers = 0, new_accounts = 0, new_trustlines = 0, passive_offers = 0, sponsored_offers = 0;
     for (size_t k = 0; k < dx->ntouches; k++) {
         const touch *t = &dx->touches[k];
         if (t->kind == K_OFFER && offer_changed(t)) {
             new_offers += !t->had && t->has;
             passive_offers += t->has && t->cur.o.flags;
+            sponsored_offers += t->has && t->cur.o.sponsor;
             if (t->had && (st = level_add(&c, &t->before.o, -1))) goto fail;
             if (t->has && (st = level_add(&c, &t->cur.o, +1))) goto fail;
             if (!vec_push(&res->offers_, sizeof(sob_dex_offer_event))) goto nomem;
@@ -946,6 +1107,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
     }
     res->offers_.len = res->pools_.len = 0; /* capacity reserved */
     if (!oi_reserve(&dx->offer_of, new_offers) || !sob_hmap_reserve(&dx->passive, passive_offers) ||
+        !sob_hmap_reserve(&dx->sponsor, sponsored_offers) ||
         !sob_hmap_reserve(&dx->acc.accounts, new_accounts) ||
         !sob_hmap_reserve(&dx->acc.trustlines, new_trustlines) ||
         !sob_hmap_reserve(&dx->acc.issuers, dx->assets.len - c.assets0))
@@ -986,6 +1148,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
                 uint32_t *m = sob_hmap_get(&dx->market_of, a < b ? a : b, a < b ? b : a);
                 if (m) e->market = *m;
             }
+            if (dx->filtering && e->market == SOB_DEX_NONE) res->trades_.len--; /* not a kept market's */
         }
     }
 
@@ -1122,6 +1285,7 @@ static sob_status run(sob_dexbook *dx, const sob_ledger_change *chs, size_t nch,
 nomem:
     st = fail(&c, SOB_E_NOMEM, "out of memory");
 fail:
+    filter_undo(dx);
     rollback_names(&c);
     scratch_reset(dx);
     result_reset(res);
@@ -1186,7 +1350,7 @@ sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t
         }
         return SOB_E_LIMIT;
     }
-    if (complete && (dx->offer_of.used || dx->nmarkets || dx->accounts.len || dx->pool_ids.len)) {
+    if (complete && (dx->offer_of.used || dx->nmarkets || dx->accounts.len > dx->filter_accounts || dx->pool_ids.len)) {
         if (err) {
             err->offset = 0;
             err->reason = "a full snapshot is loaded into an empty book";
@@ -1197,8 +1361,21 @@ sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t
     sob_dex_result_init(&scratch);
     if (complete) dx->complete_all = 1;
     sob_status st = run(dx, ch, n, NULL, 1, ledger_seq, &scratch, err);
+    size_t scratch_bytes = dx->cap_touches * sizeof(touch) + dx->cap_levels * sizeof(level_acc) +
+                           (dx->touched.mask + 1) * dx->touched.slot_size +
+                           (dx->level_of.mask + 1) * dx->level_of.slot_size;
     sob_dex_result_free(&scratch);
     scratch_release(dx);
+#if defined(__GLIBC__)
+    /* A seed is a bulk load: its scratch (touches, level sums, events: ~0.6 KB a change) was freed
+     * above, but glibc keeps freed memory inside its heap as holes between the book's own blocks
+     * (once a freed mmap'd block, e.g. an outgrown offer index, raised its mmap threshold, scratch
+     * of that size comes from the heap). Give those pages back: 104 -> 98 bytes an offer by RSS for
+     * 1,000,000 offers seeded in batches of 10,000 (build/ctest/bench_dexbook). Ledgers (apply)
+     * keep their scratch and never trim; nor does a small seed (its pages would only be faulted in
+     * again by the next ledger). */
+    if (scratch_bytes >= ((size_t)1 << 20)) malloc_trim(0);
+#endif
     if (st) {
         if (complete) dx->complete_all = 0;
         return st;
@@ -1293,6 +1470,71 @@ sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *
     return SOB_OK;
 }
 
+sob_status sob_dexbook_set_filter(sob_dexbook *dx, const sob_ledger_asset *assets, size_t n_assets,
+                                  const sob_ledger_asset *pairs, size_t n_markets, sob_ledger_error *err) {
+    applyctx c;
+    memset(&c, 0, sizeof c);
+    c.dx = dx;
+    c.assets0 = dx->assets.len;
+    c.accounts0 = dx->accounts.len;
+    c.pools0 = dx->pool_ids.len;
+    c.markets0 = dx->nmarkets;
+    sob_status st = SOB_OK;
+    size_t i = 0;
+    if (dx->filtering || dx->ledger_seq || dx->nmarkets || dx->offer_of.used || dx->pool_ids.len ||
+        dx->accounts.len) {
+        if (err) {
+            err->offset = 0;
+            err->reason = "a filter is set once, on a new book";
+        }
+        return SOB_E_INVALID;
+    }
+    for (i = 0; i < n_assets; i++) {
+        uint32_t id;
+        if ((st = asset_id(&c, &assets[i], &id))) goto out;
+        if (!sob_hmap_put(&dx->f_assets, id, 0, NULL) || !sob_hmap_put(&dx->f_funds, id, 0, NULL)) {
+            st = fail(&c, SOB_E_NOMEM, "filter");
+            goto out;
+        }
+    }
+    for (size_t k = 0; k < n_markets; k++, i++) {
+        uint32_t a, b;
+        if ((st = asset_id(&c, &pairs[2 * k], &a)) || (st = asset_id(&c, &pairs[2 * k + 1], &b))) goto out;
+        if (a == b) {
+            st = fail(&c, SOB_E_INVALID, "a market of one asset");
+            goto out;
+        }
+        if (!sob_hmap_put(&dx->f_markets, a < b ? a : b, a < b ? b : a, NULL) ||
+            !sob_hmap_put(&dx->f_funds, a, 0, NULL) || !sob_hmap_put(&dx->f_funds, b, 0, NULL)) {
+            st = fail(&c, SOB_E_NOMEM, "filter");
+            goto out;
+        }
+    }
+    dx->filtering = 1;
+    dx->filter_accounts = dx->accounts.len;
+out:
+    if (st) {
+        rollback_names(&c);
+        sob_hmap_clear(&dx->f_assets);
+        sob_hmap_clear(&dx->f_markets);
+        sob_hmap_clear(&dx->f_funds);
+        if (err) {
+            err->offset = i;
+            err->reason = c.why ? c.why : "invalid";
+        }
+    }
+    return st;
+}
+
+int sob_dexbook_filtering(const sob_dexbook *dx) { return dx->filtering; }
+
+sob_status sob_dexbook_offer_sponsor(const sob_dexbook *dx, int64_t offer_id, uint32_t *sponsor) {
+    if (!oi_find(dx, offer_id, NULL)) return SOB_E_NOT_FOUND;
+    const uint32_t *sp = sob_hmap_get(&dx->sponsor, (uint64_t)offer_id, 0);
+    *sponsor = sp ? *sp : SOB_DEX_NONE;
+    return SOB_OK;
+}
+
 const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index) {
     return index < dx->pool_ids.len ? &dx->pools[index] : NULL;
 }
@@ -1339,6 +1581,9 @@ size_t sob_dexbook_memory(const sob_dexbook *dx) {
     m += (dx->market_of.slots ? (dx->market_of.mask + 1) * dx->market_of.slot_size : 0);
     m += dx->offer_of.size * sizeof(offer_slot);
     m += dx->passive.slots ? (dx->passive.mask + 1) * dx->passive.slot_size : 0;
+    m += dx->sponsor.slots ? (dx->sponsor.mask + 1) * dx->sponsor.slot_size : 0;
+    const sob_hmap *fh[4] = {&dx->f_assets, &dx->f_markets, &dx->f_funds, &dx->f_sellers};
+    for (int k = 0; k < 4; k++) m += fh[k]->slots ? (fh[k]->mask + 1) * fh[k]->slot_size : 0;
     for (uint32_t i = 0; i < dx->nmarkets; i++) {
         const sob_dex_market *mk = MK(dx, i);
         for (int s = 0; s < 2; s++) {
@@ -1387,7 +1632,7 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
                 if (!r || slot_market(r) != i || v[k].seller == 0 ||
                     v[k].seller > dx->accounts.len || r->n != v[k].n || r->d != v[k].d)
                     st = SOB_E_INVALID;
-                ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s};
+                ostate o = {v[k].amount, v[k].n, v[k].d, i, 0, 0, s, 0};
                 int32_t n, d;
                 offer_level(&o, &n, &d);
                 uint64_t old = level_amount(&agg, s, n, d);
@@ -1412,6 +1657,11 @@ sob_status sob_dexbook_check(const sob_dexbook *dx) {
         uint64_t id, zero;
         if (sob_hmap_at(&dx->passive, i, &id, &zero) && (zero || !oi_find(dx, (int64_t)id, NULL)))
             return SOB_E_INVALID;
+    }
+    for (size_t i = 0; dx->sponsor.slots && i <= dx->sponsor.mask; i++) { /* sponsored ids are offers held */
+        uint64_t id, zero;
+        const uint32_t *sp = sob_hmap_at(&dx->sponsor, i, &id, &zero);
+        if (sp && (zero || *sp >= dx->accounts.len || !oi_find(dx, (int64_t)id, NULL))) return SOB_E_INVALID;
     }
     for (uint32_t p = 0; p < dx->pool_ids.len; p++) {
         const sob_dex_pool *pl = &dx->pools[p];

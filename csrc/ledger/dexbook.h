@@ -169,6 +169,18 @@ sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigne
 sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t n, uint32_t ledger_seq, int complete,
                             sob_ledger_error *err);
 
+/* Keep only part of the DEX: the markets between two of the `n_assets` chosen assets and the
+ * `n_markets` chosen markets (pairs[2k], pairs[2k + 1], either orientation), with their offers and
+ * pools; and, of the accounts, only the sellers of offers of those markets (from the first ledger
+ * or seed that shows them selling there) with their trust lines in the assets of those markets.
+ * Everything else a ledger or seed holds is validated no further and dropped: such a book equals
+ * an unfiltered book fed the same ledgers, restricted to those markets and sellers (the trades
+ * reported are those of kept markets). Set once, on a new book: SOB_E_INVALID otherwise (and for
+ * a non-tradable asset or a market of one asset). */
+sob_status sob_dexbook_set_filter(sob_dexbook *dx, const sob_ledger_asset *assets, size_t n_assets,
+                                  const sob_ledger_asset *pairs, size_t n_markets, sob_ledger_error *err);
+int sob_dexbook_filtering(const sob_dexbook *dx); /* 1 once a filter is set */
+
 /* ---- reads ------------------------------------------------------------------------------------ */
 uint32_t sob_dexbook_ledger_seq(const sob_dexbook *dx);  /* last ledger applied (0 = none) */
 int sob_dexbook_broken(const sob_dexbook *dx);
@@ -193,6 +205,11 @@ const uint8_t *sob_dexbook_account_key(const sob_dexbook *dx, uint32_t index);  
 /* Offer lookup: SOB_OK with its market, seller index, flags, side and the offer. */
 sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
                              uint32_t *flags, int *side, sob_offer *out);
+/* The sponsor of a held offer (its LedgerEntry's sponsoringID, CAP-33): SOB_OK with *sponsor its
+ * account index, or SOB_DEX_NONE when the offer is not sponsored; SOB_E_NOT_FOUND when the book
+ * does not hold the offer. A change of sponsor alone is an offer update (an event, and drift when
+ * a STATE entry disagrees). */
+sob_status sob_dexbook_offer_sponsor(const sob_dexbook *dx, int64_t offer_id, uint32_t *sponsor);
 const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index);      /* NULL past the end */
 const uint8_t *sob_dexbook_pool_id(const sob_dexbook *dx, uint32_t index);        /* 32 bytes or NULL */
 const sob_accounts *sob_dexbook_accounts(const sob_dexbook *dx);

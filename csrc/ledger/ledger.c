@@ -127,6 +127,10 @@ static void fill_tl_asset(sob_ledger_asset *a, const sob_xdr_TrustLineAsset *x) 
 
 void sob_ledger_fill_entry(sob_ledger_change *r, const sob_xdr_LedgerEntry *e) {
     r->last_modified = e->lastModifiedLedgerSeq;
+    if (e->ext.v == 1 && e->ext.u.v1.has_sponsoringID) { /* LedgerEntryExtensionV1.sponsoringID */
+        r->has_sponsor = 1;
+        memcpy(r->sponsor, e->ext.u.v1.sponsoringID.u.ed25519, 32);
+    }
     const sob_xdr_LedgerEntry_data *x = &e->data;
     switch (x->type) {
     case SOB_ENTRY_OFFER: {

@@ -121,7 +121,10 @@ typedef struct sob_ledger_account {
 } sob_ledger_account;
 
 /* One change. key_only = 1 for REMOVED and evicted keys: only the key fields are set (offer:
- * seller, offer_id; pool: pool_id; trustline: account, asset; account: account), the rest is 0. */
+ * seller, offer_id; pool: pool_id; trustline: account, asset; account: account), the rest is 0.
+ * has_sponsor / sponsor: the entry's sponsoringID (LedgerEntry ext v1, CAP-33: the account that
+ * pays its reserve), for every entry type; 0 and zeros when the entry has no sponsor or no ext
+ * v1, and for key_only changes. */
 typedef struct sob_ledger_change {
     uint8_t change;        /* SOB_CHANGE_* */
     uint8_t entry_type;    /* SOB_ENTRY_* */
@@ -136,6 +139,9 @@ typedef struct sob_ledger_change {
         sob_ledger_trustline trustline;
         sob_ledger_account account;
     } u;
+    uint8_t has_sponsor;
+    uint8_t sponsor[32]; /* ed25519 key of the sponsoring account when has_sponsor */
+    uint8_t pad2_[7];
 } sob_ledger_change;
 
 /* ClaimAtomType */

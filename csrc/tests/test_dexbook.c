@@ -957,7 +957,90 @@ static void test_fingerprint_collision(void) {
     }
 }
 
+/* A book filtered to one market (the first trade's) holds exactly that market of the whole book,
+ * after the same seed and ledger; offers elsewhere are not held; the filter is set once. */
+static void test_filter_mainnet(void) {
+    buf b;
+    sob_ledger_out led;
+    sob_ledger_out_init(&led);
+    if (decode_batch(DATA "FCD285FF--53312000.xdr", &b, &led)) {
+        CHECK(!"mainnet fixture decodes");
+        return;
+    }
+    size_t ns;
+    sob_ledger_change *states = first_states(&led, &ns);
+    uint32_t seq = led.header.ledger_seq;
+    sob_ledger_error err;
+    sob_dex_result rf, rp;
+    sob_dex_result_init(&rf);
+    sob_dex_result_init(&rp);
+    sob_dexbook *full, *part;
+    CHECK(sob_dexbook_new(&full) == SOB_OK && sob_dexbook_new(&part) == SOB_OK);
+    const sob_ledger_trade *tr = &led.trades[0];
+    sob_ledger_asset pair[2] = {tr->asset_bought, tr->asset_sold};
+    CHECK(sob_dexbook_set_filter(part, NULL, 0, pair, 1, &err) == SOB_OK && sob_dexbook_filtering(part));
+    CHECK(sob_dexbook_set_filter(part, NULL, 0, pair, 1, &err) == SOB_E_INVALID); /* once */
+    CHECK(sob_dexbook_seed(full, states, ns, seq - 1, 0, &err) == SOB_OK);
+    CHECK(sob_dexbook_seed(part, states, ns, seq - 1, 0, &err) == SOB_OK);
+    CHECK(sob_dexbook_apply(full, &led, 0, &rf, &err) == SOB_OK && rf.n_drift == 0);
+    CHECK(sob_dexbook_apply(part, &led, 0, &rp, &err) == SOB_OK && rp.n_drift == 0);
+    CHECK(sob_dexbook_check(part) == SOB_OK);
+    uint32_t mf, mp;
+    int ff, fp;
+    CHECK(sob_dexbook_find_market(full, &pair[0], &pair[1], &mf, &ff) == SOB_OK);
+    CHECK(sob_dexbook_find_market(part, &pair[0], &pair[1], &mp, &fp) == SOB_OK);
+    CHECK(sob_dexbook_market_count(part) == 1 && sob_dexbook_market_count(full) > 1);
+    if (sob_dexbook_market_count(part) != 1) return;
+    const sob_dex_market *a = sob_dexbook_market(full, mf), *c = sob_dexbook_market(part, mp);
+    size_t held = 0;
+    for (int s = 0; s < 2; s++) {
+        int sp = ff == fp ? s : 1 - s; /* the stored orientations follow each book's asset ids */
+        size_t n = sob_offerbook_count(&a->offers, s);
+        CHECK(n == sob_offerbook_count(&c->offers, sp));
+        held += n;
+        sob_offer *x = calloc(n + 1, sizeof *x), *y = calloc(n + 1, sizeof *y);
+        sob_offerbook_copy(&a->offers, s, 0, n, x);
+        sob_offerbook_copy(&c->offers, sp, 0, n, y);
+        for (size_t k = 0; k < n; k++) {
+            CHECK(x[k].id == y[k].id && x[k].amount == y[k].amount && x[k].n == y[k].n && x[k].d == y[k].d);
+            CHECK(!memcmp(sob_dexbook_account_key(full, (uint32_t)(x[k].seller - 1)),
+                          sob_dexbook_account_key(part, (uint32_t)(y[k].seller - 1)), 32));
+        }
+        free(x);
+        free(y);
+        sob_level lf, lp;
+        int hf = sob_dexbook_best(full, mf, ff, s, &lf), hp = sob_dexbook_best(part, mp, fp, s, &lp);
+        CHECK(hf == hp && (!hf || (lf.n == lp.n && lf.d == lp.d && lf.amount == lp.amount)));
+    }
+    CHECK(held > 0 && sob_dexbook_offer_count(part) == held && sob_dexbook_offer_count(full) > held);
+    /* every offer change of another market is dropped */
+    size_t others = 0;
+    for (size_t i = 0; i < led.n_changes; i++) {
+        const sob_ledger_change *ch = &led.changes[i];
+        if (ch->entry_type != SOB_ENTRY_OFFER || ch->key_only) continue;
+        uint32_t m, sel, fl;
+        int side;
+        sob_offer o;
+        if (sob_dexbook_offer(full, ch->u.offer.offer_id, &m, &sel, &fl, &side, &o) != SOB_OK || m == mf) continue;
+        CHECK(sob_dexbook_offer(part, ch->u.offer.offer_id, &m, &sel, &fl, &side, &o) == SOB_E_NOT_FOUND);
+        others++;
+    }
+    CHECK(others > 0);
+    for (size_t k = 0; k < rp.n_trades; k++) CHECK(rp.trades[k].market == mp);
+    size_t tf = 0;
+    for (size_t k = 0; k < rf.n_trades; k++) tf += rf.trades[k].market == mf;
+    CHECK(tf == rp.n_trades && tf > 0);
+    sob_dexbook_free(full);
+    sob_dexbook_free(part);
+    sob_dex_result_free(&rf);
+    sob_dex_result_free(&rp);
+    free(states);
+    free(b.p);
+    sob_ledger_out_free(&led);
+}
+
 int main(void) {
+    test_filter_mainnet();
     test_fingerprint_collision();
     test_venues_mainnet();
     test_venue_underfunded();

@@ -183,7 +183,7 @@ static void fmt_change(sbuf *s, const sob_ledger_change *c) {
         const sob_ledger_offer *o = &c->u.offer;
         sb_add(s,
                "\"seller\":\"%s\",\"offer_id\":%" PRId64 ",\"selling\":\"%s\",\"buying\":\"%s\",\"amount\":%" PRId64
-               ",\"n\":%d,\"d\":%d,\"flags\":%u}\n",
+               ",\"n\":%d,\"d\":%d,\"flags\":%u",
                hex(o->seller, 32, a), o->offer_id, asset_s(&o->selling, x), asset_s(&o->buying, y), o->amount, o->n,
                o->d, o->flags);
         break;
@@ -192,7 +192,7 @@ static void fmt_change(sbuf *s, const sob_ledger_change *c) {
         const sob_ledger_pool *p = &c->u.pool;
         sb_add(s,
                "\"pool_id\":\"%s\",\"asset_a\":\"%s\",\"asset_b\":\"%s\",\"fee_bp\":%d,\"reserve_a\":%" PRId64
-               ",\"reserve_b\":%" PRId64 ",\"total_shares\":%" PRId64 ",\"trustline_count\":%" PRId64 "}\n",
+               ",\"reserve_b\":%" PRId64 ",\"total_shares\":%" PRId64 ",\"trustline_count\":%" PRId64 "",
                hex(p->pool_id, 32, a), asset_s(&p->asset_a, x), asset_s(&p->asset_b, y), p->fee_bp, p->reserve_a,
                p->reserve_b, p->total_shares, p->trustline_count);
         break;
@@ -201,7 +201,7 @@ static void fmt_change(sbuf *s, const sob_ledger_change *c) {
         const sob_ledger_trustline *t = &c->u.trustline;
         sb_add(s,
                "\"account\":\"%s\",\"asset\":\"%s\",\"balance\":%" PRId64 ",\"limit\":%" PRId64
-               ",\"flags\":%u,\"pool_use_count\":%d,\"buying_liabilities\":%" PRId64 ",\"selling_liabilities\":%" PRId64 "}\n",
+               ",\"flags\":%u,\"pool_use_count\":%d,\"buying_liabilities\":%" PRId64 ",\"selling_liabilities\":%" PRId64 "",
                hex(t->account, 32, a), asset_s(&t->asset, x), t->balance, t->limit, t->flags, t->pool_use_count,
                t->buying_liabilities, t->selling_liabilities);
         break;
@@ -211,12 +211,14 @@ static void fmt_change(sbuf *s, const sob_ledger_change *c) {
         sb_add(s,
                "\"account\":\"%s\",\"balance\":%" PRId64 ",\"seq_num\":%" PRId64
                ",\"num_sub_entries\":%u,\"flags\":%u,\"buying_liabilities\":%" PRId64 ",\"selling_liabilities\":%" PRId64
-               ",\"num_sponsored\":%u,\"num_sponsoring\":%u}\n",
+               ",\"num_sponsored\":%u,\"num_sponsoring\":%u",
                hex(t->account, 32, a), t->balance, t->seq_num, t->num_sub_entries, t->flags, t->buying_liabilities,
                t->selling_liabilities, t->num_sponsored, t->num_sponsoring);
         break;
     }
     }
+    if (c->has_sponsor) sb_add(s, ",\"sponsor\":\"%s\"", hex(c->sponsor, 32, a)); /* only when sponsored */
+    sb_add(s, "}\n");
 }
 
 static void fmt_trade(sbuf *s, const sob_ledger_trade *t) {

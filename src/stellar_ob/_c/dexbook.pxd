@@ -122,6 +122,10 @@ cdef extern from "dexbook.h":
     int sob_dexbook_best(const sob_dexbook *dx, uint32_t market, int flipped, int side, sob_level *out)
     const sob_ledger_asset *sob_dexbook_asset(const sob_dexbook *dx, uint32_t id)
     const uint8_t *sob_dexbook_account_key(const sob_dexbook *dx, uint32_t index)
+    sob_status sob_dexbook_set_filter(sob_dexbook *dx, const sob_ledger_asset *assets, size_t n_assets,
+                                      const sob_ledger_asset *pairs, size_t n_markets, sob_ledger_error *err)
+    int sob_dexbook_filtering(const sob_dexbook *dx)
+    sob_status sob_dexbook_offer_sponsor(const sob_dexbook *dx, int64_t offer_id, uint32_t *sponsor)
     sob_status sob_dexbook_offer(const sob_dexbook *dx, int64_t offer_id, uint32_t *market, uint32_t *seller,
                                  uint32_t *flags, int *side, sob_offer *out)
     const sob_dex_pool *sob_dexbook_pool(const sob_dexbook *dx, uint32_t index)

@@ -70,6 +70,8 @@ cdef extern from "ledger.h":
         int32_t op_index
         uint32_t last_modified
         sob_ledger_change_u u
+        uint8_t has_sponsor
+        uint8_t sponsor[32]
     ctypedef struct sob_ledger_trade:
         int32_t tx_index
         int32_t op_index

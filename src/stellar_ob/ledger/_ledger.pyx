@@ -125,7 +125,8 @@ cdef object _change(const sob_ledger_change *c):
         else:
             e = _mk(AccountEntry, (_key(a.account), a.balance, a.seq_num, a.num_sub_entries, a.flags,
                                    a.buying_liabilities, a.selling_liabilities, a.num_sponsored, a.num_sponsoring))
-    return _mk(Change, (c.change, c.entry_type, c.phase, c.key_only, c.tx_index, c.op_index, c.last_modified, e))
+    return _mk(Change, (c.change, c.entry_type, c.phase, c.key_only, c.tx_index, c.op_index, c.last_modified, e,
+                        (<const char *>c.sponsor)[:32] if c.has_sponsor else None))
 
 
 cdef object _trade(const sob_ledger_trade *t):
@@ -133,20 +134,171 @@ cdef object _trade(const sob_ledger_trade *t):
                        _asset(&t.asset_sold), t.amount_sold, _asset(&t.asset_bought), t.amount_bought))
 
 
+cdef object _tx(const sob_ledger_tx *t):
+    return _mk(Tx, (_key(t.hash), t.fee_charged, t.result_code, t.inner_result_code, t.successful, t.op_count))
+
+
+cdef enum:
+    _K_CHANGE = 0
+    _K_TRADE = 1
+    _K_TX = 2
+
+
+cdef class Records:
+    """The records of one decoded ledger (its changes, trades or transactions), built on access.
+
+    A read-only sequence (``collections.abc.Sequence``) over a private copy of the decoder's C
+    records: ``len``, indexing (a slice gives a list), iteration, ``in``, ``index``, ``count``, and
+    ``==`` with any sequence of the same records (a list included). The typed record
+    (:class:`~stellar_ob.ledger.records.Change`, ``Trade`` or ``Tx``) of position i is built the
+    first time it is read and kept, so reading every record costs what building them eagerly did,
+    and a caller that reads a few (or only ``len``) pays for those only. Exact: the records hold
+    the same values, field for field, as an eager decode.
+    """
+    cdef bytes _buf
+    cdef Py_ssize_t _n
+    cdef int _kind
+    cdef list _cache
+
+    def __cinit__(self):
+        self._n = 0
+        self._kind = _K_CHANGE
+        self._cache = None
+        self._buf = b""
+
+    def __init__(self, *args, **kwargs):
+        raise TypeError("Records are made by the decoder")
+
+    cdef object _build(self, Py_ssize_t i):
+        cdef const char *base = PyBytes_AS_STRING(self._buf)
+        cdef object r
+        if self._kind == _K_CHANGE:
+            r = _change(&(<const sob_ledger_change *>base)[i])
+        elif self._kind == _K_TRADE:
+            r = _trade(&(<const sob_ledger_trade *>base)[i])
+        else:
+            r = _tx(&(<const sob_ledger_tx *>base)[i])
+        self._cache[i] = r
+        return r
+
+    cdef inline object _at(self, Py_ssize_t i):
+        r = self._cache[i]
+        if r is None:
+            return self._build(i)
+        return r
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, index):
+        cdef Py_ssize_t i
+        if isinstance(index, slice):
+            return [self._at(i) for i in range(*index.indices(self._n))]
+        i = index  # TypeError for a non-integer, as a list gives
+        if i < 0:
+            i += self._n
+        if i < 0 or i >= self._n:
+            raise IndexError("record index out of range")
+        return self._at(i)
+
+    def __iter__(self):
+        cdef Py_ssize_t i
+        for i in range(self._n):
+            yield self._at(i)
+
+    def __reversed__(self):
+        cdef Py_ssize_t i
+        for i in range(self._n - 1, -1, -1):
+            yield self._at(i)
+
+    def __contains__(self, value):
+        cdef Py_ssize_t i
+        for i in range(self._n):
+            if self._at(i) == value:
+                return True
+        return False
+
+    def index(self, value, Py_ssize_t start=0, stop=None):
+        cdef Py_ssize_t i, end = self._n if stop is None else min(<Py_ssize_t>stop, self._n)
+        if start < 0:
+            start = max(start + self._n, 0)
+        for i in range(start, end):
+            if self._at(i) == value:
+                return i
+        raise ValueError(f"{value!r} is not in the records")
+
+    def count(self, value):
+        cdef Py_ssize_t i, k = 0
+        for i in range(self._n):
+            k += self._at(i) == value
+        return k
+
+    def tolist(self):
+        """Every record, as a list."""
+        return [self._at(i) for i in range(self._n)]
+
+    def of_type(self, *entry_types):
+        """The changes of the given entry types (``ENTRY_OFFER``, ``ENTRY_LIQUIDITY_POOL``, ...), in
+        order, as a list: selected on the C records, so only those records are built. Changes
+        only (TypeError for trades and transactions)."""
+        cdef Py_ssize_t i
+        cdef const sob_ledger_change *c
+        cdef unsigned int mask = 0
+        if self._kind != _K_CHANGE:
+            raise TypeError("of_type selects entry changes")
+        for t in entry_types:
+            if type(t) is not int or not 0 <= t < 32:
+                raise ValueError(f"not an entry type: {t!r}")
+            mask |= 1u << <int>t
+        c = <const sob_ledger_change *>PyBytes_AS_STRING(self._buf)
+        return [self._at(i) for i in range(self._n) if (mask >> c[i].entry_type) & 1]
+
+    def __eq__(self, other):
+        if other is self:
+            return True
+        if not isinstance(other, (list, tuple, Records)):
+            return NotImplemented
+        if len(other) != self._n:
+            return False
+        return all(self._at(i) == other[i] for i in range(self._n))
+
+    def __ne__(self, other):
+        r = self.__eq__(other)
+        return r if r is NotImplemented else not r
+
+    __hash__ = None
+
+    def __repr__(self):
+        return repr(self.tolist())
+
+    def __reduce__(self):
+        return (list, (self.tolist(),))
+
+
+cdef Records _records(const void *src, size_t n, size_t size, int kind):
+    cdef Records r = Records.__new__(Records)
+    r._buf = PyBytes_FromStringAndSize(<const char *>src, <Py_ssize_t>(n * size)) if n else b""
+    r._n = <Py_ssize_t>n
+    r._kind = kind
+    r._cache = [None] * <Py_ssize_t>n
+    return r
+
+
+import collections.abc as _abc
+_abc.Sequence.register(Records)
+
+
 cdef object _ledger(const sob_ledger_out *out, bint with_header):
-    cdef size_t i
     cdef const sob_ledger_header *h = &out.header
     header = None
     if with_header:
         header = _mk(Header, (h.meta_version, h.ledger_seq, h.protocol_version, h.close_time, h.base_fee,
                               h.base_reserve, h.max_tx_set_size, h.total_coins, h.fee_pool, _key(h.hash),
                               _key(h.previous_hash), h.tx_count, h.upgrade_count, h.meta_offset, h.meta_size))
-    txs = [_mk(Tx, (_key(out.txs[i].hash), out.txs[i].fee_charged, out.txs[i].result_code,
-                    out.txs[i].inner_result_code, out.txs[i].successful, out.txs[i].op_count))
-           for i in range(out.n_txs)]
-    changes = [_change(&out.changes[i]) for i in range(out.n_changes)]
-    trades = [_trade(&out.trades[i]) for i in range(out.n_trades)]
-    return Ledger(header, txs, changes, trades)
+    txs = _records(out.txs, out.n_txs, sizeof(sob_ledger_tx), _K_TX)
+    changes = _records(out.changes, out.n_changes, sizeof(sob_ledger_change), _K_CHANGE)
+    trades = _records(out.trades, out.n_trades, sizeof(sob_ledger_trade), _K_TRADE)
+    return _mk(Ledger, (header, txs, changes, trades))
 
 
 def decode(data):
@@ -175,7 +327,7 @@ def decode_changes(data):
                                        &err)
         if st != SOB_OK:
             _fail(st, &err, "LedgerEntryChanges")
-        return _ledger(&out, False).changes
+        return _ledger(&out, False).changes.tolist()
     finally:
         sob_ledger_out_free(&out)
 
@@ -312,6 +464,28 @@ cdef class _DexBook:
         this object alive while it uses it)."""
         return <size_t>self.dx
 
+
+    def set_filter(self, list assets, list markets):
+        """Keep only these assets' markets and these markets ([LedgerAsset], [(LedgerAsset,
+        LedgerAsset)]): sob_dexbook_set_filter, once, on a new book."""
+        cdef Py_ssize_t na = len(assets), nm = len(markets), k
+        cdef sob_ledger_error err
+        buf = PyBytes_FromStringAndSize(NULL, max(1, na + 2 * nm) * <Py_ssize_t>sizeof(sob_ledger_asset))
+        cdef sob_ledger_asset *v = <sob_ledger_asset *>PyBytes_AS_STRING(buf)
+        for k in range(na):
+            _to_c_asset(assets[k], &v[k])
+        for k in range(nm):
+            a, b = markets[k]
+            _to_c_asset(a, &v[na + 2 * k])
+            _to_c_asset(b, &v[na + 2 * k + 1])
+        st = sob_dexbook_set_filter(self.dx, v, <size_t>na, &v[na], <size_t>nm, &err)
+        if st != SOB_OK:
+            _fail(st, &err, "DexBook filter")
+
+    @property
+    def filtering(self):
+        return bool(sob_dexbook_filtering(self.dx))
+
     cdef object asset(self, uint32_t aid):
         cdef list cache = self._assets
         while len(cache) <= aid:
@@ -395,9 +569,14 @@ cdef class _DexBook:
         cdef sob_ledger_error err
         st = sob_ledger_decode_changes(<const uint8_t *>PyBytes_AS_STRING(raw), <size_t>PyBytes_GET_SIZE(raw),
                                        &self.out, &err)
-        if st != SOB_OK:
-            _fail(st, &err, "LedgerEntryChanges")
-        self._seed(&self.out, 0, self.out.n_changes, ledger_seq, complete, False)
+        try:
+            if st != SOB_OK:
+                _fail(st, &err, "LedgerEntryChanges")
+            self._seed(&self.out, 0, self.out.n_changes, ledger_seq, complete, False)
+        finally:
+            if self.out.n_changes > 4096:  # a snapshot's worth of decoded records: not kept for ledgers
+                sob_ledger_out_free(&self.out)
+                sob_ledger_out_init(&self.out)
 
     def seed_states_of(self, LedgerReader reader not None):
         """Seed from the first STATE entry of each key of the reader's current ledger (the state
@@ -543,17 +722,24 @@ cdef class _DexBook:
             seller = SOB_DEX_NONE
             flags = 0
             sob_dexbook_offer(self.dx, v[k].id, &mm, &seller, &flags, &sd, &tmp)
-            out.append((v[k].id, v[k].n, v[k].d, v[k].amount, self.account(seller), flags))
+            out.append((v[k].id, v[k].n, v[k].d, v[k].amount, self.account(seller), flags, self._sponsor(v[k].id)))
         return out
 
+    cdef object _sponsor(self, int64_t offer_id):
+        cdef uint32_t sp = SOB_DEX_NONE
+        if sob_dexbook_offer_sponsor(self.dx, offer_id, &sp) != SOB_OK or sp == SOB_DEX_NONE:
+            return None
+        return self.account(sp)
+
     def offer(self, int64_t offer_id):
-        """(market, side (stored orientation), n, d, amount, seller key, flags) or None."""
+        """(market, side (stored orientation), n, d, amount, seller key, flags, sponsor key or None) or
+        None."""
         cdef uint32_t m, seller, flags
         cdef int side
         cdef sob_offer o
         if sob_dexbook_offer(self.dx, offer_id, &m, &seller, &flags, &side, &o) != SOB_OK:
             return None
-        return (m, side, o.n, o.d, o.amount, self.account(seller), flags)
+        return (m, side, o.n, o.d, o.amount, self.account(seller), flags, self._sponsor(offer_id))
 
     def pools(self):
         """[(pool id, asset_a, asset_b, fee_bp, reserve_a, reserve_b, total_shares, trustline_count, market)] live."""

@@ -121,6 +121,7 @@ class Change:
     op_index: int
     last_modified: int
     entry: Entry
+    sponsor: bytes | None = None  # LedgerEntry ext v1 sponsoringID (32-byte key), None without one
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,14 @@ def _entry(e: X.LedgerEntry) -> Entry:
     )
 
 
+def _sponsor(e: X.LedgerEntry) -> bytes | None:
+    """The entry's sponsoringID (LedgerEntryExtensionV1), or None."""
+    if e.ext.v != 1:
+        return None
+    sd = e.ext.v1.sponsoring_id.sponsorship_descriptor
+    return None if sd is None else _key(sd)
+
+
 def _key_entry(k: X.LedgerKey) -> Entry:
     t = k.type.value
     if t == ENTRY_OFFER:
@@ -260,7 +269,8 @@ def _changes(changes: X.LedgerEntryChanges, phase: int, tx: int, op: int) -> lis
         e = {CHANGE_CREATED: ch.created, CHANGE_UPDATED: ch.updated, CHANGE_STATE: ch.state,
              CHANGE_RESTORED: ch.restored}[ct]
         if e.data.type.value in TRACKED:
-            out.append(Change(ct, e.data.type.value, phase, 0, tx, op, e.last_modified_ledger_seq.uint32, _entry(e)))
+            out.append(Change(ct, e.data.type.value, phase, 0, tx, op, e.last_modified_ledger_seq.uint32, _entry(e),
+                              _sponsor(e)))
     return out
 
 
@@ -455,7 +465,10 @@ def records(led: Ledger) -> Iterator[dict]:
     for i, t in enumerate(led.txs):
         yield {"kind": "tx", "index": i, **dict(_fields(t))}
     for c in led.changes:
-        head = {k: v for k, v in c.__dict__.items() if k != "entry"}
-        yield {"kind": "change", **head, **dict(_fields(c.entry))}
+        head = {k: v for k, v in c.__dict__.items() if k not in ("entry", "sponsor")}
+        rec = {"kind": "change", **head, **dict(_fields(c.entry))}
+        if c.sponsor is not None:  # only sponsored entries carry the key (hex, as every key here)
+            rec["sponsor"] = c.sponsor.hex()
+        yield rec
     for t in led.trades:
         yield {"kind": "trade", **dict(_fields(t))}

@@ -154,7 +154,9 @@ class PoolState:
 @dataclass(frozen=True)
 class DexOffer:
     """One resting offer: ``side`` "ask" sells the view's base, "bid" sells its counter; ``n/d`` is
-    the offer's own price (what it buys per unit of what it sells); ``amount`` in what it sells."""
+    the offer's own price (what it buys per unit of what it sells); ``amount`` in what it sells;
+    ``sponsor``: the 32-byte key of the account sponsoring its reserve (the ledger entry's
+    ``sponsoringID``), None when it is not sponsored."""
 
     offer_id: int
     side: str
@@ -163,6 +165,7 @@ class DexOffer:
     amount: int
     seller: Optional[bytes]
     flags: int
+    sponsor: Optional[bytes] = None
 
 
 def _level(t: Optional[Tuple[int, int, int]]):
@@ -241,7 +244,7 @@ class DexMarket:
         """The first ``depth`` offers of a side (all by default) in stellar-core's crossing order."""
         s = _side(side)
         rows = self._c.offers(self._m, self._flipped, s, 0, _depth(depth, 2**62))
-        return [DexOffer(r[0], side, r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [DexOffer(r[0], side, r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def best_offer(self, side: str) -> Optional[DexOffer]:
         got = self.offers(side, 1)
@@ -255,7 +258,7 @@ class DexMarket:
         if r is None or r[0] != self._m:
             raise OfferNotFoundError(f"offer {offer_id} is not in this market")
         side = r[1] if not self._flipped else 1 - r[1]
-        return DexOffer(offer_id, SIDES[side], r[2], r[3], r[4], r[5], r[6])
+        return DexOffer(offer_id, SIDES[side], r[2], r[3], r[4], r[5], r[6], r[7])
 
     def __contains__(self, offer_id: object) -> bool:
         try:
@@ -281,7 +284,7 @@ class DexMarket:
             rows = self._c.offers(self._m, self._flipped, s, start, chunk)
             if not rows:
                 return out
-            for oid, n, d, amount, _seller, _flags in rows:
+            for oid, n, d, amount, *_rest in rows:
                 key = float(n) / float(d)
                 if key == last_key:
                     pn, pd, pa = out[-1]
@@ -346,6 +349,15 @@ def _horizon_asset(a: LedgerAsset) -> Dict[str, str]:
             "asset_issuer": encode_account(a.issuer)}
 
 
+def _plain_asset(a: Any) -> LedgerAsset:
+    """A LedgerAsset of exact types (a subclass or lookalike is rebuilt from checked fields)."""
+    a = _as_ledger_asset(a)
+    t, code, issuer = tuple.__getitem__(a, 0), tuple.__getitem__(a, 1), tuple.__getitem__(a, 2)
+    if type(t) is not int or type(code) is not bytes or type(issuer) is not bytes:
+        raise TypeError("a LedgerAsset holds an int type and bytes code and issuer")
+    return LedgerAsset(t, code, issuer)
+
+
 def _as_ledger_asset(a: Any) -> LedgerAsset:
     if isinstance(a, LedgerAsset):
         return a
@@ -357,16 +369,47 @@ class DexBook:
 
     Memory is O(offers + pools + accounts + trust lines); apply is O(changes of the ledger) plus
     O(log n) per offer changed.
+
+    ``assets`` / ``markets`` (keywords) keep only part of the DEX: the markets between any two of
+    the chosen assets, and the chosen markets (``(base, counter)`` pairs, either orientation), with
+    their offers and pools; and only the accounts that sell in those markets (from the first ledger
+    or seed that shows them selling there), with their trust lines in those markets' assets.
+    Everything else is dropped as it arrives (it is not validated). Assets as
+    :meth:`stellar_ob.Asset.parse` takes them ("XLM", "USDC:G...", an Asset) or LedgerAsset. Such a
+    book equals an unfiltered book fed the same ledgers, restricted to those markets and sellers;
+    its updates list only those markets' changes and trades.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, assets: Any = None, markets: Any = None) -> None:
         self._c = _DexBook()
+        if assets is not None or markets is not None:
+            self._set_filter(assets, markets)
+
+    def _set_filter(self, assets: Any, markets: Any) -> None:
+        if isinstance(assets, (str, bytes)) or isinstance(markets, (str, bytes)):
+            raise TypeError("assets and markets are collections (of assets, of (base, counter) pairs)")
+        chosen = [_plain_asset(a) for a in (assets or ())]
+        pairs = []
+        for m in markets or ():
+            if isinstance(m, (str, bytes)) or len(m) != 2:
+                raise TypeError(f"a market is a (base, counter) pair, got {m!r}")
+            pairs.append((_plain_asset(m[0]), _plain_asset(m[1])))
+        if not chosen and not pairs:
+            raise ValueError("a filter keeps at least one asset or market")
+        self._c.set_filter(chosen, pairs)
+        self._filter = (tuple(chosen), tuple(pairs))
+
+    @property
+    def filter(self) -> Optional[Tuple[Tuple[LedgerAsset, ...], Tuple[Tuple[LedgerAsset, LedgerAsset], ...]]]:
+        """(assets, markets) this book keeps, None when it keeps the whole DEX."""
+        return getattr(self, "_filter", None)
 
     @classmethod
-    def from_snapshot(cls, changes: Any, ledger_seq: int) -> "DexBook":
+    def from_snapshot(cls, changes: Any, ledger_seq: int, *, assets: Any = None,
+                      markets: Any = None) -> "DexBook":
         """A book from a full snapshot (a bare ``LedgerEntryChanges``, raw or base64) as of the end
-        of ``ledger_seq``: every market complete."""
-        dex = cls()
+        of ``ledger_seq``: every market complete. ``assets`` / ``markets``: as for the constructor."""
+        dex = cls(assets=assets, markets=markets)
         dex._c.seed(changes, ledger_seq, True)
         return dex
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import base64
 from functools import lru_cache
-from typing import List, NamedTuple, Optional, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 __all__ = [
     "CHANGE_CREATED", "CHANGE_UPDATED", "CHANGE_REMOVED", "CHANGE_STATE", "CHANGE_RESTORED",
@@ -169,7 +169,9 @@ Entry = Union[OfferEntry, PoolEntry, TrustLineEntry, AccountEntry]
 
 
 class Change(NamedTuple):
-    """One entry change. ``key_only`` (REMOVED, evicted): only the key fields of ``entry`` are set."""
+    """One entry change. ``key_only`` (REMOVED, evicted): only the key fields of ``entry`` are set.
+    ``sponsor``: the 32-byte key of the account sponsoring the entry's reserve (the LedgerEntry's
+    extension v1 ``sponsoringID``, CAP-33), None when it has none (and for key-only changes)."""
 
     change: int
     entry_type: int
@@ -179,6 +181,7 @@ class Change(NamedTuple):
     op_index: int
     last_modified: int
     entry: Entry
+    sponsor: Optional[bytes] = None
 
 
 class Trade(NamedTuple):
@@ -226,9 +229,11 @@ class Header(NamedTuple):
 
 class Ledger(NamedTuple):
     """One decoded ledger: its header facts, transactions, entry changes (core's order) and trades.
-    ``header`` is None for a bare LedgerEntryChanges."""
+    ``header`` is None for a bare LedgerEntryChanges. From the compiled decoder, ``txs``,
+    ``changes`` and ``trades`` are read-only sequences whose records are built when first read
+    (``stellar_ob.ledger._ledger.Records``: they compare equal to lists of the same records)."""
 
     header: Optional[Header]
-    txs: List[Tx]
-    changes: List[Change]
-    trades: List[Trade]
+    txs: Sequence[Tx]
+    changes: Sequence[Change]
+    trades: Sequence[Trade]
