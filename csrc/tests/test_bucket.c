@@ -19,6 +19,7 @@
 #include "bucket.h"
 #include "ledger.h"
 #include "stellar_xdr_gen.h"
+#include "testlib.h"
 
 static int n_pass, n_fail;
 
@@ -64,17 +65,6 @@ static void record(buf *b, const buf *body) {
     put(b, body->p, body->n);
 }
 
-static int read_file(const char *path, buf *b) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    memset(b, 0, sizeof *b);
-    uint8_t tmp[65536];
-    size_t n;
-    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) put(b, tmp, n);
-    fclose(f);
-    return 0;
-}
-
 static void meta(buf *b, uint32_t version, int ext, uint32_t list_type) {
     buf e = {0};
     u32(&e, (uint32_t)SOB_BUCKET_METAENTRY);
@@ -88,8 +78,9 @@ static void meta(buf *b, uint32_t version, int ext, uint32_t list_type) {
 /* The bucket of sample-changes.xdr: a METAENTRY, then every STATE entry as a LIVEENTRY, stably
  * sorted by entry type. Also returns the ledger decoder's records of the same file. */
 static int sample_bucket(buf *bucket, sob_ledger_out *ref) {
-    buf src;
-    if (read_file("tests/data/ledger/sample-changes.xdr", &src)) return -1;
+    buf src = {0};
+    if (!(src.p = sob_test_read_file(SOB_TEST_LEDGER_DATA "sample-changes.xdr", &src.n))) return -1;
+    src.cap = src.n;
     sob_ledger_error err;
     if (sob_ledger_decode_changes(src.p, src.n, ref, &err) != SOB_OK) return -1;
     sob_xdr_cur c;

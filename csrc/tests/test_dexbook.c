@@ -23,6 +23,7 @@
 #include "dex.h" /* before ledger.h: see dexbook.h */
 #include "dexbook.h"
 #include "ledger.h"
+#include "testlib.h"
 
 static int n_pass, n_fail;
 
@@ -36,29 +37,14 @@ static int n_pass, n_fail;
         }                                                                            \
     } while (0)
 
-#define DATA "tests/data/ledger/"
+#define DATA SOB_TEST_LEDGER_DATA
 
 typedef struct buf {
     uint8_t *p;
     size_t n;
 } buf;
 
-static int read_file(const char *path, buf *b) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b->p = malloc(n ? (size_t)n : 1);
-    b->n = (size_t)n;
-    if (!b->p || fread(b->p, 1, b->n, f) != b->n) {
-        fclose(f);
-        free(b->p);
-        return -1;
-    }
-    fclose(f);
-    return 0;
-}
+static int read_file(const char *path, buf *b) { return (b->p = sob_test_read_file(path, &b->n)) ? 0 : -1; }
 
 /* ---- a fingerprint of everything the book holds ---- */
 

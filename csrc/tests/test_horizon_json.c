@@ -3,6 +3,7 @@
  * under the SOB_SANITIZE build), and a timing loop for a 200+200 level book. */
 #define _POSIX_C_SOURCE 200809L
 #include "horizon_json.h"
+#include "testlib.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,22 +86,6 @@ static int expect(int kind, const char *json, sob_status want, const char *reaso
 
 /* ------------------------------------------------------------------------------------------ */
 
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap);
-    for (;;) {
-        if (n == cap) b = realloc(b, cap *= 2);
-        size_t r = fread(b + n, 1, cap - n, f);
-        if (r == 0) break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 /* The payload of the first "data: " line of an SSE file (one event per fixture). */
 static int sse_data(const char *buf, size_t len, const char **out, size_t *olen) {
     const char *p = buf, *e = buf + len;
@@ -121,8 +106,8 @@ static const char *g_fixdir;
 
 static char *fixture(const char *name, size_t *len) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s", g_fixdir, name);
-    char *b = read_all(path, len);
+    snprintf(path, sizeof path, "%s%s", g_fixdir, name);
+    char *b = sob_test_read_file(path, len);
     if (!b) {
         n_fail++;
         fprintf(stderr, "cannot read fixture %s\n", path);
@@ -1125,9 +1110,9 @@ int main(void) {
     sob_pools_init(&g_pools);
 
     /* CTest runs from the repository root; the recorded fixtures are part of the repository. */
-    g_fixdir = "tests/data/horizon";
+    g_fixdir = SOB_TEST_HORIZON_DATA;
     char probe[1100];
-    snprintf(probe, sizeof probe, "%s/go_horizonclient_orderbook_20x20.json", g_fixdir);
+    snprintf(probe, sizeof probe, "%sgo_horizonclient_orderbook_20x20.json", g_fixdir);
     FILE *f = fopen(probe, "rb");
     if (!f) {
         fprintf(stderr, "test_horizon_json: fixtures missing at %s (run from the repository root)\n", g_fixdir);

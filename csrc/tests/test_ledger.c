@@ -22,6 +22,7 @@
 
 #include "ledger.h"
 #include "stellar_xdr_gen.h"
+#include "testlib.h"
 
 static int n_pass, n_fail, n_skip;
 
@@ -35,7 +36,7 @@ static int n_pass, n_fail, n_skip;
         }                                                                            \
     } while (0)
 
-#define DATA "tests/data/ledger/"
+#define DATA SOB_TEST_LEDGER_DATA
 
 /* ---- files, zstd through dlopen ---- */
 
@@ -44,22 +45,7 @@ typedef struct buf {
     size_t n;
 } buf;
 
-static int read_file(const char *path, buf *b) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b->p = malloc(n ? (size_t)n : 1);
-    b->n = (size_t)n;
-    if (!b->p || fread(b->p, 1, b->n, f) != b->n) {
-        fclose(f);
-        free(b->p);
-        return -1;
-    }
-    fclose(f);
-    return 0;
-}
+static int read_file(const char *path, buf *b) { return (b->p = sob_test_read_file(path, &b->n)) ? 0 : -1; }
 
 typedef size_t (*zstd_decompress_fn)(void *, size_t, const void *, size_t);
 typedef unsigned long long (*zstd_size_fn)(const void *, size_t);

@@ -1,10 +1,39 @@
-/* testlib.c: helpers for driving the C core from ctypes (tools/c_vs_reference.py). Built only into
- * the shared test library (CMake -DSOB_BUILD_SHARED_TESTLIB=ON), never into the package.
+/* testlib.c: helpers shared by the C tests (testlib.h: the fixture opener) and helpers for
+ * driving the C core from ctypes (tools/c_vs_reference.py). Linked into the C tests (CTest)
+ * and into the shared test library (CMake -DSOB_BUILD_SHARED_TESTLIB=ON), never into the package.
  * ctypes cannot size the core's opaque structs, so they are allocated here; the sizes of the
  * fixed records are exported so the harness checks its mirrors of them. */
+#include "testlib.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "dex.h"
+
+/* ---- fixtures ---- */
+
+void *sob_test_read_file(const char *path, size_t *len) {
+    *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    void *p = malloc(n ? (size_t)n : 1);
+    if (!p || fread(p, 1, (size_t)n, f) != (size_t)n) {
+        fclose(f);
+        free(p);
+        return NULL;
+    }
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+/* ---- ctypes ---- */
 
 sob_offerbook *sob_test_offerbook_new(void) {
     sob_offerbook *b = malloc(sizeof *b);

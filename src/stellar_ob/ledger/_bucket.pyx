@@ -1,8 +1,10 @@
 # cython: language_level=3
 """History-archive buckets read by the C bucket reader (csrc/ledger/bucket.h).
 
-Self-contained (its own extern declarations) until the ledger binding is merged; the coordinator
-connects it to the DexBook. Results are plain records:
+On the border every binding shares: the declarations of src/stellar_ob/_c/ (ledger.pxd,
+bucket.pxd) and glue.pxi's _raise, so a status becomes the package's exception
+(stellar_ob.errors: ParseError with the reader's reason and byte offset, MemoryError) as it does
+for the ledger decoder. Results are plain records:
 
 - asset: ``(type, code, issuer)``: type 0 native ``(0, b"", b"")``, 1 alphanum4 (code: 4 bytes as
   sent), 2 alphanum12 (12 bytes), 3 pool share (trustlines only; ``issuer`` is the pool id);
@@ -15,101 +17,18 @@ connects it to the DexBook. Results are plain records:
   selling_liabilities, num_sponsored, num_sponsoring, last_modified.
 """
 
-from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport uint8_t, uint32_t
 from libc.string cimport memset, memcpy
 
-from stellar_ob.errors import ParseError
+from stellar_ob._c.sob_common cimport *
+from stellar_ob._c.ledger cimport *
+from stellar_ob._c.bucket cimport *
 
 IMPLEMENTATION = "c"
 
-cdef extern from "sob_common.h":
-    ctypedef enum sob_status:
-        SOB_OK
-        SOB_E_PARSE
-        SOB_E_INVALID
-        SOB_E_NOMEM
 
-cdef extern from "ledger.h":
-    ctypedef struct sob_ledger_error:
-        size_t offset
-        const char *reason
-    ctypedef struct sob_ledger_asset:
-        uint8_t type
-        uint8_t code[12]
-        uint8_t issuer[32]
-    ctypedef struct sob_ledger_offer:
-        uint8_t seller[32]
-        int64_t offer_id
-        sob_ledger_asset selling, buying
-        int64_t amount
-        int32_t n, d
-        uint32_t flags
-    ctypedef struct sob_ledger_pool:
-        uint8_t pool_id[32]
-        sob_ledger_asset asset_a, asset_b
-        int32_t fee_bp
-        int64_t reserve_a, reserve_b, total_shares, trustline_count
-    ctypedef struct sob_ledger_trustline:
-        uint8_t account[32]
-        sob_ledger_asset asset
-        int64_t balance, limit
-        uint32_t flags
-        int32_t pool_use_count
-        int64_t buying_liabilities, selling_liabilities
-    ctypedef struct sob_ledger_account:
-        uint8_t account[32]
-        int64_t balance, seq_num
-        uint32_t num_sub_entries, flags
-        int64_t buying_liabilities, selling_liabilities
-        uint32_t num_sponsored, num_sponsoring
-    ctypedef union sob_ledger_change_u:
-        sob_ledger_offer offer
-        sob_ledger_pool pool
-        sob_ledger_trustline trustline
-        sob_ledger_account account
-    ctypedef struct sob_ledger_change:
-        uint8_t change
-        uint8_t entry_type
-        uint8_t phase
-        uint8_t key_only
-        uint32_t last_modified
-        sob_ledger_change_u u
+include "_c/glue.pxi"
 
-cdef extern from "bucket.h":
-    ctypedef struct sob_bucket_vec:
-        sob_ledger_change *v
-        size_t len, cap
-    ctypedef struct sob_bucket_reader:
-        uint32_t mask
-        uint64_t base
-        uint64_t records
-        uint64_t counts[3]
-        uint64_t reported
-        int has_meta
-        uint32_t ledger_version
-        int32_t list_type
-        size_t need
-        int failed
-        sob_ledger_error error
-    ctypedef struct sob_bucket_keyset:
-        size_t len
-    ctypedef struct sob_bucket_merge:
-        sob_bucket_keyset seen
-        sob_bucket_keyset wanted
-        sob_bucket_vec live
-    uint32_t SOB_BUCKET_MAX_RECORD
-    sob_status sob_bucket_reader_init(sob_bucket_reader *r, uint32_t mask)
-    sob_status sob_bucket_parse(sob_bucket_reader *r, const uint8_t *buf, size_t len, int final,
-                                sob_bucket_vec *out, size_t *consumed, sob_ledger_error *err) nogil
-    void sob_bucket_vec_free(sob_bucket_vec *v)
-    void sob_bucket_merge_init(sob_bucket_merge *m)
-    void sob_bucket_merge_free(sob_bucket_merge *m)
-    sob_status sob_bucket_merge_want(sob_bucket_merge *m, uint32_t want_mask, const sob_ledger_change *keys,
-                                     size_t n)
-    void sob_bucket_merge_next_bucket(sob_bucket_merge *m)
-    sob_status sob_bucket_merge_add(sob_bucket_merge *m, const sob_ledger_change *recs, size_t n,
-                                    sob_ledger_error *err) nogil
 
 ACCOUNT, TRUSTLINE, OFFER, LIQUIDITY_POOL = 0, 1, 2, 5
 TYPE_NAMES = {"account": ACCOUNT, "trustline": TRUSTLINE, "offer": OFFER, "pool": LIQUIDITY_POOL}
@@ -176,11 +95,10 @@ cdef dict _record(const sob_ledger_change *c):
             "last_modified": c.last_modified}
 
 
-cdef int _raise(sob_status st, sob_ledger_error *err) except -1:
-    if st == SOB_E_NOMEM:
-        raise MemoryError("bucket reader: out of memory")
-    reason = err.reason.decode("ascii") if err.reason != NULL else "malformed bucket"
-    raise ParseError(f"bucket: {reason}", int(err.offset))
+cdef int _fail(sob_status st, const sob_ledger_error *err) except -1:
+    """A bucket reader or merge status as the package's exception (glue's _raise, with the
+    reader's reason and byte offset)."""
+    return _raise(st, "bucket", NULL, err.reason, <Py_ssize_t>err.offset)
 
 
 cdef class BucketReader:
@@ -212,6 +130,8 @@ cdef class BucketReader:
     cdef int _parse(self, bint final) except -1:
         cdef sob_ledger_error err
         cdef size_t used = 0
+        err.offset = 0
+        err.reason = NULL
         cdef sob_status st
         cdef Py_buffer view
         PyObject_GetBuffer(self.pending, &view, PyBUF_SIMPLE)
@@ -222,7 +142,7 @@ cdef class BucketReader:
         finally:
             PyBuffer_Release(&view)
         if st != SOB_OK:
-            _raise(st, &err)
+            _fail(st, &err)
         if used:
             del self.pending[:used]
         return 0
@@ -244,11 +164,13 @@ cdef class BucketReader:
     cdef int _take_into(self, sob_bucket_merge *m) except -1:
         cdef sob_ledger_error err
         cdef sob_status st
+        err.offset = 0
+        err.reason = NULL
         with nogil:
             st = sob_bucket_merge_add(m, self.out.v, self.out.len, &err)
         self.out.len = 0
         if st != SOB_OK:
-            _raise(st, &err)
+            _fail(st, &err)
         return 0
 
     def take(self):

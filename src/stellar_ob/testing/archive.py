@@ -18,13 +18,15 @@ import gzip
 import hashlib
 import json
 import os
-import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from aiohttp import web
+
+from stellar_ob.testing._loopback import FaultCounts, LoopbackServer, first_half, flip_bytes
+from stellar_ob.testing._loopback import take as _take
 
 __all__ = ["bucket_bytes", "write_archive", "LocalArchive", "ArchiveFaults", "LIVE", "INIT", "DEAD", "ZERO_HASH"]
 
@@ -106,7 +108,7 @@ def write_archive(path: str | os.PathLike, checkpoint: int,
 
 
 @dataclass
-class ArchiveFaults:
+class ArchiveFaults(FaultCounts):
     """Counts of bucket requests to spoil; decremented as used (HAS files are never spoiled)."""
 
     not_found: int = 0  #: HTTP 404
@@ -118,58 +120,19 @@ class ArchiveFaults:
     ignore_range: int = 0  #: a Range request answered with the whole file (200)
     stalls: int = 0  #: half of what was asked, then nothing more (until the server stops)
 
-    def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
-
-def _take(f: ArchiveFaults, name: str) -> bool:
-    n = getattr(f, name)
-    if n > 0:
-        setattr(f, name, n - 1)
-        return True
-    return False
-
-
-class LocalArchive:
+class LocalArchive(LoopbackServer):
     """Serve the archive directory ``path`` on 127.0.0.1 (``url``), with ``faults``."""
 
     def __init__(self, path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
         self.path = Path(path)
-        self.host = host
-        self.port = port
         self.faults = ArchiveFaults()
         self.requests: list[tuple[str, str | None]] = []  #: (path, Range header)
         self.spoiled = 0
-        self._runner: web.AppRunner | None = None
-        self._stopping = asyncio.Event()
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    async def __aenter__(self) -> "LocalArchive":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_get("/{key:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         key = request.match_info["key"]
@@ -189,13 +152,10 @@ class LocalArchive:
                 return web.Response(status=503, text="unavailable")
             if _take(f, "corrupted"):
                 self.spoiled += 1
-                b = bytearray(data)
-                for i in range(len(b) // 3, len(b), 5):
-                    b[i] ^= 0x5A
-                data = bytes(b)
+                data = flip_bytes(data, len(data) // 3, 5, 0x5A)
             elif _take(f, "truncated"):
                 self.spoiled += 1
-                data = data[: len(data) // 2]
+                data = first_half(data)
             elif _take(f, "wrong_hash"):
                 self.spoiled += 1
                 others = sorted(p for p in (self.path / "bucket").rglob("*.xdr.gz") if p.resolve() != target)
@@ -214,22 +174,10 @@ class LocalArchive:
             status = 206
             headers["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
-        if key.startswith("bucket/") and _take(f, "stalls"):
-            self.spoiled += 1
-            resp = web.StreamResponse(status=status, headers={"Content-Type": "application/gzip", **headers})
-            resp.content_length = len(body)
-            await resp.prepare(request)
-            await resp.write(body[: len(body) // 2])
-            await self._stopping.wait()
-            return resp
-        if key.startswith("bucket/") and _take(f, "cuts"):
-            self.spoiled += 1
-            resp = web.StreamResponse(status=status, headers={"Content-Type": "application/gzip", **headers})
-            resp.content_length = len(body)
-            await resp.prepare(request)
-            await resp.write(body[: len(body) // 2])
-            if request.transport is not None:
-                request.transport.close()
-            return resp
+        for name, close in (("stalls", False), ("cuts", True)):
+            if key.startswith("bucket/") and _take(f, name):
+                self.spoiled += 1
+                return await self._partial(request, body, close=close, status=status,
+                                           headers={"Content-Type": "application/gzip", **headers})
         return web.Response(status=status, body=body, headers=headers,
                             content_type="application/json" if key.endswith(".json") else "application/gzip")

@@ -10,10 +10,8 @@ Needs ``zstandard`` (the ``datalake`` extra).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +20,8 @@ from typing import Iterable
 from aiohttp import web
 
 from stellar_ob.ledger.datalake import object_key
+from stellar_ob.testing._loopback import FaultCounts, LoopbackServer, first_half, flip_bytes
+from stellar_ob.testing._loopback import take as _take
 
 __all__ = ["write_data_lake", "LocalDataLake", "LakeFaults"]
 
@@ -60,7 +60,7 @@ def write_data_lake(path: str | os.PathLike, ledgers: Iterable[tuple[int, bytes]
 
 
 @dataclass
-class LakeFaults:
+class LakeFaults(FaultCounts):
     """Counts of file requests (``.config.json`` excluded) to spoil; decremented as used."""
 
     rate_limited: int = 0  #: HTTP 429 with ``Retry-After: retry_after``
@@ -72,58 +72,19 @@ class LakeFaults:
     truncated: int = 0  #: the first half of the file only, with a matching Content-Length
     wrong_range: int = 0  #: the previous ledger's file served under this name
 
-    def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
-
-def _take(f: LakeFaults, name: str) -> bool:
-    n = getattr(f, name)
-    if n > 0:
-        setattr(f, name, n - 1)
-        return True
-    return False
-
-
-class LocalDataLake:
+class LocalDataLake(LoopbackServer):
     """Serve the lake directory ``path`` on 127.0.0.1 (``url``), with ``faults`` (:class:`LakeFaults`)."""
 
     def __init__(self, path: str | os.PathLike, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
         self.path = Path(path)
-        self.host = host
-        self.port = port
         self.faults = LakeFaults()
         self.requests = 0
         self.spoiled = 0
-        self._runner: web.AppRunner | None = None
-        self._stopping = asyncio.Event()
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    async def __aenter__(self) -> "LocalDataLake":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        app = web.Application()
+    def _routes(self, app: web.Application) -> None:
         app.router.add_get("/{key:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
@@ -136,8 +97,7 @@ class LocalDataLake:
         if key != ".config.json":
             if _take(f, "stalls"):
                 self.spoiled += 1
-                await self._stopping.wait()
-                return web.Response(status=503)
+                return await self._stall()
             if _take(f, "rate_limited"):
                 self.spoiled += 1
                 return web.Response(status=429, text="SlowDown", headers={"Retry-After": f.retry_after})
@@ -146,13 +106,10 @@ class LocalDataLake:
                 return web.Response(status=503, text="ServiceUnavailable")
             if _take(f, "corrupted"):
                 self.spoiled += 1
-                b = bytearray(data)
-                for i in range(4, len(b), 7):
-                    b[i] ^= 0xA5
-                data = bytes(b)
+                data = flip_bytes(data, 4, 7, 0xA5)
             elif _take(f, "truncated"):
                 self.spoiled += 1
-                data = data[: len(data) // 2]
+                data = first_half(data)
             elif _take(f, "wrong_range"):
                 self.spoiled += 1
                 others = sorted(p for p in target.parent.glob("*.xdr.zst") if p != target)
@@ -160,11 +117,6 @@ class LocalDataLake:
                     data = others[0].read_bytes()
             if _take(f, "cuts"):
                 self.spoiled += 1
-                resp = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
-                resp.content_length = len(data)
-                await resp.prepare(request)
-                await resp.write(data[: len(data) // 2])
-                if request.transport is not None:
-                    request.transport.close()
-                return resp
+                return await self._partial(request, data, close=True,
+                                           headers={"Content-Type": "application/octet-stream"})
         return web.Response(body=data, content_type="application/octet-stream")

@@ -26,7 +26,6 @@ import asyncio
 import base64
 import hashlib
 import json
-import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -34,6 +33,8 @@ from typing import Any, Iterable
 from aiohttp import web
 
 from stellar_ob.ledger.stream import read_ledger_header
+from stellar_ob.testing._loopback import FaultCounts, LoopbackServer, first_half
+from stellar_ob.testing._loopback import take as _take
 
 __all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger", "empty_chain", "RecordingRpc"]
 
@@ -91,7 +92,7 @@ def restamp_ledger(meta: bytes, sequence: int, close_time: int | None = None,
 
 
 @dataclass
-class RpcFaults:
+class RpcFaults(FaultCounts):
     """Counts of requests (or getLedgers answers) to spoil; each is decremented as it is used."""
 
     rate_limited: int = 0  #: HTTP 429 with ``Retry-After: retry_after``
@@ -112,9 +113,6 @@ class RpcFaults:
     #: JSON, 100,000-deep nesting, a wrong id, fields of the wrong type ...)
     raw_answers: list = field(default_factory=list)
 
-    def clear(self) -> None:
-        self.__init__()  # type: ignore[misc]
-
     def any(self) -> bool:
         return any(getattr(self, f) for f in ("rate_limited", "server_errors", "rpc_errors", "cuts", "stalls",
                                               "truncated_xdr", "corrupted_base64", "corrupted_xdr", "stuck_cursor",
@@ -129,15 +127,7 @@ class RpcStats:
     faults: int = 0  #: requests spoiled by a fault switch
 
 
-def _take(faults: RpcFaults, name: str) -> bool:
-    n = getattr(faults, name)
-    if n > 0:
-        setattr(faults, name, n - 1)
-        return True
-    return False
-
-
-class LocalRpc:
+class LocalRpc(LoopbackServer):
     """A JSON-RPC Stellar RPC on 127.0.0.1 serving ``ledgers`` (``(sequence, meta)`` pairs, in
     order, consecutive).
 
@@ -153,8 +143,7 @@ class LocalRpc:
     def __init__(self, ledgers: Iterable[tuple[int, bytes]] = (), *, retention: int | None = None,
                  passphrase: str = STANDALONE_PASSPHRASE, host: str = "127.0.0.1", port: int = 0,
                  max_limit: int = MAX_LIMIT, default_limit: int = DEFAULT_LIMIT) -> None:
-        self.host = host
-        self.port = port
+        super().__init__(host=host, port=port)
         self.passphrase = passphrase
         self.retention = retention
         self.max_limit = max_limit
@@ -164,8 +153,6 @@ class LocalRpc:
         self._ledgers: dict[int, tuple[bytes, Any]] = {}
         self._first: int | None = None
         self._last: int | None = None
-        self._runner: web.AppRunner | None = None
-        self._stopping = asyncio.Event()
         self._stuck_result: dict | None = None
         self.appended = asyncio.Event()  #: set (and cleared by waiters) when ledgers are appended
         self.append(ledgers)
@@ -201,35 +188,11 @@ class LocalRpc:
     def latest(self) -> int | None:
         return self._last
 
-    # ---- lifecycle -------------------------------------------------------------------------------------
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+    # ---- lifecycle (start, stop, url, async with: LoopbackServer) --------------------------------------
+    client_max_size = 512 * 1024  # stellar-rpc's maxHTTPRequestSize
 
-    async def __aenter__(self) -> "LocalRpc":
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def start(self) -> None:
-        app = web.Application(client_max_size=512 * 1024)  # stellar-rpc's maxHTTPRequestSize
+    def _routes(self, app: web.Application) -> None:
         app.router.add_post("/", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        site = web.SockSite(self._runner, sock)
-        await site.start()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
 
     # ---- JSON-RPC --------------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.StreamResponse:
@@ -237,8 +200,7 @@ class LocalRpc:
         f = self.faults
         if _take(f, "stalls"):
             self.stats.faults += 1
-            await self._stopping.wait()
-            return web.Response(status=503)
+            return await self._stall()
         if _take(f, "rate_limited"):
             self.stats.faults += 1
             return web.Response(status=429, text="rate limited", headers={"Retry-After": f.retry_after})
@@ -274,13 +236,7 @@ class LocalRpc:
             body += b" " * f.oversized_bytes
         if _take(f, "cuts"):
             self.stats.faults += 1
-            resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-            resp.content_length = len(body)
-            await resp.prepare(request)
-            await resp.write(body[: len(body) // 2])
-            if request.transport is not None:
-                request.transport.close()
-            return resp
+            return await self._partial(request, body, close=True, headers={"Content-Type": "application/json"})
         return web.Response(body=body, content_type="application/json")
 
     @staticmethod
@@ -375,7 +331,7 @@ class LocalRpc:
         if _take(f, "truncated_xdr"):
             self.stats.faults += 1
             meta = base64.b64decode(infos[-1]["metadataXdr"])
-            infos[-1]["metadataXdr"] = base64.b64encode(meta[: len(meta) // 2]).decode()
+            infos[-1]["metadataXdr"] = base64.b64encode(first_half(meta)).decode()
         elif _take(f, "corrupted_base64"):
             self.stats.faults += 1
             infos[-1]["metadataXdr"] = "!!" + infos[-1]["metadataXdr"][2:]

@@ -1,0 +1,17 @@
+/* testlib.h: what the C tests share (csrc/tests/testlib.c, linked into every csrc/tests/test_*.c):
+ * opening the recorded fixtures. CTest runs each test from the repository root, so fixture paths
+ * are relative to it: tests/data/ledger/ and tests/data/horizon/ (sources in tests/data/NOTICE). */
+#ifndef SOB_TESTLIB_H
+#define SOB_TESTLIB_H
+
+#include <stddef.h>
+
+#define SOB_TEST_LEDGER_DATA "tests/data/ledger/"
+#define SOB_TEST_HORIZON_DATA "tests/data/horizon/"
+
+/* The whole file at path in a malloc'd block of exactly its size (1 byte for an empty file, so
+ * AddressSanitizer sees any read past the end); *len gets the size. NULL (and *len = 0) if the
+ * file cannot be opened or read. The caller frees the block. */
+void *sob_test_read_file(const char *path, size_t *len);
+
+#endif
