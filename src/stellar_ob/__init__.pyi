@@ -5,6 +5,7 @@ from ._core import (
     Price as Price, Quote as Quote,
 )
 from ._offers import LiquidityPool as LiquidityPool, OfferBook as OfferBook, quote_hop as quote_hop
+from ._offers import simulate_path as simulate_path
 from .assets import Asset as Asset
 from .errors import (
     AmountError as AmountError, AmountOverflowError as AmountOverflowError, AssetError as AssetError,
@@ -16,6 +17,8 @@ from .errors import (
 )
 from .execution import (
     Execution as Execution, Fill as Fill, HopQuote as HopQuote, Offer as Offer, PoolQuote as PoolQuote,
+    MAINNET_PROTOCOL as MAINNET_PROTOCOL, CoreWouldThrowError as CoreWouldThrowError, Funds as Funds,
+    PathHop as PathHop, PathResult as PathResult, Result as Result,
 )
 from .sync import (
     BookUpdate as BookUpdate, Drift as Drift, Horizon as Horizon, LiveBook as LiveBook,

@@ -23,7 +23,7 @@ from sortedcontainers import SortedList
 
 from .errors import CrossSelfError, DuplicateOfferError, InvalidBookError, OfferNotFoundError
 from ._amounts import account_arg, count_arg, exact_int, offer_id_arg
-from .execution import Execution, Fill, HopQuote, Offer
+from .execution import MAINNET_PROTOCOL, MIN_PROTOCOL, Execution, Fill, HopQuote, Offer, PathResult, Result
 
 __all__ = [
     "OfferBook",
@@ -37,6 +37,8 @@ __all__ = [
     "STRICT_SEND",
     "STRICT_RECEIVE",
     "MAX_OFFERS_TO_CROSS",
+    "simulate_path",
+    "MAINNET_PROTOCOL",
 ]
 
 from ._offers_common import (  # noqa: F401  (shared with the compiled module; re-exported for the tests)
@@ -362,6 +364,7 @@ class OfferBook:
         max_send: Optional[int] = None,
         apply: bool = False,
         max_offers: int = MAX_OFFERS_TO_CROSS,
+        protocol: int = MAINNET_PROTOCOL,
     ) -> Execution:
         """What one taker operation would execute against this book, exactly as core does.
 
@@ -403,6 +406,7 @@ class OfferBook:
         taker = account_arg(taker, "taker")
         max_offers = count_arg(max_offers, "max_offers")
         apply = bool(apply)
+        _protocol(protocol)  # checked as the compiled book checks it; the twin computes no result code
         if kind == "sell":
             max_sheep, max_wheat = min(amt, cap), INT64_MAX
         elif kind == "buy":
@@ -458,6 +462,7 @@ def quote_hop(
     max_send: Optional[int] = None,
     max_offers: int = MAX_OFFERS_TO_CROSS,
     apply: bool = False,
+    protocol: int = MAINNET_PROTOCOL,
 ) -> HopQuote:
     """One path-payment hop routed as core routes it (convertWithOffersAndPools).
 
@@ -476,10 +481,13 @@ def quote_hop(
     taker = account_arg(taker, "taker")
     max_offers = count_arg(max_offers, "max_offers")
     apply = bool(apply)
+    proto = _protocol(protocol)
     if book is not None and not isinstance(book, OfferBook):
         raise TypeError(f"book must be an OfferBook of this module or None, got {type(book).__name__}")
     if rounding == STRICT_SEND and amt > cap:
-        return HopQuote(None, 0, 0, "underfunded", None, None)
+        return HopQuote(None, 0, 0, "underfunded", None, None, Result.UNDERFUNDED,
+                        "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
+    prefix = "PATH_PAYMENT_STRICT_SEND_" if rounding == STRICT_SEND else "PATH_PAYMENT_STRICT_RECEIVE_"
 
     pq = None
     if pool is not None and max_offers > 0:
@@ -501,15 +509,39 @@ def quote_hop(
     if use_book:
         venue: Optional[str] = "book" if result == "filled" else None
         stop, s, r = result, sent, received
-    elif len(fills) >= max_offers:
-        # core (protocol 27+): the offers the book walk crossed still count
+        # PathPaymentOpFrameBase::convert: a book walk that ended eOK without transferring the whole
+        # amount (the taker's int64 budget ran out, or the last offer stayed) is TOO_FEW_OFFERS
+        if venue == "book" and (sent != amt if rounding == STRICT_SEND else received != amt):
+            venue, stop = None, "too_few_offers"
+    elif len(fills) >= max_offers and proto >= 27:
+        # convertWithOffersAndPools from protocol 27: the offers the book walk crossed still count
         venue, stop, s, r = None, "too_many_offers", 0, 0
     else:
         venue, stop, s, r = "pool", "filled", pq_sent, pq_received
     if venue is not None and rounding == STRICT_RECEIVE and s > cap:
         venue, stop = None, "send_max"
+    code = {"filled": "SUCCESS", "too_few_offers": "TOO_FEW_OFFERS", "no_offers": "TOO_FEW_OFFERS",
+            "too_many_offers": "opEXCEEDED_WORK_LIMIT", "cross_self": "OFFER_CROSS_SELF",
+            "send_max": "OVER_SENDMAX"}.get(stop if venue is None else "filled", "TOO_FEW_OFFERS")
+    code = code if code.startswith("op") else prefix + code
+    res = Result.from_code(code)
     if apply and venue == "book":
         book._apply_fills(fills)
     elif apply and venue == "pool":
         pool.apply(pq, taker_sells=taker_sells)
-    return HopQuote(venue, s, r, stop, ex, pq)
+    return HopQuote(venue, s, r, stop, ex, pq, res, code)
+
+
+def _protocol(value: Any) -> int:
+    v = _int(value, "protocol")
+    if v < MIN_PROTOCOL or v > 0xFFFFFFFF:
+        raise InvalidBookError(f"protocol must be an int from {MIN_PROTOCOL}, got {v}")
+    return v
+
+
+def simulate_path(kind: str, amount: int, path: Any, books: Any = (), pools: Any = None, *,
+                  send_max: Optional[int] = None, dest_min: Optional[int] = None, taker: Any = None,
+                  max_offers: int = MAX_OFFERS_TO_CROSS, protocol: int = MAINNET_PROTOCOL) -> PathResult:
+    """Path payments are computed by the compiled core only (csrc/dex.h): the twin has no
+    reference of them yet. NotImplementedError, always."""
+    raise NotImplementedError("simulate_path needs the compiled core (the pure twin does not model path payments yet)")
