@@ -62,3 +62,45 @@ def test_add_remove_in_10000_offer_book(benchmark, impl):
 
     benchmark(add_remove)
     assert len(b) == 10_000
+
+
+# ---- issue 12: path payments and result codes (compiled module; the twin has no simulate_path) ----
+
+EUR = "EUR:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+GBP = "GBP:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+
+
+def _path_books(impl, k=50):
+    """Three books of ``k`` asks each: USDC -> native -> EUR -> GBP, each hop crossing all ``k``."""
+    rng = random.Random(3)
+    books = []
+    for base, counter in ((BASE, COUNTER), (EUR, BASE), (GBP, EUR)):
+        b = impl.OfferBook(base, counter)
+        for i in range(k):
+            b.add_offer(len(books) * 1000 + i + 1, "ask", 1000 + i, 1000, rng.randint(10**7, 10**9))
+        books.append(b)
+    return books
+
+
+def test_simulate_path_3_hops_150_offers(benchmark):
+    """Target (issue 12): <= 6 us median for a strict receive across 3 x 50 offers."""
+    impl = importlib.import_module("stellar_ob._offers")
+    books = _path_books(impl)
+    want = _total(books[2]) - 1  # all 50 GBP offers; the hops before cross what they need
+    path = [COUNTER, BASE, EUR, GBP]
+    r = benchmark(impl.simulate_path, "strict_receive", want, path, books)
+    assert r.result == "SUCCESS" and [h.venue for h in r.hops] == ["book", "book", "book"]
+    assert r.hops[0].offers_crossed == 50
+
+
+def test_fills_array_50(benchmark):
+    """Issue 18: fills as a numpy structured array over the packed buffer (no per-row objects)."""
+    impl = importlib.import_module("stellar_ob._offers")
+    b = _book(impl, 50)
+    amount = _total(b) - 1
+
+    def run():
+        return b.simulate("buy", amount, taker_sells="counter").fills_array
+
+    a = benchmark(run)
+    assert len(a) == 50

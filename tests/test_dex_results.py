@@ -337,3 +337,16 @@ def test_fills_array_over_the_packed_buffer():
     assert a["offer_id"].tolist() == [f.offer_id for f in e.fills] == [1, 2, 3, 4]
     assert a["wheat"].tolist() == [10, 10, 10, 5]
     assert not a.flags.writeable
+
+
+def test_concepts_example_runs(capsys):
+    """The example of docs/concepts.md "What the network would answer" (skipped by test_docs
+    because the twin has no simulate_path) prints what the page says."""
+    import re
+
+    text = (ROOT / "docs" / "concepts.md").read_text()
+    sec = text[text.index("(concepts-results)="):]
+    code = re.search(r"```python\n(.*?)\n```", sec, re.S).group(1)
+    want = re.search(r"```output\n(.*?)\n```", sec, re.S).group(1)
+    exec(compile(code, "concepts.md", "exec"), {})
+    assert capsys.readouterr().out.strip() == want.strip()
