@@ -227,9 +227,12 @@ def test_core_would_throw_is_typed():
     amount of sheep sent" (OfferExchange.cpp:762). Only a hand-built book has one."""
     b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     b.add_offer(1, "bid", 1, 2, 1)  # 1 stroop at 1/2: adjustOffer gives 0
+    q = quote_hop(b, None, "strict_send", 1)
+    assert q.result is Result.CORE_WOULD_THROW and not q.complete
     with pytest.raises(CoreWouldThrowError) as ei:
-        quote_hop(b, None, "strict_send", 1)
+        simulate_path("strict_send", 1, ["native", "USDC:" + _ISSUER_KEYS["I1"]], [b])
     assert isinstance(ei.value, stellar_ob.StellarOBError)
+    assert "invalid amount of sheep sent" in str(ei.value)
 
 
 # ---- protocol gates --------------------------------------------------------------------------

@@ -23,6 +23,23 @@ cdef uint64_t _TRANSIENT_TAKER = 0xFFFFFFFFFFFFFFFEULL  # a taker without funds 
 cdef dict _RESULT_CACHE = {}     # sob_result -> (Result, core name)
 
 
+cdef dict _PARSED = {}           # exact str -> Asset (immutable), bounded: cleared at 4096 entries
+
+
+cdef object _path_asset(a):
+    """An asset of a path or a pool key: parsed once per distinct string (a StrKey checksum in
+    Python costs more than a whole path payment in C)."""
+    if type(a) is str:
+        r = _PARSED.get(a)
+        if r is None:
+            r = _args._asset(a)
+            if len(_PARSED) >= 4096:
+                _PARSED.clear()
+            _PARSED[a] = r
+        return r
+    return _args._asset(a)
+
+
 cdef uint32_t _asset_id(asset) except? 0xFFFFFFFF:
     """The process-wide id of an Asset (0 for native)."""
     if asset.issuer is None:

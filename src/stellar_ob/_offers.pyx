@@ -1020,7 +1020,8 @@ cdef class OfferBook:
         return 0
 
     cdef object _hop(self, int side, int rounding, int64_t amt, int64_t cap, str taker, size_t mo, bint do_apply,
-                     pool, pq, taker_sells, uint32_t proto, const sob_pool *cp):
+                     pool, pq, taker_sells, uint32_t proto, const sob_pool *cp, bint foreign=False,
+                     pq_sent=None, pq_received=None):
         """quote_hop's book walk (the execution reported) and core's conversion (result, venue,
         amounts) over this book and ``cp``; with ``apply`` and SUCCESS the chosen venue changes."""
         cdef sob_sim p
@@ -1046,19 +1047,46 @@ cdef class OfferBook:
         ex = _new_execution(raw, out.sent, out.received, out.result == 0, result, 0)
         cdef uint64_t tkey = _taker_key(taker)
         cdef uint64_t marked = self._mark_taker(taker, tkey)
+        thrown = False
         try:
             self._convert(side, rounding, amt, tkey, mo, proto, cp, &dex)
+        except CoreWouldThrowError:
+            thrown = True
         finally:
             self._unmark_taker(marked)
-        res, code = _result_of(dex.code)
         venue = None
         sent = received = 0
+        if thrown:
+            # core throws: the walk's routing is reported as before, flagged CORE_WOULD_THROW
+            if pq is None or (result == "filled" and pq_sent * out.received > pq_received * out.sent):
+                venue = "book" if result == "filled" else None
+                stop, sent, received = result, out.sent, out.received
+                if venue == "book" and (out.sent != amt if rounding == 1 else out.received != amt):
+                    venue, stop = None, "too_few_offers"
+            elif out.nfills >= mo and proto >= 27:
+                venue, stop, sent, received = None, "too_many_offers", 0, 0
+            else:
+                venue, stop, sent, received = "pool", "filled", pq_sent, pq_received
+            if venue is not None and rounding == 2 and sent > cap:
+                venue, stop = None, "send_max"
+            return HopQuote(venue, sent, received, stop, ex, pq, Result.CORE_WOULD_THROW, "CORE_WOULD_THROW")
+        res, code = _result_of(dex.code)
         if dex.nhops:
             h = &dex.hops[0]
             venue = "book" if h.venue == SOB_VENUE_BOOK else ("pool" if h.venue == SOB_VENUE_POOL else None)
             sent, received = h.amount_send, h.amount_recv
             if venue is None and sent == 0 and received == 0:
                 sent, received = h.book_send, h.book_recv
+        prefix = "PATH_PAYMENT_STRICT_SEND_" if rounding == 1 else "PATH_PAYMENT_STRICT_RECEIVE_"
+        if foreign and pq is not None:
+            # a pool object without reserves (only strict_send / strict_receive): core's choice
+            # made here with its quote, as the twin makes it
+            if not (result == "filled" and pq_sent * out.received > pq_received * out.sent):
+                if out.nfills >= mo and proto >= 27:
+                    res, code, venue, sent, received = (Result.EXCEEDED_WORK_LIMIT, "opEXCEEDED_WORK_LIMIT",
+                                                        None, 0, 0)
+                else:
+                    res, code, venue, sent, received = Result.SUCCESS, prefix + "SUCCESS", "pool", pq_sent, pq_received
         if res is Result.SUCCESS and rounding == 2 and sent > cap:
             res, code = Result.OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
         if res is Result.SUCCESS:
@@ -1070,7 +1098,10 @@ cdef class OfferBook:
                     pool.apply(PoolQuote(sent, received), taker_sells=taker_sells)
         else:
             venue = None
-            stop = _STOP_OF.get(res, result)
+            if result == "filled" or res in (Result.EXCEEDED_WORK_LIMIT, Result.OVER_SENDMAX, Result.CROSS_SELF):
+                stop = _STOP_OF.get(res, result)
+            else:
+                stop = result
         return HopQuote(venue, sent, received, stop, ex, pq, res, code)
 
     def _next_id(self, int side, size_t index):
@@ -1150,7 +1181,7 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
     chosen book walk did not transfer the whole amount, CROSS_SELF, EXCEEDED_WORK_LIMIT when the
     walk crossed the budget and the pool would be chosen, from ``protocol`` 27; before 27 core
     uses the pool; OVER_SENDMAX / UNDERFUNDED against ``max_send``); ``venue`` is None unless it
-    is SUCCESS. The sellers' funds of ``book.set_account`` are used. CoreWouldThrowError where
+    is SUCCESS. The sellers' funds of ``book.set_account`` are used. Result.CORE_WOULD_THROW where
     core throws.
     """
     cdef int ki = _kind_of(kind)
@@ -1172,21 +1203,29 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
         return HopQuote(None, 0, 0, "underfunded", None, None, Result.UNDERFUNDED,
                         "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
     pq = None
+    pq_sent = pq_received = None
+    cdef bint foreign = False
     if pool is not None:
         # the pool's state read as exact ints now: nothing of the pool's runs after the walk
         memset(&cp, 0, sizeof(cp))
-        cp.reserve_a = _common._reserve(pool.reserve_a)
-        cp.reserve_b = _common._reserve(pool.reserve_b)
-        fee = _common._int(pool.fee_bp, "fee_bp")
-        cp.fee_bp = <int32_t>fee if -1 <= fee <= 10000 else 10000
-        has_pool = True
+        if isinstance(pool, LiquidityPool) or isinstance(pool, _common.LiquidityPool):
+            cp.reserve_a = _common._reserve(pool.reserve_a)
+            cp.reserve_b = _common._reserve(pool.reserve_b)
+            fee = _common._int(pool.fee_bp, "fee_bp")
+            cp.fee_bp = <int32_t>fee if -1 <= fee <= 10000 else 10000
+            has_pool = True
+        else:
+            foreign = True
         if mo > 0:
             pq = pool.strict_send(amt, taker_sells=taker_sells) if rounding == 1 else pool.strict_receive(
                 amt, taker_sells=taker_sells)
+            if pq is not None:
+                pq_sent = exact_int(pq.sent, "pool quote sent")
+                pq_received = exact_int(pq.received, "pool quote received")
     if book is None:
         book = OfferBook.__new__(OfferBook)  # an empty book: the hop goes to the pool or nowhere
     return (<OfferBook>book)._hop(side, rounding, amt, cap, who, mo, do_apply, pool, pq, taker_sells, proto,
-                                  &cp if has_pool else NULL)
+                                  &cp if has_pool else NULL, foreign, pq_sent, pq_received)
 
 
 def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, dest_min=None, taker=None,
@@ -1216,7 +1255,7 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     cdef uint32_t proto = _protocol(protocol)
     if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__"):
         raise InvalidBookError("path must be a list of 2 to 7 assets")
-    assets = [_args._asset(a) for a in list(path)[:SOB_MAX_PATH + 3]]
+    assets = [_path_asset(a) for a in list(path)[:SOB_MAX_PATH + 3]]
     if not 2 <= len(assets) <= SOB_MAX_PATH + 2:
         raise InvalidBookError(f"path must hold 2 to {SOB_MAX_PATH + 2} assets (0 to 5 between), got {len(assets)}")
     by_pair = {}
@@ -1228,7 +1267,7 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     if pools is not None:
         for key, pl in dict(pools).items():
             x, y = key
-            pool_map[(_args._asset(x), _args._asset(y))] = pl
+            pool_map[(_path_asset(x), _path_asset(y))] = pl
     cdef sob_path_op op
     cdef sob_venue venues[6]
     cdef sob_pool cpools[6]

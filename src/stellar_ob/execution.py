@@ -69,8 +69,8 @@ class Result(str, Enum):
     NO_TRUST = "NO_TRUST"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
     NO_ISSUER = "NO_ISSUER"
-    #: core throws (txINTERNAL_ERROR on the network); only ``OfferBook.simulate`` reports it,
-    #: ``quote_hop`` and ``simulate_path`` raise :class:`CoreWouldThrowError`.
+    #: core throws (txINTERNAL_ERROR on the network): ``OfferBook.simulate`` and ``quote_hop``
+    #: report it, ``simulate_path`` raises :class:`CoreWouldThrowError`.
     CORE_WOULD_THROW = "CORE_WOULD_THROW"
 
     def __str__(self) -> str:
