@@ -2,8 +2,8 @@
 force, sellers' funds, against tests/core_reference.py (the independent transliteration of
 stellar-core's OfferExchange.cpp, PathPayment*OpFrame.cpp and ManageOfferOpFrameBase.cpp).
 
-The compiled module is tested here; the pure twin computes no result codes yet (see the report of
-issue 12's binding), so these tests skip under STELLAR_OB_PURE=1.
+Every test runs on the compiled module ("c", csrc/dex.c) and on the pure-Python twin ("py",
+stellar_ob._offers_pure): both against the reference, so the two also agree with each other.
 """
 
 from __future__ import annotations
@@ -17,17 +17,20 @@ from pathlib import Path
 import pytest
 
 import stellar_ob
-from stellar_ob import (
-    MAINNET_PROTOCOL, CoreWouldThrowError, Funds, LiquidityPool, OfferBook, Result, quote_hop, simulate_path,
-)
+from stellar_ob.errors import CoreWouldThrowError
+from stellar_ob.execution import MAINNET_PROTOCOL, Funds, Result
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "tools"))
 
 import core_reference as cr  # noqa: E402
+import exchange_reference as xref  # noqa: E402
 
-pytestmark = pytest.mark.skipif(stellar_ob.IMPLEMENTATION != "c", reason="result codes: compiled module only")
+
+@pytest.fixture(params=["c", "py"], ids=["c", "py"])
+def impl(request):
+    return xref.load_impl(request.param)
 
 M = 2**63 - 1
 
@@ -59,7 +62,7 @@ def _acct(name: str) -> str:
     return _ISSUER_KEYS.get(name, name)
 
 
-def _world(L: cr.Ledger):
+def _world(impl, L: cr.Ledger):
     """OfferBooks (one per pair of assets, base = the first in sorted order), pools keyed by
     (asset_a, asset_b) and every known account's funds, from a reference ledger. None when the
     ledger holds what set_account cannot say (an account without a trust line of an asset that
@@ -73,7 +76,7 @@ def _world(L: cr.Ledger):
         x, y = sorted((o.selling, o.buying))
         b = books.get((x, y))
         if b is None:
-            b = books[(x, y)] = OfferBook(_asset(x), _asset(y))
+            b = books[(x, y)] = impl.OfferBook(_asset(x), _asset(y))
         side = "ask" if o.selling == x else "bid"
         b.add_offer(o.offer_id, side, o.n, o.d, o.amount, seller=_acct(o.seller))
     for (x, y), b in books.items():
@@ -99,11 +102,11 @@ def _world(L: cr.Ledger):
     for p in L.pools.values():
         if p.fee_bps != cr.LIQUIDITY_POOL_FEE_V18:
             return None
-        pools[(_asset(p.asset_a), _asset(p.asset_b))] = LiquidityPool(p.reserve_a, p.reserve_b)
+        pools[(_asset(p.asset_a), _asset(p.asset_b))] = impl.LiquidityPool(p.reserve_a, p.reserve_b)
     return list(books.values()), pools
 
 
-def _compare_path(L: cr.Ledger, kind: str, args: tuple) -> bool:
+def _compare_path(impl, L: cr.Ledger, kind: str, args: tuple) -> bool:
     """simulate_path against the reference for one path payment; False if not expressible."""
     src, send_asset, a, dest, dest_asset, b, path = args
     if L.base_reserve != 5_000_000 or L.account_subentry_limit != cr.ACCOUNT_SUBENTRY_LIMIT or L.pool_trading_disabled:
@@ -112,7 +115,7 @@ def _compare_path(L: cr.Ledger, kind: str, args: tuple) -> bool:
         return False  # the taker and the destination are unknown (fully funded) in this API
     if a <= 0 or b <= 0:
         return False
-    w = _world(L)
+    w = _world(impl, L)
     if w is None:
         return False
     books, pools = w
@@ -124,9 +127,9 @@ def _compare_path(L: cr.Ledger, kind: str, args: tuple) -> bool:
             ref = cr.path_payment_strict_receive(L, src, send_asset, a, dest, dest_asset, b, path)
     except cr.CoreWouldThrow:
         with pytest.raises(CoreWouldThrowError):
-            _run(kind, a, b, chain, books, pools, src, L)
+            _run(impl, kind, a, b, chain, books, pools, src, L)
         return True
-    got = _run(kind, a, b, chain, books, pools, src, L)
+    got = _run(impl, kind, a, b, chain, books, pools, src, L)
     assert got.result_code == ref.code, (kind, args, got, ref.code)
     assert got.complete == ref.success
     if ref.success:
@@ -138,12 +141,12 @@ def _compare_path(L: cr.Ledger, kind: str, args: tuple) -> bool:
     return True
 
 
-def _run(kind, a, b, chain, books, pools, src, L):
+def _run(impl, kind, a, b, chain, books, pools, src, L):
     path = [_asset(x) for x in chain]
     if kind == "send":
-        return simulate_path("strict_send", a, path, books, pools, dest_min=b, taker=_acct(src),
+        return impl.simulate_path("strict_send", a, path, books, pools, dest_min=b, taker=_acct(src),
                              max_offers=L.max_offers_to_cross, protocol=L.protocol)
-    return simulate_path("strict_receive", b, path, books, pools, send_max=a, taker=_acct(src),
+    return impl.simulate_path("strict_receive", b, path, books, pools, send_max=a, taker=_acct(src),
                          max_offers=L.max_offers_to_cross, protocol=L.protocol)
 
 
@@ -153,7 +156,7 @@ def test_hop_fields_exist():
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_path_payments_match_core_reference(seed):
+def test_path_payments_match_core_reference(seed, impl):
     """Random ledgers (anonymous, overflow and funded profiles of tools/c_vs_reference.py), paths
     of 1 to 6 hops: result code, amounts and each hop's transfer equal the reference's."""
     import c_vs_reference as cvr
@@ -170,19 +173,19 @@ def test_path_payments_match_core_reference(seed):
         if kind not in ("send", "recv"):
             continue
         args = ("t", args[1], args[2], "d", args[4], args[5], args[6])
-        if _compare_path(L, kind, args):
+        if _compare_path(impl, L, kind, args):
             compared += 1
     assert compared >= 40, compared
 
 
 # ---- the issue's reproducers -----------------------------------------------------------------
 
-def test_reproducer_strict_receive_too_few_offers():
+def test_reproducer_strict_receive_too_few_offers(impl):
     """Core's walk ends eOK with the taker's int64 budget spent: TOO_FEW_OFFERS, never "filled"."""
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     b.add_offer(1, "ask", 1, 1, 10)
     b.add_offer(2, "ask", 2147483647, 1, 10**12)
-    q = quote_hop(b, None, "strict_receive", 10**12, taker_sells="counter")
+    q = impl.quote_hop(b, None, "strict_receive", 10**12, taker_sells="counter")
     assert q.result is Result.TOO_FEW_OFFERS
     assert q.result_code == "PATH_PAYMENT_STRICT_RECEIVE_TOO_FEW_OFFERS"
     assert q.venue is None and not q.complete
@@ -194,11 +197,11 @@ def test_reproducer_strict_receive_too_few_offers():
     assert ref.code == q.result_code
 
 
-def test_reproducer_strict_send_too_few_offers():
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+def test_reproducer_strict_send_too_few_offers(impl):
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     b.add_offer(1, "bid", 1, 1, 1)
     b.add_offer(2, "bid", 1, 2, 2**63 - 2)
-    q = quote_hop(b, None, "strict_send", 2**62 + 10)
+    q = impl.quote_hop(b, None, "strict_send", 2**62 + 10)
     assert q.result is Result.TOO_FEW_OFFERS and q.venue is None and not q.complete
     e = b.simulate("strict_send", 2**62 + 10)
     assert e.result is Result.TOO_FEW_OFFERS and not e.complete
@@ -209,10 +212,10 @@ def test_reproducer_strict_send_too_few_offers():
     assert ref.code == q.result_code == e.result_code
 
 
-def test_manage_offer_underfunded_before_crossing():
+def test_manage_offer_underfunded_before_crossing(impl):
     """A bid of 10^9 at 1/1; sell 100 at price >= 1/2 with only 50 to send: core checks the new
     offer's selling liabilities (100) against the balance first: UNDERFUNDED, nothing filled."""
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     b.add_offer(1, "bid", 1, 1, 10**9)
     e = b.simulate("sell", 100, price_limit=(1, 2), max_send=50)
     assert e.result is Result.UNDERFUNDED
@@ -222,48 +225,48 @@ def test_manage_offer_underfunded_before_crossing():
     assert ok.result is Result.SUCCESS and ok.complete and ok.sent == 100
 
 
-def test_core_would_throw_is_typed():
+def test_core_would_throw_is_typed(impl):
     """An offer adjustOffer would reduce to 0, crossed by a strict send: core throws "invalid
     amount of sheep sent" (OfferExchange.cpp:762). Only a hand-built book has one."""
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     b.add_offer(1, "bid", 1, 2, 1)  # 1 stroop at 1/2: adjustOffer gives 0
-    q = quote_hop(b, None, "strict_send", 1)
+    q = impl.quote_hop(b, None, "strict_send", 1)
     assert q.result is Result.CORE_WOULD_THROW and not q.complete
     with pytest.raises(CoreWouldThrowError) as ei:
-        simulate_path("strict_send", 1, ["native", "USDC:" + _ISSUER_KEYS["I1"]], [b])
+        impl.simulate_path("strict_send", 1, ["native", "USDC:" + _ISSUER_KEYS["I1"]], [b])
     assert isinstance(ei.value, stellar_ob.StellarOBError)
     assert "invalid amount of sheep sent" in str(ei.value)
 
 
 # ---- protocol gates --------------------------------------------------------------------------
 
-def test_work_limit_with_pool_gated_at_protocol_27():
+def test_work_limit_with_pool_gated_at_protocol_27(impl):
     """convertWithOffersAndPools: "if the book walk crossed >= maxOffersToCross and the pool is
     chosen -> EXCEEDED_WORK_LIMIT" only from protocol 27 (OfferExchange.cpp, the
     protocolVersionStartsFrom(..., ProtocolVersion::V_27) branch); before, core uses the pool."""
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     for i in range(1, 4):
         b.add_offer(i, "bid", 3, 1, 10)  # poor prices: the pool wins
-    pool = LiquidityPool(10**12, 10**12)
-    new = quote_hop(b, pool, "strict_send", 100, max_offers=2, protocol=27)
+    pool = impl.LiquidityPool(10**12, 10**12)
+    new = impl.quote_hop(b, pool, "strict_send", 100, max_offers=2, protocol=27)
     assert new.result is Result.EXCEEDED_WORK_LIMIT and new.venue is None
-    old = quote_hop(b, pool, "strict_send", 100, max_offers=2, protocol=26)
+    old = impl.quote_hop(b, pool, "strict_send", 100, max_offers=2, protocol=26)
     assert old.result is Result.SUCCESS and old.venue == "pool"
-    assert quote_hop(b, pool, "strict_send", 100, max_offers=2).result is Result.EXCEEDED_WORK_LIMIT
+    assert impl.quote_hop(b, pool, "strict_send", 100, max_offers=2).result is Result.EXCEEDED_WORK_LIMIT
 
 
-def test_path_payments_unsupported_before_protocol_12():
+def test_path_payments_unsupported_before_protocol_12(impl):
     """PathPaymentStrictSend exists from protocol 12 (PathPaymentStrictSendOpFrame isOpSupported)."""
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     b.add_offer(1, "ask", 1, 1, 10**9)
     usd = "USDC:" + _ISSUER_KEYS["I1"]
-    r = simulate_path("strict_send", 10, [usd, "native"], [b], protocol=11)
+    r = impl.simulate_path("strict_send", 10, [usd, "native"], [b], protocol=11)
     assert r.result is Result.NOT_SUPPORTED and not r.complete
-    assert simulate_path("strict_send", 10, [usd, "native"], [b], protocol=12).result is Result.SUCCESS
+    assert impl.simulate_path("strict_send", 10, [usd, "native"], [b], protocol=12).result is Result.SUCCESS
 
 
-def test_protocol_argument_checked():
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+def test_protocol_argument_checked(impl):
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     with pytest.raises(stellar_ob.InvalidBookError):
         b.simulate("sell", 1, protocol=9)
     with pytest.raises(stellar_ob.InvalidBookError):
@@ -272,12 +275,12 @@ def test_protocol_argument_checked():
 
 # ---- sellers' funds --------------------------------------------------------------------------
 
-def test_tight_seller_balance_limits_the_cross():
+def test_tight_seller_balance_limits_the_cross(impl):
     """A seller whose USD balance is 30 sells only 30 of its 100-stroop offer (canSellAtMost,
     OfferExchange.cpp:54-104). Liabilities are given as the ledger holds them: the offer's own
     (selling 100 USD, buying 100 XLM); core releases them before adjusting the offer."""
     usd = "USDC:" + _ISSUER_KEYS["I1"]
-    b = OfferBook("native", usd)
+    b = impl.OfferBook("native", usd)
     b.add_offer(1, "bid", 1, 1, 100, seller="s1")
     b.add_offer(2, "bid", 1, 1, 100, seller="s2")
     full = b.simulate("strict_send", 150)
@@ -293,46 +296,46 @@ def test_tight_seller_balance_limits_the_cross():
     assert [f.wheat for f in b.simulate("strict_send", 150).fills] == [100, 50]
 
 
-def test_tight_trust_limit_limits_the_cross():
+def test_tight_trust_limit_limits_the_cross(impl):
     """A seller with 5 stroops of room under its USD trust limit (after its offer's own buying
     liabilities are released) sells at most 5 XLM for USD at 1/1 (canBuyAtMost)."""
     usd = "USDC:" + _ISSUER_KEYS["I1"]
-    b = OfferBook("native", usd)
+    b = impl.OfferBook("native", usd)
     b.add_offer(1, "ask", 1, 1, 100, seller="s1")  # sells XLM for USD
     b.set_account("s1", Funds(10**10, None, 0, 100), Funds(0, 5, 100, 0), subentries=2)
-    q = quote_hop(b, None, "strict_receive", 5, taker_sells="counter")
+    q = impl.quote_hop(b, None, "strict_receive", 5, taker_sells="counter")
     assert q.result is Result.SUCCESS and q.received == 5
-    q = quote_hop(b, None, "strict_receive", 6, taker_sells="counter")
+    q = impl.quote_hop(b, None, "strict_receive", 6, taker_sells="counter")
     assert q.result is Result.TOO_FEW_OFFERS
 
 
-def test_cross_self_in_a_path():
+def test_cross_self_in_a_path(impl):
     usd = "USDC:" + _ISSUER_KEYS["I1"]
-    b = OfferBook("native", usd)
+    b = impl.OfferBook("native", usd)
     b.add_offer(1, "ask", 1, 1, 100, seller="me")
-    r = simulate_path("strict_send", 10, [usd, "native"], [b], taker="me")
+    r = impl.simulate_path("strict_send", 10, [usd, "native"], [b], taker="me")
     assert r.result is Result.CROSS_SELF and r.result_code == "PATH_PAYMENT_STRICT_SEND_OFFER_CROSS_SELF"
-    assert simulate_path("strict_send", 10, [usd, "native"], [b], taker="other").result is Result.SUCCESS
+    assert impl.simulate_path("strict_send", 10, [usd, "native"], [b], taker="other").result is Result.SUCCESS
 
 
-def test_shared_budget_across_hops():
+def test_shared_budget_across_hops(impl):
     """The 1000-offer budget is per operation: two hops of 2 offers each with max_offers=3 fail."""
     usd = "USDC:" + _ISSUER_KEYS["I1"]
     eur = "EUR:" + _ISSUER_KEYS["I2"]
-    b1 = OfferBook("native", usd)
-    b2 = OfferBook("native", eur)
+    b1 = impl.OfferBook("native", usd)
+    b2 = impl.OfferBook("native", eur)
     for i in range(2):
         b1.add_offer(10 + i, "ask", 1, 1, 5)
         b2.add_offer(20 + i, "bid", 1, 1, 5)
-    ok = simulate_path("strict_send", 10, [usd, "native", eur], [b1, b2], max_offers=4)
+    ok = impl.simulate_path("strict_send", 10, [usd, "native", eur], [b1, b2], max_offers=4)
     assert ok.result is Result.SUCCESS and ok.received == 10 and len(ok.hops) == 2
     assert [h.venue for h in ok.hops] == ["book", "book"]
-    bad = simulate_path("strict_send", 10, [usd, "native", eur], [b1, b2], max_offers=3)
+    bad = impl.simulate_path("strict_send", 10, [usd, "native", eur], [b1, b2], max_offers=3)
     assert bad.result is Result.EXCEEDED_WORK_LIMIT
 
 
-def test_fills_array_over_the_packed_buffer():
-    b = OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
+def test_fills_array_over_the_packed_buffer(impl):
+    b = impl.OfferBook("native", "USDC:" + _ISSUER_KEYS["I1"])
     for i in range(1, 6):
         b.add_offer(i, "ask", 1, 1, 10)
     e = b.simulate("buy", 35, taker_sells="counter")

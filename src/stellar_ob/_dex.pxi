@@ -20,7 +20,10 @@ cdef list _ASSETS = [None]       # id -> Asset (0 is native, filled lazily)
 cdef dict _ACCOUNT_KEYS = {}     # account id (exact str) -> uint64 key, from 1
 cdef uint64_t _SYNTH_TAKER = 0xFFFFFFFFFFFFFFFFULL  # the anonymous taker when max_send is modelled
 cdef uint64_t _TRANSIENT_TAKER = 0xFFFFFFFFFFFFFFFEULL  # a taker without funds set, for one call
-cdef dict _RESULT_CACHE = {}     # sob_result -> (Result, core name)
+
+
+cdef enum:
+    MIN_PROTOCOL_C = 10  # execution.MIN_PROTOCOL, checked at import below
 
 
 cdef dict _PARSED = {}           # exact str -> Asset (immutable), bounded: cleared at 4096 entries
@@ -81,14 +84,38 @@ cdef uint32_t _protocol(value) except 0:
     return <uint32_t>v
 
 
+cdef list _RESULT_BY_CODE = [None] * 512   # sob_result -> (Result, core name), filled on first use
+
+
 cdef tuple _result_of(sob_result code):
     """(Result, core's exact name) of a C code; CoreWouldThrowError is raised by the callers."""
-    r = _RESULT_CACHE.get(<int>code)
-    if r is None:
-        name = (<bytes>sob_result_name(code)).decode()
-        r = (Result.from_code(name), name)
-        _RESULT_CACHE[<int>code] = r
+    cdef int c = <int>code
+    if 0 <= c < 512:
+        r = _RESULT_BY_CODE[c]
+        if r is not None:
+            return <tuple>r
+    name = (<bytes>sob_result_name(code)).decode()
+    r = (Result.from_code(name), name)
+    if 0 <= c < 512:
+        _RESULT_BY_CODE[c] = r
     return r
+
+
+cdef uint32_t _protocol_fast(value) except 0:
+    """``protocol=`` with the common case (a plain int in range) decided without a call."""
+    cdef int overflow = 0
+    cdef long long v
+    if type(value) is int:
+        v = PyLong_AsLongLongAndOverflow(value, &overflow)
+        if overflow == 0 and MIN_PROTOCOL_C <= v <= 0xFFFFFFFF:
+            return <uint32_t>v
+    return _protocol(value)
+
+
+# sob_convert_result (OK, PARTIAL, BAD_PRICE, CROSS_SELF, TOO_MANY) -> the walk's stop as
+# sob_sim_result indexes _RESULTS (filled, price_limit, no_offers, too_many_offers, cross_self)
+cdef int _CONVERT_TO_SIM[5]
+_CONVERT_TO_SIM[:] = [0, 2, 1, 4, 3]
 
 
 cdef int _check_thrown(const sob_op_result *out) except -1:
@@ -187,3 +214,7 @@ cdef bytes _claims_raw(const sob_claim *c, size_t n):
         f[k].remaining = c[i].remaining
         k += 1
     return raw[:k * sizeof(sob_fill)] if k != n else raw
+
+
+if MIN_PROTOCOL != MIN_PROTOCOL_C:
+    raise ImportError("stellar_ob._offers: MIN_PROTOCOL differs between execution.py and _dex.pxi")

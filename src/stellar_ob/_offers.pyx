@@ -725,102 +725,6 @@ cdef class OfferBook:
         ctx.accounts = &self._acc if sob_accounts_count(&self._acc) else NULL
         return 0
 
-    cdef tuple _manage_result(self, int ki, int side, int64_t amt, bint has_cap, int64_t cap, bint has_limit,
-                              int32_t pn, int32_t pd, bint passive, uint64_t taker_key, size_t mo,
-                              uint32_t protocol, size_t nfills):
-        """ManageSell/BuyOffer (or CreatePassiveSellOffer) as the network would apply it: its
-        result code. Without a price limit, the price is the worst offer the walk crossed (the
-        limit a careful taker would set). With ``max_send`` the taker's balance of what it sells
-        is exactly that (plus the native reserve), modelled for this call only."""
-        cdef sob_dex_ctx ctx
-        cdef sob_manage_op op
-        cdef sob_venue venue
-        cdef sob_op_result out
-        cdef sob_offer o
-        cdef int oside
-        cdef uint32_t sell_id = self._base_id if side == 0 else self._counter_id
-        cdef uint32_t buy_id = self._counter_id if side == 0 else self._base_id
-        self._ctx(&ctx, protocol, mo)
-        memset(&op, 0, sizeof(op))
-        op.kind = (SOB_OP_CREATE_PASSIVE_SELL_OFFER if passive else SOB_OP_MANAGE_SELL_OFFER) if ki == 0 \
-            else SOB_OP_MANAGE_BUY_OFFER
-        op.selling = sell_id
-        op.buying = buy_id
-        op.amount = amt
-        if has_limit:
-            op.n, op.d = pn, pd
-        elif nfills and sob_offerbook_get(&self._b, self._fills[nfills - 1].offer_id, &o, &oside) == SOB_OK:
-            op.n, op.d = (o.d, o.n) if ki == 0 else (o.n, o.d)
-        else:
-            op.n, op.d = 1, 1
-        venue.book = &self._b
-        venue.side = side
-        venue.pool_a_is_send = 0
-        venue.pool = NULL
-        if not has_cap:
-            op.source = taker_key
-            return self._run_manage(&ctx, &op, &venue, ctx.accounts != NULL)
-        # the taker's funds for this call: saved and restored around it
-        op.source = taker_key if taker_key else _SYNTH_TAKER
-        cdef sob_account old_a, acct
-        cdef sob_trustline old_s, old_b, tl
-        cdef bint had_a = sob_accounts_get_account(&self._acc, op.source, &old_a) == SOB_OK
-        cdef bint had_s = sell_id != 0 and sob_accounts_get_trustline(&self._acc, op.source, sell_id, &old_s) == SOB_OK
-        cdef bint had_b = buy_id != 0 and sob_accounts_get_trustline(&self._acc, op.source, buy_id, &old_b) == SOB_OK
-        cdef int64_t ntl = (sell_id != 0) + (buy_id != 0)
-        cdef int64_t reserve = (2 + ntl + 1) * <int64_t>ctx.base_reserve
-        memset(&acct, 0, sizeof(acct))
-        acct.num_sub_entries = <uint32_t>ntl
-        if sell_id == 0:
-            acct.balance = cap + reserve if cap <= INT64_MAX - reserve else INT64_MAX
-        else:
-            acct.balance = reserve
-        memset(&tl, 0, sizeof(tl))
-        tl.limit = INT64_MAX
-        tl.flags = SOB_TL_AUTHORIZED
-        try:
-            if sob_accounts_set_account(&self._acc, op.source, &acct) != SOB_OK:
-                raise MemoryError()
-            if buy_id != 0:
-                tl.balance = 0
-                if sob_accounts_set_trustline(&self._acc, op.source, buy_id, &tl) != SOB_OK:
-                    raise MemoryError()
-            if sell_id != 0:
-                tl.balance = cap
-                if sob_accounts_set_trustline(&self._acc, op.source, sell_id, &tl) != SOB_OK:
-                    raise MemoryError()
-            funds = ctx.accounts != NULL
-            ctx.accounts = &self._acc
-            return self._run_manage(&ctx, &op, &venue, funds)
-        finally:
-            if had_a:
-                sob_accounts_set_account(&self._acc, op.source, &old_a)
-            else:
-                sob_accounts_remove_account(&self._acc, op.source)
-            if sell_id != 0:
-                if had_s:
-                    sob_accounts_set_trustline(&self._acc, op.source, sell_id, &old_s)
-                else:
-                    sob_accounts_remove_trustline(&self._acc, op.source, sell_id)
-            if buy_id != 0:
-                if had_b:
-                    sob_accounts_set_trustline(&self._acc, op.source, buy_id, &old_b)
-                else:
-                    sob_accounts_remove_trustline(&self._acc, op.source, buy_id)
-
-    cdef tuple _run_manage(self, const sob_dex_ctx *ctx, const sob_manage_op *op, const sob_venue *venue,
-                           bint funds):
-        cdef sob_op_result out
-        cdef sob_status st = sob_manage_offer(ctx, op, venue, NULL, self._dex, &out)
-        if st != SOB_OK:
-            _raise(st, "operation")
-        _check_thrown(&out)
-        res, code = _result_of(out.code)
-        if funds and res is Result.SUCCESS:
-            # the sellers' funds may change the walk: core's claims are the fills
-            return res, code, _claims_raw(out.claims, out.nclaims), out.sent, out.received
-        return res, code, None, 0, 0
-
     cdef object _convert(self, int side, int rounding, int64_t amt, uint64_t taker_key, size_t mo,
                          uint32_t protocol, const sob_pool *pool, sob_op_result *out):
         """sob_convert_hop over this book's side (and ``pool``): fills ``out``."""
@@ -896,11 +800,124 @@ cdef class OfferBook:
                 p.taker = <uint64_t>h
         return 0
 
+    cdef int _dex_walk(self, int ki, int side, int64_t amt, bint has_cap, int64_t cap, int32_t on, int32_t od,
+                       bint passive, str who, size_t mo, uint32_t proto, sob_op_result *out) except -1:
+        """The operation as the network applies it, in ONE walk of this book (csrc/dex.h): sell /
+        buy (ManageSellOffer, ManageBuyOffer or CreatePassiveSellOffer with the price ``on/od``
+        in the operation's own terms) or a one-hop path payment (``ki`` 2 / 3). With ``has_cap``
+        (sell / buy) the taker's balance of what it sells is ``cap`` for this call. ``out``'s
+        hops[0] and its claims are the walk; CoreWouldThrowError where core throws."""
+        cdef sob_dex_ctx ctx
+        cdef sob_manage_op op
+        cdef sob_hop_op hop
+        cdef sob_venue venue
+        cdef sob_status st
+        cdef uint64_t tkey = 0
+        cdef uint64_t marked = 0
+        sob_dex_ctx_init(&ctx)
+        ctx.protocol = proto
+        ctx.max_offers_to_cross = <int64_t>mo if mo < <size_t>INT64_MAX else INT64_MAX
+        ctx.flags = SOB_CTX_SKIP_CHANGES
+        ctx.accounts = &self._acc if self._acc.accounts.used else NULL
+        venue.book = &self._b
+        venue.side = side
+        venue.pool_a_is_send = 0
+        venue.pool = NULL
+        if who is not None:
+            tkey = _taker_key(who)
+            marked = self._mark_taker(who, tkey)
+        try:
+            if ki >= 2:
+                memset(&hop, 0, sizeof(hop))
+                hop.round = ki - 1
+                hop.send_asset = self._base_id if side == 0 else self._counter_id
+                hop.recv_asset = self._counter_id if side == 0 else self._base_id
+                hop.taker = tkey
+                hop.amount = amt
+                hop.budget = ctx.max_offers_to_cross
+                st = sob_convert_hop(&ctx, &hop, &venue, self._dex, out)
+            else:
+                memset(&op, 0, sizeof(op))
+                op.kind = (SOB_OP_CREATE_PASSIVE_SELL_OFFER if passive else SOB_OP_MANAGE_SELL_OFFER) if ki == 0 \
+                    else SOB_OP_MANAGE_BUY_OFFER
+                op.selling = self._base_id if side == 0 else self._counter_id
+                op.buying = self._counter_id if side == 0 else self._base_id
+                op.amount = amt
+                op.n = on
+                op.d = od
+                op.source = tkey
+                if has_cap:
+                    st = self._manage_capped(&ctx, &op, &venue, cap, out)
+                else:
+                    st = sob_manage_offer(&ctx, &op, &venue, NULL, self._dex, out)
+        finally:
+            if marked:
+                self._unmark_taker(marked)
+        if st != SOB_OK:
+            _raise(st, "operation")
+        if out.code == SOB_R_CORE_WOULD_THROW:
+            _check_thrown(out)
+        return 0
+
+    cdef sob_status _manage_capped(self, sob_dex_ctx *ctx, sob_manage_op *op, const sob_venue *venue, int64_t cap,
+                                   sob_op_result *out) except *:
+        """sob_manage_offer with the taker's balance of what it sells modelled as exactly ``cap``
+        (plus the native reserve), for this call only: its entries are saved and restored."""
+        cdef uint32_t sell_id = op.selling, buy_id = op.buying
+        if op.source == 0:
+            op.source = _SYNTH_TAKER
+        cdef sob_account old_a, acct
+        cdef sob_trustline old_s, old_b, tl
+        cdef bint had_a = sob_accounts_get_account(&self._acc, op.source, &old_a) == SOB_OK
+        cdef bint had_s = sell_id != 0 and sob_accounts_get_trustline(&self._acc, op.source, sell_id, &old_s) == SOB_OK
+        cdef bint had_b = buy_id != 0 and sob_accounts_get_trustline(&self._acc, op.source, buy_id, &old_b) == SOB_OK
+        cdef int64_t ntl = (sell_id != 0) + (buy_id != 0)
+        cdef int64_t reserve = (2 + ntl + 1) * <int64_t>ctx.base_reserve
+        memset(&acct, 0, sizeof(acct))
+        acct.num_sub_entries = <uint32_t>ntl
+        if sell_id == 0:
+            acct.balance = cap + reserve if cap <= INT64_MAX - reserve else INT64_MAX
+        else:
+            acct.balance = reserve
+        memset(&tl, 0, sizeof(tl))
+        tl.limit = INT64_MAX
+        tl.flags = SOB_TL_AUTHORIZED
+        try:
+            if sob_accounts_set_account(&self._acc, op.source, &acct) != SOB_OK:
+                raise MemoryError()
+            if buy_id != 0:
+                tl.balance = 0
+                if sob_accounts_set_trustline(&self._acc, op.source, buy_id, &tl) != SOB_OK:
+                    raise MemoryError()
+            if sell_id != 0:
+                tl.balance = cap
+                if sob_accounts_set_trustline(&self._acc, op.source, sell_id, &tl) != SOB_OK:
+                    raise MemoryError()
+            ctx.accounts = &self._acc
+            return sob_manage_offer(ctx, op, venue, NULL, self._dex, out)
+        finally:
+            if had_a:
+                sob_accounts_set_account(&self._acc, op.source, &old_a)
+            else:
+                sob_accounts_remove_account(&self._acc, op.source)
+            if sell_id != 0:
+                if had_s:
+                    sob_accounts_set_trustline(&self._acc, op.source, sell_id, &old_s)
+                else:
+                    sob_accounts_remove_trustline(&self._acc, op.source, sell_id)
+            if buy_id != 0:
+                if had_b:
+                    sob_accounts_set_trustline(&self._acc, op.source, buy_id, &old_b)
+                else:
+                    sob_accounts_remove_trustline(&self._acc, op.source, buy_id)
+
     def simulate(self, kind, amount, *, taker_sells="base", price_limit=None, passive=False, taker=None,
                  max_send=None, apply=False, max_offers=MAX_OFFERS_TO_CROSS, protocol=MAINNET_PROTOCOL):
         """What one taker operation would execute against this book, exactly as core does.
 
-        Same arguments and result as the twin's OfferBook.simulate (which documents them).
+        Same arguments and result as the twin's OfferBook.simulate (which documents them). One
+        walk of the book: the result code, the fills and the amounts all come from the operation
+        core would apply (csrc/dex.h).
         """
         # every argument first, in the twin's order
         cdef int ki = _kind_of(kind)
@@ -909,7 +926,7 @@ cdef class OfferBook:
         cdef int side = _taker_side(taker_sells)
         cdef int64_t cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
         cdef bint is_passive = passive
-        cdef int32_t pn = 0, pd = 0
+        cdef int32_t pn = 0, pd = 0, on = 1, od = 1
         cdef bint has_limit = False
         if rounding != 0:
             if price_limit is not None or is_passive:
@@ -917,17 +934,91 @@ cdef class OfferBook:
         elif price_limit is not None:
             pn, pd = _common._price_of(price_limit)
             has_limit = True
+        if is_passive and (ki != 0 or not has_limit):
+            raise InvalidBookError("passive is a CreatePassiveSellOffer: kind 'sell' with a price_limit")
         cdef str who = _account(taker, "taker")
         cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
         cdef bint do_apply = apply
-        cdef uint32_t proto = _protocol(protocol)
+        cdef uint32_t proto = _protocol_fast(protocol)
+        cdef sob_op_result dex
+        cdef sob_sim p
+        cdef sob_sim_out wout
+        cdef const sob_hop *h
+        cdef int64_t taker_offer = 0, sent = 0, received = 0
+        cdef int walk_result
+        cdef bint walked
+        if ki == 2 and amt > cap:
+            return _new_execution(b"", 0, 0, False, "underfunded", 0, Result.UNDERFUNDED,
+                                  "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
+        if ki <= 1:
+            if has_limit:
+                on, od = pn, pd
+            elif ki == 0:
+                on, od = 1, INT32_MAX   # no limit: every offer is cheap enough (maxWheatPrice INT32_MAX/1)
+            elif max_send is None:
+                on, od = INT32_MAX, 1   # a buy's price is what it pays per unit bought
+            else:
+                # a buy with a budget and no limit: the operation needs a price for its selling
+                # liabilities (UNDERFUNDED is checked against amount x price). The careful taker's
+                # price: the worst offer a walk within the budget reaches (one walk more, only here).
+                on, od = self._worst_price(side, amt, cap, mo)
+        self._dex_walk(ki, side, amt, ki <= 1 and max_send is not None, cap, on, od, is_passive, who, mo, proto,
+                       &dex)
+        res, code = _result_of(dex.code)
+        walked = dex.nhops != 0
+        if walked:
+            h = &dex.hops[0]
+            raw = _claims_raw(dex.hop_claims + h.claims_start, h.claims_count)
+            sent = h.book_send
+            received = h.book_recv
+            walk_result = _CONVERT_TO_SIM[h.book_result]
+        else:
+            # core stopped before crossing (UNDERFUNDED, LINE_FULL, LOW_RESERVE, ...): what a walk
+            # within the same limits would have given is shown, the result says it fails
+            raw = self._plain_walk(ki, side, amt, cap, has_limit, pn, pd, is_passive, mo, who, &p, &wout)
+            sent = wout.sent
+            received = wout.received
+            walk_result = wout.result
+        if walk_result == 4:
+            raise CrossSelfError(f"the taker {who!r} would cross its own offer {self._next_id(side, len(raw) // 32)}")
+        stop = _RESULTS[walk_result]
+        if rounding == 0:
+            complete = walk_result == 0 and res is Result.SUCCESS
+            if (walk_result == 1 or walk_result == 2) and has_limit:
+                # ManageOfferOpFrameBase: the taker's remainder rests, after adjustOffer
+                if ki == 0:
+                    taker_offer = sob_adjust_offer(pn, pd, (amt if amt < cap else cap) - sent, INT64_MAX)
+                else:
+                    taker_offer = sob_adjust_offer(pd, pn, cap - sent if max_send is not None else INT64_MAX,
+                                                   amt - received)
+        else:
+            if res is Result.SUCCESS and rounding == 2 and sent > cap:
+                res, code = Result.OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
+                stop = "send_max"
+            complete = res is Result.SUCCESS
+        if do_apply and res is Result.SUCCESS:
+            self._apply_raw(raw)
+        return _new_execution(raw, sent, received, complete, stop, taker_offer, res, code)
+
+    cdef tuple _worst_price(self, int side, int64_t amt, int64_t cap, size_t mo):
+        """A buy of ``amt`` paying at most ``cap``: the price (selling per buying, as the
+        operation states it) of the worst offer such a walk crosses (1/1 if none)."""
         cdef sob_sim p
         cdef sob_sim_out out
-        cdef sob_op_result dex
-        cdef int64_t taker_offer = 0
+        cdef sob_offer o
+        cdef int oside
+        raw = self._plain_walk(1, side, amt, cap, False, 0, 0, False, mo, None, &p, &out)
+        if out.nfills and sob_offerbook_get(&self._b, self._fills[out.nfills - 1].offer_id, &o, &oside) == SOB_OK:
+            return o.n, o.d
+        return 1, 1
+
+    cdef bytes _plain_walk(self, int ki, int side, int64_t amt, int64_t cap, bint has_limit, int32_t pn, int32_t pd,
+                           bint passive, size_t mo, str who, sob_sim *p, sob_sim_out *out):
+        """The book walk alone (sellers fully funded), never applied: for operations core stops
+        before crossing (the taker ``who``'s own offers stop it, as they would stop core's)."""
         p.side = side
-        p.round = <sob_rounding>rounding
-        p.passive = is_passive
+        p.round = <sob_rounding>(0 if ki <= 1 else ki - 1)
+        p.passive = passive
         p.has_limit = has_limit
         # maxWheatPrice = Price(mPrice.d, mPrice.n); manage_buy_offer's mPrice is the inverse
         p.limit_n = (pd if ki == 0 else pn) if has_limit else 1
@@ -939,75 +1030,14 @@ cdef class OfferBook:
             p.max_sheep_send = cap
             p.max_wheat_receive = amt
         elif ki == 2:
-            if amt > cap:
-                return _new_execution(b"", 0, 0, False, "underfunded", 0, Result.UNDERFUNDED,
-                                      "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
             p.max_sheep_send = amt
             p.max_wheat_receive = INT64_MAX
         else:
             p.max_sheep_send = INT64_MAX
             p.max_wheat_receive = amt
         p.max_offers = mo
-        self._taker_handle(who, &p)
-        cdef bint funds = self._acc.accounts.used != 0
-        raw = self._walk(&p, do_apply and not funds, rounding, amt, cap, &out)
-        result = _RESULTS[out.result]
-        if result == "cross_self":
-            raise CrossSelfError(
-                f"the taker {who!r} would cross its own offer {self._next_id(side, out.nfills)}")
-        cdef uint64_t tkey = _taker_key(who)
-        cdef uint64_t marked = self._mark_taker(who, tkey)
-        raw2 = None
-        try:
-            if rounding == 0:
-                res, code, raw2, s2, r2 = self._manage_result(ki, side, amt, max_send is not None, cap, has_limit,
-                                                              pn, pd, is_passive, tkey, mo, proto, out.nfills)
-            else:
-                self._convert(side, rounding, amt, tkey, mo, proto, NULL, &dex)
-                res, code = _result_of(dex.code)
-        except CoreWouldThrowError:
-            res, code = Result.CORE_WOULD_THROW, "CORE_WOULD_THROW"
-        finally:
-            self._unmark_taker(marked)
-        if res is Result.CORE_WOULD_THROW:
-            pass
-        elif rounding == 0:
-            if raw2 is not None:
-                raw = raw2
-                out.sent, out.received = s2, r2
-        else:
-            if res is Result.SUCCESS and rounding == 2 and dex.sent > cap:
-                res, code = Result.OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
-            if res is Result.SUCCESS and self._acc.accounts.used:
-                # the sellers' funds changed the walk: the exact claims are the fills
-                raw = _claims_raw(dex.hop_claims, dex.nhop_claims)
-                out.sent, out.received = dex.sent, dex.received
-            elif res is not Result.SUCCESS and self._acc.accounts.used and dex.nhops:
-                # core's walk (with the sellers' funds) is the one to show
-                out.sent, out.received = dex.hops[0].book_send, dex.hops[0].book_recv
-        if res is Result.SUCCESS and do_apply and funds:
-            self._apply_raw(raw)
-        stop = result
-        if rounding == 0:
-            complete = result == "filled"
-            if (result == "price_limit" or result == "no_offers") and has_limit:
-                if ki == 0:
-                    taker_offer = sob_adjust_offer(p.limit_d, p.limit_n, p.max_sheep_send - out.sent, INT64_MAX)
-                else:
-                    taker_offer = sob_adjust_offer(p.limit_d, p.limit_n,
-                                                   cap - out.sent if max_send is not None else INT64_MAX,
-                                                   amt - out.received)
-        else:
-            if rounding == 2:
-                complete = result == "filled" and out.received == amt
-            else:
-                complete = result == "filled" and out.sent == amt
-            if complete and rounding == 2 and out.sent > cap:
-                complete = False
-                stop = "send_max"
-        if funds and res is not Result.SUCCESS:
-            complete = False
-        return _new_execution(raw, out.sent, out.received, complete, stop, taker_offer, res, code)
+        self._taker_handle(who, p)
+        return self._walk(p, False, 0, amt, cap, out)
 
     cdef int _apply_raw(self, bytes raw) except -1:
         cdef size_t k = <size_t>PyBytes_GET_SIZE(raw) // sizeof(sob_fill)

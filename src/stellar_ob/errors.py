@@ -20,6 +20,7 @@ __all__ = [
     "OfferNotFoundError",
     "DuplicateOfferError",
     "CrossSelfError",
+    "CoreWouldThrowError",
     "HorizonError",
     "RateLimitedError",
     "StreamError",
@@ -125,3 +126,14 @@ class LedgerGapError(StellarOBError, ValueError):
 class BrokenDexBookError(StellarOBError):
     """The DexBook ran out of memory while undoing a failed ledger: it refuses every ledger until
     it is seeded again (it never keeps a half-applied ledger silently)."""
+
+
+class CoreWouldThrowError(StellarOBError):
+    """stellar-core would throw on this input (the transaction fails with txINTERNAL_ERROR): no
+    result code exists. ``message`` and ``where`` are core's message and source line. Only a book
+    built by hand can get here (a ledger's offers are always through adjustOffer)."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(f"stellar-core would throw: {message}" + (f" ({where})" if where else ""))
+        self.message = message
+        self.where = where

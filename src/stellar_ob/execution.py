@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterator, NamedTuple, Optional, Tuple
 
-from .errors import StellarOBError
+from .errors import CoreWouldThrowError  # noqa: F401  (re-exported: its home is stellar_ob.errors)
 
 __all__ = [
     "Offer", "Fill", "Execution", "PoolQuote", "HopQuote", "STOP_REASONS", "Result", "Funds", "PathHop",
@@ -26,16 +26,6 @@ __all__ = [
 MAINNET_PROTOCOL = 28
 #: The oldest protocol modelled (exchangeV10 and the liabilities rules start at 10).
 MIN_PROTOCOL = 10
-
-
-class CoreWouldThrowError(StellarOBError):
-    """stellar-core would throw on this input (the transaction fails with txINTERNAL_ERROR): no
-    result code exists. ``message`` and ``where`` are core's message and source line."""
-
-    def __init__(self, message: str, where: str = "") -> None:
-        super().__init__(f"stellar-core would throw: {message}" + (f" ({where})" if where else ""))
-        self.message = message
-        self.where = where
 
 
 class Result(str, Enum):
