@@ -84,6 +84,11 @@ cdef uint32_t _protocol(value) except 0:
     return <uint32_t>v
 
 
+# Members read once: an Enum member looked up on its class costs a metaclass attribute lookup
+cdef object _R_SUCCESS = Result.SUCCESS
+cdef object _R_UNDERFUNDED = Result.UNDERFUNDED
+cdef object _R_OVER_SENDMAX = Result.OVER_SENDMAX
+
 cdef list _RESULT_BY_CODE = [None] * 512   # sob_result -> (Result, core name), filled on first use
 
 

@@ -60,6 +60,26 @@ cdef tuple _RESULTS = ("filled", "price_limit", "no_offers", "too_many_offers", 
 cdef tuple _SIDE_NAMES = ("bid", "ask")
 cdef _new_execution = Execution._from_packed
 
+
+from cpython.object cimport PyObject, PyTypeObject
+
+cdef extern from "Python.h":
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+
+cdef tuple _NO_ARGS = ()
+cdef type _EXECUTION = Execution
+cdef str _V = "_v"
+
+
+cdef object _make_execution(bytes raw, int64_t sent, int64_t received, bint complete, str stop, int64_t taker_offer,
+                            object res, object code):
+    """Execution._from_packed without its Python frame (the hot path of simulate): object.__new__
+    and the generic setattr of the ``_v`` slot, which is what _from_packed does."""
+    cdef PyTypeObject *t = <PyTypeObject *>_EXECUTION
+    obj = t.tp_new(_EXECUTION, <PyObject *>_NO_ARGS, NULL)
+    PyObject_GenericSetAttr(obj, _V, (raw, sent, received, complete, stop, taker_offer, res, code))
+    return obj
+
 include "_c/glue.pxi"
 include "_dex.pxi"
 
@@ -948,7 +968,7 @@ cdef class OfferBook:
         cdef int walk_result
         cdef bint walked
         if ki == 2 and amt > cap:
-            return _new_execution(b"", 0, 0, False, "underfunded", 0, Result.UNDERFUNDED,
+            return _make_execution(b"", 0, 0, False, "underfunded", 0, _R_UNDERFUNDED,
                                   "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
         if ki <= 1:
             if has_limit:
@@ -983,7 +1003,7 @@ cdef class OfferBook:
             raise CrossSelfError(f"the taker {who!r} would cross its own offer {self._next_id(side, len(raw) // 32)}")
         stop = _RESULTS[walk_result]
         if rounding == 0:
-            complete = walk_result == 0 and res is Result.SUCCESS
+            complete = walk_result == 0 and res is _R_SUCCESS
             if (walk_result == 1 or walk_result == 2) and has_limit:
                 # ManageOfferOpFrameBase: the taker's remainder rests, after adjustOffer
                 if ki == 0:
@@ -992,13 +1012,13 @@ cdef class OfferBook:
                     taker_offer = sob_adjust_offer(pd, pn, cap - sent if max_send is not None else INT64_MAX,
                                                    amt - received)
         else:
-            if res is Result.SUCCESS and rounding == 2 and sent > cap:
-                res, code = Result.OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
+            if res is _R_SUCCESS and rounding == 2 and sent > cap:
+                res, code = _R_OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
                 stop = "send_max"
-            complete = res is Result.SUCCESS
-        if do_apply and res is Result.SUCCESS:
+            complete = res is _R_SUCCESS
+        if do_apply and res is _R_SUCCESS:
             self._apply_raw(raw)
-        return _new_execution(raw, sent, received, complete, stop, taker_offer, res, code)
+        return _make_execution(raw, sent, received, complete, stop, taker_offer, res, code)
 
     cdef tuple _worst_price(self, int side, int64_t amt, int64_t cap, size_t mo):
         """A buy of ``amt`` paying at most ``cap``: the price (selling per buying, as the
