@@ -49,7 +49,7 @@ __all__ = [
 from ._offers_common import (  # noqa: F401  (shared with the compiled module; re-exported for the tests)
     _KINDS, _SIDE_NAMES, _SIDES, INT32_MAX, INT64_MAX, MAX_OFFERS_TO_CROSS, NORMAL, STRICT_RECEIVE,
     STRICT_SEND, LiquidityPool, _amount, _int, _kind, _offer_rows, _parse_asset, _price_of,
-    _price_part, _record_int, _records, _reduce, _reserve, _side, _stroops, _taker_side,
+    _price_part, _reduce, _reserve, _side, _taker_side,
     _trade_fills, adjust_offer, exchange_v10, pool_strict_receive, pool_strict_send,
 )
 from . import _args, _offers_common
