@@ -59,8 +59,8 @@ class Result(str, Enum):
     NO_TRUST = "NO_TRUST"
     NOT_AUTHORIZED = "NOT_AUTHORIZED"
     NO_ISSUER = "NO_ISSUER"
-    #: core throws (txINTERNAL_ERROR on the network): ``OfferBook.simulate`` and ``quote_hop``
-    #: report it, ``simulate_path`` raises :class:`CoreWouldThrowError`.
+    #: core throws (txINTERNAL_ERROR on the network): ``quote_hop`` reports it,
+    #: ``OfferBook.simulate`` and ``simulate_path`` raise :class:`CoreWouldThrowError`.
     CORE_WOULD_THROW = "CORE_WOULD_THROW"
 
     def __str__(self) -> str:
@@ -150,10 +150,8 @@ class Execution:
       / ManageBuyOffer / CreatePassiveSellOffer for sell/buy, a one-hop path payment for
       strict_send/strict_receive), ``result_code`` core's exact name. Check it: a walk can stop
       "filled" where the operation fails (UNDERFUNDED before crossing, LINE_FULL, ...).
-    - ``complete``: the walk's verdict (kept as before for sell/buy; the same as SUCCESS for the
-      path kinds; False whenever the result is not SUCCESS in a book with sellers' funds set):
-      sell/buy: nothing of the taker's order is left to cross (core ``eOK``);
-      strict_send/strict_receive: the path payment hop succeeds.
+    - ``complete``: True only when the result is SUCCESS, and for sell/buy only when nothing of
+      the taker's order is left to cross (core ``eOK``; else the remainder rests as an offer).
     - ``stop_reason``: one of :data:`STOP_REASONS`.
     - ``taker_offer_amount``: for sell/buy with a ``price_limit``, the amount (in what the taker
       sells) of the offer the operation would leave in the book, after core's adjustOffer; else 0.
