@@ -43,6 +43,25 @@ cdef object _path_asset(a):
     return _args._asset(a)
 
 
+cdef dict _PATH_IDS = {}          # exact str -> (Asset, id), bounded like _PARSED
+
+
+cdef tuple _path_asset_id(a):
+    """(Asset, process-wide id) of an asset of a path or a pool key: a string is parsed and
+    hashed once (Asset's __hash__ runs in Python)."""
+    if type(a) is str:
+        r = _PATH_IDS.get(a)
+        if r is None:
+            asset = _path_asset(a)
+            r = (asset, _asset_id(asset))
+            if len(_PATH_IDS) >= 4096:
+                _PATH_IDS.clear()
+            _PATH_IDS[a] = r
+        return <tuple>r
+    asset = _args._asset(a)
+    return (asset, _asset_id(asset))
+
+
 cdef uint32_t _asset_id(asset) except? 0xFFFFFFFF:
     """The process-wide id of an Asset (0 for native)."""
     if asset.issuer is None:

@@ -6,6 +6,7 @@ Python); the book and the crossing math live in csrc/offerbook.c and csrc/exchan
 """
 
 cimport cython
+import dataclasses
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, INT64_MAX, INT32_MAX
 from libc.stdlib cimport malloc, realloc, free
 from libc.string cimport memset, memcpy, memcmp, strcmp, strlen
@@ -29,7 +30,7 @@ from .errors import (
     ParseError,
     StellarOBError,
 )
-from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
+from .execution import Execution, Fill, HopQuote, Offer, PathHop, PathResult, PoolQuote
 from . import _args
 from . import _offers_common as _common
 from ._amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
@@ -69,6 +70,23 @@ cdef extern from "Python.h":
 cdef tuple _NO_ARGS = ()
 cdef type _EXECUTION = Execution
 cdef str _V = "_v"
+
+
+cdef type _PATH_HOP = PathHop
+cdef tuple _PATH_HOP_FIELDS = tuple(f.name for f in dataclasses.fields(PathHop))
+cdef type _PATH_RESULT = PathResult
+cdef tuple _PATH_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(PathResult))
+
+
+cdef object _make_slots(type cls, tuple names, tuple values):
+    """A frozen slots dataclass without its __init__ (one object.__setattr__ per field through a
+    Python frame): object.__new__ and the generic setattr of each slot, the values in field order.
+    Only for the classes above, whose __init__ does nothing else."""
+    cdef PyTypeObject *t = <PyTypeObject *>cls
+    obj = t.tp_new(cls, <PyObject *>_NO_ARGS, NULL)
+    for i in range(len(names)):
+        PyObject_GenericSetAttr(obj, names[i], values[i])
+    return obj
 
 
 cdef object _make_execution(bytes raw, int64_t sent, int64_t received, bint complete, str stop, int64_t taker_offer,
@@ -1305,19 +1323,21 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     cdef uint32_t proto = _protocol(protocol)
     if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__"):
         raise InvalidBookError("path must be a list of 2 to 7 assets")
-    assets = [_path_asset(a) for a in list(path)[:SOB_MAX_PATH + 3]]
-    if not 2 <= len(assets) <= SOB_MAX_PATH + 2:
-        raise InvalidBookError(f"path must hold 2 to {SOB_MAX_PATH + 2} assets (0 to 5 between), got {len(assets)}")
+    parsed = [_path_asset_id(a) for a in list(path)[:SOB_MAX_PATH + 3]]
+    if not 2 <= len(parsed) <= SOB_MAX_PATH + 2:
+        raise InvalidBookError(f"path must hold 2 to {SOB_MAX_PATH + 2} assets (0 to 5 between), got {len(parsed)}")
+    assets = [t[0] for t in parsed]
+    # books and pools keyed by the assets' process-wide ids (an Asset hashes in Python)
     by_pair = {}
     for b in (books if books is not None else ()):
         if not isinstance(b, OfferBook):
             raise TypeError(f"books must be OfferBooks of this module, got {type(b).__name__}")
-        by_pair[((<OfferBook>b).base, (<OfferBook>b).counter)] = b
+        by_pair[((<OfferBook>b)._base_id, (<OfferBook>b)._counter_id)] = b
     pool_map = {}
     if pools is not None:
         for key, pl in dict(pools).items():
             x, y = key
-            pool_map[(_path_asset(x), _path_asset(y))] = pl
+            pool_map[(_path_asset_id(x)[1], _path_asset_id(y)[1])] = pl
     cdef sob_path_op op
     cdef sob_venue venues[6]
     cdef sob_pool cpools[6]
@@ -1336,7 +1356,7 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     op.kind = SOB_OP_PATH_PAYMENT_STRICT_SEND if ki == 2 else SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
     op.nassets = len(assets)
     for i in range(op.nassets):
-        op.assets[i] = _asset_id(assets[i])
+        op.assets[i] = <uint32_t>parsed[i][1]
     op.source = _taker_key(who)
     op.destination = 0
     op.send = amt if ki == 2 else smax
@@ -1344,7 +1364,7 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     pool_slot = {}
     with_funds = []
     for i in range(op.nassets - 1):
-        x, y = assets[i], assets[i + 1]
+        x, y = op.assets[i], op.assets[i + 1]
         b = by_pair.get((y, x))
         side = 1  # the book's base is what the taker receives: its asks sell it
         if b is None:
@@ -1405,12 +1425,13 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
             h = &out.hops[i]
             venue = "book" if h.venue == SOB_VENUE_BOOK else ("pool" if h.venue == SOB_VENUE_POOL else None)
             raw = _claims_raw(out.hop_claims + h.claims_start, h.claims_count) if h.claims_count else b""
-            hops.append(PathHop(_asset_of(h.send_asset, assets, op.assets, op.nassets),
-                                _asset_of(h.recv_asset, assets, op.assets, op.nassets), venue,
-                                h.amount_send, h.amount_recv, h.book_send, h.book_recv,
-                                h.pool_send if h.pool_quoted else None, h.pool_recv if h.pool_quoted else None,
-                                h.book_offers, raw))
-        return PathResult(res, code, out.sent, out.received, tuple(hops))
+            hops.append(_make_slots(_PATH_HOP, _PATH_HOP_FIELDS, (
+                _asset_of(h.send_asset, assets, op.assets, op.nassets),
+                _asset_of(h.recv_asset, assets, op.assets, op.nassets), venue,
+                h.amount_send, h.amount_recv, h.book_send, h.book_recv,
+                h.pool_send if h.pool_quoted else None, h.pool_recv if h.pool_quoted else None,
+                h.book_offers, raw)))
+        return _make_slots(_PATH_RESULT, _PATH_RESULT_FIELDS, (res, code, out.sent, out.received, tuple(hops)))
     finally:
         for b, hh in marked:
             (<OfferBook>b)._unmark_taker(<uint64_t>hh)
