@@ -1178,8 +1178,22 @@ class _Dex:
             if crossed >= budget:  # l.1565-1569
                 return _TOO_MANY, sent, received, crossed
             partial = p == st[0] and st[1] is not None
-            wheat, sheep, left, stays = self.cross(n, d, st[1] if partial else amount, seller, seller in funded,
-                                            wheat_asset, sheep_asset, max_wheat_receive, max_sheep_send, rounding)
+            if seller in funded:
+                wheat, sheep, left, stays = self.cross(n, d, st[1] if partial else amount, seller, True, wheat_asset,
+                                                       sheep_asset, max_wheat_receive, max_sheep_send, rounding)
+            else:
+                # a fully funded seller: crossOfferV10 with INT64_MAX funds. An offer taken whole at
+                # its adjustOffer fixed point pays W = adjusted, S = floor(W*n/d), the value
+                # exchangeV10 gives there (csrc/dex.c walk(), the same shortcut)
+                # (adjustOffer never throws: NORMAL rounding, bounded quotients; the unchecked one)
+                adjusted = adjust_offer(n, d, st[1] if partial else amount)
+                wv = adjusted * n
+                if not partial and adjusted > 0 and wv <= max_sheep_send * d and wv <= max_wheat_receive * n:
+                    wheat, sheep, stays, left = adjusted, wv // d, False, 0
+                else:
+                    wheat, sheep, stays = _xv10(n, d, adjusted, max_wheat_receive, max_sheep_send, INT64_MAX,
+                                                rounding)
+                    left = adjust_offer(n, d, adjusted - wheat) if stays else 0
             if left == 0:
                 st[0], st[1] = p + 1, None
             else:
@@ -1269,9 +1283,16 @@ def _path_code(hop: dict, strict_send: bool, max_send: int, max_recv: int) -> Op
     raise _throw("assert")  # l.148: a path payment has no price filter
 
 
+_CODES: Dict[Tuple[str, str], Tuple[Result, str]] = {}
+
+
 def _code(prefix: str, name: str) -> Tuple[Result, str]:
-    code = name if name.startswith("op") else prefix + name
-    return Result.from_code(code), code
+    """(Result, core's exact name) of a code without its operation's prefix (cached)."""
+    r = _CODES.get((prefix, name))
+    if r is None:
+        code = name if name.startswith("op") else prefix + name
+        r = _CODES[(prefix, name)] = (Result.from_code(code), code)
+    return r
 
 
 def _can_create_offer(dx: _Dex, key: Any) -> Optional[str]:
@@ -1324,7 +1345,7 @@ def _manage(dx: _Dex, book: Any, side: int, is_buy: bool, passive: bool, source:
         if code:
             return code, None
         dx.accounts[source][3] += 1
-    snap = dx.save()
+    snap = dx.save() if P < 14 and known else None  # what the savepoint can undo (l.107-213)
     if P < 14 and known:
         code = _can_create_offer(dx, source)
         if code:
@@ -1336,7 +1357,8 @@ def _manage(dx: _Dex, book: Any, side: int, is_buy: bool, passive: bool, source:
         return "LINE_FULL", None
     if dx.available(*sl) < op_selling:  # l.195-203
         return "UNDERFUNDED", None
-    dx.restore(snap)
+    if snap is not None:
+        dx.restore(snap)
     if is_buy:  # applyOperationSpecificLimits (l.205)
         max_wheat_receive = min(max_wheat_receive, amount)
     else:
