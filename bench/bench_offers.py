@@ -62,3 +62,94 @@ def test_add_remove_in_10000_offer_book(benchmark, impl):
 
     benchmark(add_remove)
     assert len(b) == 10_000
+
+
+# ---- issue 12: path payments; issue 18: reading results without per-row objects ----
+
+EUR = "EUR:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+GBP = "GBP:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+
+
+def _path_books(impl, k=50):
+    """Three books of ``k`` asks each: USDC -> native -> EUR -> GBP. The last (GBP) is taken whole;
+    each book before it holds ten times more per offer, so it pays what the next hop needs."""
+    rng = random.Random(3)
+    books = []
+    for j, (base, counter) in enumerate(((BASE, COUNTER), (EUR, BASE), (GBP, EUR))):
+        b = impl.OfferBook(base, counter)
+        scale = 10 ** (2 - j)
+        for i in range(k):
+            b.add_offer(len(books) * 1000 + i + 1, "ask", 1000 + i, 1000, rng.randint(10**7, 10**9) * scale)
+        books.append(b)
+    return books
+
+
+def test_simulate_path_3_hops_150_offers(benchmark, impl):
+    """Target (issue 12): <= 6 us median for a strict receive across 3 x 50 offers."""
+    books = _path_books(impl)
+    want = _total(books[2]) - 1  # all 50 GBP offers; the hops before cross what they need
+    path = [COUNTER, BASE, EUR, GBP]
+    r = benchmark(impl.simulate_path, "strict_receive", want, path, books)
+    assert r.result == "SUCCESS" and [h.venue for h in r.hops] == ["book", "book", "book"]
+    assert r.hops[0].offers_crossed == 50
+
+
+def _executed(impl, k):
+    b = _book(impl, k)
+    ex = b.simulate("buy", _total(b) - 1, taker_sells="counter")
+    assert ex.offers_crossed == k
+    return ex
+
+
+@pytest.mark.parametrize("k", [50, 1000])
+def test_read_fills_objects(benchmark, impl, k):
+    """Issue 18: ``Execution.fills`` (one Fill object per offer crossed), read on a fresh result."""
+    ex = _executed(impl, k)
+    make = type(ex)._from_packed
+    raw = ex._v[0]
+
+    def run():
+        return make(raw, 0, 0, True, "filled", 0).fills
+
+    assert len(benchmark(run)) == k
+
+
+@pytest.mark.parametrize("k", [50, 1000])
+def test_read_fills_array(benchmark, impl, k):
+    """Issue 18: ``Execution.fills_array`` (a numpy structured view of the packed fills, no per-row
+    objects), read on a fresh result, and one column summed."""
+    ex = _executed(impl, k)
+    make = type(ex)._from_packed
+    raw = ex._v[0]
+
+    def run():
+        return int(make(raw, 0, 0, True, "filled", 0).fills_array["wheat"].sum())
+
+    assert benchmark(run) == sum(f.wheat for f in ex.fills)
+
+
+def _l2_quote_book(impl):
+    """An L2 OrderBook (the same implementation family as ``impl``) with 50 ask levels."""
+    mod = importlib.import_module("stellar_ob.book._book" if impl.__name__ == "stellar_ob.offers._offers" else "stellar_ob.book._pure")
+    book = mod.OrderBook(BASE, COUNTER)
+    for i in range(50):
+        book.set_level("ask", 1000 + i, 1000, 10**9)
+    return book, 49 * 10**9 + 5 * 10**8
+
+
+def test_quote_without_average_price(benchmark, impl):
+    """Issue 18: a Quote whose average_price is never read builds no Fraction (it is a property)."""
+    book, amount = _l2_quote_book(impl)
+    q = benchmark(book.quote_buy, amount)
+    assert q.levels == 50 and q.complete
+
+
+def test_quote_with_average_price(benchmark, impl):
+    """Issue 18: the same quote with its exact average_price (a Fraction) read."""
+    book, amount = _l2_quote_book(impl)
+
+    def run():
+        return book.quote_buy(amount).average_price
+
+    p = benchmark(run)
+    assert p.numerator and p.denominator

@@ -20,7 +20,10 @@ from .amounts import format_amount, parse_amount
 from .assets import Asset
 from .errors import *  # noqa: F401,F403
 from .errors import __all__ as _errors_all
-from .offers.execution import Execution, Fill, HopQuote, Offer, PoolQuote
+from .offers.execution import (
+    MAINNET_PROTOCOL, CoreWouldThrowError, Execution, Fill, Funds, HopQuote, Offer, PathHop, PathResult, PoolQuote,
+    Result,
+)
 
 _core_impl = _impl.module("book")
 _offers_impl = _impl.module("offers")
@@ -34,6 +37,7 @@ OrderBook = _core_impl.OrderBook
 OfferBook = _offers_impl.OfferBook
 LiquidityPool = _offers_impl.LiquidityPool
 quote_hop = _offers_impl.quote_hop
+simulate_path = _offers_impl.simulate_path
 #: "c" for the compiled core, "py" for the pure-Python twin.
 IMPLEMENTATION: str = _impl.IMPLEMENTATION
 
@@ -61,5 +65,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Asset", "Price", "Level", "LevelChange", "BookDiff", "Quote", "OrderBook",
     "OfferBook", "LiquidityPool", "quote_hop", "Offer", "Fill", "Execution", "PoolQuote", "HopQuote",
+    "simulate_path", "Result", "Funds", "PathHop", "PathResult", "CoreWouldThrowError", "MAINNET_PROTOCOL",
     "parse_amount", "format_amount", "IMPLEMENTATION", *_SYNC_NAMES, *_PATH_NAMES, *_errors_all,
 ]

@@ -5,6 +5,7 @@ from .book._book import (
     Price as Price, Quote as Quote,
 )
 from .offers._offers import LiquidityPool as LiquidityPool, OfferBook as OfferBook, quote_hop as quote_hop
+from .offers._offers import simulate_path as simulate_path
 from .assets import Asset as Asset
 from .errors import (
     AmountError as AmountError, AmountOverflowError as AmountOverflowError, AssetError as AssetError,
@@ -17,6 +18,8 @@ from .errors import (
 )
 from .offers.execution import (
     Execution as Execution, Fill as Fill, HopQuote as HopQuote, Offer as Offer, PoolQuote as PoolQuote,
+    MAINNET_PROTOCOL as MAINNET_PROTOCOL, CoreWouldThrowError as CoreWouldThrowError, Funds as Funds,
+    PathHop as PathHop, PathResult as PathResult, Result as Result,
 )
 from ._paths import (
     DexPathGraph as DexPathGraph, FoundPath as FoundPath, PathGraph as PathGraph, PathHop as PathHop,

@@ -22,6 +22,7 @@ __all__ = [
     "OfferNotFoundError",
     "DuplicateOfferError",
     "CrossSelfError",
+    "CoreWouldThrowError",
     "HorizonError",
     "RateLimitedError",
     "StreamError",
@@ -136,3 +137,14 @@ class PathFindingUnavailableError(StellarOBError, RuntimeError):
 
 class PathArgumentError(StellarOBError, ValueError):
     """An argument of :func:`stellar_ob.find_paths` or :class:`stellar_ob.PathGraph` that cannot be a search."""
+
+
+class CoreWouldThrowError(StellarOBError):
+    """stellar-core would throw on this input (the transaction fails with txINTERNAL_ERROR): no
+    result code exists. ``message`` and ``where`` are core's message and source line. Only a book
+    built by hand can get here (a ledger's offers are always through adjustOffer)."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(f"stellar-core would throw: {message}" + (f" ({where})" if where else ""))
+        self.message = message
+        self.where = where

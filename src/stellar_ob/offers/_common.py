@@ -12,12 +12,13 @@ messages are the same in both implementations by construction.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Dict, List, Optional, Tuple
 
-from .. import _args, _impl
-from ..amounts import exact_int, exact_str, format_amount, parse_amount, price_string
+from .. import _args
+
+from .. import _impl
+from ..amounts import exact_int, exact_str, format_amount, price_string
 from ..errors import AmountOverflowError, AssetMismatchError, InvalidBookError, ParseError
 from .execution import PoolQuote
 
@@ -206,53 +207,6 @@ def _kind(kind: Any) -> Any:
     raise InvalidBookError(f"kind must be one of {sorted(_KINDS)}, got {kind!r}")
 
 
-# -- _stroops, _record_int and _records: the lenient dict reading of Horizon records, no longer
-# called (records are decoded by the Horizon parsers only: _document below). They stay only while
-# the reference twin's import list (_offers_pure.py, changed in parallel by another issue) names
-# them; delete them with that import.
-
-
-def _stroops(text: Any) -> int:
-    """Exact stroops from a Horizon amount ("12.3456789", parsed strictly), a Decimal (as
-    json.loads(parse_float=Decimal) gives) or an int; ParseError otherwise."""
-    if isinstance(text, str):
-        return parse_amount(text)
-    if isinstance(text, int) and not isinstance(text, bool):
-        v = exact_int(text, "amount")
-        if v < 0:
-            raise ParseError(f"amount must not be negative: {v}")
-        if v > INT64_MAX:
-            raise AmountOverflowError(f"amount {v} does not fit int64 stroops")
-        return v
-    if isinstance(text, Decimal):
-        scaled = text * 10_000_000
-        if not text.is_finite() or scaled != scaled.to_integral_value():
-            raise ParseError(f"bad amount {text!r} (more than 7 decimals or not finite)")
-        v = int(scaled)
-        if v > INT64_MAX or v < 0:
-            raise AmountOverflowError(f"amount {text!r} does not fit int64 stroops")
-        return v
-    raise ParseError(f"amount must be a decimal string, got {text!r}")
-
-
-def _record_int(v: Any, lo: int, hi: int, what: str) -> int:
-    """An integer field of a record given as a dict: a JSON integer or a string of its digits
-    (Horizon sends int64 ids as strings), in lo..hi; ParseError otherwise (a float is not
-    truncated into an id)."""
-    if isinstance(v, str):
-        v = exact_str(v)
-        if not (0 < len(v) <= 20 and v.isascii() and v.isdigit()):
-            raise ParseError(f"{what} must be an integer, got {v!r}")
-        v = int(v)
-    elif isinstance(v, int) and not isinstance(v, bool):
-        v = exact_int(v, what)
-    else:
-        raise ParseError(f"{what} must be an integer, got {type(v).__name__}")
-    if not lo <= v <= hi:
-        raise ParseError(f"{what} out of range: {v}")
-    return v
-
-
 def _parse_asset(obj: Any) -> Any:
     """Asset.parse if stellar_ob.assets exists (the lead's module), else the value as given."""
     if obj is None:
@@ -264,13 +218,6 @@ def _parse_asset(obj: Any) -> Any:
     if isinstance(obj, dict):
         return Asset.from_horizon_json(obj)
     return Asset.parse(obj)
-
-
-def _records(doc: Any) -> List[Dict[str, Any]]:
-    """The records of a page dict, a list or one record (unused: see the note above _stroops)."""
-    if isinstance(doc, dict):
-        return list(doc["_embedded"].get("records", [])) if "_embedded" in doc else [doc]
-    return list(doc)
 
 
 def _document(doc: Any) -> Any:

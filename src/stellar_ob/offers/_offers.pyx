@@ -6,9 +6,10 @@ Python); the book and the crossing math live in csrc/offerbook.c and csrc/exchan
 """
 
 cimport cython
-from libc.stdint cimport int32_t, int64_t, uint64_t, INT64_MAX, INT32_MAX
+import dataclasses
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, INT64_MAX, INT32_MAX
 from libc.stdlib cimport malloc, realloc, free
-from libc.string cimport memset, memcpy, strcmp, strlen
+from libc.string cimport memset, memcpy, memcmp, strcmp, strlen
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
 from cpython.long cimport PyLong_AsLongLongAndOverflow
@@ -29,7 +30,7 @@ from ..errors import (
     ParseError,
     StellarOBError,
 )
-from .execution import Execution, Fill, HopQuote, Offer, PoolQuote
+from .execution import Execution, Fill, HopQuote, Offer, PathHop, PathResult, PoolQuote
 from .. import _args
 from . import _common
 from ..amounts import account_arg, count_arg, exact_int, exact_str, offer_id_arg
@@ -46,6 +47,8 @@ __all__ = [
     "STRICT_SEND",
     "STRICT_RECEIVE",
     "MAX_OFFERS_TO_CROSS",
+    "simulate_path",
+    "MAINNET_PROTOCOL",
 ]
 
 NORMAL = 0
@@ -58,7 +61,45 @@ cdef tuple _RESULTS = ("filled", "price_limit", "no_offers", "too_many_offers", 
 cdef tuple _SIDE_NAMES = ("bid", "ask")
 cdef _new_execution = Execution._from_packed
 
+
+from cpython.object cimport PyObject, PyTypeObject
+
+cdef extern from "Python.h":
+    int PyObject_GenericSetAttr(object o, object name, object value) except -1
+
+cdef tuple _NO_ARGS = ()
+cdef type _EXECUTION = Execution
+cdef str _V = "_v"
+
+
+cdef type _PATH_HOP = PathHop
+cdef tuple _PATH_HOP_FIELDS = tuple(f.name for f in dataclasses.fields(PathHop))
+cdef type _PATH_RESULT = PathResult
+cdef tuple _PATH_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(PathResult))
+
+
+cdef object _make_slots(type cls, tuple names, tuple values):
+    """A frozen slots dataclass without its __init__ (one object.__setattr__ per field through a
+    Python frame): object.__new__ and the generic setattr of each slot, the values in field order.
+    Only for the classes above, whose __init__ does nothing else."""
+    cdef PyTypeObject *t = <PyTypeObject *>cls
+    obj = t.tp_new(cls, <PyObject *>_NO_ARGS, NULL)
+    for i in range(len(names)):
+        PyObject_GenericSetAttr(obj, names[i], values[i])
+    return obj
+
+
+cdef object _make_execution(bytes raw, int64_t sent, int64_t received, bint complete, str stop, int64_t taker_offer,
+                            object res, object code):
+    """Execution._from_packed without its Python frame (the hot path of simulate): object.__new__
+    and the generic setattr of the ``_v`` slot, which is what _from_packed does."""
+    cdef PyTypeObject *t = <PyTypeObject *>_EXECUTION
+    obj = t.tp_new(_EXECUTION, <PyObject *>_NO_ARGS, NULL)
+    PyObject_GenericSetAttr(obj, _V, (raw, sent, received, complete, stop, taker_offer, res, code))
+    return obj
+
 include "_c/glue.pxi"
+include "_dex.pxi"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,6 +287,9 @@ cdef class OfferBook:
     cdef size_t _fills_cap
     cdef dict _seller_ids          # seller account (exact str) -> handle
     cdef list _sellers             # handle -> seller account (None: free); index 0 unused
+    cdef sob_accounts _acc         # sellers' (and takers') funds given with set_account
+    cdef sob_dex_scratch *_dex     # dex.h working memory of this book's calls
+    cdef uint32_t _base_id, _counter_id
     cdef readonly object base
     """The base asset (:class:`~stellar_ob.Asset`): ``"ask"`` offers sell it."""
     cdef readonly object counter
@@ -253,14 +297,25 @@ cdef class OfferBook:
 
     def __cinit__(self, *args, **kwargs):
         sob_offerbook_init(&self._b)
+        sob_accounts_init(&self._acc)
+        self._base_id = 0xFFFFFFF1   # an empty book made with __new__ (quote_hop without a book)
+        self._counter_id = 0xFFFFFFF2
+        self._dex = sob_dex_scratch_new()
+        if self._dex == NULL:
+            raise MemoryError()
         self._seller_ids = {}
         self._sellers = [None]
 
     def __init__(self, base, counter):
         self.base, self.counter = _args.book_assets(base, counter)
+        self._base_id = _asset_id(self.base)
+        self._counter_id = _asset_id(self.counter)
 
     def __dealloc__(self):
         sob_offerbook_free(&self._b)
+        sob_accounts_free(&self._acc)
+        if self._dex != NULL:
+            sob_dex_scratch_free(self._dex)
         free(self._fills)
 
     # -- seller handles: the C book counts each handle's offers (csrc/offerbook.h sob_sellers) --
@@ -301,6 +356,8 @@ cdef class OfferBook:
                 new = True
             else:
                 h = <uint64_t>known
+        if new:
+            self._key_handle(seller, h)
         st = sob_offerbook_add(&self._b, oid, side, n, d, amount, h)
         if new:
             if st == SOB_OK:
@@ -308,6 +365,29 @@ cdef class OfferBook:
             else:
                 sob_offerbook_seller_drop(&self._b, h)
         return st
+
+    cdef int _key_handle(self, str seller, uint64_t h) except -1:
+        """Give handle ``h`` the key of ``seller`` if this book holds its funds (else key 0)."""
+        cdef sob_account a
+        k = _ACCOUNT_KEYS.get(seller)
+        if k is not None and sob_accounts_get_account(&self._acc, <uint64_t>k, &a) == SOB_OK:
+            sob_offerbook_seller_set_account(&self._b, h, <uint64_t>k)
+        return 0
+
+    cdef uint64_t _mark_taker(self, str who, uint64_t key):
+        """For one call: the taker's handle in this book carries ``key`` (CROSS_SELF). Returns
+        the handle changed (give it to _unmark_taker), or 0."""
+        if who is None:
+            return 0
+        h = self._seller_ids.get(who)
+        if h is None or sob_offerbook_seller_account(&self._b, <uint64_t>h) == key:
+            return 0
+        sob_offerbook_seller_set_account(&self._b, <uint64_t>h, key)
+        return <uint64_t>h
+
+    cdef void _unmark_taker(self, uint64_t h):
+        if h:
+            sob_offerbook_seller_set_account(&self._b, h, 0)
 
     cdef object _offer_obj(self, const sob_offer *o, int side):
         cdef size_t h = o.seller
@@ -606,6 +686,107 @@ cdef class OfferBook:
         """Sellers the book remembers (those with at least one offer): bounded by the book."""
         return sob_offerbook_sellers_live(&self._b)
 
+    # -- sellers' funds (csrc/accounts.h) -------------------------------------------------------
+
+    def set_account(self, seller, base, counter, *, native=None, subentries=0):
+        """Tell the book what ``seller`` holds: its :class:`~stellar_ob.Funds` of the base and of
+        the counter asset (a Funds, a tuple of its fields, or an int balance). Crossing then
+        adjusts each of the seller's offers exactly as core does (canSellAtMost: balance minus
+        selling liabilities, and for the native asset minus the reserve; canBuyAtMost: limit
+        minus balance minus buying liabilities), and a taker with funds set is checked as core
+        checks it (UNDERFUNDED, LINE_FULL, LOW_RESERVE). Sellers never set stay fully funded
+        with unlimited headroom. ``native``: the account's XLM when neither asset is native
+        (default: INT64_MAX stroops, no liabilities); ``subentries``: its numSubEntries (the
+        reserve). A seller that is the issuer of an asset is unlimited in it, as in core.
+        """
+        cdef str who = _account(seller, "seller")
+        if who is None:
+            raise InvalidBookError("set_account needs the seller's account id")
+        fb = _funds_arg(base, "base")
+        fc = _funds_arg(counter, "counter")
+        fn = _funds_arg(native, "native")
+        if fb is None or fc is None:
+            raise InvalidBookError("set_account needs the seller's funds of both assets")
+        nsub = _common._int(subentries, "subentries")
+        if nsub < 0 or nsub > 0xFFFFFFFF:
+            raise InvalidBookError(f"subentries must be a uint32, got {nsub}")
+        cdef sob_account acct
+        cdef sob_trustline tb, tc
+        memset(&acct, 0, sizeof(acct))
+        _trustline_of(fb, "base", &tb)
+        _trustline_of(fc, "counter", &tc)
+        if self._base_id == 0:
+            acct.balance, acct.buying_liabilities, acct.selling_liabilities = (
+                tb.balance, tb.buying_liabilities, tb.selling_liabilities)
+        elif self._counter_id == 0:
+            acct.balance, acct.buying_liabilities, acct.selling_liabilities = (
+                tc.balance, tc.buying_liabilities, tc.selling_liabilities)
+        elif fn is not None:
+            _funds_int(fn.balance, "native balance", &acct.balance)
+            _funds_int(fn.buying_liabilities, "native buying_liabilities", &acct.buying_liabilities)
+            _funds_int(fn.selling_liabilities, "native selling_liabilities", &acct.selling_liabilities)
+        else:
+            acct.balance = INT64_MAX
+        acct.num_sub_entries = <uint32_t>nsub
+        cdef uint64_t key = _account_key(who)
+        for asset, aid in ((self.base, self._base_id), (self.counter, self._counter_id)):
+            if aid != 0 and sob_accounts_set_issuer(&self._acc, aid, _account_key(asset.issuer)) != SOB_OK:
+                raise MemoryError()
+        if sob_accounts_set_account(&self._acc, key, &acct) != SOB_OK:
+            raise InvalidBookError(f"invalid funds for {who}")
+        if self._base_id != 0 and sob_accounts_set_trustline(&self._acc, key, self._base_id, &tb) != SOB_OK:
+            raise InvalidBookError(f"invalid base funds for {who}")
+        if self._counter_id != 0 and sob_accounts_set_trustline(&self._acc, key, self._counter_id, &tc) != SOB_OK:
+            raise InvalidBookError(f"invalid counter funds for {who}")
+        h = self._seller_ids.get(who)
+        if h is not None:
+            self._key_handle(who, <uint64_t>h)
+
+    def remove_account(self, seller):
+        """Forget what :meth:`set_account` told about ``seller`` (it is fully funded again)."""
+        cdef str who = _account(seller, "seller")
+        if who is None or who not in _ACCOUNT_KEYS:
+            return
+        cdef uint64_t key = _ACCOUNT_KEYS[who]
+        sob_accounts_remove_account(&self._acc, key)
+        sob_accounts_remove_trustline(&self._acc, key, self._base_id)
+        sob_accounts_remove_trustline(&self._acc, key, self._counter_id)
+        h = self._seller_ids.get(who)
+        if h is not None:
+            sob_offerbook_seller_set_account(&self._b, <uint64_t>h, 0)
+
+    cdef int _ctx(self, sob_dex_ctx *ctx, uint32_t protocol, size_t mo) except -1:
+        sob_dex_ctx_init(ctx)
+        ctx.protocol = protocol
+        ctx.max_offers_to_cross = <int64_t>mo if mo < <size_t>INT64_MAX else INT64_MAX
+        ctx.flags = SOB_CTX_SKIP_CHANGES
+        ctx.accounts = &self._acc if sob_accounts_count(&self._acc) else NULL
+        return 0
+
+    cdef object _convert(self, int side, int rounding, int64_t amt, uint64_t taker_key, size_t mo,
+                         uint32_t protocol, const sob_pool *pool, sob_op_result *out):
+        """sob_convert_hop over this book's side (and ``pool``): fills ``out``."""
+        cdef sob_dex_ctx ctx
+        cdef sob_hop_op op
+        cdef sob_venue venue
+        self._ctx(&ctx, protocol, mo)
+        memset(&op, 0, sizeof(op))
+        op.round = rounding
+        op.send_asset = self._base_id if side == 0 else self._counter_id
+        op.recv_asset = self._counter_id if side == 0 else self._base_id
+        op.taker = taker_key
+        op.amount = amt
+        op.budget = ctx.max_offers_to_cross
+        venue.book = &self._b
+        venue.side = side
+        venue.pool_a_is_send = 1 if side == 0 else 0
+        venue.pool = pool
+        cdef sob_status st = sob_convert_hop(&ctx, &op, &venue, self._dex, out)
+        if st != SOB_OK:
+            _raise(st, "hop")
+        _check_thrown(out)
+        return None
+
     # -- execution -----------------------------------------------------------------------------
 
     cdef sob_fill *_scratch(self, const sob_sim *p) except NULL:
@@ -657,11 +838,124 @@ cdef class OfferBook:
                 p.taker = <uint64_t>h
         return 0
 
+    cdef int _dex_walk(self, int ki, int side, int64_t amt, bint has_cap, int64_t cap, int32_t on, int32_t od,
+                       bint passive, str who, size_t mo, uint32_t proto, sob_op_result *out) except -1:
+        """The operation as the network applies it, in ONE walk of this book (csrc/dex.h): sell /
+        buy (ManageSellOffer, ManageBuyOffer or CreatePassiveSellOffer with the price ``on/od``
+        in the operation's own terms) or a one-hop path payment (``ki`` 2 / 3). With ``has_cap``
+        (sell / buy) the taker's balance of what it sells is ``cap`` for this call. ``out``'s
+        hops[0] and its claims are the walk; CoreWouldThrowError where core throws."""
+        cdef sob_dex_ctx ctx
+        cdef sob_manage_op op
+        cdef sob_hop_op hop
+        cdef sob_venue venue
+        cdef sob_status st
+        cdef uint64_t tkey = 0
+        cdef uint64_t marked = 0
+        sob_dex_ctx_init(&ctx)
+        ctx.protocol = proto
+        ctx.max_offers_to_cross = <int64_t>mo if mo < <size_t>INT64_MAX else INT64_MAX
+        ctx.flags = SOB_CTX_SKIP_CHANGES
+        ctx.accounts = &self._acc if self._acc.accounts.used else NULL
+        venue.book = &self._b
+        venue.side = side
+        venue.pool_a_is_send = 0
+        venue.pool = NULL
+        if who is not None:
+            tkey = _taker_key(who)
+            marked = self._mark_taker(who, tkey)
+        try:
+            if ki >= 2:
+                memset(&hop, 0, sizeof(hop))
+                hop.round = ki - 1
+                hop.send_asset = self._base_id if side == 0 else self._counter_id
+                hop.recv_asset = self._counter_id if side == 0 else self._base_id
+                hop.taker = tkey
+                hop.amount = amt
+                hop.budget = ctx.max_offers_to_cross
+                st = sob_convert_hop(&ctx, &hop, &venue, self._dex, out)
+            else:
+                memset(&op, 0, sizeof(op))
+                op.kind = (SOB_OP_CREATE_PASSIVE_SELL_OFFER if passive else SOB_OP_MANAGE_SELL_OFFER) if ki == 0 \
+                    else SOB_OP_MANAGE_BUY_OFFER
+                op.selling = self._base_id if side == 0 else self._counter_id
+                op.buying = self._counter_id if side == 0 else self._base_id
+                op.amount = amt
+                op.n = on
+                op.d = od
+                op.source = tkey
+                if has_cap:
+                    st = self._manage_capped(&ctx, &op, &venue, cap, out)
+                else:
+                    st = sob_manage_offer(&ctx, &op, &venue, NULL, self._dex, out)
+        finally:
+            if marked:
+                self._unmark_taker(marked)
+        if st != SOB_OK:
+            _raise(st, "operation")
+        if out.code == SOB_R_CORE_WOULD_THROW:
+            _check_thrown(out)
+        return 0
+
+    cdef sob_status _manage_capped(self, sob_dex_ctx *ctx, sob_manage_op *op, const sob_venue *venue, int64_t cap,
+                                   sob_op_result *out) except *:
+        """sob_manage_offer with the taker's balance of what it sells modelled as exactly ``cap``
+        (plus the native reserve), for this call only: its entries are saved and restored."""
+        cdef uint32_t sell_id = op.selling, buy_id = op.buying
+        if op.source == 0:
+            op.source = _SYNTH_TAKER
+        cdef sob_account old_a, acct
+        cdef sob_trustline old_s, old_b, tl
+        cdef bint had_a = sob_accounts_get_account(&self._acc, op.source, &old_a) == SOB_OK
+        cdef bint had_s = sell_id != 0 and sob_accounts_get_trustline(&self._acc, op.source, sell_id, &old_s) == SOB_OK
+        cdef bint had_b = buy_id != 0 and sob_accounts_get_trustline(&self._acc, op.source, buy_id, &old_b) == SOB_OK
+        cdef int64_t ntl = (sell_id != 0) + (buy_id != 0)
+        cdef int64_t reserve = (2 + ntl + 1) * <int64_t>ctx.base_reserve
+        memset(&acct, 0, sizeof(acct))
+        acct.num_sub_entries = <uint32_t>ntl
+        if sell_id == 0:
+            acct.balance = cap + reserve if cap <= INT64_MAX - reserve else INT64_MAX
+        else:
+            acct.balance = reserve
+        memset(&tl, 0, sizeof(tl))
+        tl.limit = INT64_MAX
+        tl.flags = SOB_TL_AUTHORIZED
+        try:
+            if sob_accounts_set_account(&self._acc, op.source, &acct) != SOB_OK:
+                raise MemoryError()
+            if buy_id != 0:
+                tl.balance = 0
+                if sob_accounts_set_trustline(&self._acc, op.source, buy_id, &tl) != SOB_OK:
+                    raise MemoryError()
+            if sell_id != 0:
+                tl.balance = cap
+                if sob_accounts_set_trustline(&self._acc, op.source, sell_id, &tl) != SOB_OK:
+                    raise MemoryError()
+            ctx.accounts = &self._acc
+            return sob_manage_offer(ctx, op, venue, NULL, self._dex, out)
+        finally:
+            if had_a:
+                sob_accounts_set_account(&self._acc, op.source, &old_a)
+            else:
+                sob_accounts_remove_account(&self._acc, op.source)
+            if sell_id != 0:
+                if had_s:
+                    sob_accounts_set_trustline(&self._acc, op.source, sell_id, &old_s)
+                else:
+                    sob_accounts_remove_trustline(&self._acc, op.source, sell_id)
+            if buy_id != 0:
+                if had_b:
+                    sob_accounts_set_trustline(&self._acc, op.source, buy_id, &old_b)
+                else:
+                    sob_accounts_remove_trustline(&self._acc, op.source, buy_id)
+
     def simulate(self, kind, amount, *, taker_sells="base", price_limit=None, passive=False, taker=None,
-                 max_send=None, apply=False, max_offers=MAX_OFFERS_TO_CROSS):
+                 max_send=None, apply=False, max_offers=MAX_OFFERS_TO_CROSS, protocol=MAINNET_PROTOCOL):
         """What one taker operation would execute against this book, exactly as core does.
 
-        Same arguments and result as the twin's OfferBook.simulate (which documents them).
+        Same arguments and result as the twin's OfferBook.simulate (which documents them). One
+        walk of the book: the result code, the fills and the amounts all come from the operation
+        core would apply (csrc/dex.h).
         """
         # every argument first, in the twin's order
         cdef int ki = _kind_of(kind)
@@ -670,7 +964,7 @@ cdef class OfferBook:
         cdef int side = _taker_side(taker_sells)
         cdef int64_t cap = INT64_MAX if max_send is None else _amount(max_send, "max_send")
         cdef bint is_passive = passive
-        cdef int32_t pn = 0, pd = 0
+        cdef int32_t pn = 0, pd = 0, on = 1, od = 1
         cdef bint has_limit = False
         if rounding != 0:
             if price_limit is not None or is_passive:
@@ -678,15 +972,91 @@ cdef class OfferBook:
         elif price_limit is not None:
             pn, pd = _common._price_of(price_limit)
             has_limit = True
+        if is_passive and (ki != 0 or not has_limit):
+            raise InvalidBookError("passive is a CreatePassiveSellOffer: kind 'sell' with a price_limit")
         cdef str who = _account(taker, "taker")
         cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
         cdef bint do_apply = apply
+        cdef uint32_t proto = _protocol_fast(protocol)
+        cdef sob_op_result dex
+        cdef sob_sim p
+        cdef sob_sim_out wout
+        cdef const sob_hop *h
+        cdef int64_t taker_offer = 0, sent = 0, received = 0
+        cdef int walk_result
+        cdef bint walked
+        if ki == 2 and amt > cap:
+            return _make_execution(b"", 0, 0, False, "underfunded", 0, _R_UNDERFUNDED,
+                                  "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
+        if ki <= 1:
+            if has_limit:
+                on, od = pn, pd
+            elif ki == 0:
+                on, od = 1, INT32_MAX   # no limit: every offer is cheap enough (maxWheatPrice INT32_MAX/1)
+            elif max_send is None:
+                on, od = INT32_MAX, 1   # a buy's price is what it pays per unit bought
+            else:
+                # a buy with a budget and no limit: the operation needs a price for its selling
+                # liabilities (UNDERFUNDED is checked against amount x price). The careful taker's
+                # price: the worst offer a walk within the budget reaches (one walk more, only here).
+                on, od = self._worst_price(side, amt, cap, mo)
+        self._dex_walk(ki, side, amt, ki <= 1 and max_send is not None, cap, on, od, is_passive, who, mo, proto,
+                       &dex)
+        res, code = _result_of(dex.code)
+        walked = dex.nhops != 0
+        if walked:
+            h = &dex.hops[0]
+            raw = _claims_raw(dex.hop_claims + h.claims_start, h.claims_count)
+            sent = h.book_send
+            received = h.book_recv
+            walk_result = _CONVERT_TO_SIM[h.book_result]
+        else:
+            # core stopped before crossing (UNDERFUNDED, LINE_FULL, LOW_RESERVE, ...): what a walk
+            # within the same limits would have given is shown, the result says it fails
+            raw = self._plain_walk(ki, side, amt, cap, has_limit, pn, pd, is_passive, mo, who, &p, &wout)
+            sent = wout.sent
+            received = wout.received
+            walk_result = wout.result
+        if walk_result == 4:
+            raise CrossSelfError(f"the taker {who!r} would cross its own offer {self._next_id(side, len(raw) // 32)}")
+        stop = _RESULTS[walk_result]
+        if rounding == 0:
+            complete = walk_result == 0 and res is _R_SUCCESS
+            if (walk_result == 1 or walk_result == 2) and has_limit:
+                # ManageOfferOpFrameBase: the taker's remainder rests, after adjustOffer
+                if ki == 0:
+                    taker_offer = sob_adjust_offer(pn, pd, (amt if amt < cap else cap) - sent, INT64_MAX)
+                else:
+                    taker_offer = sob_adjust_offer(pd, pn, cap - sent if max_send is not None else INT64_MAX,
+                                                   amt - received)
+        else:
+            if res is _R_SUCCESS and rounding == 2 and sent > cap:
+                res, code = _R_OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
+                stop = "send_max"
+            complete = res is _R_SUCCESS
+        if do_apply and res is _R_SUCCESS:
+            self._apply_raw(raw)
+        return _make_execution(raw, sent, received, complete, stop, taker_offer, res, code)
+
+    cdef tuple _worst_price(self, int side, int64_t amt, int64_t cap, size_t mo):
+        """A buy of ``amt`` paying at most ``cap``: the price (selling per buying, as the
+        operation states it) of the worst offer such a walk crosses (1/1 if none)."""
         cdef sob_sim p
         cdef sob_sim_out out
-        cdef int64_t taker_offer = 0
+        cdef sob_offer o
+        cdef int oside
+        raw = self._plain_walk(1, side, amt, cap, False, 0, 0, False, mo, None, &p, &out)
+        if out.nfills and sob_offerbook_get(&self._b, self._fills[out.nfills - 1].offer_id, &o, &oside) == SOB_OK:
+            return o.n, o.d
+        return 1, 1
+
+    cdef bytes _plain_walk(self, int ki, int side, int64_t amt, int64_t cap, bint has_limit, int32_t pn, int32_t pd,
+                           bint passive, size_t mo, str who, sob_sim *p, sob_sim_out *out):
+        """The book walk alone (sellers fully funded), never applied: for operations core stops
+        before crossing (the taker ``who``'s own offers stop it, as they would stop core's)."""
         p.side = side
-        p.round = <sob_rounding>rounding
-        p.passive = is_passive
+        p.round = <sob_rounding>(0 if ki <= 1 else ki - 1)
+        p.passive = passive
         p.has_limit = has_limit
         # maxWheatPrice = Price(mPrice.d, mPrice.n); manage_buy_offer's mPrice is the inverse
         p.limit_n = (pd if ki == 0 else pn) if has_limit else 1
@@ -698,45 +1068,34 @@ cdef class OfferBook:
             p.max_sheep_send = cap
             p.max_wheat_receive = amt
         elif ki == 2:
-            if amt > cap:
-                return _new_execution(b"", 0, 0, False, "underfunded", 0)
             p.max_sheep_send = amt
             p.max_wheat_receive = INT64_MAX
         else:
             p.max_sheep_send = INT64_MAX
             p.max_wheat_receive = amt
         p.max_offers = mo
-        self._taker_handle(who, &p)
-        raw = self._walk(&p, do_apply, rounding, amt, cap, &out)
-        result = _RESULTS[out.result]
-        if result == "cross_self":
-            raise CrossSelfError(
-                f"the taker {who!r} would cross its own offer {self._next_id(side, out.nfills)}")
-        stop = result
-        if rounding == 0:
-            complete = result == "filled"
-            if (result == "price_limit" or result == "no_offers") and has_limit:
-                if ki == 0:
-                    taker_offer = sob_adjust_offer(p.limit_d, p.limit_n, p.max_sheep_send - out.sent, INT64_MAX)
-                else:
-                    taker_offer = sob_adjust_offer(p.limit_d, p.limit_n,
-                                                   cap - out.sent if max_send is not None else INT64_MAX,
-                                                   amt - out.received)
-        else:
-            if rounding == 2:
-                complete = result == "filled" and out.received == amt
-            else:
-                complete = result == "filled" and out.sent == amt
-            if complete and rounding == 2 and out.sent > cap:
-                complete = False
-                stop = "send_max"
-        return _new_execution(raw, out.sent, out.received, complete, stop, taker_offer)
+        self._taker_handle(who, p)
+        return self._walk(p, False, 0, amt, cap, out)
+
+    cdef int _apply_raw(self, bytes raw) except -1:
+        cdef size_t k = <size_t>PyBytes_GET_SIZE(raw) // sizeof(sob_fill)
+        cdef sob_status st
+        if k:
+            st = sob_offerbook_apply_fills(&self._b, <const sob_fill *>PyBytes_AS_STRING(raw), k)
+            if st != SOB_OK:
+                _raise(st, "fills")
+            self._forget_released()
+        return 0
 
     cdef object _hop(self, int side, int rounding, int64_t amt, int64_t cap, str taker, size_t mo, bint do_apply,
-                     pool, pq, pq_sent, pq_received, taker_sells):
-        """quote_hop's book walk, choice and change (see quote_hop)."""
+                     pool, pq, taker_sells, uint32_t proto, const sob_pool *cp, bint foreign=False,
+                     pq_sent=None, pq_received=None):
+        """quote_hop's book walk (the execution reported) and core's conversion (result, venue,
+        amounts) over this book and ``cp``; with ``apply`` and SUCCESS the chosen venue changes."""
         cdef sob_sim p
         cdef sob_sim_out out
+        cdef sob_op_result dex
+        cdef const sob_hop *h
         p.side = side
         p.round = <sob_rounding>rounding
         p.max_sheep_send = amt if rounding == 1 else INT64_MAX
@@ -747,33 +1106,71 @@ cdef class OfferBook:
         p.passive = 0
         p.max_offers = mo
         self._taker_handle(taker, &p)
-        # walk, choose and (for the book) apply with no Python code in between: the pool's
-        # numbers were read as exact ints before the walk
         cdef sob_fill *fills = self._scratch(&p)
         cdef sob_status st = sob_offerbook_simulate(&self._b, &p, fills, &out)
         if st != SOB_OK:
             _raise(st, "simulate arguments")
         result = _RESULTS[out.result]
-        if pq is None or (out.result == 0 and pq_sent * out.received > pq_received * out.sent):
-            venue = "book" if out.result == 0 else None
-            stop, sent, received = result, out.sent, out.received
-        elif out.nfills >= mo:
-            # core (protocol 27+): the offers the book walk crossed still count
-            venue, stop, sent, received = None, "too_many_offers", 0, 0
-        else:
-            venue, stop, sent, received = "pool", "filled", pq_sent, pq_received
-        if venue is not None and rounding == 2 and sent > cap:
-            venue, stop = None, "send_max"
-        if do_apply and venue == "book" and out.nfills:
-            st = sob_offerbook_apply_fills(&self._b, fills, out.nfills)
-            if st != SOB_OK:
-                _raise(st, "fills")
         raw = PyBytes_FromStringAndSize(<char *>fills, out.nfills * sizeof(sob_fill))
-        self._forget_released()
         ex = _new_execution(raw, out.sent, out.received, out.result == 0, result, 0)
-        if do_apply and venue == "pool":
-            pool.apply(pq, taker_sells=taker_sells)
-        return HopQuote(venue, sent, received, stop, ex, pq)
+        cdef uint64_t tkey = _taker_key(taker)
+        cdef uint64_t marked = self._mark_taker(taker, tkey)
+        thrown = False
+        try:
+            self._convert(side, rounding, amt, tkey, mo, proto, cp, &dex)
+        except CoreWouldThrowError:
+            thrown = True
+        finally:
+            self._unmark_taker(marked)
+        venue = None
+        sent = received = 0
+        if thrown:
+            # core throws: the walk's routing is reported as before, flagged CORE_WOULD_THROW
+            if pq is None or (result == "filled" and pq_sent * out.received > pq_received * out.sent):
+                venue = "book" if result == "filled" else None
+                stop, sent, received = result, out.sent, out.received
+                if venue == "book" and (out.sent != amt if rounding == 1 else out.received != amt):
+                    venue, stop = None, "too_few_offers"
+            elif out.nfills >= mo and proto >= 27:
+                venue, stop, sent, received = None, "too_many_offers", 0, 0
+            else:
+                venue, stop, sent, received = "pool", "filled", pq_sent, pq_received
+            if venue is not None and rounding == 2 and sent > cap:
+                venue, stop = None, "send_max"
+            return HopQuote(venue, sent, received, stop, ex, pq, Result.CORE_WOULD_THROW, "CORE_WOULD_THROW")
+        res, code = _result_of(dex.code)
+        if dex.nhops:
+            h = &dex.hops[0]
+            venue = "book" if h.venue == SOB_VENUE_BOOK else ("pool" if h.venue == SOB_VENUE_POOL else None)
+            sent, received = h.amount_send, h.amount_recv
+            if venue is None and sent == 0 and received == 0:
+                sent, received = h.book_send, h.book_recv
+        prefix = "PATH_PAYMENT_STRICT_SEND_" if rounding == 1 else "PATH_PAYMENT_STRICT_RECEIVE_"
+        if foreign and pq is not None:
+            # a pool object without reserves (only strict_send / strict_receive): core's choice
+            # made here with its quote, as the twin makes it
+            if not (result == "filled" and pq_sent * out.received > pq_received * out.sent):
+                if out.nfills >= mo and proto >= 27:
+                    res, code, venue, sent, received = (Result.EXCEEDED_WORK_LIMIT, "opEXCEEDED_WORK_LIMIT",
+                                                        None, 0, 0)
+                else:
+                    res, code, venue, sent, received = Result.SUCCESS, prefix + "SUCCESS", "pool", pq_sent, pq_received
+        if res is Result.SUCCESS and rounding == 2 and sent > cap:
+            res, code = Result.OVER_SENDMAX, "PATH_PAYMENT_STRICT_RECEIVE_OVER_SENDMAX"
+        if res is Result.SUCCESS:
+            stop = "filled"
+            if do_apply:
+                if venue == "book":
+                    self._apply_raw(_claims_raw(dex.hop_claims, dex.nhop_claims))
+                elif venue == "pool":
+                    pool.apply(PoolQuote(sent, received), taker_sells=taker_sells)
+        else:
+            venue = None
+            if result == "filled" or res in (Result.EXCEEDED_WORK_LIMIT, Result.OVER_SENDMAX, Result.CROSS_SELF):
+                stop = _STOP_OF.get(res, result)
+            else:
+                stop = result
+        return HopQuote(venue, sent, received, stop, ex, pq, res, code)
 
     def _next_id(self, int side, size_t index):
         offers = self._copy(side, index + 1)
@@ -839,14 +1236,21 @@ cdef class LiquidityPool:
 
 
 def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_send=None,
-              max_offers=MAX_OFFERS_TO_CROSS, apply=False):
+              max_offers=MAX_OFFERS_TO_CROSS, apply=False, protocol=MAINNET_PROTOCOL):
     """One path-payment hop routed as core routes it (convertWithOffersAndPools).
 
     Core quotes the pool, then walks the whole book; it takes the book only if the book
     converts completely (``eOK``) and its price is strictly better
     (pool.sent * book.received > pool.received * book.sent), else the whole hop goes to the
     pool. Never split. ``kind`` is "strict_send" or "strict_receive"; the pool's ``a`` is the
-    book's base. With ``apply`` the chosen venue is changed.
+    book's base. With ``apply`` the chosen venue is changed (only when the result is SUCCESS).
+
+    ``result`` is what the network would answer for this hop (SUCCESS, TOO_FEW_OFFERS when the
+    chosen book walk did not transfer the whole amount, CROSS_SELF, EXCEEDED_WORK_LIMIT when the
+    walk crossed the budget and the pool would be chosen, from ``protocol`` 27; before 27 core
+    uses the pool; OVER_SENDMAX / UNDERFUNDED against ``max_send``); ``venue`` is None unless it
+    is SUCCESS. The sellers' funds of ``book.set_account`` are used. Result.CORE_WOULD_THROW where
+    core throws.
     """
     cdef int ki = _kind_of(kind)
     if ki != 2 and ki != 3:
@@ -858,19 +1262,185 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
     cdef str who = _account(taker, "taker")
     cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
     cdef bint do_apply = apply
+    cdef uint32_t proto = _protocol(protocol)
+    cdef sob_pool cp
+    cdef bint has_pool = False
     if book is not None and not isinstance(book, OfferBook):
         raise TypeError(f"book must be an OfferBook of this module or None, got {type(book).__name__}")
     if rounding == 1 and amt > cap:
-        return HopQuote(None, 0, 0, "underfunded", None, None)
+        return HopQuote(None, 0, 0, "underfunded", None, None, Result.UNDERFUNDED,
+                        "PATH_PAYMENT_STRICT_SEND_UNDERFUNDED")
     pq = None
     pq_sent = pq_received = None
-    if pool is not None and mo > 0:
-        pq = pool.strict_send(amt, taker_sells=taker_sells) if rounding == 1 else pool.strict_receive(
-            amt, taker_sells=taker_sells)
-        if pq is not None:  # read as exact ints now: nothing of the pool's runs after the walk
-            pq_sent = exact_int(pq.sent, "pool quote sent")
-            pq_received = exact_int(pq.received, "pool quote received")
+    cdef bint foreign = False
+    if pool is not None:
+        # the pool's state read as exact ints now: nothing of the pool's runs after the walk
+        memset(&cp, 0, sizeof(cp))
+        if isinstance(pool, LiquidityPool) or isinstance(pool, _common.LiquidityPool):
+            cp.reserve_a = _common._reserve(pool.reserve_a)
+            cp.reserve_b = _common._reserve(pool.reserve_b)
+            fee = _common._int(pool.fee_bp, "fee_bp")
+            cp.fee_bp = <int32_t>fee if -1 <= fee <= 10000 else 10000
+            has_pool = True
+        else:
+            foreign = True
+        if mo > 0:
+            pq = pool.strict_send(amt, taker_sells=taker_sells) if rounding == 1 else pool.strict_receive(
+                amt, taker_sells=taker_sells)
+            if pq is not None:
+                pq_sent = exact_int(pq.sent, "pool quote sent")
+                pq_received = exact_int(pq.received, "pool quote received")
     if book is None:
         book = OfferBook.__new__(OfferBook)  # an empty book: the hop goes to the pool or nowhere
-    return (<OfferBook>book)._hop(side, rounding, amt, cap, who, mo, do_apply, pool, pq, pq_sent, pq_received,
-                                  taker_sells)
+    return (<OfferBook>book)._hop(side, rounding, amt, cap, who, mo, do_apply, pool, pq, taker_sells, proto,
+                                  &cp if has_pool else NULL, foreign, pq_sent, pq_received)
+
+
+def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, dest_min=None, taker=None,
+                  max_offers=MAX_OFFERS_TO_CROSS, protocol=MAINNET_PROTOCOL):
+    """A PathPaymentStrictSend / StrictReceive as the network would apply it (csrc/dex.h).
+
+    ``path`` is ``[asset0, ..., assetN]``: asset0 is sent, assetN received, 0 to 5 assets between
+    (1 to 6 hops). ``books``: OfferBooks (found by their two assets); ``pools``: a mapping
+    ``{(asset_x, asset_y): LiquidityPool}`` whose ``reserve_a`` holds asset_x. Strict send sends
+    exactly ``amount`` and needs at least ``dest_min`` (default 1) at the end; strict receive
+    delivers exactly ``amount`` for at most ``send_max`` (default unlimited). Strict receive runs
+    backwards from the destination, as core does. Each hop chooses book or pool as core does, the
+    hops share one ``max_offers`` budget (1000 on the network), the taker's own offers stop with
+    CROSS_SELF, and a book or pool crossed twice sees its own earlier effects. Sellers' funds set
+    with ``set_account`` on the books are used. Nothing changes.
+
+    Returns a :class:`~stellar_ob.PathResult`; CoreWouldThrowError where core throws.
+    """
+    cdef int ki = _kind_of(kind)
+    if ki != 2 and ki != 3:
+        raise InvalidBookError("simulate_path: kind must be 'strict_send' or 'strict_receive'")
+    cdef int64_t amt = _amount(amount)
+    cdef int64_t smax = INT64_MAX if send_max is None else _amount(send_max, "send_max")
+    cdef int64_t dmin = 1 if dest_min is None else _amount(dest_min, "dest_min")
+    cdef str who = _account(taker, "taker")
+    cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
+    cdef uint32_t proto = _protocol(protocol)
+    if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__"):
+        raise InvalidBookError("path must be a list of 2 to 7 assets")
+    parsed = [_path_asset_id(a) for a in list(path)[:SOB_MAX_PATH + 3]]
+    if not 2 <= len(parsed) <= SOB_MAX_PATH + 2:
+        raise InvalidBookError(f"path must hold 2 to {SOB_MAX_PATH + 2} assets (0 to 5 between), got {len(parsed)}")
+    assets = [t[0] for t in parsed]
+    # books and pools keyed by the assets' process-wide ids (an Asset hashes in Python)
+    by_pair = {}
+    for b in (books if books is not None else ()):
+        if not isinstance(b, OfferBook):
+            raise TypeError(f"books must be OfferBooks of this module, got {type(b).__name__}")
+        by_pair[((<OfferBook>b)._base_id, (<OfferBook>b)._counter_id)] = b
+    pool_map = {}
+    if pools is not None:
+        for key, pl in dict(pools).items():
+            x, y = key
+            pool_map[(_path_asset_id(x)[1], _path_asset_id(y)[1])] = pl
+    cdef sob_path_op op
+    cdef sob_venue venues[6]
+    cdef sob_pool cpools[6]
+    cdef sob_dex_ctx ctx
+    cdef sob_op_result out
+    cdef sob_accounts merged
+    cdef OfferBook ob
+    cdef OfferBook first = None
+    cdef int npools = 0
+    cdef size_t i, k
+    cdef const sob_hop *h
+    cdef sob_status st
+    memset(&op, 0, sizeof(op))
+    memset(venues, 0, sizeof(venues))
+    memset(cpools, 0, sizeof(cpools))
+    op.kind = SOB_OP_PATH_PAYMENT_STRICT_SEND if ki == 2 else SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
+    op.nassets = len(assets)
+    for i in range(op.nassets):
+        op.assets[i] = <uint32_t>parsed[i][1]
+    op.source = _taker_key(who)
+    op.destination = 0
+    op.send = amt if ki == 2 else smax
+    op.dest = dmin if ki == 2 else amt
+    pool_slot = {}
+    with_funds = []
+    for i in range(op.nassets - 1):
+        x, y = op.assets[i], op.assets[i + 1]
+        b = by_pair.get((y, x))
+        side = 1  # the book's base is what the taker receives: its asks sell it
+        if b is None:
+            b = by_pair.get((x, y))
+            side = 0
+        if b is not None:
+            ob = <OfferBook>b
+            venues[i].book = &ob._b
+            venues[i].side = side
+            if first is None:
+                first = ob
+            if sob_accounts_count(&ob._acc) and b not in with_funds:
+                with_funds.append(b)
+        pl = pool_map.get((x, y))
+        a_is_send = 1
+        if pl is None:
+            pl = pool_map.get((y, x))
+            a_is_send = 0
+        if pl is not None:
+            slot = pool_slot.get(id(pl))
+            if slot is None:
+                slot = npools
+                npools += 1
+                pool_slot[id(pl)] = slot
+                cpools[slot].reserve_a = _common._reserve(pl.reserve_a)
+                cpools[slot].reserve_b = _common._reserve(pl.reserve_b)
+                fee = _common._int(pl.fee_bp, "fee_bp")
+                cpools[slot].fee_bp = <int32_t>fee if -1 <= fee <= 10000 else 10000
+            venues[i].pool = &cpools[<int>slot]
+            venues[i].pool_a_is_send = a_is_send
+    if first is None:
+        first = OfferBook.__new__(OfferBook)
+    sob_dex_ctx_init(&ctx)
+    ctx.protocol = proto
+    ctx.max_offers_to_cross = <int64_t>mo if mo < <size_t>INT64_MAX else INT64_MAX
+    ctx.flags = SOB_CTX_SKIP_CHANGES
+    ctx.accounts = NULL
+    sob_accounts_init(&merged)
+    marked = []
+    try:
+        if len(with_funds) == 1:
+            ctx.accounts = &(<OfferBook>with_funds[0])._acc
+        elif len(with_funds) > 1:
+            for b in with_funds:
+                _merge_accounts(&merged, &(<OfferBook>b)._acc)
+            ctx.accounts = &merged
+        for b in by_pair.values():
+            hh = (<OfferBook>b)._mark_taker(who, op.source)
+            if hh:
+                marked.append((b, hh))
+        st = sob_path_payment(&ctx, &op, venues, first._dex, &out)
+        if st != SOB_OK:
+            _raise(st, "path payment")
+        _check_thrown(&out)
+        res, code = _result_of(out.code)
+        hops = []
+        for i in range(out.nhops):
+            h = &out.hops[i]
+            venue = "book" if h.venue == SOB_VENUE_BOOK else ("pool" if h.venue == SOB_VENUE_POOL else None)
+            raw = _claims_raw(out.hop_claims + h.claims_start, h.claims_count) if h.claims_count else b""
+            hops.append(_make_slots(_PATH_HOP, _PATH_HOP_FIELDS, (
+                _asset_of(h.send_asset, assets, op.assets, op.nassets),
+                _asset_of(h.recv_asset, assets, op.assets, op.nassets), venue,
+                h.amount_send, h.amount_recv, h.book_send, h.book_recv,
+                h.pool_send if h.pool_quoted else None, h.pool_recv if h.pool_quoted else None,
+                h.book_offers, raw)))
+        return _make_slots(_PATH_RESULT, _PATH_RESULT_FIELDS, (res, code, out.sent, out.received, tuple(hops)))
+    finally:
+        for b, hh in marked:
+            (<OfferBook>b)._unmark_taker(<uint64_t>hh)
+        sob_accounts_free(&merged)
+
+
+cdef object _asset_of(uint32_t aid, list assets, const uint32_t *ids, uint32_t n):
+    cdef uint32_t i
+    for i in range(n):
+        if ids[i] == aid:
+            return assets[i]
+    return None

@@ -178,6 +178,21 @@ def _is_redirect_error(e: BaseException) -> bool:
     return isinstance(e, HorizonError) and e.status is not None and _is_redirect(e.status)
 
 
+def _ledger_protocol(data: bytes) -> int | None:
+    """``protocol_version`` of a /ledgers record already read by parse_ledger: a uint32 >= 1, or
+    None when the record has none (or one that is not such an integer: the book then keeps the
+    protocol it had, and the default MAINNET_PROTOCOL until one arrives)."""
+    import json
+
+    try:
+        v = json.loads(data).get("protocol_version")
+    except (ValueError, AttributeError, RecursionError):
+        return None
+    if type(v) is not int or not 1 <= v <= 0xFFFFFFFF:
+        return None
+    return v
+
+
 class LiveOfferBook(_Live):
     """A per-offer (L3) :class:`~stellar_ob.OfferBook` kept from /offers pages, /trades fills and
     re-pages on every new ledger (see the module docstring for how each source is read).
@@ -232,6 +247,11 @@ class LiveOfferBook(_Live):
         self._pool_stamp = 0  # Latest-Ledger of the pool's read: its trades after it are applied
         self.ledger: int | None = None
         self.latest_ledger: int | None = None  #: newest ledger seen (/ledgers, Latest-Ledger headers)
+        #: The protocol in force: ``protocol_version`` of the newest /ledgers record (the ledger
+        #: header's version, what Horizon's root reports as ``current_protocol_version``). None
+        #: before the first ledger. :meth:`simulate` and :meth:`quote_hop` use it as ``protocol=``.
+        self.protocol: int | None = None
+        self._protocol_ledger = 0
         self.last_drift: Drift | None = None
         self.page_limit = page_limit
         self.stream_limit = stream_limit
@@ -281,10 +301,20 @@ class LiveOfferBook(_Live):
 
     def quote_hop(self, kind: str, amount: int, **kwargs: Any) -> Any:
         """``quote_hop`` over this book and its pool, as core routes a path-payment hop (same
-        arguments as :func:`stellar_ob.quote_hop` after ``book, pool``)."""
+        arguments as :func:`stellar_ob.quote_hop` after ``book, pool``), under the network's
+        protocol (:attr:`protocol`) unless ``protocol=`` is given."""
         import sys
 
-        return sys.modules[type(self.book).__module__].quote_hop(self.book, self.pool, kind, amount, **kwargs)
+        if self.protocol is not None:
+            kwargs.setdefault("protocol", self.protocol)
+        return sys.modules[self._book_cls.__module__].quote_hop(self.book, self.pool, kind, amount, **kwargs)
+
+    def simulate(self, kind: str, amount: int, **kwargs: Any) -> Any:
+        """:meth:`OfferBook.simulate <stellar_ob.OfferBook.simulate>` on :attr:`book`, under the
+        network's protocol (:attr:`protocol`) unless ``protocol=`` is given."""
+        if self.protocol is not None:
+            kwargs.setdefault("protocol", self.protocol)
+        return self.book.simulate(kind, amount, **kwargs)
 
     def on_drift(self, callback: Callable[["LiveOfferBook", Drift], Any]) -> Callable[[], None]:
         """Call ``callback(live, drift)`` after every re-page that corrected something. What it raises
@@ -450,6 +480,10 @@ class LiveOfferBook(_Live):
             raise _Reconnect(None, err) from None
         c.events += 1
         c.ledgers += 1
+        if seq >= self._protocol_ledger:
+            proto = _ledger_protocol(data)
+            if proto is not None:
+                self.protocol, self._protocol_ledger = proto, seq
         self._confirm(time.perf_counter_ns())
         self._ledgers.backoff.reset()
         if self.latest_ledger is None or seq > self.latest_ledger:
