@@ -62,7 +62,10 @@ class Horizon:
     request; the probe asks ``probe_interval`` s apart (0.6 s), growing by half to ``probe_cap``
     (1 s: under 2 requests a second at first, one a second after); when it succeeds the books
     reconnect at most ``recovery_rate`` a second (1,000). A
-    failure of one market while the server answers keeps that market's own backoff.
+    failure of one market while the server answers keeps that market's own backoff, but a market
+    backing off when the probe finds the server down joins the outage, and one backing off when an
+    outage ends reconnects in its recovery slot (no backoff grown while the server was away
+    outlives the outage). A market's REST requests (L3 re-pages) wait for the probe too.
 
     Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
     and one event's data (Horizon's largest, a 200+200-level book, is ~30 KB); ``max_body_bytes``
