@@ -4,6 +4,7 @@
     python -m bench.load_scenarios spike               # every market changing every ledger
     python -m bench.load_scenarios endurance           # 30-minute soak: the RSS slope must be flat
     python -m bench.load_scenarios connection-failure  # the local Horizon restarted under load
+    python -m bench.load_scenarios connection-failure --outages 3,30,300   # chosen downtimes (about 8 min)
     python -m bench.load_scenarios steady --markets 100 --minutes 1    # a shorter run
     python -m bench.load_scenarios chaos               # every hostile server behaviour at random, 10 min
     python -m bench.load_scenarios endurance-24h       # 24 h of ledgers (17,280) compressed, outages mixed in
@@ -56,7 +57,7 @@ import datetime as _dt
 import json
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bench.load_markets import RSS_TARGET_MB, LoadConfig, print_result, run_load
 
@@ -79,6 +80,14 @@ SCENARIOS: Dict[str, Dict[str, Any]] = {
 }
 
 
+def _loadavg() -> List[float]:
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except (OSError, ValueError):
+        return []
+
+
 def rss_slope(samples: List[List[float]]) -> float:
     """MB per hour, least squares over the samples after the first third (warm-up)."""
     pts = samples[len(samples) // 3:]
@@ -93,15 +102,37 @@ def rss_slope(samples: List[List[float]]) -> float:
     return sum((t - mt) * (r - mr) for t, r in pts) / var * 3600
 
 
+def outage_plan(downtimes: List[float], first: float = 40.0, gap: float = 50.0) -> List[Tuple[float, float]]:
+    """(seconds in, downtime) for ``--outages``: the first at ``first`` s, each next one ``gap`` s
+    after the previous server's return (time to reload every book and judge a few ledgers).
+
+    >>> outage_plan([3, 30])
+    [(40.0, 3.0), (93.0, 30.0)]
+    """
+    plan, at = [], first
+    for down in downtimes:
+        plan.append((at, float(down)))
+        at += down + gap
+    return plan
+
+
 def run(name: str, markets: Optional[int] = None, minutes: Optional[float] = None,
-        ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+        ledger_interval: Optional[float] = None, out: Path = OUT,
+        outages: Optional[List[float]] = None) -> Dict[str, Any]:
     spec = dict(SCENARIOS[name])
     markets = markets or spec["markets"]
+    if outages and not spec.get("fractions"):  # connection-failure --outages 3,30: those, 50 s apart
+        spec["restarts"] = outage_plan(outages)
+        end = spec["restarts"][-1][0] + spec["restarts"][-1][1] + 40.0
+        minutes = max(minutes or 0.0, end / 60)
+        spec["minutes"] = minutes
     minutes = minutes if minutes is not None else spec["minutes"]
     scale = minutes / spec["minutes"]  # shorter runs restart proportionally earlier
     if ledger_interval is None:
         ledger_interval = spec.get("ledger_interval", 5.0)
     ledgers = max(3, round(minutes * 60 / ledger_interval))
+    if outages and spec.get("fractions"):  # endurance-24h --outages: the same fractions, these downtimes
+        spec["restarts"] = [(at, down) for (at, _), down in zip(spec["restarts"], outages)]
     if spec.get("fractions"):  # outages placed at fractions of the run; one too long for it is left out
         restarts = [(at * minutes * 60, down) for at, down in spec["restarts"] if down <= minutes * 60 / 5]
     else:
@@ -110,8 +141,11 @@ def run(name: str, markets: Optional[int] = None, minutes: Optional[float] = Non
                      change_share=spec["change_share"], changes_per_ledger=spec["changes"], restarts=restarts)
     print(f"scenario {name}: {markets} markets, {ledgers} ledgers ({minutes:g} min)"
           + (f", restarts at {[round(a) for a, _ in restarts]} s" if restarts else ""), flush=True)
+    load_before = _loadavg()
     result = asyncio.run(run_load(cfg, say=lambda s: print(s, flush=True)))
+    result["loadavg_start_end"] = [load_before, _loadavg()]  # a shared machine: say how busy it was
     print_result(result)
+    print(f"load average (1, 5, 15 min) at the start {load_before}, at the end {result['loadavg_start_end'][1]}")
     ok = result["ok"]
     if name.startswith("endurance"):
         slope = rss_slope(result["rss_samples"])
@@ -189,12 +223,16 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="seconds per ledger (default: the scenario's; Horizon: 5)")
     ap.add_argument("--out", type=Path, default=OUT, help="where <scenario>.json goes")
     ap.add_argument("--seed", type=int, default=0, help="chaos: the random seed")
+    ap.add_argument("--outages", default=None,
+                    help="downtimes in s, comma-separated (connection-failure: e.g. 3,30,300, the first 40 s in "
+                         "and each 50 s after the last return; endurance-24h: replace the default downtimes)")
     args = ap.parse_args(argv)
     if args.scenario == "ledger":
         return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
     if args.scenario == "chaos":
         return 0 if run_chaos_scenario(args.markets, args.minutes, args.out, args.seed)["ok"] else 1
-    result = run(args.scenario, args.markets, args.minutes, args.ledger_interval, args.out)
+    outages = [float(x) for x in args.outages.split(",")] if args.outages else None
+    result = run(args.scenario, args.markets, args.minutes, args.ledger_interval, args.out, outages)
     return 0 if result["ok"] else 1
 
 

@@ -166,3 +166,97 @@ async def test_without_the_probe_markets_back_off_alone():
 def test_bad_probe_arguments(kw):
     with pytest.raises(ArgumentError):
         Horizon("http://127.0.0.1:1", **kw)
+
+
+async def test_a_backoff_armed_before_the_outage_ends_with_it():
+    """A market in its own (long) backoff when the server goes down is woken when the probe
+    succeeds: it reconnects in its recovery slot, not after the backoff. Its backoff here is
+    500-1,000 s, so only the health probe's wake-up can bring it back within the test's wait; no
+    request of it while the server is down."""
+    log = RequestLog()
+    server = LocalHorizon(markets=3, ledger_interval=0.05, levels=8)
+    (b0, c0), *rest = server.market_assets()
+    selling = {**b0.horizon_params("selling"), **c0.horizon_params("buying")}
+    original, refuse = server._order_book, {"on": True}
+
+    async def order_book(request):  # a 503 for this one market's stream, while the root answers
+        if refuse["on"] and all(request.query.get(k) == v for k, v in selling.items()):
+            from aiohttp import web
+
+            return web.Response(status=503, text="over capacity")
+        return await original(request)
+
+    server._order_book = order_book  # the route is bound when the server starts
+    async with server, aiohttp.ClientSession(trace_configs=[log.config]) as session:
+        async with Horizon(server.url, session=session, min_reconnect_interval=0.05, backoff_base=1000.0,
+                           backoff_cap=1000.0, honor_server_retry=False, probe_interval=0.2, probe_cap=0.4) as h:
+            log.horizon = h
+            h._test_log = log  # type: ignore[attr-defined]
+            others = [await h.watch(b, c, depth=DEPTH) for b, c in rest]
+            watching = asyncio.create_task(h.watch(b0, c0, depth=DEPTH, load_timeout=None))
+            await _until(lambda: len(h.books) == 3 and h.books[-1].status is Status.BACKING_OFF,
+                         "the market in its own backoff")
+            alone = h.books[-1]
+            assert alone.counters.http_errors == 1 and alone.counters.connections == 1
+            assert not h.health.down and h.health.outages == 0  # the probe found the server up
+            refuse["on"] = False
+            mark, _back, _ = await _outage(server, h, others, downtime_probes=2)
+            await asyncio.wait_for(watching, TIMEOUT)  # loaded: back long before its backoff's end
+            assert h.health.backoffs_cut >= 1
+            assert alone.counters.connections == 2  # the 503, then one request in its slot
+            assert not [e for e in log.entries if e[2] and e[1] != "/"], "a market asked a server that was down"
+            starts = [t for t, path, _ in log.entries[mark:] if path == "/order_book"]
+            assert len(starts) >= 3 and min(starts) >= h.health.recovered_monotonic
+
+
+async def test_every_market_reconnects_once_after_the_probe_succeeds():
+    """After an outage each of N markets makes exactly one request (no failed attempt, no backoff
+    wait in between): the k-th in its slot, every slot used once."""
+    markets, recovery_rate = 30, 200.0
+    log = RequestLog()
+    async with LocalHorizon(markets=markets, ledger_interval=0.05, levels=8) as server, \
+            aiohttp.ClientSession(trace_configs=[log.config]) as session:
+        async with Horizon(server.url, session=session, min_reconnect_interval=0.05, backoff_base=1000.0,
+                           backoff_cap=1000.0, probe_interval=0.2, probe_cap=0.4,
+                           recovery_rate=recovery_rate) as h:
+            log.horizon = h
+            h._test_log = log  # type: ignore[attr-defined]
+            books = [await h.watch(b, c, depth=DEPTH) for b, c in server.market_assets()]
+            before = [b.counters.reconnects for b in books]
+            mark, back, _ = await _outage(server, h, books, downtime_probes=3)
+            recovered = h.health.recovered_monotonic
+            starts = sorted(t for t, path, _ in log.entries[mark:] if path == "/order_book")
+            # a backoff of 500 s or more armed anywhere would have kept a market away: every one is back
+            assert [b.counters.reconnects - n for b, n in zip(books, before)] == [1] * markets
+            assert len(starts) >= markets
+            for k, t in enumerate(starts[:markets]):
+                assert t >= recovered + k / recovery_rate - 1e-6, (k, t - recovered)
+            assert not [e for e in log.entries if e[2] and e[1] != "/"]
+
+
+async def test_a_market_rest_request_waits_for_the_probe():
+    """A market's REST request (an L3 re-page's /offers) made while the server is down waits for the
+    probe instead of using up its retries: with retries=0 it still succeeds once the server is back,
+    and it makes no request while the probe says the server is down."""
+    log = RequestLog()
+    async with LocalHorizon(markets=1, ledger_interval=0.05, levels=8) as server, \
+            aiohttp.ClientSession(trace_configs=[log.config]) as session:
+        async with Horizon(server.url, session=session, min_reconnect_interval=0.05, backoff_base=1000.0,
+                           backoff_cap=1000.0, probe_interval=0.2, probe_cap=0.4) as h:
+            log.horizon = h
+            live = await h.watch(*server.market_assets()[0], depth=DEPTH)
+            params = {**live.base.horizon_params("selling"), **live.counter.horizon_params("buying"), "limit": "5"}
+            server.pause()
+            await server.stop()
+            task = asyncio.create_task(h._get("/offers", params, retries=0, owner=live))
+            await _until(lambda: h.health.down and live.status is Status.SERVER_DOWN, "the request waits")
+            failures = h.health.probe_failures
+            await _until(lambda: h.health.probe_failures >= failures + 2, "the probe keeps failing")
+            assert not task.done()
+            await server.start()
+            body, headers = await asyncio.wait_for(task, TIMEOUT)
+            assert b"records" in body and "Latest-Ledger" in headers
+            offers = [e for e in log.entries if e[1] == "/offers"]
+            assert len(offers) == 2 and not offers[0][2] and not offers[1][2]  # one refused, one answered
+            assert offers[1][0] >= h.health.recovered_monotonic
+            assert not [e for e in log.entries if e[2] and e[1] != "/"]

@@ -62,7 +62,10 @@ class Horizon:
     request; the probe asks ``probe_interval`` s apart (0.6 s), growing by half to ``probe_cap``
     (1 s: under 2 requests a second at first, one a second after); when it succeeds the books
     reconnect at most ``recovery_rate`` a second (1,000). A
-    failure of one market while the server answers keeps that market's own backoff.
+    failure of one market while the server answers keeps that market's own backoff, but a market
+    backing off when the probe finds the server down joins the outage, and one backing off when an
+    outage ends reconnects in its recovery slot (no backoff grown while the server was away
+    outlives the outage). A market's REST requests (L3 re-pages) wait for the probe too.
 
     Caps (memory): ``max_line_bytes`` (4 MiB) and ``max_event_bytes`` (8 MiB) for one SSE line
     and one event's data (Horizon's largest, a 200+200-level book, is ~30 KB); ``max_body_bytes``
@@ -333,9 +336,17 @@ class Horizon:
         backoff = Backoff(self.backoff_base, self.backoff_cap)
         url = path if path.startswith("http") else self.url + path
         c = owner.counters if owner is not None else None
+        # a market's requests (owner given) take part in the health probe: no request while the
+        # server is down, and a failure at the server's level asks the probe rather than retrying
+        health = self.health if owner is not None else None
         last: HorizonError | None = None
-        for _ in range(retries + 1):
+        attempts = 0
+        while attempts <= retries:
+            attempts += 1
             await self.budget.acquire(owner)
+            if health is not None and health.down:
+                await health.wait_up(owner)
+            server_level = False
             try:
                 async with _deadline(self.request_timeout):
                     return await self._get_once(session, url, params, owner)
@@ -360,17 +371,28 @@ class Horizon:
                 if e.status is not None and (e.status < 500 and e.status not in (408, 499)):
                     raise  # 3xx, 4xx: asking again gets the same answer
                 last = e
+                server_level = e.status is not None and e.status >= 500
             except asyncio.TimeoutError:
                 if c is not None:
                     c.timeouts += 1
                 last = HorizonError(f"{url}: no complete answer within request_timeout={self.request_timeout:g} s")
+                server_level = True
             except (aiohttp.ClientError, ConnectionError, OSError) as e:
                 if c is not None:
                     c.connection_errors += 1
                 last = HorizonError(f"cannot reach Horizon at {self.url}: {_describe(e)}")
+                server_level = True
             if on_error is not None:
                 on_error(last)
-            await asyncio.sleep(backoff.next())
+            if server_level and health is not None and owner is not None and await health.server_failed(owner):
+                backoff.reset()  # the server was down and is back: ask again now (not an attempt of ours)
+                attempts -= 1
+                continue
+            if owner is not None and health is not None:
+                if await health.backoff(owner, backoff.next()):
+                    backoff.reset()
+            else:
+                await asyncio.sleep(backoff.next())
         if last is None:  # the loop ran at least once: never None in practice
             raise HorizonError("no request was made")
         raise last

@@ -16,7 +16,13 @@ refused or reset, no answer in time, a 5xx) asks the probe; the probe reads Hori
   more than one request per ``probe_interval``);
 - the moment a probe succeeds, the waiting markets reconnect in order, at most
   ``recovery_rate`` a second (1,000 markets do not arrive as one burst), each still through the
-  client's shared rate budget.
+  client's shared rate budget;
+- a market sleeping in its own backoff when an outage ends (it failed just before the server went
+  away, or its failure was taken for its own because the server still answered the probe while
+  shutting down) is woken and takes the next reconnect slot: no backoff that grew while the server
+  was away outlives the outage (:meth:`ServerHealth.backoff`);
+- a market's REST requests (an L3 book's /offers pages) take part too: while the server is down
+  they wait for the probe instead of retrying, and a server-level failure asks the probe.
 """
 
 from __future__ import annotations
@@ -67,6 +73,9 @@ class ServerHealth:
         self._last_probe = -math.inf  # time.monotonic() of the last probe start
         self._last_ok = -math.inf  # time.monotonic() the last probe succeeded
         self._next_slot = 0.0  # time.monotonic(): the next reconnect slot after an outage
+        self._change: "asyncio.Future[None] | None" = None  # done when the server goes down or comes back
+        self.backoffs_cut = 0  #: market backoffs cut short because an outage began or ended meanwhile
+        self.rechecks = 0  #: probes started because streams failed just after a probe found the server up
 
     @property
     def down(self) -> bool:
@@ -79,23 +88,59 @@ class ServerHealth:
         reconnects at once. False: the server answers, the failure is the market's own (backoff)."""
         if not self.down:
             if time.monotonic() - self._last_ok < self.probe_interval:
-                return False  # the server answered a probe just now: no new request
+                # The server answered a probe just now: no new request for this market, it backs
+                # off on its own. But a server going down cuts its streams before it stops
+                # answering: ask again once probe_interval has passed (one probe for any number
+                # of such failures). If that probe finds it down, the markets in their own backoff
+                # join the outage (backoff()).
+                if self._probe is None or self._probe.done():
+                    self.rechecks += 1
+                    self._start_probe()
+                return False
             await self._first_probe()
             if not self.down:
                 return False
         await self.wait_up(owner)
         return True
 
-    async def wait_up(self, owner: "_Live") -> None:
+    async def wait_up(self, owner: "_Live | None") -> None:
         """While the server is down: ``owner`` shows ``SERVER_DOWN`` and waits for the probe to
         succeed, then for its reconnect slot (``recovery_rate``)."""
         from stellar_ob.sync.stream import Status
 
         while self.down:
-            owner.status = Status.SERVER_DOWN
-            owner._changed.set()
+            if owner is not None:
+                owner.status = Status.SERVER_DOWN
+                owner._changed.set()
             await self._up.wait()
             await self._slot()
+
+    async def backoff(self, owner: "_Live", delay: float) -> bool:
+        """Sleep ``owner``'s own backoff of ``delay`` s unless the server's state changes meanwhile:
+        if the probe finds the server down, the market joins the outage (``SERVER_DOWN``, no request
+        until the probe succeeds, then its reconnect slot); if an outage ends, it takes the next
+        reconnect slot at once. True when the sleep was cut short that way (the caller resets its
+        backoff); False: the whole delay passed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + delay
+        while True:
+            if self.down:
+                self.backoffs_cut += 1
+                await self.wait_up(owner)
+                return True
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            fut = self._change
+            if fut is None or fut.done():
+                fut = self._change = loop.create_future()
+            done, _ = await asyncio.wait({fut}, timeout=left)
+            if not done:
+                return False
+            if not self.down:  # an outage ended: reconnect after the markets that waited for the probe
+                self.backoffs_cut += 1
+                await self._slot()
+                return True
 
     async def close(self) -> None:
         task, self._probe = self._probe, None
@@ -107,11 +152,20 @@ class ServerHealth:
     async def _first_probe(self) -> None:
         """Start the probe if it is not running and wait for its first answer (up or down)."""
         if self._probe is None or self._probe.done():
-            self._decided = asyncio.get_running_loop().create_future()
-            self._probe = asyncio.create_task(self._run(), name="stellar-ob health probe")
+            self._start_probe()
         decided, probe = self._decided, self._probe
         if decided is not None and not decided.done():
             await asyncio.wait({decided, probe}, return_when=asyncio.FIRST_COMPLETED)
+
+    def _start_probe(self) -> None:
+        self._decided = asyncio.get_running_loop().create_future()
+        self._probe = asyncio.create_task(self._run(), name="stellar-ob health probe")
+
+    def _changed(self) -> None:
+        """Wake the markets sleeping in their own backoff: the server went down or came back."""
+        fut, self._change = self._change, None
+        if fut is not None and not fut.done():
+            fut.set_result(None)
 
     def _decide(self) -> None:
         if self._decided is not None and not self._decided.done():
@@ -139,6 +193,7 @@ class ServerHealth:
                 self.down_since = time.time()
                 self.outages += 1
                 self._up.clear()
+                self._changed()
                 log.warning("Horizon at %s is down (%s); markets wait for the health probe", self.horizon.url,
                             self.last_error)
             else:
@@ -154,6 +209,7 @@ class ServerHealth:
         self.last_recovery = time.time()
         self.recovered_monotonic = self._next_slot = time.monotonic()
         self._up.set()
+        self._changed()
 
     async def _slot(self) -> None:
         """Space the reconnects after an outage ``1 / recovery_rate`` s apart, in arrival order."""

@@ -549,7 +549,11 @@ class LiveOfferBook(_Live):
             c.repage_errors += 1
             self._surface(err)
             self.status = Status.BACKING_OFF
-            await asyncio.sleep(backoff.next())
+            if horizon.health is not None:
+                if await horizon.health.backoff(self, backoff.next()):
+                    backoff.reset()  # an outage ended meanwhile: re-page in the recovery slot
+            else:
+                await asyncio.sleep(backoff.next())
             force = True
 
     def _ledger_of(self, headers: Mapping[str, str]) -> int:

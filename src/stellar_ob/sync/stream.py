@@ -538,7 +538,11 @@ class _SSEStream:
                     delay = max(delay, min(self.server_retry_ms / 1000.0, horizon.backoff_cap))
             if delay > 0:
                 owner.status = Status.BACKING_OFF
-                await asyncio.sleep(delay)
+                if horizon.health is not None:
+                    if await horizon.health.backoff(owner, delay):
+                        self.backoff.reset()  # an outage ended meanwhile: back in its recovery slot
+                else:
+                    await asyncio.sleep(delay)
             elif self.server_retry_ms is not None and self.server_retry_ms <= 100:
                 await asyncio.sleep(self.server_retry_ms / 1000.0)  # Horizon's goodbye: retry: 10
 
