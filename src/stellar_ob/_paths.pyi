@@ -1,6 +1,10 @@
-from typing import Any, Iterable, Iterator, Literal, Optional, Sequence, Tuple
+from typing import Any, Iterable, Iterator, Literal, Mapping, Optional, Sequence, Tuple, Union
 
 from stellar_ob.assets import Asset
+from stellar_ob.offers._offers import LiquidityPool, OfferBook
+
+_AssetArg = Union[Asset, str]
+_Pools = Union[Mapping[OfferBook, LiquidityPool], Iterable[Tuple[_AssetArg, _AssetArg, LiquidityPool]]]
 from stellar_ob.errors import PathArgumentError as PathArgumentError
 from stellar_ob.errors import PathFindingUnavailableError as PathFindingUnavailableError
 
@@ -49,14 +53,14 @@ class PathGraph:
     def __init__(self, markets: Iterable[Tuple[Any, Any, Optional[Iterable[Tuple[int, str, int, int, int]]],
                                                Optional[Tuple[int, int, int]]]], *, depth_cap: int = ...) -> None: ...
     @classmethod
-    def from_books(cls, books: Iterable[Any] = ..., pools: Any = ..., **kwargs: Any) -> "PathGraph": ...
+    def from_books(cls, books: Iterable[OfferBook] = ..., pools: _Pools = ..., **kwargs: Any) -> "PathGraph": ...
     @property
     def asset_count(self) -> int: ...
     @property
     def market_count(self) -> int: ...
     @property
     def assets(self) -> Tuple[Asset, ...]: ...
-    def find_paths(self, kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
+    def find_paths(self, kind: _Kind, source_asset: _AssetArg, amount: int, destination_assets: Sequence[_AssetArg], *,
                    max_hops: int = 4, limit: int = 5, exclude_pools: bool = False, protocol: int = ...,
                    exhaustive: bool = False, max_evaluations: int = 2000000,
                    timeout: Optional[float] = None) -> PathSearch: ...
@@ -70,14 +74,14 @@ class DexPathGraph:
     def market_count(self) -> int: ...
     @property
     def assets(self) -> Tuple[Asset, ...]: ...
-    def find_paths(self, kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
+    def find_paths(self, kind: _Kind, source_asset: _AssetArg, amount: int, destination_assets: Sequence[_AssetArg], *,
                    max_hops: int = 4, limit: int = 5, exclude_pools: bool = False, protocol: Optional[int] = None,
                    exhaustive: bool = False, max_evaluations: int = 2000000, timeout: Optional[float] = None,
                    sellers_funds: bool = True) -> PathSearch: ...
 
 def dex_state(dexbook: Any) -> Tuple[int, int, int, int, int]: ...
 
-def find_paths(kind: _Kind, source_asset: Any, amount: int, destination_assets: Sequence[Any], *,
-               books: Iterable[Any] = ..., pools: Any = ..., max_hops: int = 4, limit: int = 5,
+def find_paths(kind: _Kind, source_asset: _AssetArg, amount: int, destination_assets: Sequence[_AssetArg], *,
+               books: Iterable[OfferBook] = ..., pools: _Pools = ..., max_hops: int = 4, limit: int = 5,
                exclude_pools: bool = False, protocol: int = ..., exhaustive: bool = False,
                max_evaluations: int = 2000000, timeout: Optional[float] = None) -> PathSearch: ...

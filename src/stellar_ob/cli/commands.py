@@ -545,6 +545,7 @@ async def _snapshot_l3(args: argparse.Namespace) -> int:
             w.writerow([side, bar.offer_id, bar.seller or "", o.n, o.d, _fmt_amount(o.amount), o.amount,
                         int(bar.own)])
     sys.stdout.flush()
+    return EXIT_OK
 
 
 async def _bootstrap(args: argparse.Namespace) -> int:
