@@ -111,6 +111,8 @@ LIVE_PROGRAM = textwrap.dedent('''
     import numpy.typing as npt
 
     import stellar_ob as sob
+    from stellar_ob.horizon import Trade
+    from stellar_ob.sync import AppliedFill, TradesUpdate
 
 
     async def main() -> None:
@@ -131,6 +133,15 @@ LIVE_PROGRAM = textwrap.dedent('''
             live.on_update(on_update)
             offers = await h.watch_offers("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
             ob: sob.OfferBook = offers.book
+            async for ou in offers.updates():
+                offer_update: sob.OfferBookUpdate = ou
+                fills: tuple[AppliedFill, ...] = ou.fills
+                ob = ou.book
+            trades = await h.watch_trades("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
+            async for tu in trades.updates():
+                trades_update: TradesUpdate = tu
+                first: Trade = tu.trades[0]
+                amount: int = first.base_amount
 ''')
 
 LIVE_MISUSE = textwrap.dedent('''

@@ -25,6 +25,7 @@ from stellar_ob.sync.budget import Backoff
 from stellar_ob.sync.stream import Counters, Status, _Live, _Reconnect, _SSEStream
 
 if TYPE_CHECKING:
+    from stellar_ob import OfferBook  # noqa: F401 (annotations)
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
 
 log = logging.getLogger("stellar_ob.sync")
@@ -106,7 +107,7 @@ class OfferBookUpdate:
     ``ledger`` is the book's :attr:`LiveOfferBook.ledger`."""
 
     live: "LiveOfferBook"
-    book: Any
+    book: OfferBook
     fills: tuple[AppliedFill, ...]
     drift: Drift | None
     repaged: bool
@@ -193,7 +194,7 @@ def _ledger_protocol(data: bytes) -> int | None:
     return v
 
 
-class LiveOfferBook(_Live):
+class LiveOfferBook(_Live["OfferBookUpdate"]):
     """A per-offer (L3) :class:`~stellar_ob.OfferBook` kept from /offers pages, /trades fills and
     re-pages on every new ledger (see the module docstring for how each source is read).
 
