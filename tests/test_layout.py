@@ -88,3 +88,49 @@ def test_every_module_uses_the_implementation_impl_chose(domain):
         assert stellar_ob.OfferBook is mod.OfferBook
     else:
         assert horizon._impl is mod
+
+
+# Where the package may still raise a bare ValueError: hooks whose ValueError the caller turns into
+# a ParseError (json's parse_constant), the sequence protocol (Records.index, as list.index), and the
+# CLI's option readers (argparse turns them into the one-line usage error).
+_BARE_VALUE_ERRORS = {"horizon/_json.py": 1, "ledger/rpc.py": 1, "ledger/_ledger.pyx": 1, "cli/commands.py": 2}
+
+
+def test_every_deliberate_error_is_a_stellar_ob_error():
+    """A bad argument raises stellar_ob.ArgumentError (a StellarOBError and a ValueError), never a
+    bare ValueError (the README's promise), apart from the places listed above."""
+    found = {}
+    for path in _sources():
+        n = len(re.findall(r"raise ValueError\(", path.read_text()))
+        if n:
+            found[str(path.relative_to(PKG))] = n
+    assert found == _BARE_VALUE_ERRORS
+
+
+def test_argument_errors_are_stellar_ob_errors():
+    import stellar_ob
+    from stellar_ob.ledger.dexbook import DexBook
+    from stellar_ob.ledger.records import decode_account
+    from stellar_ob.server.app import build_app
+
+    assert issubclass(stellar_ob.ArgumentError, stellar_ob.StellarOBError)
+    assert issubclass(stellar_ob.ArgumentError, ValueError)
+    assert issubclass(stellar_ob.PathArgumentError, stellar_ob.ArgumentError)
+    assert stellar_ob.sync.ArgumentError is stellar_ob.ArgumentError
+    with pytest.raises(stellar_ob.ArgumentError, match="at least one asset or market"):
+        DexBook(assets=[], markets=[])
+    with pytest.raises(stellar_ob.ArgumentError, match="not a valid account id"):
+        decode_account("GABC")
+    with pytest.raises(stellar_ob.ArgumentError, match="path_workers"):
+        build_app(DexBook(), path_workers=0)
+
+
+def test_public_names_are_unique():
+    """Two modules exporting one name (as execution.PathHop and the path finder's hop once did)
+    leave stellar_ob with whichever came last: every public name is exported once."""
+    import collections
+
+    import stellar_ob
+
+    counts = collections.Counter(stellar_ob.__all__)
+    assert [n for n, c in counts.items() if c > 1] == []

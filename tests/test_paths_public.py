@@ -17,10 +17,10 @@ PURE = os.environ.get("STELLAR_OB_PURE", "") not in ("", "0")
 
 
 def test_names_are_exported():
-    for name in ("find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "PathHop",
+    for name in ("find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "FoundHop",
                  "PathFindingUnavailableError", "PathArgumentError"):
         assert name in sob.__all__
-        assert getattr(sob, name) is not None or name in ("PathSearch", "FoundPath", "PathHop")
+        assert getattr(sob, name) is not None or name in ("PathSearch", "FoundPath", "FoundHop")
     assert sob.PathFindingUnavailableError is PathFindingUnavailableError
     assert issubclass(PathFindingUnavailableError, StellarOBError)
     assert issubclass(PathArgumentError, (StellarOBError, ValueError))
@@ -35,7 +35,7 @@ def test_public_find_paths_searches():
     book.add_offer(1, "ask", 1, 10, 1000_0000000)
     r = sob.find_paths("strict_send", USD, 10_0000000, ["XLM"], books=[book])
     assert isinstance(r, sob.PathSearch) and isinstance(r.paths[0], sob.FoundPath)
-    assert r.paths[0].destination_amount == 100_0000000 and r.paths[0].hops[0] == sob.PathHop(
+    assert r.paths[0].destination_amount == 100_0000000 and r.paths[0].hops[0] == sob.FoundHop(
         sob.Asset.parse(USD), sob.Asset.native(), "book")
     with pytest.raises(sob.PathArgumentError):
         sob.find_paths("strict_send", USD, 0, ["XLM"], books=[book])

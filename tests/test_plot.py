@@ -282,6 +282,11 @@ def test_offer_chart_renders_each_offer_and_the_account_in_colour():
     assert len(ax.patches) == len(added)  # every offer is its own rectangle
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels[:2] == ["bids", "asks"] and labels[2].startswith(account[:6]) and f"({own} offers)" in labels[2]
+    from stellar_ob.plot import _OWN_COLOUR
+
+    legend = ax.get_legend()
+    handles = getattr(legend, "legend_handles", None) or legend.legendHandles
+    assert matplotlib.colors.to_hex(handles[2].get_facecolor()) == matplotlib.colors.to_hex(_OWN_COLOUR)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     plt.close(fig)

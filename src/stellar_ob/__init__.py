@@ -47,7 +47,7 @@ __version__ = "0.1.0"
 _SYNC_NAMES = ("Horizon", "LiveBook", "LiveOfferBook", "BookUpdate", "OfferBookUpdate", "Drift", "Status")
 # Exact path finding (stellar_ob.paths; C only: under the twin every search raises
 # PathFindingUnavailableError), imported on first use.
-_PATH_NAMES = ("find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "PathHop")
+_PATH_NAMES = ("find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "FoundHop")
 
 
 def __getattr__(name: str) -> Any:
@@ -65,6 +65,6 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "Asset", "Price", "Level", "LevelChange", "BookDiff", "Quote", "OrderBook",
     "OfferBook", "LiquidityPool", "quote_hop", "Offer", "Fill", "Execution", "PoolQuote", "HopQuote",
-    "simulate_path", "Result", "Funds", "PathHop", "PathResult", "CoreWouldThrowError", "MAINNET_PROTOCOL",
+    "simulate_path", "Result", "Funds", "PathHop", "PathResult", "MAINNET_PROTOCOL",
     "parse_amount", "format_amount", "IMPLEMENTATION", *_SYNC_NAMES, *_PATH_NAMES, *_errors_all,
 ]

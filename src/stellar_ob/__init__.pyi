@@ -13,7 +13,7 @@ from .errors import (
     CrossSelfError as CrossSelfError, DuplicateOfferError as DuplicateOfferError,
     HorizonError as HorizonError, InvalidBookError as InvalidBookError,
     OfferNotFoundError as OfferNotFoundError, ParseError as ParseError, PriceError as PriceError,
-    PathArgumentError as PathArgumentError, PathFindingUnavailableError as PathFindingUnavailableError,
+    ArgumentError as ArgumentError, PathArgumentError as PathArgumentError, PathFindingUnavailableError as PathFindingUnavailableError,
     RateLimitedError as RateLimitedError, StellarOBError as StellarOBError, StreamError as StreamError,
 )
 from .offers.execution import (
@@ -22,7 +22,7 @@ from .offers.execution import (
     PathHop as PathHop, PathResult as PathResult, Result as Result,
 )
 from ._paths import (
-    DexPathGraph as DexPathGraph, FoundPath as FoundPath, PathGraph as PathGraph, PathHop as PathHop,
+    DexPathGraph as DexPathGraph, FoundPath as FoundPath, PathGraph as PathGraph, FoundHop as FoundHop,
     PathSearch as PathSearch, find_paths as find_paths,
 )
 from .sync import (

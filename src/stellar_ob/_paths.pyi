@@ -14,7 +14,7 @@ MAX_DESTINATIONS: int
 DEFAULT_PROTOCOL: int
 
 
-class PathHop:
+class FoundHop:
     send_asset: Asset
     receive_asset: Asset
     venue: str  # "book" or "pool"
@@ -27,11 +27,11 @@ class FoundPath:
     path: Tuple[Asset, ...]
     source_amount: int
     destination_amount: int
-    hops: Tuple[PathHop, ...]
+    hops: Tuple[FoundHop, ...]
     offers_crossed: int
     result: str
     def __init__(self, kind: str, source_asset: Asset, destination_asset: Asset, path: Tuple[Asset, ...],
-                 source_amount: int, destination_amount: int, hops: Tuple[PathHop, ...], offers_crossed: int,
+                 source_amount: int, destination_amount: int, hops: Tuple[FoundHop, ...], offers_crossed: int,
                  result: str) -> None: ...
 
 class PathSearch:

@@ -11,7 +11,7 @@ raise :class:`PathFindingUnavailableError`.
 A :class:`PathGraph` holds its own copy of the offers and pools it was built from (the books it
 was given can change afterwards without affecting it); build a new one after the books change.
 Its sellers are fully funded (an OfferBook holds no balances). :class:`DexPathGraph` searches a
-live :class:`stellar_ob.ledger.DexBook` in place, with each seller's real funds by default
+live :class:`stellar_ob.ledger.dexbook.DexBook` in place, with each seller's real funds by default
 (``sellers_funds=False`` ignores them, as Horizon does).
 
 Threads: the search runs with the GIL released. Any number of threads may search one graph at
@@ -34,7 +34,7 @@ import dataclasses as _dc
 from stellar_ob._impl import PURE_REQUESTED as _PURE
 from stellar_ob.assets import Asset as _Asset
 
-__all__ = ["find_paths", "PathGraph", "DexPathGraph", "FoundPath", "PathHop", "PathSearch", "PathFindingUnavailableError",
+__all__ = ["find_paths", "PathGraph", "DexPathGraph", "FoundPath", "FoundHop", "PathSearch", "PathFindingUnavailableError",
            "PathArgumentError", "MAX_HOPS", "MAX_LIMIT", "MAX_DESTINATIONS", "DEFAULT_PROTOCOL"]
 
 #: Hops of a path at most (5 intermediate assets: PathPaymentStrictSendOp.path is xvector<Asset, 5>).
@@ -57,7 +57,7 @@ def _doc(cls, text):
     return cls
 
 
-PathHop = _doc(_dc.make_dataclass("PathHop", [("send_asset", object), ("receive_asset", object), ("venue", str)],
+FoundHop = _doc(_dc.make_dataclass("FoundHop", [("send_asset", object), ("receive_asset", object), ("venue", str)],
                                   frozen=True),
                """One hop of a path: the taker sends ``send_asset`` and receives ``receive_asset`` through
 ``venue``, ``"book"`` (the offers) or ``"pool"`` (the pair's liquidity pool): the venue stellar-core
@@ -279,7 +279,7 @@ cdef class _GraphBase:
             objs = [A[a] for a in row[0]]
             hop_list = []
             for j in range(len(objs) - 1):
-                hop_list.append(PathHop(objs[j], objs[j + 1], "book" if row[1][j] == SOB_VENUE_BOOK else "pool"))
+                hop_list.append(FoundHop(objs[j], objs[j + 1], "book" if row[1][j] == SOB_VENUE_BOOK else "pool"))
             last = len(objs) - 1  # (compiled with wraparound=False: no negative indices)
             out.append(FoundPath(kind, objs[0], objs[last], tuple(objs[1:last]), row[2], row[3], tuple(hop_list),
                                  row[4], _RESULT[ki]))
@@ -488,7 +488,7 @@ cdef class PathGraph(_GraphBase):
 
 
 cdef class DexPathGraph(_GraphBase):
-    """A path graph over a live :class:`stellar_ob.ledger.DexBook`, read in place (no copy).
+    """A path graph over a live :class:`stellar_ob.ledger.dexbook.DexBook`, read in place (no copy).
 
     Its markets are the book's own order books and pools (csrc/ledger/dexbook.h
     ``sob_dexbook_venue``), and a search crosses them with the book's context (``sob_dexbook_ctx``:
@@ -499,7 +499,7 @@ cdef class DexPathGraph(_GraphBase):
     fully funded.
 
     It is valid for the state it was built on: build a new one after the book changes (the book's
-    :meth:`~stellar_ob.ledger.DexBook.find_paths` does it once per ledger). While a search runs,
+    :meth:`~stellar_ob.ledger.dexbook.DexBook.find_paths` does it once per ledger). While a search runs,
     the book must not change (see the module docstring).
     """
 

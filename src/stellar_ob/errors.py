@@ -8,6 +8,7 @@ those that are about a bad value are also ``ValueError`` so that generic callers
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "PathFindingUnavailableError",
     "PathArgumentError",
     "StellarOBError",
@@ -33,6 +34,13 @@ __all__ = [
 
 class StellarOBError(Exception):
     """Base class of every error stellar_ob raises on purpose."""
+
+
+class ArgumentError(StellarOBError, ValueError):
+    """An argument of the right type whose value cannot be used: out of range, inconsistent with
+    another argument, or asking for something the object does not do (a source, server or book
+    option, a filter, an XDR field). Nothing was started or changed. (A wrong type is a TypeError.)
+    The more specific argument errors (:class:`PathArgumentError`) derive from it."""
 
 
 class ParseError(StellarOBError, ValueError):
@@ -135,7 +143,7 @@ class PathFindingUnavailableError(StellarOBError, RuntimeError):
     ``STELLAR_OB_PURE=1`` or when the compiled extension is not built (there is no pure-Python twin)."""
 
 
-class PathArgumentError(StellarOBError, ValueError):
+class PathArgumentError(ArgumentError):
     """An argument of :func:`stellar_ob.find_paths` or :class:`stellar_ob.PathGraph` that cannot be a search."""
 
 

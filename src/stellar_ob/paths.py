@@ -5,7 +5,7 @@ answered with stellar-core's own path-payment rules.
 :class:`PathGraph` (a frozen copy of a set of markets, for repeated searches),
 :class:`DexPathGraph` (a live :class:`stellar_ob.ledger.DexBook` searched in place, with sellers'
 funds; :meth:`stellar_ob.ledger.DexBook.find_paths` uses it), and the results :class:`PathSearch`,
-:class:`FoundPath`, :class:`PathHop`. Every name is also importable from :mod:`stellar_ob`.
+:class:`FoundPath`, :class:`FoundHop`. Every name is also importable from :mod:`stellar_ob`.
 
 The search runs in the C core only (there is no pure-Python twin). Under ``STELLAR_OB_PURE=1``, or
 when the compiled extension is not built, every search and every graph raises
@@ -18,7 +18,7 @@ from typing import Any
 
 from .errors import PathArgumentError, PathFindingUnavailableError
 
-__all__ = ["find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "PathHop",
+__all__ = ["find_paths", "PathGraph", "DexPathGraph", "PathSearch", "FoundPath", "FoundHop",
            "PathFindingUnavailableError", "PathArgumentError", "MAX_HOPS", "MAX_LIMIT", "MAX_DESTINATIONS"]
 
 try:
@@ -32,7 +32,7 @@ if _impl is not None:
     DexPathGraph = _impl.DexPathGraph
     PathSearch = _impl.PathSearch
     FoundPath = _impl.FoundPath
-    PathHop = _impl.PathHop
+    FoundHop = _impl.FoundHop
     MAX_HOPS: int = _impl.MAX_HOPS
     MAX_LIMIT: int = _impl.MAX_LIMIT
     MAX_DESTINATIONS: int = _impl.MAX_DESTINATIONS
@@ -57,5 +57,5 @@ else:
     class DexPathGraph(_Unavailable):  # type: ignore[no-redef]
         """Unavailable without the compiled extension."""
 
-    PathSearch = FoundPath = PathHop = None  # type: ignore[assignment,misc]
+    PathSearch = FoundPath = FoundHop = None  # type: ignore[assignment,misc]
     MAX_HOPS, MAX_LIMIT, MAX_DESTINATIONS = 6, 64, 256

@@ -295,14 +295,17 @@ def plot_offers(book: Any, ax: Any = None, depth: Optional[int] = 20, account: O
             ax.bar(float(bar.price), float(bar.base), width=width, bottom=float(bar.ahead), color=colour,
                    edgecolor="white", linewidth=0.6, label=None if labelled or bar.own else label)
             labelled = labelled or not bar.own
-    if own:
-        ax.bar([], [], color=_OWN_COLOUR, label=f"{chart.account[:6]}… ({own} offer{'s' if own != 1 else ''})"
-               if chart.account else "own")
+    handles, labels = ax.get_legend_handles_labels()
+    if own:  # a patch of its own: a legend entry from an empty bar takes the colour cycle's, not gold
+        from matplotlib.patches import Patch
+
+        handles.append(Patch(color=_OWN_COLOUR))
+        labels.append(f"{chart.account[:6]}… ({own} offer{'s' if own != 1 else ''})" if chart.account else "own")
     base, counter = _code(chart.base), _code(chart.counter)
     ax.set_xlabel(f"price ({counter} per {base})")
     ax.set_ylabel(f"offers at the price ({base}), first to be crossed at the bottom")
     ax.set_title(title if title is not None else f"{base}/{counter} offers")
     if chart.bids or chart.asks:
-        ax.legend(loc="upper center", fontsize="small")
+        ax.legend(handles, labels, loc="upper center", fontsize="small")
     ax.grid(True, axis="y", alpha=0.3)
     return ax

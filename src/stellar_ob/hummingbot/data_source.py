@@ -64,7 +64,7 @@ from hummingbot.core.data_type.order_book_message import OrderBookMessage, Order
 from hummingbot.core.data_type.order_book_tracker_data_source import OrderBookTrackerDataSource
 
 from stellar_ob.assets import Asset
-from stellar_ob.errors import HorizonError, InvalidBookError, StellarOBError
+from stellar_ob.errors import ArgumentError, HorizonError, InvalidBookError, StellarOBError
 from stellar_ob.horizon import Trade, parse_trades
 from stellar_ob.hummingbot_convert import (
     AssetTable,
@@ -312,19 +312,19 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
                 f"unknown source {source!r}; the sources are {', '.join(map(repr, SOURCES))}")
         if source == "ledger":
             if (follow is None) == (ledger_options is None):
-                raise ValueError("the ledger source needs follow= (a stellar_ob.ledger.Follow) or ledger_options= "
+                raise ArgumentError("the ledger source needs follow= (a stellar_ob.ledger.Follow) or ledger_options= "
                                  "(the keyword arguments of one, e.g. {'rpc': URL, 'archive': URL})")
             if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
-                raise ValueError(f"depth must be an int >= 1 or None (every level), got {depth!r}")
+                raise ArgumentError(f"depth must be an int >= 1 or None (every level), got {depth!r}")
             if isinstance(trade_feed, str) and trade_feed in (HORIZON_TRADES, LEDGER_TRADES):
                 trade_feed = LEDGER_TRADES  # the default: the ledger's claimed offers, from the same Follow
         else:
             if follow is not None or ledger_options is not None:
-                raise ValueError("follow= and ledger_options= are for source='ledger'")
+                raise ArgumentError("follow= and ledger_options= are for source='ledger'")
             if isinstance(trade_feed, str) and trade_feed == LEDGER_TRADES:
-                raise ValueError("trade_feed='ledger' needs source='ledger'")
+                raise ArgumentError("trade_feed='ledger' needs source='ledger'")
             if isinstance(depth, bool) or not isinstance(depth, int) or not 1 <= depth <= 200:
-                raise ValueError(f"depth must be 1..200 (Horizon's /order_book maximum), got {depth!r}")
+                raise ArgumentError(f"depth must be 1..200 (Horizon's /order_book maximum), got {depth!r}")
         table = assets if isinstance(assets, AssetTable) else AssetTable(assets)
         pairs = list(trading_pairs)
         for pair in pairs:
@@ -345,7 +345,7 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         elif isinstance(trade_feed, str) and trade_feed == HORIZON_TRADES:
             trade_feed = self._horizon_trades
         elif trade_feed is not None and not callable(trade_feed):
-            raise ValueError(f"trade_feed must be {HORIZON_TRADES!r}, a callable (base, counter) -> async "
+            raise ArgumentError(f"trade_feed must be {HORIZON_TRADES!r}, a callable (base, counter) -> async "
                              f"iterator of Trade, or None; got {type(trade_feed).__name__}")
         self._trade_feed: Optional[TradeFeed] = trade_feed
         self._load_timeout = load_timeout

@@ -24,6 +24,8 @@ from stellar_ob._c.sob_common cimport *
 from stellar_ob._c.ledger cimport *
 from stellar_ob._c.bucket cimport *
 
+from stellar_ob.errors import ArgumentError
+
 IMPLEMENTATION = "c"
 
 
@@ -42,10 +44,10 @@ cdef uint32_t _mask_of(object types) except? 0:
         raise TypeError("types must be an iterable of 'offer', 'pool', 'trustline', 'account'")
     for t in list(types):
         if type(t) is not str or t not in TYPE_NAMES:
-            raise ValueError(f"unknown entry type {t!r} (want 'offer', 'pool', 'trustline', 'account')")
+            raise ArgumentError(f"unknown entry type {t!r} (want 'offer', 'pool', 'trustline', 'account')")
         mask |= 1u << <int>TYPE_NAMES[t]
     if mask == 0:
-        raise ValueError("types is empty")
+        raise ArgumentError("types is empty")
     return mask
 
 
@@ -150,7 +152,7 @@ cdef class BucketReader:
     def feed(self, data):
         """Append bytes (any buffer) and read every whole record."""
         if self.finished:
-            raise ValueError("feed() after finish()")
+            raise ArgumentError("feed() after finish()")
         self.pending += data
         if len(self.pending) >= self.r.need:
             self._parse(False)
@@ -302,16 +304,16 @@ cdef int _fill_asset(sob_ledger_asset *a, object asset) except -1:
     a.type = <uint8_t>t
     if t == 0:
         if code or issuer:
-            raise ValueError("native asset has no code or issuer")
+            raise ArgumentError("native asset has no code or issuer")
         return 0
     if len(issuer) != 32:
-        raise ValueError("issuer (or pool id) is 32 bytes")
+        raise ArgumentError("issuer (or pool id) is 32 bytes")
     memcpy(a.issuer, <const char *>issuer, 32)
     if t == 3:
         if code:
-            raise ValueError("a pool share has no code")
+            raise ArgumentError("a pool share has no code")
         return 0
     if len(code) != (4 if t == 1 else 12):
-        raise ValueError("alphanum4 code is 4 bytes, alphanum12 code 12 bytes (zero padded)")
+        raise ArgumentError("alphanum4 code is 4 bytes, alphanum12 code 12 bytes (zero padded)")
     memcpy(a.code, <const char *>code, len(code))
     return 0

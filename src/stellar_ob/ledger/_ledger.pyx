@@ -17,7 +17,7 @@ from stellar_ob._c.offerbook cimport sob_offer, sob_offerbook_count, sob_offerbo
 from stellar_ob._c.ledger cimport *
 from stellar_ob._c.dexbook cimport *
 
-from ..errors import ParseError, InvalidBookError, LedgerGapError, BrokenDexBookError
+from ..errors import ArgumentError, ParseError, InvalidBookError, LedgerGapError, BrokenDexBookError
 from .records import (LedgerAsset, OfferEntry, PoolEntry, TrustLineEntry, AccountEntry, Change, Trade, Tx,
                       Header, Ledger, NATIVE)
 
@@ -248,7 +248,7 @@ cdef class Records:
             raise TypeError("of_type selects entry changes")
         for t in entry_types:
             if type(t) is not int or not 0 <= t < 32:
-                raise ValueError(f"not an entry type: {t!r}")
+                raise ArgumentError(f"not an entry type: {t!r}")
             mask |= 1u << <int>t
         c = <const sob_ledger_change *>PyBytes_AS_STRING(self._buf)
         return [self._at(i) for i in range(self._n) if (mask >> c[i].entry_type) & 1]
@@ -356,7 +356,7 @@ cdef class LedgerReader:
     def __init__(self, data, int form=SOB_LEDGER_FORM_BATCH):
         cdef sob_ledger_error err
         if form not in (SOB_LEDGER_FORM_META, SOB_LEDGER_FORM_BATCH, SOB_LEDGER_FORM_STREAM):
-            raise ValueError(f"unknown form {form!r}")
+            raise ArgumentError(f"unknown form {form!r}")
         self._data = _raw(data)
         self._form = form
         self._current = False
@@ -393,7 +393,7 @@ cdef class LedgerReader:
     def current(self):
         """The records of the ledger last decoded (ValueError if none)."""
         if not self._current:
-            raise ValueError("no ledger decoded")
+            raise ArgumentError("no ledger decoded")
         return _ledger(&self._out, True)
 
     @property
@@ -429,9 +429,9 @@ cdef void _to_c_asset(object a, sob_ledger_asset *out) except *:
     memset(out, 0, sizeof(sob_ledger_asset))
     t, code, issuer = a
     if type(t) is not int or not (0 <= t <= 2):
-        raise ValueError(f"asset type must be 0, 1 or 2, got {t!r}")
+        raise ArgumentError(f"asset type must be 0, 1 or 2, got {t!r}")
     if len(code) != 12 or len(issuer) != 32:
-        raise ValueError("asset code is 12 bytes and issuer 32 bytes")
+        raise ArgumentError("asset code is 12 bytes and issuer 32 bytes")
     out.type = <uint8_t>t
     if t != 0:
         memcpy(out.code, PyBytes_AS_STRING(code), 12)
@@ -560,7 +560,7 @@ cdef class _DexBook:
     def apply_reader(self, LedgerReader reader not None, bint resync=False):
         """Apply the ledger the reader decoded last (reader.next_ledger())."""
         if not reader._current:
-            raise ValueError("the reader holds no decoded ledger")
+            raise ArgumentError("the reader holds no decoded ledger")
         return self._apply(&reader._out, resync)
 
     def seed(self, data, uint32_t ledger_seq, bint complete):
@@ -582,7 +582,7 @@ cdef class _DexBook:
         """Seed from the first STATE entry of each key of the reader's current ledger (the state
         before it of every entry it touches), as of the ledger before it. Incomplete."""
         if not reader._current:
-            raise ValueError("the reader holds no decoded ledger")
+            raise ArgumentError("the reader holds no decoded ledger")
         self._seed(&reader._out, 0, reader._out.n_changes, reader._out.header.ledger_seq - 1, False, True)
 
     cdef _seed(self, const sob_ledger_out *src, size_t start, size_t n, uint32_t seq, bint complete, bint first_states):

@@ -34,7 +34,7 @@ from math import gcd
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..amounts import count_arg, format_amount, offer_id_arg, price_string
-from ..errors import OfferNotFoundError
+from ..errors import ArgumentError, OfferNotFoundError
 from .._args import side_index
 from ._ledger import LedgerReader, _DexBook
 from .records import LedgerAsset, Trade
@@ -395,7 +395,7 @@ class DexBook:
                 raise TypeError(f"a market is a (base, counter) pair, got {m!r}")
             pairs.append((_plain_asset(m[0]), _plain_asset(m[1])))
         if not chosen and not pairs:
-            raise ValueError("a filter keeps at least one asset or market")
+            raise ArgumentError("a filter keeps at least one asset or market")
         self._c.set_filter(chosen, pairs)
         self._filter = (tuple(chosen), tuple(pairs))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 from functools import lru_cache
 from typing import NamedTuple, Optional, Sequence, Union
+from ..errors import ArgumentError
 
 __all__ = [
     "CHANGE_CREATED", "CHANGE_UPDATED", "CHANGE_REMOVED", "CHANGE_STATE", "CHANGE_RESTORED",
@@ -56,13 +57,14 @@ def encode_account(key: bytes) -> str:
     'GAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAWHF'
     """
     if type(key) is not bytes or len(key) != 32:
-        raise ValueError("an account key is 32 bytes")
+        raise ArgumentError("an account key is 32 bytes")
     payload = bytes([_ACCOUNT_VERSION]) + bytes(key)
     return base64.b32encode(payload + _crc16_xmodem(payload).to_bytes(2, "little")).decode()
 
 
 def decode_account(strkey: str) -> bytes:
-    """The 32-byte key of a ``G...`` StrKey (ValueError if it is not a valid account id).
+    """The 32-byte key of a ``G...`` StrKey (:class:`stellar_ob.ArgumentError`, a ValueError, if it is not
+    a valid account id).
 
     >>> decode_account(encode_account(bytes(range(32)))) == bytes(range(32))
     True
@@ -70,7 +72,7 @@ def decode_account(strkey: str) -> bytes:
     from ..assets import strkey_account_valid
 
     if not strkey_account_valid(strkey):
-        raise ValueError(f"not a valid account id: {strkey!r}")
+        raise ArgumentError(f"not a valid account id: {strkey!r}")
     return base64.b32decode(str(strkey))[1:33]
 
 

@@ -322,7 +322,7 @@ class PathHop:
 
     @property
     def fills_array(self) -> Any:
-        """The fills as a numpy structured array over ``raw_fills`` (:data:`FILL_DTYPE`)."""
+        """The fills as a numpy structured array over ``raw_fills`` (``FILL_DTYPE``)."""
         import numpy as np
 
         return np.frombuffer(self.raw_fills, dtype=FILL_DTYPE)

@@ -13,12 +13,13 @@ Endpoints (Horizon's parameters, JSON and problem documents):
   configuration) as an extension. ``destination_account`` / ``source_account`` (which need the
   account's balances) are refused with 400: pass the asset lists.
 
-Paths are :meth:`stellar_ob.ledger.DexBook.find_paths`' (exact, executed before they are returned),
+Paths are :meth:`stellar_ob.ledger.dexbook.DexBook.find_paths`' (exact, executed before they are returned),
 with each seller's real funds unless ``sellers_funds=False``.
 
 Concurrency (issue 15). A path search never runs on the event loop: it runs in a bounded pool of
 ``path_workers`` threads, and the C search releases the GIL, so /order_book, /offers, the
 streams and the ledger feed stay responsive while searches run, and searches use every core.
+
 - The book is protected by a readers-writer lock (:class:`ReadWriteLock`): a search holds it for
   reading; a ledger is applied (:meth:`ServerState.apply`) holding it for writing, so no search
   ever reads a book that is being changed, and a search sees one ledger's state from start to end.
@@ -50,7 +51,7 @@ from aiohttp import web
 
 from ..amounts import format_amount, parse_amount, price_string
 from ..assets import Asset
-from ..errors import StellarOBError
+from ..errors import ArgumentError, StellarOBError
 
 __all__ = ["build_app", "ServerState", "ReadWriteLock", "MAX_ORDER_BOOK_LIMIT"]
 
@@ -432,14 +433,14 @@ class PathPool:
     def __init__(self, state: ServerState, workers: int, queue: int, timeout: float, limit: int,
                  sellers_funds: Optional[bool], cache: int = 1024) -> None:
         if type(workers) is not int or not 1 <= workers <= 256:
-            raise ValueError("path_workers must be an int in [1, 256]")
+            raise ArgumentError("path_workers must be an int in [1, 256]")
         if type(queue) is not int or not 0 <= queue <= 100_000:
-            raise ValueError("path_queue must be an int in [0, 100000]")
+            raise ArgumentError("path_queue must be an int in [0, 100000]")
         if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout <= 3600:
-            raise ValueError("path_timeout must be in (0, 3600] seconds")
+            raise ArgumentError("path_timeout must be in (0, 3600] seconds")
         self.state, self.workers, self.queue, self.timeout = state, workers, queue, float(timeout)
         if type(cache) is not int or not 0 <= cache <= 1_000_000:
-            raise ValueError("path_cache must be an int in [0, 1000000]")
+            raise ArgumentError("path_cache must be an int in [0, 1000000]")
         self.limit, self.sellers_funds, self.cache_size = limit, sellers_funds, cache
         # Answers per (query, generation of the book), least recently used evicted; and the searches
         # running, so identical concurrent requests share one search. Event-loop thread only.
@@ -603,7 +604,7 @@ def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int 
               sse_heartbeat: float = 15.0, path_workers: Optional[int] = None, path_queue: int = 64,
               path_timeout: float = 10.0, sellers_funds: Optional[bool] = True,
               path_cache: int = 1024) -> web.Application:
-    """The aiohttp application serving ``dex`` (a :class:`stellar_ob.ledger.DexBook`).
+    """The aiohttp application serving ``dex`` (a :class:`stellar_ob.ledger.dexbook.DexBook`).
 
     ``state`` (a :class:`ServerState` over the same book) lets the feeder apply ledgers under the
     lock and signal changes to the streams; ``path_limit``: paths per destination asset;

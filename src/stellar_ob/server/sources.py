@@ -9,6 +9,7 @@ from aiohttp import web
 
 from ..ledger import DexBook
 from .app import ServerState, build_app
+from ..errors import ArgumentError
 
 __all__ = ["run", "apply_files", "follow_rpc", "follow_simulated"]
 
@@ -64,18 +65,18 @@ async def run(source: str, *, url: Optional[str] = None, files: Sequence[str] = 
     stack = None
     if source == "replay":
         if not files:
-            raise ValueError("--from replay needs FILES")
+            raise ArgumentError("--from replay needs FILES")
         apply_files(dex, files)
     elif source == "rpc":
         if not url:
-            raise ValueError("--from rpc needs a URL")
+            raise ArgumentError("--from rpc needs a URL")
     elif source == "simulated":
         from ..testing import LocalStack
 
         stack = LocalStack(markets=markets, seed=seed, ledger_interval=ledger_interval)
         follow_simulated(dex, state, stack)
     else:
-        raise ValueError(f"source must be 'replay', 'rpc' or 'simulated', got {source!r}")
+        raise ArgumentError(f"source must be 'replay', 'rpc' or 'simulated', got {source!r}")
     runner = web.AppRunner(build_app(dex, state=state))
     await runner.setup()
     try:

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import aiohttp
 
 from stellar_ob.errors import (
+    ArgumentError,
     HorizonError,
     ParseError,
     RateLimitedError,
@@ -29,11 +30,6 @@ DEFAULT_HORIZON = "https://horizon.stellar.org"
 _USER_AGENT = "stellar-ob"
 _MiB = 1 << 20
 _PROBLEM_BYTES = 64 << 10  # an error body is read up to this much (the message needs a few hundred bytes)
-
-
-class ArgumentError(StellarOBError, ValueError):
-    """An argument of :class:`Horizon`, :meth:`Horizon.watch` or :meth:`Horizon.watch_offers` is
-    of the wrong type or out of range (nothing was started)."""
 
 
 class LimitExceededError(HorizonError):

@@ -303,7 +303,7 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
     def quote_hop(self, kind: str, amount: int, **kwargs: Any) -> Any:
         """``quote_hop`` over this book and its pool, as core routes a path-payment hop (same
         arguments as :func:`stellar_ob.quote_hop` after ``book, pool``), under the network's
-        protocol (:attr:`protocol`) unless ``protocol=`` is given."""
+        protocol (``protocol``) unless ``protocol=`` is given."""
         import sys
 
         if self.protocol is not None:
@@ -312,7 +312,7 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
 
     def simulate(self, kind: str, amount: int, **kwargs: Any) -> Any:
         """:meth:`OfferBook.simulate <stellar_ob.OfferBook.simulate>` on :attr:`book`, under the
-        network's protocol (:attr:`protocol`) unless ``protocol=`` is given."""
+        network's protocol (``protocol``) unless ``protocol=`` is given."""
         if self.protocol is not None:
             kwargs.setdefault("protocol", self.protocol)
         return self.book.simulate(kind, amount, **kwargs)

@@ -24,7 +24,7 @@ from stellar_ob.sync.http import _TRADE_TOKEN, _market_name
 from stellar_ob.sync.stream import Counters, Status, _Live, _Reconnect, _SSEStream
 
 if TYPE_CHECKING:
-    from stellar_ob.horizon import Trade  # noqa: F401 (annotations)
+    import stellar_ob.horizon  # noqa: F401 (annotations)
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
 
 _MERGED_CAP = 10_000  # trades one pending update of a slow updates() consumer keeps (older ones: dropped)
@@ -49,7 +49,7 @@ class TradesUpdate:
     (``time.perf_counter_ns()``) of the latest; ``dropped``: trades a slow ``updates()`` consumer
     missed because more than 10,000 piled up (0 for callbacks, which see every trade)."""
 
-    trades: tuple[Trade, ...]
+    trades: tuple[stellar_ob.horizon.Trade, ...]
     received_ns: int
     applied_ns: int
     dropped: int = 0

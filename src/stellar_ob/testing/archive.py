@@ -27,6 +27,7 @@ from aiohttp import web
 
 from stellar_ob.testing._loopback import FaultCounts, LoopbackServer, first_half, flip_bytes
 from stellar_ob.testing._loopback import take as _take
+from stellar_ob.errors import ArgumentError
 
 __all__ = ["bucket_bytes", "write_archive", "LocalArchive", "ArchiveFaults", "LIVE", "INIT", "DEAD", "ZERO_HASH"]
 
@@ -76,9 +77,9 @@ def write_archive(path: str | os.PathLike, checkpoint: int,
     up to 11 ``(curr, snap)`` uncompressed buckets (:func:`bucket_bytes`; None or b"" for an empty
     bucket). Returns the HAS written (also as the root HAS when ``root``)."""
     if (checkpoint + 1) % 64 != 0:
-        raise ValueError("a checkpoint ledger is 64k - 1")
+        raise ArgumentError("a checkpoint ledger is 64k - 1")
     if len(levels) > 11:
-        raise ValueError("a bucket list has 11 levels")
+        raise ArgumentError("a bucket list has 11 levels")
     base = Path(path)
     current = []
     for i in range(11):

@@ -35,6 +35,7 @@ from aiohttp import web
 from stellar_ob.ledger.stream import read_ledger_header
 from stellar_ob.testing._loopback import FaultCounts, LoopbackServer, first_half
 from stellar_ob.testing._loopback import take as _take
+from stellar_ob.errors import ArgumentError
 
 __all__ = ["LocalRpc", "RpcFaults", "restamp_ledger", "empty_ledger", "empty_chain", "RecordingRpc"]
 
@@ -85,7 +86,7 @@ def restamp_ledger(meta: bytes, sequence: int, close_time: int | None = None,
         struct.pack_into(">Q", b, h.close_time_offset, close_time)
     if previous_hash is not None:
         if len(previous_hash) != 32:
-            raise ValueError("previous_hash is 32 bytes")
+            raise ArgumentError("previous_hash is 32 bytes")
         b[h.header_start + 4:h.header_start + 36] = previous_hash
     b[h.entry_start:h.entry_start + 32] = hashlib.sha256(b[h.header_start:h.header_end]).digest()
     return bytes(b)
@@ -163,9 +164,9 @@ class LocalRpc(LoopbackServer):
         for seq, meta in ledgers:
             h = read_ledger_header(meta)
             if h.sequence != seq:
-                raise ValueError(f"ledger {seq}: its meta is ledger {h.sequence}")
+                raise ArgumentError(f"ledger {seq}: its meta is ledger {h.sequence}")
             if self._last is not None and seq != self._last + 1:
-                raise ValueError(f"ledger {seq} does not follow {self._last}")
+                raise ArgumentError(f"ledger {seq} does not follow {self._last}")
             self._ledgers[seq] = (bytes(meta), h)
             self._last = seq
             if self._first is None:
