@@ -94,6 +94,43 @@ def test_simulate_path_3_hops_150_offers(benchmark, impl):
     assert r.hops[0].offers_crossed == 50
 
 
+def _funded_book(impl, k=50):
+    """``k`` asks of 10 sellers whose balances and trust limits are all known (set_account)."""
+    from stellar_ob.offers.execution import Funds
+
+    from stellar_ob.offers._common import adjust_offer
+    from stellar_ob.offers._pure import _liabilities
+
+    rng = random.Random(7)
+    b = impl.OfferBook(BASE, COUNTER)
+    sellers = [f"s{i}" for i in range(10)]
+    selling = dict.fromkeys(sellers, 0)
+    buying = dict.fromkeys(sellers, 0)
+    for i in range(k):
+        s = sellers[i % 10]
+        amount = adjust_offer(1000 + i, 1000, rng.randint(10**7, 10**9))  # ledger-valid, as stored
+        b.add_offer(i + 1, "ask", 1000 + i, 1000, amount, seller=s)
+        sl, bl = _liabilities(1000 + i, 1000, amount)
+        selling[s] += sl
+        buying[s] += bl
+    for s in sellers:  # the liabilities the sellers' offers hold, as the ledger has them
+        b.set_account(s, Funds(10**13, None, 0, selling[s]), Funds(0, 10**15, buying[s], 0), subentries=k // 10)
+    return b
+
+
+@pytest.mark.parametrize("venue", ["book", "pool"])
+def test_quote_hop_50_offers_funds_pool(benchmark, impl, venue):
+    """Issue 12: quote_hop over 50 asks of sellers with funds set, next to a pool: "book" when the
+    book's price wins (one conversion), "pool" when the pool's does (the book walk shown too)."""
+    b = _funded_book(impl)
+    amount = _total(b) - 1  # crosses all 50
+    # the pool's price is about 1.0 (fee 0.3%): the book's (1.0 to 1.05) loses; a pool ten times
+    # more expensive loses to the book
+    pool = impl.LiquidityPool(10**15, 10**15) if venue == "pool" else impl.LiquidityPool(10**14, 10**15)
+    q = benchmark(impl.quote_hop, b, pool, "strict_receive", amount, taker_sells="counter")
+    assert q.result_code.endswith("SUCCESS") and q.venue == venue and q.execution.offers_crossed == 50
+
+
 def _executed(impl, k):
     b = _book(impl, k)
     ex = b.simulate("buy", _total(b) - 1, taker_sells="counter")

@@ -1090,42 +1090,68 @@ cdef class OfferBook:
     cdef object _hop(self, int side, int rounding, int64_t amt, int64_t cap, str taker, size_t mo, bint do_apply,
                      pool, pq, taker_sells, uint32_t proto, const sob_pool *cp, bint foreign=False,
                      pq_sent=None, pq_received=None):
-        """quote_hop's book walk (the execution reported) and core's conversion (result, venue,
-        amounts) over this book and ``cp``; with ``apply`` and SUCCESS the chosen venue changes."""
+        """quote_hop: core's conversion (result, venue, amounts) over this book and ``cp``, and
+        the execution reported from the same conversion's book walk (sellers' funds included);
+        with ``apply`` and SUCCESS the chosen venue changes."""
         cdef sob_sim p
         cdef sob_sim_out out
         cdef sob_op_result dex
         cdef const sob_hop *h
-        p.side = side
-        p.round = <sob_rounding>rounding
-        p.max_sheep_send = amt if rounding == 1 else INT64_MAX
-        p.max_wheat_receive = INT64_MAX if rounding == 1 else amt
-        p.has_limit = 0
-        p.limit_n = 1
-        p.limit_d = 1
-        p.passive = 0
-        p.max_offers = mo
-        self._taker_handle(taker, &p)
-        cdef sob_fill *fills = self._scratch(&p)
-        cdef sob_status st = sob_offerbook_simulate(&self._b, &p, fills, &out)
-        if st != SOB_OK:
-            _raise(st, "simulate arguments")
-        result = _RESULTS[out.result]
-        raw = PyBytes_FromStringAndSize(<char *>fills, out.nfills * sizeof(sob_fill))
-        ex = _new_execution(raw, out.sent, out.received, out.result == 0, result, 0)
+        cdef sob_hop hop
+        cdef sob_result dcode
+        cdef sob_fill *fills
+        cdef sob_status st
         cdef uint64_t tkey = _taker_key(taker)
         cdef uint64_t marked = self._mark_taker(taker, tkey)
+        cdef int64_t bsent = 0, brecv = 0
+        cdef size_t boffers = 0
+        cdef int walk_result = 0
         thrown = False
+        raw = None
         try:
-            self._convert(side, rounding, amt, tkey, mo, proto, cp, &dex)
-        except CoreWouldThrowError:
-            thrown = True
+            try:
+                self._convert(side, rounding, amt, tkey, mo, proto, cp, &dex)
+            except CoreWouldThrowError:
+                thrown = True
+            if not thrown and dex.nhops:
+                hop = dex.hops[0]
+                dcode = dex.code
+                bsent, brecv, boffers = hop.book_send, hop.book_recv, hop.book_offers
+                walk_result = _CONVERT_TO_SIM[hop.book_result]
+                if hop.venue == SOB_VENUE_BOOK:
+                    raw = _claims_raw(dex.hop_claims + hop.claims_start, hop.claims_count)
+                elif hop.pool_quoted and boffers:
+                    # the pool won and core rolled the book walk back: its claims are those of the
+                    # same conversion without the pool (same state, budget, taker and funds)
+                    self._convert(side, rounding, amt, tkey, mo, proto, NULL, &dex)
+                    h = &dex.hops[0]
+                    if h.book_send != bsent or h.book_recv != brecv or h.book_offers != boffers:
+                        raise AssertionError("quote_hop: the book walk differs without the pool")
+                    raw = _claims_raw(dex.hop_claims + h.claims_start, h.claims_count)
+                else:
+                    raw = b""
         finally:
             self._unmark_taker(marked)
-        venue = None
-        sent = received = 0
-        if thrown:
-            # core throws: the walk's routing is reported as before, flagged CORE_WOULD_THROW
+        if thrown or raw is None:
+            # core throws: the plain walk's routing is reported as before, flagged CORE_WOULD_THROW
+            p.side = side
+            p.round = <sob_rounding>rounding
+            p.max_sheep_send = amt if rounding == 1 else INT64_MAX
+            p.max_wheat_receive = INT64_MAX if rounding == 1 else amt
+            p.has_limit = 0
+            p.limit_n = 1
+            p.limit_d = 1
+            p.passive = 0
+            p.max_offers = mo
+            self._taker_handle(taker, &p)
+            fills = self._scratch(&p)
+            st = sob_offerbook_simulate(&self._b, &p, fills, &out)
+            if st != SOB_OK:
+                _raise(st, "simulate arguments")
+            result = _RESULTS[out.result]
+            raw = PyBytes_FromStringAndSize(<char *>fills, out.nfills * sizeof(sob_fill))
+            ex = _new_execution(raw, out.sent, out.received, out.result == 0, result, 0)
+            venue = None
             if pq is None or (result == "filled" and pq_sent * out.received > pq_received * out.sent):
                 venue = "book" if result == "filled" else None
                 stop, sent, received = result, out.sent, out.received
@@ -1138,19 +1164,21 @@ cdef class OfferBook:
             if venue is not None and rounding == 2 and sent > cap:
                 venue, stop = None, "send_max"
             return HopQuote(venue, sent, received, stop, ex, pq, Result.CORE_WOULD_THROW, "CORE_WOULD_THROW")
-        res, code = _result_of(dex.code)
-        if dex.nhops:
-            h = &dex.hops[0]
-            venue = "book" if h.venue == SOB_VENUE_BOOK else ("pool" if h.venue == SOB_VENUE_POOL else None)
-            sent, received = h.amount_send, h.amount_recv
-            if venue is None and sent == 0 and received == 0:
-                sent, received = h.book_send, h.book_recv
+        result = _RESULTS[walk_result]
+        ex = _new_execution(raw, bsent, brecv, walk_result == 0, result, 0)
+        venue = None
+        sent = received = 0
+        res, code = _result_of(dcode)
+        venue = "book" if hop.venue == SOB_VENUE_BOOK else ("pool" if hop.venue == SOB_VENUE_POOL else None)
+        sent, received = hop.amount_send, hop.amount_recv
+        if venue is None and sent == 0 and received == 0:
+            sent, received = bsent, brecv
         prefix = "PATH_PAYMENT_STRICT_SEND_" if rounding == 1 else "PATH_PAYMENT_STRICT_RECEIVE_"
         if foreign and pq is not None:
             # a pool object without reserves (only strict_send / strict_receive): core's choice
             # made here with its quote, as the twin makes it
-            if not (result == "filled" and pq_sent * out.received > pq_received * out.sent):
-                if out.nfills >= mo and proto >= 27:
+            if not (walk_result == 0 and pq_sent * brecv > pq_received * bsent):
+                if boffers >= mo and proto >= 27:
                     res, code, venue, sent, received = (Result.EXCEEDED_WORK_LIMIT, "opEXCEEDED_WORK_LIMIT",
                                                         None, 0, 0)
                 else:
@@ -1161,7 +1189,7 @@ cdef class OfferBook:
             stop = "filled"
             if do_apply:
                 if venue == "book":
-                    self._apply_raw(_claims_raw(dex.hop_claims, dex.nhop_claims))
+                    self._apply_raw(raw)
                 elif venue == "pool":
                     pool.apply(PoolQuote(sent, received), taker_sells=taker_sells)
         else:
