@@ -90,3 +90,22 @@ def fraction_price(value: Any) -> Tuple[int, int]:
         return n, d
     raise InvalidBookError(f"price must be a Price or a Fraction (exact), got {type(value).__name__}; "
                            "use set_level(side, n, d, amount) for ints or Price.parse for decimal text")
+
+
+def change_parts(ch: Any) -> Tuple[Any, Any, Any, Any]:
+    """``(side, n, d, amount)`` of one change given to ``apply_diff``: a 4-tuple, or a
+    LevelChange-like object (``side``, ``price.n``/``price.d``, ``new_amount``). The parts are not
+    checked here (each book checks them its own way); anything else is InvalidBookError."""
+    if isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
+        try:
+            side, n, d, amount = ch
+        except (TypeError, ValueError):
+            raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}") from None
+        return side, n, d, amount
+    if hasattr(ch, "new_amount"):
+        try:
+            price = ch.price
+            return ch.side, price.n, price.d, ch.new_amount
+        except AttributeError:
+            raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}") from None
+    raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")

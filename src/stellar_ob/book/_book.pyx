@@ -844,20 +844,7 @@ cdef class OrderBook:
                     c[i].amount = a
                     i += 1
                     continue
-                if isinstance(ch, tuple) and not hasattr(ch, "new_amount"):
-                    try:
-                        side, n, d, amount = ch
-                    except (TypeError, ValueError):
-                        raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}") from None
-                elif hasattr(ch, "new_amount"):
-                    try:
-                        side = ch.side
-                        price = ch.price
-                        n, d, amount = price.n, price.d, ch.new_amount
-                    except AttributeError:
-                        raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}") from None
-                else:
-                    raise InvalidBookError(f"a change must be (side, n, d, amount), got {ch!r}")
+                side, n, d, amount = _args.change_parts(ch)
                 c[i].side = _side(side)
                 c[i].n = _price_part(n, "n", True)
                 c[i].d = _price_part(d, "d", True)

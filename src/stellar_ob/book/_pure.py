@@ -436,20 +436,7 @@ class OrderBook:
         for c in changes:
             if len(batch) == k:
                 raise InvalidBookError("the changes were modified during apply_diff")
-            if isinstance(c, tuple) and not hasattr(c, "new_amount"):
-                try:
-                    side, n, d, amount = c
-                except (TypeError, ValueError):
-                    raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}") from None
-            elif hasattr(c, "new_amount"):
-                try:
-                    side = c.side
-                    price = c.price
-                    n, d, amount = price.n, price.d, c.new_amount
-                except AttributeError:
-                    raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}") from None
-            else:
-                raise InvalidBookError(f"a change must be (side, n, d, amount), got {c!r}")
+            side, n, d, amount = _args.change_parts(c)
             side = _side_index(side)
             n, d, amount = _check_level(n, d, amount)
             batch.append((side, n, d, amount))
