@@ -312,6 +312,8 @@ static inline int hj_classify_other(char first) {
 /* For classifiers: key (klen bytes, raw) is the literal lit. */
 #define KEYIS(lit) (klen == sizeof(lit) - 1 && memcmp(key, lit, sizeof(lit) - 1) == 0)
 
+struct rec_tpl;
+
 typedef struct hj_kind {
     rec_key_fn key;
     rec_done_fn done;
@@ -319,6 +321,11 @@ typedef struct hj_kind {
                                      reset says otherwise */
     rec_classify_fn classify;     /* NULL: elements of this kind are always read by the general path */
     const char *not_obj;          /* the error for an element that is not an object */
+    /* Whether a template learnt from an array's first element before the general path read it
+     * reads every key the general path requires (each at most once: the learner checks that):
+     * the template may then read that element too. NULL: the first element is always read by
+     * the general path. */
+    int (*tpl_complete)(const struct rec_tpl *t);
 } hj_kind;
 
 /* A growable vector of elements of any kind (sob_levels, sob_offers, ...), seen through pointers

@@ -65,7 +65,7 @@ static int offer_classify(int ctx, const char *key, size_t klen, char first, int
 }
 
 static const hj_kind OFFER_KIND = {offer_key, offer_done, offer_reset, offer_classify,
-                                   "record must be an object"};
+                                   "record must be an object", NULL};
 
 void sob_offers_init(sob_offers *o) { memset(o, 0, sizeof *o); }
 void sob_offers_free(sob_offers *o) {

@@ -43,8 +43,20 @@ static int level_classify(int ctx, const char *key, size_t klen, char first, int
     return hj_classify_other(first); /* any other key: its value is only validated */
 }
 
+/* level_done()'s rule for a template: it reads price_r.n, price_r.d and amount (the classifier
+ * gives those slots only under "price_r" and "amount", each key at most once). */
+static int level_tpl_complete(const rec_tpl *t) {
+    int n = 0, d = 0, amount = 0;
+    for (int i = 0; i < t->n; i++) {
+        if (t->slot[i].kind == SL_I32POS && t->slot[i].off == offsetof(sob_level, n)) n++;
+        else if (t->slot[i].kind == SL_I32POS && t->slot[i].off == offsetof(sob_level, d)) d++;
+        else if (t->slot[i].kind == SL_AMOUNT64 && t->slot[i].off == offsetof(sob_level, amount)) amount++;
+    }
+    return n == 1 && d == 1 && amount == 1;
+}
+
 static const hj_kind LEVEL_KIND = {level_key, level_done, level_reset, level_classify,
-                                   "order book level must be an object"};
+                                   "order book level must be an object", level_tpl_complete};
 
 /* tpl: the template carried from the bids to the asks (they are written alike). */
 static sob_status levels_array(jp *P, sob_levels *out, const char *not_arr, rec_tpl *tpl) {

@@ -74,7 +74,7 @@ static sob_status pool_done(jp *P, void *rec, uint64_t seen, const char *at) {
 }
 
 static const hj_kind POOL_KIND = {pool_key, pool_done, pool_reset, NULL,
-                                   "record must be an object"};
+                                   "record must be an object", NULL};
 
 void sob_pools_init(sob_pools *p) { memset(p, 0, sizeof *p); }
 void sob_pools_free(sob_pools *p) {

@@ -188,6 +188,10 @@ typedef struct tpl_learner {
     const char *last; /* end of the previous slot: where the current fixed segment starts */
     const char *e;
     int depth;
+    /* Learning from bytes the general path has not read (hj_records_array's first element): a
+     * classified object must be an object, and a key twice in an object refuses the template
+     * (the general path decides what that is). */
+    int unread;
 } tpl_learner;
 
 /* End of the (valid) string at p, its opening quote; NULL if it runs past e. */
@@ -256,12 +260,14 @@ static const char *lrn_value(tpl_learner *L, int ctx, const char *key, size_t kl
     }
     switch (k) {
     case TPL_REFUSE: return NULL;
-    case TPL_FIXED:
-        if (c == 't' || c == 'n') return p + 4;
-        if (c == 'f') return p + 5;
-        return NULL;
+    case TPL_FIXED: {
+        const char *lit = c == 't' ? "true" : c == 'n' ? "null" : c == 'f' ? "false" : NULL;
+        size_t n = c == 'f' ? 5 : 4;
+        if (!lit || (size_t)(e - p) < n || memcmp(p, lit, n) != 0) return NULL;
+        return p + n;
+    }
     case TPL_DESCEND:
-        if (c != '{' && c != '[') return NULL;
+        if (c != '{' && (c != '[' || (L->unread && child != CTX_OTHER))) return NULL;
         return lrn_compound(L, child, p);
     case SL_ASSET: {
         if (c != '{') return NULL;
@@ -294,16 +300,18 @@ static const char *lrn_compound(tpl_learner *L, int ctx, const char *p) {
     const char *e = L->e;
     char close = *p == '{' ? '}' : ']';
     int obj = *p == '{';
+    /* keys of this object so far, for the duplicate check of unread bytes */
+    enum { MAXK = 32 };
+    const char *kp[MAXK];
+    size_t kl[MAXK];
+    int nk = 0;
     if (++L->depth > SOB_JSON_MAX_DEPTH) return NULL;
-    p++;
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == close) {
+        L->depth--;
+        return p + 1;
+    }
     for (;;) {
-        p = skip_ws(p, e);
-        if (p >= e) return NULL;
-        if (*p == close) {
-            L->depth--;
-            return p + 1;
-        }
-        if (*p == ',') p = skip_ws(p + 1, e);
         const char *key = NULL;
         size_t klen = 0;
         if (obj) {
@@ -312,12 +320,27 @@ static const char *lrn_compound(tpl_learner *L, int ctx, const char *p) {
             if (ke >= e || *ke != '"') return NULL;
             key = p + 1;
             klen = (size_t)(ke - key);
+            if (L->unread) {
+                if (nk == MAXK) return NULL;
+                for (int i = 0; i < nk; i++)
+                    if (kl[i] == klen && memcmp(kp[i], key, klen) == 0) return NULL;
+                kp[nk] = key;
+                kl[nk++] = klen;
+            }
             p = skip_ws(ke + 1, e);
             if (p >= e || *p != ':') return NULL;
             p = skip_ws(p + 1, e);
         }
         p = lrn_value(L, ctx, key, klen, p);
         if (!p) return NULL;
+        p = skip_ws(p, e);
+        if (p >= e) return NULL;
+        if (*p == close) {
+            L->depth--;
+            return p + 1;
+        }
+        if (*p != ',') return NULL;
+        p = skip_ws(p + 1, e);
     }
 }
 
@@ -334,19 +357,23 @@ static size_t slot_size(int kind) {
     }
 }
 
-/* Learns the template of the record [rec, end) that the general path has just read; sep (<= rec)
- * is where the ',' before it starts (the separator and whitespace are then part of the first
- * fixed segment). rec_size: the size of a record, whose reset must be all zero bytes. */
-static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *sep, const char *rec,
-                          const char *end, size_t rec_size) {
-    tpl_learner L = {t, classify, sep, end, 0};
+/* Learns the template of the record at rec (its '{'), in [rec, e); sep (<= rec) is where the ','
+ * before it starts (the separator and whitespace are then part of the first fixed segment).
+ * rec_size: the size of a record, whose reset must be all zero bytes. unread: the general path
+ * has not read the record (its structure and keys are checked here, depth: that of the array
+ * the record is in); else depth is 0 and e is the record's end. Returns the record's end, with
+ * t->ok, or NULL. */
+static const char *tpl_learn_at(rec_tpl *t, rec_classify_fn classify, const char *sep,
+                                const char *rec, const char *e, size_t rec_size, int unread,
+                                int depth) {
+    tpl_learner L = {t, classify, sep, e, depth, unread};
     t->ok = 0;
     t->n = 0;
     t->sep_pending = 0;
     t->sep_len = (uint32_t)(rec - sep);
-    if (*rec != '{') return;
-    const char *p = lrn_compound(&L, CTX_RECORD, rec);
-    if (p != end) return;
+    if (rec >= e || *rec != '{') return NULL;
+    const char *end = lrn_compound(&L, CTX_RECORD, rec);
+    if (!end) return NULL;
     t->seg[t->n] = L.last;
     t->len[t->n] = (uint32_t)(end - L.last);
     size_t fixed = 0;
@@ -385,6 +412,13 @@ static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *sep,
                    ? SHAPE_PRICE_LEVEL
                    : SHAPE_ANY;
     t->ok = 1;
+    return end;
+}
+
+/* The template of the record [rec, end) that the general path has just read. */
+static void rec_tpl_learn(rec_tpl *t, rec_classify_fn classify, const char *sep, const char *rec,
+                          const char *end, size_t rec_size) {
+    if (tpl_learn_at(t, classify, sep, rec, end, rec_size, 0, 0) != end) t->ok = 0;
 }
 
 /* The template of an array's first element (learnt without a separator; sep_pending, not yet ok)
@@ -404,16 +438,6 @@ static void tpl_add_separator(rec_tpl *t, const char *p, const char *e) {
     t->sep_len = (uint32_t)sl;
     t->fixed += sl;
     t->ok = 1;
-}
-
-/* *dst = *src, its first segment kept pointing at its own seg0 copy (if it is one). */
-static void tpl_copy(rec_tpl *dst, const rec_tpl *src) {
-    if (!src->ok) {
-        dst->ok = 0;
-        return;
-    }
-    *dst = *src;
-    if (src->seg[0] == src->seg0) dst->seg[0] = dst->seg0;
 }
 
 /* ---- matching ---- */
@@ -634,9 +658,11 @@ sob_status hj_records_array(jp *P, const hj_kind *kind, vec_any *vec, const char
     TRY(hj_expect_open(P, '[', not_arr));
     int first = 1, done = 0;
     const int depth = P->depth;
-    rec_tpl tpl;
-    tpl.ok = 0;
-    if (carry && carry->ok) tpl_copy(&tpl, carry);
+    /* The template lives in carry when there is one (no copy in or out: a rec_tpl is ~1 KB, which
+     * a small order book would pay twice per array). */
+    rec_tpl local, *const tp = carry ? carry : &local;
+    if (!carry) tp->ok = 0;
+    tp->sep_pending = 0; /* a template carried in is ok or nothing */
     asset_cache ac;
     ac.n = ac.next = 0;
     /* Templates stop being learnt when records keep missing them (a page with no two records
@@ -658,20 +684,39 @@ sob_status hj_records_array(jp *P, const hj_kind *kind, vec_any *vec, const char
         }                                                                                        \
         rec = room;                                                                              \
     } while (0)
-    if (tpl.ok && use_tpl) {
+    if (!tp->ok && use_tpl && kind->tpl_complete) {
+        /* The first element, with no template: learn one from its bytes (checking what the
+         * general path would of its structure and keys) and read it with that template, if the
+         * template reads every key the kind requires. Else the general path reads it. */
+        void *rec;
+        const char *at = skip_ws(P->p, P->e);
+        REC_SLOT();
+        const char *end = tpl_learn_at(tp, kind->classify, at, at, P->e, elem, 1, depth);
+        if (end && kind->tpl_complete(tp) && tpl_match(P, tp, &ac, kind, at, depth + 1, rec) == end) {
+            P->p = end;
+            first = 0;
+            len++;
+            room += elem;
+            hits++;
+            tp->ok = 0, tp->sep_pending = 1; /* until its separator, as when learnt below */
+        } else {
+            tp->ok = 0;
+        }
+        P->depth = depth;
+    } else if (tp->ok && use_tpl) {
         /* The first element, with a template carried from the previous array: its first segment
          * without the separator may read it. */
         void *rec;
         const char *at = skip_ws(P->p, P->e);
-        const uint32_t skip = tpl.sep_len;
+        const uint32_t skip = tp->sep_len;
         REC_SLOT();
-        tpl.seg[0] += skip;
-        tpl.len[0] -= skip;
-        tpl.fixed -= skip;
-        const char *end = tpl_match(P, &tpl, &ac, kind, at, depth + 1, rec);
-        tpl.seg[0] -= skip;
-        tpl.len[0] += skip;
-        tpl.fixed += skip;
+        tp->seg[0] += skip;
+        tp->len[0] -= skip;
+        tp->fixed -= skip;
+        const char *end = tpl_match(P, tp, &ac, kind, at, depth + 1, rec);
+        tp->seg[0] -= skip;
+        tp->len[0] += skip;
+        tp->fixed += skip;
         P->depth = depth;
         if (end != NULL) {
             P->p = end;
@@ -685,18 +730,20 @@ sob_status hj_records_array(jp *P, const hj_kind *kind, vec_any *vec, const char
         void *rec;
         /* Steady state: "," + whitespace + a record, byte for byte like the previous pair. */
         const char *sep = P->p;
-        if (UNLIKELY(!tpl.ok) && tpl.sep_pending) tpl_add_separator(&tpl, sep, P->e);
-        if (tpl.ok) {
-            REC_SLOT();
-            const char *end = tpl_match(P, &tpl, &ac, kind, sep, depth + 1, rec);
-            P->depth = depth;
-            if (LIKELY(end != NULL)) {
-                P->p = end;
+        if (UNLIKELY(!tp->ok) && tp->sep_pending) tpl_add_separator(tp, sep, P->e);
+        if (tp->ok) {
+            /* The cursor stays in sep until a record misses (tpl_match() only moves P->p and
+             * P->depth when it reads an asset the general way). */
+            for (;;) {
+                REC_SLOT();
+                const char *end = tpl_match(P, tp, &ac, kind, sep, depth + 1, rec);
+                if (UNLIKELY(end == NULL)) break;
+                sep = end;
                 len++;
                 room += elem;
                 hits++;
-                continue;
             }
+            P->depth = depth;
             P->p = sep;
         }
         int was_first = first;
@@ -704,10 +751,9 @@ sob_status hj_records_array(jp *P, const hj_kind *kind, vec_any *vec, const char
         TRY(hj_arr_next(P, &first, &done));
         if (done) {
             if (P->opts) P->opts->tpl_hits += (size_t)hits;
-            if (carry) tpl_copy(carry, &tpl);
             return SOB_OK;
         }
-        misses += tpl.ok;
+        misses += tp->ok;
         REC_SLOT();
         const char *start = P->p;
         TRY(record_object(P, kind, rec));
@@ -716,9 +762,9 @@ sob_status hj_records_array(jp *P, const hj_kind *kind, vec_any *vec, const char
         /* Learnt from a record after a ',', the template carries the separator; learnt from the
          * first, it gets the separator that follows it. */
         if (use_tpl) {
-            rec_tpl_learn(&tpl, kind->classify, was_first ? start : sep, start, P->p, vec->elem);
-            if (was_first && tpl.ok) tpl.ok = 0, tpl.sep_pending = 1; /* until its separator */
-            if (misses > 4 && misses > hits) use_tpl = tpl.ok = tpl.sep_pending = 0;
+            rec_tpl_learn(tp, kind->classify, was_first ? start : sep, start, P->p, vec->elem);
+            if (was_first && tp->ok) tp->ok = 0, tp->sep_pending = 1; /* until its separator */
+            if (misses > 4 && misses > hits) use_tpl = tp->ok = tp->sep_pending = 0;
         }
     }
 #undef REC_SLOT

@@ -210,7 +210,7 @@ static sob_status trade_done(jp *P, void *recv, uint64_t seen, const char *at) {
 }
 
 static const hj_kind TRADE_KIND = {trade_key, trade_done, trade_reset, NULL,
-                                   "record must be an object"};
+                                   "record must be an object", NULL};
 
 void sob_trades_init(sob_trades *t) { memset(t, 0, sizeof *t); }
 void sob_trades_free(sob_trades *t) {
