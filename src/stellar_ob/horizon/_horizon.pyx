@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Typed Horizon records from the C scanner (csrc/horizon_json.c).
+"""Typed Horizon records from the C scanner (csrc/horizon_json.h).
 
 Same functions and results as stellar_ob.horizon._pure (the twin, which states the rules in plain
 Python); the public entry points are in stellar_ob.horizon.

@@ -2,7 +2,7 @@
 
 Used by the reference twin of the scanner (``horizon._pure``: one reader per document kind), by
 ``stellar_ob.horizon`` for /ledgers records (no C template for them) and by the sync layer for
-problem+json error bodies. The rules are csrc/horizon_json.c's: any whitespace and key order,
+problem+json error bodies. The rules are the C scanner's (csrc/horizon_json_*.c): any whitespace and key order,
 unknown fields ignored (but still valid JSON), ``\\uXXXX`` escapes, a repeated key that is read is
 an error, nesting deeper than 64 is an error, every error a :class:`~stellar_ob.errors.ParseError`.
 """
@@ -129,7 +129,7 @@ def loads(data: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------
-# Typed readers: each mirrors one helper of csrc/horizon_json.c
+# Typed readers: each mirrors one helper of csrc/horizon_json_lex.c
 
 _MISSING = object()
 _INT_TEXT = re.compile(r"0|[1-9][0-9]*")

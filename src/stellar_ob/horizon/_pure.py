@@ -1,6 +1,6 @@
 """Horizon documents parsed exactly with the standard library: the twin of the C scanner.
 
-Same acceptance rules as csrc/horizon_json.c (read its header for the full list): any whitespace
+Same acceptance rules as the C scanner (csrc/horizon_json_*.c; read its header for the full list): any whitespace
 and key order, unknown fields ignored (but still valid JSON), ``\\uXXXX`` escapes, unreduced
 ``price_r`` kept as sent, ``price_r`` wins over the ``price`` string, level totals up to uint64;
 and ParseError for everything else: bad JSON or UTF-8, wrong types, missing fields, n/d outside

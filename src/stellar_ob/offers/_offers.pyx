@@ -238,7 +238,7 @@ def pool_strict_receive(int64_t reserve_to, int64_t reserve_from, int32_t fee_bp
 
 
 # ---------------------------------------------------------------------------------------------
-# Horizon documents through the C scanner (csrc/horizon_json.c). The record vectors belong to one
+# Horizon documents through the C scanner (csrc/horizon_json.h). The record vectors belong to one
 # call: nothing is shared between calls, books or threads.
 
 cdef int _scan(object data, sob_offers *o, sob_trades *t) except -1:
