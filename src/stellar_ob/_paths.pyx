@@ -25,6 +25,10 @@ from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, INT64_MAX, INT32_
 from libc.stdlib cimport calloc, free
 
 from stellar_ob._c.offerbook cimport sob_offerbook, sob_offerbook_init, sob_offerbook_free, sob_offerbook_add
+from stellar_ob._c.dex cimport (
+    SOB_MAX_HOPS, SOB_OP_PATH_PAYMENT_STRICT_RECEIVE, SOB_OP_PATH_PAYMENT_STRICT_SEND, SOB_PROTOCOL_MAINNET,
+    SOB_PROTOCOL_MIN, SOB_VENUE_BOOK, sob_dex_ctx, sob_dex_ctx_init, sob_pool, sob_venue,
+)
 from stellar_ob._c.pathfind cimport *
 
 include "_c/glue.pxi"

@@ -1,33 +1,12 @@
-# csrc/ledger/dexbook.h: the whole-DEX book over decoded ledgers. The account table it exposes
-# (csrc/accounts.h) is declared here too, with only what the ledger binding reads.
+# csrc/ledger/dexbook.h: the whole-DEX book over decoded ledgers. The account table it exposes is
+# csrc/accounts.h's (_c/accounts.pxd).
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
+from stellar_ob._c.accounts cimport sob_account, sob_accounts, sob_trustline
 from stellar_ob._c.sob_common cimport sob_level, sob_status
 from stellar_ob._c.book cimport sob_book
 from stellar_ob._c.offerbook cimport sob_offer, sob_offerbook
 from stellar_ob._c.ledger cimport sob_ledger_asset, sob_ledger_change, sob_ledger_error, sob_ledger_out
-
-cdef extern from "accounts.h":
-    ctypedef struct sob_account:
-        int64_t balance
-        int64_t buying_liabilities
-        int64_t selling_liabilities
-        uint32_t num_sub_entries
-        uint32_t num_sponsoring
-        uint32_t num_sponsored
-        uint32_t flags
-    ctypedef struct sob_trustline:
-        int64_t balance
-        int64_t limit
-        int64_t buying_liabilities
-        int64_t selling_liabilities
-        uint32_t flags
-    ctypedef struct sob_accounts:
-        pass
-    sob_status sob_accounts_get_account(const sob_accounts *t, uint64_t key, sob_account *out)
-    sob_status sob_accounts_get_trustline(const sob_accounts *t, uint64_t key, uint32_t asset, sob_trustline *out)
-    size_t sob_accounts_count(const sob_accounts *t)
-    size_t sob_accounts_trustline_count(const sob_accounts *t)
 
 cdef extern from "dexbook.h":
     unsigned SOB_DEX_RESYNC

@@ -1,43 +1,10 @@
-# csrc/pathfind.h (and the parts of csrc/dex.h it needs: the venue, the pool, the context).
+# csrc/pathfind.h; the venue, the pool and the context are csrc/dex.h's (_c/dex.pxd).
 # Only what stellar_ob._paths uses is declared here.
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
+from stellar_ob._c.dex cimport sob_dex_ctx, sob_pool, sob_venue
 from stellar_ob._c.offerbook cimport sob_offerbook
 from stellar_ob._c.sob_common cimport sob_status
-
-cdef extern from "dex.h":
-    ctypedef struct sob_accounts:
-        pass
-    int SOB_PROTOCOL_MIN
-    int SOB_PROTOCOL_MAINNET
-    int SOB_MAX_HOPS
-    int SOB_MAX_PATH
-    int SOB_LIQUIDITY_POOL_FEE
-    unsigned SOB_CTX_POOL_TRADING_DISABLED
-    ctypedef struct sob_dex_ctx:
-        uint32_t protocol
-        uint32_t base_reserve
-        int64_t max_offers_to_cross
-        uint32_t account_subentry_limit
-        uint32_t flags
-        int64_t id_pool
-        const sob_accounts *accounts
-    void sob_dex_ctx_init(sob_dex_ctx *ctx)
-    ctypedef struct sob_pool:
-        int64_t reserve_a
-        int64_t reserve_b
-        int32_t fee_bp
-        int32_t pad
-    ctypedef struct sob_venue:
-        const sob_offerbook *book
-        int32_t side
-        int32_t pool_a_is_send
-        const sob_pool *pool
-    int SOB_VENUE_NONE
-    int SOB_VENUE_BOOK
-    int SOB_VENUE_POOL
-    int SOB_OP_PATH_PAYMENT_STRICT_SEND
-    int SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
 
 cdef extern from "pathfind.h":
     ctypedef struct sob_pf_market:

@@ -15,6 +15,10 @@ from stellar_ob._c.sob_common cimport *
 from stellar_ob._c.book cimport sob_side
 from stellar_ob._c.offerbook cimport sob_offer, sob_offerbook_count, sob_offerbook_copy
 from stellar_ob._c.ledger cimport *
+from stellar_ob._c.accounts cimport (
+    sob_account, sob_accounts, sob_accounts_count, sob_accounts_get_account, sob_accounts_get_trustline,
+    sob_accounts_trustline_count, sob_trustline,
+)
 from stellar_ob._c.dexbook cimport *
 
 from ..errors import ArgumentError, ParseError, InvalidBookError, LedgerGapError, BrokenDexBookError
