@@ -312,7 +312,9 @@ def to_order_book(book: Any, limit: int = 200) -> Dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Liquidity pools (one class for both implementations: its math is a few big-int operations)
+# Liquidity pools: one class for both implementations. Its checks, reserves and bookkeeping are
+# written here once; only the exact pool math is the implementation's (the compiled module's
+# subclass swaps in core's C functions, the twin uses the Python ones above).
 
 
 class LiquidityPool:
@@ -326,6 +328,8 @@ class LiquidityPool:
     """
 
     __slots__ = ("reserve_a", "reserve_b", "fee_bp")
+    _strict_send = staticmethod(pool_strict_send)
+    _strict_receive = staticmethod(pool_strict_receive)
 
     def __init__(self, reserve_a: int, reserve_b: int, fee_bp: int = 30) -> None:
         ra, rb = _int(reserve_a, "reserve_a"), _int(reserve_b, "reserve_b")  # exact ints
@@ -348,14 +352,14 @@ class LiquidityPool:
         """Send exactly ``amount`` of a (taker_sells="base") or b: what comes out, or None."""
         amt = _amount(amount)
         to_r, from_r = self._reserves(taker_sells)
-        y = pool_strict_send(to_r, from_r, self.fee_bp, amt)
+        y = self._strict_send(to_r, from_r, self.fee_bp, amt)
         return None if y is None else PoolQuote(amt, y)
 
     def strict_receive(self, amount: int, *, taker_sells: str = "base") -> Optional[PoolQuote]:
         """Receive exactly ``amount`` of the other asset: what must go in, or None."""
         amt = _amount(amount)
         to_r, from_r = self._reserves(taker_sells)
-        x = pool_strict_receive(to_r, from_r, self.fee_bp, amt)
+        x = self._strict_receive(to_r, from_r, self.fee_bp, amt)
         return None if x is None else PoolQuote(x, amt)
 
     def apply(self, quote: PoolQuote, *, taker_sells: str = "base") -> None:

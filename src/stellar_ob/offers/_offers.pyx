@@ -1205,8 +1205,7 @@ cdef class OfferBook:
         return offers[index].offer_id if index < <size_t>len(offers) else None
 
 
-@cython.final
-cdef class LiquidityPool:
+class LiquidityPool(_common.LiquidityPool):
     """A constant-product pool (CAP-0038) holding ``reserve_a`` and ``reserve_b`` stroops.
 
     With :func:`quote_hop`, ``a`` is the book's base and ``b`` its counter. Quotes are exact
@@ -1214,53 +1213,14 @@ cdef class LiquidityPool:
 
     >>> LiquidityPool(1000_0000000, 2000_0000000).strict_send(1_0000000)
     PoolQuote(sent=10000000, received=19920139)
+
+    The class is the twin's (``offers/_common.py``: checks, reserves, ``apply``); this module only
+    supplies core's pool math in C.
     """
 
-    cdef public object reserve_a
-    """Stroops of asset a (the book's base with :func:`quote_hop`) in the pool."""
-    cdef public object reserve_b
-    """Stroops of asset b (the book's counter with :func:`quote_hop`) in the pool."""
-    cdef readonly int fee_bp
-    """The pool's fee in basis points (30 on Stellar today): 0 <= fee_bp < 10000."""
-
-    def __init__(self, reserve_a, reserve_b, fee_bp=30):
-        p = _common.LiquidityPool(reserve_a, reserve_b, fee_bp)  # the twin's checks and messages
-        self.reserve_a = p.reserve_a
-        self.reserve_b = p.reserve_b
-        self.fee_bp = p.fee_bp
-
-    cdef tuple _reserves(self, taker_sells):
-        """(reserve the taker sends to, reserve it receives from), checked as the twin checks
-        them (the reserves are public attributes: anything may have been put there)."""
-        if _taker_side(taker_sells) == 0:
-            return _common._reserve(self.reserve_a), _common._reserve(self.reserve_b)
-        return _common._reserve(self.reserve_b), _common._reserve(self.reserve_a)
-
-    def strict_send(self, amount, *, taker_sells="base"):
-        """Send exactly ``amount``: what comes out, or None when core would refuse."""
-        cdef int64_t amt = _amount(amount)
-        to_r, from_r = self._reserves(taker_sells)
-        y = pool_strict_send(to_r, from_r, self.fee_bp, amt)
-        return None if y is None else PoolQuote(amt, y)
-
-    def strict_receive(self, amount, *, taker_sells="base"):
-        """Receive exactly ``amount``: what must go in, or None when core would refuse."""
-        cdef int64_t amt = _amount(amount)
-        to_r, from_r = self._reserves(taker_sells)
-        x = pool_strict_receive(to_r, from_r, self.fee_bp, amt)
-        return None if x is None else PoolQuote(x, amt)
-
-    def apply(self, quote, *, taker_sells="base"):
-        """Move the reserves as the exchange ``quote`` would."""
-        if _taker_side(taker_sells) == 0:
-            self.reserve_a += quote.sent
-            self.reserve_b -= quote.received
-        else:
-            self.reserve_b += quote.sent
-            self.reserve_a -= quote.received
-
-    def __repr__(self):
-        return f"LiquidityPool(reserve_a={self.reserve_a}, reserve_b={self.reserve_b}, fee_bp={self.fee_bp})"
+    __slots__ = ()
+    _strict_send = staticmethod(pool_strict_send)
+    _strict_receive = staticmethod(pool_strict_receive)
 
 
 def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_send=None,
