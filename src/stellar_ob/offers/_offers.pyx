@@ -1096,7 +1096,6 @@ cdef class OfferBook:
         cdef sob_sim p
         cdef sob_sim_out out
         cdef sob_op_result dex
-        cdef const sob_hop *h
         cdef sob_hop hop
         cdef sob_result dcode
         cdef sob_fill *fills
@@ -1118,18 +1117,14 @@ cdef class OfferBook:
                 dcode = dex.code
                 bsent, brecv, boffers = hop.book_send, hop.book_recv, hop.book_offers
                 walk_result = _CONVERT_TO_SIM[hop.book_result]
-                if hop.venue == SOB_VENUE_BOOK:
-                    raw = _claims_raw(dex.hop_claims + hop.claims_start, hop.claims_count)
-                elif hop.pool_quoted and boffers:
-                    # the pool won and core rolled the book walk back: its claims are those of the
-                    # same conversion without the pool (same state, budget, taker and funds)
-                    self._convert(side, rounding, amt, tkey, mo, proto, NULL, &dex)
-                    h = &dex.hops[0]
-                    if h.book_send != bsent or h.book_recv != brecv or h.book_offers != boffers:
-                        raise AssertionError("quote_hop: the book walk differs without the pool")
-                    raw = _claims_raw(dex.hop_claims + h.claims_start, h.claims_count)
-                else:
+                # the book walk of the same conversion, chosen or rolled back (the pool won, or
+                # the work limit stopped the hop): core computed it either way
+                if hop.book_claims_count == 0:
                     raw = b""
+                elif hop.book_rolled_back:
+                    raw = _claims_raw(dex.walk_claims + hop.book_claims_start, hop.book_claims_count)
+                else:
+                    raw = _claims_raw(dex.hop_claims + hop.book_claims_start, hop.book_claims_count)
         finally:
             self._unmark_taker(marked)
         if thrown or raw is None:
