@@ -1,6 +1,6 @@
 """Path finding from Python and the market-data server's /paths under load (issue 15).
 
-    python bench/bench_paths.py [--markets 10000] [--offers 1000000] [--queries 200] [--clients 100]
+    python bench/bench_paths.py [--markets 10000] [--offers 1000000] [--queries 200] [--clients 100] [--rate 0 100]
                                 [--requests 2000]
 
 1. ``PathGraph.find_paths`` on a DEX of the shape of csrc/tests/bench_pathfind.c (``--markets``
@@ -215,23 +215,34 @@ def _urls(qs: list, base: str) -> List[str]:
     return urls
 
 
-def _load(urls: List[str], clients: int, requests: int, out: Any) -> None:
+def _load(urls: List[str], clients: int, requests: int, out: Any, rate: float = 0.0) -> None:
     """The load generator (run in its own process: it must not share the server's GIL and loop).
-    ``clients`` concurrent loopback clients, each sending its next request when the previous one
-    is answered (closed loop), ``requests`` in total. Puts (latencies, statuses, wall) on ``out``."""
+    ``clients`` concurrent loopback clients, ``requests`` in total. Closed loop (``rate`` 0): each
+    client sends its next request when the previous one is answered, so the run measures the
+    server saturated. Open loop (``rate`` > 0 requests a second in all): each client sends at
+    exponentially spaced times (a Poisson stream of ``rate / clients`` a second), and a request's
+    latency runs from when it was due, so a slow answer that delays the client's next request is
+    counted against the server (no coordinated omission). Puts (latencies, statuses, wall) on ``out``."""
+    import random
+
     import aiohttp
 
     async def go() -> Tuple[List[float], List[int], float]:
         lat: List[float] = []
         statuses: List[int] = []
         next_i = 0
+        rng = random.Random(11)
 
         async def client(session: Any) -> None:
             nonlocal next_i
+            due = time.perf_counter()
             while next_i < requests:
                 i = next_i
                 next_i += 1
-                t0 = time.perf_counter()
+                if rate > 0:
+                    due += rng.expovariate(rate / clients)
+                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                t0 = due if rate > 0 else time.perf_counter()
                 try:
                     async with session.get(urls[i % len(urls)]) as r:
                         await r.read()
@@ -274,7 +285,8 @@ def _inline_app(graph: Any, limit: int) -> Any:
 
 
 async def bench_server(graph: Any, qs: list, clients: int, requests: int, mode: str = "pool",
-                       workers: Any = None, queue: int = 64, timeout: float = 10.0, cache: int = 1024) -> dict:
+                       workers: Any = None, queue: int = 64, timeout: float = 10.0, cache: int = 1024,
+                       rate: float = 0.0) -> dict:
     import multiprocessing as mp
 
     from aiohttp import web
@@ -294,7 +306,7 @@ async def bench_server(graph: Any, qs: list, clients: int, requests: int, mode: 
     urls = _urls(qs, f"http://{host}:{port}")
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    proc = ctx.Process(target=_load, args=(urls, clients, requests, out))
+    proc = ctx.Process(target=_load, args=(urls, clients, requests, out, rate))
     proc.start()
     loop = asyncio.get_running_loop()
     lat, statuses, wall = await loop.run_in_executor(None, out.get)
@@ -334,6 +346,9 @@ def main(argv: Any = None) -> int:
     ap.add_argument("--timeout", type=float, default=10.0)
     ap.add_argument("--cache", type=int, default=1024, help="server path_cache (0: every request searched)")
     ap.add_argument("--skip-searches", action="store_true", help="only the server runs")
+    ap.add_argument("--rate", type=float, nargs="+", default=[0.0],
+                    help="server load: 0 = closed loop (saturated); R > 0 = open loop, R requests a second "
+                         "in all from the --clients clients (Poisson), latency from when each was due")
     a = ap.parse_args(argv)
     from stellar_ob._paths import PathGraph
 
@@ -362,12 +377,13 @@ def main(argv: Any = None) -> int:
                       f"{r['optimal']:8.0%}")
     print(f"load average after the searches: {_loadavg()}")
     if a.clients and a.requests:
-        for mode in a.server_modes:
+        for rate, mode in [(r, m) for r in a.rate for m in a.server_modes]:
             r = asyncio.run(bench_server(graph, qs, a.clients, a.requests, mode, a.workers, a.queue, a.timeout,
-                                         a.cache))
+                                         a.cache, rate))
             label = "inline (main: search on the event loop)" if mode == "inline" else \
                 f"pool (workers {a.workers or 'cpu count'}, queue {a.queue}, timeout {a.timeout:g} s, cache {a.cache})"
-            print(f"server /paths, {label}: {a.requests} requests, {a.clients} clients (own process), "
+            loop_kind = "closed loop" if rate <= 0 else f"open loop at {rate:g} req/s"
+            print(f"server /paths, {label}, {loop_kind}: {a.requests} requests, {a.clients} clients (own process), "
                   f"max_path_length 3, limit 1: p50 {r['p50']:.1f} ms, p99 {r['p99']:.1f} ms "
                   f"(200s only: p99 {r['ok_p99']:.1f} ms), statuses {r['statuses']}, {r['rate']:.0f} req/s"
                   + (f", most pending {r['max_pending']}, searches {r['searches']}, answered without a search "

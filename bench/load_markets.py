@@ -14,6 +14,10 @@ end, client RSS < 250 MB; CPU use is reported. Not part of CI; run on demand:
 
 Exits non-zero when a target is missed. bench/load_scenarios.py builds the steady, spike,
 endurance and connection-failure scenarios on :func:`run_load`.
+
+With ``SOB_TRACEMALLOC=1`` in the environment the client also reports where its Python heap grew
+over the measured part (tracemalloc, by allocating line): to tell a leak in the sync layer from the
+soak's own bookkeeping when RSS rises. That run's latencies do not count (tracemalloc is slow).
 """
 
 from __future__ import annotations
@@ -146,6 +150,28 @@ class _Latencies:
         return round(self.max * 1e3, 1)
 
 
+class _HeapGrowth:
+    """On demand (SOB_TRACEMALLOC=1): where the client's Python heap grew over the measured part,
+    by allocating line, to tell a leak from the soak's own bookkeeping. tracemalloc slows the
+    client, so the latency figures of such a run do not count."""
+
+    def __init__(self) -> None:
+        import tracemalloc
+
+        tracemalloc.start(8)
+        self._t = tracemalloc
+        self._first = tracemalloc.take_snapshot()
+
+    def report(self, top: int = 12) -> List[str]:
+        stats = self._t.take_snapshot().compare_to(self._first, "traceback")
+        self._t.stop()
+        out = []
+        for st in stats[:top]:
+            frames = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in st.traceback[:4])
+            out.append(f"{st.size_diff / 1e6:+.2f} MB in {st.count_diff:+d} blocks: {frames}")
+        return out
+
+
 async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[str, Any]:
     """Run one load scenario; returns its figures (``ok`` False when a target was missed)."""
     from stellar_ob.sync import Horizon
@@ -221,6 +247,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         result["startup_cpu_seconds"] = round(time.process_time() - cpu0, 1)
         say(f"{len(lives)} markets loaded in {result['load_seconds']:.1f} s, RSS {rss_mb():.0f} MB")
         cpu1, w1 = time.process_time(), time.monotonic()
+        heap = _HeapGrowth() if os.environ.get("SOB_TRACEMALLOC") else None
         updates0 = sum(l.counters.updates for l in lives)
         gc_pauses.__init__()  # the measured part only
         gc_cpu.__init__()
@@ -290,6 +317,8 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         result["gc_pause_cpu_p99_ms"] = gc_cpu.quantile_ms(0.99)
         result["gc_pause_cpu_max_ms"] = round(gc_cpu.max * 1e3, 2) if gc_cpu.count else None
         result["rss_mb"] = round(rss_mb(), 1)
+        if heap is not None:
+            result["heap_growth"] = heap.report()
         result["rss_max_mb"] = round(max([r for _, r in rss_samples] + [result["rss_mb"]]), 1)
         proc.stdin.write(b"P\n")
         await proc.stdin.drain()
@@ -348,6 +377,8 @@ def print_result(result: Dict[str, Any], say: Callable[[str], None] = print) -> 
         say(f"updates at the callers {result['updates_per_second']:.0f}/s; GC: {result['gc_collections']} collections, "
             f"pause p99 {result['gc_pause_p99_ms']} ms, max {result['gc_pause_max_ms']} ms wall (CPU: p99 "
             f"{result['gc_pause_cpu_p99_ms']} ms, max {result['gc_pause_cpu_max_ms']} ms) (target < 10 ms)")
+    for line in result.get("heap_growth", []):
+        say(f"heap growth: {line}")
     say(f"client CPU {result['cpu_percent']:.0f}% of one core over {result['wall_seconds']:.0f} s; RSS "
         f"{result['rss_mb']:.0f} MB, max {result['rss_max_mb']:.0f} MB (target < {RSS_TARGET_MB})")
 

@@ -232,3 +232,63 @@ def test_dex_graph_refuses_a_changed_book_and_dexbook_rebuilds():
         _paths.DexPathGraph(object())
     with pytest.raises(TypeError):
         dex.find_paths("strict_send", xlm, 10**7, [usdc], sellers_funds=1)
+
+
+# ---- a book where sellers' funds bind --------------------------------------------------------------
+# Neither fixture above has an offer its seller cannot fully fund, so there the two modes give the
+# same paths. Here the best USD offer's seller holds a tenth of what the offer sells (the offer's
+# selling liabilities say 1,000 USD, the trust line holds 100): core crosses it for what the seller
+# has, and the rest of the amount goes to the next, worse offer. Funds off (Horizon's view) takes
+# the offer at its face amount. Both answers re-execute in the reference on their own model.
+
+_ISSUER, _S1, _S2 = b"\x01" * 32, b"\x02" * 32, b"\x03" * 32
+_XLM, _USD = (0, b"", b""), (1, b"USD\0", _ISSUER)
+_UNIT = 10**7
+
+
+def _binding_funds_dex() -> DexBook:
+    from types import SimpleNamespace
+
+    from stellar_ob.ledger.bootstrap import snapshot_changes
+
+    def account(key: bytes, buying: int) -> dict:
+        return dict(account=key, balance=10_000 * _UNIT, seq_num=1, num_sub_entries=2, flags=0, last_modified=5,
+                    buying_liabilities=buying, selling_liabilities=0)
+
+    def usd_line(key: bytes, balance: int, selling: int) -> dict:
+        return dict(account=key, asset=_USD, balance=balance, limit=INT64_MAX, flags=1, last_modified=5,
+                    buying_liabilities=0, selling_liabilities=selling)
+
+    def offer(key: bytes, oid: int, amount: int, n: int) -> dict:  # sells USD for XLM at n XLM per USD
+        return dict(seller=key, offer_id=oid, selling=_USD, buying=_XLM, amount=amount, n=n, d=1, flags=0,
+                    last_modified=5)
+
+    snap = SimpleNamespace(
+        ledger=10,
+        accounts=[account(_S1, 1_000 * _UNIT), account(_S2, 2_000 * _UNIT)],
+        trustlines=[usd_line(_S1, 100 * _UNIT, 1_000 * _UNIT), usd_line(_S2, 5_000 * _UNIT, 1_000 * _UNIT)],
+        pools=[],
+        offers=[offer(_S1, 1, 1_000 * _UNIT, 1), offer(_S2, 2, 1_000 * _UNIT, 2)],
+    )
+    return DexBook.from_snapshot(snapshot_changes(snap), snap.ledger)
+
+
+@pytest.mark.parametrize("kind,amount", [("strict_send", 500 * _UNIT), ("strict_receive", 400 * _UNIT)])
+def test_paths_where_sellers_funds_bind(kind, amount):
+    dex = _binding_funds_dex()
+    xlm, usd = Asset.native(), Asset("USD", encode_account(_ISSUER))
+    frm, to = (xlm, usd) if kind == "strict_send" else (usd, xlm)
+    found = {}
+    for funds in (True, False):
+        res = dex.find_paths(kind, frm, amount, [to], max_hops=1, limit=1, protocol=PROTOCOL, sellers_funds=funds)
+        assert res.optimal and res.stopped is None and len(res.paths) == 1
+        reexecute(reference_ledger(dex, funds), res.paths[0])
+        found[funds] = res.paths[0]
+    if kind == "strict_send":
+        # funds on: 100 USD from the first seller for 100 XLM, then 200 USD for the other 400 XLM
+        assert found[True].destination_amount == 300 * _UNIT
+        assert found[False].destination_amount == 500 * _UNIT
+    else:
+        # funds on: 100 XLM for the funded 100 USD, then 600 XLM for 300 USD at 2
+        assert found[True].source_amount == 700 * _UNIT
+        assert found[False].source_amount == 400 * _UNIT

@@ -5,18 +5,9 @@
 
 #include "book.h"
 #include "book_ref.h"
+#include "testlib.h"
 
-static int passed, failed;
 
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (cond) {                                                          \
-            passed++;                                                        \
-        } else {                                                             \
-            failed++;                                                        \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond); \
-        }                                                                    \
-    } while (0)
 
 static const sob_level *best(const sob_book *b, int side) {
     const sob_side *s = &b->side[side];
@@ -148,8 +139,8 @@ static void test_random_against_invariants(void) {
         int32_t d = 1 + rand() % 3;
         if (side == SOB_SIDE_ASK) n *= d; /* keep asks above every bid */
         uint64_t amount = (rand() % 4) ? (uint64_t)rand() : 0;
-        if (sob_book_set_level_checked(&b, side, n, d, amount, NULL) != SOB_OK) failed++;
-        if (i % 997 == 0 && sob_book_check(&b) != SOB_OK) failed++;
+        if (sob_book_set_level_checked(&b, side, n, d, amount, NULL) != SOB_OK) sob_test_failed++;
+        if (i % 997 == 0 && sob_book_check(&b) != SOB_OK) sob_test_failed++;
     }
     CHECK(sob_book_check(&b) == SOB_OK);
     sob_book_free(&b);
@@ -247,7 +238,7 @@ static void pick_price(deep_case *c, int side, int crossing, int32_t *n, int32_t
 
 #define DEEP_FAIL(c, depth, seed, step, what)                                                   \
     do {                                                                                       \
-        failed++;                                                                              \
+        sob_test_failed++;                                                                     \
         (c)->failed = 1;                                                                       \
         fprintf(stderr, "deep book: depth %zu seed %llu step %d: %s\n", (size_t)(depth),        \
                 (unsigned long long)(seed), (step), (what));                                    \
@@ -395,7 +386,7 @@ static void deep_case_run(size_t depth, size_t ask_depth, uint64_t seed, int ste
         sob_status want = ref_crossed(&c.ref) ? SOB_E_CROSSED : SOB_OK;
         if (!c.failed && sob_book_check(&c.b) != want) DEEP_FAIL(&c, depth, seed, step, "sob_book_check");
     }
-    if (!c.failed) passed++;
+    if (!c.failed) sob_test_passed++;
     free(bids);
     free(asks);
     free(set);
@@ -516,6 +507,5 @@ int main(void) {
     test_len_best_copy();
     test_deep_batch_refused_untouched();
     test_deep_books_against_reference();
-    printf("test_book: %d passed, %d failed\n", passed, failed);
-    return failed ? 1 : 0;
+    return sob_test_summary("test_book");
 }

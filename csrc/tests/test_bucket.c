@@ -21,17 +21,7 @@
 #include "stellar_xdr_gen.h"
 #include "testlib.h"
 
-static int n_pass, n_fail;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            n_pass++;                                                                \
-        } else {                                                                     \
-            n_fail++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
 
 typedef struct buf {
     uint8_t *p;
@@ -505,6 +495,5 @@ int main(void) {
     test_sample();
     test_malformed();
     test_merge();
-    printf("test_bucket: %d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return sob_test_summary("test_bucket");
 }

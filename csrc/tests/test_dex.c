@@ -7,15 +7,8 @@
 #include <string.h>
 
 #include "dex.h"
+#include "testlib.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);          \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
 #define CODE(w, name) CHECK(strcmp(sob_result_name((w)->r.code), name) == 0)
 
 #define M INT64_MAX
@@ -1189,10 +1182,5 @@ int main(void) {
     test_convert_hop_and_inputs();
     test_result_names();
     test_checked_math();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_dex: ok\n");
-    return 0;
+    return sob_test_summary("test_dex");
 }

@@ -25,17 +25,7 @@
 #include "ledger.h"
 #include "testlib.h"
 
-static int n_pass, n_fail;
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (cond) {                                                                  \
-            n_pass++;                                                                \
-        } else {                                                                     \
-            n_fail++;                                                                \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                            \
-    } while (0)
 
 #define DATA SOB_TEST_LEDGER_DATA
 
@@ -1033,6 +1023,5 @@ int main(void) {
     test_mainnet();
     test_full_snapshot();
     for (uint64_t s = 1; s <= 20; s++) test_random(s, 200);
-    printf("test_dexbook: %d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return sob_test_summary("test_dexbook");
 }

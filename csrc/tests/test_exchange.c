@@ -3,15 +3,8 @@
 #include <stdlib.h>
 
 #include "exchange.h"
+#include "testlib.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 static sob_exchange ex(int32_t n, int32_t d, int64_t ws, int64_t wr, int64_t ss, int64_t sr, sob_rounding r) {
     sob_exchange e;
@@ -59,10 +52,5 @@ int main(void) {
     CHECK(sob_pool_strict_receive(INT64_MAX - 10, INT64_MAX, 30, INT64_MAX - 1, &x, &ok) == SOB_OK && !ok);
     CHECK(sob_pool_strict_send(1, 1, 10000, 1, &y, &ok) == SOB_E_INVALID);
 
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_exchange: ok\n");
-    return 0;
+    return sob_test_summary("test_exchange");
 }

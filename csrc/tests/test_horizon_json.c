@@ -10,17 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-static int n_pass, n_fail;
 
-#define CHECK(cond)                                                              \
-    do {                                                                         \
-        if (cond) {                                                              \
-            n_pass++;                                                            \
-        } else {                                                                 \
-            n_fail++;                                                            \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-        }                                                                        \
-    } while (0)
 
 #define ISS "GBVOL67TMUQBGL4TZYNMY3ZQ5WGQYFPFD5VJRWXR72VA33VFNL225PL5"
 #define ISS_BAD "GBVOL67TMUQBGL4TZYNMY3ZQ5WGQYFPFD5VJRWXR72VA33VFNL225PL6"
@@ -61,7 +51,7 @@ static sob_status parse_kind(int kind, const char *s, size_t len) {
     free(b);
     /* Every failure names a reason and an offset inside the input. */
     if (st != SOB_OK && (g_err.reason == NULL || g_err.offset > len)) {
-        n_fail++;
+        sob_test_failed++;
         fprintf(stderr, "error without reason/offset (status %d)\n", (int)st);
     }
     return st;
@@ -73,9 +63,9 @@ static int expect(int kind, const char *json, sob_status want, const char *reaso
     if (ok && want != SOB_OK && reason_substr && (!g_err.reason || !strstr(g_err.reason, reason_substr)))
         ok = 0;
     if (ok) {
-        n_pass++;
+        sob_test_passed++;
     } else {
-        n_fail++;
+        sob_test_failed++;
         fprintf(stderr, "line %d: status %d (want %d), reason \"%s\" at %zu\n  doc: %.300s\n", line,
                 (int)got, (int)want, g_err.reason ? g_err.reason : "", g_err.offset, json);
     }
@@ -109,7 +99,7 @@ static char *fixture(const char *name, size_t *len) {
     snprintf(path, sizeof path, "%s%s", g_fixdir, name);
     char *b = sob_test_read_file(path, len);
     if (!b) {
-        n_fail++;
+        sob_test_failed++;
         fprintf(stderr, "cannot read fixture %s\n", path);
     }
     return b;
@@ -707,7 +697,7 @@ static void test_mutations(const char *doc, size_t len, int rounds) {
         for (int k = 0; k < 4; k++) (void)parse_kind(k, b, n);
     }
     free(b);
-    n_pass++;
+    sob_test_passed++;
 }
 
 /* A Horizon-shaped (2-space indented) /order_book body with nb bids and na asks. */
@@ -1193,7 +1183,7 @@ static void bench_book(void) {
         uint64_t a = now_ns();
         sob_status st = sob_parse_order_book(doc, len, &d, &e);
         t[i] = now_ns() - a;
-        if (st != SOB_OK) n_fail++;
+        if (st != SOB_OK) sob_test_failed++;
     }
     qsort(t, ITERS, sizeof t[0], cmp_u64);
     printf("bench: 200+200 level /order_book, %zu bytes: median %.2f us, p10 %.2f us, p90 %.2f us (%llu MB/s)\n",
@@ -1262,6 +1252,5 @@ int main(void) {
     sob_offers_free(&g_offers);
     sob_trades_free(&g_trades);
     sob_pools_free(&g_pools);
-    printf("test_horizon_json: %d passed, %d failed\n", n_pass, n_fail);
-    return n_fail ? 1 : 0;
+    return sob_test_summary("test_horizon_json");
 }

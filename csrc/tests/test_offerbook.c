@@ -5,15 +5,8 @@
 #include <string.h>
 
 #include "offerbook.h"
+#include "testlib.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                        \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 static uint64_t rng_state;
 static uint64_t rnd(void) {
@@ -98,7 +91,7 @@ static void sellers_are_released_with_their_last_offer(void) {
         CHECK(sob_offerbook_remove(&b, i, NULL, NULL) == SOB_OK);
         CHECK(sob_offerbook_take_released(&b, &got) == 1 && got == h);
         CHECK(sob_offerbook_take_released(&b, &got) == 0);
-        if (failures) break;
+        if (sob_test_failed) break;
     }
     CHECK(b.sellers.cap <= 16 && sob_offerbook_sellers_live(&b) == 0);
     CHECK(sob_offerbook_add(&b, 1, SOB_SIDE_ASK, 1, 1, 10, h) == SOB_E_INVALID); /* taken back */
@@ -349,10 +342,5 @@ int main(void) {
     free(fills);
     sob_offerbook_free(&b);
 
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_offerbook: ok\n");
-    return 0;
+    return sob_test_summary("test_offerbook");
 }

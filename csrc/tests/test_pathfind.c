@@ -14,15 +14,8 @@
 #include <string.h>
 
 #include "pathfind.h"
+#include "testlib.h"
 
-static int failures = 0;
-#define CHECK(cond)                                                                            \
-    do {                                                                                       \
-        if (!(cond)) {                                                                         \
-            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);          \
-            failures++;                                                                        \
-        }                                                                                      \
-    } while (0)
 
 static uint64_t rng;
 static uint64_t rnd(void) {
@@ -646,10 +639,5 @@ int main(void) {
     test_bounds();
     test_mark_changed();
     test_exact_vs_brute();
-    if (failures) {
-        fprintf(stderr, "test_pathfind: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_pathfind: ok\n");
-    return 0;
+    return sob_test_summary("test_pathfind");
 }

@@ -33,6 +33,15 @@ void *sob_test_read_file(const char *path, size_t *len) {
     return p;
 }
 
+/* ---- checks ---- */
+
+int sob_test_passed, sob_test_failed;
+
+int sob_test_summary(const char *name) {
+    printf("%s: %d passed, %d failed\n", name, sob_test_passed, sob_test_failed);
+    return sob_test_failed ? 1 : 0;
+}
+
 /* ---- ctypes ---- */
 
 sob_offerbook *sob_test_offerbook_new(void) {

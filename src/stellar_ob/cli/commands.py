@@ -256,7 +256,8 @@ async def _run_board(args: argparse.Namespace, horizon: Any, markets: list[tuple
             add(b, c)
 
     def on_hup() -> None:
-        assert reload is not None
+        if reload is None:  # registered only with a reloadable market list
+            return
         try:
             new = reload()
         except (OSError, ValueError) as exc:

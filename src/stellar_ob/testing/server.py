@@ -646,30 +646,13 @@ class LocalHorizon:
         sent = 0
         try:
             while True:
-                if time.monotonic() < f.rate_limited_until:  # Horizon checks the limiter every ledger
-                    await resp.write(b"event: error\ndata: Rate limit exceeded\n\n")
-                    self.stats.errors_sent += 1
-                    return resp
-                while time.monotonic() < f.stalled_until:
-                    if not await self._wait_ledger_or_close(f.stalled_until - time.monotonic()):
-                        if self._closing is not None and self._closing.done():
-                            return resp
-                if await self._hostile_end(resp, transport, sent):
+                if await self._round_starts_over(resp, transport, sent):
                     return resp
                 body = self._served_order_book(base, counter, limit, compact=True)
                 if "/order_book" in f.deep_json:
                     body = _deep_json()
                 if body != last:
-                    if f.cut_after is not None and sent >= f.cut_after:
-                        frame = b"data: " + body + b"\n\n"
-                        await resp.write(frame[: len(frame) // 2])
-                        self.stats.cuts += 1
-                        if transport is not None:
-                            transport.abort()
-                        return resp
-                    if f.error_after is not None and sent >= f.error_after:
-                        await resp.write(b"event: error\ndata: Unexpected stream error\n\n")
-                        self.stats.errors_sent += 1
+                    if await self._frame_fails(resp, transport, b"data: " + body + b"\n\n", sent):
                         return resp
                     if f.malformed_at is not None and sent + 1 == f.malformed_at:
                         await resp.write(b"data: " + body[: len(body) // 3] + b"\n\n")
@@ -685,12 +668,7 @@ class LocalHorizon:
                     if sent >= f.byebye_after:
                         await self._goodbye(resp)
                         return resp
-                if await self._hostile_end(resp, transport, sent):
-                    return resp
-                if not await self._wait_ledger_or_close(deadline - loop.time()):
-                    if self._closing is not None and not self._closing.done():
-                        # connection timeout: ctx.Done() -> stream.Done() writes the goodbye
-                        await self._goodbye(resp)
+                if await self._round_ends_over(resp, transport, sent, deadline - loop.time()):
                     return resp
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
@@ -719,6 +697,49 @@ class LocalHorizon:
         retry = self.faults.goodbye_retry
         await resp.write(_BYEBYE if retry == 10 else b'retry: %d\nevent: close\ndata: "byebye"\n\n' % retry)
         self.stats.byebyes += 1
+
+    async def _round_starts_over(self, resp: web.StreamResponse, transport: Any, sent: int) -> bool:
+        """What a stream meets before each round of events (Horizon checks its rate limiter every
+        ledger): the limiter's error event, a stall (no events until it passes), a hostile ending.
+        True when the stream is over."""
+        f = self.faults
+        if time.monotonic() < f.rate_limited_until:
+            await resp.write(b"event: error\ndata: Rate limit exceeded\n\n")
+            self.stats.errors_sent += 1
+            return True
+        while time.monotonic() < f.stalled_until:
+            if not await self._wait_ledger_or_close(f.stalled_until - time.monotonic()):
+                if self._closing is not None and self._closing.done():
+                    return True
+        return await self._hostile_end(resp, transport, sent)
+
+    async def _frame_fails(self, resp: web.StreamResponse, transport: Any, frame: bytes, sent: int) -> bool:
+        """Instead of the next ``frame``, once ``sent`` events went out: half of it and a cut
+        connection (``cut_after``), or an error event (``error_after``). True when one did."""
+        f = self.faults
+        if f.cut_after is not None and sent >= f.cut_after:
+            await resp.write(frame[: len(frame) // 2])
+            self.stats.cuts += 1
+            if transport is not None:
+                transport.abort()
+            return True
+        if f.error_after is not None and sent >= f.error_after:
+            await resp.write(b"event: error\ndata: Unexpected stream error\n\n")
+            self.stats.errors_sent += 1
+            return True
+        return False
+
+    async def _round_ends_over(self, resp: web.StreamResponse, transport: Any, sent: int, left: float) -> bool:
+        """After a round: a hostile ending, else wait for the next ledger; at the connection
+        timeout (``left`` seconds from now) Horizon's ctx.Done() -> stream.Done() writes the
+        goodbye. True when the stream is over."""
+        if await self._hostile_end(resp, transport, sent):
+            return True
+        if not await self._wait_ledger_or_close(left):
+            if self._closing is not None and not self._closing.done():
+                await self._goodbye(resp)
+            return True
+        return False
 
     async def _hostile_end(self, resp: web.StreamResponse, transport: Any, sent: int) -> bool:
         """Once ``sent`` data events went out, write the ending a hostile switch asks for: an endless
@@ -857,15 +878,7 @@ class LocalHorizon:
         sent = 0
         try:
             while True:
-                if time.monotonic() < f.rate_limited_until:
-                    await resp.write(b"event: error\ndata: Rate limit exceeded\n\n")
-                    self.stats.errors_sent += 1
-                    return resp
-                while time.monotonic() < f.stalled_until:
-                    if not await self._wait_ledger_or_close(f.stalled_until - time.monotonic()):
-                        if self._closing is not None and self._closing.done():
-                            return resp
-                if await self._hostile_end(resp, transport, sent):
+                if await self._round_starts_over(resp, transport, sent):
                     return resp
                 for rec in after(cursor)[: cap - sent]:
                     token = rec["paging_token"].encode() if f.stream_id is None else f.stream_id.encode()
@@ -873,15 +886,7 @@ class LocalHorizon:
                     if path in f.deep_json:
                         body = _deep_json()
                     frame = b"id: " + token + b"\ndata: " + body + b"\n\n"
-                    if f.cut_after is not None and sent >= f.cut_after:
-                        await resp.write(frame[: len(frame) // 2])
-                        self.stats.cuts += 1
-                        if transport is not None:
-                            transport.abort()
-                        return resp
-                    if f.error_after is not None and sent >= f.error_after:
-                        await resp.write(b"event: error\ndata: Unexpected stream error\n\n")
-                        self.stats.errors_sent += 1
+                    if await self._frame_fails(resp, transport, frame, sent):
                         return resp
                     if f.malformed_at is not None and sent + 1 == f.malformed_at:
                         await resp.write(b"id: " + token + b"\ndata: " + body[: len(body) // 3] + b"\n\n")
@@ -893,11 +898,7 @@ class LocalHorizon:
                 if sent >= cap:
                     await self._goodbye(resp)
                     return resp
-                if await self._hostile_end(resp, transport, sent):
-                    return resp
-                if not await self._wait_ledger_or_close(deadline - loop.time()):
-                    if self._closing is not None and not self._closing.done():
-                        await self._goodbye(resp)
+                if await self._round_ends_over(resp, transport, sent, deadline - loop.time()):
                     return resp
         except (ConnectionResetError, ConnectionError, RuntimeError):
             return resp
