@@ -82,6 +82,8 @@ struct sob_dex_scratch {
     size_t nhop_claims, cap_hop_claims;
     sob_claim *claims;
     size_t nclaims, cap_claims;
+    sob_claim *walk_claims; /* the claims of book walks rolled back (sob_hop.book_rolled_back) */
+    size_t nwalk_claims, cap_walk_claims;
     int claims_reordered; /* strict receive: the result's claims are in s->claims, else the hops' */
     sob_hop hops[SOB_MAX_HOPS];
     size_t nhops;
@@ -138,6 +140,7 @@ void sob_dex_scratch_free(sob_dex_scratch *s) {
     free(s->touched);
     free(s->hop_claims);
     free(s->claims);
+    free(s->walk_claims);
     free(s->acc_out);
     free(s->tl_out);
     free(s->off_out);
@@ -161,6 +164,7 @@ static void scratch_reset(S *s, const sob_dex_ctx *ctx) {
     for (int i = 0; i < 4; i++) s->issuer_cache[i].asset = SOB_ASSET_ID_NATIVE; /* never looked up */
     s->excluded = -1;
     s->nsides = s->npools = s->nundo = s->nhop_claims = s->nclaims = s->nhops = 0;
+    s->nwalk_claims = 0;
     s->claims_reordered = 0;
     s->nacc_out = s->ntl_out = s->noff_out = s->npool_out = 0;
     s->venues = NULL;
@@ -1108,6 +1112,8 @@ static int convert(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_
     int use_book = !pq_ok || (w.result == SOB_CONVERT_OK && (sob_u128)pq_to * (uint64_t)w.wheat >
                                                                 (sob_u128)pq_from * (uint64_t)w.sheep);
     out->claims_start = claims_mark;
+    out->book_claims_start = claims_mark;
+    out->book_claims_count = s->nhop_claims - claims_mark;
     if (use_book) {
         *budget -= (int64_t)w.crossed; /* l.1737 */
         out->result = w.result;
@@ -1119,6 +1125,21 @@ static int convert(S *s, const hop_args *h, int64_t max_sheep_send, int64_t max_
         return 0;
     }
     rollback(s, undo_mark);
+    /* the walk's claims leave the hop's but stay readable: a quote shows the book walk core
+     * computed, chosen or not (one conversion, not a second one without the pool) */
+    if (out->book_claims_count) {
+        size_t n = (size_t)out->book_claims_count;
+        if (!grow_array((void **)&s->walk_claims, &s->cap_walk_claims, s->nwalk_claims + n, sizeof *s->walk_claims)) {
+            s->nomem = 1;
+            return 1;
+        }
+        memcpy(s->walk_claims + s->nwalk_claims, s->hop_claims + claims_mark, n * sizeof *s->walk_claims);
+        out->book_claims_start = s->nwalk_claims;
+        s->nwalk_claims += n;
+    } else {
+        out->book_claims_start = s->nwalk_claims;
+    }
+    out->book_rolled_back = 1;
     s->nhop_claims = claims_mark;
     if (s->protocol >= 27) { /* l.1740-1751: the walk's offers count */
         if ((sob_i128)w.crossed >= (sob_i128)*budget) {
@@ -1235,6 +1256,8 @@ static void result_views(S *s, sob_op_result *out) {
     out->nhops = s->nhops;
     out->hop_claims = s->hop_claims;
     out->nhop_claims = s->nhop_claims;
+    out->walk_claims = s->walk_claims;
+    out->nwalk_claims = s->nwalk_claims;
     out->claims = s->claims;
     out->nclaims = 0;
 }

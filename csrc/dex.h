@@ -273,10 +273,13 @@ typedef struct sob_hop {
     int64_t pool_send, pool_recv;
     int64_t book_send, book_recv; /* what the book walk gave, chosen or not */
     int32_t book_result;          /* sob_convert_result of the book walk */
-    int32_t pad;
+    int32_t book_rolled_back;     /* 1: the walk was rolled back (the pool won, or the work limit) */
     uint64_t book_offers;         /* offers the book walk crossed */
     int64_t budget_before, budget_after;
     uint64_t claims_start, claims_count; /* the hop's claims in sob_op_result.hop_claims */
+    /* the book walk's claims, chosen or not: in sob_op_result.hop_claims when the book was chosen
+     * (then equal to claims_start / claims_count), in sob_op_result.walk_claims when rolled back */
+    uint64_t book_claims_start, book_claims_count;
 } sob_hop;
 
 typedef struct sob_account_change {
@@ -317,6 +320,10 @@ typedef struct sob_op_result {
     size_t nhops;
     const sob_claim *hop_claims;
     size_t nhop_claims;
+    /* the claims of the book walks rolled back (sob_hop.book_rolled_back), each hop's in order:
+     * what the walk would have taken, for quotes; not part of the operation */
+    const sob_claim *walk_claims;
+    size_t nwalk_claims;
     /* manage operations: what rests (offer valid for CREATED / UPDATED) */
     int32_t offer_effect;     /* sob_offer_effect */
     sob_offer_entry offer;

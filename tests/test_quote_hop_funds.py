@@ -132,3 +132,64 @@ def test_quote_hop_with_funds_and_pool_c_twin_reference(seed):
             pool_chosen_after_walk += 1
     assert compared >= 200, compared
     assert pool_chosen_after_walk >= 5, pool_chosen_after_walk
+
+
+def _pool_wins_ledger(protocol: int, max_offers: int = 1000) -> cr.Ledger:
+    """Three sellers' asks of USD for native at 11/10 to 13/10 (the middle one's balance funds half
+    its second offer: place_offer adjusts it), next to a pool priced about 1/1 with reserves deep
+    enough to win every strict receive below."""
+    L = cr.Ledger(protocol=protocol)
+    L.max_offers_to_cross = max_offers
+    for s, usd in (("s0", 10**12), ("s1", 15 * 10**7), ("s2", 10**12)):
+        L.set_account(s, 10**10)
+        L.set_trustline(s, USD, usd, M, flags=cr.AUTHORIZED_FLAG)
+    L.place_offer("s0", 1, USD, cr.NATIVE, 10**8, 11, 10)
+    L.place_offer("s1", 2, USD, cr.NATIVE, 10**8, 12, 10)
+    L.place_offer("s1", 3, USD, cr.NATIVE, 10**8, 12, 10)  # adjusted to 5 * 10**7: what s1 can sell
+    L.place_offer("s2", 4, USD, cr.NATIVE, 10**8, 13, 10)
+    assert L.offers[3].amount == 5 * 10**7
+    L.set_pool(USD, cr.NATIVE, 10**15, 10**15)
+    return L
+
+
+@pytest.mark.parametrize("impl_name", ["c", "py"])
+@pytest.mark.parametrize("amount", [10**8 + 7, 2 * 10**8 + 12345, 3 * 10**8 - 1])
+def test_pool_wins_execution_is_the_rolled_back_book_walk(impl_name, amount):
+    """The pool wins (its price about 1.0 beats the book's 1.1 to 1.3): the execution is the book
+    walk core computed inside the same conversion and rolled back (offers, amounts sold and bought,
+    what each offer keeps, sent / received), pinned to the reference with the sellers' funds set,
+    and read from that one conversion (the compiled module no longer reruns it without the pool)."""
+    impl = xref.load_impl(impl_name)
+    L = _pool_wins_ledger(MAINNET_PROTOCOL)
+    hop, code, walk = _reference(L, "strict_receive", amount, "counter")
+    assert code == "PATH_PAYMENT_STRICT_RECEIVE_SUCCESS" and hop.venue == "pool"
+    book, pool = _book_and_pool(impl, L)
+    q = _quote(impl, L, (book, pool), "strict_receive", amount, "counter")
+    assert (q.venue, q.result_code, q.received) == ("pool", code, amount)
+    ex = q.execution
+    got = (tuple((f.offer_id, f.wheat, f.sheep, f.remaining) for f in ex.fills), ex.sent, ex.received,
+           ex.stop_reason)
+    assert got == walk
+    assert len(walk[0]) >= 2 and ex.received == amount and ex.complete
+    # the walk crossed the funded seller's adjusted offer 3 at its adjusted amount
+    assert amount < 15 * 10**7 or any(f[0] == 3 and f[1] <= 5 * 10**7 for f in walk[0])
+    assert len(book) == 4  # nothing applied
+
+
+@pytest.mark.parametrize("impl_name", ["c", "py"])
+def test_work_limit_execution_is_the_rolled_back_book_walk(impl_name):
+    """From protocol 27 the walk's offers count when the pool would be chosen: 2 offers crossed
+    with max_offers 2 gives EXCEEDED_WORK_LIMIT (no venue); the execution still shows the walk
+    (both offers), pinned to the reference. Before 27 the pool is used, with the same walk shown."""
+    impl = xref.load_impl(impl_name)
+    for protocol, want in ((27, "opEXCEEDED_WORK_LIMIT"), (26, "PATH_PAYMENT_STRICT_RECEIVE_SUCCESS")):
+        L = _pool_wins_ledger(protocol, max_offers=2)
+        amount = 2 * 10**8
+        hop, code, walk = _reference(L, "strict_receive", amount, "counter")
+        assert code == want
+        q = _quote(impl, L, _book_and_pool(impl, L), "strict_receive", amount, "counter")
+        assert q.result_code == want and q.venue == (None if protocol == 27 else "pool")
+        ex = q.execution
+        got = (tuple((f.offer_id, f.wheat, f.sheep, f.remaining) for f in ex.fills), ex.sent, ex.received,
+               ex.stop_reason)
+        assert got == walk and [f[0] for f in walk[0]] == [1, 2]

@@ -101,12 +101,82 @@ def simulate_50(sob) -> Callable[[], None]:
     return op
 
 
+def _funded_book(sob, k: int = 50):
+    """``k`` ledger-valid asks of 10 sellers whose balances, trust limits and liabilities are set
+    (set_account), so the book walk is the general one (sellers' funds read per offer)."""
+    from stellar_ob.offers._common import adjust_offer
+
+    book = sob.OfferBook(BASE, COUNTER)
+    sellers = [f"s{i}" for i in range(10)]
+    selling = dict.fromkeys(sellers, 0)
+    buying = dict.fromkeys(sellers, 0)
+    total = 0
+    for i in range(k):
+        s, n = sellers[i % 10], 1000 + i
+        amount = adjust_offer(n, 1000, 1_0000000 + 7919 * i)
+        book.add_offer(i + 1, "ask", n, 1000, amount, seller=s)
+        selling[s] += amount
+        buying[s] += amount * n // 1000  # an adjusted offer's buying liabilities: floor(A*n/d)
+        total += amount
+    for s in sellers:
+        book.set_account(s, sob.Funds(10**13, None, 0, selling[s]), sob.Funds(0, 10**15, buying[s], 0),
+                         subentries=k // 10)
+    return book, total
+
+
+def quote_hop_funds_pool_wins(sob) -> Callable[[], None]:
+    """quote_hop (strict_receive) across 50 asks of sellers with funds set, next to a pool whose
+    price (about 1.0) beats the book's (1.0 to 1.05): the pool wins and the execution shows the
+    rolled-back book walk (50 offers)."""
+    book, total = _funded_book(sob)
+    pool = sob.LiquidityPool(10**15, 10**15)
+    amount = total - 1
+    quote_hop = sob.quote_hop
+
+    def op():
+        q = quote_hop(book, pool, "strict_receive", amount, taker_sells="counter")
+        if q.venue != "pool" or q.execution.offers_crossed != 50:
+            raise SystemExit(f"quote_hop_funds_pool_wins: venue {q.venue}, {q.execution.offers_crossed} offers")
+    return op
+
+
+def _path_books(sob, k: int = 50):
+    """Three books of ``k`` asks each: USDC -> XLM -> EUR -> GBP (bench/bench_offers.py's path)."""
+    import random
+
+    rng = random.Random(3)
+    eur, gbp = f"EUR:{ISSUER}", f"GBP:{ISSUER}"
+    books = []
+    for j, (base, counter) in enumerate(((BASE, COUNTER), (eur, BASE), (gbp, eur))):
+        b = sob.OfferBook(base, counter)
+        scale = 10 ** (2 - j)
+        for i in range(k):
+            b.add_offer(len(books) * 1000 + i + 1, "ask", 1000 + i, 1000, rng.randint(10**7, 10**9) * scale)
+        books.append(b)
+    return books, [COUNTER, BASE, eur, gbp]
+
+
+def simulate_path_3x50(sob) -> Callable[[], None]:
+    """simulate_path (strict_receive) across 3 books of 50 asks, every offer of the last crossed."""
+    books, path = _path_books(sob)
+    want = sum(o.amount for o in books[2].offers("ask")) - 1
+    simulate_path = sob.simulate_path
+
+    def op():
+        r = simulate_path("strict_receive", want, path, books)
+        if r.result != "SUCCESS":
+            raise SystemExit(f"simulate_path_3x50: {r.result_code}")
+    return op
+
+
 WORKLOADS: Dict[str, Tuple[Callable, int]] = {
     # name: (setup returning the operation, operations per call of it)
     "py_set_level": (set_level, 1),
     "py_apply_diff_10": (apply_diff_10, 1),
     "py_apply_horizon_20x20": (apply_horizon_20, 1),
     "py_simulate_50": (simulate_50, 1),
+    "py_quote_hop_funds_pool_wins": (quote_hop_funds_pool_wins, 1),
+    "py_simulate_path_3x50": (simulate_path_3x50, 1),
 }
 
 

@@ -273,7 +273,19 @@ static void check_dex_result(const sob_op_result *r, size_t offers_bound) {
         }
         if (h->venue != SOB_VENUE_NONE && (sold != h->amount_recv || bought != h->amount_send)) DIE();
         if (h->venue == SOB_VENUE_NONE && h->claims_count != 0) DIE();
+        /* the book walk's claims, chosen or rolled back, add up to what the walk gave */
+        const sob_claim *wc = h->book_rolled_back ? r->walk_claims : r->hop_claims;
+        size_t nwc = h->book_rolled_back ? r->nwalk_claims : r->nhop_claims;
+        if (h->book_claims_start > nwc || h->book_claims_count > nwc - h->book_claims_start) DIE();
+        if (h->book_claims_count != h->book_offers) DIE();
+        sob_i128 wsold = 0, wbought = 0;
+        for (uint64_t k = 0; k < h->book_claims_count; k++) {
+            wsold += wc[h->book_claims_start + k].amount_sold;
+            wbought += wc[h->book_claims_start + k].amount_bought;
+        }
+        if (wsold != h->book_recv || wbought != h->book_send) DIE();
     }
+    if (r->nwalk_claims > offers_bound) DIE();
     if (sob_result_success(r->code)) {
         if (!r->amounts_known || r->nclaims != r->nhop_claims || r->sent < 0 || r->received < 0) DIE();
     } else if (r->nclaims != 0 || r->naccounts || r->ntrustlines || r->noffers || r->npools) {

@@ -531,6 +531,16 @@ static void test_venue_choice(void) {
         CHECK(w.r.hops[0].venue == (expect_pool[i] ? SOB_VENUE_POOL : SOB_VENUE_BOOK));
         CHECK(w.r.hops[0].pool_send == pool_send[i] && w.r.hops[0].book_send == book_send[i]);
         CHECK(w.r.nclaims == (expect_pool[i] ? 1u : 2u));
+        /* the book walk's claims stay readable, chosen or rolled back: B sold, A bought */
+        const sob_hop *h = &w.r.hops[0];
+        CHECK(h->book_rolled_back == expect_pool[i] && h->book_claims_count == 2);
+        const sob_claim *wc = (expect_pool[i] ? w.r.walk_claims : w.r.hop_claims) + h->book_claims_start;
+        CHECK(w.r.nwalk_claims == (expect_pool[i] ? 2u : 0u));
+        if (i == 1)
+            CHECK(claim_is(&wc[0], 1, 1, 1) && claim_is(&wc[1], 2, 9, 18) && wc[1].remaining == 0);
+        else
+            CHECK(claim_is(&wc[0], 1, 4, 8) && claim_is(&wc[1], 2, 6, 12) && wc[1].remaining == 0);
+        if (!expect_pool[i]) CHECK(h->book_claims_start == h->claims_start && h->book_claims_count == h->claims_count);
         w_free(&w);
     }
 }
@@ -546,6 +556,10 @@ static void test_book_incomplete_goes_to_pool(void) {
     CODE(&w, "PATH_PAYMENT_STRICT_SEND_SUCCESS");
     CHECK(w.r.received == 996 && w.r.hops[0].venue == SOB_VENUE_POOL && w.r.hops[0].book_result == SOB_CONVERT_PARTIAL);
     CHECK(w.r.hops[0].book_send == 300 && w.r.hops[0].book_offers == 1 && w.r.noffers == 0 && w.r.npools == 1);
+    /* the rolled-back walk: offer 1 taken whole (300 for 300), not among the operation's claims */
+    CHECK(w.r.hops[0].book_rolled_back && w.r.hops[0].book_claims_count == 1 && w.r.nwalk_claims == 1);
+    CHECK(claim_is(&w.r.walk_claims[w.r.hops[0].book_claims_start], 1, 300, 300) && w.r.walk_claims[0].remaining == 0);
+    CHECK(w.r.nclaims == 1 && w.r.claims[0].offer_id == -1);
     w_free(&w);
 }
 

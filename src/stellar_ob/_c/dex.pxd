@@ -112,11 +112,14 @@ cdef extern from "dex.h":
         int64_t book_send
         int64_t book_recv
         int32_t book_result
+        int32_t book_rolled_back
         uint64_t book_offers
         int64_t budget_before
         int64_t budget_after
         uint64_t claims_start
         uint64_t claims_count
+        uint64_t book_claims_start
+        uint64_t book_claims_count
     ctypedef struct sob_offer_change:
         const sob_offerbook *book
         int32_t side
@@ -138,6 +141,8 @@ cdef extern from "dex.h":
         size_t nhops
         const sob_claim *hop_claims
         size_t nhop_claims
+        const sob_claim *walk_claims
+        size_t nwalk_claims
         int32_t offer_effect
         sob_offer_entry offer
         const sob_offer_change *offers

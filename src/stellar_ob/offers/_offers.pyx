@@ -13,6 +13,7 @@ from libc.string cimport memset, memcpy, memcmp, strcmp, strlen
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_SIMPLE, PyBUF_C_CONTIGUOUS
 from cpython.long cimport PyLong_AsLongLongAndOverflow
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize, PyUnicode_DecodeASCII
 
 from stellar_ob._c.exchange cimport *
@@ -78,6 +79,42 @@ cdef type _PATH_RESULT = PathResult
 cdef tuple _PATH_RESULT_FIELDS = tuple(f.name for f in dataclasses.fields(PathResult))
 
 
+cdef extern from "Python.h":
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+        int flags
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef *d_member
+    void Py_INCREF(object o)
+    void Py_XDECREF(PyObject *o)
+
+
+cdef enum:
+    _T_OBJECT_EX = 16   # structmember.h: a slot holding an object, AttributeError when unset
+    _MAX_SLOTS = 16
+
+
+cdef Py_ssize_t _slot_offsets(type cls, tuple names, Py_ssize_t *out) except -2:
+    """The offsets of the slots ``names`` of a slots dataclass, read from its member descriptors
+    (each a plain T_OBJECT_EX member of the class itself); -1 if any is not (then _make_slots
+    uses the generic setattr)."""
+    if len(names) > _MAX_SLOTS:
+        return -1
+    for i, name in enumerate(names):
+        d = cls.__dict__.get(name)
+        if type(d) is not _MEMBER_DESCRIPTOR:
+            return -1
+        m = (<PyMemberDescrObject *><PyObject *>d).d_member
+        if m.type != _T_OBJECT_EX or m.offset <= 0 or m.flags != 0:
+            return -1
+        out[i] = m.offset
+    return len(names)
+
+
+_MEMBER_DESCRIPTOR = type(PathHop.__dict__["send_asset"])
+
+
 cdef object _make_slots(type cls, tuple names, tuple values):
     """A frozen slots dataclass without its __init__ (one object.__setattr__ per field through a
     Python frame): object.__new__ and the generic setattr of each slot, the values in field order.
@@ -86,6 +123,33 @@ cdef object _make_slots(type cls, tuple names, tuple values):
     obj = t.tp_new(cls, <PyObject *>_NO_ARGS, NULL)
     for i in range(len(names)):
         PyObject_GenericSetAttr(obj, names[i], values[i])
+    return obj
+
+
+cdef inline void _put_slot(object obj, Py_ssize_t offset, object value):
+    """What member_set does for a T_OBJECT_EX slot of a fresh object (NULL until set)."""
+    cdef PyObject **slot = <PyObject **>(<char *><PyObject *>obj + offset)
+    Py_INCREF(value)
+    Py_XDECREF(slot[0])
+    slot[0] = <PyObject *>value
+
+
+cdef Py_ssize_t _HOP_OFFSETS[_MAX_SLOTS]
+cdef Py_ssize_t _RESULT_OFFSETS[_MAX_SLOTS]
+cdef Py_ssize_t _NHOP_SLOTS = _slot_offsets(_PATH_HOP, _PATH_HOP_FIELDS, _HOP_OFFSETS)
+cdef Py_ssize_t _NRESULT_SLOTS = _slot_offsets(_PATH_RESULT, _PATH_RESULT_FIELDS, _RESULT_OFFSETS)
+
+
+cdef object _make_fast(type cls, tuple names, const Py_ssize_t *offsets, Py_ssize_t n, tuple values):
+    """_make_slots with each slot written at its offset (no attribute lookup per field) when the
+    class's slots were found at import; the generic path otherwise."""
+    cdef PyTypeObject *t
+    if n != len(values):
+        return _make_slots(cls, names, values)
+    t = <PyTypeObject *>cls
+    obj = t.tp_new(cls, <PyObject *>_NO_ARGS, NULL)
+    for i in range(n):
+        _put_slot(obj, offsets[i], values[i])
     return obj
 
 
@@ -1096,7 +1160,6 @@ cdef class OfferBook:
         cdef sob_sim p
         cdef sob_sim_out out
         cdef sob_op_result dex
-        cdef const sob_hop *h
         cdef sob_hop hop
         cdef sob_result dcode
         cdef sob_fill *fills
@@ -1118,18 +1181,14 @@ cdef class OfferBook:
                 dcode = dex.code
                 bsent, brecv, boffers = hop.book_send, hop.book_recv, hop.book_offers
                 walk_result = _CONVERT_TO_SIM[hop.book_result]
-                if hop.venue == SOB_VENUE_BOOK:
-                    raw = _claims_raw(dex.hop_claims + hop.claims_start, hop.claims_count)
-                elif hop.pool_quoted and boffers:
-                    # the pool won and core rolled the book walk back: its claims are those of the
-                    # same conversion without the pool (same state, budget, taker and funds)
-                    self._convert(side, rounding, amt, tkey, mo, proto, NULL, &dex)
-                    h = &dex.hops[0]
-                    if h.book_send != bsent or h.book_recv != brecv or h.book_offers != boffers:
-                        raise AssertionError("quote_hop: the book walk differs without the pool")
-                    raw = _claims_raw(dex.hop_claims + h.claims_start, h.claims_count)
-                else:
+                # the book walk of the same conversion, chosen or rolled back (the pool won, or
+                # the work limit stopped the hop): core computed it either way
+                if hop.book_claims_count == 0:
                     raw = b""
+                elif hop.book_rolled_back:
+                    raw = _claims_raw(dex.walk_claims + hop.book_claims_start, hop.book_claims_count)
+                else:
+                    raw = _claims_raw(dex.hop_claims + hop.book_claims_start, hop.book_claims_count)
         finally:
             self._unmark_taker(marked)
         if thrown or raw is None:
@@ -1308,81 +1367,112 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     cdef int64_t dmin = 1 if dest_min is None else _amount(dest_min, "dest_min")
     cdef str who = _account(taker, "taker")
     cdef size_t mo = _count(max_offers, "max_offers", <size_t>-1, False)
-    cdef uint32_t proto = _protocol(protocol)
-    if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__"):
-        raise InvalidBookError("path must be a list of 2 to 7 assets")
-    parsed = [_path_asset_id(a) for a in list(path)[:SOB_MAX_PATH + 3]]
-    if not 2 <= len(parsed) <= SOB_MAX_PATH + 2:
-        raise InvalidBookError(f"path must hold 2 to {SOB_MAX_PATH + 2} assets (0 to 5 between), got {len(parsed)}")
-    assets = [t[0] for t in parsed]
-    # books and pools keyed by the assets' process-wide ids (an Asset hashes in Python)
-    by_pair = {}
-    for b in (books if books is not None else ()):
-        if not isinstance(b, OfferBook):
-            raise TypeError(f"books must be OfferBooks of this module, got {type(b).__name__}")
-        by_pair[((<OfferBook>b)._base_id, (<OfferBook>b)._counter_id)] = b
-    pool_map = {}
-    if pools is not None:
-        for key, pl in dict(pools).items():
-            x, y = key
-            pool_map[(_path_asset_id(x)[1], _path_asset_id(y)[1])] = pl
+    cdef uint32_t proto = _protocol_fast(protocol)
     cdef sob_path_op op
     cdef sob_venue venues[6]
     cdef sob_pool cpools[6]
+    cdef PyObject *pool_objs[6]
     cdef sob_dex_ctx ctx
     cdef sob_op_result out
     cdef sob_accounts merged
     cdef OfferBook ob
     cdef OfferBook first = None
-    cdef int npools = 0
-    cdef size_t i, k
+    cdef OfferBook funded = None
+    cdef int npools = 0, nfunded = 0
+    cdef Py_ssize_t i, j, k, nbooks
+    cdef uint32_t x, y
     cdef const sob_hop *h
     cdef sob_status st
+    cdef uint64_t marks[6]
+    if isinstance(path, (str, bytes)) or not hasattr(path, "__iter__"):
+        raise InvalidBookError("path must be a list of 2 to 7 assets")
+    seq = path if type(path) is list or type(path) is tuple else list(path)
+    if len(seq) > SOB_MAX_PATH + 3:
+        seq = seq[:SOB_MAX_PATH + 3]
+    parsed = [_path_asset_id(a) for a in seq]
+    if not 2 <= len(parsed) <= SOB_MAX_PATH + 2:
+        raise InvalidBookError(f"path must hold 2 to {SOB_MAX_PATH + 2} assets (0 to 5 between), got {len(parsed)}")
     memset(&op, 0, sizeof(op))
     memset(venues, 0, sizeof(venues))
     memset(cpools, 0, sizeof(cpools))
     op.kind = SOB_OP_PATH_PAYMENT_STRICT_SEND if ki == 2 else SOB_OP_PATH_PAYMENT_STRICT_RECEIVE
-    op.nassets = len(assets)
+    op.nassets = len(parsed)
+    assets = []
     for i in range(op.nassets):
-        op.assets[i] = <uint32_t>parsed[i][1]
+        t = <tuple>parsed[i]
+        assets.append(t[0])
+        op.assets[i] = <uint32_t>t[1]
+    # books: every one is checked; a pair's last book is the one used (as a dict keyed by pair)
+    # a tuple of our own: nothing the caller's code does below (a pool's reserve_a) changes it
+    blist = books if type(books) is tuple else (tuple(books) if books is not None else ())
+    nbooks = len(blist)
+    for i in range(nbooks):
+        if not isinstance(blist[i], OfferBook):
+            raise TypeError(f"books must be OfferBooks of this module, got {type(blist[i]).__name__}")
+    # pools keyed by the assets' process-wide ids (an Asset hashes in Python)
+    pool_map = None
+    if pools is not None:
+        pool_map = {}
+        for key, pl in dict(pools).items():
+            px, py = key
+            pool_map[(_path_asset_id(px)[1], _path_asset_id(py)[1])] = pl
+        if not pool_map:
+            pool_map = None
     op.source = _taker_key(who)
     op.destination = 0
     op.send = amt if ki == 2 else smax
     op.dest = dmin if ki == 2 else amt
-    pool_slot = {}
-    with_funds = []
+    hop_books = [None] * (op.nassets - 1)   # the book of each hop (references held here)
     for i in range(op.nassets - 1):
         x, y = op.assets[i], op.assets[i + 1]
-        b = by_pair.get((y, x))
-        side = 1  # the book's base is what the taker receives: its asks sell it
-        if b is None:
-            b = by_pair.get((x, y))
-            side = 0
-        if b is not None:
-            ob = <OfferBook>b
+        pool_objs[i] = NULL
+        # the book whose base is what the taker receives (its asks sell it), else the other way
+        for j in range(nbooks - 1, -1, -1):
+            ob = <OfferBook>blist[j]
+            if ob._base_id == y and ob._counter_id == x:
+                hop_books[i] = ob
+                venues[i].side = 1
+                break
+        if hop_books[i] is None:
+            for j in range(nbooks - 1, -1, -1):
+                ob = <OfferBook>blist[j]
+                if ob._base_id == x and ob._counter_id == y:
+                    hop_books[i] = ob
+                    venues[i].side = 0
+                    break
+        if hop_books[i] is not None:
+            ob = hop_books[i]
             venues[i].book = &ob._b
-            venues[i].side = side
             if first is None:
                 first = ob
-            if sob_accounts_count(&ob._acc) and b not in with_funds:
-                with_funds.append(b)
-        pl = pool_map.get((x, y))
-        a_is_send = 1
-        if pl is None:
-            pl = pool_map.get((y, x))
-            a_is_send = 0
-        if pl is not None:
-            slot = pool_slot.get(id(pl))
-            if slot is None:
-                slot = npools
-                npools += 1
-                pool_slot[id(pl)] = slot
-                cpools[slot].reserve_a = _common._reserve(pl.reserve_a)
-                cpools[slot].reserve_b = _common._reserve(pl.reserve_b)
-                fee = _common._int(pl.fee_bp, "fee_bp")
-                cpools[slot].fee_bp = <int32_t>fee if -1 <= fee <= 10000 else 10000
-            venues[i].pool = &cpools[<int>slot]
-            venues[i].pool_a_is_send = a_is_send
+            if sob_accounts_count(&ob._acc):
+                for j in range(i):
+                    if hop_books[j] is ob:
+                        break
+                else:
+                    nfunded += 1
+                    funded = ob
+        if pool_map is not None:
+            pl = pool_map.get((x, y))
+            a_is_send = 1
+            if pl is None:
+                pl = pool_map.get((y, x))
+                a_is_send = 0
+            if pl is not None:
+                # a pool object given for two hops is one state: read once, one slot
+                for k in range(i):
+                    if pool_objs[k] == <PyObject *>pl:
+                        venues[i].pool = venues[k].pool
+                        break
+                else:
+                    cpools[npools].reserve_a = _common._reserve(pl.reserve_a)
+                    cpools[npools].reserve_b = _common._reserve(pl.reserve_b)
+                    fee = _common._int(pl.fee_bp, "fee_bp")
+                    cpools[npools].fee_bp = <int32_t>fee if -1 <= fee <= 10000 else 10000
+                    venues[i].pool = &cpools[npools]
+                    npools += 1
+                pool_objs[i] = <PyObject *>pl
+                venues[i].pool_a_is_send = a_is_send
     if first is None:
         first = OfferBook.__new__(OfferBook)
     sob_dex_ctx_init(&ctx)
@@ -1391,38 +1481,55 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     ctx.flags = SOB_CTX_SKIP_CHANGES
     ctx.accounts = NULL
     sob_accounts_init(&merged)
-    marked = []
+    memset(marks, 0, sizeof(marks))
     try:
-        if len(with_funds) == 1:
-            ctx.accounts = &(<OfferBook>with_funds[0])._acc
-        elif len(with_funds) > 1:
-            for b in with_funds:
-                _merge_accounts(&merged, &(<OfferBook>b)._acc)
+        if nfunded == 1:
+            ctx.accounts = &funded._acc
+        elif nfunded > 1:
+            for i in range(op.nassets - 1):
+                ob = hop_books[i]
+                if ob is not None and sob_accounts_count(&ob._acc):
+                    for j in range(i):
+                        if hop_books[j] is ob:
+                            break
+                    else:
+                        _merge_accounts(&merged, &ob._acc)
             ctx.accounts = &merged
-        for b in by_pair.values():
-            hh = (<OfferBook>b)._mark_taker(who, op.source)
-            if hh:
-                marked.append((b, hh))
+        if who is not None:
+            # the taker's own offers stop the walk (CROSS_SELF): its handle carries its key for
+            # this call, in each book on the path (once per book)
+            for i in range(op.nassets - 1):
+                ob = hop_books[i]
+                if ob is not None:
+                    for j in range(i):
+                        if hop_books[j] is ob:
+                            break
+                    else:
+                        marks[i] = ob._mark_taker(who, op.source)
         st = sob_path_payment(&ctx, &op, venues, first._dex, &out)
         if st != SOB_OK:
             _raise(st, "path payment")
         _check_thrown(&out)
         res, code = _result_of(out.code)
-        hops = []
-        for i in range(out.nhops):
+        hops = PyTuple_New(<Py_ssize_t>out.nhops)
+        for i in range(<Py_ssize_t>out.nhops):
             h = &out.hops[i]
             venue = "book" if h.venue == SOB_VENUE_BOOK else ("pool" if h.venue == SOB_VENUE_POOL else None)
             raw = _claims_raw(out.hop_claims + h.claims_start, h.claims_count) if h.claims_count else b""
-            hops.append(_make_slots(_PATH_HOP, _PATH_HOP_FIELDS, (
+            hop = _make_fast(_PATH_HOP, _PATH_HOP_FIELDS, _HOP_OFFSETS, _NHOP_SLOTS, (
                 _asset_of(h.send_asset, assets, op.assets, op.nassets),
                 _asset_of(h.recv_asset, assets, op.assets, op.nassets), venue,
                 h.amount_send, h.amount_recv, h.book_send, h.book_recv,
                 h.pool_send if h.pool_quoted else None, h.pool_recv if h.pool_quoted else None,
-                h.book_offers, raw)))
-        return _make_slots(_PATH_RESULT, _PATH_RESULT_FIELDS, (res, code, out.sent, out.received, tuple(hops)))
+                h.book_offers, raw))
+            Py_INCREF(hop)
+            PyTuple_SET_ITEM(hops, i, hop)
+        return _make_fast(_PATH_RESULT, _PATH_RESULT_FIELDS, _RESULT_OFFSETS, _NRESULT_SLOTS,
+                          (res, code, out.sent, out.received, hops))
     finally:
-        for b, hh in marked:
-            (<OfferBook>b)._unmark_taker(<uint64_t>hh)
+        for i in range(op.nassets - 1):
+            if marks[i]:
+                (<OfferBook>hop_books[i])._unmark_taker(marks[i])
         sob_accounts_free(&merged)
 
 
