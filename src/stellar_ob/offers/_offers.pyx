@@ -1323,7 +1323,7 @@ def quote_hop(book, pool, kind, amount, *, taker_sells="base", taker=None, max_s
     if pool is not None:
         # the pool's state read as exact ints now: nothing of the pool's runs after the walk
         memset(&cp, 0, sizeof(cp))
-        if isinstance(pool, LiquidityPool) or isinstance(pool, _common.LiquidityPool):
+        if isinstance(pool, _common.LiquidityPool):
             cp.reserve_a = _common._reserve(pool.reserve_a)
             cp.reserve_b = _common._reserve(pool.reserve_b)
             fee = _common._int(pool.fee_bp, "fee_bp")
