@@ -688,13 +688,42 @@ static int cmp_ask_worst_first(const void *pa, const void *pb) {
 
 sob_status sob_levels_normalize(sob_level *v, size_t k, int side, size_t *out_len, size_t *bad_index) {
     if (side != SOB_SIDE_BID && side != SOB_SIDE_ASK) return SOB_E_INVALID;
-    int best_first = 1;
-    for (size_t i = 0; i < k; i++) {
-        if (v[i].n <= 0 || v[i].d <= 0) {
-            if (bad_index) *bad_index = i;
-            return SOB_E_INVALID;
+    /* One branch-free pass: any invalid price, any zero amount, and whether the prices are
+     * strictly falling or strictly rising (the order of a normalised side or of Horizon's). The
+     * order is read only once every price is known valid. */
+    int invalid = 0, has_zero = 0, falling = 1, rising = 1;
+    if (k) {
+        invalid = (v[0].n <= 0) | (v[0].d <= 0);
+        has_zero = v[0].amount == 0;
+    }
+    for (size_t i = 1; i < k; i++) {
+        int64_t pn = v[i - 1].n, pd = v[i - 1].d, n = v[i].n, d = v[i].d;
+        invalid |= (n <= 0) | (d <= 0);
+        has_zero |= v[i].amount == 0;
+        int64_t a = pn * d, b = n * pd;
+        falling &= a > b;
+        rising &= a < b;
+    }
+    if (invalid) {
+        for (size_t i = 0; i < k; i++) {
+            if (v[i].n <= 0 || v[i].d <= 0) {
+                if (bad_index) *bad_index = i;
+                return SOB_E_INVALID;
+            }
         }
-        if (i && good_cmp(side, v[i - 1].n, v[i - 1].d, v[i].n, v[i].d) <= 0) best_first = 0;
+    }
+    /* worst first: bids rise, asks fall; best first (Horizon's order): the other way */
+    int worst_first = side == SOB_SIDE_BID ? rising : falling;
+    int best_first = side == SOB_SIDE_BID ? falling : rising;
+    if (worst_first) {
+        size_t out = k;
+        if (has_zero) {
+            out = 0;
+            for (size_t i = 0; i < k; i++)
+                if (v[i].amount) v[out++] = v[i];
+        }
+        *out_len = out;
+        return SOB_OK;
     }
     size_t out = 0;
     if (best_first) {
@@ -706,8 +735,12 @@ sob_status sob_levels_normalize(sob_level *v, size_t k, int side, size_t *out_le
             v[j] = t;
             i++;
         }
-        for (size_t i = 0; i < k; i++)
-            if (v[i].amount) v[out++] = v[i];
+        out = k;
+        if (has_zero) {
+            out = 0;
+            for (size_t i = 0; i < k; i++)
+                if (v[i].amount) v[out++] = v[i];
+        }
     } else {
         qsort(v, k, sizeof *v, side == SOB_SIDE_BID ? cmp_bid_worst_first : cmp_ask_worst_first);
         for (size_t i = 0; i < k; i++) {

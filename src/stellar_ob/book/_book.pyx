@@ -598,10 +598,49 @@ cdef inline object _ndarray_type():
     return _nd_type
 
 
+cdef extern from *:
+    """
+    /* Rows of one snapshot side in their common form, converted without running any Python code
+     * and without touching a reference count: items[0..k) exact 3-tuples (n, d, amount) of exact
+     * ints, n and d in 1..INT32_MAX, amount in 0..INT64_MAX. Row i goes to out[k - 1 - i]:
+     * rows come best first (Horizon's order) and a side is kept worst first, so the usual input
+     * arrives in the order sob_levels_normalize keeps as it is. Returns the index of the first
+     * row in any other form (k if none): the caller converts the rest on its checked path, which
+     * gives the same value or the error. */
+    static size_t sob_py_rows_fast(PyObject *const *items, size_t k, sob_level *out) {
+        for (size_t i = 0; i < k; i++) {
+            PyObject *r = items[i];
+            unsigned long long n, d, a;
+            if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 3) return i;
+            if (!sob_py_small_u64(PyTuple_GET_ITEM(r, 0), &n) || !sob_py_small_u64(PyTuple_GET_ITEM(r, 1), &d))
+                return i;
+            if (n - 1 >= (unsigned long long)INT32_MAX || d - 1 >= (unsigned long long)INT32_MAX) return i;
+            PyObject *o = PyTuple_GET_ITEM(r, 2);
+            if (!sob_py_small_u64(o, &a)) {
+                int overflow = 0;
+                if (!PyLong_CheckExact(o)) return i;
+                long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
+                if (overflow || x < 0) return i;
+                a = (unsigned long long)x;
+            }
+            sob_level *o_ = &out[k - 1 - i];
+            o_->n = (int32_t)n;
+            o_->d = (int32_t)d;
+            o_->amount = a;
+        }
+        return k;
+    }
+    """
+    size_t _rows_fast_items "sob_py_rows_fast"(PyObject **items, size_t k, sob_level *out) noexcept
+    PyObject **_seq_items "PySequence_Fast_ITEMS"(PyObject *o) noexcept
+    Py_ssize_t _seq_size "PySequence_Fast_GET_SIZE"(PyObject *o) noexcept
+
+
 cdef object _level_rows(object levels):
     """What one side of a snapshot is read from: an exact 1-d numpy array of level_dtype (copied
-    whole, through its buffer, by _rows_into) or a tuple of rows, taken once as the call began so
-    that a row's __iter__ growing the caller's list cannot make the copy overrun."""
+    whole, through its buffer, by _rows_fast) or a tuple of rows, taken once as the call began so
+    that a row's __iter__ growing the caller's list cannot make the copy overrun. (apply_snapshot
+    reads an exact list in place where no Python code can run before its rows are converted.)"""
     nd = _ndarray_type()
     if nd is not None and isinstance(levels, nd):
         dtype = levels.dtype
@@ -618,57 +657,57 @@ cdef tuple _fields_rows(object arr):
     return tuple(zip(arr["n"].tolist(), arr["d"].tolist(), arr["amount"].tolist()))
 
 
-cdef inline size_t _rows_count(object rows):
-    return <size_t>len(rows)
-
-
-cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
-    """Convert the rows taken by _level_rows into ``out`` (room for ``k`` levels, the count taken
-    before): never more than ``k`` are written, whatever ran in between."""
-    cdef uint64_t amt
-    cdef size_t i = 0, j
+cdef size_t _rows_fast(object rows, sob_level *out, size_t k) except? 0xFFFFFFFFFFFFFFFF:
+    """Convert what needs no Python code of the rows taken by _level_rows (or an exact list) into
+    ``out`` (room for ``k`` levels, the count taken before): the numpy array of level_dtype whole,
+    through its buffer, or the leading rows in the common form (sob_py_rows_fast). Returns how
+    many were converted; _rows_slow converts the rest. Never writes more than ``k``. Rows are
+    written last to first (see sob_py_rows_fast), the array as it is: normalising takes any
+    order."""
     cdef Py_buffer view
-    if type(rows) is not tuple:  # the numpy array of level_dtype
-        try:
-            PyObject_GetBuffer(rows, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except (BufferError, ValueError):  # strided: read field by field
-            rows = _fields_rows(rows)
-        else:
-            try:
-                # the buffer's own length, never shape[0] * 16: only what is there is copied
-                if <size_t>view.len != k * sizeof(sob_level):
-                    raise InvalidBookError("a levels array changed size while it was read")
-                memcpy(out, view.buf, view.len)
-            finally:
-                PyBuffer_Release(&view)
-            return 0
+    if type(rows) is tuple or type(rows) is list:
+        if <size_t>_seq_size(<PyObject *>rows) != k:
+            raise InvalidBookError("a levels array changed size while it was read")
+        return _rows_fast_items(_seq_items(<PyObject *>rows), k, out)
+    # the numpy array of level_dtype
+    try:
+        PyObject_GetBuffer(rows, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+    except (BufferError, ValueError):  # strided: read field by field (by _rows_slow)
+        return 0
+    try:
+        # the buffer's own length, never shape[0] * 16: only what is there is copied
+        if <size_t>view.len != k * sizeof(sob_level):
+            raise InvalidBookError("a levels array changed size while it was read")
+        memcpy(out, view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return k
+
+
+cdef int _rows_slow(object rows, sob_level *out, size_t k, size_t i) except -1:
+    """Rows i..k of ``rows`` (a tuple taken as the call began, or the strided numpy array) into
+    ``out``, on the checked path: any row that can be unpacked into three ints (subclasses read
+    as the int they hold); a row's __iter__ may run anything, so nothing here refers to the
+    caller's lists or to a book. Written last to first, as _rows_fast does."""
+    cdef uint64_t amt
+    cdef size_t j
+    cdef sob_level *o
+    if type(rows) is not tuple:
+        rows = _fields_rows(rows)
     cdef tuple t = <tuple>rows
-    cdef PyObject *r
     if <size_t>PyTuple_GET_SIZE(t) != k:
         raise InvalidBookError("a levels array changed size while it was read")
-    # The common case, exact (n, d, amount) tuples of exact ints, converts with borrowed pointers
-    # and runs no Python code (the rows tuple is this call's own and tuples are immutable); any
-    # other row takes the checked path below, which may run its __iter__.
-    while i < k:
-        r = PyTuple_GET_ITEM(t, <Py_ssize_t>i)
-        if not _tuple_exact(r) or _tuple_size(r) != 3:
-            break
-        out[i].n = _price_part_p(_tuple_item(r, 0), "n")
-        out[i].d = _price_part_p(_tuple_item(r, 1), "d")
-        _level_amount_p(_tuple_item(r, 2), &amt)
-        out[i].amount = amt
-        i += 1
     for j in range(i, k):
         row = t[j]
         try:
             n, d, amount = row
         except (TypeError, ValueError):
             raise InvalidBookError(f"a level must be (n, d, amount), got {row!r}") from None
-        out[i].n = _price_part(n, "n", True)
-        out[i].d = _price_part(d, "d", True)
+        o = &out[k - 1 - j]
+        o.n = _price_part(n, "n", True)
+        o.d = _price_part(d, "d", True)
         _level_amount(amount, &amt)
-        out[i].amount = amt
-        i += 1
+        o.amount = amt
     return 0
 
 
@@ -740,13 +779,31 @@ cdef class OrderBook:
         an invalid or crossed snapshot raises and leaves the book as it was. Each side is an
         iterable of (n, d, amount) or a numpy array with fields n, d, amount. O(n) for input in
         Horizon's order (best first), O(n log n) otherwise."""
-        rb = _level_rows(bids)
-        ra = _level_rows(asks)
-        cdef size_t nb = _rows_count(rb), na = _rows_count(ra)
+        # An exact list is read in place (no copy) when nothing can run Python code between
+        # this line and the fast conversion of its rows: asks of an exact list or tuple for the
+        # bids (anything else may run an __iter__ that changes the bids list); always for the
+        # asks. Every other side is taken as a tuple first, as _level_rows says.
+        if type(bids) is list and (type(asks) is list or type(asks) is tuple):
+            rb = bids
+        else:
+            rb = _level_rows(bids)
+        ra = asks if type(asks) is list else _level_rows(asks)
+        cdef size_t nb = len(rb), na = len(ra), ib, ia
         cdef sob_level *buf = <sob_level *>_alloc_array(nb + na, sizeof(sob_level))
         try:
-            _rows_into(rb, buf, nb)
-            _rows_into(ra, buf + nb, na)
+            ib = _rows_fast(rb, buf, nb)
+            ia = _rows_fast(ra, buf + nb, na)
+            if ib < nb or ia < na:
+                # The rest may run a row's code: both lists are taken as tuples now, before any
+                # of it runs (nothing has since the call began), so each side is what it was.
+                if type(rb) is list:
+                    rb = tuple(rb)
+                if type(ra) is list:
+                    ra = tuple(ra)
+                if ib < nb:
+                    _rows_slow(rb, buf, nb, ib)
+                if ia < na:
+                    _rows_slow(ra, buf + nb, na, ia)
             self._assign(buf, nb, buf + nb, na, "apply_snapshot")
         finally:
             free(buf)
