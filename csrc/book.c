@@ -231,7 +231,7 @@ typedef struct side_plan {
  * a branch-free binary search takes the same ceil(log2 len) steps for every key, so the lanes'
  * loads are independent and overlap. On a deep side each step is a cache miss; one search after
  * another would wait for each in turn. */
-#define LOOKUP_LANES 16
+#define LOOKUP_LANES 64
 static void lower_bounds(const sob_side *s, int side, const sob_set *c, const uint32_t *idx, size_t m, uint32_t *out) {
     const sob_level *lv = s->lv;
     uint32_t len = s->len;
@@ -292,10 +292,24 @@ static void lower_bounds(const sob_side *s, int side, const sob_set *c, const ui
  * ones (stable, so the batch order of changes at one position is kept either way). */
 static void sort_keys(uint64_t *v, uint64_t *tmp, size_t k) {
     if (k < 512) {
-        for (size_t i = 1; i < k; i++) { /* runs of 4 by insertion */
+        /* runs of 4 by a sorting network (branch-free compare-exchanges: the keys of a batch
+         * come in random order, so an insertion sort's branches would mispredict), the tail
+         * by insertion */
+        size_t k4 = k - k % 4;
+        for (size_t i = 0; i < k4; i += 4) {
+            uint64_t *q = v + i;
+#define SOB_CX(a, b) do { uint64_t x_ = q[a], y_ = q[b]; q[a] = x_ < y_ ? x_ : y_; q[b] = x_ < y_ ? y_ : x_; } while (0)
+            SOB_CX(0, 1);
+            SOB_CX(2, 3);
+            SOB_CX(0, 2);
+            SOB_CX(1, 3);
+            SOB_CX(1, 2);
+#undef SOB_CX
+        }
+        for (size_t i = k4 + 1; i < k; i++) {
             uint64_t x = v[i];
             size_t j = i;
-            while (j > i - i % 4 && v[j - 1] > x) {
+            while (j > k4 && v[j - 1] > x) {
                 v[j] = v[j - 1];
                 j--;
             }
@@ -552,8 +566,10 @@ static sob_status apply_batch_planned(sob_book *b, const sob_set *c, size_t k, s
     size_t at = 0, first[3] = {0, 0, k};
     for (int side = 0; side < 2; side++) {
         size_t m = 0;
-        for (size_t j = 0; j < k; j++)
-            if (c[j].side == side) idx[m++] = (uint32_t)j;
+        for (size_t j = 0; j < k; j++) { /* branch-free: the sides of a batch come in any order */
+            idx[m] = (uint32_t)j;
+            m += c[j].side == side;
+        }
         lower_bounds(&b->side[side], side, c, idx, m, pos);
         for (size_t i = 0; i < m; i++) keys[at++] = (uint64_t)side << 63 | (uint64_t)pos[i] << 32 | idx[i];
         first[side + 1] = at;

@@ -630,8 +630,60 @@ cdef extern from *:
         }
         return k;
     }
+    /* 0 for "bid", 1 for "ask", -1 for anything else that is not read here (a str subclass, a
+     * string another runtime keeps in another form): the module's own interned strings by
+     * identity, else an exact, ready, one-byte str compared byte by byte. No code runs. */
+    static inline int sob_py_side_fast(PyObject *o, PyObject *bid, PyObject *ask) {
+        if (o == bid) return 0;
+        if (o == ask) return 1;
+    #if defined(PYPY_VERSION) || defined(Py_LIMITED_API)
+        return -1;
+    #else
+        if (!PyUnicode_CheckExact(o)) return -1;
+    #if PY_VERSION_HEX < 0x030C0000
+        if (!PyUnicode_IS_READY(o)) return -1; /* a legacy string: the checked path reads it */
+    #endif
+        if (PyUnicode_GET_LENGTH(o) != 3 || PyUnicode_KIND(o) != PyUnicode_1BYTE_KIND) return -1;
+        const char *t = (const char *)PyUnicode_1BYTE_DATA(o);
+        if (t[0] == 'b' && t[1] == 'i' && t[2] == 'd') return 0;
+        if (t[0] == 'a' && t[1] == 's' && t[2] == 'k') return 1;
+        return -1;
+    #endif
+    }
+
+    /* apply_diff's changes in their common form, converted without running any Python code and
+     * without touching a reference count: items[0..k) exact 4-tuples (side, n, d, amount), side
+     * "bid" or "ask" (sob_py_side_fast), n and d exact ints in 1..INT32_MAX, amount an exact int
+     * in 0..INT64_MAX. Returns the index of the first change in any other form (k if none): the
+     * caller converts it and the rest on its checked path. */
+    static size_t sob_py_changes_fast(PyObject *const *items, size_t k, sob_set *out, PyObject *bid, PyObject *ask) {
+        for (size_t i = 0; i < k; i++) {
+            PyObject *r = items[i];
+            unsigned long long n, d, a;
+            if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 4) return i;
+            int side = sob_py_side_fast(PyTuple_GET_ITEM(r, 0), bid, ask);
+            if (side < 0) return i;
+            if (!sob_py_small_u64(PyTuple_GET_ITEM(r, 1), &n) || !sob_py_small_u64(PyTuple_GET_ITEM(r, 2), &d))
+                return i;
+            if (n - 1 >= (unsigned long long)INT32_MAX || d - 1 >= (unsigned long long)INT32_MAX) return i;
+            PyObject *o = PyTuple_GET_ITEM(r, 3);
+            if (!sob_py_small_u64(o, &a)) {
+                int overflow = 0;
+                if (!PyLong_CheckExact(o)) return i;
+                long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
+                if (overflow || x < 0) return i;
+                a = (unsigned long long)x;
+            }
+            out[i].side = side ? SOB_SIDE_ASK : SOB_SIDE_BID;
+            out[i].n = (int32_t)n;
+            out[i].d = (int32_t)d;
+            out[i].amount = a;
+        }
+        return k;
+    }
     """
     size_t _rows_fast_items "sob_py_rows_fast"(PyObject **items, size_t k, sob_level *out) noexcept
+    size_t _changes_fast_items "sob_py_changes_fast"(PyObject **items, size_t k, sob_set *out, PyObject *bid, PyObject *ask) noexcept
     PyObject **_seq_items "PySequence_Fast_ITEMS"(PyObject *o) noexcept
     Py_ssize_t _seq_size "PySequence_Fast_GET_SIZE"(PyObject *o) noexcept
 
@@ -723,6 +775,26 @@ cdef object _empty_levels(size_t k):
 
 
 cdef object _NOARG = object()  # set_level's missing d / amount (the (side, price, amount) form)
+
+
+cdef int _change_into(object ch, sob_set *out) except -1:
+    """One change of apply_diff on the checked path: a 4-tuple (each part read as the value
+    it holds, subclasses included) or a LevelChange-like object (_args.change_parts)."""
+    cdef uint64_t a
+    if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
+        out.side = _side_p(PyTuple_GET_ITEM(ch, 0))
+        out.n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
+        out.d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
+        _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
+        out.amount = a
+        return 0
+    side, n, d, amount = _args.change_parts(ch)
+    out.side = _side(side)
+    out.n = _price_part(n, "n", True)
+    out.d = _price_part(d, "d", True)
+    _level_amount(amount, &a)
+    out.amount = a
+    return 0
 
 
 DEF _SMALL = 16  # a batch this small converts into stack memory (no allocation)
@@ -890,26 +962,26 @@ cdef class OrderBook:
             c = <sob_set *>heap
             undo = <sob_level *>(c + k)
         try:
-            for ch in changes:
-                if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
-                    raise InvalidBookError("the changes were modified during apply_diff")
-                if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
-                    c[i].side = _side_p(PyTuple_GET_ITEM(ch, 0))
-                    c[i].n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
-                    c[i].d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
-                    _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
-                    c[i].amount = a
+            if type(changes) is list or type(changes) is tuple:
+                # The common changes convert in C, reading the list in place (no code runs until
+                # the first other change); that one and the rest take the checked path by index,
+                # so a list that changes length while they are read is refused as it was.
+                i = _changes_fast_items(_seq_items(<PyObject *>changes), k, c, <PyObject *>BID, <PyObject *>ASK)
+                while i < k:
+                    if <size_t>len(changes) <= i:  # it shrank under us
+                        raise InvalidBookError("the changes were modified during apply_diff")
+                    _change_into(changes[i], &c[i])
                     i += 1
-                    continue
-                side, n, d, amount = _args.change_parts(ch)
-                c[i].side = _side(side)
-                c[i].n = _price_part(n, "n", True)
-                c[i].d = _price_part(d, "d", True)
-                _level_amount(amount, &a)
-                c[i].amount = a
-                i += 1
-            if i != k:  # it shrank: the batch is not what the caller handed in
-                raise InvalidBookError("the changes were modified during apply_diff")
+                if <size_t>len(changes) != k:  # it grew: the batch is not what the caller handed in
+                    raise InvalidBookError("the changes were modified during apply_diff")
+            else:
+                for ch in changes:  # a list or tuple subclass, read through its own iterator
+                    if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
+                        raise InvalidBookError("the changes were modified during apply_diff")
+                    _change_into(ch, &c[i])
+                    i += 1
+                if i != k:  # it shrank: the batch is not what the caller handed in
+                    raise InvalidBookError("the changes were modified during apply_diff")
             st = sob_book_apply_batch(&self._book, c, i, undo, &bad)
         finally:
             free(heap)
