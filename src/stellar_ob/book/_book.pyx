@@ -929,6 +929,13 @@ cdef class OrderBook:
         if st:  # the message is made of the converted values: no caller code runs for it
             _raise(st, f"set_level({BID if s == SOB_SIDE_BID else ASK}, {cn}/{cd})")
 
+    def _call_floor(self, side, n, d=_NOARG, amount=_NOARG):
+        """Does nothing, with set_level's arguments and compiled as set_level is: the call floor
+        bench/bench_core.py measures set_level and insert + best reads against (issue 18)."""
+
+    def _read_floor(self):
+        """Does nothing, called as best_bid is: the floor of a best bid/ask read (bench only)."""
+
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
