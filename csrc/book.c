@@ -145,7 +145,11 @@ static inline uint32_t lower_bound(const sob_side *s, int side, int32_t n, int32
     return (uint32_t)(first - s->lv);
 }
 
-sob_status sob_book_set_level(sob_book *b, int side, int32_t n, int32_t d, uint64_t amount, sob_level *prev) {
+/* Aligned to a cache line so that its binary search's loop keeps one placement whatever the code
+ * before it in this file weighs: measured (bench/bench_core.py, apply_diff of 100 at depth 200,
+ * paired against main's wheel), growing the batch code above moved this loop and cost 5-9%;
+ * aligned, the same build ran 17% faster than main's. */
+__attribute__((aligned(64))) sob_status sob_book_set_level(sob_book *b, int side, int32_t n, int32_t d, uint64_t amount, sob_level *prev) {
     if ((side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0) return SOB_E_INVALID;
     sob_side *s = &b->side[side];
     uint32_t i = lower_bound(s, side, n, d);
