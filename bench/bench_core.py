@@ -16,6 +16,8 @@ bench/report.py holds the same targets and checks the medians; no test here asse
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from bench.conftest import (
@@ -52,6 +54,35 @@ def test_set_level_existing(benchmark, impl, book_data):
     n, d, amount = book_data.asks[4]
     fn, args = impl.set_level(book, "ask", n, d, amount + 1)
     benchmark(fn, *args)
+
+
+@pytest.mark.benchmark(group="set_level: existing price")
+@impls("c")
+def test_call_floor_set_level(benchmark, impl, book_data):
+    """The call floor of set_level (issue 18): OrderBook._call_floor takes set_level's arguments
+    and is compiled the same way, and does nothing. set_level's median over this one is the
+    overhead left above the cheapest possible call."""
+    book = impl.load(book_data)
+    n, d, amount = book_data.asks[4]
+    benchmark(book._call_floor, "ask", n, d, amount + 1)
+
+
+@pytest.mark.benchmark(group="insert or remove a new price + best bid/ask")
+@impls("c")
+def test_call_floor_insert_or_remove(benchmark, impl, book_data):
+    """The call floor of test_insert_or_remove_best: the same closure with set_level, best_bid and
+    best_ask replaced by empty methods taking the same arguments (_call_floor, _read_floor)."""
+    book = impl.load(book_data)
+    ticks = MarketGenerator(1).sides["ask"].ticks
+    nxt, call, read = itertools.cycle((123_456_789, 0)).__next__, book._call_floor, book._read_floor
+    n, d = ticks[4] + 1, SCALE
+
+    def run():
+        call("ask", n, d, nxt())
+        read()
+        read()
+
+    benchmark(run)
 
 
 @pytest.mark.benchmark(group="insert new price + best bid/ask + remove")
@@ -290,3 +321,105 @@ def test_harness_floor(benchmark):
         pass
 
     benchmark(run)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paired, interleaved ratios (python -m bench.bench_core): pytest-benchmark runs one row after
+# another, so on a shared machine a burst of load lands on one row and not the other. Here every
+# round times each row once, in turn, on the same input; each round gives a ratio of two rows
+# timed seconds apart, and the report is the median of the rounds (and of each row's times).
+
+
+def _paired_cases():
+    from bench.conftest import Bmoscon, Hummingbot, Ours, uniform_generator
+
+    c = Ours("c")
+    small, deep = MarketGenerator(1).book(), uniform_generator(1, DEEP_LEVELS).book()
+    cases = {}
+    try:
+        hb = Hummingbot()
+    except BaseException:  # pytest.skip's exception when Hummingbot is not installed
+        hb = None
+    bm = Bmoscon()
+    deep_batches = uniform_generator(1, DEEP_LEVELS).batches(100, 8)
+    cases["deep apply_diff 100: c"] = c.apply_batches(c.load(deep), deep_batches)
+    if hb is not None:
+        cases["deep apply_diff 100: hummingbot"] = hb.apply_batches(hb.load(deep), deep_batches)
+    batches = MarketGenerator(1).batches(100, 8)
+    cases["apply_diff 100 at 200: c"] = c.apply_batches(c.load(small), batches)
+    book = c.load(small)
+    bids, asks = [tuple(r) for r in small.bids], [tuple(r) for r in small.asks]
+
+    def rows() -> None:
+        book.apply_snapshot(bids, asks)
+        book.best_bid()
+        book.best_ask()
+
+    cases["snapshot rows 200+200: c"] = rows
+    fn, _ = bm.snapshot(bm.load(small), small)
+    cases["snapshot rows 200+200: bmoscon"] = fn
+    b2 = c.load(small)
+    n, d, amount = small.asks[4]
+    cases["set_level existing: c"] = lambda: b2.set_level("ask", n, d, amount + 1)
+    has_floor = hasattr(b2, "_call_floor")  # not in wheels built before issue 18
+    if has_floor:
+        cases["set_level existing: call floor"] = lambda: b2._call_floor("ask", n, d, amount + 1)
+    tick = MarketGenerator(1).sides["ask"].ticks[4] + 1
+    cases["insert or remove + best: c"] = c.insert_or_remove(c.load(small), "ask", tick, SCALE, 123_456_789)
+    if has_floor:
+        b3 = c.load(small)
+        nxt, call, read = itertools.cycle((123_456_789, 0)).__next__, b3._call_floor, b3._read_floor
+
+        def floor() -> None:
+            call("ask", tick, SCALE, nxt())
+            read()
+            read()
+
+        cases["insert or remove + best: call floor"] = floor
+    cases["empty lambda (timing loop floor)"] = lambda: None
+    return cases
+
+
+PAIRS = [
+    ("deep apply_diff 100: hummingbot", "deep apply_diff 100: c"),
+    ("snapshot rows 200+200: bmoscon", "snapshot rows 200+200: c"),
+    ("set_level existing: c", "set_level existing: call floor"),
+    ("insert or remove + best: c", "insert or remove + best: call floor"),
+]
+
+
+def main(argv=None) -> None:
+    import argparse
+    import statistics
+    import time
+    import timeit
+
+    ap = argparse.ArgumentParser(description="interleaved rows and paired ratios (medians of rounds)")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--ms", type=float, default=20.0, help="target time per row per round")
+    ap.add_argument("--cpu", action="store_true", help="time the thread's CPU time, not the wall clock")
+    args = ap.parse_args(argv)
+    timer = time.thread_time if args.cpu else time.perf_counter
+    cases = _paired_cases()
+    calls = {}
+    for name, fn in cases.items():  # calls per round: a multiple of 16 (whole cycles of batches)
+        t = timeit.Timer(fn, timer=timer).timeit(160) / 160
+        calls[name] = max(16, int(args.ms / 1e3 / max(t, 1e-9)) // 16 * 16)
+    times = {name: [] for name in cases}
+    for _ in range(args.rounds):
+        for name, fn in cases.items():
+            times[name].append(timeit.Timer(fn, timer=timer).timeit(calls[name]) / calls[name])
+    with open("/proc/loadavg") as f:
+        load = f.read().split()[:3]
+    print(f"timer: {'thread CPU' if args.cpu else 'wall'}; rounds: {args.rounds}; load average: {' '.join(load)}")
+    for name, v in times.items():
+        print(f"{name:40s} median {statistics.median(v) * 1e6:9.3f} us   min {min(v) * 1e6:9.3f} us")
+    for a, b in PAIRS:
+        if a in times and b in times:
+            r = [x / y for x, y in zip(times[a], times[b])]
+            print(f"{a} / {b}: median of paired ratios {statistics.median(r):.2f}x "
+                  f"(min {min(r):.2f}, max {max(r):.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -88,7 +88,8 @@ int sob_book_crossed(const sob_book *b);
 
 /* Turn k levels of one side, in any order, into a normalised side in place: validated, sorted
  * worst first, equal prices summed (SOB_E_OVERFLOW past UINT64_MAX), zero amounts dropped.
- * Input already sorted best first (Horizon's order) takes a linear fast path. */
+ * Input already strictly sorted, worst first (nothing moves) or best first (Horizon's order:
+ * reversed), takes a linear fast path. */
 sob_status sob_levels_normalize(sob_level *v, size_t k, int side, size_t *out_len, size_t *bad_index);
 
 /* Replace the whole book with two normalised sides (worst first). Checks crossing and reserves

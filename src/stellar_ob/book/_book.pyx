@@ -598,10 +598,101 @@ cdef inline object _ndarray_type():
     return _nd_type
 
 
+cdef extern from *:
+    """
+    /* Rows of one snapshot side in their common form, converted without running any Python code
+     * and without touching a reference count: items[0..k) exact 3-tuples (n, d, amount) of exact
+     * ints, n and d in 1..INT32_MAX, amount in 0..INT64_MAX. Row i goes to out[k - 1 - i]:
+     * rows come best first (Horizon's order) and a side is kept worst first, so the usual input
+     * arrives in the order sob_levels_normalize keeps as it is. Returns the index of the first
+     * row in any other form (k if none): the caller converts the rest on its checked path, which
+     * gives the same value or the error. */
+    static size_t sob_py_rows_fast(PyObject *const *items, size_t k, sob_level *out) {
+        for (size_t i = 0; i < k; i++) {
+            PyObject *r = items[i];
+            unsigned long long n, d, a;
+            if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 3) return i;
+            if (!sob_py_small_u64(PyTuple_GET_ITEM(r, 0), &n) || !sob_py_small_u64(PyTuple_GET_ITEM(r, 1), &d))
+                return i;
+            if (n - 1 >= (unsigned long long)INT32_MAX || d - 1 >= (unsigned long long)INT32_MAX) return i;
+            PyObject *o = PyTuple_GET_ITEM(r, 2);
+            if (!sob_py_small_u64(o, &a)) {
+                int overflow = 0;
+                if (!PyLong_CheckExact(o)) return i;
+                long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
+                if (overflow || x < 0) return i;
+                a = (unsigned long long)x;
+            }
+            sob_level *o_ = &out[k - 1 - i];
+            o_->n = (int32_t)n;
+            o_->d = (int32_t)d;
+            o_->amount = a;
+        }
+        return k;
+    }
+    /* 0 for "bid", 1 for "ask", -1 for anything else that is not read here (a str subclass, a
+     * string another runtime keeps in another form): the module's own interned strings by
+     * identity, else an exact, ready, one-byte str compared byte by byte. No code runs. */
+    static inline int sob_py_side_fast(PyObject *o, PyObject *bid, PyObject *ask) {
+        if (o == bid) return 0;
+        if (o == ask) return 1;
+    #if defined(PYPY_VERSION) || defined(Py_LIMITED_API)
+        return -1;
+    #else
+        if (!PyUnicode_CheckExact(o)) return -1;
+    #if PY_VERSION_HEX < 0x030C0000
+        if (!PyUnicode_IS_READY(o)) return -1; /* a legacy string: the checked path reads it */
+    #endif
+        if (PyUnicode_GET_LENGTH(o) != 3 || PyUnicode_KIND(o) != PyUnicode_1BYTE_KIND) return -1;
+        const char *t = (const char *)PyUnicode_1BYTE_DATA(o);
+        if (t[0] == 'b' && t[1] == 'i' && t[2] == 'd') return 0;
+        if (t[0] == 'a' && t[1] == 's' && t[2] == 'k') return 1;
+        return -1;
+    #endif
+    }
+
+    /* apply_diff's changes in their common form, converted without running any Python code and
+     * without touching a reference count: items[0..k) exact 4-tuples (side, n, d, amount), side
+     * "bid" or "ask" (sob_py_side_fast), n and d exact ints in 1..INT32_MAX, amount an exact int
+     * in 0..INT64_MAX. Returns the index of the first change in any other form (k if none): the
+     * caller converts it and the rest on its checked path. */
+    static size_t sob_py_changes_fast(PyObject *const *items, size_t k, sob_set *out, PyObject *bid, PyObject *ask) {
+        for (size_t i = 0; i < k; i++) {
+            PyObject *r = items[i];
+            unsigned long long n, d, a;
+            if (!PyTuple_CheckExact(r) || PyTuple_GET_SIZE(r) != 4) return i;
+            int side = sob_py_side_fast(PyTuple_GET_ITEM(r, 0), bid, ask);
+            if (side < 0) return i;
+            if (!sob_py_small_u64(PyTuple_GET_ITEM(r, 1), &n) || !sob_py_small_u64(PyTuple_GET_ITEM(r, 2), &d))
+                return i;
+            if (n - 1 >= (unsigned long long)INT32_MAX || d - 1 >= (unsigned long long)INT32_MAX) return i;
+            PyObject *o = PyTuple_GET_ITEM(r, 3);
+            if (!sob_py_small_u64(o, &a)) {
+                int overflow = 0;
+                if (!PyLong_CheckExact(o)) return i;
+                long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
+                if (overflow || x < 0) return i;
+                a = (unsigned long long)x;
+            }
+            out[i].side = side ? SOB_SIDE_ASK : SOB_SIDE_BID;
+            out[i].n = (int32_t)n;
+            out[i].d = (int32_t)d;
+            out[i].amount = a;
+        }
+        return k;
+    }
+    """
+    size_t _rows_fast_items "sob_py_rows_fast"(PyObject **items, size_t k, sob_level *out) noexcept
+    size_t _changes_fast_items "sob_py_changes_fast"(PyObject **items, size_t k, sob_set *out, PyObject *bid, PyObject *ask) noexcept
+    PyObject **_seq_items "PySequence_Fast_ITEMS"(PyObject *o) noexcept
+    Py_ssize_t _seq_size "PySequence_Fast_GET_SIZE"(PyObject *o) noexcept
+
+
 cdef object _level_rows(object levels):
     """What one side of a snapshot is read from: an exact 1-d numpy array of level_dtype (copied
-    whole, through its buffer, by _rows_into) or a tuple of rows, taken once as the call began so
-    that a row's __iter__ growing the caller's list cannot make the copy overrun."""
+    whole, through its buffer, by _rows_fast) or a tuple of rows, taken once as the call began so
+    that a row's __iter__ growing the caller's list cannot make the copy overrun. (apply_snapshot
+    reads an exact list in place where no Python code can run before its rows are converted.)"""
     nd = _ndarray_type()
     if nd is not None and isinstance(levels, nd):
         dtype = levels.dtype
@@ -618,57 +709,57 @@ cdef tuple _fields_rows(object arr):
     return tuple(zip(arr["n"].tolist(), arr["d"].tolist(), arr["amount"].tolist()))
 
 
-cdef inline size_t _rows_count(object rows):
-    return <size_t>len(rows)
-
-
-cdef int _rows_into(object rows, sob_level *out, size_t k) except -1:
-    """Convert the rows taken by _level_rows into ``out`` (room for ``k`` levels, the count taken
-    before): never more than ``k`` are written, whatever ran in between."""
-    cdef uint64_t amt
-    cdef size_t i = 0, j
+cdef size_t _rows_fast(object rows, sob_level *out, size_t k) except? 0xFFFFFFFFFFFFFFFF:
+    """Convert what needs no Python code of the rows taken by _level_rows (or an exact list) into
+    ``out`` (room for ``k`` levels, the count taken before): the numpy array of level_dtype whole,
+    through its buffer, or the leading rows in the common form (sob_py_rows_fast). Returns how
+    many were converted; _rows_slow converts the rest. Never writes more than ``k``. Rows are
+    written last to first (see sob_py_rows_fast), the array as it is: normalising takes any
+    order."""
     cdef Py_buffer view
-    if type(rows) is not tuple:  # the numpy array of level_dtype
-        try:
-            PyObject_GetBuffer(rows, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
-        except (BufferError, ValueError):  # strided: read field by field
-            rows = _fields_rows(rows)
-        else:
-            try:
-                # the buffer's own length, never shape[0] * 16: only what is there is copied
-                if <size_t>view.len != k * sizeof(sob_level):
-                    raise InvalidBookError("a levels array changed size while it was read")
-                memcpy(out, view.buf, view.len)
-            finally:
-                PyBuffer_Release(&view)
-            return 0
+    if type(rows) is tuple or type(rows) is list:
+        if <size_t>_seq_size(<PyObject *>rows) != k:
+            raise InvalidBookError("a levels array changed size while it was read")
+        return _rows_fast_items(_seq_items(<PyObject *>rows), k, out)
+    # the numpy array of level_dtype
+    try:
+        PyObject_GetBuffer(rows, &view, PyBUF_SIMPLE | PyBUF_C_CONTIGUOUS)
+    except (BufferError, ValueError):  # strided: read field by field (by _rows_slow)
+        return 0
+    try:
+        # the buffer's own length, never shape[0] * 16: only what is there is copied
+        if <size_t>view.len != k * sizeof(sob_level):
+            raise InvalidBookError("a levels array changed size while it was read")
+        memcpy(out, view.buf, view.len)
+    finally:
+        PyBuffer_Release(&view)
+    return k
+
+
+cdef int _rows_slow(object rows, sob_level *out, size_t k, size_t i) except -1:
+    """Rows i..k of ``rows`` (a tuple taken as the call began, or the strided numpy array) into
+    ``out``, on the checked path: any row that can be unpacked into three ints (subclasses read
+    as the int they hold); a row's __iter__ may run anything, so nothing here refers to the
+    caller's lists or to a book. Written last to first, as _rows_fast does."""
+    cdef uint64_t amt
+    cdef size_t j
+    cdef sob_level *o
+    if type(rows) is not tuple:
+        rows = _fields_rows(rows)
     cdef tuple t = <tuple>rows
-    cdef PyObject *r
     if <size_t>PyTuple_GET_SIZE(t) != k:
         raise InvalidBookError("a levels array changed size while it was read")
-    # The common case, exact (n, d, amount) tuples of exact ints, converts with borrowed pointers
-    # and runs no Python code (the rows tuple is this call's own and tuples are immutable); any
-    # other row takes the checked path below, which may run its __iter__.
-    while i < k:
-        r = PyTuple_GET_ITEM(t, <Py_ssize_t>i)
-        if not _tuple_exact(r) or _tuple_size(r) != 3:
-            break
-        out[i].n = _price_part_p(_tuple_item(r, 0), "n")
-        out[i].d = _price_part_p(_tuple_item(r, 1), "d")
-        _level_amount_p(_tuple_item(r, 2), &amt)
-        out[i].amount = amt
-        i += 1
     for j in range(i, k):
         row = t[j]
         try:
             n, d, amount = row
         except (TypeError, ValueError):
             raise InvalidBookError(f"a level must be (n, d, amount), got {row!r}") from None
-        out[i].n = _price_part(n, "n", True)
-        out[i].d = _price_part(d, "d", True)
+        o = &out[k - 1 - j]
+        o.n = _price_part(n, "n", True)
+        o.d = _price_part(d, "d", True)
         _level_amount(amount, &amt)
-        out[i].amount = amt
-        i += 1
+        o.amount = amt
     return 0
 
 
@@ -684,6 +775,26 @@ cdef object _empty_levels(size_t k):
 
 
 cdef object _NOARG = object()  # set_level's missing d / amount (the (side, price, amount) form)
+
+
+cdef int _change_into(object ch, sob_set *out) except -1:
+    """One change of apply_diff on the checked path: a 4-tuple (each part read as the value
+    it holds, subclasses included) or a LevelChange-like object (_args.change_parts)."""
+    cdef uint64_t a
+    if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
+        out.side = _side_p(PyTuple_GET_ITEM(ch, 0))
+        out.n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
+        out.d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
+        _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
+        out.amount = a
+        return 0
+    side, n, d, amount = _args.change_parts(ch)
+    out.side = _side(side)
+    out.n = _price_part(n, "n", True)
+    out.d = _price_part(d, "d", True)
+    _level_amount(amount, &a)
+    out.amount = a
+    return 0
 
 
 DEF _SMALL = 16  # a batch this small converts into stack memory (no allocation)
@@ -740,13 +851,31 @@ cdef class OrderBook:
         an invalid or crossed snapshot raises and leaves the book as it was. Each side is an
         iterable of (n, d, amount) or a numpy array with fields n, d, amount. O(n) for input in
         Horizon's order (best first), O(n log n) otherwise."""
-        rb = _level_rows(bids)
-        ra = _level_rows(asks)
-        cdef size_t nb = _rows_count(rb), na = _rows_count(ra)
+        # An exact list is read in place (no copy) when nothing can run Python code between
+        # this line and the fast conversion of its rows: asks of an exact list or tuple for the
+        # bids (anything else may run an __iter__ that changes the bids list); always for the
+        # asks. Every other side is taken as a tuple first, as _level_rows says.
+        if type(bids) is list and (type(asks) is list or type(asks) is tuple):
+            rb = bids
+        else:
+            rb = _level_rows(bids)
+        ra = asks if type(asks) is list else _level_rows(asks)
+        cdef size_t nb = len(rb), na = len(ra), ib, ia
         cdef sob_level *buf = <sob_level *>_alloc_array(nb + na, sizeof(sob_level))
         try:
-            _rows_into(rb, buf, nb)
-            _rows_into(ra, buf + nb, na)
+            ib = _rows_fast(rb, buf, nb)
+            ia = _rows_fast(ra, buf + nb, na)
+            if ib < nb or ia < na:
+                # The rest may run a row's code: both lists are taken as tuples now, before any
+                # of it runs (nothing has since the call began), so each side is what it was.
+                if type(rb) is list:
+                    rb = tuple(rb)
+                if type(ra) is list:
+                    ra = tuple(ra)
+                if ib < nb:
+                    _rows_slow(rb, buf, nb, ib)
+                if ia < na:
+                    _rows_slow(ra, buf + nb, na, ia)
             self._assign(buf, nb, buf + nb, na, "apply_snapshot")
         finally:
             free(buf)
@@ -800,6 +929,13 @@ cdef class OrderBook:
         if st:  # the message is made of the converted values: no caller code runs for it
             _raise(st, f"set_level({BID if s == SOB_SIDE_BID else ASK}, {cn}/{cd})")
 
+    def _call_floor(self, side, n, d=_NOARG, amount=_NOARG):
+        """Does nothing, with set_level's arguments and compiled as set_level is: the call floor
+        bench/bench_core.py measures set_level and insert + best reads against (issue 18)."""
+
+    def _read_floor(self):
+        """Does nothing, called as best_bid is: the floor of a best bid/ask read (bench only)."""
+
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
@@ -833,26 +969,26 @@ cdef class OrderBook:
             c = <sob_set *>heap
             undo = <sob_level *>(c + k)
         try:
-            for ch in changes:
-                if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
-                    raise InvalidBookError("the changes were modified during apply_diff")
-                if type(ch) is tuple and PyTuple_GET_SIZE(ch) == 4:
-                    c[i].side = _side_p(PyTuple_GET_ITEM(ch, 0))
-                    c[i].n = _price_part_p(PyTuple_GET_ITEM(ch, 1), "n")
-                    c[i].d = _price_part_p(PyTuple_GET_ITEM(ch, 2), "d")
-                    _level_amount_p(PyTuple_GET_ITEM(ch, 3), &a)
-                    c[i].amount = a
+            if type(changes) is list or type(changes) is tuple:
+                # The common changes convert in C, reading the list in place (no code runs until
+                # the first other change); that one and the rest take the checked path by index,
+                # so a list that changes length while they are read is refused as it was.
+                i = _changes_fast_items(_seq_items(<PyObject *>changes), k, c, <PyObject *>BID, <PyObject *>ASK)
+                while i < k:
+                    if <size_t>len(changes) <= i:  # it shrank under us
+                        raise InvalidBookError("the changes were modified during apply_diff")
+                    _change_into(changes[i], &c[i])
                     i += 1
-                    continue
-                side, n, d, amount = _args.change_parts(ch)
-                c[i].side = _side(side)
-                c[i].n = _price_part(n, "n", True)
-                c[i].d = _price_part(d, "d", True)
-                _level_amount(amount, &a)
-                c[i].amount = a
-                i += 1
-            if i != k:  # it shrank: the batch is not what the caller handed in
-                raise InvalidBookError("the changes were modified during apply_diff")
+                if <size_t>len(changes) != k:  # it grew: the batch is not what the caller handed in
+                    raise InvalidBookError("the changes were modified during apply_diff")
+            else:
+                for ch in changes:  # a list or tuple subclass, read through its own iterator
+                    if i == k:  # the list grew under us (a callback in an __eq__?): never overrun c[]
+                        raise InvalidBookError("the changes were modified during apply_diff")
+                    _change_into(ch, &c[i])
+                    i += 1
+                if i != k:  # it shrank: the batch is not what the caller handed in
+                    raise InvalidBookError("the changes were modified during apply_diff")
             st = sob_book_apply_batch(&self._book, c, i, undo, &bad)
         finally:
             free(heap)
