@@ -159,6 +159,7 @@ class LedgerBook(LiveBook):
         self._trade_callbacks: list[Callable[..., Any]] = []
         self._keys: tuple = ()
         self._view: tuple = (None, None)  # (the DexBook, its DexMarket view of this market): found once
+        self._last_rows: tuple[list, list] = ([], [])  # the (bids, asks) rows the book holds
 
     # ---- state: the follow's, unless this book is closed or failed -------------------------------------
     @property  # type: ignore[override]
@@ -265,43 +266,42 @@ class LedgerBook(LiveBook):
         pass  # the Follow's one stream feeds every book
 
     def _rows(self) -> tuple[list, list]:
+        """The view's levels as ``(n, d, amount)`` rows best first, read from the DexBook's exact L2
+        view in C (O(levels), not O(offers))."""
         dm = self.market
         if dm is None:
             return [], []
         if self.grouping == "horizon":
             depth = 200 if self.depth is None else self.depth
-            return dm.levels("bid", depth), dm.levels("ask", depth)
-        return ([(lv.price.n, lv.price.d, lv.amount) for lv in dm.bids(self.depth)],
-                [(lv.price.n, lv.price.d, lv.amount) for lv in dm.asks(self.depth)])
+            return dm._grouped(0, depth), dm._grouped(1, depth)
+        c, m, flipped = dm._c, dm._m, dm._flipped
+        depth = 2**62 if self.depth is None else self.depth
+        return c.levels(m, flipped, 0, depth), c.levels(m, flipped, 1, depth)
 
     def _refresh(self, received_ns: int, resync: bool) -> None:
         """Bring the OrderBook to the DexBook's state; publish the change (the same BookUpdate a
-        LiveBook publishes for an /order_book event)."""
-        from stellar_ob import BookDiff, LevelChange
+        LiveBook publishes for an /order_book event). The diff comes from the rows published last
+        (kept with the book) and the new rows, both best first, in one merge: no per-level dicts
+        and no re-read of the book."""
+        from stellar_ob import BookDiff
 
-        book = self.book
-        old_b = {lv.price: lv.amount for lv in book.bids()}
-        old_a = {lv.price: lv.amount for lv in book.asks()}
         bids, asks = self._rows()
-        book.apply_snapshot(bids, asks)
-        new_b = {lv.price: lv.amount for lv in book.bids()}
-        new_a = {lv.price: lv.amount for lv in book.asks()}
-        applied = time.perf_counter_ns()
+        old_bids, old_asks = self._last_rows
         self.counters.events += 1
-
-        def changes(side: str, old: dict, new: dict) -> list:
-            out = [LevelChange(side, p, old.get(p, 0), a) for p, a in new.items() if old.get(p) != a]
-            out += [LevelChange(side, p, a, 0) for p, a in old.items() if p not in new]
-            out.sort(key=lambda c: c.price, reverse=side == "bid")
-            return out
-
-        diff = BookDiff(changes("bid", old_b, new_b), changes("ask", old_a, new_a))
+        diff = None
+        if bids != old_bids or asks != old_asks:
+            self.book.apply_snapshot(bids, asks)
+            self._last_rows = (bids, asks)
+            diff = BookDiff(_level_changes("bid", old_bids, bids), _level_changes("ask", old_asks, asks))
+        applied = time.perf_counter_ns()
         self.confirmed_ns = applied
         if not self._ready:
             self._set_loaded()
         metrics = self.follow.metrics
-        if diff or resync:
-            update = BookUpdate(self, diff, book, received_ns or applied, applied, 0, resync)
+        if diff is not None or resync:
+            if diff is None:
+                diff = BookDiff([], [])
+            update = BookUpdate(self, diff, self.book, received_ns or applied, applied, 0, resync)
             self._publish(update)
             if metrics is not None:
                 metrics.update(self, update)
@@ -325,7 +325,9 @@ class Follow:
     Start (exactly one): ``archive`` (+ ``checkpoint``, ``assets``, ``cache_dir``, ``progress``),
     ``snapshot`` (a file), ``start`` with ``empty=True``, or ``learn=True``.
 
-    Stream: ``poll_interval`` (1 s) at the tip; ``stall_timeout`` (30 s: six ledgers) before a
+    Stream: ``poll_interval`` (1 s) at the tip, ``paced`` (on: the tip is polled every
+    ``poll_interval`` only from shortly before the next ledger is due, see
+    :class:`~stellar_ob.ledger.stream.LedgerStream`); ``stall_timeout`` (30 s: six ledgers) before a
     source that stopped advancing shows ``SERVER_DOWN``; ``backoff_base`` / ``backoff_cap``.
     Outages (RPC only): ``health_probe`` (on), ``probe_interval`` / ``probe_cap`` (1 s / 1 s: never
     more than one getHealth a second), ``recovery_rate``. ``metrics``: a
@@ -351,6 +353,7 @@ class Follow:
         empty: bool = False,
         learn: bool = False,
         poll_interval: float = 1.0,
+        paced: bool = True,
         stall_timeout: float | None = 30.0,
         backoff_base: float = 0.1,
         backoff_cap: float = 30.0,
@@ -410,6 +413,9 @@ class Follow:
         #: after a Horizon bootstrap: the ledger the stamps end at (drift up to it is expected)
         self.settled_at: int | None = None
         self.poll_interval = check_seconds("poll_interval", poll_interval, positive=True)
+        if not isinstance(paced, bool):
+            raise ArgumentError("paced must be a bool")
+        self.paced = paced
         self.stall_timeout = check_seconds("stall_timeout", stall_timeout, positive=True, allow_none=True)
         self.backoff_base = check_seconds("backoff_base", backoff_base)
         self.backoff_cap = check_seconds("backoff_cap", backoff_cap)
@@ -439,6 +445,10 @@ class Follow:
         self.offer_books: list = []  #: per-offer books: none yet (a DexMarket has every offer: LedgerBook.market)
         self._error_callbacks: list[Callable[..., Any]] = []
         self._last_hash: str | None = None
+        self._checked: tuple | None = None  # (the Ledger last checked, its LedgerReader)
+        #: The protocol version of the last ledger applied (its header's ``ledgerVersion``; None
+        #: before one): live per-offer books simulate under it.
+        self.protocol: int | None = None
         self._task: asyncio.Task | None = None
         self._started = False
         self._caught_up = asyncio.Event()
@@ -736,6 +746,9 @@ class Follow:
             r = LedgerReader(item.meta, FORM_META)
             if not r.next_ledger():
                 raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
+            # kept for _apply: the ledger is applied from this decoding, not decoded a second time
+            # (only the last one checked: a page of many ledgers keeps one reader, not all)
+            self._checked = (item, r)
         else:
             r = LedgerReader(item.data, FORM_BATCH)
             while r.next_ledger():
@@ -746,7 +759,8 @@ class Follow:
         start = seq + 1 if seq else self.start_ledger
         stream = LedgerStream(self.source, start, check=self._check, poll_interval=self.poll_interval,
                               stall_timeout=self.stall_timeout, backoff_base=self.backoff_base,
-                              backoff_cap=self.backoff_cap, after_hash=self._last_hash, health=self.health)
+                              backoff_cap=self.backoff_cap, after_hash=self._last_hash, health=self.health,
+                              paced=self.paced)
         stream.on_error(lambda _s, e: self._surface(e))
         return stream
 
@@ -798,7 +812,17 @@ class Follow:
     def _apply(self, item: Any) -> None:
         dex = self.dex
         if isinstance(item, Ledger):
-            upd = dex.apply_ledger(item.meta)
+            checked, self._checked = self._checked, None
+            if checked is not None and checked[0] is item:
+                reader = checked[1]
+            else:
+                from stellar_ob.ledger import FORM_META, LedgerReader
+
+                reader = LedgerReader(item.meta, FORM_META)
+                if not reader.next_ledger():
+                    raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
+            upd = dex.apply_reader(reader)
+            self.protocol = reader.protocol_version
             self._last_hash = item.hash
             self.close_time = item.close_time
             self._dispatch(upd, item.received_ns)
@@ -809,7 +833,9 @@ class Follow:
             while r.next_ledger():
                 if r.ledger_seq < item.first or r.ledger_seq <= dex.ledger_seq:
                     continue
-                self._dispatch(dex.apply_reader(r), item.received_ns)
+                upd = dex.apply_reader(r)
+                self.protocol = r.protocol_version
+                self._dispatch(upd, item.received_ns)
             self._last_hash = None
 
     def _dispatch(self, upd: Any, received_ns: int) -> None:
@@ -848,3 +874,40 @@ def _key(asset: Any) -> str:
 
     return str(LedgerAsset.from_asset(asset))
 
+
+def _level_changes(side: str, old: list, new: list) -> list:
+    """The LevelChanges from ``old`` to ``new`` (rows ``(n, d, amount)`` of one side, best first,
+    reduced prices), best first: one merge of the two sorted lists, prices compared exactly by
+    cross-multiplication."""
+    from stellar_ob import LevelChange, Price
+
+    out = []
+    i = j = 0
+    desc = side == "bid"  # bids best first: highest price first
+    n_old, n_new = len(old), len(new)
+    while i < n_old or j < n_new:
+        if j >= n_new:
+            on, od, oa = old[i]
+            out.append(LevelChange(side, Price(on, od), oa, 0))
+            i += 1
+            continue
+        if i >= n_old:
+            nn, nd, na = new[j]
+            out.append(LevelChange(side, Price(nn, nd), 0, na))
+            j += 1
+            continue
+        on, od, oa = old[i]
+        nn, nd, na = new[j]
+        lhs, rhs = on * nd, nn * od
+        if lhs == rhs:
+            if oa != na:
+                out.append(LevelChange(side, Price(nn, nd), oa, na))
+            i += 1
+            j += 1
+        elif (lhs > rhs) == desc:  # the old level comes first: gone
+            out.append(LevelChange(side, Price(on, od), oa, 0))
+            i += 1
+        else:
+            out.append(LevelChange(side, Price(nn, nd), 0, na))
+            j += 1
+    return out
