@@ -503,36 +503,55 @@ class DexBook:
     def _market_key(self, m: int, cache: Any = None) -> Tuple[str, str]:
         return self._market_names(m)[2]
 
-    def _update(self, raw: Tuple) -> LedgerUpdate:
+    def _update(self, raw: Tuple, wanted: Any = None) -> LedgerUpdate:
+        """The LedgerUpdate of a raw apply result. ``wanted`` (a container of market keys, for a
+        consumer that follows only some markets, e.g. Follow): MarketUpdates are built for those
+        markets only (the whole-ledger drift and trades lists stay complete)."""
         seq, offers, levels, pools, trades, drift, n_acc, n_tl = raw
         markets: Dict[Tuple[str, str], MarketUpdate] = {}
-        by_index: Dict[int, MarketUpdate] = {}
+        by_index: Dict[int, Optional[MarketUpdate]] = {}
+        names = self._market_names
 
-        def mu(m: int) -> MarketUpdate:
-            u = by_index.get(m)
-            if u is None:
-                base, counter, key = self._market_names(m)
-                u = by_index[m] = markets[key] = MarketUpdate(base, counter)
+        def mu(m: int) -> Optional[MarketUpdate]:
+            try:
+                return by_index[m]
+            except KeyError:
+                pass
+            base, counter, key = names(m)
+            u = None
+            if wanted is None or key in wanted:
+                u = markets[key] = MarketUpdate(base, counter)
+            by_index[m] = u
             return u
 
         for m, kind, side, learned, seller, oid, n, d, old, new in offers:
-            mu(m).offers.append(OfferChange(oid, _KIND[kind], SIDES[side], n, d, old, new, seller, bool(learned)))
+            u = mu(m)
+            if u is not None:
+                u.offers.append(OfferChange(oid, _KIND[kind], SIDES[side], n, d, old, new, seller, bool(learned)))
         for m, side, n, d, old, new in levels:
-            mu(m).levels.append((SIDES[side], n, d, old, new))
+            u = mu(m)
+            if u is not None:
+                u.levels.append((SIDES[side], n, d, old, new))
         for m, kind, pid, oa, ob, na, nb in pools:
-            mu(m).pools.append(PoolChange(pid, _KIND[kind], oa, ob, na, nb))
+            u = mu(m)
+            if u is not None:
+                u.pools.append(PoolChange(pid, _KIND[kind], oa, ob, na, nb))
         all_trades = []
         for m, t in trades:
             all_trades.append(t)
             if m != 0xFFFFFFFF:
-                mu(m).trades.append(t)
+                u = mu(m)
+                if u is not None:
+                    u.trades.append(t)
         drifts = []
         for m, etype, kind, key in drift:
             market = None if m == 0xFFFFFFFF else self._market_key(m)
             dr = Drift(_ENTRY[etype], _DRIFT[kind], key, market)
             drifts.append(dr)
             if market is not None:
-                mu(m).drift.append(dr)
+                u = mu(m)
+                if u is not None:
+                    u.drift.append(dr)
         return LedgerUpdate(seq, markets, drifts, all_trades, n_acc, n_tl)
 
     def market(self, base: Any, counter: Any) -> DexMarket:

@@ -1038,7 +1038,7 @@ class Follow:
                 reader = LedgerReader(item.meta, FORM_META)
                 if not reader.next_ledger():
                     raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
-            upd = dex.apply_reader(reader)
+            upd = dex._update(dex._c.apply_reader(reader, False), self._watched())
             self.protocol = reader.protocol_version
             self._last_hash = item.hash
             self.close_time = item.close_time
@@ -1050,10 +1050,17 @@ class Follow:
             while r.next_ledger():
                 if r.ledger_seq < item.first or r.ledger_seq <= dex.ledger_seq:
                     continue
-                upd = dex.apply_reader(r)
+                upd = dex._update(dex._c.apply_reader(r, False), self._watched())
                 self.protocol = r.protocol_version
                 self._dispatch(upd, item.received_ns)
             self._last_hash = None
+
+    def _watched(self) -> Any:
+        """The market keys some book watches: the DexBook builds the updates of those markets only."""
+        books, offer_books = self._books, self._offer_books
+        if not offer_books:
+            return books
+        return books.keys() | offer_books.keys()
 
     def _dispatch(self, upd: Any, received_ns: int) -> None:
         self.confirmed_at = time.time()
