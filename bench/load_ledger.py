@@ -169,6 +169,20 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         say(f"client: caught up and watching {len(books)} markets in {time.monotonic() - t0:.1f} s, "
             f"RSS {_rss_mb():.0f} MB")
         rss_samples: List[List[float]] = []
+        import gc
+
+        gc_pauses: List[float] = []  # seconds of each collection of the oldest generation (the long ones)
+        gc_started = [0.0]
+
+        def on_gc(phase: str, info: Dict[str, Any]) -> None:
+            if info.get("generation") != 2:
+                return
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_pauses.append(time.perf_counter() - gc_started[0])
+
+        gc.callbacks.append(on_gc)
         parent.send("go")
         cpu0, wall0 = time.process_time(), time.monotonic()
         pending: Dict[int, tuple] = {}  # ledger -> (available, changed markets), until settled
@@ -198,6 +212,7 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             tally["ledgers"] += 1
             rss_samples.append([time.monotonic() - wall0, _rss_mb()])
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        gc.callbacks.remove(on_gc)
         _, by_method, sample_docs, last = msg
         await asyncio.sleep(0.5)
         for old in sorted(pending):
@@ -225,6 +240,10 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             "horizon_l3_requests_per_ledger_at_least": 3 * cfg.markets,
             "loadavg": open("/proc/loadavg").read().split()[:3],
             "source_counters": dex.counters.as_dict(),
+            # full (oldest-generation) collections of the client during the measured part: with
+            # 10,000 live books each one stops the loop, the outliers of the latency
+            "gc_full_collections": len(gc_pauses),
+            "gc_full_pause_ms_max": round(max(gc_pauses, default=0.0) * 1e3, 1),
             "health_probes": None if dex.health is None else dex.health.probes,
             "empty_tip_polls": None if dex.stream is None else getattr(dex.stream, "empty_polls", None),
         }
@@ -252,3 +271,5 @@ def print_ledger_result(r: Dict[str, Any]) -> None:
     print(f"client CPU {r['client_cpu_share'] * 100:.1f}% of a core, RSS {r['rss_mb']:.0f} MB; requests "
           f"{r['requests']} ({r['getledgers_per_ledger']:.2f} getLedgers a ledger for every market; Horizon L3: "
           f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")
+    if "gc_full_collections" in r:
+        print(f"client full GC collections {r['gc_full_collections']} (longest {r['gc_full_pause_ms_max']:.0f} ms)")

@@ -38,8 +38,10 @@ no new ledger for a while       normal at the tip (a ledger closes every ~5 s): 
 
 Pacing at the tip (``paced=True``, the default): the stream learns the cadence from the gaps
 between the ledgers it found at the tip (the median of the last eight, each measured when the
-ledger was first seen) and, after a ledger, sleeps until a lead of ``max(10% of the cadence,
-3 * poll_interval)`` before the next one is due; from then on it polls every ``poll_interval``
+ledger was first seen) and, after a ledger, sleeps until a lead before the next one is due (the
+largest of 10% of the cadence, 3 * poll_interval, and how much shorter than the cadence the
+shortest of those gaps was plus 2 * poll_interval: a ledger found late is often followed by one
+early by as much); from then on it polls every ``poll_interval``
 until the ledger is there. So a short ``poll_interval`` (tens of ms, for a low latency) costs a
 handful of requests a ledger, not one every ``poll_interval`` through the whole 5 s. Before the
 cadence is known (fewer than two gaps seen), or when ledgers come faster than the lead, it simply
@@ -650,7 +652,9 @@ class LedgerStream:
         cadence = self.cadence
         if not self.paced or cadence is None or self._tip_found is None:
             return poll
-        lead = max(0.1 * cadence, 3 * poll)
+        # the lead covers the spread of the gaps seen: a ledger published late is often followed by
+        # one early by as much (a source that closes on a fixed schedule)
+        lead = max(0.1 * cadence, 3 * poll, cadence - min(self._gaps_seen) + 2 * poll)
         wake = self._tip_found + cadence - lead
         if self.stall_timeout is not None:
             wake = min(wake, self._tip_since + self.stall_timeout)  # a stall is still noticed in time
