@@ -137,9 +137,11 @@ def test_tip_polls_are_paced_by_the_learnt_cadence():
     for t in (115.4, 125.4, 130.4, 135.4, 140.4, 145.4, 150.4, 155.4):
         s._found_at_tip(t)
     assert len(s._gaps_seen) == 8 and s.cadence == pytest.approx(5.0)
-    # a ledger found late, then one early by as much: the lead widens to the spread of the gaps
-    s._found_at_tip(161.0)  # 5.6 s
-    s._found_at_tip(165.4)  # 4.4 s: the next may come 0.6 s early
+    # a ledger found late: the schedule of the ones before it still says when the next is due
+    s._found_at_tip(161.0)  # 5.6 s after 155.4: late
+    assert s._tip_wait(161.05) == pytest.approx(155.4 + 2 * 5.0 - 0.5 - 161.05)  # not 161.0 + 5.0 - 0.5
+    # then one early by as much: the lead widens to the spread of the gaps
+    s._found_at_tip(165.4)  # 4.4 s
     assert s.cadence == pytest.approx(5.0)
     assert s._tip_wait(165.45) == pytest.approx(165.4 + 5.0 - (5.0 - 4.4 + 0.04) - 165.45)
     # a stall is still noticed in time: never sleep past tip_since + stall_timeout

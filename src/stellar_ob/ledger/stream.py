@@ -38,10 +38,11 @@ no new ledger for a while       normal at the tip (a ledger closes every ~5 s): 
 
 Pacing at the tip (``paced=True``, the default): the stream learns the cadence from the gaps
 between the ledgers it found at the tip (the median of the last eight, each measured when the
-ledger was first seen) and, after a ledger, sleeps until a lead before the next one is due (the
-largest of 10% of the cadence, 3 * poll_interval, and how much shorter than the cadence the
-shortest of those gaps was plus 2 * poll_interval: a ledger found late is often followed by one
-early by as much); from then on it polls every ``poll_interval``
+ledger was first seen) and, after a ledger, sleeps until a lead before the next one is due: due
+at the earliest of what the last four ledgers found predict (each found time plus as many
+cadences as ledgers since: one ledger found late does not push the schedule back), with a lead
+of the largest of 10% of the cadence, 3 * poll_interval, and how much shorter than the cadence the
+shortest of those gaps was plus 2 * poll_interval; from then on it polls every ``poll_interval``
 until the ledger is there. So a short ``poll_interval`` (tens of ms, for a low latency) costs a
 handful of requests a ledger, not one every ``poll_interval`` through the whole 5 s. Before the
 cadence is known (fewer than two gaps seen), or when ledgers come faster than the lead, it simply
@@ -427,6 +428,7 @@ class LedgerStream:
         self.paced = paced
         self._tip_found: float | None = None  # monotonic time the last ledger was found at the tip
         self._gaps_seen: list[float] = []  # the last gaps between ledgers found at the tip (s)
+        self._found_times: list[float] = []  # the monotonic times the last few were found
         #: polls at the tip that found no new ledger (what pacing keeps low)
         self.empty_polls = 0
         self._backoff = Backoff(check_seconds("backoff_base", backoff_base),
@@ -644,6 +646,8 @@ class LedgerStream:
             self._gaps_seen.append(now - self._tip_found)
             del self._gaps_seen[:-8]
         self._tip_found = now
+        self._found_times.append(now)
+        del self._found_times[:-4]
 
     def _tip_wait(self, now: float) -> float:
         """How long to sleep at the tip before asking again (see "Pacing" in the module docstring)."""
@@ -655,7 +659,11 @@ class LedgerStream:
         # the lead covers the spread of the gaps seen: a ledger published late is often followed by
         # one early by as much (a source that closes on a fixed schedule)
         lead = max(0.1 * cadence, 3 * poll, cadence - min(self._gaps_seen) + 2 * poll)
-        wake = self._tip_found + cadence - lead
+        # the next ledger as each of the last few found predicts it (found + k cadences): the
+        # earliest counts, so one ledger found late does not push the schedule back
+        k = len(self._found_times)
+        due = min(t + (k - i) * cadence for i, t in enumerate(self._found_times))
+        wake = due - lead
         if self.stall_timeout is not None:
             wake = min(wake, self._tip_since + self.stall_timeout)  # a stall is still noticed in time
         return max(poll, wake - now)
