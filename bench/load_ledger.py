@@ -4,7 +4,8 @@ The server (a child process: its CPU is not the client's) is a LedgerMarket of `
 served by a LocalRpc; it closes a ledger every ``ledger_interval`` s in which ``change_share`` of
 the markets get one or two maker actions each (hundreds of offer changes at 10,000 markets), and
 reports for each ledger the time it became available (appended to the RPC, ``time.monotonic()``,
-system-wide on Linux) and which markets' Horizon-grouped books changed. The client (this process)
+system-wide on Linux; appended once the server has worked out which books changed, so the
+server's own bookkeeping is not counted as the client's latency) and which markets' Horizon-grouped books changed. The client (this process)
 runs one :class:`stellar_ob.ledger.Follow` and watches every market (``grouping="horizon"``,
 200 levels). Measured:
 
@@ -43,6 +44,38 @@ class LedgerLoadConfig:
     sample_books: int = 50
 
 
+class _Histogram:
+    """Latencies in fixed bins of 0.05 ms up to 10 s (one preallocated array: no growth with the
+    run); a quantile is the upper edge of its bin (0.05 ms resolution), the max exact."""
+
+    STEP = 5e-5
+    BINS = 200_000
+
+    def __init__(self) -> None:
+        from array import array
+
+        self.counts = array("q", bytes(8 * (self.BINS + 1)))
+        self.n = 0
+        self.max = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.counts[min(self.BINS, max(0, int(seconds / self.STEP)))] += 1
+        self.n += 1
+        if seconds > self.max:
+            self.max = seconds
+
+    def quantile(self, q: float) -> float:
+        if not self.n:
+            return float("nan")
+        rank = min(self.n - 1, int(q * self.n))  # the element a sorted list would give at int(q * n)
+        seen = 0
+        for b, c in enumerate(self.counts):
+            seen += c
+            if seen > rank:
+                return min(self.max, (b + 1) * self.STEP)
+        return self.max
+
+
 def _rss_mb() -> float:
     try:
         with open("/proc/self/statm") as f:
@@ -61,12 +94,20 @@ def _server(conn: Any, cfg: LedgerLoadConfig) -> None:
         rpc = LocalRpc(retention=500, passphrase=market.passphrase)
         avail: Dict[int, float] = {}
 
-        def on_ledger(seq: int, meta: bytes) -> None:
-            rpc.append([(seq, meta)])
-            avail[seq] = time.monotonic()
+        closed: List[tuple] = []
 
-        market.add_listener(on_ledger)
+        def publish() -> None:
+            # the ledger becomes available when the RPC can serve it: appended after the server
+            # has computed which books changed (that takes its event loop for a while, during
+            # which it answers nobody; counting it would charge the client for the server's work)
+            for seq, meta in closed:
+                rpc.append([(seq, meta)])
+                avail[seq] = time.monotonic()
+            closed.clear()
+
+        market.add_listener(lambda seq, meta: closed.append((seq, meta)))
         market.close_ledger()  # the first ledger creates every market's offers and pools
+        publish()
         await rpc.start()
         pairs = list(market.pairs.values())
         conn.send(("ready", rpc.url, rpc.oldest, [(str(p.base), str(p.counter)) for p in pairs],
@@ -83,6 +124,7 @@ def _server(conn: Any, cfg: LedgerLoadConfig) -> None:
             market.close_ledger([pairs[i] for i in chosen])
             seq, meta = market.metas[-1]
             changed = [i for i in chosen if market.order_book_doc(pairs[i], 200) != before[i]]
+            publish()
             conn.send(("ledger", seq, avail[seq], changed, len(meta)))
         await asyncio.sleep(max(1.0, 3 * cfg.poll_interval))
         sample = rng.sample(range(len(pairs)), min(cfg.sample_books, len(pairs)))
@@ -111,11 +153,14 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         dex = Follow(url, start=oldest, empty=True, poll_interval=cfg.poll_interval)
         await dex.start()
         await dex.wait_live(600)
-        arrivals: Dict[int, Dict[int, tuple]] = {}  # market index -> ledger -> (monotonic, bytes->update ns)
+        # ledger -> market index -> (monotonic, bytes->update ns); each ledger's entry is settled and
+        # dropped once the next ledger is announced, and latencies go to fixed histograms, so the
+        # bench's own bookkeeping does not grow with the run (a soak measures the client's RSS)
+        arrivals: Dict[int, Dict[int, tuple]] = {}
 
         def recorder(i: int) -> Callable[[Any], None]:
             def on_update(u: Any) -> None:
-                arrivals.setdefault(i, {})[dex.ledger] = (time.monotonic(), u.applied_ns - u.received_ns)
+                arrivals.setdefault(dex.ledger, {})[i] = (time.monotonic(), u.applied_ns - u.received_ns)
             return on_update
 
         books = []
@@ -124,53 +169,83 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         say(f"client: caught up and watching {len(books)} markets in {time.monotonic() - t0:.1f} s, "
             f"RSS {_rss_mb():.0f} MB")
         rss_samples: List[List[float]] = []
+        import gc
+
+        gc_pauses: List[float] = []  # seconds of each collection of the oldest generation (the long ones)
+        gc_started = [0.0]
+
+        def on_gc(phase: str, info: Dict[str, Any]) -> None:
+            if info.get("generation") != 2:
+                return
+            if phase == "start":
+                gc_started[0] = time.perf_counter()
+            else:
+                gc_pauses.append(time.perf_counter() - gc_started[0])
+
+        gc.callbacks.append(on_gc)
         parent.send("go")
         cpu0, wall0 = time.process_time(), time.monotonic()
-        ledgers: List[tuple] = []
+        pending: Dict[int, tuple] = {}  # ledger -> (available, changed markets), until settled
+        lat, bytes_lat = _Histogram(), _Histogram()
+        tally = {"changes": 0, "missed": 0, "ledgers": 0}
+
+        def settle(seq: int) -> None:
+            available, changed = pending.pop(seq)
+            got_all = arrivals.pop(seq, {})
+            for i in changed:
+                tally["changes"] += 1
+                got = got_all.get(i)
+                if got is None:
+                    tally["missed"] += 1
+                    continue
+                lat.add(got[0] - available)
+                bytes_lat.add(got[1] / 1e9)
+
         while True:
             msg = await loop.run_in_executor(None, parent.recv)
             if msg[0] == "done":
                 break
-            ledgers.append(msg)
+            _kind, seq, available, changed, _size = msg
+            for old in [s for s in pending if s < seq]:  # their updates had a whole ledger to come
+                settle(old)
+            pending[seq] = (available, changed)
+            tally["ledgers"] += 1
             rss_samples.append([time.monotonic() - wall0, _rss_mb()])
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        gc.callbacks.remove(on_gc)
         _, by_method, sample_docs, last = msg
         await asyncio.sleep(0.5)
-        lat, bytes_lat, missed = [], [], 0
-        changes = 0
-        for _kind, seq, available, changed, _size in ledgers:
-            for i in changed:
-                changes += 1
-                got = arrivals.get(i, {}).get(seq)
-                if got is None:
-                    missed += 1
-                    continue
-                lat.append(got[0] - available)
-                bytes_lat.append(got[1] / 1e9)
+        for old in sorted(pending):
+            settle(old)
+        changes, missed = tally["changes"], tally["missed"]
         wrong = 0
         for i, doc in sample_docs.items():
             want = OrderBook.from_horizon(json.dumps(doc))
             if books[int(i)].bids() != want.bids() or books[int(i)].asks() != want.asks():
                 wrong += 1
 
-        def pct(xs: List[float], q: float) -> float:
-            if not xs:
-                return float("nan")
-            xs = sorted(xs)
-            return xs[min(len(xs) - 1, int(q * len(xs)))]
+        def pct(h: "_Histogram", q: float) -> float:
+            return h.quantile(q)
 
-        n = len(ledgers)
+        n = tally["ledgers"]
         result = {
             "markets": cfg.markets, "ledgers": n, "ledger_interval": cfg.ledger_interval,
             "poll_interval": cfg.poll_interval, "changes": changes, "changes_missed": missed,
             "sampled_books": len(sample_docs), "sampled_books_wrong": wrong, "follow_ledger": dex.ledger,
             "server_ledger": last,
-            "latency_ms": {"p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3, "max": max(lat, default=0) * 1e3},
+            "latency_ms": {"p50": pct(lat, 0.5) * 1e3, "p99": pct(lat, 0.99) * 1e3, "max": lat.max * 1e3},
             "bytes_to_update_ms": {"p50": pct(bytes_lat, 0.5) * 1e3, "p99": pct(bytes_lat, 0.99) * 1e3},
             "client_cpu_share": cpu / wall, "rss_mb": _rss_mb(), "rss_samples": rss_samples,
             "requests": by_method, "getledgers_per_ledger": by_method.get("getLedgers", 0) / max(1, n + 1),
             "horizon_l3_requests_per_ledger_at_least": 3 * cfg.markets,
             "loadavg": open("/proc/loadavg").read().split()[:3],
+            "source_counters": dex.counters.as_dict(),
+            # full (oldest-generation) collections of the client during the measured part: with
+            # 10,000 live books each one stops the loop, the outliers of the latency
+            "gc_full_collections": len(gc_pauses),
+            "gc_full_pause_ms_max": round(max(gc_pauses, default=0.0) * 1e3, 1),
+            "health_probes": None if dex.health is None else dex.health.probes,
+            "empty_tip_polls": None if dex.stream is None else getattr(dex.stream, "empty_polls", None),
         }
         result["ok"] = (missed == 0 and wrong == 0 and dex.ledger == last)
         await dex.close()
@@ -196,3 +271,5 @@ def print_ledger_result(r: Dict[str, Any]) -> None:
     print(f"client CPU {r['client_cpu_share'] * 100:.1f}% of a core, RSS {r['rss_mb']:.0f} MB; requests "
           f"{r['requests']} ({r['getledgers_per_ledger']:.2f} getLedgers a ledger for every market; Horizon L3: "
           f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")
+    if "gc_full_collections" in r:
+        print(f"client full GC collections {r['gc_full_collections']} (longest {r['gc_full_pause_ms_max']:.0f} ms)")

@@ -11,6 +11,8 @@
     python -m bench.load_scenarios endurance-24h --markets 200 --minutes 4    # a shortened version
     python -m bench.load_scenarios ledger              # 10,000 markets from one Stellar RPC (issue 14)
     python -m bench.load_scenarios ledger --markets 2000 --minutes 2    # a smaller run
+    python -m bench.load_scenarios ledger-soak --minutes 30   # 30-minute soak of the ledger source (not in CI)
+    python -m bench.load_scenarios ledger-soak --minutes 4    # a short soak
 
 Each scenario runs bench/load_markets.py's engine: the local Horizon in a child process closes a
 ledger every 5 s (Horizon's cadence) and reports which markets changed; one client process
@@ -40,6 +42,13 @@ ledger available -> every changed market's update at the caller (p99 target 50 m
 tip-polling delay included), client CPU (target <= 5% of a core), RSS, and the requests
 (getLedgers per ledger for the whole DEX against >= 3 per market per ledger for Horizon L3).
 Results go to bench/out/load/ledger.json.
+
+``ledger-soak`` is the same engine run long (30 minutes by default, on demand, never in CI):
+10,000 markets, a ledger every 5 s; it reports RSS over time (a sample a ledger; printed a minute
+apart) and its slope after warm-up (least squares over the last two thirds: target <= 2 MB/h,
+judged for runs of 30 minutes or more), the changed markets whose update never came (changes
+missed), and at the end 1,000 books compared with the server's own (books wrong). Results go to
+bench/out/load/ledger-soak.json.
 
 ``chaos`` is different: it runs stellar_ob.testing.chaos (the engine of tests/test_sync_chaos.py)
 for longer: 20 markets (10 L2, 10 L3, ``--markets`` to change) in one process with the local
@@ -214,9 +223,46 @@ def run_ledger_scenario(markets: Optional[int] = None, minutes: Optional[float] 
     return result
 
 
+def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = None,
+                    ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+    """The ledger soak: bench.load_ledger for ``minutes`` (30 by default) at ``markets`` (10,000)."""
+    from bench.load_ledger import LedgerLoadConfig, print_ledger_result, run_ledger_load
+
+    interval = ledger_interval or 5.0
+    minutes = minutes if minutes is not None else 30.0
+    n_markets = markets or 10_000
+    cfg = LedgerLoadConfig(markets=n_markets, ledgers=max(3, round(minutes * 60 / interval)),
+                           ledger_interval=interval, sample_books=min(n_markets, 1000))
+    print(f"scenario ledger-soak: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s "
+          f"({minutes:g} min)", flush=True)
+    result = asyncio.run(run_ledger_load(cfg, say=lambda s: print(s, flush=True)))
+    print_ledger_result(result)
+    samples = result["rss_samples"]
+    step = max(1, round(60 / interval))
+    print("RSS over time (s, MB): " + ", ".join(f"{t:.0f} {r:.0f}" for t, r in samples[::step]
+                                                 + ([samples[-1]] if samples and (len(samples) - 1) % step else [])))
+    slope = rss_slope(samples)
+    judged = minutes >= 30
+    flat = slope == slope and slope <= SLOPE_TARGET_MB_PER_H
+    rss = [r for _t, r in samples]
+    result.update(scenario="ledger-soak", minutes=minutes, slope_mb_per_h=round(slope, 2) if slope == slope else None,
+                  rss_first_mb=rss[0] if rss else None, rss_last_mb=rss[-1] if rss else None,
+                  rss_max_mb=max(rss) if rss else None, slope_judged=judged,
+                  when=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    print(f"RSS {result['rss_first_mb']:.0f} -> {result['rss_last_mb']:.0f} MB (max {result['rss_max_mb']:.0f}), "
+          f"slope after warm-up {slope:+.2f} MB/h (target <= {SLOPE_TARGET_MB_PER_H:g}"
+          f"{'' if judged else ', not judged under 30 minutes'}); changes missed {result['changes_missed']}, "
+          f"books wrong {result['sampled_books_wrong']}/{result['sampled_books']}", flush=True)
+    result["ok"] = bool(result["ok"] and (flat or not judged))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ledger-soak.json").write_text(json.dumps(result, indent=1) + "\n")
+    print("OK" if result["ok"] else "MISSED", flush=True)
+    return result
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("scenario", choices=sorted([*SCENARIOS, "chaos", "ledger"]))
+    ap.add_argument("scenario", choices=sorted([*SCENARIOS, "chaos", "ledger", "ledger-soak"]))
     ap.add_argument("--markets", type=int, help="markets (default: the scenario's, 1000)")
     ap.add_argument("--minutes", type=float, help="length of the measured part (default: the scenario's)")
     ap.add_argument("--ledger-interval", type=float, default=None,
@@ -229,6 +275,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = ap.parse_args(argv)
     if args.scenario == "ledger":
         return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
+    if args.scenario == "ledger-soak":
+        return 0 if run_ledger_soak(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
     if args.scenario == "chaos":
         return 0 if run_chaos_scenario(args.markets, args.minutes, args.out, args.seed)["ok"] else 1
     outages = [float(x) for x in args.outages.split(",")] if args.outages else None

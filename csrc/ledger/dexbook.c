@@ -1386,6 +1386,12 @@ sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t
     return SOB_OK;
 }
 
+void sob_dexbook_release_heap(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+}
+
 /* ---- reads ---------------------------------------------------------------------------------- */
 
 uint32_t sob_dexbook_ledger_seq(const sob_dexbook *dx) { return dx->ledger_seq; }

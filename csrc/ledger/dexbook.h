@@ -169,6 +169,12 @@ sob_status sob_dexbook_apply(sob_dexbook *dx, const sob_ledger_out *led, unsigne
 sob_status sob_dexbook_seed(sob_dexbook *dx, const sob_ledger_change *ch, size_t n, uint32_t ledger_seq, int complete,
                             sob_ledger_error *err);
 
+/* Give the pages of the C heap's free memory back to the system (glibc's malloc_trim; nothing
+ * elsewhere). sob_dexbook_seed does so after a large seed, but the caller's own buffers (the
+ * decoded changes it seeded from) are still allocated then: a binding that frees a large decode
+ * buffer after seeding calls this so those holes do not stay in the process's RSS. */
+void sob_dexbook_release_heap(void);
+
 /* Keep only part of the DEX: the markets between two of the `n_assets` chosen assets and the
  * `n_markets` chosen markets (pairs[2k], pairs[2k + 1], either orientation), with their offers and
  * pools; and, of the accounts, only the sellers of offers of those markets (from the first ledger

@@ -8,7 +8,8 @@ live sources that feed it (Stellar RPC, SEP-54 data lakes).
   (``python -m stellar_ob.ledger.replay``);
 - live sources: :class:`Rpc`, :class:`DataLake` and one ordered, exactly-once :class:`LedgerStream`;
 - live markets: :class:`Follow` (a DexBook kept from a source, bootstrapped from a history archive
-  or a saved snapshot) and its :class:`LedgerBook` markets, with the Horizon ``LiveBook`` interface.
+  or a saved snapshot) and its :class:`LedgerBook` (L2) and :class:`LedgerOfferBook` (per offer)
+  markets, with the Horizon ``LiveBook`` / ``LiveOfferBook`` interfaces.
 """
 
 from stellar_ob.ledger._ledger import FORM_BATCH, FORM_META, FORM_STREAM, LedgerReader, decode, decode_changes
@@ -16,7 +17,7 @@ from stellar_ob.ledger.datalake import DataLake
 from stellar_ob.ledger.dexbook import DexBook, DexMarket, LedgerUpdate, MarketUpdate
 from stellar_ob.errors import BrokenDexBookError, LedgerGapError
 from stellar_ob.ledger.files import open_ledgers, read_ledger_file
-from stellar_ob.ledger.follow import Follow, LedgerBook, RpcHealth
+from stellar_ob.ledger.follow import Follow, LedgerBook, LedgerOfferBook, RpcHealth
 from stellar_ob.ledger.records import LedgerAsset
 from stellar_ob.ledger.rpc import Rpc, RpcError
 from stellar_ob.ledger.stream import (
@@ -40,5 +41,5 @@ __all__ = [
     "DataLake", "Rpc", "RpcError", "Ledger", "LedgerBatch", "LedgerCounters", "LedgerSourceError",
     "LedgerStream", "NetworkMismatchError", "RetentionError", "read_ledger_header",
     # live markets
-    "Follow", "LedgerBook", "RpcHealth",
+    "Follow", "LedgerBook", "LedgerOfferBook", "RpcHealth",
 ]

@@ -32,6 +32,9 @@ FORM_STREAM = SOB_LEDGER_FORM_STREAM
 
 include "_c/glue.pxi"
 
+cdef extern from "dexbook.h":
+    void sob_dexbook_release_heap()
+
 
 cdef int _fail(sob_status st, const sob_ledger_error *err, str what) except -1:
     """A decoder or DexBook status as the package's exception: glue's _raise with the decoder's
@@ -406,6 +409,11 @@ cdef class LedgerReader:
         return self._out.header.ledger_seq if self._current else None
 
     @property
+    def protocol_version(self):
+        """The protocol version (LedgerHeader.ledgerVersion) of the ledger last decoded (None if none)."""
+        return self._out.header.protocol_version if self._current else None
+
+    @property
     def position(self):
         """Bytes of the input read so far."""
         if self._form == SOB_LEDGER_FORM_META:
@@ -581,6 +589,9 @@ cdef class _DexBook:
             if self.out.n_changes > 4096:  # a snapshot's worth of decoded records: not kept for ledgers
                 sob_ledger_out_free(&self.out)
                 sob_ledger_out_init(&self.out)
+                # the seed trimmed the heap while these records were still held; freed now, their
+                # pages would stay in RSS as holes between the book's blocks: give them back too
+                sob_dexbook_release_heap()
 
     def seed_states_of(self, LedgerReader reader not None):
         """Seed from the first STATE entry of each key of the reader's current ledger (the state

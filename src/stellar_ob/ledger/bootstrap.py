@@ -23,7 +23,8 @@ from typing import Any, Iterable
 
 from stellar_ob.errors import ParseError
 
-__all__ = ["snapshot_changes", "dexbook_from_snapshot", "save_snapshot", "load_snapshot", "SavedSnapshot"]
+__all__ = ["snapshot_changes", "dexbook_from_snapshot", "save_snapshot", "save_snapshot_changes", "load_snapshot",
+           "SavedSnapshot"]
 
 _MAGIC = b"SOBDEX01"
 _STATE = 3  # LedgerEntryChangeType LEDGER_ENTRY_STATE
@@ -166,9 +167,18 @@ class SavedSnapshot:
 
 def save_snapshot(path: str | os.PathLike, snapshot: Any) -> int:
     """Write a DexSnapshot to ``path`` (atomically: a temporary file renamed); returns its size."""
-    changes = snapshot_changes(snapshot)
-    phrase = (snapshot.network_passphrase or "").encode()
-    body = (_MAGIC + _u32(snapshot.ledger, "ledger") + _u32(len(phrase), "passphrase") + phrase
+    return save_snapshot_changes(path, snapshot.ledger, snapshot_changes(snapshot), snapshot.network_passphrase)
+
+
+def save_snapshot_changes(path: str | os.PathLike, ledger: int, changes: bytes,
+                          network_passphrase: str | None = None) -> int:
+    """Write a snapshot file from a ``LedgerEntryChanges`` of STATE entries already encoded (as
+    :func:`snapshot_changes` returns, or as a DexBook seeds from) as of ``ledger``; returns its size.
+    The changes are not decoded here: :func:`load_snapshot` and the book check them."""
+    if not isinstance(changes, bytes) or len(changes) < 4:
+        raise ParseError("changes must be the bytes of a LedgerEntryChanges")
+    phrase = (network_passphrase or "").encode()
+    body = (_MAGIC + _u32(ledger, "ledger") + _u32(len(phrase), "passphrase") + phrase
             + b"\0" * ((4 - len(phrase) % 4) % 4) + changes)
     data = body + hashlib.sha256(body).digest()
     tmp = f"{os.fspath(path)}.part"
@@ -179,24 +189,35 @@ def save_snapshot(path: str | os.PathLike, snapshot: Any) -> int:
 
 
 def load_snapshot(path: str | os.PathLike, *, max_bytes: int = 4 << 30) -> SavedSnapshot:
-    """Read a file written by :func:`save_snapshot` (ParseError if it is not one, or is damaged)."""
+    """Read a file written by :func:`save_snapshot` (ParseError if it is not one, or is damaged).
+
+    The file is read once into the changes buffer (the header and checksum apart, hashed as they
+    are read): a snapshot of a million offers costs its own size in memory while it loads, not
+    three copies of it."""
     size = os.path.getsize(path)
     if size > max_bytes:
         raise ParseError(f"{os.fspath(path)}: {size} bytes, over max_bytes={max_bytes}")
+    name = os.fspath(path)
     with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 16 + 32 or not data.startswith(_MAGIC):
-        raise ParseError(f"{os.fspath(path)} is not a stellar-ob DEX snapshot (stellar-ob bootstrap --out)")
-    body, digest = data[:-32], data[-32:]
-    if hashlib.sha256(body).digest() != digest:
-        raise ParseError(f"{os.fspath(path)}: the checksum does not match (truncated or altered)")
-    ledger, n = struct.unpack_from(">II", body, 8)
-    end = 16 + n + (4 - n % 4) % 4
-    if end > len(body):
-        raise ParseError(f"{os.fspath(path)}: the passphrase runs past the file")
+        head = f.read(16)
+        if size < 16 + 32 or len(head) < 16 or not head.startswith(_MAGIC):
+            raise ParseError(f"{name} is not a stellar-ob DEX snapshot (stellar-ob bootstrap --out)")
+        ledger, n = struct.unpack_from(">II", head, 8)
+        end = 16 + n + (4 - n % 4) % 4
+        if end > size - 32:
+            raise ParseError(f"{name}: the passphrase runs past the file")
+        phrase_raw = f.read(end - 16)
+        changes = f.read(size - 32 - end)
+        digest = f.read(33)
+    if len(phrase_raw) != end - 16 or len(changes) != size - 32 - end or len(digest) != 32:
+        raise ParseError(f"{name}: the file changed while it was read")
+    h = hashlib.sha256(head)
+    h.update(phrase_raw)
+    h.update(changes)
+    if h.digest() != digest:
+        raise ParseError(f"{name}: the checksum does not match (truncated or altered)")
     try:
-        phrase = body[16:16 + n].decode()
+        phrase = phrase_raw[:n].decode()
     except UnicodeDecodeError:
-        raise ParseError(f"{os.fspath(path)}: the passphrase is not UTF-8") from None
-    return SavedSnapshot(ledger, phrase or None, body[end:])
-
+        raise ParseError(f"{name}: the passphrase is not UTF-8") from None
+    return SavedSnapshot(ledger, phrase or None, changes)

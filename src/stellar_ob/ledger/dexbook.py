@@ -273,9 +273,41 @@ class DexMarket:
         Offers are grouped by the float64 of their own n/d (Horizon's GROUP BY of its double
         ``price`` column, as :meth:`stellar_ob.OfferBook.levels`); a level reports the n/d of its
         first offer (lowest id at equal price), reduced, inverted for bids.
+
+        Read from the exact L2 view when it can be, O(levels): offers of one exact price are one
+        exact level (at its reduced price), and equal rationals have equal float64 quotients (both
+        terms are exact in a double and IEEE division rounds the exact quotient), so a group is a
+        run of adjacent exact levels with one float64 key. A run of one level is at that level's
+        price. A run of several (distinct prices one double apart: rare) is at its first offer's
+        price in core's crossing order, which orders such offers by id, not by exact price: the
+        offers are walked then.
         """
-        s = _side(side)
-        limit = _depth(depth, 2**62)
+        return self._grouped(_side(side), _depth(depth, 2**62))
+
+    def _grouped(self, s: int, limit: int) -> List[Tuple[int, int, int]]:
+        c, m, flipped = self._c, self._m, self._flipped
+        fetch = limit + 16 if limit < 2**61 else limit
+        while True:
+            exact = c.levels(m, flipped, s, fetch)
+            out: List[Tuple[int, int, int]] = []
+            last_key = None
+            complete = len(exact) < fetch  # every exact level read
+            for n, d, amount in exact:
+                # the offers' own price: asks sell base (n/d as listed), bids sell counter (d/n)
+                key = float(d) / float(n) if s == 0 else float(n) / float(d)
+                if key == last_key:
+                    return self._walk_levels(s, limit)  # a float64 collision: its price is an offer's
+                if len(out) >= limit:
+                    complete = True  # the last group ended before this level
+                    break
+                last_key = key
+                out.append((n, d, amount))
+            if complete:
+                return out
+            fetch = 2**62  # the last group may go on past what was read: read them all
+
+    def _walk_levels(self, s: int, limit: int) -> List[Tuple[int, int, int]]:
+        """Horizon's grouping walking the offers in crossing order (O(offers))."""
         out: List[Tuple[int, int, int]] = []
         last_key = None
         start = 0
@@ -382,6 +414,7 @@ class DexBook:
 
     def __init__(self, *, assets: Any = None, markets: Any = None) -> None:
         self._c = _DexBook()
+        self._names: Dict[int, Tuple[LedgerAsset, LedgerAsset, Tuple[str, str]]] = {}
         if assets is not None or markets is not None:
             self._set_filter(assets, markets)
 
@@ -456,44 +489,69 @@ class DexBook:
             yield self.apply_reader(reader, resync=resync)
             resync = False
 
-    def _market_key(self, m: int, cache: Dict[int, Tuple[str, str]]) -> Tuple[str, str]:
-        k = cache.get(m)
-        if k is None:
+    def _market_names(self, m: int) -> Tuple[LedgerAsset, LedgerAsset, Tuple[str, str]]:
+        """A market's (base, counter, (str(base), str(counter))), kept for the book's life: a market
+        keeps its index once a ledger or seed that created it succeeded (a failed apply rolls back
+        only the markets it created, which no update named), and str() of an asset with an issuer
+        costs a StrKey encoding (CRC16 in Python), which a ledger must not pay per changed market."""
+        got = self._names.get(m)
+        if got is None:
             base, counter, _complete, _np = self._c.market_info(m)
-            k = cache[m] = (str(base), str(counter))
-        return k
+            got = self._names[m] = (base, counter, (str(base), str(counter)))
+        return got
 
-    def _update(self, raw: Tuple) -> LedgerUpdate:
+    def _market_key(self, m: int, cache: Any = None) -> Tuple[str, str]:
+        return self._market_names(m)[2]
+
+    def _update(self, raw: Tuple, wanted: Any = None) -> LedgerUpdate:
+        """The LedgerUpdate of a raw apply result. ``wanted`` (a container of market keys, for a
+        consumer that follows only some markets, e.g. Follow): MarketUpdates are built for those
+        markets only (the whole-ledger drift and trades lists stay complete)."""
         seq, offers, levels, pools, trades, drift, n_acc, n_tl = raw
         markets: Dict[Tuple[str, str], MarketUpdate] = {}
-        names: Dict[int, Tuple[str, str]] = {}
+        by_index: Dict[int, Optional[MarketUpdate]] = {}
+        names = self._market_names
 
-        def mu(m: int) -> MarketUpdate:
-            key = self._market_key(m, names)
-            u = markets.get(key)
-            if u is None:
-                base, counter, _c, _n = self._c.market_info(m)
+        def mu(m: int) -> Optional[MarketUpdate]:
+            try:
+                return by_index[m]
+            except KeyError:
+                pass
+            base, counter, key = names(m)
+            u = None
+            if wanted is None or key in wanted:
                 u = markets[key] = MarketUpdate(base, counter)
+            by_index[m] = u
             return u
 
         for m, kind, side, learned, seller, oid, n, d, old, new in offers:
-            mu(m).offers.append(OfferChange(oid, _KIND[kind], SIDES[side], n, d, old, new, seller, bool(learned)))
+            u = mu(m)
+            if u is not None:
+                u.offers.append(OfferChange(oid, _KIND[kind], SIDES[side], n, d, old, new, seller, bool(learned)))
         for m, side, n, d, old, new in levels:
-            mu(m).levels.append((SIDES[side], n, d, old, new))
+            u = mu(m)
+            if u is not None:
+                u.levels.append((SIDES[side], n, d, old, new))
         for m, kind, pid, oa, ob, na, nb in pools:
-            mu(m).pools.append(PoolChange(pid, _KIND[kind], oa, ob, na, nb))
+            u = mu(m)
+            if u is not None:
+                u.pools.append(PoolChange(pid, _KIND[kind], oa, ob, na, nb))
         all_trades = []
         for m, t in trades:
             all_trades.append(t)
             if m != 0xFFFFFFFF:
-                mu(m).trades.append(t)
+                u = mu(m)
+                if u is not None:
+                    u.trades.append(t)
         drifts = []
         for m, etype, kind, key in drift:
-            market = None if m == 0xFFFFFFFF else self._market_key(m, names)
+            market = None if m == 0xFFFFFFFF else self._market_key(m)
             dr = Drift(_ENTRY[etype], _DRIFT[kind], key, market)
             drifts.append(dr)
             if market is not None:
-                mu(m).drift.append(dr)
+                u = mu(m)
+                if u is not None:
+                    u.drift.append(dr)
         return LedgerUpdate(seq, markets, drifts, all_trades, n_acc, n_tl)
 
     def market(self, base: Any, counter: Any) -> DexMarket:

@@ -71,11 +71,12 @@ from stellar_ob.ledger.stream import (
     check_seconds,
     check_sequence,
 )
-from stellar_ob.sync import ArgumentError, Backoff, BookUpdate, Counters, LiveBook, ServerHealth, Status
+from stellar_ob.sync import (ArgumentError, Backoff, BookUpdate, Counters, LiveBook, LiveOfferBook, ServerHealth,
+                             Status)
 from stellar_ob.sync.http import _check_callback, _deadline, _describe, _market_name
 from stellar_ob.sync.stream import _Live
 
-__all__ = ["Follow", "LedgerBook", "RpcHealth", "GROUPINGS"]
+__all__ = ["Follow", "LedgerBook", "LedgerOfferBook", "RpcHealth", "GROUPINGS"]
 
 log = logging.getLogger("stellar_ob.ledger")
 
@@ -129,36 +130,17 @@ class RpcHealth(ServerHealth):
         return True
 
 
-class LedgerBook(LiveBook):
-    """One market of a :class:`Follow`, with the interface of :class:`~stellar_ob.sync.LiveBook`.
+class _LedgerMarket:
+    """What a live market of a :class:`Follow` takes from the follow (status, ledger, probes) and
+    from its DexBook (the market view), for :class:`LedgerBook` (L2) and :class:`LedgerOfferBook` (L3)."""
 
-    It *is* a LiveBook (``isinstance`` holds): read it like an :class:`~stellar_ob.OrderBook`
-    (``bids()``, ``asks()``, ``best_bid()``, ``to_numpy()`` ... delegate to ``book``); follow
-    it with ``updates()``, ``on_update`` (the same :class:`~stellar_ob.sync.BookUpdate` objects),
-    ``on_error``, ``wait_for``; ``status`` / ``status_text`` / ``confirmed_at`` / ``age`` /
-    ``counters`` / ``close()`` as there. Amounts as Horizon's: asks in base, bids in counter.
-
-    Ledger-only: :attr:`ledger` (the ledger the book is at), :attr:`complete`, :meth:`on_trades`
-    (the offers the ledger's transactions claimed in this market), :attr:`market` (the DexBook view
-    with every offer, in core's crossing order).
-    """
-
-    kind = "ledger"  #: metrics label of ledger books
-
-    def __init__(self, follow: "Follow", base: Any, counter: Any, depth: int | None, grouping: str) -> None:
-        from stellar_ob import OrderBook
-
-        book = OrderBook(base, counter)
-        _Live.__init__(self, follow, _market_name(book.base, book.counter), Counters())  # type: ignore[arg-type]
-        self.follow = follow
-        self.book = book
-        self.base = book.base
-        self.counter = book.counter
-        self.depth = depth
-        self.grouping = grouping
-        self._trade_callbacks: list[Callable[..., Any]] = []
-        self._keys: tuple = ()
-        self._view: tuple = (None, None)  # (the DexBook, its DexMarket view of this market): found once
+    follow: "Follow"
+    base: Any
+    counter: Any
+    _status: Status
+    _ready: bool
+    _view: tuple
+    _trade_callbacks: list
 
     # ---- state: the follow's, unless this book is closed or failed -------------------------------------
     @property  # type: ignore[override]
@@ -249,10 +231,7 @@ class LedgerBook(LiveBook):
         self._view = (dex, view)
         return view
 
-    def __repr__(self) -> str:
-        return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"
-
-    def on_trades(self, callback: Callable[["LedgerBook", list, int], Any]) -> Callable[[], None]:
+    def on_trades(self, callback: Callable[[Any, list, int], Any]) -> Callable[[], None]:
         """Call ``callback(book, trades, ledger)`` with the claimed offers and pool trades of this
         market in each ledger that had some (:class:`stellar_ob.ledger.records.Trade` records, in
         the ledger's order). What it raises is caught and reported like an ``on_update`` callback's."""
@@ -260,48 +239,87 @@ class LedgerBook(LiveBook):
         self._trade_callbacks.append(callback)
         return lambda: self._trade_callbacks.remove(callback) if callback in self._trade_callbacks else None
 
-    # ---- driven by the Follow ----------------------------------------------------------------------------
     def _start(self) -> None:
         pass  # the Follow's one stream feeds every book
 
+    def _trades(self, trades: list, ledger: int) -> None:
+        for cb in list(self._trade_callbacks):
+            self._call(cb, "on_trades", self, trades, ledger)  # type: ignore[attr-defined]
+
+
+class LedgerBook(_LedgerMarket, LiveBook):
+    """One market of a :class:`Follow`, with the interface of :class:`~stellar_ob.sync.LiveBook`.
+
+    It *is* a LiveBook (``isinstance`` holds): read it like an :class:`~stellar_ob.OrderBook`
+    (``bids()``, ``asks()``, ``best_bid()``, ``to_numpy()`` ... delegate to ``book``); follow
+    it with ``updates()``, ``on_update`` (the same :class:`~stellar_ob.sync.BookUpdate` objects),
+    ``on_error``, ``wait_for``; ``status`` / ``status_text`` / ``confirmed_at`` / ``age`` /
+    ``counters`` / ``close()`` as there. Amounts as Horizon's: asks in base, bids in counter.
+
+    Ledger-only: :attr:`ledger` (the ledger the book is at), :attr:`complete`, :meth:`on_trades`
+    (the offers the ledger's transactions claimed in this market), :attr:`market` (the DexBook view
+    with every offer, in core's crossing order).
+    """
+
+    kind = "ledger"  #: metrics label of ledger books
+
+    def __init__(self, follow: "Follow", base: Any, counter: Any, depth: int | None, grouping: str) -> None:
+        from stellar_ob import OrderBook
+
+        book = OrderBook(base, counter)
+        _Live.__init__(self, follow, _market_name(book.base, book.counter), Counters())  # type: ignore[arg-type]
+        self.follow = follow
+        self.book = book
+        self.base = book.base
+        self.counter = book.counter
+        self.depth = depth
+        self.grouping = grouping
+        self._trade_callbacks: list[Callable[..., Any]] = []
+        self._keys: tuple = ()
+        self._view: tuple = (None, None)  # (the DexBook, its DexMarket view of this market): found once
+        self._last_rows: tuple[list, list] = ([], [])  # the (bids, asks) rows the book holds
+
+    def __repr__(self) -> str:
+        return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"
+
+    # ---- driven by the Follow ----------------------------------------------------------------------------
     def _rows(self) -> tuple[list, list]:
+        """The view's levels as ``(n, d, amount)`` rows best first, read from the DexBook's exact L2
+        view in C (O(levels), not O(offers))."""
         dm = self.market
         if dm is None:
             return [], []
         if self.grouping == "horizon":
             depth = 200 if self.depth is None else self.depth
-            return dm.levels("bid", depth), dm.levels("ask", depth)
-        return ([(lv.price.n, lv.price.d, lv.amount) for lv in dm.bids(self.depth)],
-                [(lv.price.n, lv.price.d, lv.amount) for lv in dm.asks(self.depth)])
+            return dm._grouped(0, depth), dm._grouped(1, depth)
+        c, m, flipped = dm._c, dm._m, dm._flipped
+        depth = 2**62 if self.depth is None else self.depth
+        return c.levels(m, flipped, 0, depth), c.levels(m, flipped, 1, depth)
 
     def _refresh(self, received_ns: int, resync: bool) -> None:
         """Bring the OrderBook to the DexBook's state; publish the change (the same BookUpdate a
-        LiveBook publishes for an /order_book event)."""
-        from stellar_ob import BookDiff, LevelChange
+        LiveBook publishes for an /order_book event). The diff comes from the rows published last
+        (kept with the book) and the new rows, both best first, in one merge: no per-level dicts
+        and no re-read of the book."""
+        from stellar_ob import BookDiff
 
-        book = self.book
-        old_b = {lv.price: lv.amount for lv in book.bids()}
-        old_a = {lv.price: lv.amount for lv in book.asks()}
         bids, asks = self._rows()
-        book.apply_snapshot(bids, asks)
-        new_b = {lv.price: lv.amount for lv in book.bids()}
-        new_a = {lv.price: lv.amount for lv in book.asks()}
-        applied = time.perf_counter_ns()
+        old_bids, old_asks = self._last_rows
         self.counters.events += 1
-
-        def changes(side: str, old: dict, new: dict) -> list:
-            out = [LevelChange(side, p, old.get(p, 0), a) for p, a in new.items() if old.get(p) != a]
-            out += [LevelChange(side, p, a, 0) for p, a in old.items() if p not in new]
-            out.sort(key=lambda c: c.price, reverse=side == "bid")
-            return out
-
-        diff = BookDiff(changes("bid", old_b, new_b), changes("ask", old_a, new_a))
+        diff = None
+        if bids != old_bids or asks != old_asks:
+            self.book.apply_snapshot(bids, asks)
+            self._last_rows = (bids, asks)
+            diff = BookDiff(_level_changes("bid", old_bids, bids), _level_changes("ask", old_asks, asks))
+        applied = time.perf_counter_ns()
         self.confirmed_ns = applied
         if not self._ready:
             self._set_loaded()
         metrics = self.follow.metrics
-        if diff or resync:
-            update = BookUpdate(self, diff, book, received_ns or applied, applied, 0, resync)
+        if diff is not None or resync:
+            if diff is None:
+                diff = BookDiff([], [])
+            update = BookUpdate(self, diff, self.book, received_ns or applied, applied, 0, resync)
             self._publish(update)
             if metrics is not None:
                 metrics.update(self, update)
@@ -309,9 +327,168 @@ class LedgerBook(LiveBook):
             metrics.event(self)
         self._changed.set()
 
-    def _trades(self, trades: list, ledger: int) -> None:
-        for cb in list(self._trade_callbacks):
-            self._call(cb, "on_trades", self, trades, ledger)
+
+
+class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
+    """One market's offers (L3) of a :class:`Follow`, with the interface of the Horizon sync's
+    :class:`~stellar_ob.sync.LiveOfferBook` (``isinstance`` holds; created by :meth:`Follow.watch_offers`).
+
+    Read it like an :class:`~stellar_ob.OfferBook` (``offers(side, depth)``, ``best_offer``,
+    ``get``, ``levels``, ``len()``, ``in`` ... delegate to :attr:`book`); :meth:`simulate` and
+    :meth:`quote_hop` (over the book and :attr:`pool`) run under :attr:`protocol`, the protocol of
+    the last ledger applied; ``updates()``, ``on_update`` (:class:`~stellar_ob.sync.OfferBookUpdate`:
+    ``repaged`` on the first load and after a re-bootstrap, ``pool_changed`` when the pair's pool
+    moved), ``on_drift``, ``on_error``, ``wait_for``, ``status`` / ``status_text`` / ``confirmed_at``
+    / ``close()`` as there.
+
+    What differs from the Horizon book, because the source is the ledger: every offer of the market
+    is exact at every ledger (each offer the ledger created, changed or removed, applied as the
+    ledger says; nothing is re-paged and nothing drifts unseen), :attr:`ledger` is the ledger the
+    whole book is at, :attr:`last_drift` / ``on_drift`` report what the ledger's STATE entries found
+    different from the book (a :class:`~stellar_ob.sync.Drift` of offer ids: ``added`` for entries a
+    complete book did not hold, ``changed`` for the others; ``pool`` for the pool), and the ledger's
+    claimed offers are :meth:`on_trades` (its ``fills`` stay empty). :meth:`request_repage` reloads
+    the book from the DexBook.
+    """
+
+    kind = "ledger_l3"  #: metrics label (ledger per-offer books are not registered with metrics)
+
+    def __init__(self, follow: "Follow", base: Any, counter: Any) -> None:
+        from stellar_ob.sync.l3 import OfferCounters, _offer_impl
+
+        book_cls, pool_cls = _offer_impl()
+        book = book_cls(base, counter)
+        _Live.__init__(self, follow, _market_name(book.base, book.counter), OfferCounters())  # type: ignore[arg-type]
+        self.follow = follow
+        self._book_cls = book_cls
+        self._pool_cls = pool_cls
+        self.book = book
+        self.base = book.base
+        self.counter = book.counter
+        self.pool: Any = None
+        self.pool_id: str | None = None
+        self.last_drift: Any = None
+        self._drift_callbacks: list[Callable[..., Any]] = []
+        self._trade_callbacks: list[Callable[..., Any]] = []
+        self._keys: tuple = ()
+        self._view: tuple = (None, None)
+        self._sellers: dict[bytes, str] = {}  # 32-byte key -> G... (a StrKey costs a CRC16 in Python)
+
+    @property  # type: ignore[override]
+    def protocol(self) -> int | None:
+        """The protocol version of the last ledger applied (None before one): simulate and
+        quote_hop run under it unless given ``protocol=``."""
+        return self.follow.protocol
+
+    @protocol.setter
+    def protocol(self, value: int | None) -> None:
+        pass
+
+    @property
+    def latest_ledger(self) -> int:  # type: ignore[override]
+        return self.follow.ledger
+
+    def __repr__(self) -> str:
+        return f"<LedgerOfferBook {self.name} {self.status.value} offers={len(self.book)} ledger={self.ledger}>"
+
+    def request_repage(self) -> None:
+        """Reload the book from the DexBook now (it never needs it: for parity with LiveOfferBook)."""
+        self._reload(0)
+
+    # ---- driven by the Follow ----------------------------------------------------------------------------
+    def _seller(self, key: bytes | None) -> str | None:
+        if key is None:
+            return None
+        got = self._sellers.get(key)
+        if got is None:
+            from stellar_ob.ledger.records import encode_account
+
+            if len(self._sellers) > 100_000:
+                self._sellers.clear()
+            got = self._sellers[key] = encode_account(key)
+        return got
+
+    def _pool_of(self, dm: Any) -> Any:
+        """The pair's constant-product pool as a LiquidityPool oriented base/counter (None without one)."""
+        if dm is None:
+            return None
+        from stellar_ob.ledger.records import LedgerAsset
+
+        base = LedgerAsset.from_asset(self.base)
+        for p in dm.pools():
+            if p.asset_a == base:
+                return self._pool_cls(p.reserve_a, p.reserve_b, p.fee_bp), p.pool_id.hex()
+            return self._pool_cls(p.reserve_b, p.reserve_a, p.fee_bp), p.pool_id.hex()
+        return None
+
+    def _reload(self, received_ns: int) -> None:
+        """A new book from every offer the DexBook holds for the market (the first load, a
+        re-bootstrap, request_repage), installed in one step."""
+        dm = self.market
+        book = self._book_cls(self.base, self.counter)
+        if dm is not None:
+            for side in ("bid", "ask"):
+                for o in dm.offers(side):
+                    book.add_offer(o.offer_id, side, o.n, o.d, o.amount, self._seller(o.seller))
+        self.book = book
+        pool = self._pool_of(dm)
+        self.pool, self.pool_id = (None, None) if pool is None else pool
+        self.counters.repages += 1
+        self._published(received_ns, True, True)
+
+    def _apply_market(self, mu: Any, received_ns: int) -> None:
+        """Apply one ledger's changes of this market (a MarketUpdate, in the DexBook's stored
+        orientation) to the book, offer by offer."""
+        book = self.book
+        dm = self.market
+        flipped = dm is not None and dm._flipped
+        for oc in mu.offers:
+            oid = oc.offer_id
+            if oc.kind == "removed":
+                if oid in book:
+                    book.remove_offer(oid)
+                continue
+            side = oc.side if not flipped else ("ask" if oc.side == "bid" else "bid")
+            if oid in book:
+                # an update may change the price, and even swap what the offer sells and buys
+                book.remove_offer(oid)
+            book.add_offer(oid, side, oc.n, oc.d, oc.new_amount, self._seller(oc.seller))
+        pool_changed = bool(mu.pools)
+        if pool_changed:
+            pool = self._pool_of(dm)
+            self.pool, self.pool_id = (None, None) if pool is None else pool
+        if mu.drift:
+            self._drift(mu.drift)
+        self.counters.events += 1
+        if mu.offers or pool_changed:
+            self._published(received_ns, False, False, pool_changed)
+
+    def _drift(self, drifts: list) -> None:
+        from stellar_ob.sync.l3 import Drift as OfferDrift
+
+        added = tuple(sorted(d.key for d in drifts if d.entry_type == "offer" and d.kind == "missing"))
+        changed = tuple(sorted(d.key for d in drifts if d.entry_type == "offer" and d.kind != "missing"))
+        pool = any(d.entry_type == "liquidity_pool" for d in drifts)
+        drift = OfferDrift(self.follow.ledger, added=added, changed=changed, pool=pool)
+        if not drift:
+            return
+        self.last_drift = drift
+        self.counters.drift_added += len(added)
+        self.counters.drift_changed += len(changed)
+        for cb in list(self._drift_callbacks):
+            self._call(cb, "on_drift", self, drift)
+
+    def _published(self, received_ns: int, repaged: bool, loaded: bool, pool_changed: bool = False) -> None:
+        from stellar_ob.sync.l3 import OfferBookUpdate
+
+        applied = time.perf_counter_ns()
+        self.confirmed_ns = applied
+        if not self._ready:
+            self._set_loaded()
+        update = OfferBookUpdate(self, self.book, (), None, repaged, self.follow.ledger, received_ns or applied,
+                                 applied, 0, pool_changed)
+        self._publish(update)
+        self._changed.set()
 
 
 class Follow:
@@ -325,7 +502,9 @@ class Follow:
     Start (exactly one): ``archive`` (+ ``checkpoint``, ``assets``, ``cache_dir``, ``progress``),
     ``snapshot`` (a file), ``start`` with ``empty=True``, or ``learn=True``.
 
-    Stream: ``poll_interval`` (1 s) at the tip; ``stall_timeout`` (30 s: six ledgers) before a
+    Stream: ``poll_interval`` (1 s) at the tip, ``paced`` (on: the tip is polled every
+    ``poll_interval`` only from shortly before the next ledger is due, see
+    :class:`~stellar_ob.ledger.stream.LedgerStream`); ``stall_timeout`` (30 s: six ledgers) before a
     source that stopped advancing shows ``SERVER_DOWN``; ``backoff_base`` / ``backoff_cap``.
     Outages (RPC only): ``health_probe`` (on), ``probe_interval`` / ``probe_cap`` (1 s / 1 s: never
     more than one getHealth a second), ``recovery_rate``. ``metrics``: a
@@ -351,6 +530,7 @@ class Follow:
         empty: bool = False,
         learn: bool = False,
         poll_interval: float = 1.0,
+        paced: bool = True,
         stall_timeout: float | None = 30.0,
         backoff_base: float = 0.1,
         backoff_cap: float = 30.0,
@@ -410,6 +590,9 @@ class Follow:
         #: after a Horizon bootstrap: the ledger the stamps end at (drift up to it is expected)
         self.settled_at: int | None = None
         self.poll_interval = check_seconds("poll_interval", poll_interval, positive=True)
+        if not isinstance(paced, bool):
+            raise ArgumentError("paced must be a bool")
+        self.paced = paced
         self.stall_timeout = check_seconds("stall_timeout", stall_timeout, positive=True, allow_none=True)
         self.backoff_base = check_seconds("backoff_base", backoff_base)
         self.backoff_cap = check_seconds("backoff_cap", backoff_cap)
@@ -436,9 +619,14 @@ class Follow:
         self._status = Status.CONNECTING
         self._books: dict[tuple[str, str], list[LedgerBook]] = {}
         self.books: list[LedgerBook] = []  #: the watched markets
-        self.offer_books: list = []  #: per-offer books: none yet (a DexMarket has every offer: LedgerBook.market)
+        self.offer_books: list[LedgerOfferBook] = []  #: the markets watched per offer (:meth:`watch_offers`)
+        self._offer_books: dict[tuple[str, str], list[LedgerOfferBook]] = {}
         self._error_callbacks: list[Callable[..., Any]] = []
         self._last_hash: str | None = None
+        self._checked: tuple | None = None  # (the Ledger last checked, its LedgerReader)
+        #: The protocol version of the last ledger applied (its header's ``ledgerVersion``; None
+        #: before one): live per-offer books simulate under it.
+        self.protocol: int | None = None
         self._task: asyncio.Task | None = None
         self._started = False
         self._caught_up = asyncio.Event()
@@ -538,7 +726,7 @@ class Follow:
         if task is not None and not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        for b in list(self.books):
+        for b in [*self.books, *self.offer_books]:
             await b.close()
         if self._status is not Status.FAILED:
             self._status = Status.CLOSED
@@ -617,8 +805,39 @@ class Follow:
         book._refresh(0, True)
         return book
 
-    async def unwatch(self, book: LedgerBook) -> None:
+    async def unwatch(self, book: Any) -> None:
         await book.close()
+
+    async def watch_offers(self, base: Any, counter: Any, *, on_update: Callable[..., Any] | None = None,
+                           load_timeout: float | None = 30.0, allow_incomplete: bool = False) -> LedgerOfferBook:
+        """A live per-offer (L3) market of the book (:class:`LedgerOfferBook`, a
+        :class:`~stellar_ob.sync.LiveOfferBook`), loaded (the book has reached the source's tip) on
+        return: the code written for :meth:`stellar_ob.Horizon.watch_offers` switches source with
+        this one call. Assets, ``load_timeout`` and ``allow_incomplete`` as for :meth:`watch`."""
+        from stellar_ob import Asset
+
+        _check_callback("on_update", on_update)
+        load_timeout = check_seconds("load_timeout", load_timeout, positive=True, allow_none=True)
+        b, c = Asset.parse(base), Asset.parse(counter)
+        if not self.is_complete(b, c) and not allow_incomplete:
+            raise ArgumentError(f"the market {b}/{c} is not complete in this book (it started with learn=True, or "
+                                "from Horizon for other markets): its offers are only those ledgers touched since; "
+                                "pass allow_incomplete=True to watch it anyway")
+        try:
+            await self.wait_live(load_timeout)
+        except asyncio.TimeoutError:
+            raise LedgerSourceError(f"could not catch up with {self.url} within {load_timeout:g} s"
+                                    + (f": {self.last_error}" if self.last_error else "")) from self.last_error
+        book = LedgerOfferBook(self, b, c)
+        if on_update is not None:
+            book.on_update(on_update)
+        keys = ((_key(b), _key(c)), (_key(c), _key(b)))
+        book._keys = keys
+        for k in keys:
+            self._offer_books.setdefault(k, []).append(book)
+        self.offer_books.append(book)
+        book._reload(0)
+        return book
 
     def is_complete(self, base: Any, counter: Any) -> bool:
         """True when the book holds every offer of the market (in either orientation)."""
@@ -630,15 +849,21 @@ class Follow:
         return key in self._complete_keys or key[::-1] in self._complete_keys
 
     def _forget(self, book: Any) -> None:  # _Live.close
-        if book in self.books:
-            self.books.remove(book)
+        if isinstance(book, LedgerOfferBook):
+            if book in self.offer_books:
+                self.offer_books.remove(book)
+            index: dict = self._offer_books
+        else:
+            if book in self.books:
+                self.books.remove(book)
+            index = self._books
         for k in getattr(book, "_keys", ()):
-            lst = self._books.get(k)
+            lst = index.get(k)
             if lst is not None and book in lst:
                 lst.remove(book)
                 if not lst:
-                    del self._books[k]
-        if self.metrics is not None:
+                    del index[k]
+        if self.metrics is not None and not isinstance(book, LedgerOfferBook):
             self.metrics.unwatch(book)
 
     # ---- bootstrap -------------------------------------------------------------------------------------
@@ -736,6 +961,9 @@ class Follow:
             r = LedgerReader(item.meta, FORM_META)
             if not r.next_ledger():
                 raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
+            # kept for _apply: the ledger is applied from this decoding, not decoded a second time
+            # (only the last one checked: a page of many ledgers keeps one reader, not all)
+            self._checked = (item, r)
         else:
             r = LedgerReader(item.data, FORM_BATCH)
             while r.next_ledger():
@@ -746,7 +974,8 @@ class Follow:
         start = seq + 1 if seq else self.start_ledger
         stream = LedgerStream(self.source, start, check=self._check, poll_interval=self.poll_interval,
                               stall_timeout=self.stall_timeout, backoff_base=self.backoff_base,
-                              backoff_cap=self.backoff_cap, after_hash=self._last_hash, health=self.health)
+                              backoff_cap=self.backoff_cap, after_hash=self._last_hash, health=self.health,
+                              paced=self.paced)
         stream.on_error(lambda _s, e: self._surface(e))
         return stream
 
@@ -794,11 +1023,23 @@ class Follow:
                 await asyncio.sleep(backoff.next())
         for book in list(self.books):
             book._refresh(0, True)
+        for ob in list(self.offer_books):
+            ob._reload(0)
 
     def _apply(self, item: Any) -> None:
         dex = self.dex
         if isinstance(item, Ledger):
-            upd = dex.apply_ledger(item.meta)
+            checked, self._checked = self._checked, None
+            if checked is not None and checked[0] is item:
+                reader = checked[1]
+            else:
+                from stellar_ob.ledger import FORM_META, LedgerReader
+
+                reader = LedgerReader(item.meta, FORM_META)
+                if not reader.next_ledger():
+                    raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
+            upd = dex._update(dex._c.apply_reader(reader, False), self._watched())
+            self.protocol = reader.protocol_version
             self._last_hash = item.hash
             self.close_time = item.close_time
             self._dispatch(upd, item.received_ns)
@@ -809,22 +1050,36 @@ class Follow:
             while r.next_ledger():
                 if r.ledger_seq < item.first or r.ledger_seq <= dex.ledger_seq:
                     continue
-                self._dispatch(dex.apply_reader(r), item.received_ns)
+                upd = dex._update(dex._c.apply_reader(r, False), self._watched())
+                self.protocol = r.protocol_version
+                self._dispatch(upd, item.received_ns)
             self._last_hash = None
+
+    def _watched(self) -> Any:
+        """The market keys some book watches: the DexBook builds the updates of those markets only."""
+        books, offer_books = self._books, self._offer_books
+        if not offer_books:
+            return books
+        return books.keys() | offer_books.keys()
 
     def _dispatch(self, upd: Any, received_ns: int) -> None:
         self.confirmed_at = time.time()
-        books = self._books
-        if books:
+        books, offer_books = self._books, self._offer_books
+        if books or offer_books:
             for key, mu in upd.markets.items():
                 watching = books.get(key)
-                if watching is None:
-                    continue
-                for book in list(watching):
-                    if mu.offers or mu.levels:
-                        book._refresh(received_ns, False)
-                    if mu.trades and book._trade_callbacks:
-                        book._trades(list(mu.trades), upd.ledger_seq)
+                if watching is not None:
+                    for book in list(watching):
+                        if mu.offers or mu.levels:
+                            book._refresh(received_ns, False)
+                        if mu.trades and book._trade_callbacks:
+                            book._trades(list(mu.trades), upd.ledger_seq)
+                per_offer = offer_books.get(key)
+                if per_offer is not None:
+                    for ob in list(per_offer):
+                        ob._apply_market(mu, received_ns)
+                        if mu.trades and ob._trade_callbacks:
+                            ob._trades(list(mu.trades), upd.ledger_seq)
 
     def _surface(self, error: BaseException) -> None:
         self.last_error = error
@@ -833,13 +1088,13 @@ class Follow:
                 cb(self, error)
             except Exception:  # noqa: BLE001 - a callback never stops the follow
                 log.exception("on_error callback %r raised", cb)
-        for book in list(self.books):
+        for book in [*self.books, *self.offer_books]:
             book._surface(error)
 
     def _fail(self, error: BaseException) -> None:
         self._status = Status.FAILED
         self._surface(error)
-        for book in list(self.books):
+        for book in [*self.books, *self.offer_books]:
             book._end_streams()
 
 
@@ -848,3 +1103,40 @@ def _key(asset: Any) -> str:
 
     return str(LedgerAsset.from_asset(asset))
 
+
+def _level_changes(side: str, old: list, new: list) -> list:
+    """The LevelChanges from ``old`` to ``new`` (rows ``(n, d, amount)`` of one side, best first,
+    reduced prices), best first: one merge of the two sorted lists, prices compared exactly by
+    cross-multiplication."""
+    from stellar_ob import LevelChange, Price
+
+    out = []
+    i = j = 0
+    desc = side == "bid"  # bids best first: highest price first
+    n_old, n_new = len(old), len(new)
+    while i < n_old or j < n_new:
+        if j >= n_new:
+            on, od, oa = old[i]
+            out.append(LevelChange(side, Price(on, od), oa, 0))
+            i += 1
+            continue
+        if i >= n_old:
+            nn, nd, na = new[j]
+            out.append(LevelChange(side, Price(nn, nd), 0, na))
+            j += 1
+            continue
+        on, od, oa = old[i]
+        nn, nd, na = new[j]
+        lhs, rhs = on * nd, nn * od
+        if lhs == rhs:
+            if oa != na:
+                out.append(LevelChange(side, Price(nn, nd), oa, na))
+            i += 1
+            j += 1
+        elif (lhs > rhs) == desc:  # the old level comes first: gone
+            out.append(LevelChange(side, Price(on, od), oa, 0))
+            i += 1
+        else:
+            out.append(LevelChange(side, Price(nn, nd), 0, na))
+            j += 1
+    return out

@@ -29,11 +29,25 @@ a timeout, a body past its cap  jittered backoff (``backoff_base``, ``backoff_ca
 bytes that fail the checks      ``ParseError`` counted (``parse_errors``), the page dropped, asked
 (base64, header, hash, batch    again after backoff
 header, the ``check`` hook)
-no new ledger for a while       normal at the tip (a ledger closes every ~5 s): polled every
-                                ``poll_interval``; after ``stall_timeout`` without one a
+no new ledger for a while       normal at the tip (a ledger closes every ~5 s): paced (see
+                                below), then polled every ``poll_interval``; after
+                                ``stall_timeout`` without one a
                                 ``LedgerSourceError`` is surfaced and counted (``stalls``) once per
                                 stall, and polling goes on
 ==============================  ==================================================================
+
+Pacing at the tip (``paced=True``, the default): the stream learns the cadence from the gaps
+between the ledgers it found at the tip (the median of the last eight, each measured when the
+ledger was first seen) and, after a ledger, sleeps until a lead before the next one is due: due
+at the earliest of what the last four ledgers found predict (each found time plus as many
+cadences as ledgers since: one ledger found late does not push the schedule back), with a lead
+of the largest of 10% of the cadence, 3 * poll_interval, and how much shorter than the cadence the
+shortest of those gaps was plus 2 * poll_interval; from then on it polls every ``poll_interval``
+until the ledger is there. So a short ``poll_interval`` (tens of ms, for a low latency) costs a
+handful of requests a ledger, not one every ``poll_interval`` through the whole 5 s. Before the
+cadence is known (fewer than two gaps seen), or when ledgers come faster than the lead, it simply
+polls every ``poll_interval``. A ledger later than expected is found ``poll_interval`` after it is
+there, as without pacing.
 
 The checks every RPC ledger passes before it is handed over: strict base64; the
 ``LedgerCloseMeta`` version (0, 1, 2) and its ``LedgerHeaderHistoryEntry`` read strictly;
@@ -391,6 +405,7 @@ class LedgerStream:
         backoff_cap: float = 30.0,
         after_hash: str | None = None,
         health: Any = None,
+        paced: bool = True,
     ) -> None:
         if after_hash is not None and (not isinstance(after_hash, str) or len(after_hash) != 64
                                        or after_hash.strip("0123456789abcdef")):
@@ -408,6 +423,14 @@ class LedgerStream:
         self.check = check
         self.poll_interval = check_seconds("poll_interval", poll_interval, positive=True)
         self.stall_timeout = check_seconds("stall_timeout", stall_timeout, positive=True, allow_none=True)
+        if not isinstance(paced, bool):
+            raise ArgumentError("paced must be a bool")
+        self.paced = paced
+        self._tip_found: float | None = None  # monotonic time the last ledger was found at the tip
+        self._gaps_seen: list[float] = []  # the last gaps between ledgers found at the tip (s)
+        self._found_times: list[float] = []  # the monotonic times the last few were found
+        #: polls at the tip that found no new ledger (what pacing keeps low)
+        self.empty_polls = 0
         self._backoff = Backoff(check_seconds("backoff_base", backoff_base),
                                 check_seconds("backoff_cap", backoff_cap))
         self._status = Status.CONNECTING
@@ -583,6 +606,8 @@ class LedgerStream:
         if progressed:
             self._backoff.reset()
             self.status = Status.LIVE
+            if self.reached_tip and (page.latest is None or self._next is None or page.latest < self._next):
+                self._found_at_tip(time.monotonic())  # a ledger that closed while we waited at the tip
             self._tip_since = time.monotonic()
             self._stall_reported = False
             self.stalled_since = None
@@ -605,7 +630,43 @@ class LedgerStream:
             self.stalled_since = time.time()
             c.stalls += 1
             self._surface(LedgerSourceError(f"no new ledger after {self._next - 1} for {self.stall_timeout:g} s"))
-        await asyncio.sleep(self.poll_interval)
+        self.empty_polls += 1
+        await asyncio.sleep(self._tip_wait(time.monotonic()))
+
+    @property
+    def cadence(self) -> float | None:
+        """The ledger cadence learnt at the tip (s; the median of the last gaps), None before two gaps."""
+        gaps = self._gaps_seen
+        if len(gaps) < 2:
+            return None
+        return sorted(gaps)[len(gaps) // 2]
+
+    def _found_at_tip(self, now: float) -> None:
+        if self._tip_found is not None:
+            self._gaps_seen.append(now - self._tip_found)
+            del self._gaps_seen[:-8]
+        self._tip_found = now
+        self._found_times.append(now)
+        del self._found_times[:-4]
+
+    def _tip_wait(self, now: float) -> float:
+        """How long to sleep at the tip before asking again (see "Pacing" in the module docstring)."""
+        poll = self.poll_interval
+        assert poll is not None
+        cadence = self.cadence
+        if not self.paced or cadence is None or self._tip_found is None:
+            return poll
+        # the lead covers the spread of the gaps seen: a ledger published late is often followed by
+        # one early by as much (a source that closes on a fixed schedule)
+        lead = max(0.1 * cadence, 3 * poll, cadence - min(self._gaps_seen) + 2 * poll)
+        # the next ledger as each of the last few found predicts it (found + k cadences): the
+        # earliest counts, so one ledger found late does not push the schedule back
+        k = len(self._found_times)
+        due = min(t + (k - i) * cadence for i, t in enumerate(self._found_times))
+        wake = due - lead
+        if self.stall_timeout is not None:
+            wake = min(wake, self._tip_since + self.stall_timeout)  # a stall is still noticed in time
+        return max(poll, wake - now)
 
     def _gap(self, expected: int, got: int) -> None:
         self.counters.gaps += 1
