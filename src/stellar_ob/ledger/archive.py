@@ -360,8 +360,7 @@ class HistoryArchive:
                 last = e
             except (aiohttp.ClientError, ConnectionError, OSError) as e:
                 last = ArchiveError(f"cannot read {self.url}{key}: {e!r}")
-        assert last is not None
-        raise last
+        raise last if last is not None else ArchiveError(f"{self.url}: no attempt was made")
 
     async def _get_small_http(self, key: str) -> bytes:
         self.requests += 1
@@ -400,7 +399,8 @@ class HistoryArchive:
                 raise ArchiveError(f"{src}: not found", status=404)
             await asyncio.to_thread(self._verify, src, hash_hex)
             return src
-        assert self.cache_dir is not None
+        if self.cache_dir is None:  # set for every HTTP archive in __init__
+            raise ArchiveError(f"{self.url}: an HTTP archive needs a cache_dir")
         final = self.cache_dir / f"bucket-{hash_hex}.xdr.gz"
         if final.is_file():
             return final
@@ -432,8 +432,7 @@ class HistoryArchive:
                 last = ArchiveError(f"bucket {hash_hex}: {e!r}")
             except OSError as e:  # the cache directory (disk full, permissions): not retried
                 raise ArchiveError(f"bucket {hash_hex}: cannot write {part}: {e}") from e
-        assert last is not None
-        raise last
+        raise last if last is not None else ArchiveError(f"{self.url}: no attempt was made")
 
     async def _download(self, hash_hex: str, part: Path, index: int, count: int) -> None:
         """Append the rest of the bucket to ``part`` (resuming from its size)."""

@@ -331,7 +331,8 @@ class DataLake:
         return page.items[0].end  # the batch header's, not the name's (the newest file may be partial)
 
     def _newest_local(self) -> int | None:
-        assert self.path is not None and self.config is not None
+        if self.path is None or self.config is None:  # only reached for a local lake, once configured
+            raise LedgerSourceError("a data lake's newest file is listed only for a local, configured lake")
         best: int | None = None
         for root, _dirs, files in os.walk(self.path):
             for f in files:
@@ -345,7 +346,8 @@ class DataLake:
         """The file holding ``start`` as one LedgerBatch (an empty page if it is not there yet)."""
         await self.open()
         config = self.config
-        assert config is not None
+        if config is None:  # _configure() has run or raised
+            raise LedgerSourceError("the data lake's .config.json was not read")
         key = config.object_key(start)
         data = await self._get(key, self.max_file_bytes)
         if data is None:

@@ -892,7 +892,8 @@ class Follow:
             self.settled_at = last
             self._complete_keys = {(_key(b), _key(c)) for b, c in self.markets}
         elif self.empty:
-            assert self.start_ledger is not None
+            if self.start_ledger is None:  # refused in __init__: empty=True needs start=
+                raise ArgumentError("empty=True needs start= (the first ledger; the DEX held nothing before it)")
             self.dex = DexBook.from_snapshot(_EMPTY_CHANGES, self.start_ledger - 1)
         else:
             self.dex = DexBook()

@@ -79,7 +79,7 @@ import logging
 import struct
 import time
 from dataclasses import dataclass, fields
-from typing import Any, Awaitable, Callable, Protocol, Union
+from typing import Any, Awaitable, Callable, Literal, Protocol, Union, overload
 
 from stellar_ob.errors import ParseError, StellarOBError
 from stellar_ob.sync import ArgumentError, Backoff, Status
@@ -351,6 +351,10 @@ def _server_level(error: BaseException) -> bool:
     return error.status >= 500
 
 
+@overload
+def check_seconds(name: str, value: Any, *, positive: bool = ..., allow_none: Literal[False] = ...) -> float: ...
+@overload
+def check_seconds(name: str, value: Any, *, positive: bool = ..., allow_none: bool) -> float | None: ...
 def check_seconds(name: str, value: Any, *, positive: bool = False, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
@@ -612,13 +616,13 @@ class LedgerStream:
             self._stall_reported = False
             self.stalled_since = None
             return
-        assert self._next is not None
-        if page.latest is not None and page.latest >= self._next:
+        expect = self._next_ledger()
+        if page.latest is not None and page.latest >= expect:
             # the source says the ledger exists but handed over nothing new: a stuck cursor
             c.stuck_cursors += 1
             self.source.forget_cursor()
             await self._retry_later(LedgerSourceError(
-                f"the source did not advance past ledger {self._next - 1} although its latest is {page.latest}"))
+                f"the source did not advance past ledger {expect - 1} although its latest is {page.latest}"))
             return
         # at the tip: wait for the next ledger to close
         self.reached_tip = True
@@ -652,7 +656,6 @@ class LedgerStream:
     def _tip_wait(self, now: float) -> float:
         """How long to sleep at the tip before asking again (see "Pacing" in the module docstring)."""
         poll = self.poll_interval
-        assert poll is not None
         cadence = self.cadence
         if not self.paced or cadence is None or self._tip_found is None:
             return poll
@@ -673,12 +676,17 @@ class LedgerStream:
         self.source.forget_cursor()
         self._surface(LedgerSourceError(f"the source skipped ledger {expected} (sent {got} next); asking again"))
 
+    def _next_ledger(self) -> int:
+        """The ledger the stream expects next (known once it has started: a page is read only then)."""
+        if self._next is None:
+            raise LedgerSourceError("the ledger stream read a page before it knew where to start")
+        return self._next
+
     def _accept(self, page: Page) -> bool:
         """Buffer the page's items that continue the stream; True if any did. Raises ParseError
         (nothing buffered) when an item fails ``check``."""
         c = self.counters
-        assert self._next is not None
-        expect = self._next
+        expect = self._next_ledger()
         last_hash = self._last_hash
         fresh: list[Item] = []
         for item in page.items:
