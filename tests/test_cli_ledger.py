@@ -34,7 +34,6 @@ BAD = [
     ["watch", "XLM", USD, "--rpc", RPC],  # no start
     ["watch", "XLM", USD, "--rpc", RPC, "--learn", "--snapshot", __file__],  # two starts
     ["watch", "XLM", USD, "--rpc", RPC, "--datalake", "/tmp"],
-    ["watch", "XLM", USD, "--rpc", RPC, "--learn", "--l3"],
     ["watch", "XLM", USD, "--rpc", RPC, "--snapshot", "/no/such/file.snap"],
     ["watch", "XLM", USD, "--rpc", RPC, "--archive", "/no/such/dir"],
     ["watch", "XLM", USD, "--rpc", RPC, "--archive", "ftp://archive.example.org"],
@@ -45,7 +44,6 @@ BAD = [
     ["watch", "XLM", USD, "--rpc", RPC, "--seed-horizon", "--learn"],
     ["watch", "XLM", USD, "--archive", "/tmp"],
     ["demo", "--source", "ledger"],
-    ["demo", "--source", "rpc", "--l3", "--duration", "1"],
     ["bootstrap"],
     ["bootstrap", "--archive", "/tmp"],
     ["bootstrap", "--out", "x.snap"],
@@ -77,6 +75,17 @@ def test_demo_source_rpc_runs_without_network():
              timeout=90)
     assert r.returncode == 0, r.stderr
     assert " live " in r.stdout and "errors 0" in r.stdout and "RPC requests" in r.stdout
+
+
+def test_demo_source_rpc_l3_shows_ledger_offer_books():
+    """--l3 from the ledger: each market a LedgerOfferBook (every offer, kept from the ledger's
+    changes), drawn as the Horizon per-offer books are."""
+    r = _run("demo", "--source", "rpc", "--l3", "--markets", "2", "--duration", "3", "--plain",
+             "--ledger-interval", "0.3", timeout=90)
+    assert r.returncode == 0, r.stderr
+    assert " live " in r.stdout and "errors 0" in r.stdout
+    offers = [ln for ln in r.stdout.splitlines() if "offers " in ln and "repages " in ln]
+    assert offers and int(offers[-1].split("offers ")[1].split()[0]) > 0, r.stdout
 
 
 async def test_bootstrap_then_watch_rpc_snapshot(tmp_path):

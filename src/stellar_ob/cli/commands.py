@@ -308,8 +308,6 @@ async def _demo_rpc(args: argparse.Namespace, stop: asyncio.Event) -> int:
     from stellar_ob.ledger import Follow
     from stellar_ob.testing.ledger_meta import LocalStack
 
-    if args.l3:
-        raise _UsageError("--l3 is for Horizon books; with --source rpc every offer is in the book already")
     service = _Service(args)
     async with LocalStack(markets=args.markets, seed=args.seed, ledger_interval=args.ledger_interval,
                           levels=args.levels) as stack:
@@ -372,12 +370,9 @@ def _watch_markets(args: argparse.Namespace) -> list[tuple[Any, Any]]:
 
 
 def _ledger_source(args: argparse.Namespace, markets: list[tuple[Any, Any]]) -> Any:
-    """The Follow of ``watch --rpc/--datalake`` (checked: one start, no --l3)."""
+    """The Follow of ``watch --rpc/--datalake`` (checked: one start)."""
     from stellar_ob.ledger import Follow
 
-    if args.l3:
-        raise _UsageError("--l3 is for Horizon books; from the ledger every offer is in the book already "
-                          "(drop --l3, or use --horizon)")
     starts = [args.archive is not None, args.snapshot is not None, args.seed_horizon, args.learn]
     if sum(starts) != 1:
         raise _UsageError("--rpc/--datalake need where the DEX state starts: --archive URL (a history archive), "
@@ -410,8 +405,8 @@ class _LedgerBooks:
         return await self.follow.watch(base, counter, depth, load_timeout=load_timeout,
                                        allow_incomplete=self.learn)
 
-    async def watch_offers(self, *a: Any, **k: Any) -> Any:  # refused before the board starts
-        raise _UsageError("--l3 is for Horizon books")
+    async def watch_offers(self, base: Any, counter: Any, load_timeout: float | None = None) -> Any:
+        return await self.follow.watch_offers(base, counter, load_timeout=load_timeout, allow_incomplete=self.learn)
 
     async def unwatch(self, live: Any) -> None:
         await live.close()
@@ -662,7 +657,8 @@ def _loop_name() -> str:
 
 def _add_view_options(p: argparse.ArgumentParser, rows: int) -> None:
     p.add_argument("--l3", action="store_true",
-                   help="per-offer books: pages /offers, applies /trades fills, re-pages every ledger")
+                   help="per-offer books: from Horizon, pages /offers, applies /trades fills, re-pages every "
+                        "ledger; from --rpc/--datalake (or demo --source rpc), kept offer by offer from each ledger")
     p.add_argument("--duration", type=_seconds(), default=None, help="seconds to run (default: until Ctrl-C or SIGTERM)")
     p.add_argument("--rows", type=_int_in(1, 200), default=rows, help="levels shown a side at most (fewer if the terminal is small)")
     p.add_argument("--market", type=_int_in(1), default=None, metavar="N", help="show only the N-th market (1-based)")
