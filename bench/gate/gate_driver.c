@@ -98,28 +98,32 @@ static uint32_t pick_index(uint32_t len) {
     return 20 + (uint32_t)(rnd() % (len - 20));
 }
 
-/* One realistic change drawn against `model` and applied to it: 60% amount updates, 20% new
- * prices (the mediant of two neighbours), 20% removals. `undo` gets what restores it. */
-static void draw_change(sob_book *model, sob_set *c, sob_set *undo) {
+/* One realistic change drawn against `m` and applied to it: 60% amount updates, 20% new prices
+ * (the mediant of two neighbours), 20% removals, each side kept within 10 levels of `depth`. The
+ * position is pick_index's (90% in the top 20) or, with `uniform`, anywhere on the side. `undo`
+ * gets what restores it. */
+static void draw_change_in(sob_book *m, size_t depth, int uniform, sob_set *c, sob_set *undo) {
     int side = (int)(rnd() & 1);
-    sob_side *s = &model->side[side];
-    uint32_t i = pick_index(s->len);
+    sob_side *s = &m->side[side];
+    uint32_t i = uniform ? (uint32_t)(rnd() % s->len) : pick_index(s->len);
     uint64_t r = rnd() % 10;
-    sob_level *l = nth_best(model, side, i), prev;
+    sob_level *l = nth_best(m, side, i), prev;
     c->side = side;
-    if (r < 2 && s->len > LEVELS - 10) {
+    if (r < 2 && s->len > depth - 10) {
         c->n = l->n, c->d = l->d, c->amount = 0;
-    } else if (r < 4 && s->len < LEVELS + 10 && i + 1 < s->len &&
-               (int64_t)l->n + nth_best(model, side, i + 1)->n < INT32_MAX / 2 &&
-               (int64_t)l->d + nth_best(model, side, i + 1)->d < INT32_MAX / 2) {
-        sob_level *next = nth_best(model, side, i + 1);
+    } else if (r < 4 && s->len < depth + 10 && i + 1 < s->len &&
+               (int64_t)l->n + nth_best(m, side, i + 1)->n < INT32_MAX / 2 &&
+               (int64_t)l->d + nth_best(m, side, i + 1)->d < INT32_MAX / 2) {
+        sob_level *next = nth_best(m, side, i + 1);
         c->n = l->n + next->n, c->d = l->d + next->d, c->amount = rnd_amount();
     } else {
         c->n = l->n, c->d = l->d, c->amount = rnd_amount();
     }
-    if (sob_book_set_level(model, side, c->n, c->d, c->amount, &prev)) exit(2);
+    if (sob_book_set_level(m, side, c->n, c->d, c->amount, &prev)) exit(2);
     undo->side = side, undo->n = prev.n, undo->d = prev.d, undo->amount = prev.amount;
 }
+
+static void draw_change(sob_book *model, sob_set *c, sob_set *undo) { draw_change_in(model, LEVELS, 0, c, undo); }
 
 /* ---- workloads ---------------------------------------------------------------------------- */
 
@@ -389,28 +393,8 @@ static void load_deep_book(sob_book *b) {
     free(asks);
 }
 
-/* draw_change's mix (60% updates, 20% new prices, 20% removals, each side within 10 levels of
- * its depth) at a uniform position of the whole side. */
-static void draw_deep_change(sob_book *m, sob_set *c, sob_set *undo) {
-    int side = (int)(rnd() & 1);
-    sob_side *s = &m->side[side];
-    uint32_t i = (uint32_t)(rnd() % s->len);
-    uint64_t r = rnd() % 10;
-    sob_level *l = nth_best(m, side, i), prev;
-    c->side = side;
-    if (r < 2 && s->len > deep_levels - 10) {
-        c->n = l->n, c->d = l->d, c->amount = 0;
-    } else if (r < 4 && s->len < deep_levels + 10 && i + 1 < s->len &&
-               (int64_t)l->n + nth_best(m, side, i + 1)->n < INT32_MAX / 2 &&
-               (int64_t)l->d + nth_best(m, side, i + 1)->d < INT32_MAX / 2) {
-        sob_level *next = nth_best(m, side, i + 1);
-        c->n = l->n + next->n, c->d = l->d + next->d, c->amount = rnd_amount();
-    } else {
-        c->n = l->n, c->d = l->d, c->amount = rnd_amount();
-    }
-    if (sob_book_set_level(m, side, c->n, c->d, c->amount, &prev)) exit(2);
-    undo->side = side, undo->n = prev.n, undo->d = prev.d, undo->amount = prev.amount;
-}
+/* draw_change's mix at a uniform position of the whole side. */
+static void draw_deep_change(sob_book *m, sob_set *c, sob_set *undo) { draw_change_in(m, deep_levels, 1, c, undo); }
 
 static void setup_deep(size_t levels) {
     deep_levels = levels;
