@@ -86,147 +86,84 @@ cat > "$WORK/horizon.dict" <<'DICT'
 "GBVOL67TMUQBGL4TZYNMY3ZQ5WGQYFPFD5VJRWXR72VA33VFNL225PL5"
 "2019-03-28T10:45:28Z"
 DICT
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$CSRC" \
-    "$HERE/fuzz_horizon_json.c" "$CSRC"/*.c -o "$WORK/fuzz_horizon_json"
-echo "run_fuzz.sh: fuzzing for ${SECS}s over $(ls "$WORK/corpus" | wc -l) seeds"
-set +e
-"$WORK/fuzz_horizon_json" -max_total_time="$SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" \
-    -dict="$WORK/horizon.dict" "$WORK/corpus" > "$WORK/fuzz_json.log" 2>&1
-rc=$?
-# libFuzzer logs every new input: show the summary, or everything when it failed.
-if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_json.log" >&2; else tail -n 12 "$WORK/fuzz_json.log"; fi
-set -e
-if [ "$rc" -ne 0 ]; then
-    KEEP=1
-    echo "run_fuzz.sh: fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
-    exit "$rc"
-fi
-echo "run_fuzz.sh: no crash in ${SECS}s"
+# build NAME [ledger]: csrc/fuzz/NAME.c with libFuzzer, ASan and UBSan, linked with the core (with
+# "ledger": also the LedgerCloseMeta decoder, the DexBook and the XDR code).
+build() {
+    if [ "${2:-}" = ledger ]; then
+        "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+            -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
+            "$HERE/$1.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/$1"
+    else
+        "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+            -fno-sanitize-recover=undefined -I"$CSRC" "$HERE/$1.c" "$CSRC"/*.c -o "$WORK/$1"
+    fi
+}
+
+# fuzz NAME SECONDS MAX_LEN CORPUS WHAT [libFuzzer options]: run a built harness from CORPUS (new
+# inputs are added there). libFuzzer logs every new input: show the summary, or everything when it
+# failed; on a failure keep the reproducers and exit with the fuzzer's status.
+fuzz() {
+    name=$1 secs=$2 max_len=$3 corpus=$4 what=$5
+    shift 5
+    echo "run_fuzz.sh: fuzzing $what for ${secs}s over $(ls "$corpus" | wc -l) seeds"
+    set +e
+    "$WORK/$name" -max_total_time="$secs" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$@" "$corpus" > "$WORK/$name.log" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ]; then cat "$WORK/$name.log" >&2; else tail -n 12 "$WORK/$name.log"; fi
+    set -e
+    if [ "$rc" -ne 0 ]; then
+        KEEP=1
+        echo "run_fuzz.sh: the $what fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
+        exit "$rc"
+    fi
+    echo "run_fuzz.sh: no crash in ${secs}s of $what"
+}
+
+# Stage 1: the Horizon JSON scanners, for the time given, from csrc/fuzz/corpus.
+build fuzz_horizon_json
+fuzz fuzz_horizon_json "$SECS" 65536 "$WORK/corpus" "Horizon documents" -dict="$WORK/horizon.dict"
 
 # Stage 2: the book and execution APIs driven by arbitrary operation programs (fuzz_core_ops.c),
-# for a quarter of the time (stage 4 has the other quarter of what was stage 2's half), from an
-# empty corpus (inputs are op programs; any bytes are valid).
-OPS_SECS=$(( (SECS + 3) / 4 ))
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$CSRC" \
-    "$HERE/fuzz_core_ops.c" "$CSRC"/*.c -o "$WORK/fuzz_core_ops"
+# for a quarter of the time, from an empty corpus (inputs are op programs; any bytes are valid).
+build fuzz_core_ops
 mkdir -p "$WORK/ops_corpus"
-echo "run_fuzz.sh: fuzzing book/offer-book/exchange operations for ${OPS_SECS}s"
-set +e
-"$WORK/fuzz_core_ops" -max_total_time="$OPS_SECS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$WORK/ops_corpus" > "$WORK/fuzz_ops.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_ops.log" >&2; else tail -n 12 "$WORK/fuzz_ops.log"; fi
-set -e
-if [ "$rc" -ne 0 ]; then
-    KEEP=1
-    echo "run_fuzz.sh: operations fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
-    exit "$rc"
-fi
-echo "run_fuzz.sh: no crash in ${OPS_SECS}s of operation programs"
+fuzz fuzz_core_ops $(( (SECS + 3) / 4 )) 4096 "$WORK/ops_corpus" "book/offer-book/exchange operations"
 
 # Stage 3: the LedgerCloseMeta decoder (fuzz_ledger.c: every input form on every input) for an
-# eighth of the time (stage 6, the bucket reader, takes the other eighth), from
-# csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64, changes). csrc/ledger/ holds
-# the DexBook too, which needs the rest of the core: every csrc/*.c is linked.
-LEDGER_SECS=$(( (SECS + 7) / 8 ))
-BUCKET_SECS=$(( (SECS + 7) / 8 ))
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
-    "$HERE/fuzz_ledger.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_ledger"
+# eighth of the time, from csrc/fuzz/corpus_ledger (small real metas, a batch, a stream, base64,
+# changes).
+build fuzz_ledger ledger
 mkdir -p "$WORK/ledger_corpus"
 cp "$HERE"/corpus_ledger/* "$WORK/ledger_corpus/"
 # XDR words that steer mutations to discriminants, lengths and record marks.
 printf '%s\n' '"\x00\x00\x00\x00"' '"\x00\x00\x00\x01"' '"\x00\x00\x00\x02"' '"\x00\x00\x00\x03"' \
     '"\x00\x00\x00\x04"' '"\x00\x00\x00\x05"' '"\xff\xff\xff\xff"' '"\x7f\xff\xff\xff"' '"\x80\x00\x00\x00"' \
     '"\x80\x00\x01\x00"' '"\x00\x00\x01\x00"' > "$WORK/ledger.dict"
-echo "run_fuzz.sh: fuzzing the ledger decoder for ${LEDGER_SECS}s"
-set +e
-"$WORK/fuzz_ledger" -max_total_time="$LEDGER_SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
-    "$WORK/ledger_corpus" > "$WORK/fuzz_ledger.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_ledger.log" >&2; else tail -n 12 "$WORK/fuzz_ledger.log"; fi
-set -e
-if [ "$rc" -ne 0 ]; then
-    KEEP=1
-    echo "run_fuzz.sh: ledger fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
-    exit "$rc"
-fi
-echo "run_fuzz.sh: no crash in ${LEDGER_SECS}s of ledger inputs"
+fuzz fuzz_ledger $(( (SECS + 7) / 8 )) 65536 "$WORK/ledger_corpus" "ledger inputs" -dict="$WORK/ledger.dict"
 
 # Stage 4: the path finder (fuzz_pathfind.c: a small DEX, a context and a query from the bytes; every
 # returned path re-executed, the state unchanged, brute force for max_hops <= 3) for a quarter of the
 # time, from an empty corpus (any bytes build a DEX).
-PF_SECS=$(( (SECS + 3) / 4 ))
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$CSRC" \
-    "$HERE/fuzz_pathfind.c" "$CSRC"/*.c -o "$WORK/fuzz_pathfind"
+build fuzz_pathfind
 mkdir -p "$WORK/pf_corpus"
-echo "run_fuzz.sh: fuzzing the path finder for ${PF_SECS}s"
-set +e
-"$WORK/fuzz_pathfind" -max_total_time="$PF_SECS" -max_len=512 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" "$WORK/pf_corpus" > "$WORK/fuzz_pf.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_pf.log" >&2; else tail -n 12 "$WORK/fuzz_pf.log"; fi
-set -e
-if [ "$rc" -ne 0 ]; then
-    KEEP=1
-    echo "run_fuzz.sh: path finder fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
-    exit "$rc"
-fi
-echo "run_fuzz.sh: no crash in ${PF_SECS}s of path searches"
+fuzz fuzz_pathfind $(( (SECS + 3) / 4 )) 512 "$WORK/pf_corpus" "path searches"
 
 # Stage 5: the whole-DEX book (fuzz_dexbook.c) for a quarter: real metas (the ledger corpus,
 # each prefixed by an even byte) applied to a book that lives across inputs, and programs of
 # synthetic ledgers (odd first byte); every apply keeps every invariant, a refused one changes nothing.
-DEX_SECS=$(( (SECS + 3) / 4 ))
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
-    "$HERE/fuzz_dexbook.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_dexbook"
+build fuzz_dexbook ledger
 mkdir -p "$WORK/dex_corpus"
 for f in "$HERE"/corpus_ledger/*.xdr; do
     { printf '\000'; cat "$f"; } > "$WORK/dex_corpus/meta_$(basename "$f")"
 done
 printf '\001\000\001\002\003\004\005\006\007\001\002\003\004\005\006\007\010\377\000\000\000\000\000\000\000' \
     > "$WORK/dex_corpus/program_seed"
-echo "run_fuzz.sh: fuzzing the DexBook for ${DEX_SECS}s"
-set +e
-"$WORK/fuzz_dexbook" -max_total_time="$DEX_SECS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
-    "$WORK/dex_corpus" > "$WORK/fuzz_dexbook.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_dexbook.log" >&2; else tail -n 12 "$WORK/fuzz_dexbook.log"; fi
-set -e
-if [ "$rc" -ne 0 ]; then
-    KEEP=1
-    echo "run_fuzz.sh: DexBook fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
-    exit "$rc"
-fi
-echo "run_fuzz.sh: no crash in ${DEX_SECS}s of DexBook inputs"
+fuzz fuzz_dexbook $(( (SECS + 3) / 4 )) 65536 "$WORK/dex_corpus" "DexBook inputs" -dict="$WORK/ledger.dict"
 
 # Stage 6: the bucket reader and merge (fuzz_bucket.c: whole and in pieces, merged), for an eighth
 # of the time, from csrc/fuzz/corpus_bucket (small buckets of every entry kind).
-if [ "$BUCKET_SECS" -gt 0 ]; then
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$CSRC" -I"$CSRC/xdr" -I"$CSRC/ledger" \
-    "$HERE/fuzz_bucket.c" "$CSRC"/*.c "$CSRC"/ledger/*.c "$CSRC"/xdr/*.c -o "$WORK/fuzz_bucket"
+build fuzz_bucket ledger
 mkdir -p "$WORK/bucket_corpus"
 cp "$HERE"/corpus_bucket/* "$WORK/bucket_corpus/"
-echo "run_fuzz.sh: fuzzing the bucket reader for ${BUCKET_SECS}s"
-set +e
-"$WORK/fuzz_bucket" -max_total_time="$BUCKET_SECS" -max_len=16384 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 -artifact_prefix="$WORK/artifacts/" -dict="$WORK/ledger.dict" \
-    "$WORK/bucket_corpus" > "$WORK/fuzz_bucket.log" 2>&1
-rc=$?
-if [ "$rc" -ne 0 ]; then cat "$WORK/fuzz_bucket.log" >&2; else tail -n 12 "$WORK/fuzz_bucket.log"; fi
-set -e
-if [ "$rc" -ne 0 ]; then
-    KEEP=1
-    echo "run_fuzz.sh: bucket fuzzer failed (exit $rc); reproducers kept in $WORK/artifacts/" >&2
-    exit "$rc"
-fi
-echo "run_fuzz.sh: no crash in ${BUCKET_SECS}s of bucket inputs"
-fi
+fuzz fuzz_bucket $(( (SECS + 7) / 8 )) 16384 "$WORK/bucket_corpus" "bucket inputs" -dict="$WORK/ledger.dict"
