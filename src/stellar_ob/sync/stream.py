@@ -10,6 +10,7 @@ import enum
 import inspect
 import logging
 import math
+import os
 import time
 import weakref
 from dataclasses import dataclass
@@ -660,43 +661,21 @@ class _SSEStream:
             if watch is not None:
                 watch.close()
 
-    async def _read_events(self, resp: aiohttp.ClientResponse, parser: SSEParser, watch: "_StallWatch | None",
-                           last_event: float) -> None:
+    def _events(self, parser: SSEParser, watch: "_StallWatch | None") -> Callable[[bytes], bool]:
+        """The function that takes one chunk of the stream's body through SSE framing to
+        ``on_data``: True when the chunk ended with the server's goodbye (nothing after it is
+        read); raises :class:`_Reconnect` to drop the connection. Both readers use it."""
         owner = self.owner
         horizon = owner.horizon
         counters = owner.counters
         on_data = self.on_data
         page = self.page
         valid_id = self.valid_id
-        first = True
-        content = resp.content
         perf = time.perf_counter_ns
-        stall = horizon.stall_timeout
-        while True:
-            if watch is not None:
-                try:
-                    chunk = await content.readany()
-                except asyncio.CancelledError:
-                    if watch.fired and watch.task.uncancel() == 0:  # the watch's own cancellation, no one else's
-                        counters.stalls += 1
-                        raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
-                                                           "treated as stalled")) from None
-                    raise
-            elif stall is None:
-                chunk = await content.readany()
-            else:
-                left = last_event + stall - time.monotonic()
-                try:
-                    if left <= 0:
-                        raise asyncio.TimeoutError
-                    async with _deadline(left):
-                        chunk = await content.readany()
-                except asyncio.TimeoutError:
-                    counters.stalls += 1
-                    raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
-                                                       "treated as stalled")) from None
-            if not chunk:
-                break
+        first = True
+
+        def process(chunk: bytes) -> bool:
+            nonlocal first
             t = perf()
             counters.bytes_received += len(chunk)
             try:
@@ -706,11 +685,12 @@ class _SSEStream:
                 if horizon.metrics is not None:
                     horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
                 raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
-            if events:
-                if watch is not None:
-                    watch.last = watch.loop.time()
-                else:
-                    last_event = time.monotonic()
+            if not events:
+                return False
+            if watch is not None:
+                watch.last = watch.loop.time()
+            else:
+                self._last_event = time.monotonic()
             if parser.retry is not None:
                 self.server_retry_ms = owner.server_retry_ms = parser.retry
             for ev in events:
@@ -733,7 +713,7 @@ class _SSEStream:
                 elif kind == "close":
                     counters.byebyes += 1
                     owner._changed.set()
-                    return
+                    return True
                 elif kind == "error":
                     counters.error_events += 1
                     text = ev.data[:500].decode("utf-8", "replace")
@@ -743,6 +723,167 @@ class _SSEStream:
                     else:
                         err = StreamError(f"{self.what}: Horizon stream error: {text}")
                     raise _Reconnect(None, err)
+            return False
+
+        return process
+
+    def _stalled(self) -> _Reconnect:
+        self.owner.counters.stalls += 1
+        return _Reconnect(None, StreamError(f"{self.what}: no event for {self.owner.horizon.stall_timeout:g} s "
+                                            "(stall_timeout): treated as stalled"))
+
+    async def _read_events(self, resp: aiohttp.ClientResponse, parser: SSEParser, watch: "_StallWatch | None",
+                           last_event: float) -> None:
+        self._last_event = last_event
+        process = self._events(parser, watch)
+        stall = self.owner.horizon.stall_timeout
+        if _LEAN_READ and (watch is not None or stall is None):
+            tap = _Tap.install(resp, process)
+            if tap is not None:
+                try:
+                    await self._read_tapped(tap, watch)
+                finally:
+                    tap.remove()
+                return
+        content = resp.content
+        while True:
+            if watch is not None:
+                try:
+                    chunk = await content.readany()
+                except asyncio.CancelledError:
+                    if watch.fired and watch.task.uncancel() == 0:  # the watch's own cancellation, no one else's
+                        raise self._stalled() from None
+                    raise
+            elif stall is None:
+                chunk = await content.readany()
+            else:
+                left = self._last_event + stall - time.monotonic()
+                try:
+                    if left <= 0:
+                        raise asyncio.TimeoutError
+                    async with _deadline(left):
+                        chunk = await content.readany()
+                except asyncio.TimeoutError:
+                    raise self._stalled() from None
+            if not chunk:
+                break
+            if process(chunk):
+                return
+        self._ended_without_goodbye()
+
+    async def _read_tapped(self, tap: "_Tap", watch: "_StallWatch | None") -> None:
+        """The lean reader: the body goes through SSE framing and ``on_data`` inside the
+        transport's ``data_received`` (see :class:`_Tap`); this task only waits for the end:
+        a goodbye, a :class:`_Reconnect` or bug from processing, aiohttp's own end of the body
+        (EOF, a cut, a framing error, its idle timeout) or the stall watch."""
+        tap.drain()  # what aiohttp had buffered with the head
+        if not tap.ended:
+            try:
+                await tap.content.wait_eof()
+            except _TapEnded:
+                pass
+            except asyncio.CancelledError:
+                if watch is not None and watch.fired and watch.task.uncancel() == 0:
+                    raise self._stalled() from None
+                raise
+            if not tap.ended:
+                tap.drain()  # a close-delimited body's last bytes came with its EOF
+        if tap.ended:
+            if tap.outcome is not None:
+                raise tap.outcome
+            return  # the goodbye
+        exc = tap.content.exception()
+        if exc is not None and not isinstance(exc, _TapEnded):
+            raise exc
+        self._ended_without_goodbye()
+
+    def _ended_without_goodbye(self) -> None:
         # EOF without a goodbye: the server went away (a partial event in the parser is dropped)
-        counters.connection_errors += 1
+        self.owner.counters.connection_errors += 1
         raise _Reconnect(None, StreamError(f"{self.what}: stream ended without a goodbye"), server=True)
+
+
+#: Read SSE bodies through :class:`_Tap` when the connection allows it (False: aiohttp's
+#: ``readany()`` loop, the reference; ``STELLAR_OB_SSE_READER=aiohttp`` chooses it, and the sync
+#: suite runs both).
+_LEAN_READ = os.environ.get("STELLAR_OB_SSE_READER", "lean") != "aiohttp"
+
+
+class _TapEnded(Exception):
+    """Internal: set on the response's StreamReader by :class:`_Tap` to wake the waiting task."""
+
+
+class _Tap(asyncio.Protocol):
+    """The lean SSE reader: put in front of aiohttp's protocol on the stream's transport, it
+    hands every chunk to aiohttp first (HTTP framing, chunked decoding, its limits and timeouts
+    stay aiohttp's), then takes what aiohttp buffered straight through ``process`` (SSE framing,
+    the scanner, callbacks) in the same ``data_received``. No future is resolved and no task is
+    woken per event: the reading task sleeps in ``wait_eof()`` until the connection ends.
+    Anything ``process`` raises (:class:`_Reconnect`, or a bug) is kept in :attr:`outcome` and
+    wakes the task, which raises it; nothing is processed after it."""
+
+    def __init__(self, transport: Any, inner: Any, content: Any, process: Callable[[bytes], bool]) -> None:
+        self.transport = transport
+        self.inner = inner
+        self.content = content
+        self.process = process
+        self.ended = False
+        self.outcome: Exception | None = None
+
+    @classmethod
+    def install(cls, resp: aiohttp.ClientResponse, process: Callable[[bytes], bool]) -> "_Tap | None":
+        """A tap on ``resp``'s connection, or None where aiohttp's internals are not the ones it
+        knows (the caller then reads with ``readany()``)."""
+        conn = resp.connection
+        content = resp.content
+        if conn is None or not isinstance(content, aiohttp.StreamReader) or type(content) is not aiohttp.StreamReader:
+            return None
+        transport = conn.transport
+        inner = conn.protocol
+        if (transport is None or inner is None or not hasattr(transport, "set_protocol")
+                or transport.get_protocol() is not inner or content.exception() is not None):
+            return None
+        tap = cls(transport, inner, content, process)
+        transport.set_protocol(tap)
+        return tap
+
+    def remove(self) -> None:
+        self.ended = True
+        if self.transport.get_protocol() is self:
+            self.transport.set_protocol(self.inner)
+
+    def drain(self) -> None:
+        content = self.content
+        try:
+            while not self.ended and content.exception() is None:
+                chunk = content.read_nowait()
+                if not chunk:
+                    return
+                if self.process(chunk):
+                    self._end(None)
+        except Exception as e:  # noqa: BLE001 - _Reconnect, or a bug: raised in the reading task
+            self._end(e)
+
+    def _end(self, outcome: Exception | None) -> None:
+        self.ended = True
+        self.outcome = outcome
+        if self.content.exception() is None:
+            self.content.set_exception(_TapEnded())
+
+    # the protocol: aiohttp's first, then the drain
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+        if not self.ended:
+            self.drain()
+
+    def eof_received(self) -> Any:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
