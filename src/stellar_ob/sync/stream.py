@@ -166,6 +166,43 @@ class UpdateStream(Generic[U]):
 _UpdateStream = UpdateStream  # the name before issue 11
 
 
+class _DirectUpdates(UpdateStream[U]):
+    """Internal (the Hummingbot source): ``handle(update)`` is called for every update in the
+    sync's own call stack, as an ``on_update`` callback is (no task woken, no coalescing), and
+    :meth:`ended` is awaited for the end: it raises what ``handle`` raised (nothing more is
+    handed to it after that), the book's error if it failed, or :class:`HorizonError` when it
+    closed. Keep a reference: the book holds its streams weakly."""
+
+    def __init__(self, live: "_Live[U]", handle: Callable[[U], None]) -> None:
+        super().__init__(live)
+        self._handle = handle
+        self._error: Exception | None = None
+
+    def _push(self, update: U) -> None:
+        if self._closed:
+            return
+        try:
+            self._handle(update)
+        except Exception as e:  # noqa: BLE001 - raised by ended() in the consumer's task
+            self._error = e
+            self._end()
+
+    async def ended(self) -> None:
+        while True:
+            if self._error is not None:
+                self.close()
+                raise self._error
+            live = self._live
+            if live.status is Status.FAILED and live.last_error is not None:
+                self.close()
+                raise live.last_error
+            if self._closed or live.status is Status.CLOSED:
+                self.close()
+                raise HorizonError(f"{live.name}: the live book closed")
+            self._wake.clear()
+            await self._wake.wait()
+
+
 class _Live(Generic[U]):
     """What every live book shares: status, counters, consumers, error surfacing, tasks, close.
     Generic in its update type ``U``, so that ``updates()`` and ``on_update`` are typed."""
@@ -252,6 +289,12 @@ class _Live(Generic[U]):
         merged change (``update.coalesced`` says how many were merged), never a growing queue.
         Ends when the book is closed; raises the error if the book fails."""
         s: UpdateStream[U] = UpdateStream(self)
+        self._streams.add(s)
+        return s
+
+    def _direct_updates(self, handle: Callable[[U], None]) -> _DirectUpdates[U]:
+        """Internal: ``handle`` gets every update synchronously (see :class:`_DirectUpdates`)."""
+        s: _DirectUpdates[U] = _DirectUpdates(self, handle)
         self._streams.add(s)
         return s
 
