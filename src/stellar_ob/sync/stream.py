@@ -715,6 +715,7 @@ class _SSEStream:
         page = self.page
         valid_id = self.valid_id
         perf = time.perf_counter_ns
+        one_data_event = parser.one_data_event
         first = True
 
         def process(chunk: bytes) -> bool:
@@ -722,12 +723,29 @@ class _SSEStream:
             t = perf()
             counters.bytes_received += len(chunk)
             try:
-                events = parser.feed(chunk)
+                data = one_data_event(chunk)
+                events = parser.feed(chunk) if data is None else None
             except SSELimitError as e:
                 counters.limits_exceeded += 1
                 if horizon.metrics is not None:
                     horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
                 raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
+            if data is not None:  # the chunk was one whole data event (Horizon's usual write): no SSEEvent
+                if watch is not None:
+                    watch.last = watch.loop.time()
+                else:
+                    self._last_event = time.monotonic()
+                ev_id = parser.last_event_id
+                if page and ev_id is not None and valid_id is not None and not valid_id(ev_id):
+                    counters.parse_errors += 1
+                    raise _Reconnect(None, ParseError(f"{self.what}: an event id that cannot be sent back: "
+                                                      f"{ev_id[:40]!r}"))
+                on_data(data, t, first)
+                first = False
+                self.data_events += 1
+                if page and ev_id is not None:
+                    self.last_id = ev_id
+                return False
             if not events:
                 return False
             if watch is not None:
