@@ -19,9 +19,9 @@ server process setup, and prints both medians and their ratio. The targets are c
 asyncio run.
 
 ``--reader both`` (the default) does the same for the two SSE body readers of the sync layer:
-the lean one (SSE framing, scanner and callback inside the transport's ``data_received``) and
-aiohttp's ``readany()`` loop (``STELLAR_OB_SSE_READER=aiohttp``), alternated in blocks. The
-targets are checked on the first loop with the lean reader.
+the lean one (SSE framing, scanner and callback inside the transport's ``data_received``;
+opt-in, ``STELLAR_OB_SSE_READER=lean``) and aiohttp's ``readany()`` loop (the default),
+alternated in blocks. The targets are checked on the first loop with the lean reader.
 """
 
 from __future__ import annotations

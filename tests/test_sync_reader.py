@@ -1,10 +1,10 @@
 """The two SSE body readers of the sync layer (issue 18): the lean one (``_Tap``: SSE framing, the
 scanner and callbacks inside the transport's ``data_received``, no task woken per event) and
-aiohttp's ``readany()`` loop (the reference, ``STELLAR_OB_SSE_READER=aiohttp``).
+aiohttp's ``readany()`` loop (the default; ``STELLAR_OB_SSE_READER=lean`` turns the tap on).
 
 Every test runs on both readers (and, through ``impl``, both cores). The rest of the sync suite
 (test_sync_hostile, _e2e, _l3, _trades, _chaos ...) runs on whichever reader the environment
-chooses: CI runs it on the lean one, and once with ``STELLAR_OB_SSE_READER=aiohttp``.
+chooses.
 
 Here: the lean reader really is the one reading (not a silent fallback); a book kept by it equals
 the server's; the body framings a server may use (chunked, Content-Length, close-delimited) and
