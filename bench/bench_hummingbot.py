@@ -9,7 +9,8 @@ root; needs Hummingbot: ``stellar_ob.hummingbot_convert.INSTALL_COMMAND``):
    the server stamps ``time.perf_counter_ns()`` just before it writes the /order_book event, the
    tracker's OrderBook stamps right after its ``apply_diffs`` returns (CLOCK_MONOTONIC is shared
    by the two processes). Target: p50 <= 300 us. The path: socket, aiohttp, SSE parse, the C
-   scanner (``apply_horizon``), ``live.updates()``, the conversion, the tracker's diff router and
+   scanner (``apply_horizon``), the update handed to the adapter (in the sync's own call stack),
+   the conversion, the tracker's diff router and
    per-market task, ``apply_diffs``.
 2. **In process, the same messages, side by side.** The event bodies of the same kind of market,
    one ledger apart, each through (a) ours: ``apply_horizon`` + ``HummingbotBook.apply`` + the
@@ -271,14 +272,15 @@ def main(argv: List[str] | None = None) -> int:
     samples = time_paths(market_bodies(args.messages))
     ours, theirs = statistics.median(samples["ours"]) / 1000, statistics.median(samples["hummingbot"]) / 1000
     p50 = _pct(lat, 0.5)
-    print(f"Hummingbot data source, 200+200-level market, core={stellar_ob.IMPLEMENTATION}")
+    load = open("/proc/loadavg").read().split()[0] if sys.platform == "linux" else "?"
+    print(f"Hummingbot data source, 200+200-level market, core={stellar_ob.IMPLEMENTATION}, load average {load}")
     print(f"loopback, Horizon event write -> Hummingbot OrderBook.apply_diffs done, n={len(lat)}:")
     print(f"  p50 {p50:8.1f} us   (target <= {P50_TARGET_US})   p90 {_pct(lat, 0.9):8.1f} us   "
           f"p99 {_pct(lat, 0.99):8.1f} us   max {max(lat) / 1000:8.1f} us")
     print("  where the median goes (medians of each segment):")
     for name, i, j in (("write -> last byte read (socket, aiohttp)", 0, 1),
                        ("SSE parse + apply_horizon (C scanner) + diff", 1, 2),
-                       ("live.updates() wakes the adapter", 2, 3),
+                       ("the live book hands the update to the adapter", 2, 3),
                        ("convert + DIFF message, into the tracker's queue", 3, 4),
                        ("tracker: diff router, per-market task, apply_diffs", 4, 5)):
         print(f"    {name:52s} {statistics.median(r[j] - r[i] for r in rows) / 1000:8.1f} us")

@@ -5,7 +5,8 @@ The server runs in its own process (as Horizon would); both sides stamp ``time.p
 ledger, the server stamps the moment it has written the event to the socket, the client stamps
 the moment its ``on_update`` callback runs. Targets: p50 <= 300 us, p99 <= 2 ms.
 
-    python bench/bench_sync.py [--rounds 2000] [--loop asyncio|uvloop|both]   # exits 1 when a target is missed
+    python bench/bench_sync.py [--rounds 2000] [--loop asyncio|uvloop|both] [--reader lean|aiohttp|both]
+                                                                              # exits 1 when a target is missed
 
 The client's CPU time per round (``process_time``: what the client process itself spends on one
 event, from socket read to callback, plus the harness's pipe round trip) is printed next to the
@@ -16,6 +17,11 @@ latency does; compare builds with it on a shared machine.
 the client on asyncio's own loop (the baseline) and then on uvloop in the same run, with the same
 server process setup, and prints both medians and their ratio. The targets are checked on the
 asyncio run.
+
+``--reader both`` (the default) does the same for the two SSE body readers of the sync layer:
+the lean one (SSE framing, scanner and callback inside the transport's ``data_received``;
+opt-in, ``STELLAR_OB_SSE_READER=lean``) and aiohttp's ``readany()`` loop (the default),
+alternated in blocks. The targets are checked on the first loop with the lean reader.
 """
 
 from __future__ import annotations
@@ -88,7 +94,11 @@ async def _client_main(rounds: int) -> list[int]:
     return lat
 
 
-def _run_on(loop_name: str, rounds: int) -> list[int]:
+def _run_on(loop_name: str, rounds: int, reader: str = "lean") -> list[int]:
+    from stellar_ob.sync import stream
+
+    if hasattr(stream, "_LEAN_READ"):
+        stream._LEAN_READ = reader == "lean"
     if loop_name == "uvloop":
         import uvloop
 
@@ -107,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2000)
     ap.add_argument("--loop", choices=("asyncio", "uvloop", "both"), default="both" if have_uvloop else "asyncio",
                     help="the client's event loop (uvloop needs the fast extra and Python >= 3.11)")
-    ap.add_argument("--blocks", type=int, default=4, help="with --loop both: alternating blocks of rounds per loop")
+    ap.add_argument("--reader", choices=("lean", "aiohttp", "both"), default="both",
+                    help="the SSE body reader: lean (the default one) or aiohttp's readany() loop")
+    ap.add_argument("--blocks", type=int, default=4, help="with two loops or readers: alternating blocks of rounds")
     ap.add_argument("--server", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.server:
@@ -121,32 +133,42 @@ def main(argv: list[str] | None = None) -> int:
 
     impl = getattr(stellar_ob, "IMPLEMENTATION", "?")
     loops = ["asyncio", "uvloop"] if args.loop == "both" else [args.loop]
-    # Alternate the loops in blocks so that a change in the machine's load hits both alike.
-    blocks = args.blocks if len(loops) == 2 else 1
-    lats: dict[str, list[int]] = {name: [] for name in loops}
-    cpus: dict[str, list[int]] = {name: [] for name in loops}
+    from stellar_ob.sync import stream
+
+    readers = ["lean", "aiohttp"] if args.reader == "both" else [args.reader]
+    if not hasattr(stream, "_LEAN_READ"):
+        readers = ["aiohttp"]  # a build from before the lean reader
+    runs = [(loop, reader) for loop in loops for reader in readers]
+    # Alternate the runs in blocks so that a change in the machine's load hits all alike.
+    blocks = args.blocks if len(runs) > 1 else 1
+    lats: dict[tuple[str, str], list[int]] = {run: [] for run in runs}
+    cpus: dict[tuple[str, str], list[int]] = {run: [] for run in runs}
     for _ in range(blocks):
-        for name in loops:
-            lats[name] += _run_on(name, max(1, args.rounds // blocks))
-            cpus[name].append(CPU_NS[-1])
-    p50s: dict[str, float] = {}
+        for run in runs:
+            lats[run] += _run_on(run[0], max(1, args.rounds // blocks), run[1])
+            cpus[run].append(CPU_NS[-1])
+    p50s: dict[tuple[str, str], float] = {}
     ok = True
-    for name in loops:
-        lat = sorted(lats[name])
+    print(f"load average {open('/proc/loadavg').read().split()[0] if sys.platform == 'linux' else '?'}")
+    for run in runs:
+        name, reader = run
+        lat = sorted(lats[run])
         p50 = lat[len(lat) // 2] / 1000
+        p90 = lat[min(len(lat) - 1, int(0.90 * len(lat)))] / 1000
         p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] / 1000
-        p50s[name] = p50
+        p50s[run] = p50
         print(f"sync latency, server write -> caller update, 200+200 book, loopback, core={impl}, "
-              f"loop={name}, n={len(lat)} in {blocks} block(s)")
+              f"loop={name}, reader={reader}, n={len(lat)} in {blocks} block(s)")
         print(f"  p50 {p50:8.1f} us   (target <= {P50_TARGET_US})")
+        print(f"  p90 {p90:8.1f} us")
         print(f"  p99 {p99:8.1f} us   (target <= {P99_TARGET_US})")
         print(f"  mean {statistics.fmean(lat) / 1000:7.1f} us   max {lat[-1] / 1000:8.1f} us")
-        print(f"  client CPU per round {statistics.median(cpus[name]) / 1000:7.1f} us (median of {len(cpus[name])} "
+        print(f"  client CPU per round {statistics.median(cpus[run]) / 1000:7.1f} us (median of {len(cpus[run])} "
               "block(s))")
-        if name == loops[0]:
+        if run == runs[0]:
             ok = p50 <= P50_TARGET_US and p99 <= P99_TARGET_US
-    if len(p50s) == 2:
-        print(f"  median ratio asyncio / uvloop: {p50s['asyncio'] / p50s['uvloop']:.2f}x")
+    for (a, b) in ((x, y) for x in runs for y in runs if x < y):
+        print(f"  median ratio {a[0]}/{a[1]} : {b[0]}/{b[1]} = {p50s[a] / p50s[b]:.2f}x")
     print("OK" if ok else "MISSED")
     return 0 if ok else 1
 

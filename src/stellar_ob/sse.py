@@ -142,14 +142,23 @@ class SSEParser:
         self._event = ""
         self._block_retry = None
 
-    def feed(self, chunk: bytes | bytearray | memoryview) -> list[SSEEvent]:
-        """Consume ``chunk`` and return the events it completed, oldest first (raises
-        :class:`SSELimitError` when a cap is passed)."""
-        # Fast path: nothing buffered and the chunk is exactly one event of one data line,
-        # ``data: <payload>\n\n`` (Horizon's object streams write each event whole, and on
-        # loopback one write is usually one read). The result, the caps and the state after are
-        # those of the general path below; anything else (a CR anywhere, another field, a second
-        # line, a partial event before it) takes the general path.
+    def one_data_event(self, chunk: bytes | bytearray | memoryview) -> bytes | None:
+        """The fast path of :meth:`feed`: when nothing is buffered and ``chunk`` is exactly one
+        event of one data line (``data: <payload>\\n\\n``), that event's data, with no
+        :class:`SSEEvent` made (its type is ``"message"``, its id :attr:`last_event_id`, no
+        retry); None when the chunk is anything else (then call :meth:`feed`, which has not been
+        touched). Raises :class:`SSELimitError` as :meth:`feed` would.
+
+        Horizon's object streams write each event whole, and on loopback one write is usually one
+        read. The result, the caps and the state after are those of the general path; anything
+        else (a CR anywhere, another field, a second line, a partial event before it) is None.
+
+        >>> p = SSEParser()
+        >>> p.feed(b": hello\\n\\n")
+        []
+        >>> p.one_data_event(b'data: {"a": 1}\\n\\n'), p.one_data_event(b'event: x\\ndata: 1\\n\\n')
+        (b'{"a": 1}', None)
+        """
         if (type(chunk) is bytes and self._started and not self._buf and not self._data and not self._event
                 and self._block_retry is None and not self._cr_pending and chunk.startswith(b"data:")
                 and chunk.endswith(b"\n\n")):
@@ -160,7 +169,15 @@ class SSEParser:
                 vs = 6 if end > 5 and chunk[5] == 0x20 else 5
                 if self.max_event is not None and end - vs > self.max_event:
                     raise SSELimitError("max_event", self.max_event, end - vs)
-                return [SSEEvent("message", chunk[vs:end], self.last_event_id, None)]
+                return chunk[vs:end]
+        return None
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> list[SSEEvent]:
+        """Consume ``chunk`` and return the events it completed, oldest first (raises
+        :class:`SSELimitError` when a cap is passed)."""
+        data = self.one_data_event(chunk)
+        if data is not None:
+            return [SSEEvent("message", data, self.last_event_id, None)]
         buf = self._buf
         buf += chunk
         if not self._started:

@@ -8,8 +8,8 @@ the tracker calls                  we do
 =================================  ===============================================================
 ``_order_book_snapshot(pair)``     start the market if needed (``Horizon.watch``), wait until it
 (via ``get_new_order_book``)       is loaded, return a SNAPSHOT of its converted state
-``listen_for_subscriptions()``     start every configured market: one task per market loops over
-                                   ``live.updates()`` and turns each update into messages; when
+``listen_for_subscriptions()``     start every configured market: each update of its live book is
+                                   turned into messages as it is applied (no task hop); when
                                    cancelled (``tracker.stop()``) it stops them all
 ``listen_for_order_book_diffs``    from then on DIFF **and** SNAPSHOT messages go straight into
                                    the tracker's diff queue, in the order they were made
@@ -397,7 +397,8 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         return OrderBookMessage(_SNAPSHOT, m.book.snapshot_content(trading_pair, m.last_id), time.time())
 
     async def listen_for_subscriptions(self) -> None:
-        """Start every configured market (each runs its own loop over ``live.updates()``) and
+        """Start every configured market (each in its own task, which hands the live book's
+        updates to :meth:`_on_update` as they are applied) and
         keep them until cancelled; cancelling stops them all and closes the Horizon client if it
         is ours."""
         try:
@@ -554,13 +555,22 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
             live: Optional[LiveBook] = None
             try:
                 live = await self._client().watch(m.base, m.counter, self._depth)
-                stream = live.updates()  # before any await: no update between load and stream
+                # Each update is converted and put on the tracker's queue in the sync's own call
+                # stack (no task hop through updates()); registered before any await, so no update
+                # falls between the load and the stream. ended() raises when the book fails or
+                # closes, or with what _on_update raised.
+                direct = getattr(live, "_direct_updates", None)  # every _Live has it; a stand-in may not
+                stream = (direct(lambda update: self._on_update(m, update)) if direct is not None
+                          else live.updates())
                 m.live = live
                 self._install(m, live.book)
                 m.loaded.set()
                 backoff.reset()
-                async for update in stream:
-                    self._on_update(m, update)
+                if direct is not None:
+                    await stream.ended()  # raises: the book failed or closed, or _on_update raised
+                else:
+                    async for update in stream:
+                        self._on_update(m, update)
                 raise HorizonError(f"{m.pair}: the live book closed")
             except asyncio.CancelledError:
                 raise

@@ -10,6 +10,7 @@ import enum
 import inspect
 import logging
 import math
+import os
 import time
 import weakref
 from dataclasses import dataclass
@@ -165,6 +166,43 @@ class UpdateStream(Generic[U]):
 _UpdateStream = UpdateStream  # the name before issue 11
 
 
+class _DirectUpdates(UpdateStream[U]):
+    """Internal (the Hummingbot source): ``handle(update)`` is called for every update in the
+    sync's own call stack, as an ``on_update`` callback is (no task woken, no coalescing), and
+    :meth:`ended` is awaited for the end: it raises what ``handle`` raised (nothing more is
+    handed to it after that), the book's error if it failed, or :class:`HorizonError` when it
+    closed. Keep a reference: the book holds its streams weakly."""
+
+    def __init__(self, live: "_Live[U]", handle: Callable[[U], None]) -> None:
+        super().__init__(live)
+        self._handle = handle
+        self._error: Exception | None = None
+
+    def _push(self, update: U) -> None:
+        if self._closed:
+            return
+        try:
+            self._handle(update)
+        except Exception as e:  # noqa: BLE001 - raised by ended() in the consumer's task
+            self._error = e
+            self._end()
+
+    async def ended(self) -> None:
+        while True:
+            if self._error is not None:
+                self.close()
+                raise self._error
+            live = self._live
+            if live.status is Status.FAILED and live.last_error is not None:
+                self.close()
+                raise live.last_error
+            if self._closed or live.status is Status.CLOSED:
+                self.close()
+                raise HorizonError(f"{live.name}: the live book closed")
+            self._wake.clear()
+            await self._wake.wait()
+
+
 class _Live(Generic[U]):
     """What every live book shares: status, counters, consumers, error surfacing, tasks, close.
     Generic in its update type ``U``, so that ``updates()`` and ``on_update`` are typed."""
@@ -251,6 +289,12 @@ class _Live(Generic[U]):
         merged change (``update.coalesced`` says how many were merged), never a growing queue.
         Ends when the book is closed; raises the error if the book fails."""
         s: UpdateStream[U] = UpdateStream(self)
+        self._streams.add(s)
+        return s
+
+    def _direct_updates(self, handle: Callable[[U], None]) -> _DirectUpdates[U]:
+        """Internal: ``handle`` gets every update synchronously (see :class:`_DirectUpdates`)."""
+        s: _DirectUpdates[U] = _DirectUpdates(self, handle)
         self._streams.add(s)
         return s
 
@@ -660,57 +704,54 @@ class _SSEStream:
             if watch is not None:
                 watch.close()
 
-    async def _read_events(self, resp: aiohttp.ClientResponse, parser: SSEParser, watch: "_StallWatch | None",
-                           last_event: float) -> None:
+    def _events(self, parser: SSEParser, watch: "_StallWatch | None") -> Callable[[bytes], bool]:
+        """The function that takes one chunk of the stream's body through SSE framing to
+        ``on_data``: True when the chunk ended with the server's goodbye (nothing after it is
+        read); raises :class:`_Reconnect` to drop the connection. Both readers use it."""
         owner = self.owner
         horizon = owner.horizon
         counters = owner.counters
         on_data = self.on_data
         page = self.page
         valid_id = self.valid_id
-        first = True
-        content = resp.content
         perf = time.perf_counter_ns
-        stall = horizon.stall_timeout
-        while True:
-            if watch is not None:
-                try:
-                    chunk = await content.readany()
-                except asyncio.CancelledError:
-                    if watch.fired and watch.task.uncancel() == 0:  # the watch's own cancellation, no one else's
-                        counters.stalls += 1
-                        raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
-                                                           "treated as stalled")) from None
-                    raise
-            elif stall is None:
-                chunk = await content.readany()
-            else:
-                left = last_event + stall - time.monotonic()
-                try:
-                    if left <= 0:
-                        raise asyncio.TimeoutError
-                    async with _deadline(left):
-                        chunk = await content.readany()
-                except asyncio.TimeoutError:
-                    counters.stalls += 1
-                    raise _Reconnect(None, StreamError(f"{self.what}: no event for {stall:g} s (stall_timeout): "
-                                                       "treated as stalled")) from None
-            if not chunk:
-                break
+        one_data_event = parser.one_data_event
+        first = True
+
+        def process(chunk: bytes) -> bool:
+            nonlocal first
             t = perf()
             counters.bytes_received += len(chunk)
             try:
-                events = parser.feed(chunk)
+                data = one_data_event(chunk)
+                events = parser.feed(chunk) if data is None else None
             except SSELimitError as e:
                 counters.limits_exceeded += 1
                 if horizon.metrics is not None:
                     horizon.metrics.limit(owner, "max_line_bytes" if e.limit == "max_line" else "max_event_bytes")
                 raise _Reconnect(None, StreamError(f"{self.what}: {e}")) from None
-            if events:
+            if data is not None:  # the chunk was one whole data event (Horizon's usual write): no SSEEvent
                 if watch is not None:
                     watch.last = watch.loop.time()
                 else:
-                    last_event = time.monotonic()
+                    self._last_event = time.monotonic()
+                ev_id = parser.last_event_id
+                if page and ev_id is not None and valid_id is not None and not valid_id(ev_id):
+                    counters.parse_errors += 1
+                    raise _Reconnect(None, ParseError(f"{self.what}: an event id that cannot be sent back: "
+                                                      f"{ev_id[:40]!r}"))
+                on_data(data, t, first)
+                first = False
+                self.data_events += 1
+                if page and ev_id is not None:
+                    self.last_id = ev_id
+                return False
+            if not events:
+                return False
+            if watch is not None:
+                watch.last = watch.loop.time()
+            else:
+                self._last_event = time.monotonic()
             if parser.retry is not None:
                 self.server_retry_ms = owner.server_retry_ms = parser.retry
             for ev in events:
@@ -733,7 +774,7 @@ class _SSEStream:
                 elif kind == "close":
                     counters.byebyes += 1
                     owner._changed.set()
-                    return
+                    return True
                 elif kind == "error":
                     counters.error_events += 1
                     text = ev.data[:500].decode("utf-8", "replace")
@@ -743,6 +784,174 @@ class _SSEStream:
                     else:
                         err = StreamError(f"{self.what}: Horizon stream error: {text}")
                     raise _Reconnect(None, err)
+            return False
+
+        return process
+
+    def _stalled(self) -> _Reconnect:
+        self.owner.counters.stalls += 1
+        return _Reconnect(None, StreamError(f"{self.what}: no event for {self.owner.horizon.stall_timeout:g} s "
+                                            "(stall_timeout): treated as stalled"))
+
+    async def _read_events(self, resp: aiohttp.ClientResponse, parser: SSEParser, watch: "_StallWatch | None",
+                           last_event: float) -> None:
+        self._last_event = last_event
+        process = self._events(parser, watch)
+        stall = self.owner.horizon.stall_timeout
+        if _LEAN_READ and (watch is not None or stall is None):
+            tap = _Tap.install(resp, process)
+            if tap is not None:
+                try:
+                    await self._read_tapped(tap, watch)
+                finally:
+                    tap.remove()
+                return
+        content = resp.content
+        while True:
+            if watch is not None:
+                try:
+                    chunk = await content.readany()
+                except asyncio.CancelledError:
+                    if watch.fired and watch.task.uncancel() == 0:  # the watch's own cancellation, no one else's
+                        raise self._stalled() from None
+                    raise
+            elif stall is None:
+                chunk = await content.readany()
+            else:
+                left = self._last_event + stall - time.monotonic()
+                try:
+                    if left <= 0:
+                        raise asyncio.TimeoutError
+                    async with _deadline(left):
+                        chunk = await content.readany()
+                except asyncio.TimeoutError:
+                    raise self._stalled() from None
+            if not chunk:
+                break
+            if process(chunk):
+                return
+        self._ended_without_goodbye()
+
+    async def _read_tapped(self, tap: "_Tap", watch: "_StallWatch | None") -> None:
+        """The lean reader: the body goes through SSE framing and ``on_data`` inside the
+        transport's ``data_received`` (see :class:`_Tap`); this task only waits for the end:
+        a goodbye, a :class:`_Reconnect` or bug from processing, aiohttp's own end of the body
+        (EOF, a cut, a framing error, its idle timeout) or the stall watch."""
+        tap.drain()  # what aiohttp had buffered with the head
+        if not tap.ended:
+            try:
+                await tap.content.wait_eof()
+            except _TapEnded:
+                pass
+            except asyncio.CancelledError:
+                if watch is not None and watch.fired and watch.task.uncancel() == 0:
+                    raise self._stalled() from None
+                raise
+            if not tap.ended:
+                tap.drain()  # a close-delimited body's last bytes came with its EOF
+        if tap.ended:
+            # Taken out of the tap before raising: the error's traceback holds drain()'s frame,
+            # which holds the tap; left in tap.outcome, that cycle would keep the parser's buffer
+            # (up to max_line_bytes) alive until the cyclic GC ran, per dropped connection.
+            outcome, tap.outcome = tap.outcome, None
+            if outcome is not None:
+                raise outcome
+            return  # the goodbye
+        exc = tap.content.exception()
+        if exc is not None and not isinstance(exc, _TapEnded):
+            raise exc
+        self._ended_without_goodbye()
+
+    def _ended_without_goodbye(self) -> None:
         # EOF without a goodbye: the server went away (a partial event in the parser is dropped)
-        counters.connection_errors += 1
+        self.owner.counters.connection_errors += 1
         raise _Reconnect(None, StreamError(f"{self.what}: stream ended without a goodbye"), server=True)
+
+
+#: Read SSE bodies through :class:`_Tap` when the connection allows it; False (the default):
+#: aiohttp's ``readany()`` loop. ``STELLAR_OB_SSE_READER=lean`` turns the tap on. Opt-in for now:
+#: it saves ~3% of the client's instructions per event (bench_sync under callgrind), but the chaos
+#: run's client RSS grew 58-78 MiB with it against 10 MiB with readany() (bound 150; one loaded
+#: run reached 164), not yet explained. test_sync_reader runs both readers.
+_LEAN_READ = os.environ.get("STELLAR_OB_SSE_READER", "aiohttp") == "lean"
+
+
+class _TapEnded(Exception):
+    """Internal: set on the response's StreamReader by :class:`_Tap` to wake the waiting task."""
+
+
+class _Tap(asyncio.Protocol):
+    """The lean SSE reader: put in front of aiohttp's protocol on the stream's transport, it
+    hands every chunk to aiohttp first (HTTP framing, chunked decoding, its limits and timeouts
+    stay aiohttp's), then takes what aiohttp buffered straight through ``process`` (SSE framing,
+    the scanner, callbacks) in the same ``data_received``. No future is resolved and no task is
+    woken per event: the reading task sleeps in ``wait_eof()`` until the connection ends.
+    Anything ``process`` raises (:class:`_Reconnect`, or a bug) is kept in :attr:`outcome` and
+    wakes the task, which raises it; nothing is processed after it."""
+
+    def __init__(self, transport: Any, inner: Any, content: Any, process: Callable[[bytes], bool]) -> None:
+        self.transport = transport
+        self.inner = inner
+        self.content = content
+        self.process = process
+        self.ended = False
+        self.outcome: Exception | None = None
+
+    @classmethod
+    def install(cls, resp: aiohttp.ClientResponse, process: Callable[[bytes], bool]) -> "_Tap | None":
+        """A tap on ``resp``'s connection, or None where aiohttp's internals are not the ones it
+        knows (the caller then reads with ``readany()``)."""
+        conn = resp.connection
+        content = resp.content
+        if conn is None or not isinstance(content, aiohttp.StreamReader) or type(content) is not aiohttp.StreamReader:
+            return None
+        transport = conn.transport
+        inner = conn.protocol
+        if (transport is None or inner is None or not hasattr(transport, "set_protocol")
+                or transport.get_protocol() is not inner or content.exception() is not None):
+            return None
+        tap = cls(transport, inner, content, process)
+        transport.set_protocol(tap)
+        return tap
+
+    def remove(self) -> None:
+        self.ended = True
+        self.outcome = None  # (see _read_tapped)
+        if self.transport.get_protocol() is self:
+            self.transport.set_protocol(self.inner)
+
+    def drain(self) -> None:
+        content = self.content
+        try:
+            while not self.ended and content.exception() is None:
+                chunk = content.read_nowait()
+                if not chunk:
+                    return
+                if self.process(chunk):
+                    self._end(None)
+        except Exception as e:  # noqa: BLE001 - _Reconnect, or a bug: raised in the reading task
+            self._end(e)
+
+    def _end(self, outcome: Exception | None) -> None:
+        self.ended = True
+        self.outcome = outcome
+        if self.content.exception() is None:
+            self.content.set_exception(_TapEnded())
+
+    # the protocol: aiohttp's first, then the drain
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+        if not self.ended:
+            self.drain()
+
+    def eof_received(self) -> Any:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
