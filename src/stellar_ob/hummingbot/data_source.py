@@ -710,11 +710,13 @@ class StellarOrderBookDataSource(OrderBookTrackerDataSource):
         return ledger_trades(self._client(), base, counter)
 
     async def _run_trades(self, m: _Market) -> None:
-        assert self._trade_feed is not None
+        trade_feed = self._trade_feed
+        if trade_feed is None:  # the task is started only with a trade feed
+            return
         backoff = Backoff(0.5, 30.0)
         while True:
             try:
-                feed = self._trade_feed(m.base, m.counter)
+                feed = trade_feed(m.base, m.counter)
                 try:
                     async for trade in feed:
                         self._on_trade(m, trade)
