@@ -115,6 +115,9 @@ nitpick_ignore_regex = [
     (r"py:class", r"(stellar_ob\.sync\.(stream\.)?)?_Live"),
     # the update-type parameter of those generic live books (``updates() -> UpdateStream[U]``)
     (r"py:class", r"(stellar_ob\.sync\.stream\.)?U"),
+    # UpdateStream is documented where it is public (stellar_ob.sync.UpdateStream); annotations and
+    # bases name it by its defining module
+    (r"py:class", r"stellar_ob\.sync\.stream\.UpdateStream"),
     # stellar_ob.ledger.records.Entry: a Union alias (OfferEntry | PoolEntry | ...) in annotations
     (r"py:class", r"Entry"),
 ]

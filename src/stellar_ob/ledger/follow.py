@@ -23,7 +23,7 @@ Where the book starts (one of):
   oldest stamp and the stream replays from the ledger after it. Ledger entries carry whole values,
   so a change older than a record's page is applied again harmlessly and STATE entries confirm or
   correct it (drift in those first ledgers is expected and not a fault). Only those markets are
-  complete (:attr:`LedgerBook.complete`); Horizon's records carry no offer flags, so a passive
+  complete (``LedgerBook.complete``); Horizon's records carry no offer flags, so a passive
   offer counts as not passive until the ledger next touches it (its crossing, not its level).
 - ``start=N, empty=True``: the DEX held nothing before ledger ``N`` (a fresh network, a local
   stack): every market complete from ``N`` on.
@@ -256,8 +256,8 @@ class LedgerBook(_LedgerMarket, LiveBook):
     ``on_error``, ``wait_for``; ``status`` / ``status_text`` / ``confirmed_at`` / ``age`` /
     ``counters`` / ``close()`` as there. Amounts as Horizon's: asks in base, bids in counter.
 
-    Ledger-only: :attr:`ledger` (the ledger the book is at), :attr:`complete`, :meth:`on_trades`
-    (the offers the ledger's transactions claimed in this market), :attr:`market` (the DexBook view
+    Ledger-only: ``ledger`` (the ledger the book is at), ``complete``, ``on_trades()``
+    (the offers the ledger's transactions claimed in this market), ``market`` (the DexBook view
     with every offer, in core's crossing order).
     """
 
@@ -334,7 +334,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
     :class:`~stellar_ob.sync.LiveOfferBook` (``isinstance`` holds; created by :meth:`Follow.watch_offers`).
 
     Read it like an :class:`~stellar_ob.OfferBook` (``offers(side, depth)``, ``best_offer``,
-    ``get``, ``levels``, ``len()``, ``in`` ... delegate to :attr:`book`); :meth:`simulate` and
+    ``get``, ``levels``, ``len()``, ``in`` ... delegate to ``book``); ``simulate()`` and
     :meth:`quote_hop` (over the book and :attr:`pool`) run under :attr:`protocol`, the protocol of
     the last ledger applied; ``updates()``, ``on_update`` (:class:`~stellar_ob.sync.OfferBookUpdate`:
     ``repaged`` on the first load and after a re-bootstrap, ``pool_changed`` when the pair's pool
@@ -343,11 +343,11 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
 
     What differs from the Horizon book, because the source is the ledger: every offer of the market
     is exact at every ledger (each offer the ledger created, changed or removed, applied as the
-    ledger says; nothing is re-paged and nothing drifts unseen), :attr:`ledger` is the ledger the
+    ledger says; nothing is re-paged and nothing drifts unseen), ``ledger`` is the ledger the
     whole book is at, :attr:`last_drift` / ``on_drift`` report what the ledger's STATE entries found
     different from the book (a :class:`~stellar_ob.sync.Drift` of offer ids: ``added`` for entries a
     complete book did not hold, ``changed`` for the others; ``pool`` for the pool), and the ledger's
-    claimed offers are :meth:`on_trades` (its ``fills`` stay empty). :meth:`request_repage` reloads
+    claimed offers are ``on_trades()`` (its ``fills`` stay empty). :meth:`request_repage` reloads
     the book from the DexBook.
     """
 
@@ -774,24 +774,11 @@ class Follow:
         is refused unless ``allow_incomplete``. Raises the follow's error if it failed,
         :class:`~stellar_ob.ledger.stream.LedgerSourceError` if not caught up within ``load_timeout``.
         """
-        from stellar_ob import Asset
-
         if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
             raise ArgumentError(f"depth must be an int >= 1 or None (all levels), got {depth!r}")
         if grouping not in GROUPINGS:
             raise ArgumentError(f"grouping must be one of {', '.join(GROUPINGS)}, got {grouping!r}")
-        _check_callback("on_update", on_update)
-        load_timeout = check_seconds("load_timeout", load_timeout, positive=True, allow_none=True)
-        b, c = Asset.parse(base), Asset.parse(counter)
-        if not self.is_complete(b, c) and not allow_incomplete:
-            raise ArgumentError(f"the market {b}/{c} is not complete in this book (it started with learn=True, or "
-                                "from Horizon for other markets): its offers are only those ledgers touched since; "
-                                "pass allow_incomplete=True to watch it anyway")
-        try:
-            await self.wait_live(load_timeout)
-        except asyncio.TimeoutError:
-            raise LedgerSourceError(f"could not catch up with {self.url} within {load_timeout:g} s"
-                                    + (f": {self.last_error}" if self.last_error else "")) from self.last_error
+        b, c = await self._ready_market(base, counter, on_update, load_timeout, allow_incomplete)
         book = LedgerBook(self, b, c, depth, grouping)
         if on_update is not None:
             book.on_update(on_update)
@@ -808,12 +795,10 @@ class Follow:
     async def unwatch(self, book: Any) -> None:
         await book.close()
 
-    async def watch_offers(self, base: Any, counter: Any, *, on_update: Callable[..., Any] | None = None,
-                           load_timeout: float | None = 30.0, allow_incomplete: bool = False) -> LedgerOfferBook:
-        """A live per-offer (L3) market of the book (:class:`LedgerOfferBook`, a
-        :class:`~stellar_ob.sync.LiveOfferBook`), loaded (the book has reached the source's tip) on
-        return: the code written for :meth:`stellar_ob.Horizon.watch_offers` switches source with
-        this one call. Assets, ``load_timeout`` and ``allow_incomplete`` as for :meth:`watch`."""
+    async def _ready_market(self, base: Any, counter: Any, on_update: Any, load_timeout: Any,
+                            allow_incomplete: bool) -> tuple[Any, Any]:
+        """The checks of :meth:`watch` and :meth:`watch_offers` (callback, timeout, a complete
+        market unless ``allow_incomplete``), then the wait until the book is live: the pair as Assets."""
         from stellar_ob import Asset
 
         _check_callback("on_update", on_update)
@@ -828,6 +813,15 @@ class Follow:
         except asyncio.TimeoutError:
             raise LedgerSourceError(f"could not catch up with {self.url} within {load_timeout:g} s"
                                     + (f": {self.last_error}" if self.last_error else "")) from self.last_error
+        return b, c
+
+    async def watch_offers(self, base: Any, counter: Any, *, on_update: Callable[..., Any] | None = None,
+                           load_timeout: float | None = 30.0, allow_incomplete: bool = False) -> LedgerOfferBook:
+        """A live per-offer (L3) market of the book (:class:`LedgerOfferBook`, a
+        :class:`~stellar_ob.sync.LiveOfferBook`), loaded (the book has reached the source's tip) on
+        return: the code written for :meth:`stellar_ob.Horizon.watch_offers` switches source with
+        this one call. Assets, ``load_timeout`` and ``allow_incomplete`` as for :meth:`watch`."""
+        b, c = await self._ready_market(base, counter, on_update, load_timeout, allow_incomplete)
         book = LedgerOfferBook(self, b, c)
         if on_update is not None:
             book.on_update(on_update)
