@@ -600,6 +600,18 @@ cdef inline object _ndarray_type():
 
 cdef extern from *:
     """
+    /* An amount in 0..INT64_MAX read from an exact int without running any Python code (a small one
+     * straight from its digits); 0 when it is anything else, which the caller's checked path reads. */
+    static inline int sob_py_amount_fast(PyObject *o, unsigned long long *a) {
+        if (sob_py_small_u64(o, a)) return 1;
+        if (!PyLong_CheckExact(o)) return 0;
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
+        if (overflow || x < 0) return 0;
+        *a = (unsigned long long)x;
+        return 1;
+    }
+
     /* Rows of one snapshot side in their common form, converted without running any Python code
      * and without touching a reference count: items[0..k) exact 3-tuples (n, d, amount) of exact
      * ints, n and d in 1..INT32_MAX, amount in 0..INT64_MAX. Row i goes to out[k - 1 - i]:
@@ -615,14 +627,7 @@ cdef extern from *:
             if (!sob_py_small_u64(PyTuple_GET_ITEM(r, 0), &n) || !sob_py_small_u64(PyTuple_GET_ITEM(r, 1), &d))
                 return i;
             if (n - 1 >= (unsigned long long)INT32_MAX || d - 1 >= (unsigned long long)INT32_MAX) return i;
-            PyObject *o = PyTuple_GET_ITEM(r, 2);
-            if (!sob_py_small_u64(o, &a)) {
-                int overflow = 0;
-                if (!PyLong_CheckExact(o)) return i;
-                long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
-                if (overflow || x < 0) return i;
-                a = (unsigned long long)x;
-            }
+            if (!sob_py_amount_fast(PyTuple_GET_ITEM(r, 2), &a)) return i;
             sob_level *o_ = &out[k - 1 - i];
             o_->n = (int32_t)n;
             o_->d = (int32_t)d;
@@ -666,14 +671,7 @@ cdef extern from *:
             if (!sob_py_small_u64(PyTuple_GET_ITEM(r, 1), &n) || !sob_py_small_u64(PyTuple_GET_ITEM(r, 2), &d))
                 return i;
             if (n - 1 >= (unsigned long long)INT32_MAX || d - 1 >= (unsigned long long)INT32_MAX) return i;
-            PyObject *o = PyTuple_GET_ITEM(r, 3);
-            if (!sob_py_small_u64(o, &a)) {
-                int overflow = 0;
-                if (!PyLong_CheckExact(o)) return i;
-                long long x = PyLong_AsLongLongAndOverflow(o, &overflow); /* an exact int: no code runs */
-                if (overflow || x < 0) return i;
-                a = (unsigned long long)x;
-            }
+            if (!sob_py_amount_fast(PyTuple_GET_ITEM(r, 3), &a)) return i;
             out[i].side = side ? SOB_SIDE_ASK : SOB_SIDE_BID;
             out[i].n = (int32_t)n;
             out[i].d = (int32_t)d;
