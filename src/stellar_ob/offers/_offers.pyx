@@ -1426,20 +1426,20 @@ def simulate_path(kind, amount, path, books=(), pools=None, *, send_max=None, de
     for i in range(op.nassets - 1):
         x, y = op.assets[i], op.assets[i + 1]
         pool_objs[i] = NULL
-        # the book whose base is what the taker receives (its asks sell it), else the other way
+        # the last book whose base is what the taker receives (its asks sell it), else the last
+        # one the other way round (its bids), found in one pass
+        other = None
         for j in range(nbooks - 1, -1, -1):
             ob = <OfferBook>blist[j]
             if ob._base_id == y and ob._counter_id == x:
                 hop_books[i] = ob
                 venues[i].side = 1
                 break
-        if hop_books[i] is None:
-            for j in range(nbooks - 1, -1, -1):
-                ob = <OfferBook>blist[j]
-                if ob._base_id == x and ob._counter_id == y:
-                    hop_books[i] = ob
-                    venues[i].side = 0
-                    break
+            if other is None and ob._base_id == x and ob._counter_id == y:
+                other = ob
+        if hop_books[i] is None and other is not None:
+            hop_books[i] = other
+            venues[i].side = 0
         if hop_books[i] is not None:
             ob = hop_books[i]
             venues[i].book = &ob._b

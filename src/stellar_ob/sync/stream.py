@@ -144,15 +144,22 @@ class UpdateStream(Generic[U]):
             if u is not None:
                 self._pending = None
                 return u
-            live = self._live
-            if live.status is Status.FAILED and live.last_error is not None:
+            end = self._over()
+            if end is not None:
                 self.close()
-                raise live.last_error
-            if self._closed or live.status is Status.CLOSED:
-                self.close()
-                raise StopAsyncIteration
+                raise end
             self._wake.clear()
             await self._wake.wait()
+
+    def _over(self) -> BaseException | None:
+        """What ends this stream now: the book's error if it failed, StopAsyncIteration if the
+        stream or the book closed, None while it goes on."""
+        live = self._live
+        if live.status is Status.FAILED and live.last_error is not None:
+            return live.last_error
+        if self._closed or live.status is Status.CLOSED:
+            return StopAsyncIteration()
+        return None
 
     def close(self) -> None:
         """Stop receiving updates (also what ``break`` out of the loop should be followed by)."""
@@ -189,16 +196,12 @@ class _DirectUpdates(UpdateStream[U]):
 
     async def ended(self) -> None:
         while True:
-            if self._error is not None:
+            end = self._error if self._error is not None else self._over()
+            if end is not None:
                 self.close()
-                raise self._error
-            live = self._live
-            if live.status is Status.FAILED and live.last_error is not None:
-                self.close()
-                raise live.last_error
-            if self._closed or live.status is Status.CLOSED:
-                self.close()
-                raise HorizonError(f"{live.name}: the live book closed")
+                if isinstance(end, StopAsyncIteration):
+                    raise HorizonError(f"{self._live.name}: the live book closed")
+                raise end
             self._wake.clear()
             await self._wake.wait()
 
