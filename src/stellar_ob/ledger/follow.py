@@ -360,15 +360,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         book = book_cls(base, counter)
         _Live.__init__(self, follow, _market_name(book.base, book.counter), OfferCounters())  # type: ignore[arg-type]
         self.follow = follow
-        self._book_cls = book_cls
-        self._pool_cls = pool_cls
-        self.book = book
-        self.base = book.base
-        self.counter = book.counter
-        self.pool: Any = None
-        self.pool_id: str | None = None
-        self.last_drift: Any = None
-        self._drift_callbacks: list[Callable[..., Any]] = []
+        self._init_book_state(book_cls, pool_cls, book)
         self._trade_callbacks: list[Callable[..., Any]] = []
         self._keys: tuple = ()
         self._view: tuple = (None, None)
