@@ -335,7 +335,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
 
     Read it like an :class:`~stellar_ob.OfferBook` (``offers(side, depth)``, ``best_offer``,
     ``get``, ``levels``, ``len()``, ``in`` ... delegate to ``book``); ``simulate()`` and
-    :meth:`quote_hop` (over the book and :attr:`pool`) run under :attr:`protocol`, the protocol of
+    :meth:`quote_hop` (over the book and ``pool``) run under :attr:`protocol`, the protocol of
     the last ledger applied; ``updates()``, ``on_update`` (:class:`~stellar_ob.sync.OfferBookUpdate`:
     ``repaged`` on the first load and after a re-bootstrap, ``pool_changed`` when the pair's pool
     moved), ``on_drift``, ``on_error``, ``wait_for``, ``status`` / ``status_text`` / ``confirmed_at``
@@ -344,14 +344,35 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
     What differs from the Horizon book, because the source is the ledger: every offer of the market
     is exact at every ledger (each offer the ledger created, changed or removed, applied as the
     ledger says; nothing is re-paged and nothing drifts unseen), ``ledger`` is the ledger the
-    whole book is at, :attr:`last_drift` / ``on_drift`` report what the ledger's STATE entries found
+    whole book is at, ``last_drift`` / ``on_drift`` report what the ledger's STATE entries found
     different from the book (a :class:`~stellar_ob.sync.Drift` of offer ids: ``added`` for entries a
-    complete book did not hold, ``changed`` for the others; ``pool`` for the pool), and the ledger's
-    claimed offers are ``on_trades()`` (its ``fills`` stay empty). :meth:`request_repage` reloads
-    the book from the DexBook.
+    complete book did not hold, ``changed`` for the others; ``pool`` for the pool), and
+    :meth:`request_repage` reloads the book from the DexBook.
+
+    Fills: each update's ``fills`` are the offers of this market the ledger's operations claimed,
+    as :class:`~stellar_ob.sync.AppliedFill` records in the ledger's order (one per claimed offer;
+    a pool trade is no fill, it moves ``pool``: ``pool_changed``), exactly as the Horizon book
+    reports its /trades fills: ``offer_id``; ``sold``, what the offer sold (the ClaimAtom's
+    ``amountSold``); ``remaining``, what it has left after core's adjustOffer (0: gone);
+    ``ledger``, the ledger of the trade. What differs: ``trade_id`` is None (a ledger carries no
+    Horizon paging token); fills are never skipped as "already in the page" (the book is at the
+    ledger before the trade); a fill of an offer the book did not hold before the ledger (created
+    and taken in the same ledger) is counted in ``counters.fills_unknown`` and not reported, as
+    Horizon does. ``remaining`` runs core's adjustOffer from the amount the book held before the
+    claim (the offer's previous claims of the same ledger included), so it is the ledger's amount
+    after the claim unless the owner edited the offer earlier in the same ledger; the book itself
+    always takes the ledger's amounts. A pool trade counts ``counters.pool_trades`` and
+    ``pool_trades_applied``, a fill ``counters.trades`` and ``fills``. The same records reach
+    ``on_trades()`` (decoded once).
+
+    Metrics: with ``Follow(metrics=...)`` the book is registered on :meth:`Follow.watch_offers`
+    (labelled ``book="ledger_l3"``) and removed on ``close()``: ``events_total`` counts ledgers
+    applied, ``updates_total`` and ``update_latency_seconds`` the ledgers that changed the book,
+    ``offers{side}`` its offers, ``repages_total`` its (re)loads, ``drift_total{kind}`` the drift
+    STATE entries found (``added``, ``changed``, ``pool``).
     """
 
-    kind = "ledger_l3"  #: metrics label (ledger per-offer books are not registered with metrics)
+    kind = "ledger_l3"  #: metrics label of ledger per-offer books
 
     def __init__(self, follow: "Follow", base: Any, counter: Any) -> None:
         from stellar_ob.sync.l3 import OfferCounters, _offer_impl
@@ -427,6 +448,9 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         self.pool, self.pool_id = (None, None) if pool is None else pool
         self.counters.repages += 1
         self._published(received_ns, True, True)
+        metrics = self.follow.metrics
+        if metrics is not None:
+            metrics.offer_book(self, None)
 
     def _apply_market(self, mu: Any, received_ns: int) -> None:
         """Apply one ledger's changes of this market (a MarketUpdate, in the DexBook's stored
@@ -434,6 +458,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         book = self.book
         dm = self.market
         flipped = dm is not None and dm._flipped
+        fills = self._fills(mu.trades) if mu.trades else ()
         for oc in mu.offers:
             oid = oc.offer_id
             if oc.kind == "removed":
@@ -452,8 +477,51 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         if mu.drift:
             self._drift(mu.drift)
         self.counters.events += 1
-        if mu.offers or pool_changed:
-            self._published(received_ns, False, False, pool_changed)
+        metrics = self.follow.metrics
+        if mu.offers or pool_changed or fills:
+            update = self._published(received_ns, False, False, pool_changed, fills)
+            if metrics is not None:
+                metrics.offer_update(self, update)
+        elif metrics is not None:
+            metrics.event(self)
+
+    def _fills(self, trades: list) -> tuple:
+        """The AppliedFills of one ledger's trades of this market (see the class docstring), read
+        before the ledger's offer changes are applied: ``remaining`` runs core's adjustOffer from
+        the amount the book holds (or the previous claim of the same ledger left)."""
+        from stellar_ob.sync.l3 import AppliedFill
+        import sys
+
+        adjust_offer = sys.modules[self._book_cls.__module__].adjust_offer
+        book, c, ledger = self.book, self.counters, self.follow.ledger
+        left_by: dict[int, int] = {}  # offer id -> what the claims of this ledger left so far
+        out = []
+        for t in trades:
+            if t.claim_type == 2:  # CLAIM_ATOM_TYPE_LIQUIDITY_POOL: the pool's change is the ledger's
+                c.pool_trades += 1
+                c.pool_trades_applied += 1
+                continue
+            c.trades += 1
+            oid, sold = t.offer_id, t.amount_sold
+            have = left_by.get(oid)
+            if have is None:
+                if oid not in book:
+                    c.fills_unknown += 1
+                    continue
+                o = book.get(oid)
+                have = o.amount
+            else:
+                o = book.get(oid)
+            if sold <= 0:  # nothing changed hands (as the Horizon book skips such a trade)
+                continue
+            if sold > have:  # the owner raised the amount earlier in this ledger: no claim can sell more
+                c.fills_clamped += 1
+                sold = have
+            left = adjust_offer(o.n, o.d, have - sold) if sold < have else 0
+            left_by[oid] = left
+            c.fills += 1
+            out.append(AppliedFill(oid, sold, left, ledger, None))
+        return tuple(out)
 
     def _drift(self, drifts: list) -> None:
         from stellar_ob.sync.l3 import Drift as OfferDrift
@@ -467,20 +535,25 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         self.last_drift = drift
         self.counters.drift_added += len(added)
         self.counters.drift_changed += len(changed)
+        metrics = self.follow.metrics
+        if metrics is not None:
+            metrics.offer_drift(self, drift)
         for cb in list(self._drift_callbacks):
             self._call(cb, "on_drift", self, drift)
 
-    def _published(self, received_ns: int, repaged: bool, loaded: bool, pool_changed: bool = False) -> None:
+    def _published(self, received_ns: int, repaged: bool, loaded: bool, pool_changed: bool = False,
+                   fills: tuple = ()) -> Any:
         from stellar_ob.sync.l3 import OfferBookUpdate
 
         applied = time.perf_counter_ns()
         self.confirmed_ns = applied
         if not self._ready:
             self._set_loaded()
-        update = OfferBookUpdate(self, self.book, (), None, repaged, self.follow.ledger, received_ns or applied,
+        update = OfferBookUpdate(self, self.book, fills, None, repaged, self.follow.ledger, received_ns or applied,
                                  applied, 0, pool_changed)
         self._publish(update)
         self._changed.set()
+        return update
 
 
 class Follow:
@@ -501,7 +574,7 @@ class Follow:
     Outages (RPC only): ``health_probe`` (on), ``probe_interval`` / ``probe_cap`` (1 s / 1 s: never
     more than one getHealth a second), ``recovery_rate``. ``metrics``: a
     :class:`stellar_ob.metrics.SyncMetrics` (``True`` makes one); ledger books are labelled
-    ``book="ledger"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
+    ``book="ledger"``, per-offer ones ``book="ledger_l3"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
     """
 
     def __init__(
@@ -822,6 +895,8 @@ class Follow:
         for k in keys:
             self._offer_books.setdefault(k, []).append(book)
         self.offer_books.append(book)
+        if self.metrics is not None:
+            self.metrics.watch(book)
         book._reload(0)
         return book
 
@@ -849,7 +924,7 @@ class Follow:
                 lst.remove(book)
                 if not lst:
                     del index[k]
-        if self.metrics is not None and not isinstance(book, LedgerOfferBook):
+        if self.metrics is not None:
             self.metrics.unwatch(book)
 
     # ---- bootstrap -------------------------------------------------------------------------------------
