@@ -178,7 +178,8 @@ async def test_ledger_l3_fills_equal_the_ledgers_claimed_offers(offer_impl):
             assert flipped_fills == got[0]
             # on_trades still gets the ledger's records; the fills are those records, never decoded twice
             claimed = [(t.offer_id, t.amount_sold) for _ledger, ts in traded[0] for t in ts if t.claim_type != 2]
-            assert [(f.offer_id, f.sold) for f in got[0]] == [x for x in claimed if x[0] in {f.offer_id for f in got[0]}]
+            ids = {f.offer_id for f in got[0]}
+            assert [(f.offer_id, f.sold) for f in got[0]] == [x for x in claimed if x[0] in ids]
 
 
 async def test_ledger_l3_fills_agree_with_horizon_l3_fills():

@@ -18,11 +18,13 @@ Where the book starts (one of):
   (:class:`~stellar_ob.ledger.stream.RetentionError`) the book is bootstrapped again from the archive's
   newest checkpoint and every market resyncs (``resync=True`` updates).
 - ``snapshot=`` a file written by ``stellar-ob bootstrap --out`` (:mod:`stellar_ob.ledger.bootstrap`).
-- ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` paged
-  once (both directions), each page stamped with its ``Latest-Ledger``; the book starts at the
-  oldest stamp and the stream replays from the ledger after it. Ledger entries carry whole values,
-  so a change older than a record's page is applied again harmlessly and STATE entries confirm or
-  correct it (drift in those first ledgers is expected and not a fault). Only those markets are
+- ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` (both
+  directions) and its pool (``/liquidity_pools?reserves=A,B``) paged once
+  (:func:`~stellar_ob.ledger.bootstrap.horizon_changes`), each page stamped with its
+  ``Latest-Ledger``; the book starts at the oldest stamp and the stream replays from the ledger
+  after it. Ledger entries carry whole values, so a change older than a record's page is applied
+  again harmlessly, a later one supersedes the record (offers and pools alike), and STATE entries
+  confirm or correct it (drift in those first ledgers is expected and not a fault). Only those markets are
   complete (``LedgerBook.complete``); Horizon's records carry no offer flags, so a passive
   offer counts as not passive until the ledger next touches it (its crossing, not its level).
 - ``start=N, empty=True``: the DEX held nothing before ledger ``N`` (a fresh network, a local
@@ -963,50 +965,12 @@ class Follow:
         self._last_hash = None
 
     async def _horizon_offers(self, max_pages: int = 10_000) -> tuple[bytes, int, int]:
-        """Page every chosen market's /offers (both directions) once: the offers as STATE entries,
-        and the oldest and newest ``Latest-Ledger`` of the pages."""
-        from stellar_ob.horizon import parse_offers
-        from stellar_ob.ledger.bootstrap import _offer, _u32
-        from stellar_ob.ledger.records import LedgerAsset, decode_account
-        from stellar_ob.sync import Horizon
+        """Page every chosen market's /offers (both directions) and /liquidity_pools once: the
+        entries as STATE changes, and the oldest and newest ``Latest-Ledger`` of the pages
+        (:func:`stellar_ob.ledger.bootstrap.horizon_changes`)."""
+        from stellar_ob.ledger.bootstrap import horizon_changes
 
-        offers: dict[int, bytes] = {}
-        stamps: list[int] = []
-        async with Horizon(self.horizon_url) as h:
-            for base, counter in self.markets:
-                for selling, buying in ((base, counter), (counter, base)):
-                    cursor = ""
-                    for _page in range(max_pages):
-                        params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
-                                  "limit": "200", "order": "asc"}
-                        if cursor:
-                            params["cursor"] = cursor
-                        body, headers = await h.get_json("/offers", params)
-                        stamp = headers.get("Latest-Ledger", "")
-                        if not stamp.isdigit() or not 0 < int(stamp) < 2**32:
-                            raise ParseError(f"Horizon /offers: Latest-Ledger {stamp[:20]!r} is not a ledger")
-                        stamps.append(int(stamp))
-                        page = parse_offers(body)
-                        for o in page:
-                            if o.selling != selling or o.buying != buying:
-                                raise ParseError(f"Horizon /offers: offer {o.id} is not {selling} for {buying}")
-                            n, d = o.price.n, o.price.d
-                            offers[o.id] = _offer({
-                                "seller": decode_account(o.seller), "offer_id": o.id,
-                                "selling": tuple(LedgerAsset.from_asset(o.selling)),
-                                "buying": tuple(LedgerAsset.from_asset(o.buying)), "amount": o.amount, "n": n,
-                                "d": d, "flags": 0, "last_modified": o.last_modified_ledger or int(stamp)})
-                        if len(page) < 200:
-                            break
-                        if str(page[-1].id) == cursor:
-                            raise ParseError("Horizon /offers does not advance its cursor")
-                        cursor = str(page[-1].id)
-                    else:
-                        raise LedgerSourceError(f"Horizon /offers of {selling}/{buying}: more than {max_pages} pages")
-        if not stamps:
-            raise ArgumentError("horizon= needs at least one market")
-        changes = _u32(len(offers), "entries") + b"".join(offers.values())
-        return changes, min(stamps), max(stamps)
+        return await horizon_changes(self.horizon_url, self.markets, max_pages=max_pages)
 
     def _check_network(self, phrase: str | None, what: str) -> None:
         want = getattr(self.source, "passphrase", None)
