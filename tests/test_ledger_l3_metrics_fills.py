@@ -218,3 +218,46 @@ async def test_ledger_l3_fills_agree_with_horizon_l3_fills():
                 assert len(lf[i]) == lc.fills
                 assert len(theirs) + hc.fills_in_page + hc.fills_unknown == lc.fills + lc.fills_unknown, pairs[i].key
             assert sum(map(len, lf)) > 0
+
+
+async def test_fills_of_one_ledger_case_by_case(offer_impl):
+    """LedgerOfferBook._fills on hand-made claims over a real book: a partial claim leaves core's
+    adjustOffer of the rest, a second claim of the same offer in the ledger starts from what the
+    first left, a claim of an offer the book did not hold is counted and not reported, a pool
+    trade is no fill, a zero claim is skipped, and a claim larger than the book's amount (the owner
+    raised the offer earlier in the ledger) keeps the ledger's ``sold`` and takes the offer's amount
+    at the end of the ledger."""
+    import sys
+
+    from stellar_ob.ledger.dexbook import OfferChange
+    from stellar_ob.ledger.records import Trade
+
+    async with LocalStack(markets=1, seed=4, ledger_interval=None, start_time=1_700_000_000) as st:
+        async with Follow(st.rpc.url, start=st.rpc.oldest, empty=True, poll_interval=0.02) as dex:
+            pair = next(iter(st.market.pairs.values()))
+            book = await dex.watch_offers(pair.base, pair.counter)
+            asks = book.offers("ask")
+            assert len(asks) >= 2
+            a, b = asks[0], asks[1]
+            adjust = sys.modules[book._book_cls.__module__].adjust_offer
+            sold_asset, bought_asset = LedgerAsset.from_asset(pair.base), LedgerAsset.from_asset(pair.counter)
+
+            def claim(oid, sold, kind=1):
+                return Trade(0, 0, 2, kind, b"\1" * 32, oid, sold_asset, sold, bought_asset, 1)
+
+            first, second = a.amount // 3, a.amount // 4
+            left1 = adjust(a.n, a.d, a.amount - first)
+            left2 = adjust(a.n, a.d, left1 - second)
+            c0 = dict(vars(book.counters))
+            raised = OfferChange(b.offer_id, "updated", "ask", b.n, b.d, b.amount, 5, None, False)
+            fills = book._fills([claim(a.offer_id, first), claim(10**12, 7), claim(a.offer_id, second),
+                                 claim(0, 99, kind=2), claim(a.offer_id, 0), claim(b.offer_id, b.amount + 10)],
+                                [raised])
+            ledger = dex.ledger
+            assert fills == (AppliedFill(a.offer_id, first, left1, ledger, None),
+                             AppliedFill(a.offer_id, second, left2, ledger, None),
+                             AppliedFill(b.offer_id, b.amount + 10, 5, ledger, None))
+            c = vars(book.counters)
+            assert {k: c[k] - c0[k] for k in ("fills", "fills_unknown", "fills_clamped", "pool_trades", "trades")} \
+                == {"fills": 3, "fills_unknown": 1, "fills_clamped": 1, "pool_trades": 1, "trades": 5}
+            assert book.get(a.offer_id).amount == a.amount  # reading fills never touches the book

@@ -362,8 +362,10 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
     and taken in the same ledger) is counted in ``counters.fills_unknown`` and not reported, as
     Horizon does. ``remaining`` runs core's adjustOffer from the amount the book held before the
     claim (the offer's previous claims of the same ledger included), so it is the ledger's amount
-    after the claim unless the owner edited the offer earlier in the same ledger; the book itself
-    always takes the ledger's amounts. A pool trade counts ``counters.pool_trades`` and
+    after the claim unless the owner edited the offer earlier in the same ledger (a claim larger
+    than that amount takes the offer's amount at the end of the ledger and counts
+    ``counters.fills_clamped``); ``sold`` is always the ledger's, and the book itself always takes
+    the ledger's amounts. A pool trade counts ``counters.pool_trades`` and
     ``pool_trades_applied``, a fill ``counters.trades`` and ``fills``. The same records reach
     ``on_trades()`` (decoded once).
 
@@ -460,7 +462,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         book = self.book
         dm = self.market
         flipped = dm is not None and dm._flipped
-        fills = self._fills(mu.trades) if mu.trades else ()
+        fills = self._fills(mu.trades, mu.offers) if mu.trades else ()
         for oc in mu.offers:
             oid = oc.offer_id
             if oc.kind == "removed":
@@ -487,10 +489,13 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         elif metrics is not None:
             metrics.event(self)
 
-    def _fills(self, trades: list) -> tuple:
+    def _fills(self, trades: list, changes: list) -> tuple:
         """The AppliedFills of one ledger's trades of this market (see the class docstring), read
         before the ledger's offer changes are applied: ``remaining`` runs core's adjustOffer from
-        the amount the book holds (or the previous claim of the same ledger left)."""
+        the amount the book holds (or the previous claim of the same ledger left). A claim of
+        more than that (its owner raised the offer earlier in the ledger) keeps the ledger's
+        ``sold`` and takes the offer's amount at the end of the ledger as ``remaining`` (counted
+        in ``fills_clamped``: the one case the amount after the claim is not derived)."""
         from stellar_ob.sync.l3 import AppliedFill
         import sys
 
@@ -516,10 +521,11 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
                 o = book.get(oid)
             if sold <= 0:  # nothing changed hands (as the Horizon book skips such a trade)
                 continue
-            if sold > have:  # the owner raised the amount earlier in this ledger: no claim can sell more
+            if sold > have:  # the owner raised the amount earlier in this ledger
                 c.fills_clamped += 1
-                sold = have
-            left = adjust_offer(o.n, o.d, have - sold) if sold < have else 0
+                left = next((0 if oc.kind == "removed" else oc.new_amount for oc in changes if oc.offer_id == oid), 0)
+            else:
+                left = adjust_offer(o.n, o.d, have - sold) if sold < have else 0
             left_by[oid] = left
             c.fills += 1
             out.append(AppliedFill(oid, sold, left, ledger, None))
