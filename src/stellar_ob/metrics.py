@@ -29,6 +29,12 @@ and only those.
 - per-offer (L3) books: ``stellar_ob_offers{side}``, ``stellar_ob_repages_total``,
   ``stellar_ob_drift_total{kind}`` (offers a re-page added, removed or changed; "pool" when the
   pool's reserves differed from what its trades said)
+
+Books of :class:`~stellar_ob.ledger.follow.Follow` report into the same series: ``book="ledger"``
+(:class:`~stellar_ob.ledger.follow.LedgerBook`, as an L2 book) and ``book="ledger_l3"``
+(:class:`~stellar_ob.ledger.follow.LedgerOfferBook`): one event per ledger applied, an update (with its
+latency and the offers per side) per ledger that changed the book, a repage per (re)load, and the
+drift the ledger's STATE entries found (``added``, ``changed``, ``pool``).
 """
 
 from __future__ import annotations
@@ -158,6 +164,24 @@ class SyncMetrics:
     def limit(self, live: Any, option: str) -> None:
         self._child(self.limits, live, option).inc()
 
+    def offer_update(self, live: Any, update: Any) -> None:
+        """A per-offer book published ``update`` (fills, offer changes or a pool move) without a
+        re-page: what a ledger did to a :class:`~stellar_ob.ledger.follow.LedgerOfferBook`."""
+        self._child(self.latency, live).observe(update.latency_ns / 1e9)
+        self._child(self.events, live).inc()
+        self._child(self.updates, live).inc()
+        book = live.book
+        for side in ("bid", "ask"):
+            self._child(self.offers, live, side).set(len(book.offers(side)))
+
+    def offer_drift(self, live: Any, drift: Any) -> None:
+        """Drift found without a re-page (a ledger's STATE entries differing from the book)."""
+        for kind, ids in (("added", drift.added), ("removed", drift.removed), ("changed", drift.changed)):
+            if ids:
+                self._child(self.drift, live, kind).inc(len(ids))
+        if drift.pool:
+            self._child(self.drift, live, "pool").inc()
+
     def offer_book(self, live: Any, drift: Any) -> None:
         """A per-offer book was re-paged; ``drift`` is what it corrected (None for the load)."""
         self._child(self.repages, live).inc()
@@ -165,8 +189,4 @@ class SyncMetrics:
         for side in ("bid", "ask"):
             self._child(self.offers, live, side).set(len(book.offers(side)))
         if drift is not None:
-            for kind, ids in (("added", drift.added), ("removed", drift.removed), ("changed", drift.changed)):
-                if ids:
-                    self._child(self.drift, live, kind).inc(len(ids))
-            if drift.pool:
-                self._child(self.drift, live, "pool").inc()
+            self.offer_drift(live, drift)

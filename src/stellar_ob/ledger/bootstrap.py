@@ -12,6 +12,10 @@ The encoding is strict: a value that does not fit its XDR type raises
 so later runs start in seconds: the magic ``SOBDEX01``, the ledger (uint32), the network
 passphrase (XDR string), then the ``LedgerEntryChanges`` and a trailing sha256 of everything
 before it (a truncated or altered file is refused).
+
+:func:`horizon_changes` is the other start, for a few markets: their offers and pools paged once
+from Horizon (``/offers``, ``/liquidity_pools?reserves=A,B``) as the same STATE entries, each
+stamped with its page's ``Latest-Ledger`` (``Follow(horizon=..., markets=...)``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any, Iterable
 from stellar_ob.errors import ParseError
 
 __all__ = ["snapshot_changes", "dexbook_from_snapshot", "save_snapshot", "save_snapshot_changes", "load_snapshot",
-           "SavedSnapshot"]
+           "SavedSnapshot", "horizon_changes", "pool_state_entry"]
 
 _MAGIC = b"SOBDEX01"
 _STATE = 3  # LedgerEntryChangeType LEDGER_ENTRY_STATE
@@ -221,3 +225,138 @@ def load_snapshot(path: str | os.PathLike, *, max_bytes: int = 4 << 30) -> Saved
     except UnicodeDecodeError:
         raise ParseError(f"{name}: the passphrase is not UTF-8") from None
     return SavedSnapshot(ledger, phrase or None, changes)
+
+
+# ---- from Horizon, for a few markets ---------------------------------------------------------------
+
+_POOL_PAGE = 200  # horizon: limit 1..200 per page
+
+
+def _ledger_stamp(headers: Any, what: str) -> int:
+    """The ``Latest-Ledger`` header of a Horizon answer: the ledger its records are as of."""
+    stamp = headers.get("Latest-Ledger", "")
+    if not isinstance(stamp, str) or not stamp.isascii() or not stamp.isdigit() or not 0 < int(stamp) < 2**32:
+        raise ParseError(f"Horizon {what}: Latest-Ledger {str(stamp)[:20]!r} is not a ledger")
+    return int(stamp)
+
+
+def pool_state_entry(record: Any, base: Any, counter: Any, stamp: int) -> bytes:
+    """The STATE ``LedgerEntryChange`` of one ``/liquidity_pools`` record
+    (a ``LiquidityPoolRecord`` of :func:`stellar_ob.horizon.parse_liquidity_pools`) of the pair
+    ``base``/``counter`` as of ``stamp``. Checked: exactly the pair's two reserves, a fee that fits an int32 and is positive,
+    amounts and shares that fit an int64, and an ``id`` that is the sha256 of the pool's
+    ``LiquidityPoolParameters`` (constant product, the assets in core's order, the fee): a record
+    that is not the pool it claims to be raises :class:`~stellar_ob.errors.ParseError`."""
+    from stellar_ob.ledger.records import LedgerAsset
+
+    reserves = dict(record.reserves)
+    if len(record.reserves) != 2 or set(reserves) != {base, counter}:
+        raise ParseError(f"Horizon /liquidity_pools: pool {str(record.id)[:64]} holds "
+                         f"{', '.join(str(a) for a, _ in record.reserves)[:200]}, not {base} and {counter}")
+    fee = record.fee_bp
+    if isinstance(fee, bool) or not isinstance(fee, int) or not 0 < fee < 2**31:
+        raise ParseError(f"Horizon /liquidity_pools: pool {str(record.id)[:64]} fee_bp {fee!r} is not a positive int32")
+    for what, v in (("a reserve", min(reserves.values())), ("total_shares", record.total_shares),
+                    ("total_trustlines", record.total_trustlines)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**63:
+            raise ParseError(f"Horizon /liquidity_pools: pool {str(record.id)[:64]} {what} {v!r} is not an int64 >= 0")
+    xa, xb = (_asset(tuple(LedgerAsset.from_asset(a)), "pool asset") for a in (base, counter))
+    a, b = (base, counter) if (xa[:4], xa[4:]) <= (xb[:4], xb[4:]) else (counter, base)  # core: assetA < assetB
+    if a is not base:
+        xa, xb = xb, xa
+    params = _u32(0, "pool type") + xa + xb + _i32(fee, "pool fee")  # LiquidityPoolParameters
+    pool_id = hashlib.sha256(params).digest()
+    if not isinstance(record.id, str) or record.id != pool_id.hex():
+        raise ParseError(f"Horizon /liquidity_pools: id {str(record.id)[:80]!r} is not the pool of {a}/{b} "
+                         f"with fee {fee} ({pool_id.hex()})")
+    return _pool({"pool_id": pool_id, "asset_a": tuple(LedgerAsset.from_asset(a)),
+                  "asset_b": tuple(LedgerAsset.from_asset(b)), "fee_bp": fee, "reserve_a": reserves[a],
+                  "reserve_b": reserves[b], "total_shares": record.total_shares,
+                  "trustline_count": record.total_trustlines, "last_modified": stamp})
+
+
+async def horizon_changes(horizon: Any, markets: Iterable[tuple[Any, Any]], *,
+                          max_pages: int = 10_000) -> tuple[bytes, int, int]:
+    """Page each market's ``/offers`` (both directions, 200 a page, by offer id) and its pool
+    (``/liquidity_pools?reserves=A,B``) once from Horizon (a URL or an open
+    :class:`stellar_ob.Horizon`): every offer and pool as a STATE entry stamped with its
+    page's ``Latest-Ledger``, and the oldest and newest stamp.
+
+    A :class:`~stellar_ob.ledger.dexbook.DexBook` seeded with these at the oldest stamp and fed
+    every ledger after it holds each market exactly from the newest stamp on: ledger entries
+    carry whole values, so a change at or before a record's stamp is applied again harmlessly (the
+    ledger's value at that ledger) and every change after it supersedes the record, for offers and
+    pools alike; STATE entries confirm or correct. Nothing is seeded unless every page and record
+    is read and checked (:class:`~stellar_ob.errors.ParseError` for a malformed one,
+    :class:`~stellar_ob.ledger.stream.LedgerSourceError` past ``max_pages``): a book is never half
+    bootstrapped."""
+    from stellar_ob import Asset
+    from stellar_ob.horizon import parse_liquidity_pools, parse_offers
+    from stellar_ob.ledger.records import LedgerAsset, decode_account
+    from stellar_ob.ledger.stream import LedgerSourceError
+    from stellar_ob.sync import ArgumentError, Horizon
+
+    pairs = [(Asset.parse(b), Asset.parse(c)) for b, c in markets]
+    if not pairs:
+        raise ArgumentError("a Horizon bootstrap needs at least one market")
+    if isinstance(max_pages, bool) or not isinstance(max_pages, int) or max_pages < 1:
+        raise ArgumentError(f"max_pages must be an int >= 1, got {max_pages!r}")
+    offers: dict[int, bytes] = {}
+    pools: dict[bytes, bytes] = {}  # pool id -> its entry (two markets of one pair share it)
+    stamps: list[int] = []
+    own = not isinstance(horizon, Horizon)
+    h = Horizon(horizon) if own else horizon
+    try:
+        for base, counter in pairs:
+            for selling, buying in ((base, counter), (counter, base)):
+                cursor = ""
+                for _page in range(max_pages):
+                    params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
+                              "limit": "200", "order": "asc"}
+                    if cursor:
+                        params["cursor"] = cursor
+                    body, headers = await h.get_json("/offers", params)
+                    stamp = _ledger_stamp(headers, "/offers")
+                    stamps.append(stamp)
+                    page = parse_offers(body)
+                    for o in page:
+                        if o.selling != selling or o.buying != buying:
+                            raise ParseError(f"Horizon /offers: offer {o.id} is not {selling} for {buying}")
+                        offers[o.id] = _offer({
+                            "seller": decode_account(o.seller), "offer_id": o.id,
+                            "selling": tuple(LedgerAsset.from_asset(o.selling)),
+                            "buying": tuple(LedgerAsset.from_asset(o.buying)), "amount": o.amount, "n": o.price.n,
+                            "d": o.price.d, "flags": 0, "last_modified": o.last_modified_ledger or stamp})
+                    if len(page) < 200:
+                        break
+                    if str(page[-1].id) == cursor:
+                        raise ParseError("Horizon /offers does not advance its cursor")
+                    cursor = str(page[-1].id)
+                else:
+                    raise LedgerSourceError(f"Horizon /offers of {selling}/{buying}: more than {max_pages} pages")
+            cursor = ""
+            for _page in range(max_pages):
+                params = {"reserves": f"{base},{counter}", "limit": str(_POOL_PAGE), "order": "asc"}
+                if cursor:
+                    params["cursor"] = cursor
+                body, headers = await h.get_json("/liquidity_pools", params)
+                stamp = _ledger_stamp(headers, "/liquidity_pools")
+                stamps.append(stamp)
+                records = parse_liquidity_pools(body)
+                if len(records) > _POOL_PAGE:
+                    raise ParseError(f"Horizon /liquidity_pools: a page of {_POOL_PAGE} holds {len(records)} records")
+                for rec in records:
+                    entry = pool_state_entry(rec, base, counter, stamp)
+                    pools[bytes.fromhex(rec.id)] = entry
+                if len(records) < _POOL_PAGE:
+                    break
+                if records[-1].id == cursor:
+                    raise ParseError("Horizon /liquidity_pools does not advance its cursor")
+                cursor = records[-1].id
+            else:
+                raise LedgerSourceError(f"Horizon /liquidity_pools of {base}/{counter}: more than {max_pages} pages")
+    finally:
+        if own:
+            await h.close()
+    entries = [*pools.values(), *offers.values()]
+    return _u32(len(entries), "entries") + b"".join(entries), min(stamps), max(stamps)

@@ -18,11 +18,13 @@ Where the book starts (one of):
   (:class:`~stellar_ob.ledger.stream.RetentionError`) the book is bootstrapped again from the archive's
   newest checkpoint and every market resyncs (``resync=True`` updates).
 - ``snapshot=`` a file written by ``stellar-ob bootstrap --out`` (:mod:`stellar_ob.ledger.bootstrap`).
-- ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` paged
-  once (both directions), each page stamped with its ``Latest-Ledger``; the book starts at the
-  oldest stamp and the stream replays from the ledger after it. Ledger entries carry whole values,
-  so a change older than a record's page is applied again harmlessly and STATE entries confirm or
-  correct it (drift in those first ledgers is expected and not a fault). Only those markets are
+- ``horizon=`` a Horizon URL with ``markets=[(base, counter), ...]``: each market's ``/offers`` (both
+  directions) and its pool (``/liquidity_pools?reserves=A,B``) paged once
+  (:func:`~stellar_ob.ledger.bootstrap.horizon_changes`), each page stamped with its
+  ``Latest-Ledger``; the book starts at the oldest stamp and the stream replays from the ledger
+  after it. Ledger entries carry whole values, so a change older than a record's page is applied
+  again harmlessly, a later one supersedes the record (offers and pools alike), and STATE entries
+  confirm or correct it (drift in those first ledgers is expected and not a fault). Only those markets are
   complete (``LedgerBook.complete``); Horizon's records carry no offer flags, so a passive
   offer counts as not passive until the ledger next touches it (its crossing, not its level).
 - ``start=N, empty=True``: the DEX held nothing before ledger ``N`` (a fresh network, a local
@@ -335,7 +337,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
 
     Read it like an :class:`~stellar_ob.OfferBook` (``offers(side, depth)``, ``best_offer``,
     ``get``, ``levels``, ``len()``, ``in`` ... delegate to ``book``); ``simulate()`` and
-    :meth:`quote_hop` (over the book and :attr:`pool`) run under :attr:`protocol`, the protocol of
+    :meth:`quote_hop` (over the book and ``pool``) run under :attr:`protocol`, the protocol of
     the last ledger applied; ``updates()``, ``on_update`` (:class:`~stellar_ob.sync.OfferBookUpdate`:
     ``repaged`` on the first load and after a re-bootstrap, ``pool_changed`` when the pair's pool
     moved), ``on_drift``, ``on_error``, ``wait_for``, ``status`` / ``status_text`` / ``confirmed_at``
@@ -344,14 +346,37 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
     What differs from the Horizon book, because the source is the ledger: every offer of the market
     is exact at every ledger (each offer the ledger created, changed or removed, applied as the
     ledger says; nothing is re-paged and nothing drifts unseen), ``ledger`` is the ledger the
-    whole book is at, :attr:`last_drift` / ``on_drift`` report what the ledger's STATE entries found
+    whole book is at, ``last_drift`` / ``on_drift`` report what the ledger's STATE entries found
     different from the book (a :class:`~stellar_ob.sync.Drift` of offer ids: ``added`` for entries a
-    complete book did not hold, ``changed`` for the others; ``pool`` for the pool), and the ledger's
-    claimed offers are ``on_trades()`` (its ``fills`` stay empty). :meth:`request_repage` reloads
-    the book from the DexBook.
+    complete book did not hold, ``changed`` for the others; ``pool`` for the pool), and
+    :meth:`request_repage` reloads the book from the DexBook.
+
+    Fills: each update's ``fills`` are the offers of this market the ledger's operations claimed,
+    as :class:`~stellar_ob.sync.AppliedFill` records in the ledger's order (one per claimed offer;
+    a pool trade is no fill, it moves ``pool``: ``pool_changed``), exactly as the Horizon book
+    reports its /trades fills: ``offer_id``; ``sold``, what the offer sold (the ClaimAtom's
+    ``amountSold``); ``remaining``, what it has left after core's adjustOffer (0: gone);
+    ``ledger``, the ledger of the trade. What differs: ``trade_id`` is None (a ledger carries no
+    Horizon paging token); fills are never skipped as "already in the page" (the book is at the
+    ledger before the trade); a fill of an offer the book did not hold before the ledger (created
+    and taken in the same ledger) is counted in ``counters.fills_unknown`` and not reported, as
+    Horizon does. ``remaining`` runs core's adjustOffer from the amount the book held before the
+    claim (the offer's previous claims of the same ledger included), so it is the ledger's amount
+    after the claim unless the owner edited the offer earlier in the same ledger (a claim larger
+    than that amount takes the offer's amount at the end of the ledger and counts
+    ``counters.fills_clamped``); ``sold`` is always the ledger's, and the book itself always takes
+    the ledger's amounts. A pool trade counts ``counters.pool_trades`` and
+    ``pool_trades_applied``, a fill ``counters.trades`` and ``fills``. The same records reach
+    ``on_trades()`` (decoded once).
+
+    Metrics: with ``Follow(metrics=...)`` the book is registered on :meth:`Follow.watch_offers`
+    (labelled ``book="ledger_l3"``) and removed on ``close()``: ``events_total`` counts ledgers
+    applied, ``updates_total`` and ``update_latency_seconds`` the ledgers that changed the book,
+    ``offers{side}`` its offers, ``repages_total`` its (re)loads, ``drift_total{kind}`` the drift
+    STATE entries found (``added``, ``changed``, ``pool``).
     """
 
-    kind = "ledger_l3"  #: metrics label (ledger per-offer books are not registered with metrics)
+    kind = "ledger_l3"  #: metrics label of ledger per-offer books
 
     def __init__(self, follow: "Follow", base: Any, counter: Any) -> None:
         from stellar_ob.sync.l3 import OfferCounters, _offer_impl
@@ -360,15 +385,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         book = book_cls(base, counter)
         _Live.__init__(self, follow, _market_name(book.base, book.counter), OfferCounters())  # type: ignore[arg-type]
         self.follow = follow
-        self._book_cls = book_cls
-        self._pool_cls = pool_cls
-        self.book = book
-        self.base = book.base
-        self.counter = book.counter
-        self.pool: Any = None
-        self.pool_id: str | None = None
-        self.last_drift: Any = None
-        self._drift_callbacks: list[Callable[..., Any]] = []
+        self._init_book_state(book_cls, pool_cls, book)
         self._trade_callbacks: list[Callable[..., Any]] = []
         self._keys: tuple = ()
         self._view: tuple = (None, None)
@@ -435,6 +452,9 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         self.pool, self.pool_id = (None, None) if pool is None else pool
         self.counters.repages += 1
         self._published(received_ns, True, True)
+        metrics = self.follow.metrics
+        if metrics is not None:
+            metrics.offer_book(self, None)
 
     def _apply_market(self, mu: Any, received_ns: int) -> None:
         """Apply one ledger's changes of this market (a MarketUpdate, in the DexBook's stored
@@ -442,6 +462,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         book = self.book
         dm = self.market
         flipped = dm is not None and dm._flipped
+        fills = self._fills(mu.trades, mu.offers) if mu.trades else ()
         for oc in mu.offers:
             oid = oc.offer_id
             if oc.kind == "removed":
@@ -460,8 +481,55 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         if mu.drift:
             self._drift(mu.drift)
         self.counters.events += 1
-        if mu.offers or pool_changed:
-            self._published(received_ns, False, False, pool_changed)
+        metrics = self.follow.metrics
+        if mu.offers or pool_changed or fills:
+            update = self._published(received_ns, False, False, pool_changed, fills)
+            if metrics is not None:
+                metrics.offer_update(self, update)
+        elif metrics is not None:
+            metrics.event(self)
+
+    def _fills(self, trades: list, changes: list) -> tuple:
+        """The AppliedFills of one ledger's trades of this market (see the class docstring), read
+        before the ledger's offer changes are applied: ``remaining`` runs core's adjustOffer from
+        the amount the book holds (or the previous claim of the same ledger left). A claim of
+        more than that (its owner raised the offer earlier in the ledger) keeps the ledger's
+        ``sold`` and takes the offer's amount at the end of the ledger as ``remaining`` (counted
+        in ``fills_clamped``: the one case the amount after the claim is not derived)."""
+        from stellar_ob.sync.l3 import AppliedFill
+        import sys
+
+        adjust_offer = sys.modules[self._book_cls.__module__].adjust_offer
+        book, c, ledger = self.book, self.counters, self.follow.ledger
+        left_by: dict[int, int] = {}  # offer id -> what the claims of this ledger left so far
+        out = []
+        for t in trades:
+            if t.claim_type == 2:  # CLAIM_ATOM_TYPE_LIQUIDITY_POOL: the pool's change is the ledger's
+                c.pool_trades += 1
+                c.pool_trades_applied += 1
+                continue
+            c.trades += 1
+            oid, sold = t.offer_id, t.amount_sold
+            have = left_by.get(oid)
+            if have is None:
+                if oid not in book:
+                    c.fills_unknown += 1
+                    continue
+                o = book.get(oid)
+                have = o.amount
+            else:
+                o = book.get(oid)
+            if sold <= 0:  # nothing changed hands (as the Horizon book skips such a trade)
+                continue
+            if sold > have:  # the owner raised the amount earlier in this ledger
+                c.fills_clamped += 1
+                left = next((0 if oc.kind == "removed" else oc.new_amount for oc in changes if oc.offer_id == oid), 0)
+            else:
+                left = adjust_offer(o.n, o.d, have - sold) if sold < have else 0
+            left_by[oid] = left
+            c.fills += 1
+            out.append(AppliedFill(oid, sold, left, ledger, None))
+        return tuple(out)
 
     def _drift(self, drifts: list) -> None:
         from stellar_ob.sync.l3 import Drift as OfferDrift
@@ -475,20 +543,25 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
         self.last_drift = drift
         self.counters.drift_added += len(added)
         self.counters.drift_changed += len(changed)
+        metrics = self.follow.metrics
+        if metrics is not None:
+            metrics.offer_drift(self, drift)
         for cb in list(self._drift_callbacks):
             self._call(cb, "on_drift", self, drift)
 
-    def _published(self, received_ns: int, repaged: bool, loaded: bool, pool_changed: bool = False) -> None:
+    def _published(self, received_ns: int, repaged: bool, loaded: bool, pool_changed: bool = False,
+                   fills: tuple = ()) -> Any:
         from stellar_ob.sync.l3 import OfferBookUpdate
 
         applied = time.perf_counter_ns()
         self.confirmed_ns = applied
         if not self._ready:
             self._set_loaded()
-        update = OfferBookUpdate(self, self.book, (), None, repaged, self.follow.ledger, received_ns or applied,
+        update = OfferBookUpdate(self, self.book, fills, None, repaged, self.follow.ledger, received_ns or applied,
                                  applied, 0, pool_changed)
         self._publish(update)
         self._changed.set()
+        return update
 
 
 class Follow:
@@ -509,7 +582,7 @@ class Follow:
     Outages (RPC only): ``health_probe`` (on), ``probe_interval`` / ``probe_cap`` (1 s / 1 s: never
     more than one getHealth a second), ``recovery_rate``. ``metrics``: a
     :class:`stellar_ob.metrics.SyncMetrics` (``True`` makes one); ledger books are labelled
-    ``book="ledger"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
+    ``book="ledger"``, per-offer ones ``book="ledger_l3"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
     """
 
     def __init__(
@@ -830,6 +903,8 @@ class Follow:
         for k in keys:
             self._offer_books.setdefault(k, []).append(book)
         self.offer_books.append(book)
+        if self.metrics is not None:
+            self.metrics.watch(book)
         book._reload(0)
         return book
 
@@ -857,7 +932,7 @@ class Follow:
                 lst.remove(book)
                 if not lst:
                     del index[k]
-        if self.metrics is not None and not isinstance(book, LedgerOfferBook):
+        if self.metrics is not None:
             self.metrics.unwatch(book)
 
     # ---- bootstrap -------------------------------------------------------------------------------------
@@ -896,50 +971,12 @@ class Follow:
         self._last_hash = None
 
     async def _horizon_offers(self, max_pages: int = 10_000) -> tuple[bytes, int, int]:
-        """Page every chosen market's /offers (both directions) once: the offers as STATE entries,
-        and the oldest and newest ``Latest-Ledger`` of the pages."""
-        from stellar_ob.horizon import parse_offers
-        from stellar_ob.ledger.bootstrap import _offer, _u32
-        from stellar_ob.ledger.records import LedgerAsset, decode_account
-        from stellar_ob.sync import Horizon
+        """Page every chosen market's /offers (both directions) and /liquidity_pools once: the
+        entries as STATE changes, and the oldest and newest ``Latest-Ledger`` of the pages
+        (:func:`stellar_ob.ledger.bootstrap.horizon_changes`)."""
+        from stellar_ob.ledger.bootstrap import horizon_changes
 
-        offers: dict[int, bytes] = {}
-        stamps: list[int] = []
-        async with Horizon(self.horizon_url) as h:
-            for base, counter in self.markets:
-                for selling, buying in ((base, counter), (counter, base)):
-                    cursor = ""
-                    for _page in range(max_pages):
-                        params = {**selling.horizon_params("selling"), **buying.horizon_params("buying"),
-                                  "limit": "200", "order": "asc"}
-                        if cursor:
-                            params["cursor"] = cursor
-                        body, headers = await h.get_json("/offers", params)
-                        stamp = headers.get("Latest-Ledger", "")
-                        if not stamp.isdigit() or not 0 < int(stamp) < 2**32:
-                            raise ParseError(f"Horizon /offers: Latest-Ledger {stamp[:20]!r} is not a ledger")
-                        stamps.append(int(stamp))
-                        page = parse_offers(body)
-                        for o in page:
-                            if o.selling != selling or o.buying != buying:
-                                raise ParseError(f"Horizon /offers: offer {o.id} is not {selling} for {buying}")
-                            n, d = o.price.n, o.price.d
-                            offers[o.id] = _offer({
-                                "seller": decode_account(o.seller), "offer_id": o.id,
-                                "selling": tuple(LedgerAsset.from_asset(o.selling)),
-                                "buying": tuple(LedgerAsset.from_asset(o.buying)), "amount": o.amount, "n": n,
-                                "d": d, "flags": 0, "last_modified": o.last_modified_ledger or int(stamp)})
-                        if len(page) < 200:
-                            break
-                        if str(page[-1].id) == cursor:
-                            raise ParseError("Horizon /offers does not advance its cursor")
-                        cursor = str(page[-1].id)
-                    else:
-                        raise LedgerSourceError(f"Horizon /offers of {selling}/{buying}: more than {max_pages} pages")
-        if not stamps:
-            raise ArgumentError("horizon= needs at least one market")
-        changes = _u32(len(offers), "entries") + b"".join(offers.values())
-        return changes, min(stamps), max(stamps)
+        return await horizon_changes(self.horizon_url, self.markets, max_pages=max_pages)
 
     def _check_network(self, phrase: str | None, what: str) -> None:
         want = getattr(self.source, "passphrase", None)

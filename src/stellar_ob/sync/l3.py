@@ -238,13 +238,7 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         book = book_cls(base, counter)
         super().__init__(horizon, _market_name(book.base, book.counter), OfferCounters())
         self.counters: OfferCounters
-        self._book_cls = book_cls
-        self._pool_cls = pool_cls
-        self.book = book
-        self.base = book.base
-        self.counter = book.counter
-        self.pool: Any = None
-        self.pool_id: str | None = None
+        self._init_book_state(book_cls, pool_cls, book)
         self._pool_stamp = 0  # Latest-Ledger of the pool's read: its trades after it are applied
         self.ledger: int | None = None
         self.latest_ledger: int | None = None  #: newest ledger seen (/ledgers, Latest-Ledger headers)
@@ -253,7 +247,6 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         #: before the first ledger. :meth:`simulate` and :meth:`quote_hop` use it as ``protocol=``.
         self.protocol: int | None = None
         self._protocol_ledger = 0
-        self.last_drift: Drift | None = None
         self.page_limit = page_limit
         self.stream_limit = stream_limit
         self.min_repage_interval = min_repage_interval
@@ -267,7 +260,6 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         self._trades_open = asyncio.Event()
         self._gaps = 0  # trades connections opened at cursor=now (fills before them unseen)
         self._last_repage = 0.0
-        self._drift_callbacks: list[Callable[["LiveOfferBook", Drift], Any]] = []
         self._pools_supported = True
         self._side_pages: dict[str, int] = {}  # /offers pages each direction took at the last re-page
         self._page_cap_relaxed = False  # the last re-page hit the learnt page cap: allow max_offer_pages
@@ -278,6 +270,21 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         self._ledgers = _SSEStream(self, "/ledgers", {"limit": str(stream_limit)}, self._on_ledger,
                                    what=f"{self.name} /ledgers", page=True, resume=self._ledgers_resume,
                                    valid_id=_valid_ledger_id)
+
+    def _init_book_state(self, book_cls: Any, pool_cls: Any, book: Any) -> None:
+        """The state every per-offer live book has, whatever its source (this class and the
+        ledger's :class:`~stellar_ob.ledger.LedgerOfferBook` both call it): the implementation's
+        OfferBook and LiquidityPool classes, the (empty) ``book`` and its assets, no pool yet, no
+        drift yet, no drift callbacks."""
+        self._book_cls = book_cls
+        self._pool_cls = pool_cls
+        self.book = book
+        self.base = book.base
+        self.counter = book.counter
+        self.pool = None
+        self.pool_id: str | None = None
+        self.last_drift = None
+        self._drift_callbacks: list[Callable[..., Any]] = []
 
     # ---- reading (delegated to the book) -------------------------------------------------------------
     def offers(self, side: str, depth: int | None = None) -> list:

@@ -137,6 +137,9 @@ class Faults:
     redirect: str | None = None
     #: headers set on every answer, replacing the server's own (e.g. ``{"Retry-After": "inf"}``)
     extra_headers: dict = field(default_factory=dict)
+    #: fields laid over every /liquidity_pools record (e.g. ``{"fee_bp": "30"}`` or stale
+    #: ``reserves``): a malformed or outdated pool record
+    pool_record_patch: dict = field(default_factory=dict)
 
     def rate_limit(self, seconds: float, retry_after: int | None = None) -> None:
         """Answer 429 to every request for the next ``seconds``."""
@@ -805,11 +808,17 @@ class LocalHorizon:
             except AssetError as e:
                 raise _BadParam("reserves", str(e)) from None
         recs: list[dict[str, Any]] = []
+        # a market that writes a ledger (testing.ledger_meta.LedgerMarket) keeps the pools' shares as
+        # the ledger holds them (deposits move them); a plain SimulatedMarket's are sqrt(a*b)
+        ledger_pools = getattr(self.market, "pool_state", None)
+        ledger_pools = ledger_pools() if ledger_pools is not None else {}
         for pair in self.market.pairs.values():
             assets = [pair.base, pair.counter]
             if want is not None and not want <= {str(a) for a in assets}:
                 continue
             order_ix = sorted(range(2), key=lambda i: (assets[i].asset_type != "native", str(assets[i])))
+            held = ledger_pools.get(bytes.fromhex(pair.pool_id)) if pair.pool_id else None
+            shares = held[2] if held is not None else math.isqrt(pair.pool_reserves[0] * pair.pool_reserves[1])
             recs.append({
                 "_links": {"self": {"href": f"{self.url}/liquidity_pools/{pair.pool_id}"}},
                 "id": pair.pool_id,
@@ -817,10 +826,11 @@ class LocalHorizon:
                 "fee_bp": 30,
                 "type": "constant_product",
                 "total_trustlines": "1",
-                "total_shares": format_amount(math.isqrt(pair.pool_reserves[0] * pair.pool_reserves[1])),
+                "total_shares": format_amount(shares),
                 "reserves": [{"asset": str(assets[i]), "amount": format_amount(pair.pool_reserves[i])}
                              for i in order_ix],
                 "last_modified_ledger": pair.pool_last_modified,
+                **self.faults.pool_record_patch,
             })
         recs.sort(key=lambda r: r["id"], reverse=(order == "desc"))
         if cursor:
