@@ -56,6 +56,9 @@ class LoadConfig:
     changes_per_ledger: Tuple[int, int] = (1, 2)  #: maker actions per changed market per ledger
     restarts: List[Tuple[float, float]] = field(default_factory=list)  #: (seconds in, downtime s)
     recovery_target: float = 5.0  #: seconds after the server is back for every book to reload (the connector SLO)
+    #: the client's min_reconnect_interval (1 s, the library's default, at Horizon's 5 s cadence;
+    #: a compressed run scales it with the cadence, see bench.load_scenarios endurance-24h)
+    min_reconnect_interval: float = 1.0
     verify: bool = True  #: compare every live book with the server's at the end
     seed: int = 5
 
@@ -231,7 +234,8 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
     result: Dict[str, Any] = {"markets": len(pairs), "ledger_interval": cfg.ledger_interval,
                               "change_share": cfg.change_share, "depth": cfg.depth}
     rss_samples: List[Tuple[float, float]] = []
-    async with Horizon(url, connect_timeout=30, min_request_interval=0.0) as horizon:
+    async with Horizon(url, connect_timeout=30, min_request_interval=0.0,
+                       min_reconnect_interval=cfg.min_reconnect_interval) as horizon:
         sem = asyncio.Semaphore(100)
 
         def stamp(i: int) -> Callable[[Any], None]:
