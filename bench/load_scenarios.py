@@ -99,7 +99,12 @@ def _loadavg() -> List[float]:
 
 def rss_slope(samples: List[List[float]]) -> float:
     """MB per hour, least squares over the samples after the first third (warm-up)."""
-    pts = samples[len(samples) // 3:]
+    return _slope(samples, 1)
+
+
+def _slope(samples: List[List[float]], column: int) -> float:
+    """Per hour, least squares of ``sample[column]`` over time (``sample[0]``), after the first third."""
+    pts = [(p[0], p[column]) for p in samples[len(samples) // 3:]]
     if len(pts) < 3:
         return float("nan")
     n = len(pts)
@@ -239,12 +244,18 @@ def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = No
     print_ledger_result(result)
     samples = result["rss_samples"]
     step = max(1, round(60 / interval))
-    print("RSS over time (s, MB): " + ", ".join(f"{t:.0f} {r:.0f}" for t, r in samples[::step]
-                                                 + ([samples[-1]] if samples and (len(samples) - 1) % step else [])))
+    shown = samples[::step] + ([samples[-1]] if samples and (len(samples) - 1) % step else [])
+    print("RSS over time (s, MB): " + ", ".join(f"{p[0]:.0f} {p[1]:.1f}" for p in shown))
+    if samples and len(samples[0]) > 2:  # the DexBook's own C allocations (and tracked objects with the probe)
+        print("DexBook C allocations (s, MB): " + ", ".join(f"{p[0]:.0f} {p[2]:.2f}" for p in shown))
+        result["dex_memory_slope_mb_per_h"] = round(_slope(samples, 2), 3) if len(samples) >= 9 else None
+    if samples and len(samples[0]) > 3:
+        print("objects tracked by gc (s, n): " + ", ".join(f"{p[0]:.0f} {p[3]}" for p in shown))
+        result["gc_objects_slope_per_h"] = round(_slope(samples, 3), 1) if len(samples) >= 9 else None
     slope = rss_slope(samples)
     judged = minutes >= 30
     flat = slope == slope and slope <= SLOPE_TARGET_MB_PER_H
-    rss = [r for _t, r in samples]
+    rss = [p[1] for p in samples]
     result.update(scenario="ledger-soak", minutes=minutes, slope_mb_per_h=round(slope, 2) if slope == slope else None,
                   rss_first_mb=rss[0] if rss else None, rss_last_mb=rss[-1] if rss else None,
                   rss_max_mb=max(rss) if rss else None, slope_judged=judged,
