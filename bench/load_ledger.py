@@ -401,7 +401,8 @@ def _main(argv: Any = None) -> int:
     args = ap.parse_args(argv)
     for n in args.markets:
         r = asyncio.run(run_gc_census(n, args.ledgers))
-        print(f"{r['markets']} markets: {r['per_market_watched']} tracked objects a watched market "
+        print(f"{r['markets']} markets: {r['tracked_before_watch']} objects tracked before watching, "
+              f"{r['per_market_watched']} more a watched market "
               f"({r['per_market_after_ledgers']} after {args.ledgers} ledgers); full gc.collect() "
               f"(CPU) {r['full_gc_ms']['before_watch']} ms before watching, {r['full_gc_ms']['watched']} ms watching, "
               f"{r['full_gc_ms']['after_ledgers']} ms after the ledgers; load {' '.join(r['loadavg'])}")
