@@ -7,11 +7,11 @@ watching N markets of the local stack, then N more, per market (one market watch
 so that what a first watch sets up once is not counted).
 
 The bound, 8 tracked objects a market: what a market needs is its LedgerBook, its OrderBook, its
-Counters, its ``on_update`` list (one callback registered here), the Follow's index list of the
-market (both orientations share it), and its counter Asset when that asset is new (each simulated
-market has its own): 6. Two more leave room for the collector's noise between counts (the stream's
-polls run meanwhile) and nothing else: a WeakSet (7 objects) or two asyncio Events (4) per book,
-as the books had before (30 a market), fail it.
+Counters, its ``on_update`` list (one callback registered here), and its counter Asset when that
+asset is new (each simulated market has its own): 5 (the Follow's index holds the book itself).
+Three more leave room for the collector's noise between counts (the stream's polls run meanwhile)
+and nothing else: a WeakSet (7 objects) or two asyncio Events (4) per book, as the books had
+before (29 a market), fail it.
 
 The lazily made containers (``updates()``, ``wait_for``, ``on_trades``, ``on_error``) are then
 used on one of those books, to show they work once made.
@@ -97,3 +97,44 @@ async def test_a_watched_market_costs_few_tracked_objects():
             keys = live._keys
             assert all(k not in dex._books for k in keys)
             assert len(dex.books) == 2 * N
+
+
+async def test_several_books_of_one_market_each_get_its_updates_until_closed():
+    """The follow's index holds a market's book itself while one watches it and a list when
+    several do (either orientation): every book gets every change until it is closed, and the
+    market leaves the index with its last book."""
+    async with LocalStack(markets=2, seed=9, ledger_interval=None, start_time=1_700_000_000) as st:
+        async with Follow(st.rpc.url, start=st.rpc.oldest, empty=True, poll_interval=0.02) as dex:
+            await dex.wait_live(30)
+            p, other = list(st.market.pairs.values())
+            got: dict = {}
+
+            def on_update(update) -> None:
+                got[update.live] = got.get(update.live, 0) + 1
+
+            a = await dex.watch(p.base, p.counter, on_update=on_update)
+            b = await dex.watch(p.counter, p.base, on_update=on_update)  # the other orientation
+            c = await dex.watch(p.base, p.counter, 200, grouping="horizon", on_update=on_update)
+            d = await dex.watch(other.base, other.counter, on_update=on_update)
+            keys = a._keys
+            assert dex._books[keys[0]] is dex._books[keys[1]] and list(dex._books[keys[0]]) == [a, b, c]
+            assert dex._books[d._keys[0]] is d
+
+            async def changed(books) -> None:  # ledgers of maker actions in p until each book got one
+                got.clear()
+                while not all(got.get(x) for x in books):
+                    seq = st.close_ledger([p])
+                    while dex.ledger < seq:
+                        await asyncio.sleep(0.01)
+
+            await asyncio.wait_for(changed([a, b, c]), 30)
+            await b.close()
+            assert list(dex._books[keys[0]]) == [a, c]
+            await asyncio.wait_for(changed([a, c]), 30)
+            assert b not in got
+            await a.close()
+            assert dex._books[keys[0]] is c and dex._books[keys[1]] is c
+            await asyncio.wait_for(changed([c]), 30)
+            await c.close()
+            assert keys[0] not in dex._books and keys[1] not in dex._books
+            assert dex._books[d._keys[0]] is d and dex.books == [d]

@@ -724,8 +724,9 @@ class Follow:
         self.restarts = 0  #: streams started again after a ledger the book refused
         self.last_error: BaseException | None = None
         self._status = Status.CONNECTING
-        #: the L2 books by market key, both orientations (the two keys of a market share one list)
-        self._books: dict[tuple[str, str], list[LedgerBook]] = {}
+        #: the L2 books by market key, both orientations: the LedgerBook when one watches the market,
+        #: a list when several do (a list a market would be one more object for the collector each)
+        self._books: dict[tuple[str, str], Any] = {}
         #: the Asset objects the L2 books share (one per asset watched; as many as the assets)
         self._assets: dict[Any, Any] = {}
         self.books: list[LedgerBook] = []  #: the watched markets
@@ -899,10 +900,14 @@ class Follow:
             book.on_update(on_update)
         keys = ((_key(b), _key(c)), (_key(c), _key(b)))
         book._keys = keys
-        watching = self._books.get(keys[0])
-        if watching is None:  # one list for both orientations of the market
-            watching = self._books[keys[0]] = self._books[keys[1]] = []
-        watching.append(book)
+        held = self._books.get(keys[0])
+        if held is None:
+            held = book
+        elif type(held) is list:
+            held.append(book)
+        else:
+            held = [held, book]
+        self._books[keys[0]] = self._books[keys[1]] = held
         self.books.append(book)
         if self.metrics is not None:
             self.metrics.watch(book)
@@ -967,15 +972,24 @@ class Follow:
         else:
             if book in self.books:
                 self.books.remove(book)
-            index = self._books
+            keys = getattr(book, "_keys", ())
+            held = self._books.get(keys[0]) if keys else None
+            if held is book or (type(held) is list and book in held):
+                rest = [b for b in held if b is not book] if type(held) is list else []
+                for k in keys:
+                    if rest:
+                        self._books[k] = rest if len(rest) > 1 else rest[0]
+                    else:
+                        del self._books[k]
+            if self.metrics is not None:
+                self.metrics.unwatch(book)
+            return
         for k in getattr(book, "_keys", ()):
             lst = index.get(k)
             if lst is not None and book in lst:
                 lst.remove(book)
-            if lst is not None and not lst:  # (an L2 market's two keys share one list)
-                del index[k]
-        if self.metrics is not None and not isinstance(book, LedgerOfferBook):
-            self.metrics.unwatch(book)
+                if not lst:
+                    del index[k]
 
     # ---- bootstrap -------------------------------------------------------------------------------------
     async def _bootstrap(self) -> None:
@@ -1181,7 +1195,7 @@ class Follow:
             for key, mu in upd.markets.items():
                 watching = books.get(key)
                 if watching is not None:
-                    for book in list(watching):
+                    for book in (list(watching) if type(watching) is list else (watching,)):
                         if mu.offers or mu.levels:
                             book._refresh(received_ns, False)
                         if mu.trades and book._trade_callbacks:
