@@ -42,6 +42,9 @@ class LedgerLoadConfig:
     poll_interval: float = 0.02
     seed: int = 1
     sample_books: int = 50
+    #: the application's choice, not the library's: gc.freeze() once every market is watched (the
+    #: books made so far leave the collector's generations; full collections skip them)
+    gc_freeze: bool = False
 
 
 class _Histogram:
@@ -188,6 +191,9 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             else:
                 gc_pauses.append(time.perf_counter() - gc_started[0])
 
+        if cfg.gc_freeze:
+            gc.collect()
+            gc.freeze()
         gc.callbacks.append(on_gc)
         # SOB_TRACEMALLOC=1: where the Python heap grew over the measured part (by line), and the
         # objects the collector tracks at each ledger; such a run's latencies do not count
@@ -263,7 +269,7 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             "gc_full_collections": len(gc_pauses),
             "gc_full_pause_ms_max": round(max(gc_pauses, default=0.0) * 1e3, 1),
             "gc_full_pause_ms_p50": round(sorted(gc_pauses)[len(gc_pauses) // 2] * 1e3, 1) if gc_pauses else None,
-            "gc_thresholds": gc.get_threshold(),
+            "gc_thresholds": gc.get_threshold(), "gc_freeze": cfg.gc_freeze,
             "heap_growth": heap_growth,
             "health_probes": None if dex.health is None else dex.health.probes,
             "empty_tip_polls": None if dex.stream is None else getattr(dex.stream, "empty_polls", None),
@@ -294,7 +300,8 @@ def print_ledger_result(r: Dict[str, Any]) -> None:
           f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")
     if "gc_full_collections" in r:
         print(f"client full GC collections {r['gc_full_collections']} (median {r.get('gc_full_pause_ms_p50')} ms, "
-              f"longest {r['gc_full_pause_ms_max']:.0f} ms; thresholds {r.get('gc_thresholds')})")
+              f"longest {r['gc_full_pause_ms_max']:.0f} ms; thresholds {r.get('gc_thresholds')}"
+              f"{', gc.freeze() after watching' if r.get('gc_freeze') else ', no gc.freeze()'})")
     for line in r.get("heap_growth") or ():
         print("  heap:", line)
 

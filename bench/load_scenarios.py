@@ -206,15 +206,17 @@ def run_chaos_scenario(markets: Optional[int] = None, minutes: Optional[float] =
 
 
 def run_ledger_scenario(markets: Optional[int] = None, minutes: Optional[float] = None,
-                        ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+                        ledger_interval: Optional[float] = None, out: Path = OUT,
+                        gc_freeze: bool = False) -> Dict[str, Any]:
     """The ledger scenario: bench.load_ledger for ``minutes`` (5 by default) at ``markets`` (10,000)."""
     from bench.load_ledger import LedgerLoadConfig, print_ledger_result, run_ledger_load
 
     interval = ledger_interval or 5.0
     minutes = minutes if minutes is not None else 5.0
     cfg = LedgerLoadConfig(markets=markets or 10_000, ledgers=max(3, round(minutes * 60 / interval)),
-                           ledger_interval=interval)
-    print(f"scenario ledger: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s", flush=True)
+                           ledger_interval=interval, gc_freeze=gc_freeze)
+    print(f"scenario ledger: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s"
+          f"{' (gc.freeze() after watching)' if gc_freeze else ''}", flush=True)
     result = asyncio.run(run_ledger_load(cfg, say=lambda s: print(s, flush=True)))
     print_ledger_result(result)
     cpu_ok = result["client_cpu_share"] <= 0.05
@@ -229,7 +231,8 @@ def run_ledger_scenario(markets: Optional[int] = None, minutes: Optional[float] 
 
 
 def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = None,
-                    ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+                    ledger_interval: Optional[float] = None, out: Path = OUT,
+                    gc_freeze: bool = False) -> Dict[str, Any]:
     """The ledger soak: bench.load_ledger for ``minutes`` (30 by default) at ``markets`` (10,000)."""
     from bench.load_ledger import LedgerLoadConfig, print_ledger_result, run_ledger_load
 
@@ -237,9 +240,9 @@ def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = No
     minutes = minutes if minutes is not None else 30.0
     n_markets = markets or 10_000
     cfg = LedgerLoadConfig(markets=n_markets, ledgers=max(3, round(minutes * 60 / interval)),
-                           ledger_interval=interval, sample_books=min(n_markets, 1000))
+                           ledger_interval=interval, sample_books=min(n_markets, 1000), gc_freeze=gc_freeze)
     print(f"scenario ledger-soak: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s "
-          f"({minutes:g} min)", flush=True)
+          f"({minutes:g} min){' (gc.freeze() after watching)' if gc_freeze else ''}", flush=True)
     result = asyncio.run(run_ledger_load(cfg, say=lambda s: print(s, flush=True)))
     print_ledger_result(result)
     samples = result["rss_samples"]
@@ -280,14 +283,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="seconds per ledger (default: the scenario's; Horizon: 5)")
     ap.add_argument("--out", type=Path, default=OUT, help="where <scenario>.json goes")
     ap.add_argument("--seed", type=int, default=0, help="chaos: the random seed")
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="ledger, ledger-soak: the client calls gc.freeze() once every market is watched (an "
+                         "application's setting, see docs/ledger.md; off by default)")
     ap.add_argument("--outages", default=None,
                     help="downtimes in s, comma-separated (connection-failure: e.g. 3,30,300, the first 40 s in "
                          "and each 50 s after the last return; endurance-24h: replace the default downtimes)")
     args = ap.parse_args(argv)
     if args.scenario == "ledger":
-        return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
+        return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out,
+                                        args.gc_freeze)["ok"] else 1
     if args.scenario == "ledger-soak":
-        return 0 if run_ledger_soak(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
+        return 0 if run_ledger_soak(args.markets, args.minutes, args.ledger_interval, args.out,
+                                    args.gc_freeze)["ok"] else 1
     if args.scenario == "chaos":
         return 0 if run_chaos_scenario(args.markets, args.minutes, args.out, args.seed)["ok"] else 1
     outages = [float(x) for x in args.outages.split(",")] if args.outages else None
