@@ -316,9 +316,10 @@ def _census() -> Dict[str, int]:
     return dict(Counter(type(o).__qualname__ for o in gc.get_objects()))
 
 
-def _full_gc_ms(repeat: int = 5) -> float:
-    """Median CPU time of this thread in a full ``gc.collect()`` (every generation), ms: CPU, not
-    wall time, so that other processes on a loaded machine do not count."""
+def _full_gc_ms(repeat: int = 7) -> Dict[str, float]:
+    """CPU time of this thread in a full ``gc.collect()`` (every generation), ms, median and least
+    of ``repeat``: CPU, not wall time, so that other processes do not count; the least, because
+    on a shared machine even CPU time varies with what the other cores do to the caches."""
     import gc
     import statistics
 
@@ -327,7 +328,7 @@ def _full_gc_ms(repeat: int = 5) -> float:
         t = time.thread_time()
         gc.collect()
         times.append((time.thread_time() - t) * 1e3)
-    return statistics.median(times)
+    return {"median": round(statistics.median(times), 1), "min": round(min(times), 1)}
 
 
 async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any] = print) -> Dict[str, Any]:
@@ -382,8 +383,7 @@ async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any
             "per_market_watched": round((sum(watched.values()) - sum(before.values())) / len(books), 2),
             "per_market_after_ledgers": round((sum(after.values()) - sum(before.values())) / len(books), 2),
             "by_type_watched": per_market(watched), "by_type_after_ledgers": per_market(after),
-            "full_gc_ms": {"before_watch": round(gc_before, 1), "watched": round(gc_watched, 1),
-                           "after_ledgers": round(gc_after, 1)},
+            "full_gc_cpu_ms": {"before_watch": gc_before, "watched": gc_watched, "after_ledgers": gc_after},
             "gc_thresholds": gc.get_threshold(), "loadavg": open("/proc/loadavg").read().split()[:3],
         }
         await dex.close()
@@ -398,6 +398,10 @@ async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any
             proc.terminate()
 
 
+def _mm(t: Dict[str, float]) -> str:
+    return f"{t['median']}/{t['min']}"
+
+
 def _main(argv: Any = None) -> int:
     import argparse
 
@@ -410,9 +414,10 @@ def _main(argv: Any = None) -> int:
         r = asyncio.run(run_gc_census(n, args.ledgers))
         print(f"{r['markets']} markets: {r['tracked_before_watch']} objects tracked before watching, "
               f"{r['per_market_watched']} more a watched market "
-              f"({r['per_market_after_ledgers']} after {args.ledgers} ledgers); full gc.collect() "
-              f"(CPU) {r['full_gc_ms']['before_watch']} ms before watching, {r['full_gc_ms']['watched']} ms watching, "
-              f"{r['full_gc_ms']['after_ledgers']} ms after the ledgers; load {' '.join(r['loadavg'])}")
+              f"({r['per_market_after_ledgers']} after {args.ledgers} ledgers); full gc.collect() CPU ms "
+              f"(median/least of 7): before watching {_mm(r['full_gc_cpu_ms']['before_watch'])}, watching "
+              f"{_mm(r['full_gc_cpu_ms']['watched'])}, after the ledgers {_mm(r['full_gc_cpu_ms']['after_ledgers'])}; "
+              f"load {' '.join(r['loadavg'])}")
         print("  by type (watched):", ", ".join(f"{k} {v:g}" for k, v in list(r["by_type_watched"].items())[:16]))
         print("  by type (after ledgers):",
               ", ".join(f"{k} {v:g}" for k, v in list(r["by_type_after_ledgers"].items())[:16]))
