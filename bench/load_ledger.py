@@ -42,6 +42,9 @@ class LedgerLoadConfig:
     poll_interval: float = 0.02
     seed: int = 1
     sample_books: int = 50
+    #: the application's choice, not the library's: gc.freeze() once every market is watched (the
+    #: books made so far leave the collector's generations; full collections skip them)
+    gc_freeze: bool = False
 
 
 class _Histogram:
@@ -158,14 +161,20 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         # bench's own bookkeeping does not grow with the run (a soak measures the client's RSS)
         arrivals: Dict[int, Dict[int, tuple]] = {}
 
-        def recorder(i: int) -> Callable[[Any], None]:
-            def on_update(u: Any) -> None:
+        # one callback for every market (a closure per market would be three more objects each for
+        # the collector: the bench's own, not the library's); the market's index by its live book
+        index: Dict[Any, int] = {}
+
+        def on_update(u: Any) -> None:
+            i = index.get(u.live)
+            if i is not None:  # (None: the load inside watch(), before the book is indexed and measured)
                 arrivals.setdefault(dex.ledger, {})[i] = (time.monotonic(), u.applied_ns - u.received_ns)
-            return on_update
 
         books = []
         for i, (b, c) in enumerate(assets):
-            books.append(await dex.watch(b, c, 200, grouping="horizon", on_update=recorder(i)))
+            book = await dex.watch(b, c, 200, grouping="horizon", on_update=on_update)
+            index[book] = i
+            books.append(book)
         say(f"client: caught up and watching {len(books)} markets in {time.monotonic() - t0:.1f} s, "
             f"RSS {_rss_mb():.0f} MB")
         rss_samples: List[List[float]] = []
@@ -182,7 +191,17 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             else:
                 gc_pauses.append(time.perf_counter() - gc_started[0])
 
+        if cfg.gc_freeze:
+            gc.collect()
+            gc.freeze()
         gc.callbacks.append(on_gc)
+        # SOB_TRACEMALLOC=1: where the Python heap grew over the measured part (by line), and the
+        # objects the collector tracks at each ledger; such a run's latencies do not count
+        heap = None
+        if os.environ.get("SOB_TRACEMALLOC"):
+            from bench.load_markets import _HeapGrowth
+
+            heap = _HeapGrowth()
         parent.send("go")
         cpu0, wall0 = time.process_time(), time.monotonic()
         pending: Dict[int, tuple] = {}  # ledger -> (available, changed markets), until settled
@@ -210,9 +229,14 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
                 settle(old)
             pending[seq] = (available, changed)
             tally["ledgers"] += 1
-            rss_samples.append([time.monotonic() - wall0, _rss_mb()])
+            # (s, RSS MB, the DexBook's own C allocations MB[, objects the collector tracks])
+            sample = [time.monotonic() - wall0, _rss_mb(), round(dex.dex.memory() / 1e6, 3)]
+            if heap is not None:
+                sample.append(len(gc.get_objects()))
+            rss_samples.append(sample)
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         gc.callbacks.remove(on_gc)
+        heap_growth = heap.report() if heap is not None else None
         _, by_method, sample_docs, last = msg
         await asyncio.sleep(0.5)
         for old in sorted(pending):
@@ -244,6 +268,9 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             # 10,000 live books each one stops the loop, the outliers of the latency
             "gc_full_collections": len(gc_pauses),
             "gc_full_pause_ms_max": round(max(gc_pauses, default=0.0) * 1e3, 1),
+            "gc_full_pause_ms_p50": round(sorted(gc_pauses)[len(gc_pauses) // 2] * 1e3, 1) if gc_pauses else None,
+            "gc_thresholds": gc.get_threshold(), "gc_freeze": cfg.gc_freeze,
+            "heap_growth": heap_growth,
             "health_probes": None if dex.health is None else dex.health.probes,
             "empty_tip_polls": None if dex.stream is None else getattr(dex.stream, "empty_polls", None),
         }
@@ -272,4 +299,132 @@ def print_ledger_result(r: Dict[str, Any]) -> None:
           f"{r['requests']} ({r['getledgers_per_ledger']:.2f} getLedgers a ledger for every market; Horizon L3: "
           f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")
     if "gc_full_collections" in r:
-        print(f"client full GC collections {r['gc_full_collections']} (longest {r['gc_full_pause_ms_max']:.0f} ms)")
+        print(f"client full GC collections {r['gc_full_collections']} (median {r.get('gc_full_pause_ms_p50')} ms, "
+              f"longest {r['gc_full_pause_ms_max']:.0f} ms; thresholds {r.get('gc_thresholds')}"
+              f"{', gc.freeze() after watching' if r.get('gc_freeze') else ', no gc.freeze()'})")
+    for line in r.get("heap_growth") or ():
+        print("  heap:", line)
+
+
+# ---- the client's GC census (how many objects the collector tracks per watched market) -------------------
+
+def _census() -> Dict[str, int]:
+    import gc
+    from collections import Counter
+
+    gc.collect()
+    return dict(Counter(type(o).__qualname__ for o in gc.get_objects()))
+
+
+def _full_gc_ms(repeat: int = 7) -> Dict[str, float]:
+    """CPU time of this thread in a full ``gc.collect()`` (every generation), ms, median and least
+    of ``repeat``: CPU, not wall time, so that other processes do not count; the least, because
+    on a shared machine even CPU time varies with what the other cores do to the caches."""
+    import gc
+    import statistics
+
+    times = []
+    for _ in range(repeat):
+        t = time.thread_time()
+        gc.collect()
+        times.append((time.thread_time() - t) * 1e3)
+    return {"median": round(statistics.median(times), 1), "min": round(min(times), 1)}
+
+
+async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any] = print) -> Dict[str, Any]:
+    """Objects the collector tracks in the client per watched market, by type, and the time of a
+    full collection: a Follow caught up with a local RPC of ``markets`` markets (the server in a
+    child process, as :func:`run_ledger_load` runs it) before any watch, after watching every
+    market (``grouping="horizon"``, 200 levels, one shared ``on_update``), and after ``ledgers``
+    ledgers of changes (a ledger a second)."""
+    import gc
+
+    from stellar_ob.ledger import Follow
+
+    cfg = LedgerLoadConfig(markets=markets, ledgers=ledgers, ledger_interval=1.0, sample_books=1)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_server, args=(child, cfg), daemon=True)
+    proc.start()
+    loop = asyncio.get_running_loop()
+    try:
+        _, url, oldest, assets, _first = await loop.run_in_executor(None, parent.recv)
+        dex = Follow(url, start=oldest, empty=True, poll_interval=0.05)
+        await dex.start()
+        await dex.wait_live(600)
+        seen = [0]
+
+        def on_update(_u: Any) -> None:  # one function for every market: the bench's own cost is not counted
+            seen[0] += 1
+
+        before = _census()
+        gc_before = _full_gc_ms()
+        books = [await dex.watch(b, c, 200, grouping="horizon", on_update=on_update) for b, c in assets]
+        watched = _census()
+        gc_watched = _full_gc_ms()
+        parent.send("go")
+        while True:
+            msg = await loop.run_in_executor(None, parent.recv)
+            if msg[0] == "done":
+                break
+        await asyncio.sleep(0.5)
+        after = _census()
+        gc_after = _full_gc_ms()
+
+        def per_market(now: Dict[str, int]) -> Dict[str, float]:
+            diff = {k: (now.get(k, 0) - before.get(k, 0)) / len(books) for k in set(now) | set(before)}
+            return dict(sorted(((k, round(v, 3)) for k, v in diff.items() if abs(v) >= 0.005),
+                               key=lambda kv: -kv[1]))
+
+        result = {
+            "markets": len(books), "updates_seen": seen[0], "follow_ledger": dex.ledger,
+            "tracked_before_watch": sum(before.values()), "tracked_watched": sum(watched.values()),
+            "tracked_after_ledgers": sum(after.values()),
+            "per_market_watched": round((sum(watched.values()) - sum(before.values())) / len(books), 2),
+            "per_market_after_ledgers": round((sum(after.values()) - sum(before.values())) / len(books), 2),
+            "by_type_watched": per_market(watched), "by_type_after_ledgers": per_market(after),
+            "full_gc_cpu_ms": {"before_watch": gc_before, "watched": gc_watched, "after_ledgers": gc_after},
+            "gc_thresholds": gc.get_threshold(), "loadavg": open("/proc/loadavg").read().split()[:3],
+        }
+        await dex.close()
+        return result
+    finally:
+        try:
+            parent.send("stop")
+        except (OSError, BrokenPipeError):
+            pass
+        proc.join(30)
+        if proc.is_alive():
+            proc.terminate()
+
+
+def _mm(t: Dict[str, float]) -> str:
+    return f"{t['median']}/{t['min']}"
+
+
+def _main(argv: Any = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="the ledger client's GC census (objects tracked per watched market)")
+    ap.add_argument("census", choices=["census"])
+    ap.add_argument("--markets", type=int, nargs="+", default=[2000, 10_000])
+    ap.add_argument("--ledgers", type=int, default=3)
+    args = ap.parse_args(argv)
+    for n in args.markets:
+        r = asyncio.run(run_gc_census(n, args.ledgers))
+        print(f"{r['markets']} markets: {r['tracked_before_watch']} objects tracked before watching, "
+              f"{r['per_market_watched']} more a watched market "
+              f"({r['per_market_after_ledgers']} after {args.ledgers} ledgers); full gc.collect() CPU ms "
+              f"(median/least of 7): before watching {_mm(r['full_gc_cpu_ms']['before_watch'])}, watching "
+              f"{_mm(r['full_gc_cpu_ms']['watched'])}, after the ledgers {_mm(r['full_gc_cpu_ms']['after_ledgers'])}; "
+              f"load {' '.join(r['loadavg'])}")
+        print("  by type (watched):", ", ".join(f"{k} {v:g}" for k, v in list(r["by_type_watched"].items())[:16]))
+        print("  by type (after ledgers):",
+              ", ".join(f"{k} {v:g}" for k, v in list(r["by_type_after_ledgers"].items())[:16]))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main())

@@ -101,7 +101,12 @@ def _loadavg() -> List[float]:
 
 def rss_slope(samples: List[List[float]]) -> float:
     """MB per hour, least squares over the samples after the first third (warm-up)."""
-    pts = samples[len(samples) // 3:]
+    return _slope(samples, 1)
+
+
+def _slope(samples: List[List[float]], column: int) -> float:
+    """Per hour, least squares of ``sample[column]`` over time (``sample[0]``), after the first third."""
+    pts = [(p[0], p[column]) for p in samples[len(samples) // 3:]]
     if len(pts) < 3:
         return float("nan")
     n = len(pts)
@@ -208,15 +213,17 @@ def run_chaos_scenario(markets: Optional[int] = None, minutes: Optional[float] =
 
 
 def run_ledger_scenario(markets: Optional[int] = None, minutes: Optional[float] = None,
-                        ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+                        ledger_interval: Optional[float] = None, out: Path = OUT,
+                        gc_freeze: bool = False) -> Dict[str, Any]:
     """The ledger scenario: bench.load_ledger for ``minutes`` (5 by default) at ``markets`` (10,000)."""
     from bench.load_ledger import LedgerLoadConfig, print_ledger_result, run_ledger_load
 
     interval = ledger_interval or 5.0
     minutes = minutes if minutes is not None else 5.0
     cfg = LedgerLoadConfig(markets=markets or 10_000, ledgers=max(3, round(minutes * 60 / interval)),
-                           ledger_interval=interval)
-    print(f"scenario ledger: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s", flush=True)
+                           ledger_interval=interval, gc_freeze=gc_freeze)
+    print(f"scenario ledger: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s"
+          f"{' (gc.freeze() after watching)' if gc_freeze else ''}", flush=True)
     result = asyncio.run(run_ledger_load(cfg, say=lambda s: print(s, flush=True)))
     print_ledger_result(result)
     cpu_ok = result["client_cpu_share"] <= 0.05
@@ -231,7 +238,8 @@ def run_ledger_scenario(markets: Optional[int] = None, minutes: Optional[float] 
 
 
 def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = None,
-                    ledger_interval: Optional[float] = None, out: Path = OUT) -> Dict[str, Any]:
+                    ledger_interval: Optional[float] = None, out: Path = OUT,
+                    gc_freeze: bool = False) -> Dict[str, Any]:
     """The ledger soak: bench.load_ledger for ``minutes`` (30 by default) at ``markets`` (10,000)."""
     from bench.load_ledger import LedgerLoadConfig, print_ledger_result, run_ledger_load
 
@@ -239,19 +247,25 @@ def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = No
     minutes = minutes if minutes is not None else 30.0
     n_markets = markets or 10_000
     cfg = LedgerLoadConfig(markets=n_markets, ledgers=max(3, round(minutes * 60 / interval)),
-                           ledger_interval=interval, sample_books=min(n_markets, 1000))
+                           ledger_interval=interval, sample_books=min(n_markets, 1000), gc_freeze=gc_freeze)
     print(f"scenario ledger-soak: {cfg.markets} markets, {cfg.ledgers} ledgers every {interval:g} s "
-          f"({minutes:g} min)", flush=True)
+          f"({minutes:g} min){' (gc.freeze() after watching)' if gc_freeze else ''}", flush=True)
     result = asyncio.run(run_ledger_load(cfg, say=lambda s: print(s, flush=True)))
     print_ledger_result(result)
     samples = result["rss_samples"]
     step = max(1, round(60 / interval))
-    print("RSS over time (s, MB): " + ", ".join(f"{t:.0f} {r:.0f}" for t, r in samples[::step]
-                                                 + ([samples[-1]] if samples and (len(samples) - 1) % step else [])))
+    shown = samples[::step] + ([samples[-1]] if samples and (len(samples) - 1) % step else [])
+    print("RSS over time (s, MB): " + ", ".join(f"{p[0]:.0f} {p[1]:.1f}" for p in shown))
+    if samples and len(samples[0]) > 2:  # the DexBook's own C allocations (and tracked objects with the probe)
+        print("DexBook C allocations (s, MB): " + ", ".join(f"{p[0]:.0f} {p[2]:.2f}" for p in shown))
+        result["dex_memory_slope_mb_per_h"] = round(_slope(samples, 2), 3) if len(samples) >= 9 else None
+    if samples and len(samples[0]) > 3:
+        print("objects tracked by gc (s, n): " + ", ".join(f"{p[0]:.0f} {p[3]}" for p in shown))
+        result["gc_objects_slope_per_h"] = round(_slope(samples, 3), 1) if len(samples) >= 9 else None
     slope = rss_slope(samples)
     judged = minutes >= 30
     flat = slope == slope and slope <= SLOPE_TARGET_MB_PER_H
-    rss = [r for _t, r in samples]
+    rss = [p[1] for p in samples]
     result.update(scenario="ledger-soak", minutes=minutes, slope_mb_per_h=round(slope, 2) if slope == slope else None,
                   rss_first_mb=rss[0] if rss else None, rss_last_mb=rss[-1] if rss else None,
                   rss_max_mb=max(rss) if rss else None, slope_judged=judged,
@@ -276,14 +290,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                     help="seconds per ledger (default: the scenario's; Horizon: 5)")
     ap.add_argument("--out", type=Path, default=OUT, help="where <scenario>.json goes")
     ap.add_argument("--seed", type=int, default=0, help="chaos: the random seed")
+    ap.add_argument("--gc-freeze", action="store_true",
+                    help="ledger, ledger-soak: the client calls gc.freeze() once every market is watched (an "
+                         "application's setting, see docs/ledger.md; off by default)")
     ap.add_argument("--outages", default=None,
                     help="downtimes in s, comma-separated (connection-failure: e.g. 3,30,300, the first 40 s in "
                          "and each 50 s after the last return; endurance-24h: replace the default downtimes)")
     args = ap.parse_args(argv)
     if args.scenario == "ledger":
-        return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
+        return 0 if run_ledger_scenario(args.markets, args.minutes, args.ledger_interval, args.out,
+                                        args.gc_freeze)["ok"] else 1
     if args.scenario == "ledger-soak":
-        return 0 if run_ledger_soak(args.markets, args.minutes, args.ledger_interval, args.out)["ok"] else 1
+        return 0 if run_ledger_soak(args.markets, args.minutes, args.ledger_interval, args.out,
+                                    args.gc_freeze)["ok"] else 1
     if args.scenario == "chaos":
         return 0 if run_chaos_scenario(args.markets, args.minutes, args.out, args.seed)["ok"] else 1
     outages = [float(x) for x in args.outages.split(",")] if args.outages else None

@@ -414,7 +414,7 @@ class DexBook:
 
     def __init__(self, *, assets: Any = None, markets: Any = None) -> None:
         self._c = _DexBook()
-        self._names: Dict[int, Tuple[LedgerAsset, LedgerAsset, Tuple[str, str]]] = {}
+        self._names: Dict[int, Tuple[str, str]] = {}  # market index -> its key (see _market_key)
         if assets is not None or markets is not None:
             self._set_filter(assets, markets)
 
@@ -489,19 +489,18 @@ class DexBook:
             yield self.apply_reader(reader, resync=resync)
             resync = False
 
-    def _market_names(self, m: int) -> Tuple[LedgerAsset, LedgerAsset, Tuple[str, str]]:
-        """A market's (base, counter, (str(base), str(counter))), kept for the book's life: a market
-        keeps its index once a ledger or seed that created it succeeded (a failed apply rolls back
-        only the markets it created, which no update named), and str() of an asset with an issuer
-        costs a StrKey encoding (CRC16 in Python), which a ledger must not pay per changed market."""
+    def _market_key(self, m: int, cache: Any = None) -> Tuple[str, str]:
+        """A market's ``(str(base), str(counter))``, kept for the book's life: a market keeps its
+        index once a ledger or seed that created it succeeded (a failed apply rolls back only the
+        markets it created, which no update named), and str() of an asset with an issuer costs a
+        StrKey encoding (CRC16 in Python), which a ledger must not pay per changed market. Only the
+        strings are kept (a tuple of str, which the garbage collector untracks; LedgerAssets, tuple
+        subclasses, it would track for good: two per market of the DEX)."""
         got = self._names.get(m)
         if got is None:
             base, counter, _complete, _np = self._c.market_info(m)
-            got = self._names[m] = (base, counter, (str(base), str(counter)))
+            got = self._names[m] = (str(base), str(counter))
         return got
-
-    def _market_key(self, m: int, cache: Any = None) -> Tuple[str, str]:
-        return self._market_names(m)[2]
 
     def _update(self, raw: Tuple, wanted: Any = None) -> LedgerUpdate:
         """The LedgerUpdate of a raw apply result. ``wanted`` (a container of market keys, for a
@@ -510,16 +509,18 @@ class DexBook:
         seq, offers, levels, pools, trades, drift, n_acc, n_tl = raw
         markets: Dict[Tuple[str, str], MarketUpdate] = {}
         by_index: Dict[int, Optional[MarketUpdate]] = {}
-        names = self._market_names
+        key_of = self._market_key
+        info = self._c.market_info
 
         def mu(m: int) -> Optional[MarketUpdate]:
             try:
                 return by_index[m]
             except KeyError:
                 pass
-            base, counter, key = names(m)
+            key = key_of(m)
             u = None
             if wanted is None or key in wanted:
+                base, counter, _complete, _np = info(m)
                 u = markets[key] = MarketUpdate(base, counter)
             by_index[m] = u
             return u

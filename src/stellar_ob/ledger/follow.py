@@ -59,6 +59,7 @@ import asyncio
 import logging
 import os
 import time
+import weakref
 from typing import Any, Callable, Iterable
 
 from stellar_ob.errors import ParseError, StellarOBError
@@ -249,6 +250,23 @@ class _LedgerMarket:
             self._call(cb, "on_trades", self, trades, ledger)  # type: ignore[attr-defined]
 
 
+class _NobodyWaits:
+    """Stands in for a ledger book's ``asyncio.Event`` while nobody waits on it (one shared
+    instance): setting or clearing it wakes nobody. :meth:`LedgerBook.wait_for` puts a real event
+    in its place before it waits."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        pass
+
+    def clear(self) -> None:
+        pass
+
+
+_NOBODY_WAITS = _NobodyWaits()
+
+
 class LedgerBook(_LedgerMarket, LiveBook):
     """One market of a :class:`Follow`, with the interface of :class:`~stellar_ob.sync.LiveBook`.
 
@@ -265,38 +283,127 @@ class LedgerBook(_LedgerMarket, LiveBook):
 
     kind = "ledger"  #: metrics label of ledger books
 
+    # A Follow watches thousands of markets, and every object the garbage collector tracks per market
+    # lengthens each full collection, which stops the event loop (at 10,000 markets the tail of the
+    # update latency). So a ledger book keeps only what it needs: its OrderBook, its Counters and
+    # the book itself are tracked; the callback lists, the updates() streams and the wait_for event
+    # are created when first asked for (a shared immutable stands in until then), the DexBook view
+    # is kept as plain ints, the published rows as tuples of ints (which the collector untracks).
+
     def __init__(self, follow: "Follow", base: Any, counter: Any, depth: int | None, grouping: str) -> None:
         from stellar_ob import OrderBook
 
         book = OrderBook(base, counter)
         _Live.__init__(self, follow, _market_name(book.base, book.counter), Counters())  # type: ignore[arg-type]
+        # _Live's per-book containers, replaced by shared stand-ins until first used (see above)
+        self._callbacks = ()  # type: ignore[assignment]
+        self._error_callbacks = ()  # type: ignore[assignment]
+        self._streams = ()  # type: ignore[assignment]
+        self._tasks = ()  # type: ignore[assignment]  # a ledger book runs no task of its own
+        self._loaded = _NOBODY_WAITS  # type: ignore[assignment]  # watch() returns it loaded
+        self._changed = _NOBODY_WAITS  # type: ignore[assignment]  # a real Event once wait_for() waits
         self.follow = follow
         self.book = book
         self.base = book.base
         self.counter = book.counter
         self.depth = depth
         self.grouping = grouping
-        self._trade_callbacks: list[Callable[..., Any]] = []
+        self._trade_callbacks = ()  # type: ignore[assignment]
         self._keys: tuple = ()
-        self._view: tuple = (None, None)  # (the DexBook, its DexMarket view of this market): found once
-        self._last_rows: tuple[list, list] = ([], [])  # the (bids, asks) rows the book holds
+        # the DexBook this book last found its market in, and where (see _find); the DexMarket
+        # object is made only when ``market`` is asked for
+        self._view_dex: Any = None
+        self._view_at: tuple | None = None
+        self._view = (None, None)  # (DexBook, DexMarket) handed out by ``market``
+        self._last_rows: tuple = ((), ())  # the (bids, asks) rows the book holds, tuples of (n, d, amount)
 
     def __repr__(self) -> str:
         return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"
 
+    # ---- the containers made on first use ----------------------------------------------------------------
+    def on_update(self, callback: Callable[[BookUpdate], Any]) -> Callable[[], None]:
+        if type(self._callbacks) is tuple:
+            self._callbacks = []
+        return LiveBook.on_update(self, callback)
+
+    def on_error(self, callback: Callable[[Any, BaseException], Any]) -> Callable[[], None]:
+        if type(self._error_callbacks) is tuple:
+            self._error_callbacks = []
+        return LiveBook.on_error(self, callback)
+
+    def on_trades(self, callback: Callable[[Any, list, int], Any]) -> Callable[[], None]:
+        if type(self._trade_callbacks) is tuple:
+            self._trade_callbacks = []
+        return _LedgerMarket.on_trades(self, callback)
+
+    def updates(self) -> Any:
+        if type(self._streams) is tuple:
+            self._streams = weakref.WeakSet()
+        return LiveBook.updates(self)
+
+    def _direct_updates(self, handle: Callable[[BookUpdate], None]) -> Any:
+        if type(self._streams) is tuple:
+            self._streams = weakref.WeakSet()
+        return LiveBook._direct_updates(self, handle)
+
+    async def wait_for(self, predicate: Callable[[Any], bool], timeout: float | None = None) -> None:
+        if self._changed is _NOBODY_WAITS:
+            self._changed = asyncio.Event()
+        await LiveBook.wait_for(self, predicate, timeout)
+
+    for _f, _src in ((on_update, LiveBook.on_update), (on_error, LiveBook.on_error),
+                     (on_trades, _LedgerMarket.on_trades), (updates, LiveBook.updates),
+                     (wait_for, LiveBook.wait_for)):
+        _f.__doc__ = _src.__doc__
+    del _f, _src
+
+    @property
+    def market(self) -> Any:
+        """The :class:`~stellar_ob.ledger.dexbook.DexMarket` view (every offer; None before the market exists)."""
+        dex = self.follow.dex
+        held, view = self._view
+        if held is dex and view is not None:
+            return view
+        try:
+            view = dex.market(self.base, self.counter)
+        except KeyError:
+            return None
+        self._view = (dex, view)
+        return view
+
+    def _find(self, dex: Any) -> tuple | None:
+        """Where the market is in ``dex``: ``(index, flipped)``, found once per DexBook (a market
+        keeps its index in its book; a new book, a re-bootstrap, is searched again); None before
+        the market exists. Plain ints: nothing for the collector to track."""
+        at = self._view_at
+        if self._view_dex is dex and at is not None:
+            return at
+        try:
+            view = dex.market(self.base, self.counter)
+        except KeyError:
+            return None
+        at = self._view_at = (view._m, view._flipped)
+        self._view_dex = dex
+        return at
+
     # ---- driven by the Follow ----------------------------------------------------------------------------
-    def _rows(self) -> tuple[list, list]:
+    def _rows(self) -> tuple[tuple, tuple]:
         """The view's levels as ``(n, d, amount)`` rows best first, read from the DexBook's exact L2
-        view in C (O(levels), not O(offers))."""
-        dm = self.market
-        if dm is None:
-            return [], []
+        view in C (O(levels), not O(offers)), as tuples (untracked by the collector once it sees them)."""
+        dex = self.follow.dex
+        at = self._find(dex)
+        if at is None:
+            return (), ()
+        m, flipped = at[0], at[1]
         if self.grouping == "horizon":
+            from stellar_ob.ledger.dexbook import DexMarket
+
             depth = 200 if self.depth is None else self.depth
-            return dm._grouped(0, depth), dm._grouped(1, depth)
-        c, m, flipped = dm._c, dm._m, dm._flipped
+            dm = DexMarket(dex, m, flipped, None, None)  # a moment's view: the grouping reads no asset
+            return tuple(dm._grouped(0, depth)), tuple(dm._grouped(1, depth))
+        c = dex._c
         depth = 2**62 if self.depth is None else self.depth
-        return c.levels(m, flipped, 0, depth), c.levels(m, flipped, 1, depth)
+        return tuple(c.levels(m, flipped, 0, depth)), tuple(c.levels(m, flipped, 1, depth))
 
     def _refresh(self, received_ns: int, resync: bool) -> None:
         """Bring the OrderBook to the DexBook's state; publish the change (the same BookUpdate a
@@ -690,7 +797,11 @@ class Follow:
         self.restarts = 0  #: streams started again after a ledger the book refused
         self.last_error: BaseException | None = None
         self._status = Status.CONNECTING
-        self._books: dict[tuple[str, str], list[LedgerBook]] = {}
+        #: the L2 books by market key, both orientations: the LedgerBook when one watches the market,
+        #: a list when several do (a list a market would be one more object for the collector each)
+        self._books: dict[tuple[str, str], Any] = {}
+        #: the Asset objects the L2 books share (one per asset watched; as many as the assets)
+        self._assets: dict[Any, Any] = {}
         self.books: list[LedgerBook] = []  #: the watched markets
         self.offer_books: list[LedgerOfferBook] = []  #: the markets watched per offer (:meth:`watch_offers`)
         self._offer_books: dict[tuple[str, str], list[LedgerOfferBook]] = {}
@@ -816,6 +927,8 @@ class Follow:
         timeout = check_seconds("timeout", timeout, positive=True, allow_none=True)
         if not self._started:
             await self.start()
+        if self._caught_up.is_set():
+            return  # what wait() finds at once, without the deadline's timer (one per watch otherwise)
 
         async def wait() -> None:
             while not self._caught_up.is_set():
@@ -852,13 +965,22 @@ class Follow:
         if grouping not in GROUPINGS:
             raise ArgumentError(f"grouping must be one of {', '.join(GROUPINGS)}, got {grouping!r}")
         b, c = await self._ready_market(base, counter, on_update, load_timeout, allow_incomplete)
+        # one Asset object per asset for every book of this follow (an Asset is an object the
+        # garbage collector tracks: thousands of markets share a few assets)
+        b, c = self._assets.setdefault(b, b), self._assets.setdefault(c, c)
         book = LedgerBook(self, b, c, depth, grouping)
         if on_update is not None:
             book.on_update(on_update)
         keys = ((_key(b), _key(c)), (_key(c), _key(b)))
         book._keys = keys
-        for k in keys:
-            self._books.setdefault(k, []).append(book)
+        held = self._books.get(keys[0])
+        if held is None:
+            held = book
+        elif type(held) is list:
+            held.append(book)
+        else:
+            held = [held, book]
+        self._books[keys[0]] = self._books[keys[1]] = held
         self.books.append(book)
         if self.metrics is not None:
             self.metrics.watch(book)
@@ -925,7 +1047,18 @@ class Follow:
         else:
             if book in self.books:
                 self.books.remove(book)
-            index = self._books
+            keys = getattr(book, "_keys", ())
+            held = self._books.get(keys[0]) if keys else None
+            if held is book or (type(held) is list and book in held):
+                rest = [b for b in held if b is not book] if type(held) is list else []
+                for k in keys:
+                    if rest:
+                        self._books[k] = rest if len(rest) > 1 else rest[0]
+                    else:
+                        del self._books[k]
+            if self.metrics is not None:
+                self.metrics.unwatch(book)
+            return
         for k in getattr(book, "_keys", ()):
             lst = index.get(k)
             if lst is not None and book in lst:
@@ -1101,7 +1234,7 @@ class Follow:
             for key, mu in upd.markets.items():
                 watching = books.get(key)
                 if watching is not None:
-                    for book in list(watching):
+                    for book in (list(watching) if type(watching) is list else (watching,)):
                         if mu.offers or mu.levels:
                             book._refresh(received_ns, False)
                         if mu.trades and book._trade_callbacks:
