@@ -349,7 +349,9 @@ async def test_retry_after_is_capped():
     assert [g.sequence for g in got] == list(range(FIRST, FIRST + 10))
     assert s.counters.rate_limited == 2 and server.stats.faults == 2
     assert [e.status for e in errors] == [429, 429]
-    assert client.budget.waits >= 2 and client.budget.wait_seconds <= 2 * 0.05 + 0.01
+    # each wait is at most the cap (how many requests wait on one block depends on the scheduling,
+    # so the total is bounded per wait, not as a count of two)
+    assert client.budget.waits >= 2 and client.budget.wait_seconds <= client.budget.waits * 0.05 + 1e-9
     assert statuses and set(statuses) == {Status.RATE_LIMITED}
 
 
