@@ -39,12 +39,15 @@ uint64_t sob_pf_now_ns(void) {
 #define E_SAT ((sob_u128)1 << 120)
 
 typedef struct pf_depth {
+    sob_u128 cw1, ce1; /* cw[1] and ce[1], and below qn[0] and qd[0]: a copy of the first offer's entries
+                        * in the header, so that a bound an offer covers reads no array (dcw, dce) */
     uint32_t len;    /* offers cached (the first of the side) */
     uint32_t pad;
     uint64_t count;  /* offers on the side when cached */
     sob_u128 *cw;    /* len + 1: cumulative amounts (wheat) */
     sob_u128 *ce;    /* len + 1: cumulative costs sum(floor(A_i * q_i * 2^32)), saturated at E_SAT */
     int32_t *qn, *qd; /* len: suffix-minimum prices */
+    int32_t qn0, qd0;
 } pf_depth;
 
 struct sob_pf_graph {
@@ -84,6 +87,8 @@ static void depth_free(pf_depth *d) {
     d->qn = d->qd = NULL;
     d->len = 0;
     d->count = 0;
+    d->cw1 = d->ce1 = 0;
+    d->qn0 = d->qd0 = 0;
 }
 
 /* The first offers of the venue's book side: cumulative amounts and costs at suffix-min prices. */
@@ -129,6 +134,10 @@ static sob_status depth_build(pf_depth *d, const sob_venue *v, uint32_t cap) {
         sob_u128 e = d->ce[i] + c;
         d->ce[i + 1] = e > E_SAT ? E_SAT : e;
     }
+    d->cw1 = d->cw[1];
+    d->ce1 = d->ce[1];
+    d->qn0 = d->qn[0];
+    d->qd0 = d->qd[0];
     return SOB_OK;
 }
 
@@ -252,6 +261,54 @@ typedef struct pf_env {
     int64_t budget; /* the path's work budget: no hop crosses more offers */
 } pf_env;
 
+/* The largest j in [0, hi] with a[j] <= v (last_le) or a[j] < v (last_lt), for a non-decreasing
+ * a with a[0] <= v (< v), and a1 == a[1] (the header's copy). Galloping from 1, then bisecting the
+ * last step: the same j as a plain bisection of [0, hi], but an amount the first offer covers (the
+ * typical hop) reads no array, and one the first few cover reads their cache lines, instead of ten
+ * lines spread over a 16 KB cumulative array. The threshold scans (limit_at) read thousands of
+ * markets once each, cold: the bisections' cache misses were most of a search's time (issue 15). */
+static inline uint64_t last_le(const sob_u128 *a, sob_u128 a1, uint64_t hi, sob_u128 v) {
+    if (hi == 0 || a1 > v) return 0; /* a[1], from the header */
+    uint64_t lo = 1, step = 2;
+    while (step <= hi - lo && a[lo + step] <= v) {
+        lo += step;
+        step <<= 1;
+    }
+    uint64_t top = step <= hi - lo ? lo + step - 1 : hi; /* a[lo] <= v < a[top + 1] (or top == hi) */
+    while (lo < top) {
+        uint64_t mid = lo + (top - lo + 1) / 2;
+        if (a[mid] <= v)
+            lo = mid;
+        else
+            top = mid - 1;
+    }
+    return lo;
+}
+
+static inline uint64_t last_lt(const sob_u128 *a, sob_u128 a1, uint64_t hi, sob_u128 v) {
+    if (hi == 0 || a1 >= v) return 0;
+    uint64_t lo = 1, step = 2;
+    while (step <= hi - lo && a[lo + step] < v) {
+        lo += step;
+        step <<= 1;
+    }
+    uint64_t top = step <= hi - lo ? lo + step - 1 : hi;
+    while (lo < top) {
+        uint64_t mid = lo + (top - lo + 1) / 2;
+        if (a[mid] < v)
+            lo = mid;
+        else
+            top = mid - 1;
+    }
+    return lo;
+}
+
+/* The cached arrays at j (cw[0] = ce[0] = 0; entry 1 and the first prices from the header). */
+static inline sob_u128 dcw(const pf_depth *d, uint64_t j) { return j == 0 ? 0 : j == 1 ? d->cw1 : d->cw[j]; }
+static inline sob_u128 dce(const pf_depth *d, uint64_t j) { return j == 0 ? 0 : j == 1 ? d->ce1 : d->ce[j]; }
+static inline uint32_t dqn(const pf_depth *d, uint64_t j) { return (uint32_t)(j == 0 ? d->qn0 : d->qn[j]); }
+static inline uint32_t dqd(const pf_depth *d, uint64_t j) { return (uint32_t)(j == 0 ? d->qd0 : d->qd[j]); }
+
 static inline uint64_t eff_k(const pf_depth *d, int64_t budget) {
     return (uint64_t)budget < d->count ? (uint64_t)budget : d->count;
 }
@@ -262,22 +319,14 @@ static int64_t book_upper(const pf_depth *d, int64_t budget, int64_t x) {
     if (K == 0) return 0;
     if (K > d->len) return PF_INF;
     sob_u128 X2 = ((sob_u128)(uint64_t)x + K) << FX; /* < 2^96 */
-    /* the largest j <= K with ce[j] <= X2 */
-    uint64_t lo = 0, hi = K;
-    while (lo < hi) {
-        uint64_t mid = (lo + hi + 1) / 2;
-        if (d->ce[mid] <= X2)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
+    uint64_t lo = last_le(d->ce, d->ce1, K, X2); /* the largest j <= K with ce[j] <= X2 */
     sob_u128 w;
     if (lo == K) {
-        w = d->cw[K];
+        w = dcw(d, K);
     } else {
-        sob_u128 part = ((X2 - d->ce[lo]) * (uint32_t)d->qd[lo]) / ((sob_u128)(uint32_t)d->qn[lo] << FX);
-        w = d->cw[lo] + part;
-        if (w > d->cw[lo + 1]) w = d->cw[lo + 1];
+        sob_u128 part = ((X2 - dce(d, lo)) * dqd(d, lo)) / ((sob_u128)dqn(d, lo) << FX);
+        w = dcw(d, lo) + part;
+        if (w > dcw(d, lo + 1)) w = dcw(d, lo + 1);
     }
     return w >= (sob_u128)PF_INF ? PF_INF : (int64_t)w;
 }
@@ -287,19 +336,12 @@ static int64_t book_lower(const pf_depth *d, int64_t budget, int64_t y) {
     uint64_t K = eff_k(d, budget);
     if (K == 0) return PF_INF;
     if (K > d->len) return 0;
-    if ((sob_u128)(uint64_t)y > d->cw[K]) return PF_INF;
-    uint64_t lo = 0, hi = K; /* the largest j <= K with cw[j] <= y */
-    while (lo < hi) {
-        uint64_t mid = (lo + hi + 1) / 2;
-        if (d->cw[mid] <= (sob_u128)(uint64_t)y)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    sob_u128 e = d->ce[lo];
+    if ((sob_u128)(uint64_t)y > d->cw1 && (sob_u128)(uint64_t)y > dcw(d, K)) return PF_INF; /* cw[K] >= cw[1] */
+    uint64_t lo = last_le(d->cw, d->cw1, K, (sob_u128)(uint64_t)y); /* the largest j <= K with cw[j] <= y */
+    sob_u128 e = dce(d, lo);
     if (lo < K) {
-        sob_u128 rest = (sob_u128)(uint64_t)y - d->cw[lo]; /* < A_lo < 2^63 */
-        e += ((rest * (uint32_t)d->qn[lo]) << FX) / (uint32_t)d->qd[lo];
+        sob_u128 rest = (sob_u128)(uint64_t)y - dcw(d, lo); /* < A_lo < 2^63 */
+        e += ((rest * dqn(d, lo)) << FX) / dqd(d, lo);
     }
     sob_u128 l = e >> FX;
     if (l <= K) return 0;
@@ -354,19 +396,13 @@ static int64_t hop_upper_inverse(const pf_env *e, uint32_t mi, int64_t W) {
     uint64_t K = eff_k(d, e->budget);
     if (K > d->len) {
         best = 1; /* no bound for this book */
-    } else if (K > 0 && (sob_u128)(uint64_t)W <= d->cw[K]) {
-        uint64_t lo = 0, hi = K - 1; /* the j with cw[j] < W <= cw[j + 1] */
-        while (lo < hi) {
-            uint64_t mid = (lo + hi + 1) / 2;
-            if (d->cw[mid] < (sob_u128)(uint64_t)W)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-        sob_u128 rest = (sob_u128)(uint64_t)W - d->cw[lo];
-        sob_u128 num = (rest * (uint32_t)d->qn[lo]) << FX;
-        sob_u128 x2 = d->ce[lo] + num / (uint32_t)d->qd[lo] + (num % (uint32_t)d->qd[lo] != 0);
-        if (x2 > d->ce[lo + 1]) x2 = d->ce[lo + 1];
+    } else if (K > 0 && ((sob_u128)(uint64_t)W <= d->cw1 || (sob_u128)(uint64_t)W <= dcw(d, K))) {
+        uint64_t lo = last_lt(d->cw, d->cw1, K - 1, (sob_u128)(uint64_t)W); /* the j with cw[j] < W <= cw[j + 1] */
+        sob_u128 rest = (sob_u128)(uint64_t)W - dcw(d, lo);
+        sob_u128 num = (rest * dqn(d, lo)) << FX;
+        uint32_t qd = dqd(d, lo);
+        sob_u128 x2 = dce(d, lo) + num / qd + (num % qd != 0);
+        if (x2 > dce(d, lo + 1)) x2 = dce(d, lo + 1);
         sob_u128 x = (x2 >> FX) + ((x2 & (((sob_u128)1 << FX) - 1)) != 0); /* ceil(x2 / 2^32) */
         if (x <= K)
             best = 1;
@@ -403,20 +439,13 @@ static int64_t hop_lower_inverse(const pf_env *e, uint32_t mi, int64_t A) {
         best = PF_INF - 1;
     } else if (K > 0) {
         sob_u128 T2 = ((sob_u128)(uint64_t)A + K + 1) << FX; /* hop_lower(y) <= A iff Lhat(y) < T2 */
-        uint64_t lo = 0, hi = K; /* the largest j with ce[j] < T2 */
-        while (lo < hi) {
-            uint64_t mid = (lo + hi + 1) / 2;
-            if (d->ce[mid] < T2)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
+        uint64_t lo = last_lt(d->ce, d->ce1, K, T2); /* the largest j <= K with ce[j] < T2 */
         sob_u128 y;
         if (lo == K) {
-            y = d->cw[K];
+            y = dcw(d, K);
         } else {
-            y = d->cw[lo] + ((T2 - d->ce[lo]) * (uint32_t)d->qd[lo]) / ((sob_u128)(uint32_t)d->qn[lo] << FX);
-            if (y > d->cw[lo + 1]) y = d->cw[lo + 1];
+            y = dcw(d, lo) + ((T2 - dce(d, lo)) * dqd(d, lo)) / ((sob_u128)dqn(d, lo) << FX);
+            if (y > dcw(d, lo + 1)) y = dcw(d, lo + 1);
         }
         best = y >= (sob_u128)(PF_INF - 1) ? PF_INF - 1 : (int64_t)y;
     }
