@@ -504,6 +504,8 @@ struct sob_pf_scratch {
     uint32_t dgen;
     int64_t *lim;        /* (left, asset) -> pruning threshold (limit_at) */
     uint32_t *lim_gen;
+    int64_t *lim2;       /* (left, asset) -> the threshold without the market that set lim (its next best) */
+    uint32_t *limz;      /* (left, asset) -> the asset that market leads to (UINT32_MAX: none) */
     uint32_t lgen;
     uint32_t *queue;
     sob_pf_path *slots;  /* ntargets * limit */
@@ -534,6 +536,8 @@ void sob_pf_scratch_free(sob_pf_scratch *s) {
     free(s->dom_gen);
     free(s->lim);
     free(s->lim_gen);
+    free(s->lim2);
+    free(s->limz);
     free(s->queue);
     free(s->slots);
     free(s->nslot);
@@ -559,7 +563,11 @@ static int scratch_size(sob_pf_scratch *s, uint32_t nassets, size_t ntargets, si
         if (lim) s->lim = lim;
         uint32_t *lg = realloc(s->lim_gen, (size_t)nassets * NH * sizeof *lg);
         if (lg) s->lim_gen = lg;
-        if (!dist || !vis || !tix || !dom || !dg || !qu || !lim || !lg) return 0;
+        int64_t *l2 = realloc(s->lim2, (size_t)nassets * NH * sizeof *l2);
+        if (l2) s->lim2 = l2;
+        uint32_t *lz = realloc(s->limz, (size_t)nassets * NH * sizeof *lz);
+        if (lz) s->limz = lz;
+        if (!dist || !vis || !tix || !dom || !dg || !qu || !lim || !lg || !l2 || !lz) return 0;
         memset(s->lim_gen, 0, (size_t)nassets * NH * sizeof *lg);
         s->lgen = 0;
         memset(s->vis, 0, (size_t)nassets * sizeof *vis);
@@ -628,14 +636,18 @@ static inline int64_t hop_bound(const pf_run *r, uint32_t mi, int64_t a) {
  * which some target's list could still be entered in exactly `left` more hops (PF_INF: none);
  * strict receive, the most that may be needed at the asset (-1: none). A backward recursion over
  * the inverses of the monotone hop bounds, ignoring which assets the prefix visited (a relaxation:
- * still a valid threshold), computed on demand and kept until a list's threshold moves. */
+ * still a valid threshold), computed on demand and kept until a list's threshold moves. Beside it
+ * the threshold without the next hop that set it (lim2: the best over the other next assets) and
+ * that next asset (limz): when the prefix has visited it, no path can go there, and can_beat uses
+ * lim2. */
 static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
     sob_pf_scratch *s = r->s;
     const sob_pf_graph *g = r->g;
     size_t idx = (size_t)left * g->nassets + x;
     if (s->lim_gen[idx] == s->lgen) return s->lim[idx];
     const int64_t none = r->send ? PF_INF : -1;
-    int64_t v = none;
+    int64_t v = none, v2 = none;
+    uint32_t z = UINT32_MAX;
     if (left == 0) {
         int32_t i = s->tix[x];
         if (i >= 0) {
@@ -658,7 +670,13 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
                 if (lt == none) continue;
                 int64_t c = r->send ? hop_upper_inverse(&r->env, (uint32_t)mi, lt)
                                     : hop_lower_inverse(&r->env, (uint32_t)mi, lt);
-                if (r->send ? c < v : c > v) v = c;
+                if (r->send ? c < v : c > v) {
+                    v2 = v;
+                    v = c;
+                    z = t;
+                } else if (r->send ? c < v2 : c > v2) {
+                    v2 = c;
+                }
             }
         } else {
             for (uint32_t k = st[x]; k < st[x + 1]; k++) {
@@ -667,20 +685,37 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
                 int64_t ly = limit_at(r, left - 1, y);
                 if (ly == none) continue;
                 int64_t c = r->send ? hop_upper_inverse(&r->env, mi, ly) : hop_lower_inverse(&r->env, mi, ly);
-                if (r->send ? c < v : c > v) v = c;
+                if (r->send ? c < v : c > v) {
+                    v2 = v;
+                    v = c;
+                    z = y;
+                } else if (r->send ? c < v2 : c > v2) {
+                    v2 = c;
+                }
             }
         }
     }
     s->lim_gen[idx] = s->lgen;
     s->lim[idx] = v;
+    s->lim2[idx] = v2;
+    s->limz[idx] = z;
     return v;
 }
 
 /* Can a path from w (not on the prefix), reached with bound amount u, enter a list in exactly
- * `left` more hops? Exact when it says no. */
+ * `left` more hops? Exact when it says no: a path from w goes on to an asset the prefix has not
+ * visited, so when the best next asset of w's threshold is on the prefix, the best over the others
+ * (lim2) is still a valid threshold, and a stronger one. This cuts the common dead end of a hub:
+ * from XLM, every token y has the threshold of y -> XLM -> target, which the prefix through XLM
+ * cannot take (issue 15: 6,650 exact hops XLM -> y in one search, none of them extended). */
 static int can_beat(pf_run *r, uint32_t w, int64_t u, uint32_t left) {
     if (r->send ? u <= 0 : u == PF_INF) return 0;
     int64_t l = limit_at(r, left, w);
+    if (left > 0) {
+        size_t idx = (size_t)left * r->g->nassets + w;
+        uint32_t z = r->s->limz[idx];
+        if (z != UINT32_MAX && r->s->vis[z] == r->s->vgen) l = r->s->lim2[idx];
+    }
     return r->send ? u >= l : u <= l;
 }
 
@@ -840,6 +875,16 @@ static int dominated(pf_run *r, uint32_t w, uint32_t d, int64_t a) {
     return 0;
 }
 
+/* 1 if dominated() would say so of any amount the hop can give: its bound b is no better than
+ * w's best at depth d (strict send: the exact output <= b <= best; strict receive: the exact need
+ * >= b >= best). Checked before executing the hop, with the same outcome as executing it and then
+ * calling dominated(), which changes nothing when it returns 1. */
+static int dominated_bound(const pf_run *r, uint32_t w, uint32_t d, int64_t b) {
+    const sob_pf_scratch *s = r->s;
+    size_t i = (size_t)w * NH + d;
+    return s->dom_gen[i] == s->dgen && (r->send ? s->dom[i] >= b : s->dom[i] <= b);
+}
+
 static void dfs(pf_run *r, uint32_t k) {
     sob_pf_scratch *s = r->s;
     const sob_pf_graph *g = r->g;
@@ -861,6 +906,10 @@ static void dfs(pf_run *r, uint32_t k) {
         if (count_eval(r)) return;
         if (left == 0) {
             try_path(r, k + 1);
+            continue;
+        }
+        if (r->dominance && dominated_bound(r, w, k + 1, b)) {
+            r->out->dominance_cuts++;
             continue;
         }
         if (!eval_hop(r, k)) continue;
