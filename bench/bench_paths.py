@@ -63,7 +63,41 @@ the C search itself, which is slower on this generator's DEX than on bench_pathf
 shape, different random draws: CPU p50 7.2 ms here against 3.0 ms there at 4 hops, strict send),
 and the wall figures are several times the CPU figures because the machine ran 10-12 jobs on 2 cores.
 
-The issue's targets are NOT met: search wall p50 <= 5 / p99 <= 20 ms at 4 hops (CPU p50 meets
+What a request costs (issue 15 follow-up, 2026-11-30 19:58-20:06 UTC, load average 1.0 to 4.2
+while another helper's 12-minute endurance run was going; main's wheel and this branch's
+alternated, main first, same DEX and queries; ``--skip-searches --request-parts --server-modes
+pool --queue 128 --cache 0 --clients 100 --requests 1500 --rate 0 50 100``, every request
+searched; three rounds). CPU ms per request in the closed loop, main -> this branch (rounds 1 / 2 / 3)::
+
+    server process, all threads    6.47 / 8.92 / 10.41  ->  6.97 / 3.86 / 3.40
+      of which the searches        5.13 / 7.10 /  8.35  ->  5.51 / 3.05 / 2.70   (whole find_paths calls)
+      parameters (one thread)      0.58 / 0.92 /  0.71  ->  0.07 / 0.03 / 0.03   (the issuers' StrKey CRC, now cached)
+      records + JSON               0.19 / 0.28 /  0.22  ->  0.30 / 0.14 / 0.15
+      the rest: aiohttp, asyncio, the socket writes: about 0.7-0.8 ms
+    load generator process         0.46 / 0.64 /  0.76  ->  0.75 / 0.43 / 0.37
+    search alone, one thread (p50 / p99)  4.4 / 27.0, 7.5 / 34.2, 5.1 / 25.0  ->  4.3 / 17.9, 2.3 / 7.8, 2.2 / 11.1
+
+So the search was most of a request (about 80%), not the HTTP stack; it fell to about half (round
+1 of this branch ran while the other job's load rose: its CPU times are inflated throughout).
+/paths latency, 100 clients, 1,500 requests, all 200 (no error), p50 / p99 ms:
+
+    closed loop      main 641.6 / 1182.2 (150 req/s), 626.4 / 1001.0 (156 req/s), 1284.9 / 2850.5 (71 req/s)
+                     this 1491.1 / 1846.2 (68 req/s), 399.8 / 666.9 (239 req/s), 292.5 / 529.6 (299 req/s)
+    open, 50 req/s   main 44.8 / 717.0, 26.0 / 988.2, 30.0 / 505.7
+                     this 46.0 / 250.5, 20.1 / 144.3, 13.0 / 142.4
+    open, 100 req/s  main 475.7 / 1753.0, 1247.9 / 4713.2, 97.9 / 604.3
+                     this 16.5 / 120.0, 17.2 / 504.3, 20.1 / 388.9
+
+(The open loop's printed rate, 40 and 79 req/s, is requests over the run's wall time: the last of
+100 Poisson streams of 15 requests ends well after 1,500 / rate seconds.)
+
+The target (p99 <= 50 ms under 100 concurrent clients) is still NOT met. Closed loop it cannot
+be on 2 cores: by Little's law 100 clients at 50 ms need 2,000 answers a second, 1 ms of CPU per
+request for everything, and the HTTP stack alone (server ~0.8 ms + client ~0.5 ms) is more than
+that before any search. Open loop at 50-100 req/s the p50 is now 13-20 ms and the p99 is set by
+the searches' tail (p99 8-18 ms of CPU, several at once on 2 shared cores) and by the other jobs.
+
+Earlier: the issue's targets are NOT met: search wall p50 <= 5 / p99 <= 20 ms at 4 hops (CPU p50 meets
 it in the C bench, 3.0 ms, not on this generator's DEX), and /paths p99 <= 50 ms under 100
 clients. 100 closed-loop clients at p99 50 ms need about 2,000 answers a second; this machine gave
 the server 20 to 50 searched answers a second (the 1,000-market DEX, whose searches take 0.3 ms,
