@@ -39,12 +39,15 @@ uint64_t sob_pf_now_ns(void) {
 #define E_SAT ((sob_u128)1 << 120)
 
 typedef struct pf_depth {
+    sob_u128 cw1, ce1; /* cw[1] and ce[1], and below qn[0] and qd[0]: a copy of the first offer's entries
+                        * in the header, so that a bound an offer covers reads no array (dcw, dce) */
     uint32_t len;    /* offers cached (the first of the side) */
     uint32_t pad;
     uint64_t count;  /* offers on the side when cached */
     sob_u128 *cw;    /* len + 1: cumulative amounts (wheat) */
     sob_u128 *ce;    /* len + 1: cumulative costs sum(floor(A_i * q_i * 2^32)), saturated at E_SAT */
     int32_t *qn, *qd; /* len: suffix-minimum prices */
+    int32_t qn0, qd0;
 } pf_depth;
 
 struct sob_pf_graph {
@@ -84,6 +87,8 @@ static void depth_free(pf_depth *d) {
     d->qn = d->qd = NULL;
     d->len = 0;
     d->count = 0;
+    d->cw1 = d->ce1 = 0;
+    d->qn0 = d->qd0 = 0;
 }
 
 /* The first offers of the venue's book side: cumulative amounts and costs at suffix-min prices. */
@@ -129,6 +134,10 @@ static sob_status depth_build(pf_depth *d, const sob_venue *v, uint32_t cap) {
         sob_u128 e = d->ce[i] + c;
         d->ce[i + 1] = e > E_SAT ? E_SAT : e;
     }
+    d->cw1 = d->cw[1];
+    d->ce1 = d->ce[1];
+    d->qn0 = d->qn[0];
+    d->qd0 = d->qd[0];
     return SOB_OK;
 }
 
@@ -252,6 +261,54 @@ typedef struct pf_env {
     int64_t budget; /* the path's work budget: no hop crosses more offers */
 } pf_env;
 
+/* The largest j in [0, hi] with a[j] <= v (last_le) or a[j] < v (last_lt), for a non-decreasing
+ * a with a[0] <= v (< v), and a1 == a[1] (the header's copy). Galloping from 1, then bisecting the
+ * last step: the same j as a plain bisection of [0, hi], but an amount the first offer covers (the
+ * typical hop) reads no array, and one the first few cover reads their cache lines, instead of ten
+ * lines spread over a 16 KB cumulative array. The threshold scans (limit_at) read thousands of
+ * markets once each, cold: the bisections' cache misses were most of a search's time (issue 15). */
+static inline uint64_t last_le(const sob_u128 *a, sob_u128 a1, uint64_t hi, sob_u128 v) {
+    if (hi == 0 || a1 > v) return 0; /* a[1], from the header */
+    uint64_t lo = 1, step = 2;
+    while (step <= hi - lo && a[lo + step] <= v) {
+        lo += step;
+        step <<= 1;
+    }
+    uint64_t top = step <= hi - lo ? lo + step - 1 : hi; /* a[lo] <= v < a[top + 1] (or top == hi) */
+    while (lo < top) {
+        uint64_t mid = lo + (top - lo + 1) / 2;
+        if (a[mid] <= v)
+            lo = mid;
+        else
+            top = mid - 1;
+    }
+    return lo;
+}
+
+static inline uint64_t last_lt(const sob_u128 *a, sob_u128 a1, uint64_t hi, sob_u128 v) {
+    if (hi == 0 || a1 >= v) return 0;
+    uint64_t lo = 1, step = 2;
+    while (step <= hi - lo && a[lo + step] < v) {
+        lo += step;
+        step <<= 1;
+    }
+    uint64_t top = step <= hi - lo ? lo + step - 1 : hi;
+    while (lo < top) {
+        uint64_t mid = lo + (top - lo + 1) / 2;
+        if (a[mid] < v)
+            lo = mid;
+        else
+            top = mid - 1;
+    }
+    return lo;
+}
+
+/* The cached arrays at j (cw[0] = ce[0] = 0; entry 1 and the first prices from the header). */
+static inline sob_u128 dcw(const pf_depth *d, uint64_t j) { return j == 0 ? 0 : j == 1 ? d->cw1 : d->cw[j]; }
+static inline sob_u128 dce(const pf_depth *d, uint64_t j) { return j == 0 ? 0 : j == 1 ? d->ce1 : d->ce[j]; }
+static inline uint32_t dqn(const pf_depth *d, uint64_t j) { return (uint32_t)(j == 0 ? d->qn0 : d->qn[j]); }
+static inline uint32_t dqd(const pf_depth *d, uint64_t j) { return (uint32_t)(j == 0 ? d->qd0 : d->qd[j]); }
+
 static inline uint64_t eff_k(const pf_depth *d, int64_t budget) {
     return (uint64_t)budget < d->count ? (uint64_t)budget : d->count;
 }
@@ -262,22 +319,14 @@ static int64_t book_upper(const pf_depth *d, int64_t budget, int64_t x) {
     if (K == 0) return 0;
     if (K > d->len) return PF_INF;
     sob_u128 X2 = ((sob_u128)(uint64_t)x + K) << FX; /* < 2^96 */
-    /* the largest j <= K with ce[j] <= X2 */
-    uint64_t lo = 0, hi = K;
-    while (lo < hi) {
-        uint64_t mid = (lo + hi + 1) / 2;
-        if (d->ce[mid] <= X2)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
+    uint64_t lo = last_le(d->ce, d->ce1, K, X2); /* the largest j <= K with ce[j] <= X2 */
     sob_u128 w;
     if (lo == K) {
-        w = d->cw[K];
+        w = dcw(d, K);
     } else {
-        sob_u128 part = ((X2 - d->ce[lo]) * (uint32_t)d->qd[lo]) / ((sob_u128)(uint32_t)d->qn[lo] << FX);
-        w = d->cw[lo] + part;
-        if (w > d->cw[lo + 1]) w = d->cw[lo + 1];
+        sob_u128 part = ((X2 - dce(d, lo)) * dqd(d, lo)) / ((sob_u128)dqn(d, lo) << FX);
+        w = dcw(d, lo) + part;
+        if (w > dcw(d, lo + 1)) w = dcw(d, lo + 1);
     }
     return w >= (sob_u128)PF_INF ? PF_INF : (int64_t)w;
 }
@@ -287,19 +336,12 @@ static int64_t book_lower(const pf_depth *d, int64_t budget, int64_t y) {
     uint64_t K = eff_k(d, budget);
     if (K == 0) return PF_INF;
     if (K > d->len) return 0;
-    if ((sob_u128)(uint64_t)y > d->cw[K]) return PF_INF;
-    uint64_t lo = 0, hi = K; /* the largest j <= K with cw[j] <= y */
-    while (lo < hi) {
-        uint64_t mid = (lo + hi + 1) / 2;
-        if (d->cw[mid] <= (sob_u128)(uint64_t)y)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    sob_u128 e = d->ce[lo];
+    if ((sob_u128)(uint64_t)y > d->cw1 && (sob_u128)(uint64_t)y > dcw(d, K)) return PF_INF; /* cw[K] >= cw[1] */
+    uint64_t lo = last_le(d->cw, d->cw1, K, (sob_u128)(uint64_t)y); /* the largest j <= K with cw[j] <= y */
+    sob_u128 e = dce(d, lo);
     if (lo < K) {
-        sob_u128 rest = (sob_u128)(uint64_t)y - d->cw[lo]; /* < A_lo < 2^63 */
-        e += ((rest * (uint32_t)d->qn[lo]) << FX) / (uint32_t)d->qd[lo];
+        sob_u128 rest = (sob_u128)(uint64_t)y - dcw(d, lo); /* < A_lo < 2^63 */
+        e += ((rest * dqn(d, lo)) << FX) / dqd(d, lo);
     }
     sob_u128 l = e >> FX;
     if (l <= K) return 0;
@@ -354,19 +396,13 @@ static int64_t hop_upper_inverse(const pf_env *e, uint32_t mi, int64_t W) {
     uint64_t K = eff_k(d, e->budget);
     if (K > d->len) {
         best = 1; /* no bound for this book */
-    } else if (K > 0 && (sob_u128)(uint64_t)W <= d->cw[K]) {
-        uint64_t lo = 0, hi = K - 1; /* the j with cw[j] < W <= cw[j + 1] */
-        while (lo < hi) {
-            uint64_t mid = (lo + hi + 1) / 2;
-            if (d->cw[mid] < (sob_u128)(uint64_t)W)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
-        sob_u128 rest = (sob_u128)(uint64_t)W - d->cw[lo];
-        sob_u128 num = (rest * (uint32_t)d->qn[lo]) << FX;
-        sob_u128 x2 = d->ce[lo] + num / (uint32_t)d->qd[lo] + (num % (uint32_t)d->qd[lo] != 0);
-        if (x2 > d->ce[lo + 1]) x2 = d->ce[lo + 1];
+    } else if (K > 0 && ((sob_u128)(uint64_t)W <= d->cw1 || (sob_u128)(uint64_t)W <= dcw(d, K))) {
+        uint64_t lo = last_lt(d->cw, d->cw1, K - 1, (sob_u128)(uint64_t)W); /* the j with cw[j] < W <= cw[j + 1] */
+        sob_u128 rest = (sob_u128)(uint64_t)W - dcw(d, lo);
+        sob_u128 num = (rest * dqn(d, lo)) << FX;
+        uint32_t qd = dqd(d, lo);
+        sob_u128 x2 = dce(d, lo) + num / qd + (num % qd != 0);
+        if (x2 > dce(d, lo + 1)) x2 = dce(d, lo + 1);
         sob_u128 x = (x2 >> FX) + ((x2 & (((sob_u128)1 << FX) - 1)) != 0); /* ceil(x2 / 2^32) */
         if (x <= K)
             best = 1;
@@ -403,20 +439,13 @@ static int64_t hop_lower_inverse(const pf_env *e, uint32_t mi, int64_t A) {
         best = PF_INF - 1;
     } else if (K > 0) {
         sob_u128 T2 = ((sob_u128)(uint64_t)A + K + 1) << FX; /* hop_lower(y) <= A iff Lhat(y) < T2 */
-        uint64_t lo = 0, hi = K; /* the largest j with ce[j] < T2 */
-        while (lo < hi) {
-            uint64_t mid = (lo + hi + 1) / 2;
-            if (d->ce[mid] < T2)
-                lo = mid;
-            else
-                hi = mid - 1;
-        }
+        uint64_t lo = last_lt(d->ce, d->ce1, K, T2); /* the largest j <= K with ce[j] < T2 */
         sob_u128 y;
         if (lo == K) {
-            y = d->cw[K];
+            y = dcw(d, K);
         } else {
-            y = d->cw[lo] + ((T2 - d->ce[lo]) * (uint32_t)d->qd[lo]) / ((sob_u128)(uint32_t)d->qn[lo] << FX);
-            if (y > d->cw[lo + 1]) y = d->cw[lo + 1];
+            y = dcw(d, lo) + ((T2 - dce(d, lo)) * dqd(d, lo)) / ((sob_u128)dqn(d, lo) << FX);
+            if (y > dcw(d, lo + 1)) y = dcw(d, lo + 1);
         }
         best = y >= (sob_u128)(PF_INF - 1) ? PF_INF - 1 : (int64_t)y;
     }
@@ -475,6 +504,8 @@ struct sob_pf_scratch {
     uint32_t dgen;
     int64_t *lim;        /* (left, asset) -> pruning threshold (limit_at) */
     uint32_t *lim_gen;
+    int64_t *lim2;       /* (left, asset) -> the threshold without the market that set lim (its next best) */
+    uint32_t *limz;      /* (left, asset) -> the asset that market leads to (UINT32_MAX: none) */
     uint32_t lgen;
     uint32_t *queue;
     sob_pf_path *slots;  /* ntargets * limit */
@@ -505,6 +536,8 @@ void sob_pf_scratch_free(sob_pf_scratch *s) {
     free(s->dom_gen);
     free(s->lim);
     free(s->lim_gen);
+    free(s->lim2);
+    free(s->limz);
     free(s->queue);
     free(s->slots);
     free(s->nslot);
@@ -530,7 +563,11 @@ static int scratch_size(sob_pf_scratch *s, uint32_t nassets, size_t ntargets, si
         if (lim) s->lim = lim;
         uint32_t *lg = realloc(s->lim_gen, (size_t)nassets * NH * sizeof *lg);
         if (lg) s->lim_gen = lg;
-        if (!dist || !vis || !tix || !dom || !dg || !qu || !lim || !lg) return 0;
+        int64_t *l2 = realloc(s->lim2, (size_t)nassets * NH * sizeof *l2);
+        if (l2) s->lim2 = l2;
+        uint32_t *lz = realloc(s->limz, (size_t)nassets * NH * sizeof *lz);
+        if (lz) s->limz = lz;
+        if (!dist || !vis || !tix || !dom || !dg || !qu || !lim || !lg || !l2 || !lz) return 0;
         memset(s->lim_gen, 0, (size_t)nassets * NH * sizeof *lg);
         s->lgen = 0;
         memset(s->vis, 0, (size_t)nassets * sizeof *vis);
@@ -599,14 +636,18 @@ static inline int64_t hop_bound(const pf_run *r, uint32_t mi, int64_t a) {
  * which some target's list could still be entered in exactly `left` more hops (PF_INF: none);
  * strict receive, the most that may be needed at the asset (-1: none). A backward recursion over
  * the inverses of the monotone hop bounds, ignoring which assets the prefix visited (a relaxation:
- * still a valid threshold), computed on demand and kept until a list's threshold moves. */
+ * still a valid threshold), computed on demand and kept until a list's threshold moves. Beside it
+ * the threshold without the next hop that set it (lim2: the best over the other next assets) and
+ * that next asset (limz): when the prefix has visited it, no path can go there, and can_beat uses
+ * lim2. */
 static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
     sob_pf_scratch *s = r->s;
     const sob_pf_graph *g = r->g;
     size_t idx = (size_t)left * g->nassets + x;
     if (s->lim_gen[idx] == s->lgen) return s->lim[idx];
     const int64_t none = r->send ? PF_INF : -1;
-    int64_t v = none;
+    int64_t v = none, v2 = none;
+    uint32_t z = UINT32_MAX;
     if (left == 0) {
         int32_t i = s->tix[x];
         if (i >= 0) {
@@ -629,7 +670,13 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
                 if (lt == none) continue;
                 int64_t c = r->send ? hop_upper_inverse(&r->env, (uint32_t)mi, lt)
                                     : hop_lower_inverse(&r->env, (uint32_t)mi, lt);
-                if (r->send ? c < v : c > v) v = c;
+                if (r->send ? c < v : c > v) {
+                    v2 = v;
+                    v = c;
+                    z = t;
+                } else if (r->send ? c < v2 : c > v2) {
+                    v2 = c;
+                }
             }
         } else {
             for (uint32_t k = st[x]; k < st[x + 1]; k++) {
@@ -638,20 +685,37 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
                 int64_t ly = limit_at(r, left - 1, y);
                 if (ly == none) continue;
                 int64_t c = r->send ? hop_upper_inverse(&r->env, mi, ly) : hop_lower_inverse(&r->env, mi, ly);
-                if (r->send ? c < v : c > v) v = c;
+                if (r->send ? c < v : c > v) {
+                    v2 = v;
+                    v = c;
+                    z = y;
+                } else if (r->send ? c < v2 : c > v2) {
+                    v2 = c;
+                }
             }
         }
     }
     s->lim_gen[idx] = s->lgen;
     s->lim[idx] = v;
+    s->lim2[idx] = v2;
+    s->limz[idx] = z;
     return v;
 }
 
 /* Can a path from w (not on the prefix), reached with bound amount u, enter a list in exactly
- * `left` more hops? Exact when it says no. */
+ * `left` more hops? Exact when it says no: a path from w goes on to an asset the prefix has not
+ * visited, so when the best next asset of w's threshold is on the prefix, the best over the others
+ * (lim2) is still a valid threshold, and a stronger one. This cuts the common dead end of a hub:
+ * from XLM, every token y has the threshold of y -> XLM -> target, which the prefix through XLM
+ * cannot take (issue 15: 6,650 exact hops XLM -> y in one search, none of them extended). */
 static int can_beat(pf_run *r, uint32_t w, int64_t u, uint32_t left) {
     if (r->send ? u <= 0 : u == PF_INF) return 0;
     int64_t l = limit_at(r, left, w);
+    if (left > 0) {
+        size_t idx = (size_t)left * r->g->nassets + w;
+        uint32_t z = r->s->limz[idx];
+        if (z != UINT32_MAX && r->s->vis[z] == r->s->vgen) l = r->s->lim2[idx];
+    }
     return r->send ? u >= l : u <= l;
 }
 
@@ -811,6 +875,16 @@ static int dominated(pf_run *r, uint32_t w, uint32_t d, int64_t a) {
     return 0;
 }
 
+/* 1 if dominated() would say so of any amount the hop can give: its bound b is no better than
+ * w's best at depth d (strict send: the exact output <= b <= best; strict receive: the exact need
+ * >= b >= best). Checked before executing the hop, with the same outcome as executing it and then
+ * calling dominated(), which changes nothing when it returns 1. */
+static int dominated_bound(const pf_run *r, uint32_t w, uint32_t d, int64_t b) {
+    const sob_pf_scratch *s = r->s;
+    size_t i = (size_t)w * NH + d;
+    return s->dom_gen[i] == s->dgen && (r->send ? s->dom[i] >= b : s->dom[i] <= b);
+}
+
 static void dfs(pf_run *r, uint32_t k) {
     sob_pf_scratch *s = r->s;
     const sob_pf_graph *g = r->g;
@@ -832,6 +906,10 @@ static void dfs(pf_run *r, uint32_t k) {
         if (count_eval(r)) return;
         if (left == 0) {
             try_path(r, k + 1);
+            continue;
+        }
+        if (r->dominance && dominated_bound(r, w, k + 1, b)) {
+            r->out->dominance_cuts++;
             continue;
         }
         if (!eval_hop(r, k)) continue;

@@ -233,3 +233,59 @@ def test_read_write_lock_prefers_a_waiting_writer():
 def test_bad_pool_settings_raise(kw):
     with pytest.raises(ValueError):
         build_app(BlockingDex(), **kw)
+
+
+def test_asset_cache_gives_the_parse_and_refuses_what_the_parse_refuses():
+    """The /paths asset cache (issue 15: the issuer's StrKey check was most of a request's Python
+    time on the event loop) answers exactly what a fresh parse answers, keeps only valid spellings,
+    and stays bounded."""
+    from multidict import MultiDict
+
+    from stellar_ob import Asset
+    from stellar_ob.server.app import AssetCache, BadRequest, _asset_from_parts, _asset_list
+
+    cache = AssetCache(size=3)
+    usd, eur = f"USD:{ISSUER}", f"EUR:{ISSUER}"
+    bad_issuer = ISSUER[:-1] + ("A" if ISSUER[-1] != "A" else "B")  # checksum broken
+    q = MultiDict(destination_assets=f"{usd},native,{eur}", source_asset_type="credit_alphanum4",
+                  source_asset_code="USD", source_asset_issuer=ISSUER)
+    for _ in range(2):  # the second time from the cache: the same values
+        assert _asset_list(q, "destination_assets", cache) == [Asset("USD", ISSUER), Asset.native(),
+                                                                Asset("EUR", ISSUER)]
+        assert _asset_from_parts(q, "source", cache=cache) == Asset("USD", ISSUER)
+    assert len(cache._by_key) <= 3
+    # a spelling that fails is never kept, and fails again; a cached code under another type fails
+    for bad in (MultiDict(destination_assets=f"USD:{bad_issuer}"), MultiDict(destination_assets="USD")):
+        for _ in range(2):
+            with pytest.raises(BadRequest):
+                _asset_list(bad, "destination_assets", cache)
+    wrong_type = MultiDict(source_asset_type="credit_alphanum12", source_asset_code="USD",
+                           source_asset_issuer=ISSUER)
+    with pytest.raises(BadRequest):
+        _asset_from_parts(wrong_type, "source", cache=cache)
+    assert all(isinstance(v, Asset) for v in cache._by_key.values())
+    for i in range(20):  # bounded whatever the requests
+        _asset_list(MultiDict(destination_assets=f"T{i}:{ISSUER}"), "destination_assets", cache)
+        assert len(cache._by_key) <= 3
+
+
+async def test_paths_requests_parse_assets_once_and_answer_the_same():
+    dex = BlockingDex()
+    dex.release.set()
+    app = build_app(dex, path_workers=1, path_cache=0)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            bodies = []
+            for path in (SEND, SEND, RECEIVE, RECEIVE):
+                async with s.get(url + path) as r:
+                    assert r.status == 200
+                    bodies.append(await r.text())
+            async with s.get(url + SEND.replace(ISSUER, ISSUER[:-1] + "A")) as r:
+                assert r.status == 400
+        assert bodies[0] == bodies[1] and bodies[2] == bodies[3]
+        # every request searched (no answer cache) with the same parsed assets
+        assert [c[:4] for c in dex.calls] == [("strict_send", "native", 100000000, [f"USD:{ISSUER}"])] * 2 + \
+            [("strict_receive", "native", 100000000, [f"USD:{ISSUER}"])] * 2
+    finally:
+        await runner.cleanup()

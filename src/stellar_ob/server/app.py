@@ -62,6 +62,7 @@ _STATE = web.AppKey("stellar_ob_server_state", object)
 _PATH_LIMIT = web.AppKey("stellar_ob_path_limit", int)
 _HEARTBEAT = web.AppKey("stellar_ob_sse_heartbeat", float)
 _SEARCH = web.AppKey("stellar_ob_path_pool", object)
+_ASSETS = web.AppKey("stellar_ob_asset_cache", object)
 
 
 class ReadWriteLock:
@@ -168,13 +169,39 @@ class ServerState:
 
 # ---- parameters -----------------------------------------------------------------------------------
 
-def _asset_from_parts(q: Any, prefix: str, required: bool = True) -> Optional[Asset]:
+class AssetCache:
+    """The assets requests named, by their spelling: checking an issuer's StrKey (base32 and its
+    CRC16, in Python) costs tens of microseconds, and a /paths request names up to 16 assets, on
+    the event loop. Only valid spellings are kept (an Asset is immutable, so a kept one is the
+    same value a new parse gives); at most ``size``, cleared when full (bounded memory whatever
+    the requests). Event-loop thread only."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._by_key: Dict[Any, Asset] = {}
+
+    def get(self, key: Any) -> Optional[Asset]:
+        return self._by_key.get(key)
+
+    def put(self, key: Any, asset: Asset) -> Asset:
+        if len(self._by_key) >= self.size:
+            self._by_key.clear()
+        self._by_key[key] = asset
+        return asset
+
+
+def _asset_from_parts(q: Any, prefix: str, required: bool = True, cache: Optional[AssetCache] = None
+                      ) -> Optional[Asset]:
     t = q.get(f"{prefix}_asset_type")
     if t is None:
         if required:
             raise BadRequest(f"{prefix}_asset_type", "this parameter is required")
         return None
     code, issuer = q.get(f"{prefix}_asset_code"), q.get(f"{prefix}_asset_issuer")
+    if cache is not None and t != "native":
+        hit = cache.get((t, code, issuer))
+        if hit is not None:
+            return hit
     if t == "native":
         if code or issuer:
             raise BadRequest(f"{prefix}_asset_code", "native assets do not have a code or an issuer")
@@ -186,23 +213,29 @@ def _asset_from_parts(q: Any, prefix: str, required: bool = True) -> Optional[As
     if (t == "credit_alphanum4") != (len(code) <= 4):
         raise BadRequest(f"{prefix}_asset_code", "the code's length does not match the asset type")
     try:
-        return Asset(code, issuer)
+        asset = Asset(code, issuer)
     except (StellarOBError, ValueError, TypeError):
         raise BadRequest(f"{prefix}_asset_issuer", "invalid asset") from None
+    return cache.put((t, code, issuer), asset) if cache is not None else asset
 
 
-def _canonical_asset(text: str, field: str) -> Asset:
+def _canonical_asset(text: str, field: str, cache: Optional[AssetCache] = None) -> Asset:
+    if cache is not None:
+        hit = cache.get(text)
+        if hit is not None:
+            return hit
     try:
-        return Asset.parse("native" if text == "native" else text)
+        asset = Asset.parse("native" if text == "native" else text)
     except (StellarOBError, ValueError, TypeError):
         raise BadRequest(field, f"invalid asset {text!r}: 'native' or 'CODE:ISSUER'") from None
+    return cache.put(text, asset) if cache is not None else asset
 
 
-def _asset_list(q: Any, field: str) -> List[Asset]:
+def _asset_list(q: Any, field: str, cache: Optional[AssetCache] = None) -> List[Asset]:
     raw = q.get(field)
     if raw is None or raw == "":
         raise BadRequest(field, "this parameter is required (accounts are not supported: pass the assets)")
-    out = [_canonical_asset(s.strip(), field) for s in raw.split(",")]
+    out = [_canonical_asset(s.strip(), field, cache) for s in raw.split(",")]
     if len(out) > _MAX_PATH_ASSETS:
         raise BadRequest(field, f"at most {_MAX_PATH_ASSETS} assets")
     return list(dict.fromkeys(out))
@@ -539,20 +572,21 @@ def _timeout() -> web.Response:
 
 async def _find(request: web.Request, kind: str) -> web.Response:
     q = request.query
+    cache: AssetCache = request.app[_ASSETS]  # type: ignore[assignment]
     try:
         hops = _int(q, "max_path_length", 3, 0, 5) + 1
         if kind == "strict_send":
             if "destination_account" in q and "destination_assets" not in q:
                 raise BadRequest("destination_account", "not supported here: pass destination_assets")
-            frm = _asset_from_parts(q, "source")
+            frm = _asset_from_parts(q, "source", cache=cache)
             amount = _amount(q, "source_amount")
-            targets = _asset_list(q, "destination_assets")
+            targets = _asset_list(q, "destination_assets", cache)
         else:
             if "source_account" in q and "source_assets" not in q:
                 raise BadRequest("source_account", "not supported here: pass source_assets")
-            frm = _asset_from_parts(q, "destination")
+            frm = _asset_from_parts(q, "destination", cache=cache)
             amount = _amount(q, "destination_amount")
-            targets = _asset_list(q, "source_assets")
+            targets = _asset_list(q, "source_assets", cache)
     except BadRequest as e:
         return _bad(e)
     targets = [t for t in targets if t != frm]
@@ -621,6 +655,7 @@ def build_app(dex: Any, *, state: Optional[ServerState] = None, path_limit: int 
     pool = PathPool(st, path_workers if path_workers is not None else max(1, min(8, os.cpu_count() or 1)),
                     path_queue, path_timeout, path_limit, sellers_funds, path_cache)
     app[_SEARCH] = pool
+    app[_ASSETS] = AssetCache()
 
     async def _close(_app: web.Application) -> None:
         await asyncio.get_running_loop().run_in_executor(None, pool.shutdown)
