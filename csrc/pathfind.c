@@ -632,6 +632,18 @@ static inline int64_t hop_bound(const pf_run *r, uint32_t mi, int64_t a) {
     return r->send ? hop_upper(&r->env, mi, a) : hop_lower(&r->env, mi, a);
 }
 
+/* The best (strict send: least; strict receive: most) of the candidates seen so far in *v, the
+ * next asset that gave it in *z, and the best of the others in *v2. */
+static inline void keep_two_best(int send, int64_t c, uint32_t from, int64_t *v, int64_t *v2, uint32_t *z) {
+    if (send ? c < *v : c > *v) {
+        *v2 = *v;
+        *v = c;
+        *z = from;
+    } else if (send ? c < *v2 : c > *v2) {
+        *v2 = c;
+    }
+}
+
 /* The pruning thresholds, per (hops left, asset): strict send, the least amount at the asset from
  * which some target's list could still be entered in exactly `left` more hops (PF_INF: none);
  * strict receive, the most that may be needed at the asset (-1: none). A backward recursion over
@@ -670,13 +682,7 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
                 if (lt == none) continue;
                 int64_t c = r->send ? hop_upper_inverse(&r->env, (uint32_t)mi, lt)
                                     : hop_lower_inverse(&r->env, (uint32_t)mi, lt);
-                if (r->send ? c < v : c > v) {
-                    v2 = v;
-                    v = c;
-                    z = t;
-                } else if (r->send ? c < v2 : c > v2) {
-                    v2 = c;
-                }
+                keep_two_best(r->send, c, t, &v, &v2, &z);
             }
         } else {
             for (uint32_t k = st[x]; k < st[x + 1]; k++) {
@@ -685,13 +691,7 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
                 int64_t ly = limit_at(r, left - 1, y);
                 if (ly == none) continue;
                 int64_t c = r->send ? hop_upper_inverse(&r->env, mi, ly) : hop_lower_inverse(&r->env, mi, ly);
-                if (r->send ? c < v : c > v) {
-                    v2 = v;
-                    v = c;
-                    z = y;
-                } else if (r->send ? c < v2 : c > v2) {
-                    v2 = c;
-                }
+                keep_two_best(r->send, c, y, &v, &v2, &z);
             }
         }
     }
