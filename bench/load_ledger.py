@@ -278,13 +278,18 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         await dex.close()
         return result
     finally:
-        try:
-            parent.send("stop")
-        except (OSError, BrokenPipeError):
-            pass
-        proc.join(30)
-        if proc.is_alive():
-            proc.terminate()
+        _stop_server(parent, proc)
+
+
+def _stop_server(parent: Any, proc: Any) -> None:
+    """Tell the server child to stop and wait for it (terminated after 30 s)."""
+    try:
+        parent.send("stop")
+    except (OSError, BrokenPipeError):
+        pass
+    proc.join(30)
+    if proc.is_alive():
+        proc.terminate()
 
 
 def print_ledger_result(r: Dict[str, Any]) -> None:
@@ -389,13 +394,7 @@ async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any
         await dex.close()
         return result
     finally:
-        try:
-            parent.send("stop")
-        except (OSError, BrokenPipeError):
-            pass
-        proc.join(30)
-        if proc.is_alive():
-            proc.terminate()
+        _stop_server(parent, proc)
 
 
 def _mm(t: Dict[str, float]) -> str:
