@@ -33,9 +33,20 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 RSS_TARGET_MB = 250
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of another process: the local Horizon's, so a run can say whether
+    the server or the client set its latencies."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb() -> float:
@@ -251,6 +262,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         result["startup_cpu_seconds"] = round(time.process_time() - cpu0, 1)
         say(f"{len(lives)} markets loaded in {result['load_seconds']:.1f} s, RSS {rss_mb():.0f} MB")
         cpu1, w1 = time.process_time(), time.monotonic()
+        server_cpu1 = _proc_cpu(proc.pid)
         heap = _HeapGrowth() if os.environ.get("SOB_TRACEMALLOC") else None
         updates0 = sum(l.counters.updates for l in lives)
         gc_pauses.__init__()  # the measured part only
@@ -260,7 +272,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         del ledgers[:]  # closed while loading: not judged
         restarts = sorted(cfg.restarts)
         recoveries: List[float] = []
-        latencies, tally = _Latencies(), {"missed": 0, "judged": 0, "ledgers": 0}
+        latencies, tally = _Latencies(), {"missed": 0, "late": 0, "judged": 0, "ledgers": 0}
 
         def judge(final: bool = False) -> None:
             """Every changed market's update must reach the caller within its ledger. A ledger
@@ -280,6 +292,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
                         latencies.add(min(seen))
                     else:
                         tally["missed"] += 1
+                        tally["late"] += bool(seen)  # it came, but after its ledger's window
 
         while closed_count - first_ledger < cfg.ledgers:
             await asyncio.sleep(0.25)
@@ -312,6 +325,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         await asyncio.sleep(min(cfg.ledger_interval, 2.0))  # the last ledger's events
         judge(final=True)
         cpu = time.process_time() - cpu1
+        server_cpu = _proc_cpu(proc.pid) - server_cpu1
         wall = time.monotonic() - w1
         result["updates_per_second"] = round((sum(l.counters.updates for l in lives) - updates0) / wall, 1)
         gc.callbacks.remove(on_gc)
@@ -350,7 +364,8 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
     missed = tally["missed"]
     result.update(
         ledgers=tally["ledgers"], ledgers_judged=tally["judged"], changes_judged=latencies.count + missed,
-        changes_missed=missed, latency_p50_ms=latencies.quantile_ms(0.50), latency_p99_ms=latencies.quantile_ms(0.99),
+        changes_missed=missed, changes_late=tally["late"], changes_never=missed - tally["late"],
+        server_cpu_percent=round(100 * server_cpu / wall, 1), latency_p50_ms=latencies.quantile_ms(0.50), latency_p99_ms=latencies.quantile_ms(0.99),
         latency_max_ms=round(latencies.max * 1e3, 1) if latencies.count else None,
         mismatched_books=mismatched, cpu_percent=round(100 * cpu / wall, 1), wall_seconds=round(wall, 1),
         rss_samples=[(round(t - start_wall, 1), round(r, 1)) for t, r in rss_samples],
@@ -369,7 +384,9 @@ def print_result(result: Dict[str, Any], say: Callable[[str], None] = print) -> 
     say(f"markets {result['markets']} (depth {result['depth']}), a ledger every {result['ledger_interval']:g} s, "
         f"{result['ledgers']} ledgers, {result['change_share']:.0%} of markets changing per ledger")
     say(f"changes judged {result['changes_judged']}, missed (not at the caller within one ledger) "
-        f"{result['changes_missed']} (target 0)")
+        f"{result['changes_missed']} (target 0): {result['changes_late']} came late, "
+        f"{result['changes_never']} never came on their own")
+    say(f"CPU: client {result['cpu_percent']}%, local Horizon {result['server_cpu_percent']}% of a core")
     say(f"ledger close -> caller: p50 {result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms, "
         f"max {result['latency_max_ms']} ms (target: within {result['ledger_interval']:g} s)")
     say(f"books different from the server's at the end: {result['mismatched_books']} (target 0)")
