@@ -967,6 +967,10 @@ cdef class OrderBook:
     def _read_floor(self):
         """Does nothing, called as best_bid is: the floor of a best bid/ask read (bench only)."""
 
+    def _diff_floor(self, changes):
+        """Does nothing, with apply_diff's argument and compiled as apply_diff is: the call floor
+        of apply_diff in bench/bench_core.py (issue 18)."""
+
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
