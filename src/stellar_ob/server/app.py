@@ -68,8 +68,9 @@ _ASSETS = web.AppKey("stellar_ob_asset_cache", object)
 class ReadWriteLock:
     """Many readers or one writer; a waiting writer goes before new readers (no writer starvation).
 
-    Threads only (the event loop takes it for writing only around a ledger's apply, which waits at
-    most for the searches already running)."""
+    Threads only (a ledger's apply takes it for writing, waiting at most for the searches already
+    running; :meth:`ServerState.apply_async` does that in a worker thread, so the event loop never
+    waits on it)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
@@ -139,6 +140,11 @@ class ServerState:
                 return self.dex.apply_ledger(meta, resync=resync)
             finally:
                 self.generation += 1
+
+    async def apply_async(self, meta: Any, *, resync: bool = False) -> Any:
+        """:meth:`apply` in a worker thread: the event loop goes on answering while the ledger
+        waits for the searches already running (up to their deadline) and is applied."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.apply(meta, resync=resync))
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
