@@ -377,6 +377,13 @@ def _offer_rows(dex: Any, selling: Optional[Asset], buying: Optional[Asset], sel
     return out
 
 
+def _offer_rows_locked(state: ServerState, selling: Optional[Asset], buying: Optional[Asset],
+                       seller: Optional[str]) -> Tuple[list, int]:
+    """:func:`_offer_rows` and the book's ledger, read under the book's read lock (worker thread)."""
+    with state.lock.read():
+        return _offer_rows(state.dex, selling, buying, seller), state.dex.ledger_seq
+
+
 def _offer_json(base_url: str, oid: int, seller: Optional[str], sells: Asset, buys: Asset, o: Any,
                 ledger: int) -> Dict[str, Any]:
     return {
@@ -415,14 +422,18 @@ async def offers(request: web.Request) -> web.Response:
                 cursor = _int(q, "cursor", 0, 0, 2**63 - 1)
     except BadRequest as e:
         return _bad(e)
-    rows = _offer_rows(state.dex, selling, buying, seller)
+    # The scan walks every offer of the markets it may match (about 8 us an offer in Python: seconds
+    # for a whole DEX with only a seller named), so it runs in a worker thread under the read lock,
+    # never on the event loop, where it would stop every other request for that long.
+    rows, ledger = await asyncio.get_running_loop().run_in_executor(
+        None, _offer_rows_locked, state, selling, buying, seller)
     if order == "desc":
         rows.reverse()
     if cursor is not None:
         rows = [r for r in rows if (r[0] > cursor if order == "asc" else r[0] < cursor)]
     page = rows[:limit]
     base = f"{request.scheme}://{request.host}"
-    records = [_offer_json(base, r[0], r[1], r[2], r[3], r[4], state.dex.ledger_seq) for r in page]
+    records = [_offer_json(base, r[0], r[1], r[2], r[3], r[4], ledger) for r in page]
 
     def link(cur: Optional[str], o: str) -> Dict[str, str]:
         params = dict(q)
