@@ -304,6 +304,19 @@ def _order_book(dex: Any, base: Asset, counter: Asset, limit: int) -> Dict[str, 
     return dex.to_horizon(base, counter, limit)
 
 
+def _order_book_locked(state: ServerState, base: Asset, counter: Asset, limit: int) -> Tuple[str, int]:
+    """The /order_book document as JSON text and the book's ledger, read under the read lock."""
+    with state.lock.read():
+        return json.dumps(_order_book(state.dex, base, counter, limit)), state.dex.ledger_seq
+
+
+async def _read_book(state: ServerState, fn: Any, *args: Any) -> Any:
+    """``fn(state, *args)`` in a worker thread: every reader of the book holds its read lock (a ledger
+    is applied in another thread, :meth:`ServerState.apply_async`), and a deep book (up to
+    MAX_ORDER_BOOK_LIMIT levels) or a long scan never stops the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, state, *args)
+
+
 async def order_book(request: web.Request) -> web.StreamResponse:
     state: ServerState = request.app[_STATE]
     q = request.query
@@ -316,7 +329,8 @@ async def order_book(request: web.Request) -> web.StreamResponse:
     if base == counter:
         return _bad(BadRequest("buying_asset_type", "the selling and buying assets must differ"))
     if "text/event-stream" not in request.headers.get("Accept", ""):
-        return _json(_order_book(state.dex, base, counter, limit))
+        body, _ledger = await _read_book(state, _order_book_locked, base, counter, limit)
+        return web.Response(text=body, content_type="application/hal+json")
     return await _stream_order_book(request, state, base, counter, limit)
 
 
@@ -332,10 +346,10 @@ async def _stream_order_book(request: web.Request, state: ServerState, base: Ass
     idle = request.app[_HEARTBEAT]
     try:
         while True:
-            body = json.dumps(_order_book(state.dex, base, counter, limit))
+            body, ledger = await _read_book(state, _order_book_locked, base, counter, limit)
             if body != last:
                 last = body
-                await resp.write(f"id: {state.dex.ledger_seq}\ndata: {body}\n\n".encode())
+                await resp.write(f"id: {ledger}\ndata: {body}\n\n".encode())
             v = await state.wait_change(seen if seen >= 0 else state.version, idle)
             if v == seen:
                 await resp.write(b": keepalive\n\n")
@@ -425,8 +439,7 @@ async def offers(request: web.Request) -> web.Response:
     # The scan walks every offer of the markets it may match (about 8 us an offer in Python: seconds
     # for a whole DEX with only a seller named), so it runs in a worker thread under the read lock,
     # never on the event loop, where it would stop every other request for that long.
-    rows, ledger = await asyncio.get_running_loop().run_in_executor(
-        None, _offer_rows_locked, state, selling, buying, seller)
+    rows, ledger = await _read_book(state, _offer_rows_locked, selling, buying, seller)
     if order == "desc":
         rows.reverse()
     if cursor is not None:
