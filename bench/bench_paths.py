@@ -257,7 +257,7 @@ class GraphDex:
             self.search_c += r.search_ns / 1e9
         stamp = _STAMP.get()
         if stamp is not None:
-            stamp.update(search0=t0, search1=t1, search_cpu=c, hops=r.hop_evaluations)
+            stamp.update(search0=t0, search1=t1, search_cpu=c, search_c=r.search_ns / 1e9, hops=r.hop_evaluations)
         return r
 
 
@@ -331,6 +331,8 @@ class _Probe:
                 "waiting for a worker": s["search0"] - s["in"],
                 "search (worker wall)": s["search1"] - s["search0"],
                 "  of which its CPU": s["search_cpu"],
+                "  of which in C (GIL released)": s["search_c"],
+                "  outside C (Python: GIL waits)": s["search1"] - s["search0"] - s["search_c"],
                 "back on the loop + JSON": s["out"] - s["search1"],
                 "to the client (write + read)": done - s["out"],
             }))
