@@ -278,7 +278,8 @@ class _Probe:
     """The server process's own view of a run: per request, when the handler got it and answered
     (an outermost middleware), when its search started and ended in the worker; the collector's
     pauses (gc.callbacks: wall and the collecting thread's CPU); and the event loop's lag (a task
-    sleeping 2 ms and noting how late it wakes)."""
+    sleeping 10 ms and noting how late it wakes: 100 wake-ups a second, about 0.05 ms of CPU a
+    request at 50 requests a second)."""
 
     def __init__(self) -> None:
         self.requests: dict = {}
@@ -314,8 +315,8 @@ class _Probe:
     async def watch_loop(self) -> None:
         while not self._stop:
             t = time.perf_counter()
-            await asyncio.sleep(0.002)
-            self.lag.append(time.perf_counter() - t - 0.002)
+            await asyncio.sleep(0.01)
+            self.lag.append(time.perf_counter() - t - 0.01)
 
     def stages(self, stamps: List[Tuple[int, float, float, float]], ok: set) -> dict:
         """Where the latency of each request answered 200 went (s): (median, p99, mean over the
@@ -643,7 +644,7 @@ def main(argv: Any = None) -> int:
                       f"{sum(g[2] for g in gcs) * 1e3:.1f} ms, max {max(g[2] for g in gcs) * 1e3:.2f} ms "
                       f"(wall max {max(g[1] for g in gcs) * 1e3:.2f} ms)")
             if lag:
-                print(f"  event loop lag (2 ms sleeper): p50 {pct(lag, 50) * 1e3:.2f} p99 {pct(lag, 99) * 1e3:.2f} "
+                print(f"  event loop lag (10 ms sleeper): p50 {pct(lag, 50) * 1e3:.2f} p99 {pct(lag, 99) * 1e3:.2f} "
                       f"max {max(lag) * 1e3:.1f} ms")
     return 0
 
