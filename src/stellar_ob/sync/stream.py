@@ -561,6 +561,8 @@ class _SSEStream:
         horizon = owner.horizon
         while True:
             delay: float | None
+            error: BaseException | None = None
+            server = False
             try:
                 await self._connect_once()
                 if self.data_events or time.monotonic() - self._last_start >= _QUIET_CLOSE:
@@ -570,16 +572,21 @@ class _SSEStream:
                     owner.counters.empty_goodbyes += 1
                     delay = None
             except _Reconnect as r:
+                # What the waits below need is taken out of the exception, and nothing is awaited
+                # in here: the exception's traceback holds every frame of the dead connection's read
+                # (its response, parser buffer, tap), which a wait inside this block would keep
+                # alive for the whole outage, for every market at once (tests/test_sync_memory.py).
                 if r.permanent:
                     owner._fail(r.error if r.error is not None else HorizonError(f"{self.what}: failed"))
                     return
-                delay = r.delay
-                if r.error is not None:
-                    owner._surface(r.error)
-                if r.server and delay is None and horizon.health is not None:
-                    if await horizon.health.server_failed(owner):
-                        self.backoff.reset()  # the server was down, not this market: back at once
-                        continue
+                delay, error, server = r.delay, r.error, r.server
+            if error is not None:
+                owner._surface(error)
+                error = None
+            if server and delay is None and horizon.health is not None:
+                if await horizon.health.server_failed(owner):
+                    self.backoff.reset()  # the server was down, not this market: back at once
+                    continue
             if delay is None:
                 delay = self.backoff.next()
                 if horizon.honor_server_retry and self.server_retry_ms:
