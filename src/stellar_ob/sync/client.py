@@ -21,6 +21,7 @@ from stellar_ob.errors import (
 from stellar_ob.sync.http import ArgumentError, DEFAULT_HORIZON, LimitExceededError, _MiB, _USER_AGENT, _check_callback, _check_int, _check_optional_seconds, _check_seconds, _deadline, _describe, _is_redirect, _problem_error, _read_capped, _redirect_error, _uint
 from stellar_ob.sync.budget import Backoff, RateBudget
 from stellar_ob.sync.health import ServerHealth
+from stellar_ob.sync._reads import _BufferedReads, _Connector, read_buffer
 from stellar_ob.sync.stream import Snapshot, Status, _Live
 from stellar_ob.sync.l2 import BookUpdate, LiveBook
 from stellar_ob.sync.l3 import Drift, LiveOfferBook, OfferBookUpdate
@@ -148,6 +149,18 @@ class Horizon:
         self._rest_timeout = aiohttp.ClientTimeout(total=request_timeout, connect=connect_timeout,
                                                    sock_connect=connect_timeout)
         self._closed = False
+        self._read_view: memoryview | None = None  # the buffer every socket read of this client lands in (_reads)
+
+    def _front_reads(self, resp: aiohttp.ClientResponse) -> None:
+        """Read the rest of ``resp``'s connection into this client's buffer (see sync/_reads.py:
+        what keeps RSS flat after a server closed every connection)."""
+        _BufferedReads.install(resp.connection, self._reads_view())
+
+    def _reads_view(self) -> memoryview:
+        view = self._read_view
+        if view is None:
+            view = self._read_view = read_buffer()
+        return view
 
     async def __aenter__(self) -> "Horizon":
         return self
@@ -160,7 +173,8 @@ class Horizon:
             raise HorizonError("this Horizon client is closed")
         if self._session is None:
             # limit=0: every market holds one streaming connection; aiohttp's default pool is 100
-            connector = aiohttp.TCPConnector(limit=0, limit_per_host=0, ttl_dns_cache=300)
+            # (_Connector: every read of the session lands in one reused buffer, see sync/_reads.py)
+            connector = _Connector(limit=0, limit_per_host=0, ttl_dns_cache=300, read_view=self._reads_view())
             self._session = aiohttp.ClientSession(
                 connector=connector, headers={"User-Agent": self.user_agent, "X-Client-Name": "stellar-ob"}
             )
@@ -405,6 +419,7 @@ class Horizon:
                         owner: _Live | None) -> tuple[bytes, Mapping[str, str]]:
         async with session.get(url, params=params, timeout=self._rest_timeout, allow_redirects=False,
                                headers={"Accept": "application/hal+json"}) as resp:
+            self._front_reads(resp)
             bad = self.budget.observe(resp.headers)
             if bad and owner is not None:
                 owner.counters.bad_headers += len(bad)

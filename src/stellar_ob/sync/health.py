@@ -228,6 +228,7 @@ class ServerHealth:
             async with _deadline(min(horizon.request_timeout, 5.0)):
                 async with session.get(horizon.url + "/", timeout=horizon._rest_timeout, allow_redirects=False,
                                        headers={"Accept": "application/hal+json"}) as resp:
+                    horizon._front_reads(resp)
                     if resp.status >= 500:
                         self.server_errors += 1
                         from stellar_ob.errors import HorizonError

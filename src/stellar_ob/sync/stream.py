@@ -28,6 +28,7 @@ from stellar_ob.sse import SSEParser, SSELimitError
 
 from stellar_ob.sync.http import CallbackError, _check_callback, _deadline, _is_redirect, _problem_error, _redirect_error
 from stellar_ob.sync.budget import Backoff
+from stellar_ob.sync._reads import _BufferedReads
 
 if TYPE_CHECKING:
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
@@ -560,6 +561,8 @@ class _SSEStream:
         horizon = owner.horizon
         while True:
             delay: float | None
+            error: BaseException | None = None
+            server = False
             try:
                 await self._connect_once()
                 if self.data_events or time.monotonic() - self._last_start >= _QUIET_CLOSE:
@@ -569,16 +572,21 @@ class _SSEStream:
                     owner.counters.empty_goodbyes += 1
                     delay = None
             except _Reconnect as r:
+                # What the waits below need is taken out of the exception, and nothing is awaited
+                # in here: the exception's traceback holds every frame of the dead connection's read
+                # (its response, parser buffer, tap), which a wait inside this block would keep
+                # alive for the whole outage, for every market at once (tests/test_sync_memory.py).
                 if r.permanent:
                     owner._fail(r.error if r.error is not None else HorizonError(f"{self.what}: failed"))
                     return
-                delay = r.delay
-                if r.error is not None:
-                    owner._surface(r.error)
-                if r.server and delay is None and horizon.health is not None:
-                    if await horizon.health.server_failed(owner):
-                        self.backoff.reset()  # the server was down, not this market: back at once
-                        continue
+                delay, error, server = r.delay, r.error, r.server
+            if error is not None:
+                owner._surface(error)
+                error = None
+            if server and delay is None and horizon.health is not None:
+                if await horizon.health.server_failed(owner):
+                    self.backoff.reset()  # the server was down, not this market: back at once
+                    continue
             if delay is None:
                 delay = self.backoff.next()
                 if horizon.honor_server_retry and self.server_retry_ms:
@@ -642,6 +650,7 @@ class _SSEStream:
             counters.connection_errors += 1
             raise _Reconnect(None, StreamError(f"{self.what}: connection lost: {e!r}"), server=True) from None
         try:
+            horizon._front_reads(resp)
             self._observe(resp)
             status = resp.status
             if status == 429:
@@ -899,6 +908,7 @@ class _Tap(asyncio.Protocol):
         self.process = process
         self.ended = False
         self.outcome: Exception | None = None
+        self.front: _BufferedReads | None = None  # the client's buffered reads, when the tap sits behind them
 
     @classmethod
     def install(cls, resp: aiohttp.ClientResponse, process: Callable[[bytes], bool]) -> "_Tap | None":
@@ -910,8 +920,15 @@ class _Tap(asyncio.Protocol):
             return None
         transport = conn.transport
         inner = conn.protocol
-        if (transport is None or inner is None or not hasattr(transport, "set_protocol")
-                or transport.get_protocol() is not inner or content.exception() is not None):
+        if transport is None or inner is None or not hasattr(transport, "set_protocol") or content.exception() is not None:
+            return None
+        front = transport.get_protocol()
+        if isinstance(front, _BufferedReads) and front.inner is inner:  # reads into the client's buffer: after them
+            tap = cls(transport, inner, content, process)
+            tap.front = front
+            front.inner = tap
+            return tap
+        if front is not inner:
             return None
         tap = cls(transport, inner, content, process)
         transport.set_protocol(tap)
@@ -920,7 +937,11 @@ class _Tap(asyncio.Protocol):
     def remove(self) -> None:
         self.ended = True
         self.outcome = None  # (see _read_tapped)
-        if self.transport.get_protocol() is self:
+        front = self.front
+        if front is not None:
+            if front.inner is self:
+                front.inner = self.inner
+        elif self.transport.get_protocol() is self:
             self.transport.set_protocol(self.inner)
 
     def drain(self) -> None:
