@@ -181,6 +181,7 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         import gc
 
         gc_pauses: List[float] = []  # seconds of each collection of the oldest generation (the long ones)
+        gc_full_at: List[float] = []  # time.monotonic() each of them started
         gc_started = [0.0]
 
         def on_gc(phase: str, info: Dict[str, Any]) -> None:
@@ -188,6 +189,7 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
                 return
             if phase == "start":
                 gc_started[0] = time.perf_counter()
+                gc_full_at.append(time.monotonic())
             else:
                 gc_pauses.append(time.perf_counter() - gc_started[0])
 
@@ -269,6 +271,9 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             "gc_full_collections": len(gc_pauses),
             "gc_full_pause_ms_max": round(max(gc_pauses, default=0.0) * 1e3, 1),
             "gc_full_pause_ms_p50": round(sorted(gc_pauses)[len(gc_pauses) // 2] * 1e3, 1) if gc_pauses else None,
+            # when each started, s into the measured part (one soon after the start: the debt of the
+            # watching, made before it; later ones: what the ledgers themselves move into the oldest)
+            "gc_full_at_s": [round(t - wall0, 1) for t in gc_full_at],
             "gc_thresholds": gc.get_threshold(), "gc_freeze": cfg.gc_freeze,
             "heap_growth": heap_growth,
             "health_probes": None if dex.health is None else dex.health.probes,
@@ -305,7 +310,7 @@ def print_ledger_result(r: Dict[str, Any]) -> None:
           f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")
     if "gc_full_collections" in r:
         print(f"client full GC collections {r['gc_full_collections']} (median {r.get('gc_full_pause_ms_p50')} ms, "
-              f"longest {r['gc_full_pause_ms_max']:.0f} ms; thresholds {r.get('gc_thresholds')}"
+              f"longest {r['gc_full_pause_ms_max']:.0f} ms; at {r.get('gc_full_at_s')} s; thresholds {r.get('gc_thresholds')}"
               f"{', gc.freeze() after watching' if r.get('gc_freeze') else ', no gc.freeze()'})")
     for line in r.get("heap_growth") or ():
         print("  heap:", line)
