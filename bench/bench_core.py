@@ -67,6 +67,24 @@ def test_call_floor_set_level(benchmark, impl, book_data):
     benchmark(book._call_floor, "ask", n, d, amount + 1)
 
 
+@pytest.mark.benchmark(group="apply_diff: 100 changes + best bid/ask")
+@impls("c")
+def test_call_floor_apply_diff_100(benchmark, impl, book_data):
+    """The call floor of test_apply_diff_100: the same closure (the same batches, cycled) with
+    apply_diff, best_bid and best_ask replaced by empty methods taking the same arguments
+    (_diff_floor, _read_floor), compiled as they are."""
+    book = impl.load(book_data)
+    batches = MarketGenerator(1).batches(100, 8)
+    nxt, call, read = itertools.cycle(batches).__next__, book._diff_floor, book._read_floor
+
+    def run():
+        call(nxt())
+        read()
+        read()
+
+    benchmark(run)
+
+
 @pytest.mark.benchmark(group="insert or remove a new price + best bid/ask")
 @impls("c")
 def test_call_floor_insert_or_remove(benchmark, impl, book_data):
@@ -347,6 +365,16 @@ def _paired_cases():
         cases["deep apply_diff 100: hummingbot"] = hb.apply_batches(hb.load(deep), deep_batches)
     batches = MarketGenerator(1).batches(100, 8)
     cases["apply_diff 100 at 200: c"] = c.apply_batches(c.load(small), batches)
+    b1 = c.load(small)
+    if hasattr(b1, "_diff_floor"):  # not in wheels built before it
+        nxt_b, diff_floor, read_b = itertools.cycle(batches).__next__, b1._diff_floor, b1._read_floor
+
+        def diff_floor_run() -> None:
+            diff_floor(nxt_b())
+            read_b()
+            read_b()
+
+        cases["apply_diff 100 at 200: call floor"] = diff_floor_run
     book = c.load(small)
     bids, asks = [tuple(r) for r in small.bids], [tuple(r) for r in small.asks]
 
@@ -383,6 +411,7 @@ def _paired_cases():
 PAIRS = [
     ("deep apply_diff 100: hummingbot", "deep apply_diff 100: c"),
     ("snapshot rows 200+200: bmoscon", "snapshot rows 200+200: c"),
+    ("apply_diff 100 at 200: c", "apply_diff 100 at 200: call floor"),
     ("set_level existing: c", "set_level existing: call floor"),
     ("insert or remove + best: c", "insert or remove + best: call floor"),
 ]

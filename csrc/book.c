@@ -171,6 +171,66 @@ __attribute__((aligned(64))) sob_status sob_book_set_level(sob_book *b, int side
     return side_insert_at(s, i, x);
 }
 
+/* ---- one change of a batch on a shallow side (the one-by-one path of sob_book_apply_batch) ----
+ *
+ * What sob_book_set_level does, for a stream of changes to random sides (apply_diff of 100 at
+ * depth 200, where the search is most of the time):
+ * - no branch on the side: a level is worse than the key n/d exactly when
+ *   level.n * A + level.d * B < 0, with (A, B) = (d, -n) on the bids and (-d, n) on the asks
+ *   (each product is below 2^62 in magnitude, so the sum cannot overflow);
+ * - the best TOP_WINDOW levels first: one comparison with the level TOP_WINDOW from the best
+ *   (taken the same way almost every time, as activity is near the top of a book) and a search
+ *   of 5 steps instead of log2(len).
+ * Measured on bench_core's batches (the C loop alone, min of 41 x 2,000 batches): 1.09 us per
+ * batch before, 0.98 us with this; windows of 24 to 64 levels were within noise of 32. Tried and
+ * slower here: the search as a chain of conditional moves (forced, 2.5x slower: each step waits
+ * for the previous load, where predicted branches let the next loads start), a linear walk
+ * down from the best (1.5x), and searching a bid and an ask change in lockstep (1.4x). */
+#define TOP_WINDOW 32
+
+static inline uint32_t lower_bound_ab(const sob_level *lv, uint32_t len, int64_t A, int64_t B) {
+    const sob_level *first = lv;
+    while (len > 0) {
+        uint32_t half = len / 2;
+        const sob_level *mid = first + half;
+        int less = (int64_t)mid->n * A + (int64_t)mid->d * B < 0;
+        first = less ? mid + 1 : first;
+        len = less ? len - half - 1 : half;
+    }
+    return (uint32_t)(first - lv);
+}
+
+/* sob_book_set_level for a change already validated (side 0/1, n and d > 0); prev as there. */
+static inline sob_status batch_set(sob_book *b, const sob_set *c, sob_level *prev) {
+    int side = c->side;
+    int32_t n = c->n, d = c->d;
+    uint64_t amount = c->amount;
+    sob_side *s = &b->side[side];
+    int64_t sg = side == SOB_SIDE_BID ? 1 : -1;
+    int64_t A = sg * d, B = -sg * n;
+    uint32_t len = s->len, i;
+    sob_level *lv = s->lv;
+    const sob_level *w = len > TOP_WINDOW ? &lv[len - TOP_WINDOW] : NULL;
+    if (w && (int64_t)w->n * A + (int64_t)w->d * B < 0) /* the key is in the top window */
+        i = len - TOP_WINDOW + 1 + lower_bound_ab(w + 1, TOP_WINDOW - 1, A, B);
+    else
+        i = lower_bound_ab(lv, len, A, B);
+    if (i < len && (int64_t)lv[i].n * d == (int64_t)n * lv[i].d) {
+        *prev = lv[i];
+        if (amount)
+            lv[i].amount = amount; /* the level keeps the n/d it was first given */
+        else
+            side_remove_at(s, i);
+        return SOB_OK;
+    }
+    prev->n = n;
+    prev->d = d;
+    prev->amount = 0;
+    if (!amount) return SOB_OK;
+    sob_level x = {n, d, amount};
+    return side_insert_at(s, i, x);
+}
+
 /* Best bid == best ask is a legal Stellar book: a passive offer rests at the opposite side's
  * price (core crosses a passive offer only against a strictly better price), so only a bid above
  * the ask is impossible. */
@@ -681,7 +741,7 @@ sob_status sob_book_apply_batch(sob_book *b, const sob_set *c, size_t k, sob_lev
     size_t done = 0;
     sob_status st = SOB_OK;
     for (; done < k; done++) {
-        st = sob_book_set_level(b, c[done].side, c[done].n, c[done].d, c[done].amount, &undo[done]);
+        st = batch_set(b, &c[done], &undo[done]);
         if (st) break;
     }
     if (!st && book_crossed(b)) st = SOB_E_CROSSED;

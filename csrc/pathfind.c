@@ -506,7 +506,8 @@ struct sob_pf_scratch {
     uint32_t *lim_gen;
     int64_t *lim2;       /* (left, asset) -> the threshold without the market that set lim (its next best) */
     uint32_t *limz;      /* (left, asset) -> the asset that market leads to (UINT32_MAX: none) */
-    uint32_t lgen;
+    uint32_t lgen;       /* lim_gen == lgen: computed on the lists as they are now */
+    uint32_t lgen0;      /* lgen0 <= lim_gen < lgen: computed earlier in this search (stale, still valid) */
     uint32_t *queue;
     sob_pf_path *slots;  /* ntargets * limit */
     uint32_t *nslot;
@@ -708,14 +709,30 @@ static int64_t limit_at(pf_run *r, uint32_t left, uint32_t x) {
  * (lim2) is still a valid threshold, and a stronger one. This cuts the common dead end of a hub:
  * from XLM, every token y has the threshold of y -> XLM -> target, which the prefix through XLM
  * cannot take (issue 15: 6,650 exact hops XLM -> y in one search, none of them extended). */
+static inline int64_t threshold_for_prefix(const pf_run *r, size_t idx, uint32_t left) {
+    const sob_pf_scratch *s = r->s;
+    if (left > 0) {
+        uint32_t z = s->limz[idx];
+        if (z != UINT32_MAX && s->vis[z] == s->vgen) return s->lim2[idx];
+    }
+    return s->lim[idx];
+}
 static int can_beat(pf_run *r, uint32_t w, int64_t u, uint32_t left) {
     if (r->send ? u <= 0 : u == PF_INF) return 0;
-    int64_t l = limit_at(r, left, w);
-    if (left > 0) {
-        size_t idx = (size_t)left * r->g->nassets + w;
-        uint32_t z = r->s->limz[idx];
-        if (z != UINT32_MAX && r->s->vis[z] == r->s->vgen) l = r->s->lim2[idx];
+    size_t idx = (size_t)left * r->g->nassets + w;
+    const sob_pf_scratch *s = r->s;
+    uint32_t stamp = s->lim_gen[idx];
+    if (stamp != s->lgen && stamp >= s->lgen0) {
+        /* Computed earlier in this search, before some list's threshold moved: a weaker threshold,
+         * but still a valid one (the lists' thresholds only tighten during a search, and the
+         * recursion is monotone in them). What it cuts, the fresh one cuts too; only what passes
+         * it needs the fresh one. So the decision is the same as with the fresh threshold, and
+         * most of the recomputations after each move are avoided. */
+        int64_t l = threshold_for_prefix(r, idx, left);
+        if (r->send ? u < l : u > l) return 0;
     }
+    limit_at(r, left, w);
+    int64_t l = threshold_for_prefix(r, idx, left);
     return r->send ? u >= l : u <= l;
 }
 
@@ -724,6 +741,7 @@ static void thresholds_moved(sob_pf_scratch *s, uint32_t nassets) {
     if (++s->lgen == 0) { /* wrapped: clear every stamp (a larger graph may have used more) */
         memset(s->lim_gen, 0, (size_t)s->cap_assets * NH * sizeof *s->lim_gen);
         s->lgen = 1;
+        s->lgen0 = 1; /* nothing computed before the wrap is known any more */
     }
 }
 
@@ -983,6 +1001,7 @@ sob_status sob_find_paths(const sob_pf_graph *g, const sob_pf_query *q, const so
         }
     }
     thresholds_moved(s, g->nassets);
+    s->lgen0 = s->lgen; /* thresholds stamped before this search belong to other queries */
     if (++s->vgen == 0) { /* wrapped: clear the stamps */
         memset(s->vis, 0, (size_t)s->cap_assets * sizeof *s->vis);
         s->vgen = 1;

@@ -54,8 +54,10 @@ async def caught_up(dex: Follow, ledger: int, timeout: float = 20.0) -> None:
 
 def expected_fills(seq: int, meta: bytes, base, counter, held: set[int]) -> list[tuple]:
     """The fills of one ledger's trades of the market base/counter, from the decoded meta alone:
-    (offer id, amount sold, the offer's amount after the claiming operation (0: removed), ledger).
-    ``held``: the offers that existed before the ledger (a claim of any other one is not a fill)."""
+    (offer id, amount sold, the offer's amount after the claiming operation (0: removed), ledger,
+    Horizon's trade id). ``held``: the offers that existed before the ledger (a claim of any other
+    one is not a fill). Horizon's id is "<TOID of the operation>-<place among its claims>", the TOID
+    ledger << 32 | tx << 12 | op counted from 1 (history_trades: HistoryOperationID, Order)."""
     led = decode(meta)
     pair = {LedgerAsset.from_asset(base), LedgerAsset.from_asset(counter)}
     after: dict[tuple[int, int, int], int] = {}  # (tx, op, offer id) -> the offer's amount after that op
@@ -65,11 +67,14 @@ def expected_fills(seq: int, meta: bytes, base, counter, held: set[int]) -> list
         key = (ch.tx_index, ch.op_index, ch.entry.offer_id)
         after[key] = 0 if ch.change == _REMOVED else ch.entry.amount
     out = []
+    place: dict[tuple[int, int], int] = {}  # (tx, op) -> claims of that operation so far
     for t in led.trades:
+        k = place[(t.tx_index, t.op_index)] = place.get((t.tx_index, t.op_index), -1) + 1
         if t.claim_type == 2 or {t.asset_sold, t.asset_bought} != pair or t.amount_sold <= 0:
             continue
         if t.offer_id in held:
-            out.append((t.offer_id, t.amount_sold, after[(t.tx_index, t.op_index, t.offer_id)], seq))
+            horizon_id = f"{(seq << 32) | ((t.tx_index + 1) << 12) | (t.op_index + 1)}-{k}"
+            out.append((t.offer_id, t.amount_sold, after[(t.tx_index, t.op_index, t.offer_id)], seq, horizon_id))
     return out
 
 
@@ -168,8 +173,10 @@ async def test_ledger_l3_fills_equal_the_ledgers_claimed_offers(offer_impl):
                 await caught_up(dex, seq)
                 for i, p in enumerate(pairs):
                     want[i] += expected_fills(seq, metas[seq], p.base, p.counter, held[i])
-                    assert [(f.offer_id, f.sold, f.remaining, f.ledger) for f in got[i]] == want[i], (seq, p.key)
-            assert all(isinstance(f, AppliedFill) and f.trade_id is None and f.sold > 0 for g in got for f in g)
+                    assert [(f.offer_id, f.sold, f.remaining, f.ledger, f.trade_id) for f in got[i]] == want[i], \
+                        (seq, p.key)
+            assert all(isinstance(f, AppliedFill) and f.sold > 0 for g in got for f in g)
+            assert len({f.trade_id for g in got for f in g}) == sum(map(len, got))  # one id per claim
             assert sum(map(len, want)) >= 10  # the run did cross offers
             assert any(f.remaining == 0 for g in got for f in g) and any(f.remaining > 0 for g in got for f in g)
             c = books[0].counters
@@ -185,7 +192,7 @@ async def test_ledger_l3_fills_equal_the_ledgers_claimed_offers(offer_impl):
 async def test_ledger_l3_fills_agree_with_horizon_l3_fills():
     """The same market through Horizon (fills from /trades) and through RPC (fills from the ledger):
     every fill Horizon's book applied is one of the ledger book's, with the same offer, amount sold,
-    remaining and ledger; only ``trade_id`` differs (Horizon's paging token; None from the ledger).
+    remaining and ledger (``trade_id``: see test_ledger_l3_fills_equal_the_ledgers_claimed_offers).
     Horizon's book applies only the fills newer than its page (a trade may arrive after the re-page
     that already holds it: counted in ``fills_in_page``), so its fills are a subset; the ledger book
     reports every one (but a fill of an offer created in the trade's own ledger: ``fills_unknown``,
@@ -211,7 +218,7 @@ async def test_ledger_l3_fills_agree_with_horizon_l3_fills():
                 ours = {(f.offer_id, f.sold, f.remaining, f.ledger) for f in lf[i]}
                 theirs = [(f.offer_id, f.sold, f.remaining, f.ledger) for f in hf[i]]
                 assert set(theirs) <= ours, (pairs[i].key, set(theirs) - ours)
-                assert all(isinstance(f.trade_id, str) for f in hf[i]) and all(f.trade_id is None for f in lf[i])
+                assert all(isinstance(f.trade_id, str) for f in hf[i] + lf[i])
                 # every claim of the market is accounted for on both sides: the ones Horizon's book did
                 # not apply it found already in its page (a re-page that beat the trade) or did not hold
                 hc, lc = horizon_books[i].counters, ledger_books[i].counters
@@ -242,8 +249,10 @@ async def test_fills_of_one_ledger_case_by_case(offer_impl):
             adjust = sys.modules[book._book_cls.__module__].adjust_offer
             sold_asset, bought_asset = LedgerAsset.from_asset(pair.base), LedgerAsset.from_asset(pair.counter)
 
+            claims = iter(range(100))  # one operation (tx 0, op 0) claiming them in this order
+
             def claim(oid, sold, kind=1):
-                return Trade(0, 0, 2, kind, b"\1" * 32, oid, sold_asset, sold, bought_asset, 1)
+                return Trade(0, 0, 2, kind, b"\1" * 32, oid, sold_asset, sold, bought_asset, 1, next(claims))
 
             first, second = a.amount // 3, a.amount // 4
             left1 = adjust(a.n, a.d, a.amount - first)
@@ -254,9 +263,10 @@ async def test_fills_of_one_ledger_case_by_case(offer_impl):
                                  claim(0, 99, kind=2), claim(a.offer_id, 0), claim(b.offer_id, b.amount + 10)],
                                 [raised])
             ledger = dex.ledger
-            assert fills == (AppliedFill(a.offer_id, first, left1, ledger, None),
-                             AppliedFill(a.offer_id, second, left2, ledger, None),
-                             AppliedFill(b.offer_id, b.amount + 10, 5, ledger, None))
+            op = f"{(ledger << 32) | (1 << 12) | 1}"  # Horizon's TOID of tx 1, op 1 (counted from 1)
+            assert fills == (AppliedFill(a.offer_id, first, left1, ledger, f"{op}-0"),
+                             AppliedFill(a.offer_id, second, left2, ledger, f"{op}-2"),
+                             AppliedFill(b.offer_id, b.amount + 10, 5, ledger, f"{op}-5"))
             c = vars(book.counters)
             assert {k: c[k] - c0[k] for k in ("fills", "fills_unknown", "fills_clamped", "pool_trades", "trades")} \
                 == {"fills": 3, "fills_unknown": 1, "fills_clamped": 1, "pool_trades": 1, "trades": 5}

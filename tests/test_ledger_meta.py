@@ -410,7 +410,7 @@ class _Change(C.Structure):
 
 class _Trade(C.Structure):
     _fields_ = [("tx_index", C.c_int32), ("op_index", C.c_int32), ("op_type", C.c_uint8), ("claim_type", C.c_uint8),
-                ("seller", C.c_uint8 * 32), ("offer_id", C.c_int64), ("asset_sold", _Asset),
+                ("seller", C.c_uint8 * 32), ("claim_index", C.c_int32), ("offer_id", C.c_int64), ("asset_sold", _Asset),
                 ("amount_sold", C.c_int64), ("asset_bought", _Asset), ("amount_bought", C.c_int64)]
 
 

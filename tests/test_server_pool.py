@@ -145,6 +145,72 @@ async def test_a_ledger_waits_for_the_running_search():
         await runner.cleanup()
 
 
+async def test_apply_async_waits_for_the_running_search_off_the_loop():
+    """follow_rpc's way of applying a ledger: the write lock is awaited in a worker thread, so
+    while the ledger waits for a running search the event loop answers other requests (with
+    state.apply on the loop, the loop itself would block until the search ended)."""
+    dex = BlockingDex()
+    state = ServerState(dex)
+    app = build_app(dex, state=state, path_workers=1)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            req = asyncio.ensure_future(s.get(url + SEND))
+            await _wait_started(dex, 1)
+            applying = asyncio.ensure_future(state.apply_async(b"meta"))
+            while state.lock._writers_waiting == 0:  # the ledger is waiting for the write lock
+                await asyncio.sleep(0.01)
+            async with s.get(url + "/") as r:  # the loop answers meanwhile
+                assert r.status == 200 and (await r.json(content_type=None))["core_latest_ledger"] == 7
+            assert not applying.done() and dex.events == ["search start"]
+            dex.release.set()
+            r = await req
+            assert r.status == 200
+            r.release()
+            await applying
+            assert dex.events == ["search start", "search end", "apply"] and state.generation == 1
+    finally:
+        dex.release.set()
+        await runner.cleanup()
+
+
+async def test_offers_are_scanned_off_the_loop_under_the_read_lock():
+    """/offers walks every offer of the markets it may match (seconds on a whole DEX when only a
+    seller is named): in a worker thread holding the read lock, so the loop answers meanwhile and
+    no ledger is applied during the scan."""
+    class SlowScanDex(BlockingDex):
+        def markets(self):
+            self.events.append("scan start")
+            self.started.release()
+            assert self.release.wait(30)
+            self.events.append("scan end")
+            return []
+
+    dex = SlowScanDex()
+    state = ServerState(dex)
+    app = build_app(dex, state=state)
+    runner, url = await _serve(app)
+    try:
+        async with aiohttp.ClientSession() as s:
+            req = asyncio.ensure_future(s.get(url + f"/offers?seller={ISSUER}"))
+            await _wait_started(dex, 1)
+            assert state.lock.readers == 1
+            async with s.get(url + "/") as r:  # the loop answers while the scan runs
+                assert r.status == 200
+            applying = asyncio.ensure_future(state.apply_async(b"meta"))
+            while state.lock._writers_waiting == 0:
+                await asyncio.sleep(0.01)
+            assert dex.events == ["scan start"]  # the ledger waits for the scan
+            dex.release.set()
+            r = await req
+            assert r.status == 200 and (await r.json(content_type=None))["_embedded"]["records"] == []
+            await applying
+            assert dex.events == ["scan start", "scan end", "apply"]
+    finally:
+        dex.release.set()
+        await runner.cleanup()
+
+
 async def test_identical_requests_share_a_search_and_answers_are_kept_per_ledger():
     dex = BlockingDex()
     state = ServerState(dex)

@@ -555,6 +555,7 @@ async def test_bad_watch_arguments(server, kw):
 @pytest.mark.parametrize("kw", [
     {"page_limit": 0}, {"page_limit": 201}, {"page_limit": 2.0}, {"stream_limit": True}, {"stream_limit": 0},
     {"min_repage_interval": -1}, {"min_repage_interval": float("inf")}, {"on_drift": "x"}, {"load_timeout": 0},
+    {"drift_grace": 0}, {"drift_grace": -1.0}, {"drift_grace": float("nan")}, {"drift_grace": "2"},
 ])
 async def test_bad_watch_offers_arguments(server, kw):
     base, counter = server.market_assets()[0]

@@ -89,9 +89,12 @@ async def run_ledgers(server: LocalHorizon, n: int) -> None:
 
 
 async def converge(server: LocalHorizon, live: LiveOfferBook, *, ledgers: int = 5) -> None:
-    """Let ``ledgers`` more ledgers close, freeze the market, wait until live == server."""
+    """Let ``ledgers`` more ledgers close, freeze the market, wait until live == server; then one
+    empty ledger, whose re-page judges the last busy one's drift (see LiveOfferBook.on_drift)."""
     await run_ledgers(server, ledgers)
     server.pause()
+    await settle(server, live)
+    server.close_ledger(pairs=[])
     await settle(server, live)
 
 
@@ -155,6 +158,8 @@ async def test_fills_alone_explain_a_trades_only_ledger(server, offer_impl):
             server.close_ledger(pairs=[])  # no maker acts: only the trades change the book and pool
             await settle(server, live)
         assert made > 0
+        server.close_ledger(pairs=[])  # the next re-page judges the last one's differences (see on_drift)
+        await settle(server, live)
         # each fill is applied, or (if the re-page of its ledger was read before it arrived) already in the
         # page, or of an offer that page no longer holds (taken whole): the stream's timing decides which.
         # The book can equal the server's (re-paged) before the last trades have streamed in: wait for them.
@@ -167,6 +172,47 @@ async def test_fills_alone_explain_a_trades_only_ledger(server, offer_impl):
         assert len(fills) == c.fills - applied0 and all(isinstance(f, AppliedFill) and f.sold > 0 for f in fills)
         tokens = {t["paging_token"] for t in server.market.trades}
         assert all(f.trade_id in tokens for f in fills)
+
+
+async def test_trades_that_arrive_after_their_repage_are_not_drift(server, offer_impl):
+    """Two streams race: the re-page of ledger L can be read before L's /trades events arrive (each
+    is then in its page). The local Horizon holds /trades back so that it happens every time: the
+    late fills and swap explain the re-page's differences, nothing is called drift, and a
+    difference no trade explains (a deposit) still is."""
+    async with client(server) as h:
+        base, counter = server.market_assets()[0]
+        live = await watch(h, base, counter, drift_grace=TIMEOUT * 4)  # judged by the streams, not a timer
+        await converge(server, live, ledgers=3)
+        pair = server.market.pair(base, counter)
+        drifts: list[Drift] = []
+        live.on_drift(lambda _l, d: drifts.append(d))
+        c = live.counters
+
+        def drift_counts() -> tuple[int, ...]:
+            return (c.drift_added, c.drift_removed, c.drift_changed, c.pool_drift)
+
+        d0, explained0 = drift_counts(), c.drift_explained
+        fills0, pool0 = c.fills + c.fills_in_page + c.fills_unknown, c.pool_trades
+        server.hold("/trades")
+        made = server.market.take(pair)
+        server.market.swap(pair)
+        server.close_ledger(pairs=[])
+        await settle(server, live)  # re-paged at L: the take and the swap are in the pages
+        assert made > 0 and c.pool_trades == pool0 and c.fills + c.fills_in_page + c.fills_unknown == fills0
+        assert drift_counts() == d0 and drifts == []  # not judged before L's trades are in
+        server.release()
+        await live.wait_for(lambda _b: c.fills + c.fills_in_page + c.fills_unknown - fills0 >= made
+                            and c.pool_trades > pool0, timeout=TIMEOUT)
+        server.market.deposit(pair, 10_000_000, 20_000_000)  # no trade says this one
+        server.close_ledger(pairs=[])
+        await settle(server, live)  # installing L+1 judged L: explained whole by its late trades
+        assert c.drift_explained == explained0 + 1 and drift_counts() == d0 and drifts == [], (c, d0, explained0, drifts)
+        assert live.last_drift is not None and not live.last_drift
+        server.close_ledger(pairs=[])
+        await settle(server, live)  # installing L+2 judged L+1: the deposit is drift
+        assert drifts == [Drift(server.market.ledger - 1, pool=True)]
+        assert live.last_drift == Drift(server.market.ledger)  # L+2's own re-page found nothing
+        assert drift_counts() == (*d0[:3], d0[3] + 1) and c.drift_explained == explained0 + 1
 
 
 async def test_drift_is_detected_and_corrected_at_the_next_ledger(server):
@@ -190,6 +236,7 @@ async def test_drift_is_detected_and_corrected_at_the_next_ledger(server):
         server.close_ledger(pairs=[])  # no trade reports any of it
         await settle(server, live)
         assert cancelled not in live and added in live and live.get(changed).amount == pair.offers[changed].amount
+        await live.wait_for(lambda _b: drifts, timeout=TIMEOUT)  # judged drift_grace s later: no trade came
         assert drifts == [live.last_drift]
         d = drifts[0]
         assert (d.added, d.removed, d.changed, d.pool) == ((added,), (cancelled,), (changed,), True)

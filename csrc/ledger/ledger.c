@@ -298,6 +298,7 @@ static int read_claims(dec *d, sob_xdr_cur *r, int32_t tx, int32_t op, uint32_t 
         t->op_index = op;
         t->op_type = (uint8_t)op_type;
         t->claim_type = (uint8_t)a.type;
+        t->claim_index = (int32_t)i;
         const sob_xdr_Asset *sold, *bought;
         if (a.type == SOB_XDR_CLAIM_ATOM_TYPE_V0) {
             memcpy(t->seller, a.u.v0.sellerEd25519, 32);

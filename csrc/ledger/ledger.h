@@ -158,6 +158,8 @@ typedef struct sob_ledger_trade {
                            12 manage buy, 13 path strict send */
     uint8_t claim_type; /* SOB_CLAIM_* */
     uint8_t seller[32]; /* V0/ORDER_BOOK: the offer's seller; LIQUIDITY_POOL: the pool id */
+    int32_t claim_index; /* its place among the operation's ClaimAtoms, from 0 (Horizon's trade
+                            "order": a trade's id is "<operation TOID>-<claim_index>") */
     int64_t offer_id;   /* 0 for pools */
     sob_ledger_asset asset_sold;
     int64_t amount_sold;

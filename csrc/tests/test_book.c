@@ -397,7 +397,8 @@ static void deep_case_run(size_t depth, size_t ask_depth, uint64_t seed, int ste
 }
 
 static void test_deep_books_against_reference(void) {
-    static const size_t depths[] = {0, 1, 2, 3, 10, 100, 511, 512, 513, 1000, 4096, 10000, 50000};
+    /* 31..33 and 64: around the top window of the shallow batch path (book.c, TOP_WINDOW) */
+    static const size_t depths[] = {0, 1, 2, 3, 10, 31, 32, 33, 64, 100, 511, 512, 513, 1000, 4096, 10000, 50000};
     for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
         size_t d = depths[i];
         int steps = d <= 10000 ? 400 : 100;

@@ -203,9 +203,10 @@ static void fmt_trade(sbuf *s, const sob_ledger_trade *t) {
     sb_add(s,
            "{\"kind\":\"trade\",\"tx_index\":%d,\"op_index\":%d,\"op_type\":%u,\"claim_type\":%u,\"seller\":\"%s\","
            "\"offer_id\":%" PRId64 ",\"asset_sold\":\"%s\",\"amount_sold\":%" PRId64
-           ",\"asset_bought\":\"%s\",\"amount_bought\":%" PRId64 "}\n",
+           ",\"asset_bought\":\"%s\",\"amount_bought\":%" PRId64 ",\"claim_index\":%d}\n",
            t->tx_index, t->op_index, t->op_type, t->claim_type, hex(t->seller, 32, a), t->offer_id,
-           asset_s(&t->asset_sold, x), t->amount_sold, asset_s(&t->asset_bought, y), t->amount_bought);
+           asset_s(&t->asset_sold, x), t->amount_sold, asset_s(&t->asset_bought, y), t->amount_bought,
+           t->claim_index);
 }
 
 static void fmt_ledger(sbuf *s, const sob_ledger_out *o) {

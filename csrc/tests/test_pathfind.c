@@ -333,6 +333,19 @@ static void one_query(world *w, sob_pf_scratch *s, sob_dex_scratch *dex, uint32_
     if (stt != SOB_OK) return;
     CHECK(fingerprint(w) == fp);
     check_paths(w, &q, &res, dex);
+    /* The shared scratch keeps thresholds between searches (stamped, pathfind.c's lgen0): a fresh
+     * scratch must give the same paths and the same work, so nothing of an earlier query leaks. */
+    {
+        sob_pf_scratch *fresh = sob_pf_scratch_new();
+        sob_pf_result again;
+        CHECK(fresh && sob_find_paths(w->g, &q, &w->ctx, fresh, &again) == SOB_OK);
+        CHECK(again.npaths == res.npaths && again.hop_evaluations == res.hop_evaluations &&
+              again.path_executions == res.path_executions && again.bound_cuts == res.bound_cuts &&
+              again.dominance_cuts == res.dominance_cuts && again.complete == res.complete);
+        for (size_t j = 0; j < res.npaths && j < again.npaths; j++)
+            CHECK(memcmp(&again.paths[j], &res.paths[j], sizeof res.paths[j]) == 0);
+        sob_pf_scratch_free(fresh);
+    }
     int64_t best[MAXA];
     brute_force(w, &q, dex, best);
     CHECK(fingerprint(w) == fp);

@@ -426,7 +426,9 @@ cdef class PathGraph(_GraphBase):
                 mk[k].venue.pool = &self._pools[i] if pool is not None else NULL
                 mk[k].venue.pool_a_is_send = 1
                 k += 1
-            st = sob_pf_graph_new(mk, k, <uint32_t>len(self._assets), cap, &self._g)
+            ib = <uint32_t>len(self._assets)
+            with nogil:  # O(markets + cached depth): other threads (the server's loop) run meanwhile
+                st = sob_pf_graph_new(mk, k, ib, cap, &self._g)
             if st != SOB_OK:
                 _raise(st, "path graph")
         finally:
@@ -546,20 +548,27 @@ cdef class DexPathGraph(_GraphBase):
     cdef int _build(self, uint32_t nm, uint32_t na, uint32_t cap) except -1:
         cdef sob_pf_market *mk = <sob_pf_market *>_alloc_array(2 * <size_t>nm + 1, sizeof(sob_pf_market))
         cdef size_t k = 0
-        cdef uint32_t m, a, b
+        cdef uint32_t m, a, b, side
         cdef const sob_dex_market *dm
-        cdef sob_status st
+        cdef sob_status st = SOB_OK
+        cdef sob_dexbook *dx = self._dx
         try:
-            for m in range(nm):
-                dm = sob_dexbook_market(self._dx, m)
-                for a, b in ((dm.base, dm.counter), (dm.counter, dm.base)):
-                    memset(&mk[k], 0, sizeof(sob_pf_market))
-                    mk[k].send_asset = a
-                    mk[k].recv_asset = b
-                    st = sob_dexbook_venue(self._dx, a, b, &mk[k].venue)
-                    if st == SOB_OK and (mk[k].venue.book != NULL or mk[k].venue.pool != NULL):
-                        k += 1
-            st = sob_pf_graph_new(mk, k, na, cap, &self._g)
+            # Rebuilt on the first search after each ledger: without the GIL, so the server's event
+            # loop and the other searches run meanwhile (the book is only read; the caller keeps it
+            # unchanged, as for a search).
+            with nogil:
+                for m in range(nm):
+                    dm = sob_dexbook_market(dx, m)
+                    for side in range(2):
+                        a = dm.base if side == 0 else dm.counter
+                        b = dm.counter if side == 0 else dm.base
+                        memset(&mk[k], 0, sizeof(sob_pf_market))
+                        mk[k].send_asset = a
+                        mk[k].recv_asset = b
+                        st = sob_dexbook_venue(dx, a, b, &mk[k].venue)
+                        if st == SOB_OK and (mk[k].venue.book != NULL or mk[k].venue.pool != NULL):
+                            k += 1
+                st = sob_pf_graph_new(mk, k, na, cap, &self._g)
             if st != SOB_OK:
                 _raise(st, "path graph")
         finally:

@@ -78,6 +78,7 @@ cdef extern from "ledger.h":
         uint8_t op_type
         uint8_t claim_type
         uint8_t seller[32]
+        int32_t claim_index
         int64_t offer_id
         sob_ledger_asset asset_sold
         int64_t amount_sold

@@ -19,7 +19,7 @@ cdef extern from "pathfind.h":
     unsigned SOB_PF_MAX_ASSETS
     unsigned SOB_PF_EXHAUSTIVE
     sob_status sob_pf_graph_new(const sob_pf_market *markets, size_t n, uint32_t nassets, uint32_t depth_cap,
-                                sob_pf_graph **out)
+                                sob_pf_graph **out) nogil
     void sob_pf_graph_free(sob_pf_graph *g)
     size_t sob_pf_graph_markets(const sob_pf_graph *g)
     uint32_t sob_pf_graph_assets(const sob_pf_graph *g)
@@ -79,6 +79,6 @@ cdef extern from "dexbook.h":
     uint32_t sob_dexbook_pool_count(const sob_dexbook *dx)
     size_t sob_dexbook_offer_count(const sob_dexbook *dx)
     uint32_t sob_dexbook_ledger_seq(const sob_dexbook *dx)
-    const sob_dex_market *sob_dexbook_market(const sob_dexbook *dx, uint32_t market)
-    sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, sob_venue *out)
+    const sob_dex_market *sob_dexbook_market(const sob_dexbook *dx, uint32_t market) nogil
+    sob_status sob_dexbook_venue(const sob_dexbook *dx, uint32_t send, uint32_t recv, sob_venue *out) nogil
     void sob_dexbook_ctx(const sob_dexbook *dx, sob_dex_ctx *ctx)

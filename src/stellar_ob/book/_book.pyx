@@ -796,6 +796,39 @@ cdef int _change_into(object ch, sob_set *out) except -1:
 
 
 DEF _SMALL = 16  # a batch this small converts into stack memory (no allocation)
+DEF _SCRATCH_MAX = 1024  # the largest batch converted into the module's reused scratch
+
+
+# One block for batches of _SMALL < k <= _SCRATCH_MAX changes (sob_set + sob_level scratch each),
+# allocated once and reused: malloc and free of a 4 KB block were ~2% of apply_diff of 100.
+# A call takes it whole and gives it back before it returns; a call that finds it taken (an
+# __index__ or __iter__ of the changes re-entering apply_diff, or another thread running while
+# one of them holds the GIL released) allocates its own, as every call did before. Only code
+# holding the GIL reads or sets _scratch_busy.
+cdef void *_scratch = NULL
+cdef bint _scratch_busy = False
+
+
+cdef void *_batch_buffer(size_t k) except NULL:
+    """Room for k sob_set and k sob_level (k > _SMALL): the module's scratch when free and big
+    enough, else this call's own allocation. Give it back with _batch_release."""
+    global _scratch, _scratch_busy
+    if k <= _SCRATCH_MAX and not _scratch_busy:
+        if _scratch == NULL:
+            _scratch = _alloc_array(_SCRATCH_MAX, sizeof(sob_set) + sizeof(sob_level))
+        _scratch_busy = True
+        return _scratch
+    return _alloc_array(k, sizeof(sob_set) + sizeof(sob_level))
+
+
+cdef void _batch_release(void *p) noexcept:
+    global _scratch_busy
+    if p == NULL:
+        return
+    if p == _scratch:
+        _scratch_busy = False
+    else:
+        free(p)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -934,6 +967,10 @@ cdef class OrderBook:
     def _read_floor(self):
         """Does nothing, called as best_bid is: the floor of a best bid/ask read (bench only)."""
 
+    def _diff_floor(self, changes):
+        """Does nothing, with apply_diff's argument and compiled as apply_diff is: the call floor
+        of apply_diff in bench/bench_core.py (issue 18)."""
+
     def apply_diff(self, changes):
         """Apply a batch of ``(side, n, d, amount)`` changes (or LevelChange objects) atomically:
         all are validated first; if the result would be crossed nothing is applied. A list that
@@ -962,8 +999,8 @@ cdef class OrderBook:
         cdef void *heap = NULL
         cdef uint64_t a
         cdef sob_status st
-        if k > _SMALL:  # this call's own buffer: nothing another call can resize or free
-            heap = _alloc_array(k, sizeof(sob_set) + sizeof(sob_level))
+        if k > _SMALL:  # held by this call alone until it returns: nothing else resizes or frees it
+            heap = _batch_buffer(k)
             c = <sob_set *>heap
             undo = <sob_level *>(c + k)
         try:
@@ -989,7 +1026,7 @@ cdef class OrderBook:
                     raise InvalidBookError("the changes were modified during apply_diff")
             st = sob_book_apply_batch(&self._book, c, i, undo, &bad)
         finally:
-            free(heap)
+            _batch_release(heap)
         if st == SOB_E_CROSSED:
             raise CrossedBookError("the batch would cross the book")
         if st:
@@ -1023,7 +1060,7 @@ cdef class OrderBook:
             k = <size_t>PyBytes_GET_SIZE(raw) // sizeof(sob_level_change)
         try:
             if k > _SMALL:
-                heap = _alloc_array(k, sizeof(sob_set) + sizeof(sob_level))
+                heap = _batch_buffer(k)
                 c = <sob_set *>heap
                 undo = <sob_level *>(c + k)
             for i in range(k):
@@ -1042,7 +1079,7 @@ cdef class OrderBook:
         finally:
             if has_view:
                 PyBuffer_Release(&view)
-            free(heap)
+            _batch_release(heap)
         if st == SOB_E_CROSSED:
             raise CrossedBookError("the batch would cross the book")
         if st:

@@ -135,7 +135,9 @@ def ledger_trade_content(t: LedgerTrade, base: Asset, counter: Asset, trading_pa
     :func:`stellar_ob.hummingbot_convert.trade_content`: ``amount`` in base units, ``price`` the
     executed ``counter / base`` (exact ratio, rounded once to a double), ``trade_type`` the taker's
     side (the maker sold base: the taker bought, BUY), ``update_id`` the ledger, ``trade_id``
-    ``"<TOID of the operation>-<index>"`` (Horizon's form: ledger << 32 | tx << 12 | op, 1-based)."""
+    Horizon's id of the trade (:meth:`stellar_ob.ledger.records.Trade.horizon_id`: the operation's
+    TOID, ledger << 32 | tx << 12 | op counted from 1, and the claim's place among the operation's
+    ClaimAtoms), so the same trade has the same id from either source."""
     from stellar_ob.hummingbot_convert import TRADE_TYPE_BUY, TRADE_TYPE_SELL
     from stellar_ob.ledger.records import LedgerAsset
 
@@ -154,11 +156,10 @@ def ledger_trade_content(t: LedgerTrade, base: Asset, counter: Asset, trading_pa
         from stellar_ob.errors import PriceError
 
         raise PriceError(f"ledger {t.ledger} trade {t.index} has amounts {base_units}/{counter_units}: no price")
-    toid = (t.ledger << 32) | ((r.tx_index + 1) << 12) | (r.op_index + 1)
     content = {
         "trading_pair": trading_pair,
         "trade_type": TRADE_TYPE_BUY if taker_buys else TRADE_TYPE_SELL,
-        "trade_id": f"{toid}-{t.index}",
+        "trade_id": r.horizon_id(t.ledger),
         "update_id": t.ledger,
         "price": counter_units / base_units,
         "amount": base_units / 10_000_000,

@@ -138,7 +138,8 @@ cdef object _change(const sob_ledger_change *c):
 
 cdef object _trade(const sob_ledger_trade *t):
     return _mk(Trade, (t.tx_index, t.op_index, t.op_type, t.claim_type, _key(t.seller), t.offer_id,
-                       _asset(&t.asset_sold), t.amount_sold, _asset(&t.asset_bought), t.amount_bought))
+                       _asset(&t.asset_sold), t.amount_sold, _asset(&t.asset_bought), t.amount_bought,
+                       t.claim_index))
 
 
 cdef object _tx(const sob_ledger_tx *t):

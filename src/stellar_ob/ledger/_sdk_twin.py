@@ -136,6 +136,7 @@ class Trade:
     amount_sold: int
     asset_bought: Asset
     amount_bought: int
+    claim_index: int
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,7 @@ def _changes(changes: X.LedgerEntryChanges, phase: int, tx: int, op: int) -> lis
     return out
 
 
-def _trade(claim: X.ClaimAtom, tx: int, op: int, op_type: int) -> Trade:
+def _trade(claim: X.ClaimAtom, tx: int, op: int, op_type: int, index: int) -> Trade:
     t = claim.type.value
     if t == 0:
         a = claim.v0
@@ -286,7 +287,7 @@ def _trade(claim: X.ClaimAtom, tx: int, op: int, op_type: int) -> Trade:
         a = claim.liquidity_pool
         seller, oid = a.liquidity_pool_id.pool_id.hash, 0
     return Trade(tx, op, op_type, t, seller, oid, _asset(a.asset_sold), a.amount_sold.int64,
-                 _asset(a.asset_bought), a.amount_bought.int64)
+                 _asset(a.asset_bought), a.amount_bought.int64, index)
 
 
 def _result(pair: X.TransactionResultPair, tx: int, trades: list[Trade]) -> Tx:
@@ -311,8 +312,8 @@ def _result(pair: X.TransactionResultPair, tx: int, trades: list[Trade]) -> Tx:
             if sub.code.value != 0:
                 continue
             claims = sub.success.offers_claimed if op_type in (3, 4, 12) else sub.success.offers
-            for c in claims:
-                trades.append(_trade(c, tx, i, op_type))
+            for k, c in enumerate(claims):
+                trades.append(_trade(c, tx, i, op_type, k))
     return Tx(pair.transaction_hash.hash, res.fee_charged.int64, code, inner, successful,
               len(results) if results is not None else 0)
 

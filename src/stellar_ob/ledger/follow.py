@@ -472,8 +472,9 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
     a pool trade is no fill, it moves ``pool``: ``pool_changed``), exactly as the Horizon book
     reports its /trades fills: ``offer_id``; ``sold``, what the offer sold (the ClaimAtom's
     ``amountSold``); ``remaining``, what it has left after core's adjustOffer (0: gone);
-    ``ledger``, the ledger of the trade. What differs: ``trade_id`` is None (a ledger carries no
-    Horizon paging token); fills are never skipped as "already in the page" (the book is at the
+    ``ledger``, the ledger of the trade; ``trade_id``, the id Horizon gives the trade
+    (:meth:`~stellar_ob.ledger.records.Trade.horizon_id`: the operation's TOID and the claim's
+    place among its ClaimAtoms). What differs: fills are never skipped as "already in the page" (the book is at the
     ledger before the trade); a fill of an offer the book did not hold before the ledger (created
     and taken in the same ledger) is counted in ``counters.fills_unknown`` and not reported, as
     Horizon does. ``remaining`` runs core's adjustOffer from the amount the book held before the
@@ -644,7 +645,7 @@ class LedgerOfferBook(_LedgerMarket, LiveOfferBook):
                 left = adjust_offer(o.n, o.d, have - sold) if sold < have else 0
             left_by[oid] = left
             c.fills += 1
-            out.append(AppliedFill(oid, sold, left, ledger, None))
+            out.append(AppliedFill(oid, sold, left, ledger, t.horizon_id(ledger)))
         return tuple(out)
 
     def _drift(self, drifts: list) -> None:

@@ -188,7 +188,9 @@ class Change(NamedTuple):
 
 class Trade(NamedTuple):
     """A claimed offer (claim_type 0 V0 / 1 order book) or pool trade (2): ``seller`` (the offer's
-    seller, or the pool id) sold ``amount_sold`` of ``asset_sold`` for ``amount_bought``."""
+    seller, or the pool id) sold ``amount_sold`` of ``asset_sold`` for ``amount_bought``.
+    ``tx_index`` and ``op_index`` count from 0 in apply order; ``claim_index`` is the claim's place
+    among its operation's ClaimAtoms (from 0), so :meth:`horizon_id` is Horizon's id for it."""
 
     tx_index: int
     op_index: int
@@ -200,6 +202,22 @@ class Trade(NamedTuple):
     amount_sold: int
     asset_bought: LedgerAsset
     amount_bought: int
+    claim_index: int
+
+    def horizon_id(self, ledger: int) -> str:
+        """The ``id`` / ``paging_token`` Horizon gives this trade in ``ledger``:
+        ``"<operation TOID>-<claim_index>"``, the TOID ``ledger << 32 | (tx_index + 1) << 12 |
+        (op_index + 1)`` (Horizon's history_trades: HistoryOperationID and Order; a claim that
+        moved nothing, both amounts 0, has an index but no Horizon record)."""
+        return f"{toid(ledger, self.tx_index + 1, self.op_index + 1)}-{self.claim_index}"
+
+
+def toid(ledger: int, tx: int, op: int) -> int:
+    """Horizon's total order id of an operation: ``ledger << 32 | tx << 12 | op`` (``tx`` and
+    ``op`` count from 1, as in Horizon's /operations ids; 0 names the ledger or the transaction)."""
+    if not (0 <= ledger < 1 << 31 and 0 <= tx < 1 << 20 and 0 <= op < 1 << 12):
+        raise ValueError(f"toid({ledger}, {tx}, {op}): out of Horizon's TOID ranges")
+    return (ledger << 32) | (tx << 12) | op
 
 
 class Tx(NamedTuple):

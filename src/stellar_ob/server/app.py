@@ -68,8 +68,9 @@ _ASSETS = web.AppKey("stellar_ob_asset_cache", object)
 class ReadWriteLock:
     """Many readers or one writer; a waiting writer goes before new readers (no writer starvation).
 
-    Threads only (the event loop takes it for writing only around a ledger's apply, which waits at
-    most for the searches already running)."""
+    Threads only (a ledger's apply takes it for writing, waiting at most for the searches already
+    running; :meth:`ServerState.apply_async` does that in a worker thread, so the event loop never
+    waits on it)."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
@@ -139,6 +140,11 @@ class ServerState:
                 return self.dex.apply_ledger(meta, resync=resync)
             finally:
                 self.generation += 1
+
+    async def apply_async(self, meta: Any, *, resync: bool = False) -> Any:
+        """:meth:`apply` in a worker thread: the event loop goes on answering while the ledger
+        waits for the searches already running (up to their deadline) and is applied."""
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: self.apply(meta, resync=resync))
 
     def _condition(self) -> asyncio.Condition:
         if self._cond is None:
@@ -298,6 +304,19 @@ def _order_book(dex: Any, base: Asset, counter: Asset, limit: int) -> Dict[str, 
     return dex.to_horizon(base, counter, limit)
 
 
+def _order_book_locked(state: ServerState, base: Asset, counter: Asset, limit: int) -> Tuple[str, int]:
+    """The /order_book document as JSON text and the book's ledger, read under the read lock."""
+    with state.lock.read():
+        return json.dumps(_order_book(state.dex, base, counter, limit)), state.dex.ledger_seq
+
+
+async def _read_book(state: ServerState, fn: Any, *args: Any) -> Any:
+    """``fn(state, *args)`` in a worker thread: every reader of the book holds its read lock (a ledger
+    is applied in another thread, :meth:`ServerState.apply_async`), and a deep book (up to
+    MAX_ORDER_BOOK_LIMIT levels) or a long scan never stops the event loop."""
+    return await asyncio.get_running_loop().run_in_executor(None, fn, state, *args)
+
+
 async def order_book(request: web.Request) -> web.StreamResponse:
     state: ServerState = request.app[_STATE]
     q = request.query
@@ -310,7 +329,8 @@ async def order_book(request: web.Request) -> web.StreamResponse:
     if base == counter:
         return _bad(BadRequest("buying_asset_type", "the selling and buying assets must differ"))
     if "text/event-stream" not in request.headers.get("Accept", ""):
-        return _json(_order_book(state.dex, base, counter, limit))
+        body, _ledger = await _read_book(state, _order_book_locked, base, counter, limit)
+        return web.Response(text=body, content_type="application/hal+json")
     return await _stream_order_book(request, state, base, counter, limit)
 
 
@@ -326,10 +346,10 @@ async def _stream_order_book(request: web.Request, state: ServerState, base: Ass
     idle = request.app[_HEARTBEAT]
     try:
         while True:
-            body = json.dumps(_order_book(state.dex, base, counter, limit))
+            body, ledger = await _read_book(state, _order_book_locked, base, counter, limit)
             if body != last:
                 last = body
-                await resp.write(f"id: {state.dex.ledger_seq}\ndata: {body}\n\n".encode())
+                await resp.write(f"id: {ledger}\ndata: {body}\n\n".encode())
             v = await state.wait_change(seen if seen >= 0 else state.version, idle)
             if v == seen:
                 await resp.write(b": keepalive\n\n")
@@ -371,6 +391,13 @@ def _offer_rows(dex: Any, selling: Optional[Asset], buying: Optional[Asset], sel
     return out
 
 
+def _offer_rows_locked(state: ServerState, selling: Optional[Asset], buying: Optional[Asset],
+                       seller: Optional[str]) -> Tuple[list, int]:
+    """:func:`_offer_rows` and the book's ledger, read under the book's read lock (worker thread)."""
+    with state.lock.read():
+        return _offer_rows(state.dex, selling, buying, seller), state.dex.ledger_seq
+
+
 def _offer_json(base_url: str, oid: int, seller: Optional[str], sells: Asset, buys: Asset, o: Any,
                 ledger: int) -> Dict[str, Any]:
     return {
@@ -409,14 +436,17 @@ async def offers(request: web.Request) -> web.Response:
                 cursor = _int(q, "cursor", 0, 0, 2**63 - 1)
     except BadRequest as e:
         return _bad(e)
-    rows = _offer_rows(state.dex, selling, buying, seller)
+    # The scan walks every offer of the markets it may match (about 8 us an offer in Python: seconds
+    # for a whole DEX with only a seller named), so it runs in a worker thread under the read lock,
+    # never on the event loop, where it would stop every other request for that long.
+    rows, ledger = await _read_book(state, _offer_rows_locked, selling, buying, seller)
     if order == "desc":
         rows.reverse()
     if cursor is not None:
         rows = [r for r in rows if (r[0] > cursor if order == "asc" else r[0] < cursor)]
     page = rows[:limit]
     base = f"{request.scheme}://{request.host}"
-    records = [_offer_json(base, r[0], r[1], r[2], r[3], r[4], state.dex.ledger_seq) for r in page]
+    records = [_offer_json(base, r[0], r[1], r[2], r[3], r[4], ledger) for r in page]
 
     def link(cur: Optional[str], o: str) -> Dict[str, str]:
         params = dict(q)

@@ -35,7 +35,7 @@ async def follow_rpc(dex: DexBook, state: ServerState, url: str, *, start: Optio
         async with LedgerStream(rpc, start) as stream:
             async for item in stream:
                 seq, meta = item
-                state.apply(meta, resync=(dex.ledger_seq == 0 or seq != dex.ledger_seq + 1))
+                await state.apply_async(meta, resync=(dex.ledger_seq == 0 or seq != dex.ledger_seq + 1))
                 stream.ack(seq)
                 state.notify()
 

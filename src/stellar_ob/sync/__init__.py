@@ -81,9 +81,11 @@ pair (``cursor=now``, then      else ``counter_offer_id``, amount it sold) is ap
 /ledgers page stream            each new ledger asks for a re-page; a ledger arriving while one
 (``cursor=now``)                runs asks for exactly one more (coalesced). The re-paged book,
                                 with the fills received meanwhile replayed, is compared with the
-                                book the fills kept: offers added, removed, changed are *drift*
-                                (creations, cancels, edits no stream reports), counted and passed
-                                to ``on_drift``; then it replaces the book in one step
+                                book the fills kept and replaces it in one step; offers added,
+                                removed, changed are *drift* (creations, cancels, edits no stream
+                                reports), counted and passed to ``on_drift`` once the trades of
+                                the re-page's ledgers are in (late ones applied first: a trade
+                                read in the page before its event arrived is not drift)
 GET /liquidity_pools            the pair's constant-product pool, read with every re-page; the
 (``reserves=A,B``)              /trades pool trades after that read move its reserves in between
                                 (deposits and withdrawals trade nothing: pool drift)

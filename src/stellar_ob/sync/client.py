@@ -206,6 +206,7 @@ class Horizon:
         page_limit: int = 200,
         stream_limit: int = 200,
         min_repage_interval: float = 0.0,
+        drift_grace: float = 2.0,
     ) -> LiveOfferBook:
         """Start a per-offer (L3) book of a market and return its :class:`LiveOfferBook` once loaded.
 
@@ -214,17 +215,20 @@ class Horizon:
         most every ``min_repage_interval`` s: each re-page costs two or more /offers pages and a
         /liquidity_pools read against Horizon's rate limit). ``stream_limit``: events per stream
         connection (Horizon closes a page stream after ``limit``, at most 200). Assets and errors
-        as for :meth:`watch` (bad arguments raise :class:`ArgumentError`).
+        as for :meth:`watch` (bad arguments raise :class:`ArgumentError`). ``drift_grace`` (2 s): the
+        longest a re-page's differences wait for late /trades events before what they do not explain
+        is reported as drift (see :meth:`LiveOfferBook.on_drift`).
         """
         page_limit = _check_int("page_limit", page_limit, 1, 200, " (Horizon's /offers maximum)")
         stream_limit = _check_int("stream_limit", stream_limit, 1, 200, " (Horizon's maximum)")
         min_repage_interval = _check_seconds("min_repage_interval", min_repage_interval)
+        drift_grace = _check_seconds("drift_grace", drift_grace, positive=True)
         load_timeout = _check_optional_seconds("load_timeout", load_timeout, positive=True)
         _check_callback("on_update", on_update)
         _check_callback("on_drift", on_drift)
         self._session_or_raise()
         live = LiveOfferBook(self, base, counter, page_limit=page_limit, stream_limit=stream_limit,
-                             min_repage_interval=min_repage_interval)
+                             min_repage_interval=min_repage_interval, drift_grace=drift_grace)
         if on_update is not None:
             live.on_update(on_update)
         if on_drift is not None:

@@ -21,6 +21,7 @@ from stellar_ob.errors import (
 )
 
 from stellar_ob.sync.http import LimitExceededError, _TRADE_TOKEN, _check_callback, _deadline, _is_redirect, _market_name, _uint
+from stellar_ob.offers._common import adjust_offer
 from stellar_ob.sync.budget import Backoff
 from stellar_ob.sync.stream import Counters, Status, _Live, _Reconnect, _SSEStream
 
@@ -46,6 +47,9 @@ class OfferCounters(Counters):
     pool_trades: int = 0  #: liquidity-pool trades received (no offer to fill)
     pool_trades_applied: int = 0  #: of those, applied to the pool's reserves (newer than its read)
     pool_drift: int = 0  #: re-pages that found the pool's reserves other than its trades said
+    #: re-pages whose differences from the book were all trades of their ledgers that had not yet
+    #: arrived on /trades (late, not drift: nothing reported)
+    drift_explained: int = 0
     ledgers: int = 0  #: /ledgers events received
     repages: int = 0  #: re-pages installed, the initial load included
     repages_coalesced: int = 0  #: ledgers that did not get a re-page of their own
@@ -101,8 +105,9 @@ class Drift:
 @dataclass(frozen=True, slots=True)
 class OfferBookUpdate:
     """One change of a :class:`LiveOfferBook`: ``fills`` applied from /trades, a pool trade
-    (``pool_changed``; read :attr:`LiveOfferBook.pool`), or a re-page (``repaged``; ``drift`` says
-    what it corrected, None for the initial load). ``book`` is the current OfferBook (a re-page
+    (``pool_changed``; read :attr:`LiveOfferBook.pool`), a re-page (``repaged``: the new book), or
+    the drift a re-page corrected (``drift``: published in an update of its own once the trades of
+    the re-page's ledgers are in, see :meth:`LiveOfferBook.on_drift`). ``book`` is the current OfferBook (a re-page
     installs a new object: read it before awaiting). Coalesced updates concatenate fills and drift;
     ``ledger`` is the book's :attr:`LiveOfferBook.ledger`."""
 
@@ -213,7 +218,8 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
     pool: Any
     #: Every offer in :attr:`book` is at least as recent as this ledger (None before the first page).
     ledger: int | None
-    #: The drift the last re-page corrected (:class:`Drift`), None before the first re-page.
+    #: The drift the last judged re-page corrected (:class:`Drift`, empty if none), None before the
+    #: first re-page after the load.
     last_drift: Drift | None
     #: Where the book stands (:class:`~stellar_ob.Status`).
     status: Status
@@ -233,6 +239,7 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         page_limit: int = 200,
         stream_limit: int = 200,
         min_repage_interval: float = 0.0,
+        drift_grace: float = 2.0,
     ) -> None:
         book_cls, pool_cls = _offer_impl()
         book = book_cls(base, counter)
@@ -250,6 +257,8 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         self.page_limit = page_limit
         self.stream_limit = stream_limit
         self.min_repage_interval = min_repage_interval
+        self.drift_grace = drift_grace
+        self._suspect: _Suspect | None = None  # the last re-page's differences, until its trades are in
         self._stamps: dict[int, int] = {}  # offer id -> Latest-Ledger of the page it came from
         self._buffer: list[tuple[int | None, int, int, str | None]] | None = None  # fills during a re-page
         self._pool_buffer: list[tuple[int | None, str, int, int]] | None = None  # pool trades during a re-page
@@ -325,8 +334,16 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         return self.book.simulate(kind, amount, **kwargs)
 
     def on_drift(self, callback: Callable[["LiveOfferBook", Drift], Any]) -> Callable[[], None]:
-        """Call ``callback(live, drift)`` after every re-page that corrected something. What it raises
-        is caught and reported as for :meth:`on_update`. Returns a function that unregisters it."""
+        """Call ``callback(live, drift)`` for every re-page that corrected something no stream reported.
+
+        A re-page of ledger L can be read before L's /trades events arrive (two connections race),
+        so its differences from the book are judged once those trades are in: when a trade of a
+        later ledger arrives (the stream is in ledger order), when the next re-page installs, or
+        ``drift_grace`` s after the install (:meth:`Horizon.watch_offers`), whichever is first.
+        Trades arriving meanwhile are applied to the replaced book first; only what they do not
+        explain is drift (``counters.drift_explained`` counts re-pages they explained whole). The
+        book itself is replaced at once, in the re-page's update. What the callback raises is
+        caught and reported as for :meth:`on_update`. Returns a function that unregisters it."""
         _check_callback("callback", callback)
         self._drift_callbacks.append(callback)
         return lambda: self._drift_callbacks.remove(callback) if callback in self._drift_callbacks else None
@@ -386,6 +403,15 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         c.trades += 1
         self._confirm(applied)
         self._trades.backoff.reset()
+        suspect = self._suspect
+        if suspect is not None and ledger is not None:
+            if ledger > suspect.top:  # /trades is in ledger order: every trade of the re-page's ledgers is in
+                self._settle_drift()
+            elif oid is None:
+                if swap is not None:
+                    suspect.late_swap(ledger, *swap)
+            else:
+                suspect.late_fill(ledger, oid, sold)
         if oid is None:
             c.pool_trades += 1
             if swap is not None:
@@ -689,12 +715,16 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         if floor != top:  # the market moved while we paged: offers are right per page, not as one
             c.split_snapshots += 1
             self._repage_wanted.set()
-        old_pool = self.pool
-        pool_moved = (pool is None) != (old_pool is None) or (
-            pool is not None and (pool.reserve_a, pool.reserve_b) != (old_pool.reserve_a, old_pool.reserve_b))
-        drift = _drift(self.book, new, floor, pool_moved) if self.loaded else None
-        if drift is not None and drift.pool:
-            c.pool_drift += 1
+        self._settle_drift()  # the last re-page's differences are judged before this one's
+        old_pool, new_pool = _reserves(self.pool), _reserves(pool)
+        pool_moved = old_pool != new_pool
+        suspect = None
+        if self.loaded:
+            old, fresh = _offer_state(self.book), _offer_state(new)
+            if old != fresh or pool_moved:
+                suspect = _Suspect(floor, top, old, fresh, stamps, old_pool, new_pool, pool_id, pool_stamp)
+            else:
+                self.last_drift = Drift(floor)
         self.book = new
         self._stamps = stamps
         self.ledger = floor
@@ -703,21 +733,47 @@ class LiveOfferBook(_Live["OfferBookUpdate"]):
         self._confirm(applied)
         c.repages += 1
         self.status = Status.LIVE
-        if drift is not None:
-            c.drift_added += len(drift.added)
-            c.drift_removed += len(drift.removed)
-            c.drift_changed += len(drift.changed)
-            self.last_drift = drift
         first = not self._ready
         self._set_loaded()
-        if first or drift or pool_moved:  # an unchanged re-page is not an update
-            self._publish(OfferBookUpdate(self, new, (), drift, True, floor, received, applied))
+        if first or suspect is not None:  # an unchanged re-page is not an update
+            self._publish(OfferBookUpdate(self, new, (), None, True, floor, received, applied))
         metrics = self.horizon.metrics
         if metrics is not None:
-            metrics.offer_book(self, drift)
-        if drift:
-            for cb in list(self._drift_callbacks):
-                self._call(cb, "on_drift", self, drift)
+            metrics.offer_book(self, None)
+        if suspect is not None:
+            self._suspect = suspect
+            suspect.timer = asyncio.get_running_loop().call_later(self.drift_grace, self._settle_drift)
+        self._changed.set()
+
+    def _settle_drift(self) -> None:
+        """Judge the last re-page's differences now that the trades of its ledgers are in (a trade
+        of a later ledger came, the next re-page is installing, or ``drift_grace`` s passed): what
+        the late trades do not explain is drift, counted, published in its own update and passed to
+        ``on_drift``; a re-page they explain whole counts as ``drift_explained``."""
+        s, self._suspect = self._suspect, None
+        if s is None:
+            return
+        if s.timer is not None:
+            s.timer.cancel()
+        if self.status is Status.CLOSED:
+            return
+        drift = _drift(s.old, s.new, s.ledger, s.old_pool != s.new_pool)
+        self.last_drift = drift
+        c = self.counters
+        if not drift:
+            c.drift_explained += 1
+            return
+        c.pool_drift += drift.pool
+        c.drift_added += len(drift.added)
+        c.drift_removed += len(drift.removed)
+        c.drift_changed += len(drift.changed)
+        now = time.perf_counter_ns()
+        self._publish(OfferBookUpdate(self, self.book, (), drift, False, self.ledger, now, now))
+        metrics = self.horizon.metrics
+        if metrics is not None:
+            metrics.offer_drift(self, drift)
+        for cb in list(self._drift_callbacks):
+            self._call(cb, "on_drift", self, drift)
         self._changed.set()
 
 
@@ -725,9 +781,49 @@ def _offer_state(book: Any) -> dict[int, tuple]:
     return {o.offer_id: (o.side, o.n, o.d, o.amount) for side in ("bid", "ask") for o in book.offers(side)}
 
 
-def _drift(old: Any, new: Any, ledger: int, pool: bool = False) -> Drift:
-    """The offers ``new`` adds, removes and changes relative to ``old`` (O(n))."""
-    a, b = _offer_state(old), _offer_state(new)
+def _reserves(pool: Any) -> tuple[int, int] | None:
+    return None if pool is None else (pool.reserve_a, pool.reserve_b)
+
+
+class _Suspect:
+    """A re-page's differences from the book the fills kept, before they are called drift. Two
+    streams race: the /ledgers event of ledger L starts the re-page, and L's /trades events may
+    arrive after the pages were read (each is then in its page, and skipped). Until the trades of
+    the re-page's ledgers are all in, each late one is applied to ``old`` (the replaced book's
+    offers, filled as the book fills one) and ``old_pool``; what still differs from ``new`` (the
+    installed pages' offers) is drift."""
+
+    __slots__ = ("ledger", "top", "old", "new", "stamps", "old_pool", "new_pool", "pool_id", "pool_stamp", "timer")
+
+    def __init__(self, ledger: int, top: int, old: dict[int, tuple], new: dict[int, tuple], stamps: dict[int, int],
+                 old_pool: tuple[int, int] | None, new_pool: tuple[int, int] | None, pool_id: str | None,
+                 pool_stamp: int) -> None:
+        self.ledger, self.top, self.old, self.new, self.stamps = ledger, top, old, new, stamps
+        self.old_pool, self.new_pool, self.pool_id, self.pool_stamp = old_pool, new_pool, pool_id, pool_stamp
+        self.timer: asyncio.TimerHandle | None = None
+
+    def late_fill(self, ledger: int, oid: int, sold: int) -> None:
+        """A fill that arrived after the install: if its offer's page holds it (the trade's ledger
+        is at most the page's; an offer the pages no longer hold, at most the oldest page's), the
+        replaced book never had it."""
+        had = self.old.get(oid)
+        if had is None or sold <= 0 or ledger > self.stamps.get(oid, self.ledger):
+            return
+        side, n, d, amount = had
+        left = adjust_offer(n, d, amount - sold) if sold < amount else 0  # as OfferBook.apply_fill
+        if left:
+            self.old[oid] = (side, n, d, left)
+        else:
+            del self.old[oid]
+
+    def late_swap(self, ledger: int, pool_id: str, d_base: int, d_counter: int) -> None:
+        """A pool trade that arrived after the install, already in the pool's read."""
+        if self.old_pool is not None and pool_id == self.pool_id and ledger <= self.pool_stamp:
+            self.old_pool = (self.old_pool[0] + d_base, self.old_pool[1] + d_counter)
+
+
+def _drift(a: dict[int, tuple], b: dict[int, tuple], ledger: int, pool: bool = False) -> Drift:
+    """The offers ``b`` adds, removes and changes relative to ``a`` (offer id -> state; O(n))."""
     added = tuple(sorted(k for k in b if k not in a))
     removed = tuple(sorted(k for k in a if k not in b))
     changed = tuple(sorted(k for k, v in b.items() if k in a and a[k] != v))

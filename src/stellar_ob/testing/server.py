@@ -94,6 +94,10 @@ class Faults:
     malformed_at: int | None = None
     #: streams stay silent (connection open, nothing written) until this monotonic time
     stalled_until: float = 0.0
+    #: page streams of these paths (e.g. ``{"/trades"}``) hold their events back, connection open,
+    #: until :meth:`LocalHorizon.release`: one stream lagging behind another, as two connections
+    #: to a real Horizon can (see :meth:`LocalHorizon.hold`)
+    held: frozenset = frozenset()
     #: seconds to wait before answering any request (slow responses)
     slow: float = 0.0
     #: the next N requests get HTTP 503 (problem+json); decremented per request
@@ -393,12 +397,27 @@ class LocalHorizon:
         """Close one ledger now (activity on ``pairs``, default every pair); wakes every stream.
         Returns the new ledger sequence."""
         self.market.close_ledger(pairs)
+        self._wake()
+        return self.market.ledger
+
+    def hold(self, *paths: str) -> None:
+        """Hold back the events of every page stream of ``paths`` (e.g. ``"/trades"``) until
+        :meth:`release`: the ledgers close and the other streams and REST answers go on, so a
+        client sees a ledger (and can re-page it) before that ledger's trades arrive."""
+        self.faults.held = self.faults.held | frozenset(paths)
+
+    def release(self) -> None:
+        """Let the held streams send what they held back (in order), and everything after."""
+        self.faults.held = frozenset()
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake every stream waiting for the next ledger (they send whatever is new)."""
         fut = self._next_ledger
         if fut is not None:
             self._next_ledger = asyncio.get_running_loop().create_future()
             if not fut.done():
                 fut.set_result(self.market.ledger)
-        return self.market.ledger
 
     async def _wait_ledger_or_close(self, timeout: float) -> bool:
         """Wait for the next ledger; False when the server closes or ``timeout`` passes."""
@@ -890,6 +909,11 @@ class LocalHorizon:
             while True:
                 if await self._round_starts_over(resp, transport, sent):
                     return resp
+                while path in f.held:
+                    if not await self._wait_ledger_or_close(deadline - loop.time()):
+                        if self._closing is not None and not self._closing.done():
+                            await self._goodbye(resp)
+                        return resp
                 for rec in after(cursor)[: cap - sent]:
                     token = rec["paging_token"].encode() if f.stream_id is None else f.stream_id.encode()
                     body = json.dumps(_public(rec), separators=(",", ":")).encode()
