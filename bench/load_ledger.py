@@ -181,6 +181,7 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         import gc
 
         gc_pauses: List[float] = []  # seconds of each collection of the oldest generation (the long ones)
+        gc_full_at: List[float] = []  # time.monotonic() each of them started
         gc_started = [0.0]
 
         def on_gc(phase: str, info: Dict[str, Any]) -> None:
@@ -188,6 +189,7 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
                 return
             if phase == "start":
                 gc_started[0] = time.perf_counter()
+                gc_full_at.append(time.monotonic())
             else:
                 gc_pauses.append(time.perf_counter() - gc_started[0])
 
@@ -269,6 +271,9 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             "gc_full_collections": len(gc_pauses),
             "gc_full_pause_ms_max": round(max(gc_pauses, default=0.0) * 1e3, 1),
             "gc_full_pause_ms_p50": round(sorted(gc_pauses)[len(gc_pauses) // 2] * 1e3, 1) if gc_pauses else None,
+            # when each started, s into the measured part (one soon after the start: the debt of the
+            # watching, made before it; later ones: what the ledgers themselves move into the oldest)
+            "gc_full_at_s": [round(t - wall0, 1) for t in gc_full_at],
             "gc_thresholds": gc.get_threshold(), "gc_freeze": cfg.gc_freeze,
             "heap_growth": heap_growth,
             "health_probes": None if dex.health is None else dex.health.probes,
@@ -305,7 +310,7 @@ def print_ledger_result(r: Dict[str, Any]) -> None:
           f">= {r['horizon_l3_requests_per_ledger_at_least']} a ledger); load average {' '.join(r['loadavg'])}")
     if "gc_full_collections" in r:
         print(f"client full GC collections {r['gc_full_collections']} (median {r.get('gc_full_pause_ms_p50')} ms, "
-              f"longest {r['gc_full_pause_ms_max']:.0f} ms; thresholds {r.get('gc_thresholds')}"
+              f"longest {r['gc_full_pause_ms_max']:.0f} ms; at {r.get('gc_full_at_s')} s; thresholds {r.get('gc_thresholds')}"
               f"{', gc.freeze() after watching' if r.get('gc_freeze') else ', no gc.freeze()'})")
     for line in r.get("heap_growth") or ():
         print("  heap:", line)
@@ -397,6 +402,101 @@ async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any
         _stop_server(parent, proc)
 
 
+async def run_promotions(markets: int, ledgers: int = 40, warmup: int = 5, interval: float = 1.0,
+                         say: Callable[[str], Any] = print) -> Dict[str, Any]:
+    """Where the client's objects moved into the oldest generation come from, counted, not timed:
+    a Follow caught up with a local RPC of ``markets`` markets (the server in a child process, as
+    :func:`run_ledger_load` runs it) watching every market (``grouping="horizon"``, 200 levels,
+    the load's own ``on_update``), then ``ledgers`` ledgers a ``interval`` s apart. After
+    ``warmup`` ledgers and a ``gc.collect()``, a collector callback records every collection: for
+    each one of the middle generation, the objects it moved into the oldest (those of the two
+    young generations at its start found in the oldest at its end), by type, and whether it ran
+    while a ledger was being applied. CPython 3.11 runs a full collection when more than a
+    quarter of what the oldest generation held after the last one has been moved there since."""
+    import gc
+    from collections import Counter
+
+    from stellar_ob.ledger import Follow
+
+    cfg = LedgerLoadConfig(markets=markets, ledgers=ledgers + warmup, ledger_interval=interval, sample_books=1)
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_server, args=(child, cfg), daemon=True)
+    proc.start()
+    loop = asyncio.get_running_loop()
+    try:
+        _, url, oldest, assets, _first = await loop.run_in_executor(None, parent.recv)
+        dex = Follow(url, start=oldest, empty=True, poll_interval=0.02)
+        await dex.start()
+        await dex.wait_live(600)
+        arrivals: Dict[int, Dict[int, tuple]] = {}
+        index: Dict[Any, int] = {}
+
+        def on_update(u: Any) -> None:  # what run_ledger_load's does
+            i = index.get(u.live)
+            if i is not None:
+                arrivals.setdefault(dex.ledger, {})[i] = (time.monotonic(), u.applied_ns - u.received_ns)
+
+        for i, (b, c) in enumerate(assets):
+            index[await dex.watch(b, c, 200, grouping="horizon", on_update=on_update)] = i
+        in_apply = [False]
+        apply = dex._apply
+
+        def measured_apply(item: Any) -> None:
+            in_apply[0] = True
+            try:
+                apply(item)
+            finally:
+                in_apply[0] = False
+
+        dex._apply = measured_apply  # type: ignore[method-assign]
+        by_type: Counter = Counter()
+        per_collection: List[tuple] = []  # (objects moved into the oldest generation, during an apply)
+        collections: Counter = Counter()
+        young: List[set] = []
+
+        def on_gc(phase: str, info: Dict[str, Any]) -> None:
+            g = info["generation"]
+            if phase == "start":
+                collections[g] += 1
+                if g == 1:
+                    young[:] = [{id(o) for o in gc.get_objects(0)} | {id(o) for o in gc.get_objects(1)}]
+            elif g == 1 and young:
+                ids = young.pop()
+                moved = [type(o).__qualname__ for o in gc.get_objects(2) if id(o) in ids]
+                by_type.update(moved)
+                per_collection.append((len(moved), in_apply[0]))
+
+        parent.send("go")
+        seen = 0
+        while True:
+            msg = await loop.run_in_executor(None, parent.recv)
+            if msg[0] == "done":
+                break
+            seen += 1
+            for old in [s for s in arrivals if s < msg[1] - 1]:
+                arrivals.pop(old)
+            if seen == warmup:
+                gc.collect()
+                tracked0 = len(gc.get_objects())
+                gc.callbacks.append(on_gc)
+        gc.callbacks.remove(on_gc)
+        n = seen - warmup
+        moved_total = sum(c for c, _ in per_collection)
+        result = {
+            "markets": len(index), "ledgers": n, "collections": dict(collections),
+            "tracked_after_warmup": tracked0, "moved_to_oldest": moved_total,
+            "moved_per_ledger": round(moved_total / max(1, n), 1),
+            "middle_collections_during_apply": sum(1 for _, a in per_collection if a),
+            "per_collection": per_collection, "by_type": dict(by_type.most_common(12)),
+            "loadavg": open("/proc/loadavg").read().split()[:3],
+        }
+        await dex.close()
+        return result
+    finally:
+        _stop_server(parent, proc)
+
+
 def _mm(t: Dict[str, float]) -> str:
     return f"{t['median']}/{t['min']}"
 
@@ -404,11 +504,25 @@ def _mm(t: Dict[str, float]) -> str:
 def _main(argv: Any = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(description="the ledger client's GC census (objects tracked per watched market)")
-    ap.add_argument("census", choices=["census"])
+    ap = argparse.ArgumentParser(description="the ledger client's GC census (objects tracked per watched market) "
+                                 "or its promotions (objects moved into the oldest generation per ledger)")
+    ap.add_argument("what", choices=["census", "promotions"])
     ap.add_argument("--markets", type=int, nargs="+", default=[2000, 10_000])
-    ap.add_argument("--ledgers", type=int, default=3)
+    ap.add_argument("--ledgers", type=int, default=None, help="census: 3; promotions: 40 (after 5 of warm-up)")
+    ap.add_argument("--interval", type=float, default=1.0, help="promotions: seconds between ledgers")
     args = ap.parse_args(argv)
+    if args.what == "promotions":
+        for n in args.markets:
+            r = asyncio.run(run_promotions(n, args.ledgers or 40, interval=args.interval))
+            print(f"{r['markets']} markets, {r['ledgers']} ledgers after warm-up: collections by generation "
+                  f"{r['collections']}; {r['moved_to_oldest']} objects moved into the oldest generation "
+                  f"({r['moved_per_ledger']} a ledger; {r['tracked_after_warmup']} tracked after warm-up), "
+                  f"{r['middle_collections_during_apply']} of {len(r['per_collection'])} middle-generation "
+                  f"collections during a ledger's apply; load {' '.join(r['loadavg'])}")
+            print("  per collection (moved, during an apply):", r["per_collection"])
+            print("  by type:", ", ".join(f"{k} {v}" for k, v in r["by_type"].items()))
+        return 0
+    args.ledgers = args.ledgers or 3
     for n in args.markets:
         r = asyncio.run(run_gc_census(n, args.ledgers))
         print(f"{r['markets']} markets: {r['tracked_before_watch']} objects tracked before watching, "

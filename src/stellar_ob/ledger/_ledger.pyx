@@ -404,6 +404,15 @@ cdef class LedgerReader:
             raise ArgumentError("no ledger decoded")
         return _ledger(&self._out, True)
 
+    def trade(self, Py_ssize_t i):
+        """The ``i``-th Trade record of the ledger last decoded (what ``current().trades[i]``
+        holds, built alone: ``DexBook`` applies with ``trades=False`` name trades by this index)."""
+        if not self._current:
+            raise ArgumentError("no ledger decoded")
+        if i < 0 or <size_t>i >= self._out.n_trades:
+            raise IndexError(f"trade {i} of a ledger of {self._out.n_trades}")
+        return _trade(&self._out.trades[i])
+
     @property
     def ledger_seq(self):
         """The sequence of the ledger last decoded (None if none)."""
@@ -513,7 +522,7 @@ cdef class _DexBook:
             cache.append(_key(sob_dexbook_account_key(self.dx, len(cache))))
         return cache[idx]
 
-    cdef object _apply(self, const sob_ledger_out *led, bint resync):
+    cdef object _apply(self, const sob_ledger_out *led, bint resync, bint trades=True):
         cdef sob_ledger_error err
         cdef uint32_t last = sob_dexbook_ledger_seq(self.dx)
         st = sob_dexbook_apply(self.dx, led, SOB_DEX_RESYNC if resync else 0, &self.res, &err)
@@ -521,9 +530,9 @@ cdef class _DexBook:
             raise LedgerGapError(last + 1, led.header.ledger_seq)
         if st != SOB_OK:
             _fail(st, &err, f"ledger {led.header.ledger_seq}")
-        return self._result(led)
+        return self._result(led, trades)
 
-    cdef object _result(self, const sob_ledger_out *led):
+    cdef object _result(self, const sob_ledger_out *led, bint build_trades=True):
         cdef size_t i
         cdef const sob_dex_result *r = &self.res
         cdef const sob_dex_offer_event *o
@@ -545,8 +554,12 @@ cdef class _DexBook:
             pools.append((p.market, p.kind, _key(sob_dexbook_pool_id(self.dx, p.pool)), p.old_reserve_a,
                           p.old_reserve_b, p.new_reserve_a, p.new_reserve_b))
         trades = []
-        for i in range(r.n_trades):
-            trades.append((r.trades[i].market, _trade(&led.trades[r.trades[i].trade])))
+        if build_trades:
+            for i in range(r.n_trades):
+                trades.append((r.trades[i].market, _trade(&led.trades[r.trades[i].trade])))
+        else:  # the trade's index in the ledger's records (LedgerReader.trade): ints only
+            for i in range(r.n_trades):
+                trades.append((r.trades[i].market, r.trades[i].trade))
         drift = []
         for i in range(r.n_drift):
             d = &r.drift[i]
@@ -570,11 +583,13 @@ cdef class _DexBook:
             _fail(st, &err, "LedgerCloseMeta")
         return self._apply(&self.out, resync)
 
-    def apply_reader(self, LedgerReader reader not None, bint resync=False):
-        """Apply the ledger the reader decoded last (reader.next_ledger())."""
+    def apply_reader(self, LedgerReader reader not None, bint resync=False, bint trades=True):
+        """Apply the ledger the reader decoded last (reader.next_ledger()). ``trades=False``: each
+        trade is ``(market, index)``, its record built on demand by ``reader.trade(index)`` (a
+        consumer that reads few of them builds no Trade for the others)."""
         if not reader._current:
             raise ArgumentError("the reader holds no decoded ledger")
-        return self._apply(&reader._out, resync)
+        return self._apply(&reader._out, resync, trades)
 
     def seed(self, data, uint32_t ledger_seq, bint complete):
         """Load the entries of a bare LedgerEntryChanges (raw or base64) as the state at ledger_seq."""

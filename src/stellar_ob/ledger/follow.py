@@ -60,6 +60,7 @@ import logging
 import os
 import time
 import weakref
+from itertools import chain
 from typing import Any, Callable, Iterable
 
 from stellar_ob.errors import ParseError, StellarOBError
@@ -88,6 +89,8 @@ log = logging.getLogger("stellar_ob.ledger")
 #: price, each level at its first offer's price: with ``depth=200`` the very book Horizon serves).
 GROUPINGS = ("exact", "horizon")
 _EMPTY_CHANGES = b"\0\0\0\0"  # a LedgerEntryChanges with no entry: "the DEX held nothing"
+_chain = chain.from_iterable
+_NO_MARKET = 0xFFFFFFFF  # a raw apply result's market index of a trade or drift in no market
 
 
 class RpcHealth(ServerHealth):
@@ -315,7 +318,12 @@ class LedgerBook(_LedgerMarket, LiveBook):
         self._view_dex: Any = None
         self._view_at: tuple | None = None
         self._view = (None, None)  # (DexBook, DexMarket) handed out by ``market``
-        self._last_rows: tuple = ((), ())  # the (bids, asks) rows the book holds, tuples of (n, d, amount)
+        # the levels the book holds, each side one flat tuple of ints (n, d, amount, n, d, amount,
+        # ...) best first: a tuple of ints only is untracked by the first collection that sees it,
+        # whatever the order of its objects (a tuple of row tuples can be promoted to the oldest
+        # generation still tracked, when the collector meets it before its rows)
+        self._last_bids: tuple = ()
+        self._last_asks: tuple = ()
 
     def __repr__(self) -> str:
         return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"
@@ -387,9 +395,9 @@ class LedgerBook(_LedgerMarket, LiveBook):
         return at
 
     # ---- driven by the Follow ----------------------------------------------------------------------------
-    def _rows(self) -> tuple[tuple, tuple]:
+    def _rows(self) -> tuple[Any, Any]:
         """The view's levels as ``(n, d, amount)`` rows best first, read from the DexBook's exact L2
-        view in C (O(levels), not O(offers)), as tuples (untracked by the collector once it sees them)."""
+        view in C (O(levels), not O(offers))."""
         dex = self.follow.dex
         at = self._find(dex)
         if at is None:
@@ -400,10 +408,10 @@ class LedgerBook(_LedgerMarket, LiveBook):
 
             depth = 200 if self.depth is None else self.depth
             dm = DexMarket(dex, m, flipped, None, None)  # a moment's view: the grouping reads no asset
-            return tuple(dm._grouped(0, depth)), tuple(dm._grouped(1, depth))
+            return list(dm._grouped(0, depth)), list(dm._grouped(1, depth))
         c = dex._c
         depth = 2**62 if self.depth is None else self.depth
-        return tuple(c.levels(m, flipped, 0, depth)), tuple(c.levels(m, flipped, 1, depth))
+        return c.levels(m, flipped, 0, depth), c.levels(m, flipped, 1, depth)
 
     def _refresh(self, received_ns: int, resync: bool) -> None:
         """Bring the OrderBook to the DexBook's state; publish the change (the same BookUpdate a
@@ -413,13 +421,14 @@ class LedgerBook(_LedgerMarket, LiveBook):
         from stellar_ob import BookDiff
 
         bids, asks = self._rows()
-        old_bids, old_asks = self._last_rows
+        flat_bids, flat_asks = tuple(_chain(bids)), tuple(_chain(asks))
+        old_bids, old_asks = self._last_bids, self._last_asks
         self.counters.events += 1
         diff = None
-        if bids != old_bids or asks != old_asks:
+        if flat_bids != old_bids or flat_asks != old_asks:
             self.book.apply_snapshot(bids, asks)
-            self._last_rows = (bids, asks)
-            diff = BookDiff(_level_changes("bid", old_bids, bids), _level_changes("ask", old_asks, asks))
+            self._last_bids, self._last_asks = flat_bids, flat_asks
+            diff = BookDiff(_level_changes("bid", old_bids, flat_bids), _level_changes("ask", old_asks, flat_asks))
         applied = time.perf_counter_ns()
         self.confirmed_ns = applied
         if not self._ready:
@@ -1204,11 +1213,11 @@ class Follow:
                 reader = LedgerReader(item.meta, FORM_META)
                 if not reader.next_ledger():
                     raise ParseError(f"ledger {item.sequence}: no LedgerCloseMeta")
-            upd = dex._update(dex._c.apply_reader(reader, False), self._watched())
+            raw = dex._c.apply_reader(reader, False, False)  # trades by index: built for those asked
             self.protocol = reader.protocol_version
             self._last_hash = item.hash
             self.close_time = item.close_time
-            self._dispatch(upd, item.received_ns)
+            self._dispatch(raw, reader, item.received_ns)
         elif isinstance(item, LedgerBatch):
             from stellar_ob.ledger import FORM_BATCH, LedgerReader
 
@@ -1216,30 +1225,61 @@ class Follow:
             while r.next_ledger():
                 if r.ledger_seq < item.first or r.ledger_seq <= dex.ledger_seq:
                     continue
-                upd = dex._update(dex._c.apply_reader(r, False), self._watched())
+                raw = dex._c.apply_reader(r, False, False)
                 self.protocol = r.protocol_version
-                self._dispatch(upd, item.received_ns)
+                self._dispatch(raw, r, item.received_ns)
             self._last_hash = None
 
-    def _watched(self) -> Any:
-        """The market keys some book watches: the DexBook builds the updates of those markets only."""
-        books, offer_books = self._books, self._offer_books
-        if not offer_books:
-            return books
-        return books.keys() | offer_books.keys()
+    def _dispatch(self, raw: tuple, reader: Any, received_ns: int) -> None:
+        """Hand one ledger (the DexBook's raw apply result, its trades by index in ``reader``'s
+        ledger) to the books watching what it changed.
 
-    def _dispatch(self, upd: Any, received_ns: int) -> None:
+        An L2 book reads its levels from the DexBook, so it needs only to know that its market's
+        offers or levels changed: that is read from the raw rows' market indices (ints), and no
+        MarketUpdate, OfferChange or list is built for it. What a ledger builds lives until its
+        last book is served, and with thousands of books the collections of the younger
+        generations that run meanwhile would move it into the oldest one, whose growth is what
+        makes a full collection (a long pause of the event loop) come due. MarketUpdates are built
+        only for the markets per-offer books watch (they apply each offer change), and Trade
+        records only for those markets and the L2 books with ``on_trades`` callbacks."""
         self.confirmed_at = time.time()
         books, offer_books = self._books, self._offer_books
-        if books or offer_books:
+        if not books and not offer_books:
+            return
+        dex = self.dex
+        seq = raw[0]
+        if books:
+            key_of = dex._market_key
+            # the markets whose offers or levels changed, in the ledger's order (a dict of ints and
+            # None: the collector does not track it)
+            changed = dict.fromkeys([r[0] for r in raw[1]])
+            for r in raw[2]:
+                changed[r[0]] = None
+            traded: dict | None = None
+            for m, t in raw[4]:  # (market, the trade's index in the ledger)
+                if m == _NO_MARKET:
+                    continue
+                watching = books.get(key_of(m))
+                if watching is not None and any(b._trade_callbacks for b in (
+                        watching if type(watching) is list else (watching,))):
+                    if traded is None:
+                        traded = {}
+                    traded.setdefault(m, []).append(reader.trade(t))
+            order = changed if traded is None else {**changed, **dict.fromkeys(traded)}
+            for m in order:
+                watching = books.get(key_of(m))
+                if watching is None:
+                    continue
+                for book in (list(watching) if type(watching) is list else (watching,)):
+                    if m in changed:
+                        book._refresh(received_ns, False)
+                    if traded is not None and m in traded and book._trade_callbacks:
+                        book._trades(list(traded[m]), seq)
+        if offer_books:
+            key_of = dex._market_key
+            trades = [(m, reader.trade(t)) for m, t in raw[4] if m != _NO_MARKET and key_of(m) in offer_books]
+            upd = dex._update((*raw[:4], trades, *raw[5:]), offer_books)
             for key, mu in upd.markets.items():
-                watching = books.get(key)
-                if watching is not None:
-                    for book in (list(watching) if type(watching) is list else (watching,)):
-                        if mu.offers or mu.levels:
-                            book._refresh(received_ns, False)
-                        if mu.trades and book._trade_callbacks:
-                            book._trades(list(mu.trades), upd.ledger_seq)
                 per_offer = offer_books.get(key)
                 if per_offer is not None:
                     for ob in list(per_offer):
@@ -1270,10 +1310,10 @@ def _key(asset: Any) -> str:
     return str(LedgerAsset.from_asset(asset))
 
 
-def _level_changes(side: str, old: list, new: list) -> list:
-    """The LevelChanges from ``old`` to ``new`` (rows ``(n, d, amount)`` of one side, best first,
-    reduced prices), best first: one merge of the two sorted lists, prices compared exactly by
-    cross-multiplication."""
+def _level_changes(side: str, old: tuple, new: tuple) -> list:
+    """The LevelChanges from ``old`` to ``new`` (one side's levels best first, reduced prices, as a
+    flat tuple ``(n, d, amount, n, d, amount, ...)``), best first: one merge of the two sorted
+    sides, prices compared exactly by cross-multiplication."""
     from stellar_ob import LevelChange, Price
 
     out = []
@@ -1282,27 +1322,25 @@ def _level_changes(side: str, old: list, new: list) -> list:
     n_old, n_new = len(old), len(new)
     while i < n_old or j < n_new:
         if j >= n_new:
-            on, od, oa = old[i]
-            out.append(LevelChange(side, Price(on, od), oa, 0))
-            i += 1
+            out.append(LevelChange(side, Price(old[i], old[i + 1]), old[i + 2], 0))
+            i += 3
             continue
         if i >= n_old:
-            nn, nd, na = new[j]
-            out.append(LevelChange(side, Price(nn, nd), 0, na))
-            j += 1
+            out.append(LevelChange(side, Price(new[j], new[j + 1]), 0, new[j + 2]))
+            j += 3
             continue
-        on, od, oa = old[i]
-        nn, nd, na = new[j]
+        on, od, oa = old[i], old[i + 1], old[i + 2]
+        nn, nd, na = new[j], new[j + 1], new[j + 2]
         lhs, rhs = on * nd, nn * od
         if lhs == rhs:
             if oa != na:
                 out.append(LevelChange(side, Price(nn, nd), oa, na))
-            i += 1
-            j += 1
+            i += 3
+            j += 3
         elif (lhs > rhs) == desc:  # the old level comes first: gone
             out.append(LevelChange(side, Price(on, od), oa, 0))
-            i += 1
+            i += 3
         else:
             out.append(LevelChange(side, Price(nn, nd), 0, na))
-            j += 1
+            j += 3
     return out
