@@ -22,6 +22,7 @@ runs one :class:`stellar_ob.ledger.Follow` and watches every market (``grouping=
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -29,7 +30,7 @@ import random
 import resource
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List
+from typing import Any, AsyncIterator, Callable, Dict, List
 
 
 @dataclass
@@ -297,6 +298,27 @@ def _stop_server(parent: Any, proc: Any) -> None:
         proc.terminate()
 
 
+@contextlib.asynccontextmanager
+async def _caught_up_follow(cfg: LedgerLoadConfig, poll_interval: float) -> AsyncIterator[tuple]:
+    """The census's and the promotions' set-up: the server child of ``cfg`` started, a Follow
+    caught up with it; yields (follow, the pipe to the child, the markets' assets). The child is
+    stopped on the way out."""
+    from stellar_ob.ledger import Follow
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_server, args=(child, cfg), daemon=True)
+    proc.start()
+    try:
+        _, url, oldest, assets, _first = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
+        dex = Follow(url, start=oldest, empty=True, poll_interval=poll_interval)
+        await dex.start()
+        await dex.wait_live(600)
+        yield dex, parent, assets
+    finally:
+        _stop_server(parent, proc)
+
+
 def print_ledger_result(r: Dict[str, Any]) -> None:
     lat, bl = r["latency_ms"], r["bytes_to_update_ms"]
     print(f"{r['markets']} markets, {r['ledgers']} ledgers every {r['ledger_interval']:g} s, "
@@ -349,19 +371,9 @@ async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any
     ledgers of changes (a ledger a second)."""
     import gc
 
-    from stellar_ob.ledger import Follow
-
     cfg = LedgerLoadConfig(markets=markets, ledgers=ledgers, ledger_interval=1.0, sample_books=1)
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_server, args=(child, cfg), daemon=True)
-    proc.start()
     loop = asyncio.get_running_loop()
-    try:
-        _, url, oldest, assets, _first = await loop.run_in_executor(None, parent.recv)
-        dex = Follow(url, start=oldest, empty=True, poll_interval=0.05)
-        await dex.start()
-        await dex.wait_live(600)
+    async with _caught_up_follow(cfg, 0.05) as (dex, parent, assets):
         seen = [0]
 
         def on_update(_u: Any) -> None:  # one function for every market: the bench's own cost is not counted
@@ -398,8 +410,6 @@ async def run_gc_census(markets: int, ledgers: int = 3, say: Callable[[str], Any
         }
         await dex.close()
         return result
-    finally:
-        _stop_server(parent, proc)
 
 
 async def run_promotions(markets: int, ledgers: int = 40, warmup: int = 5, interval: float = 1.0,
@@ -416,19 +426,9 @@ async def run_promotions(markets: int, ledgers: int = 40, warmup: int = 5, inter
     import gc
     from collections import Counter
 
-    from stellar_ob.ledger import Follow
-
     cfg = LedgerLoadConfig(markets=markets, ledgers=ledgers + warmup, ledger_interval=interval, sample_books=1)
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_server, args=(child, cfg), daemon=True)
-    proc.start()
     loop = asyncio.get_running_loop()
-    try:
-        _, url, oldest, assets, _first = await loop.run_in_executor(None, parent.recv)
-        dex = Follow(url, start=oldest, empty=True, poll_interval=0.02)
-        await dex.start()
-        await dex.wait_live(600)
+    async with _caught_up_follow(cfg, 0.02) as (dex, parent, assets):
         arrivals: Dict[int, Dict[int, tuple]] = {}
         index: Dict[Any, int] = {}
 
@@ -493,8 +493,6 @@ async def run_promotions(markets: int, ledgers: int = 40, warmup: int = 5, inter
         }
         await dex.close()
         return result
-    finally:
-        _stop_server(parent, proc)
 
 
 def _mm(t: Dict[str, float]) -> str:

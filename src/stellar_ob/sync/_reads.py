@@ -37,7 +37,27 @@ except ImportError:  # pragma: no cover - another asyncio: no fronting
 READ_BUFFER_BYTES = 64 * 1024  #: one read's largest size (a Horizon event is a few KB; 200 levels ~30 KB)
 
 
-class _BufferedReads(asyncio.BufferedProtocol):
+class _Forwarding:
+    """Internal: a protocol placed in front of ``inner`` (aiohttp's) passes on everything but
+    the reads, which the subclass handles (:class:`_BufferedReads`, the lean reader's tap)."""
+
+    __slots__ = ()
+    inner: Any
+
+    def eof_received(self) -> Any:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+class _BufferedReads(_Forwarding, asyncio.BufferedProtocol):
     """Internal: in front of ``inner`` (aiohttp's protocol) on ``transport``: reads land in the
     shared ``view`` and ``inner.data_received`` gets a ``bytes`` copy of exactly what arrived."""
 
@@ -79,19 +99,6 @@ class _BufferedReads(asyncio.BufferedProtocol):
 
     def buffer_updated(self, nbytes: int) -> None:
         self.inner.data_received(bytes(self.view[:nbytes]))
-
-    # the rest is aiohttp's
-    def eof_received(self) -> Any:
-        return self.inner.eof_received()
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
 
 
 def read_buffer() -> memoryview:

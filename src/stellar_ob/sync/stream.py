@@ -28,7 +28,7 @@ from stellar_ob.sse import SSEParser, SSELimitError
 
 from stellar_ob.sync.http import CallbackError, _check_callback, _deadline, _is_redirect, _problem_error, _redirect_error
 from stellar_ob.sync.budget import Backoff
-from stellar_ob.sync._reads import _BufferedReads
+from stellar_ob.sync._reads import _BufferedReads, _Forwarding
 
 if TYPE_CHECKING:
     from stellar_ob.sync.client import Horizon  # noqa: F401 (annotations)
@@ -892,7 +892,7 @@ class _TapEnded(Exception):
     """Internal: set on the response's StreamReader by :class:`_Tap` to wake the waiting task."""
 
 
-class _Tap(asyncio.Protocol):
+class _Tap(_Forwarding, asyncio.Protocol):
     """The lean SSE reader: put in front of aiohttp's protocol on the stream's transport, it
     hands every chunk to aiohttp first (HTTP framing, chunked decoding, its limits and timeouts
     stay aiohttp's), then takes what aiohttp buffered straight through ``process`` (SSE framing,
@@ -967,15 +967,3 @@ class _Tap(asyncio.Protocol):
         self.inner.data_received(data)
         if not self.ended:
             self.drain()
-
-    def eof_received(self) -> Any:
-        return self.inner.eof_received()
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
