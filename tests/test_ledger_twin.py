@@ -250,6 +250,7 @@ def test_horizon_trade_ids():
     """Trade.horizon_id is Horizon's trade id: the TOID of the operation (ledger << 32 | tx << 12 |
     op, both counted from 1) and the claim index. Checked on a real mainnet trade of stellar-etl's
     golden (history_operation_id 123567347272642561, order 0: ledger 28770265, tx 95, op 1)."""
+    from stellar_ob.errors import ArgumentError
     from stellar_ob.ledger.records import LedgerAsset, Trade, toid
 
     assert toid(28770265, 95, 1) == 123567347272642561
@@ -257,6 +258,6 @@ def test_horizon_trade_ids():
     t = Trade(94, 0, 3, 1, b"\0" * 32, 7, xlm, 1, xlm, 1, 0)
     assert t.horizon_id(28770265) == "123567347272642561-0"
     assert t._replace(claim_index=3, op_index=4).horizon_id(28770265) == f"{(28770265 << 32) | (95 << 12) | 5}-3"
-    for bad in ((1 << 31, 1, 1), (1, 1 << 20, 1), (1, 1, 1 << 12), (-1, 1, 1)):
-        with pytest.raises(ValueError):
+    for bad in ((1 << 31, 1, 1), (1, 1 << 20, 1), (1, 1, 1 << 12), (-1, 1, 1), (1.0, 1, 1), (1, True, 1), (1, 1, "1")):
+        with pytest.raises(ArgumentError):
             toid(*bad)

@@ -215,9 +215,10 @@ class Trade(NamedTuple):
 def toid(ledger: int, tx: int, op: int) -> int:
     """Horizon's total order id of an operation: ``ledger << 32 | tx << 12 | op`` (``tx`` and
     ``op`` count from 1, as in Horizon's /operations ids; 0 names the ledger or the transaction)."""
-    if not (0 <= ledger < 1 << 31 and 0 <= tx < 1 << 20 and 0 <= op < 1 << 12):
-        raise ValueError(f"toid({ledger}, {tx}, {op}): out of Horizon's TOID ranges")
-    return (ledger << 32) | (tx << 12) | op
+    for name, v, bits in (("ledger", ledger, 31), ("tx", tx, 20), ("op", op, 12)):
+        if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 1 << bits:
+            raise ArgumentError(f"toid: {name} must be an int in [0, 2**{bits}), got {v!r}")
+    return (int(ledger) << 32) | (int(tx) << 12) | int(op)
 
 
 class Tx(NamedTuple):
