@@ -145,6 +145,27 @@ static inline uint32_t lower_bound(const sob_side *s, int side, int32_t n, int32
     return (uint32_t)(first - s->lv);
 }
 
+/* The level at i of s gets amount: set (found: the level at i has the price n/d; it keeps the n/d it
+ * was first given), removed (amount 0) or inserted at i; *prev is what the price had
+ * (amount 0 when it was absent). One tail for sob_book_set_level and the batch path. */
+static inline sob_status side_put_at(sob_side *s, uint32_t i, int found, int32_t n, int32_t d, uint64_t amount,
+                                     sob_level *prev) {
+    if (found) {
+        *prev = s->lv[i];
+        if (amount)
+            s->lv[i].amount = amount;
+        else
+            side_remove_at(s, i);
+        return SOB_OK;
+    }
+    prev->n = n;
+    prev->d = d;
+    prev->amount = 0;
+    if (!amount) return SOB_OK;
+    sob_level x = {n, d, amount};
+    return side_insert_at(s, i, x);
+}
+
 /* Aligned to a cache line so that its binary search's loop keeps one placement whatever the code
  * before it in this file weighs: measured (bench/bench_core.py, apply_diff of 100 at depth 200,
  * paired against main's wheel), growing the batch code above moved this loop and cost 5-9%;
@@ -153,22 +174,9 @@ __attribute__((aligned(64))) sob_status sob_book_set_level(sob_book *b, int side
     if ((side != SOB_SIDE_BID && side != SOB_SIDE_ASK) || n <= 0 || d <= 0) return SOB_E_INVALID;
     sob_side *s = &b->side[side];
     uint32_t i = lower_bound(s, side, n, d);
-    if (i < s->len && sob_price_cmp(s->lv[i].n, s->lv[i].d, n, d) == 0) {
-        if (prev) *prev = s->lv[i];
-        if (amount)
-            s->lv[i].amount = amount; /* the level keeps the n/d it was first given */
-        else
-            side_remove_at(s, i);
-        return SOB_OK;
-    }
-    if (prev) {
-        prev->n = n;
-        prev->d = d;
-        prev->amount = 0;
-    }
-    if (!amount) return SOB_OK;
-    sob_level x = {n, d, amount};
-    return side_insert_at(s, i, x);
+    sob_level unused;
+    return side_put_at(s, i, i < s->len && sob_price_cmp(s->lv[i].n, s->lv[i].d, n, d) == 0, n, d, amount,
+                       prev ? prev : &unused);
 }
 
 /* ---- one change of a batch on a shallow side (the one-by-one path of sob_book_apply_batch) ----
@@ -215,20 +223,7 @@ static inline sob_status batch_set(sob_book *b, const sob_set *c, sob_level *pre
         i = len - TOP_WINDOW + 1 + lower_bound_ab(w + 1, TOP_WINDOW - 1, A, B);
     else
         i = lower_bound_ab(lv, len, A, B);
-    if (i < len && (int64_t)lv[i].n * d == (int64_t)n * lv[i].d) {
-        *prev = lv[i];
-        if (amount)
-            lv[i].amount = amount; /* the level keeps the n/d it was first given */
-        else
-            side_remove_at(s, i);
-        return SOB_OK;
-    }
-    prev->n = n;
-    prev->d = d;
-    prev->amount = 0;
-    if (!amount) return SOB_OK;
-    sob_level x = {n, d, amount};
-    return side_insert_at(s, i, x);
+    return side_put_at(s, i, i < len && (int64_t)lv[i].n * d == (int64_t)n * lv[i].d, n, d, amount, prev);
 }
 
 /* Best bid == best ask is a legal Stellar book: a passive offer rests at the opposite side's
