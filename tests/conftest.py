@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
+import time
 from pathlib import Path
 from types import ModuleType
+from typing import Callable, Union
 
 import pytest
 
@@ -46,3 +49,14 @@ def fixtures_dir() -> Path:
     """tests/data/horizon: part of the repository, so a missing folder is a failure, not a skip."""
     assert FIXTURES.is_dir(), f"Horizon fixtures missing from the repository: {FIXTURES}"
     return FIXTURES
+
+
+async def until(predicate: Callable[[], object], what: Union[str, Callable[[], str]], timeout: float = 30.0,
+                poll: float = 0.005) -> None:
+    """Poll ``predicate()`` until it is true; fail with ``what`` (or ``what()``, worded when it
+    fails) after ``timeout`` seconds. The network tests' one way to wait for a state."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never: {what() if callable(what) else what}")
+        await asyncio.sleep(poll)

@@ -49,6 +49,7 @@ from stellar_ob.horizon import parse_trades
 from stellar_ob.hummingbot import AssetTable, HummingbotBook, StellarOrderBookDataSource
 from stellar_ob.sync import Horizon
 from stellar_ob.testing import LocalHorizon, SimulatedMarket, account_id
+from conftest import until as _until
 
 pytestmark = pytest.mark.network
 
@@ -213,10 +214,7 @@ async def ledgers(server: LocalHorizon, count: int) -> None:
 
 
 async def until(predicate, what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.005)
+    await _until(predicate, what, TIMEOUT)
 
 
 @pytest.fixture

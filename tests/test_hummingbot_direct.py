@@ -27,6 +27,7 @@ except ImportError as _e:  # pragma: no cover - depends on the environment
 
 from stellar_ob.sync import stream as sync_stream
 from stellar_ob.testing import LocalHorizon, SimulatedMarket
+from conftest import until as _until
 
 pytestmark = pytest.mark.network
 
@@ -35,14 +36,7 @@ FAST = {"backoff_base": 0.01, "backoff_cap": 0.1, "honor_server_retry": False, "
 
 
 async def until(predicate, what: str) -> None:
-    async def wait() -> None:
-        while not predicate():
-            await asyncio.sleep(0.005)
-
-    try:
-        await asyncio.wait_for(wait(), TIMEOUT)
-    except asyncio.TimeoutError:
-        raise AssertionError(what) from None
+    await _until(predicate, what, TIMEOUT)
 
 
 @pytest.mark.parametrize("lean", [True, False], ids=["lean-reader", "aiohttp-reader"])

@@ -23,6 +23,7 @@ import pytest
 import stellar_ob.sync._reads as reads
 from stellar_ob.sync import Horizon
 from stellar_ob.testing import LocalHorizon
+from conftest import until
 
 pytestmark = pytest.mark.network
 
@@ -30,15 +31,8 @@ TIMEOUT = 60.0
 DEPTH = 20
 
 
-async def _until(predicate, what: str) -> None:
-    async def loop() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-    try:
-        await asyncio.wait_for(loop(), TIMEOUT)
-    except asyncio.TimeoutError:
-        raise AssertionError(f"never: {what}") from None
+async def _until(predicate, what) -> None:
+    await until(predicate, what, TIMEOUT, poll=0.01)
 
 
 def _fronts(session: aiohttp.ClientSession) -> list:

@@ -14,6 +14,7 @@ import pytest
 from stellar_ob import OrderBook
 from stellar_ob.sync import ArgumentError, Horizon, Status
 from stellar_ob.testing import LocalHorizon
+from conftest import until
 
 pytestmark = pytest.mark.network
 
@@ -40,15 +41,8 @@ class RequestLog:
         self.entries.append((t, params.url.path, bool(health is not None and health.down)))
 
 
-async def _until(predicate, what: str) -> None:
-    async def loop() -> None:
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-    try:
-        await asyncio.wait_for(loop(), TIMEOUT)
-    except asyncio.TimeoutError:
-        raise AssertionError(f"never: {what() if callable(what) else what}") from None
+async def _until(predicate, what) -> None:
+    await until(predicate, what, TIMEOUT, poll=0.01)
 
 
 async def _outage(server: LocalHorizon, h: Horizon, books, downtime_probes: int) -> tuple[int, float, float]:
