@@ -8,6 +8,7 @@ waits for the running search" are checked by the order of events, not by duratio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from types import SimpleNamespace
 
@@ -121,57 +122,54 @@ async def test_a_search_stopped_by_its_deadline_is_a_504():
         await runner.cleanup()
 
 
-async def test_a_ledger_waits_for_the_running_search():
+@contextlib.asynccontextmanager
+async def _one_search_running():
+    """A server of one path worker whose search of SEND has started and blocks: (dex, state, session,
+    url, the request's future). The search is released on the way out, whatever happened."""
     dex = BlockingDex()
     state = ServerState(dex)
-    app = build_app(dex, state=state, path_workers=1)
-    runner, url = await _serve(app)
+    runner, url = await _serve(build_app(dex, state=state, path_workers=1))
     try:
         async with aiohttp.ClientSession() as s:
             req = asyncio.ensure_future(s.get(url + SEND))
             await _wait_started(dex, 1)
-            applier = threading.Thread(target=state.apply, args=(b"meta",))
-            applier.start()
-            applier.join(0.2)
-            assert applier.is_alive() and dex.events == ["search start"]  # the write lock waits
-            dex.release.set()
-            r = await req
-            assert r.status == 200
-            r.release()
-            await asyncio.to_thread(applier.join, 30)
-            assert dex.events == ["search start", "search end", "apply"]
+            yield dex, state, s, url, req
     finally:
         dex.release.set()
         await runner.cleanup()
+
+
+async def test_a_ledger_waits_for_the_running_search():
+    async with _one_search_running() as (dex, state, _, _, req):
+        applier = threading.Thread(target=state.apply, args=(b"meta",))
+        applier.start()
+        applier.join(0.2)
+        assert applier.is_alive() and dex.events == ["search start"]  # the write lock waits
+        dex.release.set()
+        r = await req
+        assert r.status == 200
+        r.release()
+        await asyncio.to_thread(applier.join, 30)
+        assert dex.events == ["search start", "search end", "apply"]
 
 
 async def test_apply_async_waits_for_the_running_search_off_the_loop():
     """follow_rpc's way of applying a ledger: the write lock is awaited in a worker thread, so
     while the ledger waits for a running search the event loop answers other requests (with
     state.apply on the loop, the loop itself would block until the search ended)."""
-    dex = BlockingDex()
-    state = ServerState(dex)
-    app = build_app(dex, state=state, path_workers=1)
-    runner, url = await _serve(app)
-    try:
-        async with aiohttp.ClientSession() as s:
-            req = asyncio.ensure_future(s.get(url + SEND))
-            await _wait_started(dex, 1)
-            applying = asyncio.ensure_future(state.apply_async(b"meta"))
-            while state.lock._writers_waiting == 0:  # the ledger is waiting for the write lock
-                await asyncio.sleep(0.01)
-            async with s.get(url + "/") as r:  # the loop answers meanwhile
-                assert r.status == 200 and (await r.json(content_type=None))["core_latest_ledger"] == 7
-            assert not applying.done() and dex.events == ["search start"]
-            dex.release.set()
-            r = await req
-            assert r.status == 200
-            r.release()
-            await applying
-            assert dex.events == ["search start", "search end", "apply"] and state.generation == 1
-    finally:
+    async with _one_search_running() as (dex, state, s, url, req):
+        applying = asyncio.ensure_future(state.apply_async(b"meta"))
+        while state.lock._writers_waiting == 0:  # the ledger is waiting for the write lock
+            await asyncio.sleep(0.01)
+        async with s.get(url + "/") as r:  # the loop answers meanwhile
+            assert r.status == 200 and (await r.json(content_type=None))["core_latest_ledger"] == 7
+        assert not applying.done() and dex.events == ["search start"]
         dex.release.set()
-        await runner.cleanup()
+        r = await req
+        assert r.status == 200
+        r.release()
+        await applying
+        assert dex.events == ["search start", "search end", "apply"] and state.generation == 1
 
 
 async def test_offers_are_scanned_off_the_loop_under_the_read_lock():
