@@ -12,6 +12,8 @@ it), plus bench/bench_sync.py for the sync latency, then writes:
   run*; a summary table; the SLO table (our numbers against the issues' targets and the seed SLOs);
   the last on-demand load scenario results found in the output directory.
 - <out>/ratios.png and bench/ratios.png (committed): the same ratios as a chart.
+- bench/rss.png (committed): the client's RSS over time in the last on-demand soaks that record it
+  (endurance-24h, ledger-soak, endurance), one line a scenario.
 - <out>/bench.json: pytest-benchmark's JSON (p99 added, raw rounds dropped by bench/conftest.py).
 
 Ratios, not absolute times, are what carries from one machine to another; medians and p99 are
@@ -37,6 +39,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 REPORT = BENCH_DIR / "REPORT.md"
 CHART = BENCH_DIR / "ratios.png"
+RSS_CHART = BENCH_DIR / "rss.png"
 
 REFERENCE = "c"
 ORDER = ("c", "py", "bmoscon", "hummingbot", "json+float", "orjson+float", "orjson")
@@ -128,7 +131,22 @@ TARGETS: List[Target] = [
            note="python -m bench.load_scenarios steady"),
     Target("SLO: memory < 250 MB steady for 24 h", "slope <= 2 MB/h, 24 h < 250 MB", "", "endurance",
            stat="load:endurance:slope_mb_per_h",
-           limit=0.0, note="python -m bench.load_scenarios endurance (30 min soak, extrapolated)"),
+           limit=2.0, note="python -m bench.load_scenarios endurance (30 min soak, extrapolated)"),
+    # issue 18 (same run, against the incumbents)
+    Target("apply_diff of 100 changes, depth 200 (issue 18)", "<= 1.2 us", "bench_core", "test_apply_diff_100",
+           limit=1.2e-6, note="+ a best bid/ask read"),
+    Target("apply_snapshot from 200+200 tuples vs bmoscon (issue 18)", ">= 2x faster", "bench_core",
+           "test_apply_snapshot_200x200_rows", stat="ratio:bmoscon", limit=2.0),
+    # issue 19 and issue 14: on-demand load scenarios (bench/out/load/*.json)
+    Target("24 h of ledgers compressed: every book live after each outage", "<= 5 s after the return", "",
+           "endurance-24h", stat="load:endurance-24h:recovery_seconds", limit=5.0,
+           note="python -m bench.load_scenarios endurance-24h (72 min, 1,000 markets)"),
+    Target("24 h of ledgers compressed: RSS flat", "slope <= 2 MB/h, 24 h < 250 MB", "", "endurance-24h",
+           stat="load:endurance-24h:slope_mb_per_h", limit=2.0, note="python -m bench.load_scenarios endurance-24h"),
+    Target("ledger available -> update at the caller, 10,000 markets", "p99 <= 50 ms", "", "ledger",
+           stat="load:ledger:latency_ms", limit=50.0, note="python -m bench.load_scenarios ledger"),
+    Target("ledger source, 30-minute soak: RSS flat", "slope <= 2 MB/h", "", "ledger-soak",
+           stat="load:ledger-soak:slope_mb_per_h", limit=2.0, note="python -m bench.load_scenarios ledger-soak"),
     Target("SLO: 50+ pairs", ">= 50 markets current", "", "spike", stat="load:spike:markets", limit=50,
            note="python -m bench.load_scenarios spike"),
     Target("SLO: 1000+ active orders", "simulate 1000 offers", "bench_offers", "test_simulate_1000_offers",
@@ -323,8 +341,19 @@ def slo_rows(gs: Dict[tuple, List[Result]], sync: Optional[Dict[str, float]],
             if res and key in res:
                 v = res[key]
                 if key == "slope_mb_per_h":
-                    measured = f"{v:+.2f} MB/h ({'flat' if res.get('ok') else 'rising'})"
-                    ok = bool(res.get("ok"))
+                    projected = res.get("rss_24h_projected_mb")
+                    ok = v is not None and v <= t.limit and (projected is None or projected < 250.0)
+                    if res.get("slope_judged") is False:  # a soak under 30 minutes: shown, not judged
+                        ok = None
+                    measured = (f"{v:+.2f} MB/h" if v is not None else "-") + (
+                        f", {projected:.0f} MB at 24 h" if projected is not None else "")
+                elif key == "recovery_seconds":
+                    worst = max(v) if v else None
+                    ok = worst is not None and worst <= t.limit
+                    measured = f"max {worst:.2f} s of {len(v)} outages ({', '.join(f'{x:g}' for x in v)} s)" if v else "-"
+                elif key == "latency_ms":
+                    ok = v["p99"] <= t.limit
+                    measured = f"p99 {v['p99']:.1f} ms (p50 {v['p50']:.1f}) over {res.get('ledgers')} ledgers"
                 elif key == "markets":
                     measured, ok = f"{v} markets, {res.get('stale_books', 0)} stale", bool(res.get("ok")) and v >= t.limit
                 else:
@@ -361,7 +390,20 @@ LOAD_FIGURES = (
     ("rss_24h_projected_mb", "RSS at 24 h (projected)", " MB"), ("restarts", "restarts", ""),
     ("recovery_seconds", "reloaded after", " s"), ("reconnects", "reconnects", ""), ("errors", "errors", ""),
     ("cpu_percent", "client CPU", "%"),
+    ("changes_late", "missed but came late", ""), ("changes_never", "missed, never came", ""),
+    ("downtimes", "outages", " s"), ("server_cpu_percent", "local Horizon CPU", "%"),
+    ("gc_pause_p99_ms", "GC pause p99", " ms"), ("changes", "market changes", ""),
+    ("sampled_books_wrong", "sampled books wrong", ""), ("latency_ms", "ledger->caller", " ms"),
+    ("rss_first_mb", "RSS first", " MB"), ("rss_last_mb", "RSS last", " MB"),
 )
+
+
+def _figure(v: Any) -> str:
+    if isinstance(v, dict):
+        return "/".join(f"{k} {x:.1f}" if isinstance(x, float) else f"{k} {x}" for k, x in v.items())
+    if isinstance(v, list):
+        return "[" + ", ".join(f"{x:g}" if isinstance(x, (int, float)) else str(x) for x in v) + "]"
+    return f"{v:g}" if isinstance(v, float) else str(v)
 
 
 def load_scenario_results(out: Path) -> Dict[str, Dict[str, Any]]:
@@ -429,6 +471,38 @@ def chart(gs: Dict[tuple, List[Result]], paths: Sequence[Path]) -> bool:
     return True
 
 
+def rss_chart(loads: Dict[str, Dict[str, Any]], path: Path) -> bool:
+    """RSS over the run of each load scenario with ``rss_samples`` ((time, MB, ...) rows); False
+    when there is none or matplotlib is missing."""
+    runs = {name: res["rss_samples"] for name, res in loads.items()
+            if len(res.get("rss_samples") or []) >= 3 and name in ("endurance-24h", "ledger-soak", "endurance")}
+    if not runs:
+        return False
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(10, 4))
+    for name, samples in runs.items():
+        t0 = samples[0][0]
+        res = loads[name]
+        ax.plot([(p[0] - t0) / 60 for p in samples], [p[1] for p in samples], linewidth=1.2,
+                label=f"{name} ({res.get('markets')} markets, {res.get('when', '?')})")
+    ax.set_xlabel("minutes into the run")
+    ax.set_ylabel("client RSS (MB)")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
 def _git(*args: str) -> str:
     try:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10).stdout.strip()
@@ -437,7 +511,8 @@ def _git(*args: str) -> str:
 
 
 def render(results: List[Result], meta: Dict[str, Any], sync: Optional[Dict[str, float]],
-           loads: Dict[str, Dict[str, Any]], quick: bool, command: str, chart_ok: bool) -> str:
+           loads: Dict[str, Dict[str, Any]], quick: bool, command: str, chart_ok: bool,
+           rss_chart_ok: bool = False) -> str:
     gs = groups(results)
     mi = meta.get("machine_info", {})
     cpu = (mi.get("cpu") or {}).get("brand_raw") or mi.get("processor") or platform.processor()
@@ -493,9 +568,12 @@ def render(results: List[Result], meta: Dict[str, Any], sync: Optional[Dict[str,
         lines += ["## Load scenarios (last on-demand runs)", "", "| scenario | when | result | figures |",
                   "|---|---|---|---|"]
         for name, res in loads.items():
-            figures = ", ".join(f"{label} {res[k]}{unit}" for k, label, unit in LOAD_FIGURES if res.get(k) is not None)
+            figures = ", ".join(f"{label} {_figure(res[k])}{unit}" for k, label, unit in LOAD_FIGURES
+                                if res.get(k) is not None)
             lines.append(f"| {name} | {res.get('when', '?')} | {'OK' if res.get('ok') else 'MISSED'} | {figures} |")
         lines.append("")
+        if rss_chart_ok:
+            lines += ["Client RSS over time in the soaks above (a sample a ledger):", "", "![RSS over time](rss.png)", ""]
     gate = BENCH_DIR / "gate_baseline.json"
     if gate.is_file():
         base = json.loads(gate.read_text())
@@ -552,7 +630,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             sync_file.write_text(json.dumps(sync) + "\n")
     loads = load_scenario_results(args.out)
     chart_ok = chart(groups(results), [args.out / "ratios.png", CHART])
-    text = render(results, meta, sync, loads, args.quick, command, chart_ok)
+    rss_ok = rss_chart(loads, RSS_CHART)
+    text = render(results, meta, sync, loads, args.quick, command, chart_ok, rss_ok)
     args.report.write_text(text + "\n")
     print(f"wrote {args.report}" + (f", {CHART} and {args.out / 'ratios.png'}" if chart_ok else ""))
     misses = [r for r in slo_rows(groups(results), sync, loads) if r[3] == "MISS"]
