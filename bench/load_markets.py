@@ -39,6 +39,10 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 RSS_TARGET_MB = 250
 #: seconds a missed change is followed: an update at the caller by then makes it late, not lost
 LATE_WINDOW = 5.0
+#: changes that never came are described (market, status, what its stream counted meanwhile) up to this many
+NEVER_DETAILS = 20
+NEVER_COUNTERS = ("events", "updates", "reconnects", "byebyes", "empty_goodbyes", "connection_errors",
+                  "error_events", "parse_errors", "http_errors", "stalls", "unexpected_errors")
 
 
 def _proc_cpu(pid: int) -> float:
@@ -281,19 +285,32 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         # stalled or lost the change). Judged at 2 intervals alone, an update 0.6 s late at the
         # compressed cadence would count as never come.
         late_window = max(2 * cfg.ledger_interval, LATE_WINDOW)
-        pending: deque = deque()  # (closed, market) of missed changes, oldest first
+        pending: deque = deque()  # (closed, market, what the market looked like when missed) of missed changes
+        nevers: List[Dict[str, Any]] = []  # the first NEVER_DETAILS changes that never came, as seen
+
+        def look(i: int) -> Tuple[str, Dict[str, int]]:
+            c = lives[i].counters
+            return lives[i].status.value, {k: getattr(c, k) for k in NEVER_COUNTERS}
 
         def follow_missed(final: bool = False) -> None:
             now = time.time()
             keep = []
             while pending:
-                closed, i = pending.popleft()
+                closed, i, then = pending.popleft()
                 seen = [t for t in updates[i] if t >= closed]
                 if seen:
                     tally["late"] += 1
                     lateness.add(min(seen) - closed)
                 elif not final and now <= closed + late_window:
-                    keep.append((closed, i))
+                    keep.append((closed, i, then))
+                elif len(nevers) < NEVER_DETAILS:  # never came: what the market did meanwhile
+                    status, counts = look(i)
+                    before = [round(closed - t, 3) for t in updates[i] if t < closed]
+                    nevers.append(dict(market=i, closed_s=round(closed - start_wall, 2),
+                                       status_at_miss=then[0], status_now=status,
+                                       last_update_before_close_s=min(before) if before else None,
+                                       counters_meanwhile={k: counts[k] - then[1][k] for k in counts
+                                                           if counts[k] != then[1][k]}))
             pending.extend(keep)
 
         def judge(final: bool = False) -> None:
@@ -314,7 +331,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
                         latencies.add(min(seen))
                     else:
                         tally["missed"] += 1
-                        pending.append((closed, i))  # late or never: follow_missed decides
+                        pending.append((closed, i, look(i)))  # late or never: follow_missed decides
             follow_missed(final)
 
         while closed_count - first_ledger < cfg.ledgers:
@@ -390,7 +407,7 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
     missed = tally["missed"]
     result.update(
         ledgers=tally["ledgers"], ledgers_judged=tally["judged"], changes_judged=latencies.count + missed,
-        changes_missed=missed, changes_late=tally["late"], changes_never=missed - tally["late"],
+        changes_missed=missed, changes_late=tally["late"], changes_never=missed - tally["late"], never_details=nevers,
         late_window_seconds=late_window, late_p50_ms=lateness.quantile_ms(0.50),
         late_max_ms=round(lateness.max * 1e3, 1) if lateness.count else None,
         server_cpu_percent=round(100 * server_cpu / wall, 1), latency_p50_ms=latencies.quantile_ms(0.50), latency_p99_ms=latencies.quantile_ms(0.99),
@@ -415,6 +432,10 @@ def print_result(result: Dict[str, Any], say: Callable[[str], None] = print) -> 
         f"{result['changes_missed']} (target 0): {result['changes_late']} came late (within "
         f"{result['late_window_seconds']:g} s: p50 {result['late_p50_ms']} ms, max {result['late_max_ms']} ms after "
         f"the close), {result['changes_never']} never came within {result['late_window_seconds']:g} s")
+    for d in result.get("never_details") or ():
+        say(f"  never came: market {d['market']} changed at {d['closed_s']} s ({d['status_at_miss']} when missed, "
+            f"{d['status_now']} {result['late_window_seconds']:g} s later; its last update "
+            f"{d['last_update_before_close_s']} s before the close; meanwhile {d['counters_meanwhile']})")
     say(f"CPU: client {result['cpu_percent']}%, local Horizon {result['server_cpu_percent']}% of a core")
     say(f"ledger close -> caller: p50 {result['latency_p50_ms']} ms, p99 {result['latency_p99_ms']} ms, "
         f"max {result['latency_max_ms']} ms (target: within {result['ledger_interval']:g} s)")
