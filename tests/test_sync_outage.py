@@ -259,3 +259,30 @@ async def test_a_market_rest_request_waits_for_the_probe():
             assert len(offers) == 2 and not offers[0][2] and not offers[1][2]  # one refused, one answered
             assert offers[1][0] >= h.health.recovered_monotonic
             assert not [e for e in log.entries if e[2] and e[1] != "/"]
+
+
+async def test_a_callers_session_too_small_for_the_streams_is_named_once(caplog):
+    """aiohttp's default pool is 100 connections: a caller's session with a pool smaller than the
+    streams leaves the streams past it waiting for a free connection (loads and reconnects after an
+    outage took ~2 s a market at 200 markets). The client says so once, naming the remedy."""
+    async with LocalHorizon(markets=3, ledger_interval=0.02, levels=4) as server, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=2)) as session:
+        async with Horizon(server.url, session=session, min_reconnect_interval=0.01, health_probe=False) as h:
+            pairs = list(server.market_assets())
+            with caplog.at_level("WARNING", logger="stellar_ob.sync"):
+                for b, c in pairs[:2]:
+                    await h.watch(b, c, depth=DEPTH)
+                assert not [r for r in caplog.records if "holds at most" in r.getMessage()]
+                await h.watch(*pairs[2], depth=DEPTH)  # the third stream: loads once a goodbye frees one
+                await h.watch(*pairs[0], depth=DEPTH)
+            said = [r.getMessage() for r in caplog.records if "holds at most" in r.getMessage()]
+            assert len(said) == 1 and "at most 2 connections, and 3 streams" in said[0]
+            assert "TCPConnector(limit=0, limit_per_host=0)" in said[0]
+    async with LocalHorizon(markets=3, ledger_interval=0.02, levels=4) as server, \
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0, limit_per_host=0)) as session:
+        async with Horizon(server.url, session=session, health_probe=False) as h:
+            caplog.clear()
+            with caplog.at_level("WARNING", logger="stellar_ob.sync"):
+                for b, c in server.market_assets():
+                    await h.watch(b, c, depth=DEPTH)
+            assert not [r for r in caplog.records if "holds at most" in r.getMessage()]

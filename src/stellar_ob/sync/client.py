@@ -38,6 +38,11 @@ class Horizon:
     ...         live = await horizon.watch("XLM", "USDC:GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN")
     ...         print(live.best_bid(), live.best_ask())
 
+    ``session``: an ``aiohttp.ClientSession`` of the caller's (closed by the caller; by default the
+    client makes its own). Every stream holds a connection of its pool, so give it
+    ``aiohttp.TCPConnector(limit=0, limit_per_host=0)``: with aiohttp's default pool of 100, the
+    streams past 100 wait for a free connection (a warning says so once).
+
     Timing: ``idle_timeout`` (60 s): seconds without a byte before a stream counts as dead (Horizon
     closes every stream after 55 s, so 60 s of silence means a half-open connection).
     ``connect_timeout`` (10 s): TCP connect. ``request_timeout`` (30 s): the total of one REST
@@ -150,6 +155,7 @@ class Horizon:
                                                    sock_connect=connect_timeout)
         self._closed = False
         self._read_view: memoryview | None = None  # the buffer every socket read of this client lands in (_reads)
+        self._pool_warned = False  # a caller's session whose connection pool is smaller than the streams
 
     def _front_reads(self, resp: aiohttp.ClientResponse) -> None:
         """Read the rest of ``resp``'s connection into this client's buffer (see sync/_reads.py:
@@ -276,7 +282,27 @@ class Horizon:
         self.trade_streams.append(live)
         return await self._load(live, load_timeout)
 
+    def _check_pool(self) -> None:
+        """Warn once when a caller's session cannot hold every stream: each LiveBook and LiveTrades
+        holds one connection, each LiveOfferBook two, and aiohttp's default pool is 100 (per host:
+        unlimited). The streams past the pool wait for a free connection (a goodbye), and so do
+        every REST request and the health probe: loads and reconnects after an outage take seconds
+        per market instead of milliseconds."""
+        if self._own_session or self._pool_warned or self._session is None:
+            return
+        connector = self._session.connector
+        limits = [x for x in (getattr(connector, "limit", 0), getattr(connector, "limit_per_host", 0))
+                  if isinstance(x, int) and x > 0]
+        streams = len(self.books) + 2 * len(self.offer_books) + len(self.trade_streams)
+        if limits and streams > min(limits):
+            self._pool_warned = True
+            log.warning("the session given to Horizon(%s) holds at most %d connections, and %d streams are "
+                        "watched: the streams past the pool wait for a free connection, and so do REST requests "
+                        "and the health probe; give the session aiohttp.TCPConnector(limit=0, limit_per_host=0) "
+                        "(as Horizon's own session has)", self.url, min(limits), streams)
+
     async def _load(self, live: Any, load_timeout: float | None) -> Any:
+        self._check_pool()
         if self.metrics is not None:
             self.metrics.watch(live)
         live._start()
