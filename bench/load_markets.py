@@ -187,7 +187,8 @@ class _HeapGrowth:
         self._t.stop()
         out = []
         for st in stats[:top]:
-            frames = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in st.traceback[:4])
+            # the allocating line first (tracemalloc orders a traceback oldest frame first)
+            frames = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in reversed(st.traceback[-5:]))
             out.append(f"{st.size_diff / 1e6:+.2f} MB in {st.count_diff:+d} blocks: {frames}")
         return out
 
