@@ -335,8 +335,17 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
                         pending.append((closed, i, look(i)))  # late or never: follow_missed decides
             follow_missed(final)
 
+        # (wall time, requests the client started so far: every stream connection tried + the probe's)
+        request_samples: List[Tuple[float, int]] = []
+
+        def requests_so_far() -> int:
+            health = horizon.health
+            return sum(l.counters.connections for l in lives) + (health.probes if health is not None else 0)
+
         while closed_count - first_ledger < cfg.ledgers:
             await asyncio.sleep(0.25)
+            if cfg.restarts:
+                request_samples.append((time.time(), requests_so_far()))
             judge()
             elapsed = time.time() - start_wall
             if restarts and elapsed >= restarts[0][0]:
@@ -420,8 +429,18 @@ async def run_load(cfg: LoadConfig, say: Callable[[str], None] = print) -> Dict[
         result["restarts"] = len(outages)
         result["recovery_seconds"] = [round(r, 2) for r in recoveries]
         result["downtimes"] = [round(u - d, 1) for d, u in outages]
+        # requests started while the server was down: from the last sample before it went down to
+        # the last one before it came back (the reconnects after the return are not in it)
+        rates = []
+        for d, u in outages:
+            before = [n for t, n in request_samples if t <= d]
+            during = [n for t, n in request_samples if t <= u]
+            if before and during and u > d and u != float("inf"):
+                rates.append(round((during[-1] - before[-1]) / (u - d), 2))
+        result["requests_per_second_down"] = rates
     ok = (missed == 0 and mismatched == 0 and result["rss_max_mb"] < RSS_TARGET_MB
-          and all(r <= cfg.recovery_target for r in recoveries) and len(recoveries) == len(outages))
+          and all(r <= cfg.recovery_target for r in recoveries) and len(recoveries) == len(outages)
+          and all(r < 2.0 for r in result.get("requests_per_second_down", ())))
     result["ok"] = ok
     return result
 
@@ -445,6 +464,8 @@ def print_result(result: Dict[str, Any], say: Callable[[str], None] = print) -> 
         f"errors {result['errors']}")
     if "recovery_seconds" in result:
         say(f"restarts {result['restarts']}, every book reloaded after: {result['recovery_seconds']} s")
+        say(f"requests a second while the server was down (every market and the probe): "
+            f"{result.get('requests_per_second_down')} (target < 2)")
     if "updates_per_second" in result:
         say(f"updates at the callers {result['updates_per_second']:.0f}/s; GC: {result['gc_collections']} collections, "
             f"pause p99 {result['gc_pause_p99_ms']} ms, max {result['gc_pause_max_ms']} ms wall (CPU: p99 "

@@ -184,9 +184,11 @@ def run(name: str, markets: Optional[int] = None, minutes: Optional[float] = Non
             # RSS flat, and no change lost (a late one came; one that never came is a defect)
             back = result.get("recovery_seconds") or []
             met = (len(back) == result["restarts"] and all(r <= 5.0 for r in back) and not result["mismatched_books"]
-                   and flat and result["rss_max_mb"] < RSS_TARGET_MB and result.get("changes_never", 0) == 0)
+                   and flat and result["rss_max_mb"] < RSS_TARGET_MB and result.get("changes_never", 0) == 0
+                   and all(r < 2.0 for r in result.get("requests_per_second_down", ())))
             result["outage_targets_met"] = met
-            print(f"issue 19's targets (back within 5 s after each outage, books equal, RSS flat, no change lost): "
+            print(f"issue 19's targets (back within 5 s after each outage, under 2 requests a second while down, "
+                  f"books equal, RSS flat, no change lost): "
                   f"{'met' if met else 'MISSED'}; every change at the caller within its ledger: "
                   f"{'met' if result['changes_missed'] == 0 else 'MISSED'} ({result['changes_late']} late)")
     result.update(scenario=name, ok=ok, when=_dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

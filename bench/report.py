@@ -387,7 +387,7 @@ LOAD_FIGURES = (
     ("latency_p99_ms", "p99", " ms"), ("latency_max_ms", "max", " ms"), ("mismatched_books", "books wrong at end", ""),
     ("rss_max_mb", "RSS max", " MB"), ("slope_mb_per_h", "RSS slope", " MB/h"),
     ("rss_24h_projected_mb", "RSS at 24 h (projected)", " MB"), ("restarts", "restarts", ""),
-    ("recovery_seconds", "reloaded after", " s"), ("reconnects", "reconnects", ""), ("errors", "errors", ""),
+    ("recovery_seconds", "reloaded after", " s"), ("requests_per_second_down", "requests/s while down", ""), ("reconnects", "reconnects", ""), ("errors", "errors", ""),
     ("cpu_percent", "client CPU", "%"),
     ("outage_targets_met", "issue 19's targets met", ""), ("changes_late", "missed but came late", ""), ("changes_never", "missed, never came", ""),
     ("downtimes", "outages", " s"), ("server_cpu_percent", "local Horizon CPU", "%"),
