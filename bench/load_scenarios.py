@@ -270,9 +270,12 @@ def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = No
     if samples and len(samples[0]) > 2:  # the DexBook's own C allocations (and tracked objects with the probe)
         print("DexBook C allocations (s, MB): " + ", ".join(f"{p[0]:.0f} {p[2]:.2f}" for p in shown))
         result["dex_memory_slope_mb_per_h"] = round(_slope(samples, 2), 3) if len(samples) >= 9 else None
-    if samples and len(samples[0]) > 3:
-        print("objects tracked by gc (s, n): " + ", ".join(f"{p[0]:.0f} {p[3]}" for p in shown))
-        result["gc_objects_slope_per_h"] = round(_slope(samples, 3), 1) if len(samples) >= 9 else None
+    if samples and len(samples[0]) > 3:  # the simulated DEX's size (stationary unless told otherwise)
+        print("offers on the server's DEX (s, n): " + ", ".join(f"{p[0]:.0f} {p[3]}" for p in shown))
+        result["dex_offers_first"], result["dex_offers_last"] = samples[0][3], samples[-1][3]
+    if samples and len(samples[0]) > 4:
+        print("objects tracked by gc (s, n): " + ", ".join(f"{p[0]:.0f} {p[4]}" for p in shown))
+        result["gc_objects_slope_per_h"] = round(_slope(samples, 4), 1) if len(samples) >= 9 else None
     slope = rss_slope(samples)
     judged = minutes >= 30
     flat = slope == slope and slope <= SLOPE_TARGET_MB_PER_H

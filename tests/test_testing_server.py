@@ -286,3 +286,20 @@ async def test_hostile_documents_and_rest_switches(server, http):
     async with http.get(server.url + "/ledgers", params={"limit": "1"}) as r:
         chunks = [c async for c in r.content.iter_any()]
     assert len(chunks) > 10 and json.loads(b"".join(chunks))
+
+
+def test_a_stationary_simulated_market_keeps_its_size_and_a_default_one_drifts():
+    # a soak measuring the client's memory needs a DEX of constant size: stationary=True reverts
+    # each pair to its seeding (2 * levels offers); the default is the old random walk, which grows
+    from stellar_ob.testing.market import SimulatedMarket
+
+    def mean_offers(stationary: bool) -> float:
+        m = SimulatedMarket(40, seed=5, levels=5, stationary=stationary)
+        for _ in range(100):
+            m.close_ledger()
+        for pair in m.pairs.values():  # the twin's book holds exactly the offers the market lists
+            assert len(pair.book) == len(pair.offers)
+        return sum(len(p.offers) for p in m.pairs.values()) / len(m.pairs)
+
+    assert 9.0 <= mean_offers(True) <= 11.0
+    assert mean_offers(False) > 13.0

@@ -105,6 +105,12 @@ class SimulatedMarket:
     offers and (with probability ``taker_probability``) a taker crosses the book with exact
     stellar-core math; each fill becomes a /trades record. ``changes_per_ledger`` >= 1 makes
     every market change every ledger (Horizon's busiest cadence).
+
+    Left alone, a pair's offer count is a random walk that drifts upward (more placements than
+    cancels and fills: 10 offers become about 25 in 300 ledgers). ``stationary=True`` makes it
+    revert to its seeding, ``2 * levels`` offers: above it a maker cancels more often than it
+    places, below it places more often, so a long run (a soak measuring memory) keeps a DEX of
+    constant size.
     """
 
     def __init__(
@@ -117,6 +123,7 @@ class SimulatedMarket:
         taker_probability: float = 0.3,
         start_ledger: int = 1000,
         makers: int = 8,
+        stationary: bool = False,
     ) -> None:
         from stellar_ob import _impl
 
@@ -126,6 +133,7 @@ class SimulatedMarket:
         self.levels = levels
         self.changes_per_ledger = changes_per_ledger
         self.taker_probability = taker_probability
+        self.stationary = stationary
         self.ledger = start_ledger
         self.closed_at = time.time()
         self.makers = [account_id(f"maker-{seed}-{i}") for i in range(makers)]
@@ -365,9 +373,12 @@ class SimulatedMarket:
         for _ in range(rng.randint(lo, hi)):
             r = rng.random()
             ids = list(pair.offers)
-            if r < 0.4 or len(ids) < 4:
+            place = 0.4  # then 0.3 change, the rest cancel
+            if self.stationary and len(ids) != 2 * self.levels:  # back toward its seeding
+                place = 0.6 if len(ids) < 2 * self.levels else 0.2
+            if r < place or len(ids) < 4:
                 self._place(pair, rng.choice(("ask", "bid")))
-            elif r < 0.7:
+            elif r < place + 0.3:
                 self._change(pair, rng.choice(ids))
             else:
                 self._cancel(pair, rng.choice(ids))
