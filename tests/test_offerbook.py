@@ -104,6 +104,36 @@ def test_levels_grouped_like_horizon(book):
     assert ob["bids"][1] == {"price_r": {"n": 1, "d": 1}, "price": "1.0000000", "amount": "0.0000012"}
 
 
+def test_a_repaged_offer_keeps_or_changes_exactly_what_the_page_says(impl):
+    # a resync pages the same offers again: a record whose id, side and price are known but whose
+    # seller changed must move the offer to the new seller (the C path compares sellers as bytes)
+    with open(os.path.join(FIXTURES, "go_horizonclient_account_offers_page.json")) as fh:
+        page = json.load(fh)
+    rec = page["_embedded"]["records"][0]
+    other = "GA5ZSEJYB37JRC5AVCIA5MOP4RHTM335X2KGX3IHOJAPP5RE34K4KZVN"
+    assert rec["seller"] != other
+    b = impl.OfferBook(rec["selling"], rec["buying"])
+    oid = int(rec["id"])
+
+    def load(**changes) -> None:
+        r = dict(rec, **changes)
+        assert b.load_horizon_offers(json.dumps({"_embedded": {"records": [r]}}).encode()) == 1
+
+    load()
+    first = b.get(oid)
+    load(amount="1.0000000")  # the same seller and price: only the amount
+    assert (b.get(oid).amount, b.get(oid).seller) == (10_000_000, rec["seller"])
+    load(amount="1.0000000", seller=other)  # another seller: the offer is theirs now
+    assert (b.get(oid).amount, b.get(oid).seller, b.get(oid).n) == (10_000_000, other, first.n)
+    load(amount="1.0000000", seller=other)  # and stays so when paged again unchanged
+    assert b.get(oid).seller == other and len(b) == 1
+    b._check()  # the seller map follows the sellers with offers: the first one is forgotten
+    load(seller=other, amount="0.0000000")  # amount 0: gone
+    assert len(b) == 0
+    with pytest.raises(OfferNotFoundError):
+        b.get(oid)
+
+
 def test_load_horizon_offers_and_trades(impl):
     with open(os.path.join(FIXTURES, "go_horizonclient_account_offers_page.json")) as fh:
         page = json.load(fh)

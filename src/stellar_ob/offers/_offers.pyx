@@ -399,6 +399,20 @@ cdef class OfferBook:
                     self._seller_ids.pop(seller, None)
         return 0
 
+    cdef inline bint _is_seller(self, uint64_t h, const char *account) except -1:
+        """Whether handle ``h`` is the seller ``account`` (a NUL-terminated StrKey the scanner
+        checked), without making a str: the handle's key is an exact ASCII str, whose UTF-8 form
+        is its own data."""
+        cdef Py_ssize_t n
+        cdef const char *have
+        if h == 0 or h >= <uint64_t>len(self._sellers):
+            return False
+        known = self._sellers[h]
+        if known is None:
+            return False
+        have = PyUnicode_AsUTF8AndSize(known, &n)
+        return <size_t>n == strlen(account) and memcmp(have, account, <size_t>n) == 0
+
     cdef int _remember(self, str seller, uint64_t h) except -1:
         while <size_t>len(self._sellers) <= h:
             self._sellers.append(None)
@@ -565,12 +579,12 @@ cdef class OfferBook:
             for i in range(o.len):
                 r = &o.v[i]
                 side = 1 if _asset_eq(&r.selling, &base) else 0
-                seller = PyUnicode_DecodeASCII(r.seller, strlen(r.seller), NULL)
-                known = self._seller_ids.get(seller)
-                if (known is not None and sob_offerbook_get(&self._b, r.id, &cur, &cur_side) == SOB_OK
-                        and cur_side == side and cur.n == r.n and cur.d == r.d and cur.seller == <uint64_t>known):
-                    # a re-paged offer that kept its price: at most its amount changed (the twin
-                    # removes and re-adds it, which leaves the same book)
+                if (sob_offerbook_get(&self._b, r.id, &cur, &cur_side) == SOB_OK
+                        and cur_side == side and cur.n == r.n and cur.d == r.d
+                        and self._is_seller(cur.seller, r.seller)):
+                    # a re-paged offer that kept its price and seller: at most its amount changed
+                    # (the twin removes and re-adds it, which leaves the same book); the seller is
+                    # compared as bytes, so a steady-state reload makes no str and hashes nothing
                     if r.amount == 0:
                         sob_offerbook_remove(&self._b, r.id, NULL, NULL)
                     elif <int64_t>r.amount != cur.amount:
@@ -580,6 +594,7 @@ cdef class OfferBook:
                     continue
                 sob_offerbook_remove(&self._b, r.id, NULL, NULL)  # replace: absent is fine
                 if r.amount > 0:
+                    seller = PyUnicode_DecodeASCII(r.seller, strlen(r.seller), NULL)
                     st = self._add(r.id, side, r.n, r.d, <int64_t>r.amount, seller)
                     if st != SOB_OK:
                         _raise(st, f"offer {r.id}")
