@@ -144,8 +144,12 @@ TARGETS: List[Target] = [
            stat="load:endurance-24h:slope_mb_per_h", limit=2.0, note="python -m bench.load_scenarios endurance-24h"),
     Target("ledger available -> update at the caller, 10,000 markets", "p99 <= 50 ms", "", "ledger",
            stat="load:ledger:latency_ms", limit=50.0, note="python -m bench.load_scenarios ledger"),
+    Target("ledger available -> update at the caller: client CPU", "<= 5% of a core", "", "ledger",
+           stat="load:ledger:client_cpu_share", limit=0.05, note="python -m bench.load_scenarios ledger"),
     Target("ledger source, 30-minute soak: RSS flat", "slope <= 2 MB/h", "", "ledger-soak",
            stat="load:ledger-soak:slope_mb_per_h", limit=2.0, note="python -m bench.load_scenarios ledger-soak"),
+    Target("ledger source, 30-minute soak: update at the caller", "p99 <= 50 ms", "", "ledger-soak",
+           stat="load:ledger-soak:latency_ms", limit=50.0, note="python -m bench.load_scenarios ledger-soak"),
     Target("SLO: 50+ pairs", ">= 50 markets current", "", "spike", stat="load:spike:markets", limit=50,
            note="python -m bench.load_scenarios spike"),
     Target("SLO: 1000+ active orders", "simulate 1000 offers", "bench_offers", "test_simulate_1000_offers",
@@ -353,6 +357,9 @@ def slo_rows(gs: Dict[tuple, List[Result]], sync: Optional[Dict[str, float]],
                 elif key == "latency_ms":
                     ok = v["p99"] <= t.limit
                     measured = f"p99 {v['p99']:.1f} ms (p50 {v['p50']:.1f}) over {res.get('ledgers')} ledgers"
+                elif key == "client_cpu_share":
+                    ok = v <= t.limit
+                    measured = f"{v * 100:.1f}% ({res.get('markets')} markets, {res.get('ledgers')} ledgers)"
                 elif key == "markets":
                     measured, ok = f"{v} markets, {res.get('stale_books', 0)} stale", bool(res.get("ok")) and v >= t.limit
                 else:
