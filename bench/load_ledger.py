@@ -28,6 +28,7 @@ import multiprocessing as mp
 import os
 import random
 import resource
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, List
@@ -89,6 +90,25 @@ def _rss_mb() -> float:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def _malloc_in_use_mb() -> float | None:
+    """The C heap in use (glibc mallinfo2: every arena's allocated chunks plus mmapped ones), MB;
+    None off glibc. Beside RSS it tells a growing heap (this grows) from a fragmented one (RSS
+    grows, this does not)."""
+    import ctypes
+
+    class _MallInfo2(ctypes.Structure):
+        _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                    "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    try:
+        f = ctypes.CDLL(None).mallinfo2
+    except (OSError, AttributeError):
+        return None
+    f.restype = _MallInfo2
+    m = f()
+    return round((m.uordblks + m.hblkhd) / 1e6, 3)
 
 
 def _server(conn: Any, cfg: LedgerLoadConfig) -> None:
@@ -236,9 +256,10 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
                 settle(old)
             pending[seq] = (available, changed)
             tally["ledgers"] += 1
-            # (s, RSS MB, the DexBook's own C allocations MB, offers on the server's DEX[, objects
-            # the collector tracks])
-            sample = [time.monotonic() - wall0, _rss_mb(), round(dex.dex.memory() / 1e6, 3), offers]
+            # (s, RSS MB, the DexBook's own C allocations MB, offers on the server's DEX, blocks
+            # Python's allocator holds, the C heap in use MB[, objects the collector tracks])
+            sample = [time.monotonic() - wall0, _rss_mb(), round(dex.dex.memory() / 1e6, 3), offers,
+                      sys.getallocatedblocks(), _malloc_in_use_mb()]
             if heap is not None:
                 sample.append(len(gc.get_objects()))
             rss_samples.append(sample)
@@ -541,6 +562,4 @@ def _main(argv: Any = None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
-
     sys.exit(_main())

@@ -273,9 +273,15 @@ def run_ledger_soak(markets: Optional[int] = None, minutes: Optional[float] = No
     if samples and len(samples[0]) > 3:  # the simulated DEX's size (stationary unless told otherwise)
         print("offers on the server's DEX (s, n): " + ", ".join(f"{p[0]:.0f} {p[3]}" for p in shown))
         result["dex_offers_first"], result["dex_offers_last"] = samples[0][3], samples[-1][3]
-    if samples and len(samples[0]) > 4:
-        print("objects tracked by gc (s, n): " + ", ".join(f"{p[0]:.0f} {p[4]}" for p in shown))
-        result["gc_objects_slope_per_h"] = round(_slope(samples, 4), 1) if len(samples) >= 9 else None
+    if samples and len(samples[0]) > 5:  # where RSS went: Python's objects, the C heap
+        print("blocks Python's allocator holds (s, n): " + ", ".join(f"{p[0]:.0f} {p[4]}" for p in shown))
+        print("C heap in use (s, MB): " + ", ".join(f"{p[0]:.0f} {p[5]}" for p in shown))
+        if len(samples) >= 9:
+            result["py_blocks_slope_per_h"] = round(_slope(samples, 4), 1)
+            result["c_heap_slope_mb_per_h"] = round(_slope(samples, 5), 3) if samples[0][5] is not None else None
+    if samples and len(samples[0]) > 6:
+        print("objects tracked by gc (s, n): " + ", ".join(f"{p[0]:.0f} {p[6]}" for p in shown))
+        result["gc_objects_slope_per_h"] = round(_slope(samples, 6), 1) if len(samples) >= 9 else None
     slope = rss_slope(samples)
     judged = minutes >= 30
     flat = slope == slope and slope <= SLOPE_TARGET_MB_PER_H

@@ -371,3 +371,36 @@ async def test_arguments():
                         allow_incomplete=True)
     await dex.close()
     assert dex.status is Status.CLOSED and isinstance(LedgerBook.kind, str)
+
+
+async def test_the_c_heap_is_trimmed_after_ledgers_at_most_every_interval(monkeypatch):
+    # each ledger's answer is megabytes allocated and freed; glibc keeps the holes they leave and
+    # the RSS grows (the ledger soak), so a Follow calls malloc_trim(0) after a ledger, rate-limited
+    import platform
+
+    import stellar_ob.ledger.follow as follow_mod
+
+    real = follow_mod._malloc_trim()
+    if platform.libc_ver()[0] == "glibc":
+        assert real is not None and real(0) in (0, 1)  # the real call: 1 when it released memory
+    calls: list[tuple[float, int]] = []
+    monkeypatch.setattr(follow_mod, "_malloc_trim", lambda: lambda pad: calls.append((time.monotonic(), pad)))
+    monkeypatch.setattr(follow_mod, "_TRIM_EVERY", 0.2)
+    async with LocalStack(markets=2, seed=7, ledger_interval=None, start_time=1_700_000_000) as st:
+        async with Follow(st.rpc.url, start=st.rpc.oldest, empty=True, poll_interval=0.01) as dex, \
+                Follow(st.rpc.url, start=st.rpc.oldest, empty=True, poll_interval=0.01, trim_memory=False) as off:
+            pair = next(iter(st.market.pairs.values()))
+            book = await dex.watch(pair.base, pair.counter, 200, grouping="horizon")
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 1.0:
+                seq = st.close_ledger()
+                await caught_up(dex, seq)
+                await caught_up(off, seq)
+                await asyncio.sleep(0.02)
+            assert same_levels(book, market_book(st.market, pair))
+            assert calls and all(pad == 0 for _, pad in calls)
+            assert dex.memory_trims == len(calls) and off.memory_trims == 0  # only the one with it on
+            assert len(calls) <= 1.0 / 0.2 + 2  # at most every 0.2 s, not after each of ~30 ledgers
+            assert all(b[0] - a[0] >= 0.2 for a, b in zip(calls, calls[1:]))
+    with pytest.raises(ArgumentError, match="trim_memory"):
+        Follow("http://127.0.0.1:1/", learn=True, trim_memory="yes")

@@ -700,6 +700,15 @@ class Follow:
     more than one getHealth a second), ``recovery_rate``. ``metrics``: a
     :class:`stellar_ob.metrics.SyncMetrics` (``True`` makes one); ledger books are labelled
     ``book="ledger"``, per-offer ones ``book="ledger_l3"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
+
+    Memory: ``trim_memory`` (on) gives the C heap's free pages back to the system after a ledger,
+    at most every 5 s (glibc's ``malloc_trim(0)``, about 0.2 ms with 10,000 markets; nothing where
+    the C library has no such call). Each ledger's answer, its text and its decoded bytes are
+    megabytes allocated and freed, and glibc serves them from its heap once a large block has been
+    freed (the catch-up's); the small blocks that outlive them leave holes, and without the trim the
+    process's RSS grows by about 20 MB an hour at 10,000 markets while the memory in use does not
+    (``python -m bench.load_scenarios ledger-soak`` prints both). It is process-wide but only
+    releases memory nothing holds; :attr:`memory_trims` counts the calls.
     """
 
     def __init__(
@@ -729,6 +738,7 @@ class Follow:
         probe_cap: float = 1.0,
         recovery_rate: float = 1000.0,
         metrics: Any = None,
+        trim_memory: bool = True,
     ) -> None:
         from stellar_ob.ledger.datalake import DataLake
 
@@ -797,6 +807,11 @@ class Follow:
 
             metrics = SyncMetrics()
         self.metrics = metrics
+        if not isinstance(trim_memory, bool):
+            raise ArgumentError("trim_memory must be a bool")
+        self.trim_memory = trim_memory
+        self.memory_trims = 0  #: how many times the C heap's free pages were given back (``trim_memory``)
+        self._trimmed_at = float("-inf")
         self.dex: Any = None  #: the :class:`~stellar_ob.ledger.dexbook.DexBook` (after :meth:`start`)
         self.stream: LedgerStream | None = None  #: the current stream (a new one after a restart)
         self.complete = not learn and horizon is None  #: every market of the book is complete
@@ -1154,6 +1169,17 @@ class Follow:
         stream.on_error(lambda _s, e: self._surface(e))
         return stream
 
+    def _trim(self) -> None:
+        """After a ledger (its updates delivered): malloc_trim(0), at most every _TRIM_EVERY s."""
+        now = time.monotonic()
+        if now - self._trimmed_at < _TRIM_EVERY:
+            return
+        self._trimmed_at = now
+        trim = _malloc_trim()
+        if trim is not None:
+            trim(0)
+            self.memory_trims += 1
+
     async def _run(self) -> None:
         backoff = Backoff(self.backoff_base, self.backoff_cap)
         while True:
@@ -1161,6 +1187,8 @@ class Follow:
             try:
                 async for item in stream:
                     self._apply(item)
+                    if self.trim_memory:
+                        self._trim()
                     backoff.reset()
                     if not self._caught_up.is_set() and stream.latest_ledger is not None \
                             and not stream._buffer and self.dex.ledger_seq >= stream.latest_ledger:
@@ -1302,6 +1330,28 @@ class Follow:
         self._surface(error)
         for book in [*self.books, *self.offer_books]:
             book._end_streams()
+
+
+_TRIM_EVERY = 5.0  # s between two malloc_trim calls of one Follow
+_UNSET: Any = object()
+_trim_fn: Any = _UNSET
+
+
+def _malloc_trim() -> Callable[[int], Any] | None:
+    """glibc's ``malloc_trim`` (releases every arena's free pages, not only the heap's top), or
+    None where the C library has none (musl, macOS, Windows). Looked up once."""
+    global _trim_fn
+    if _trim_fn is _UNSET:
+        try:
+            import ctypes
+
+            fn = ctypes.CDLL(None).malloc_trim
+            fn.argtypes = [ctypes.c_size_t]
+            fn.restype = ctypes.c_int
+            _trim_fn = fn
+        except (OSError, AttributeError, TypeError):
+            _trim_fn = None
+    return _trim_fn
 
 
 def _key(asset: Any) -> str:
