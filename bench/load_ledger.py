@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import multiprocessing as mp
 import os
@@ -92,10 +93,10 @@ def _rss_mb() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
 
 
-def _malloc_in_use_mb() -> float | None:
-    """The C heap in use (glibc mallinfo2: every arena's allocated chunks plus mmapped ones), MB;
-    None off glibc. Beside RSS it tells a growing heap (this grows) from a fragmented one (RSS
-    grows, this does not)."""
+@functools.lru_cache(maxsize=None)
+def _mallinfo2() -> Any:
+    """glibc's mallinfo2 with its result type, looked up once (None off glibc): a ctypes
+    Structure class made per sample would be garbage of the client the soak measures."""
     import ctypes
 
     class _MallInfo2(ctypes.Structure):
@@ -104,9 +105,19 @@ def _malloc_in_use_mb() -> float | None:
 
     try:
         f = ctypes.CDLL(None).mallinfo2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):
         return None
     f.restype = _MallInfo2
+    return f
+
+
+def _malloc_in_use_mb() -> float | None:
+    """The C heap in use (glibc mallinfo2: every arena's allocated chunks plus mmapped ones), MB;
+    None off glibc. Beside RSS it tells a growing heap (this grows) from a fragmented one (RSS
+    grows, this does not)."""
+    f = _mallinfo2()
+    if f is None:
+        return None
     m = f()
     return round((m.uordblks + m.hblkhd) / 1e6, 3)
 
