@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("stellar_ob.ledger._ledger")
 
-from stellar_ob import LevelChange, Price  # noqa: E402
+from stellar_ob import CrossedBookError, LevelChange, Price  # noqa: E402
 from stellar_ob.ledger import DexBook  # noqa: E402
 from stellar_ob.ledger.follow import _level_changes  # noqa: E402
 from stellar_ob.ledger.stream import LedgerStream  # noqa: E402
@@ -158,3 +158,128 @@ def test_tip_polls_are_paced_by_the_learnt_cadence():
     assert s3._tip_wait(10.01) == 0.5
     with pytest.raises(Exception):
         LedgerStream(_Source(), 10, paced=1)
+
+
+def _random_dex(rng: random.Random, collisions: bool) -> DexBook:
+    """One market of random offers; with ``collisions``, prices two distinct rationals of which
+    are one float64 (Horizon's one level)."""
+    M = 2**31 - 1
+    if collisions:
+        prices = [(M - 1, M), (M - 2, M - 1), (M, M - 1), (M - 1, M - 2), (1, 3), (7, 9), (3, 1), (1000, 999)]
+    else:
+        prices = [(1, 3), (2, 5), (7, 9), (9, 7), (3, 1), (5, 2), (1000, 999), (999, 1000)]
+    entries = []
+    for oid in range(1, rng.randint(2, 40)):
+        n, d = rng.choice(prices) if rng.random() < 0.6 else (rng.randint(1, 50), rng.randint(1, 50))
+        entries.append(_offer(oid, rng.random() < 0.5, n, d, rng.randint(1, 10**9)))
+    return DexBook.from_snapshot(struct.pack(">I", len(entries)) + b"".join(entries), 5)
+
+
+def _collides(rows, side: str) -> bool:
+    """Two adjacent exact levels (view rows, best first) in one Horizon group: the same float64 of
+    the offers' own price (d/n for bids)."""
+    keys = [float(d) / float(n) if side == "bid" else float(n) / float(d) for n, d, _ in rows]
+    return any(a == b for a, b in zip(keys, keys[1:]))
+
+
+def _crossed(dex: DexBook) -> bool:
+    m = dex.market(*dex.markets()[0])
+    bids, asks = dex._c.levels(m._m, m._flipped, 0, 1), dex._c.levels(m._m, m._flipped, 1, 1)
+    return bool(bids and asks) and bids[0][0] * asks[0][1] > asks[0][0] * bids[0][1]
+
+
+def _rows(book, side: str):
+    return [(lv.price.n, lv.price.d, lv.amount) for lv in (book.bids() if side == "bid" else book.asks())]
+
+
+def test_a_book_refreshed_in_c_holds_the_levels_and_its_diff_is_the_change():
+    """DexBook's refresh_book (the live ledger books' one C pass) against the definitions: the book
+    ends holding the market's levels as read row by row (exact, or Horizon's grouping from the offer
+    walk), the BookDiff is the dict diff from what the book held (None when nothing changed), and
+    it declines (False, the book untouched) exactly when Horizon's grouping merges two of the levels
+    it reads: then the caller walks the offers."""
+    from stellar_ob import OrderBook
+
+    rng = random.Random(11)
+    declined = refreshed = crossed = 0
+    for trial in range(600):
+        dex = _random_dex(rng, collisions=trial % 3 == 0)
+        while _crossed(dex) and trial % 10:  # mostly markets as a ledger leaves them: not crossed
+            dex = _random_dex(rng, collisions=trial % 3 == 0)
+        (base, counter), = dex.markets()
+        b, c = (base, counter) if trial % 2 else (counter, base)
+        view = dex.market(b, c)
+        m, flipped = view._m, view._flipped
+        horizon = rng.random() < 0.5
+        depth = rng.choice((1, 2, 3, 5, 200, 2**62))
+        book = OrderBook(b.to_asset(), c.to_asset())
+        if rng.random() < 0.7:  # what the book held: another market's levels, or nothing
+            other = _random_dex(rng, collisions=False)
+            while _crossed(other):
+                other = _random_dex(rng, collisions=False)
+            before = other.market(b, c)
+            book.apply_snapshot(before.levels("bid", 50), before.levels("ask", 50))
+        old = {s: _rows(book, s) for s in ("bid", "ask")}
+        exact = {s: dex._c.levels(m, flipped, 0 if s == "bid" else 1, min(depth, 2**61) + 1) for s in ("bid", "ask")}
+        if horizon and any(_collides(exact[s], s) for s in ("bid", "ask")):
+            assert dex._c.refresh_book(book, m, flipped, depth, horizon) is False, trial
+            assert {s: _rows(book, s) for s in ("bid", "ask")} == old  # untouched
+            declined += 1
+            continue
+        if _crossed(dex):  # a snapshot's offers may cross (a ledger's never do): refused, book as it was
+            with pytest.raises(CrossedBookError):
+                dex._c.refresh_book(book, m, flipped, depth, horizon)
+            assert {s: _rows(book, s) for s in ("bid", "ask")} == old
+            crossed += 1
+            continue
+        got = dex._c.refresh_book(book, m, flipped, depth, horizon)
+        refreshed += 1
+        for s in ("bid", "ask"):
+            want = _reference_levels(view, s, depth) if horizon else exact[s][:depth]
+            assert _rows(book, s) == want, (trial, s)
+        if got is None:
+            assert all(_rows(book, s) == old[s] for s in ("bid", "ask")), trial
+        else:
+            assert got.bids == _dict_diff("bid", old["bid"], _rows(book, "bid")), trial
+            assert got.asks == _dict_diff("ask", old["ask"], _rows(book, "ask")), trial
+            assert got.bids or got.asks
+        # the same levels again: nothing changed
+        assert dex._c.refresh_book(book, m, flipped, depth, horizon) is None
+    assert declined > 5 and refreshed > 300 and crossed > 20, (declined, refreshed, crossed)
+
+
+def test_a_ledger_book_falls_back_to_rows_where_c_declines_and_ends_the_same():
+    """LedgerBook._sync_book: where refresh_book declines (a Horizon group of two exact levels) or
+    cannot serve (a pure-Python OrderBook), the rows and one merge make the same book and diff."""
+    from types import SimpleNamespace
+
+    from stellar_ob.book._pure import OrderBook as PureOrderBook
+    from stellar_ob.ledger.follow import LedgerBook
+
+    rng = random.Random(5)
+    fallbacks = 0
+    for trial in range(200):
+        dex = _random_dex(rng, collisions=True)
+        while _crossed(dex):
+            dex = _random_dex(rng, collisions=True)
+        (base, counter), = dex.markets()
+        b, c = ((base, counter) if trial % 2 else (counter, base))
+        depth = rng.choice((1, 2, 3, 200, None))
+        grouping = "horizon" if trial % 4 else "exact"
+        live = LedgerBook(SimpleNamespace(dex=dex), b.to_asset(), c.to_asset(), depth, grouping)
+        if trial % 3 == 0:
+            live.book = PureOrderBook(b.to_asset(), c.to_asset())
+        view = dex.market(b, c)
+        limit = (200 if grouping == "horizon" else 2**62) if depth is None else depth
+        exact = {s: dex._c.levels(view._m, view._flipped, 0 if s == "bid" else 1, min(limit, 2**61) + 1)
+                 for s in ("bid", "ask")}
+        if trial % 3 == 0 or (grouping == "horizon" and any(_collides(exact[s], s) for s in exact)):
+            fallbacks += 1
+        diff = live._sync_book()
+        for s in ("bid", "ask"):
+            want = _reference_levels(view, s, limit) if grouping == "horizon" else exact[s][:limit]
+            assert _rows(live.book, s) == want, (trial, s)
+            assert [(ch.price, ch.old_amount, ch.new_amount) for ch in (diff.bids if s == "bid" else diff.asks)] \
+                == [(ch.price, ch.old_amount, ch.new_amount) for ch in _dict_diff(s, [], want)], (trial, s)
+        assert live._sync_book() is None  # read again: nothing changed
+    assert fallbacks > 60, fallbacks

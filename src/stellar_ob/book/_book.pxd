@@ -67,6 +67,8 @@ cdef class OrderBook:
     cdef sob_asset _cbase
     cdef sob_asset _ccounter
     cdef int _apply_doc(self, sob_order_book_doc *doc, BookDiff diff) except -1
+    cdef Py_ssize_t _replace(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, BookDiff diff,
+                             str what, str crossed) except -1
     cdef int _assign(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, str what) except -1
     cdef list _levels(self, int side, object depth)
     cdef Level _best(self, int side)

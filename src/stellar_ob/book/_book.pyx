@@ -1309,38 +1309,46 @@ cdef class OrderBook:
         return book
 
     cdef int _apply_doc(self, sob_order_book_doc *doc, BookDiff diff) except -1:
-        """Normalise the parsed document's sides, diff them against the book into ``diff``, then
-        assign. Pure C from the parse to the end: no Python code runs in between."""
-        cdef size_t nb = 0, na = 0, bad = 0, nbids
-        cdef sob_status st = sob_levels_normalize(doc.bids.v, doc.bids.len, SOB_SIDE_BID, &nb, &bad)
+        """Make the parsed document's sides the book, their diff against it into ``diff``."""
+        self._replace(doc.bids.v, doc.bids.len, doc.asks.v, doc.asks.len, diff, "order book", "Horizon document")
+        return 0
+
+    cdef Py_ssize_t _replace(self, sob_level *bids, size_t nb, sob_level *asks, size_t na, BookDiff diff,
+                             str what, str crossed) except -1:
+        """Normalise both sides in place, diff them against the book into ``diff``, then assign
+        them; returns how many levels changed. Pure C from the normalisation to the end: no Python
+        code runs in between (a finalizer that changed the book meanwhile would make the diff
+        describe another change than the one made). On error the book is as it was."""
+        cdef size_t bad = 0, nbids, k
+        cdef sob_status st = sob_levels_normalize(bids, nb, SOB_SIDE_BID, &nb, &bad)
         if st:
-            _raise(st, f"order book bids[{bad}]")
-        st = sob_levels_normalize(doc.asks.v, doc.asks.len, SOB_SIDE_ASK, &na, &bad)
+            _raise(st, f"{what} bids[{bad}]")
+        st = sob_levels_normalize(asks, na, SOB_SIDE_ASK, &na, &bad)
         if st:
-            _raise(st, f"order book asks[{bad}]")
+            _raise(st, f"{what} asks[{bad}]")
         cdef sob_changes changes
         sob_changes_init(&changes)
         try:
-            # at most one change per level of the book and of the document: one allocation
+            # at most one change per level of the book and of the new sides: one allocation
             changes.cap = nb + na + self._book.side[0].len + self._book.side[1].len
             changes.v = <sob_level_change *>_alloc_array(changes.cap, sizeof(sob_level_change))
-            st = sob_side_diff(&self._book, SOB_SIDE_BID, doc.bids.v, nb, &changes)
+            st = sob_side_diff(&self._book, SOB_SIDE_BID, bids, nb, &changes)
             nbids = changes.len
             if not st:
-                st = sob_side_diff(&self._book, SOB_SIDE_ASK, doc.asks.v, na, &changes)
+                st = sob_side_diff(&self._book, SOB_SIDE_ASK, asks, na, &changes)
             if st:
-                _raise(st, "order book diff")
-            raw = PyBytes_FromStringAndSize(<const char *>changes.v,
-                                            <Py_ssize_t>(changes.len * sizeof(sob_level_change)))
+                _raise(st, f"{what} diff")
+            k = changes.len
+            raw = PyBytes_FromStringAndSize(<const char *>changes.v, <Py_ssize_t>(k * sizeof(sob_level_change)))
         finally:
             sob_changes_free(&changes)
-        st = sob_book_assign(&self._book, doc.bids.v, nb, doc.asks.v, na)
+        st = sob_book_assign(&self._book, bids, nb, asks, na)
         if st == SOB_E_CROSSED:
-            raise CrossedBookError("Horizon document is crossed: best bid > best ask")
+            raise CrossedBookError(f"{crossed} is crossed: best bid > best ask")
         if st:
-            _raise(st, "apply_horizon")
+            _raise(st, what)
         diff._set(raw, nbids)
-        return 0
+        return <Py_ssize_t>k
 
 
 cdef int _parse_doc(object data, sob_order_book_doc *doc) except -1:

@@ -8,6 +8,7 @@ exception of stellar_ob.errors (glue.pxi's _raise, the border every binding shar
 call leaves nothing half-built.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport malloc, free
 from libc.string cimport memset, memcpy
 from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_AS_STRING, PyBytes_GET_SIZE
 
@@ -20,6 +21,7 @@ from stellar_ob._c.accounts cimport (
     sob_accounts_trustline_count, sob_trustline,
 )
 from stellar_ob._c.dexbook cimport *
+from stellar_ob.book._book cimport BookDiff, OrderBook
 
 from ..errors import ArgumentError, ParseError, InvalidBookError, LedgerGapError, BrokenDexBookError
 from .records import (LedgerAsset, OfferEntry, PoolEntry, TrustLineEntry, AccountEntry, Change, Trade, Tx,
@@ -728,6 +730,53 @@ cdef class _DexBook:
             lv = &sd.lv[sd.len - 1 - k]
             out.append((lv.d, lv.n, lv.amount) if flipped else (lv.n, lv.d, lv.amount))
         return out
+
+    def refresh_book(self, OrderBook book, uint32_t m, bint flipped, size_t depth, bint horizon):
+        """Make ``book`` hold the market's best ``depth`` levels a side (the view's orientation,
+        as :meth:`levels` reads them) and return the :class:`~stellar_ob.BookDiff` from what it
+        held, or None when nothing changed: one C pass, no row objects. With ``horizon`` (Horizon's
+        grouping of levels by float64 price), False when two adjacent levels of those read (and the
+        next one) would fall in one Horizon group: the caller groups by walking the offers."""
+        cdef const sob_dex_market *mk = self._market(m)
+        cdef const sob_side *sd
+        cdef const sob_level *lv
+        cdef size_t cnt[2]
+        cdef size_t k, j, total, seen
+        cdef int v
+        cdef double key, last = 0  # Horizon groups by float64 prices: its grouping, not our arithmetic
+        for v in range(2):
+            sd = &mk.l2.side[(1 - v) if flipped else v]
+            cnt[v] = sd.len if depth > sd.len else depth
+            if horizon:  # the view's price n/d; a bid's group key is the offers' own price d/n
+                seen = cnt[v] + 1 if cnt[v] < sd.len else cnt[v]
+                for k in range(seen):
+                    lv = &sd.lv[sd.len - 1 - k]
+                    if flipped:
+                        key = <double>lv.n / <double>lv.d if v == 0 else <double>lv.d / <double>lv.n
+                    else:
+                        key = <double>lv.d / <double>lv.n if v == 0 else <double>lv.n / <double>lv.d
+                    if k and key == last:
+                        return False
+                    last = key
+        total = cnt[0] + cnt[1]
+        cdef sob_level *buf = <sob_level *>malloc((total if total else 1) * sizeof(sob_level))
+        if buf == NULL:
+            raise MemoryError()
+        cdef BookDiff diff = BookDiff.__new__(BookDiff)
+        try:
+            j = 0
+            for v in range(2):
+                sd = &mk.l2.side[(1 - v) if flipped else v]
+                for k in range(cnt[v]):  # best first, as Horizon lists them
+                    lv = &sd.lv[sd.len - 1 - k]
+                    buf[j].n = lv.d if flipped else lv.n
+                    buf[j].d = lv.n if flipped else lv.d
+                    buf[j].amount = lv.amount
+                    j += 1
+            changed = book._replace(buf, cnt[0], buf + cnt[0], cnt[1], diff, "ledger levels", "the market")
+        finally:
+            free(buf)
+        return diff if changed else None
 
     def offer_count_of(self, uint32_t m, bint flipped, int side):
         cdef const sob_dex_market *mk = self._market(m)

@@ -63,6 +63,8 @@ import weakref
 from itertools import chain
 from typing import Any, Callable, Iterable
 
+from stellar_ob import BookDiff, LevelChange, OrderBook, Price
+from stellar_ob.book._book import OrderBook as _COrderBook
 from stellar_ob.errors import ParseError, StellarOBError
 from stellar_ob.ledger.rpc import Rpc, RpcError
 from stellar_ob.ledger.stream import (
@@ -291,11 +293,9 @@ class LedgerBook(_LedgerMarket, LiveBook):
     # update latency). So a ledger book keeps only what it needs: its OrderBook, its Counters and
     # the book itself are tracked; the callback lists, the updates() streams and the wait_for event
     # are created when first asked for (a shared immutable stands in until then), the DexBook view
-    # is kept as plain ints, the published rows as tuples of ints (which the collector untracks).
+    # is kept as plain ints, and the levels published last are the OrderBook's own (no rows kept).
 
     def __init__(self, follow: "Follow", base: Any, counter: Any, depth: int | None, grouping: str) -> None:
-        from stellar_ob import OrderBook
-
         book = OrderBook(base, counter)
         _Live.__init__(self, follow, _market_name(book.base, book.counter), Counters())  # type: ignore[arg-type]
         # _Live's per-book containers, replaced by shared stand-ins until first used (see above)
@@ -318,12 +318,6 @@ class LedgerBook(_LedgerMarket, LiveBook):
         self._view_dex: Any = None
         self._view_at: tuple | None = None
         self._view = (None, None)  # (DexBook, DexMarket) handed out by ``market``
-        # the levels the book holds, each side one flat tuple of ints (n, d, amount, n, d, amount,
-        # ...) best first: a tuple of ints only is untracked by the first collection that sees it,
-        # whatever the order of its objects (a tuple of row tuples can be promoted to the oldest
-        # generation still tracked, when the collector meets it before its rows)
-        self._last_bids: tuple = ()
-        self._last_asks: tuple = ()
 
     def __repr__(self) -> str:
         return f"<LedgerBook {self.name} {self.status.value} ledger={self.ledger} levels={len(self.book)}>"
@@ -413,22 +407,36 @@ class LedgerBook(_LedgerMarket, LiveBook):
         depth = 2**62 if self.depth is None else self.depth
         return c.levels(m, flipped, 0, depth), c.levels(m, flipped, 1, depth)
 
+    def _sync_book(self) -> Any:
+        """Make the OrderBook the market's levels; the BookDiff from what it held (None: unchanged)."""
+        book = self.book
+        at = self._find(self.follow.dex)
+        if at is not None and type(book) is _COrderBook:
+            horizon = self.grouping == "horizon"
+            depth = (200 if horizon else 2**62) if self.depth is None else self.depth
+            diff = self.follow.dex._c.refresh_book(book, at[0], at[1], depth, horizon)
+            if diff is not False:
+                return diff
+        # Horizon's grouping found two levels in one group (it walks the offers), a pure-Python
+        # book, or a market not in the DexBook yet: rows, and one merge against the book's levels
+        bids, asks = self._rows()
+        new_bids, new_asks = tuple(_chain(bids)), tuple(_chain(asks))
+        old_bids = tuple(x for lv in book.bids() for x in (lv.price.n, lv.price.d, lv.amount))
+        old_asks = tuple(x for lv in book.asks() for x in (lv.price.n, lv.price.d, lv.amount))
+        if new_bids == old_bids and new_asks == old_asks:
+            return None
+        book.apply_snapshot(bids, asks)
+        changed_bids = _level_changes("bid", old_bids, new_bids)
+        changed_asks = _level_changes("ask", old_asks, new_asks)
+        return BookDiff(changed_bids, changed_asks) if changed_bids or changed_asks else None
+
     def _refresh(self, received_ns: int, resync: bool) -> None:
         """Bring the OrderBook to the DexBook's state; publish the change (the same BookUpdate a
-        LiveBook publishes for an /order_book event). The diff comes from the rows published last
-        (kept with the book) and the new rows, both best first, in one merge: no per-level dicts
-        and no re-read of the book."""
-        from stellar_ob import BookDiff
-
-        bids, asks = self._rows()
-        flat_bids, flat_asks = tuple(_chain(bids)), tuple(_chain(asks))
-        old_bids, old_asks = self._last_bids, self._last_asks
+        LiveBook publishes for an /order_book event). The book itself is the state the change is
+        measured from: one C pass reads the market's levels, diffs them against the book and makes
+        them the book (no row objects); see _sync_book."""
         self.counters.events += 1
-        diff = None
-        if flat_bids != old_bids or flat_asks != old_asks:
-            self.book.apply_snapshot(bids, asks)
-            self._last_bids, self._last_asks = flat_bids, flat_asks
-            diff = BookDiff(_level_changes("bid", old_bids, flat_bids), _level_changes("ask", old_asks, flat_asks))
+        diff = self._sync_book()
         applied = time.perf_counter_ns()
         self.confirmed_ns = applied
         if not self._ready:
@@ -702,7 +710,7 @@ class Follow:
     ``book="ledger"``, per-offer ones ``book="ledger_l3"``. Bad arguments raise :class:`~stellar_ob.sync.ArgumentError`.
 
     Memory: ``trim_memory`` (on) gives the C heap's free pages back to the system after a ledger,
-    at most every 5 s (glibc's ``malloc_trim(0)``, about 0.2 ms with 10,000 markets; nothing where
+    at most once a second (glibc's ``malloc_trim(0)``, about 0.2 ms with 10,000 markets; nothing where
     the C library has no such call). Each ledger's answer, its text and its decoded bytes are
     megabytes allocated and freed, and glibc serves them from its heap once a large block has been
     freed (the catch-up's); the small blocks that outlive them leave holes, and without the trim the
@@ -1332,7 +1340,7 @@ class Follow:
             book._end_streams()
 
 
-_TRIM_EVERY = 5.0  # s between two malloc_trim calls of one Follow
+_TRIM_EVERY = 1.0  # s between two malloc_trim calls of one Follow: every ledger at 5 s, bounded in a catch-up
 _UNSET: Any = object()
 _trim_fn: Any = _UNSET
 
@@ -1364,8 +1372,6 @@ def _level_changes(side: str, old: tuple, new: tuple) -> list:
     """The LevelChanges from ``old`` to ``new`` (one side's levels best first, reduced prices, as a
     flat tuple ``(n, d, amount, n, d, amount, ...)``), best first: one merge of the two sorted
     sides, prices compared exactly by cross-multiplication."""
-    from stellar_ob import LevelChange, Price
-
     out = []
     i = j = 0
     desc = side == "bid"  # bids best first: highest price first

@@ -427,7 +427,7 @@ class _Live(Generic[U]):
                 err.__cause__ = e
                 self._report(err)
             return
-        if inspect.isawaitable(result):  # called synchronously: an awaitable would never run
+        if result is not None and inspect.isawaitable(result):  # called synchronously: it would never run
             close = getattr(result, "close", None)
             if close is not None:
                 try:
