@@ -31,6 +31,7 @@ import random
 import resource
 import sys
 import time
+from array import array
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Dict, List
 
@@ -213,7 +214,12 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             books.append(book)
         say(f"client: caught up and watching {len(books)} markets in {time.monotonic() - t0:.1f} s, "
             f"RSS {_rss_mb():.0f} MB")
-        rss_samples: List[List[float]] = []
+        # the samples go into one array allocated before the measured part (a list of lists made
+        # a ledger would be the bench's own memory growing in the very process whose RSS is judged)
+        width = 7 if os.environ.get("SOB_TRACEMALLOC") else 6
+        cap = cfg.ledgers + 8
+        sample_buf = array("d", bytes(8 * width * cap))
+        n_samples = 0
         import gc
 
         gc_pauses: List[float] = []  # seconds of each collection of the oldest generation (the long ones)
@@ -269,12 +275,17 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
             tally["ledgers"] += 1
             # (s, RSS MB, the DexBook's own C allocations MB, offers on the server's DEX, blocks
             # Python's allocator holds, the C heap in use MB[, objects the collector tracks])
-            sample = [time.monotonic() - wall0, _rss_mb(), round(dex.dex.memory() / 1e6, 3), offers,
-                      sys.getallocatedblocks(), _malloc_in_use_mb()]
-            if heap is not None:
-                sample.append(len(gc.get_objects()))
-            rss_samples.append(sample)
+            if n_samples < cap:
+                at = n_samples * width
+                c_heap = _malloc_in_use_mb()
+                sample_buf[at:at + 6] = array("d", (time.monotonic() - wall0, _rss_mb(), round(dex.dex.memory() / 1e6, 3),
+                                                    offers, sys.getallocatedblocks(),
+                                                    float("nan") if c_heap is None else c_heap))
+                if heap is not None:
+                    sample_buf[at + 6] = len(gc.get_objects())
+                n_samples += 1
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
+        rss_samples = [_sample_row(sample_buf[i * width:(i + 1) * width]) for i in range(n_samples)]
         gc.callbacks.remove(on_gc)
         heap_growth = heap.report() if heap is not None else None
         _, by_method, sample_docs, last = msg
@@ -322,6 +333,17 @@ async def run_ledger_load(cfg: LedgerLoadConfig, say: Callable[[str], Any] = pri
         return result
     finally:
         _stop_server(parent, proc)
+
+
+def _sample_row(v: Any) -> List[Any]:
+    """One sample as the soak reports it: [s, RSS MB, DexBook MB, offers, Python blocks, C heap MB
+    or None[, gc objects]] (counts as ints)."""
+    row: List[Any] = list(v)
+    row[3], row[4] = int(row[3]), int(row[4])
+    row[5] = None if row[5] != row[5] else row[5]
+    if len(row) > 6:
+        row[6] = int(row[6])
+    return row
 
 
 def _stop_server(parent: Any, proc: Any) -> None:
